@@ -1,0 +1,1 @@
+"""ReUp: B2B wholesale marketplace for the licensed cannabis trade."""

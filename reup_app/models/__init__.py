@@ -1,0 +1,24 @@
+"""All tables. Importing this package registers every model on SQLModel.metadata."""
+
+from sqlmodel import SQLModel
+
+from reup_app.models.audit import AuditLog
+from reup_app.models.billing import Invoice, Payment
+from reup_app.models.catalog import Brand, InventoryLot, PriceTier, PriceTierPrice, Product, ProductImage
+from reup_app.models.entities import Entity, License, Membership, TradeRelationship
+from reup_app.models.identity import EmailOutbox, MfaRecoveryCode, OneTimeToken, RefreshToken, User
+from reup_app.models.integrations import IntegrationConnection, SyncCursor, SyncRun, WebhookReceipt
+from reup_app.models.logistics import ComplianceManifest, Delivery
+from reup_app.models.notifications import Notification, NotificationPreference
+from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AuditLog", "Brand", "CartItem", "ComplianceManifest", "Delivery", "EmailOutbox", "Entity",
+    "IntegrationConnection", "InventoryLot", "Invoice", "License", "Membership", "MfaRecoveryCode",
+    "Notification", "NotificationPreference", "OneTimeToken", "Order", "OrderEvent", "OrderLine",
+    "OrderLineAllocation", "OrderMessage", "Payment", "PriceTier", "PriceTierPrice", "Product",
+    "ProductImage", "RefreshToken", "SyncCursor", "SyncRun", "TradeRelationship", "User",
+    "WebhookReceipt", "metadata",
+]

@@ -1,0 +1,146 @@
+"""Domain vocabularies. Stored as short strings (not native ENUMs) so adding a value needs no DDL."""
+
+from enum import StrEnum
+
+
+class EntityKind(StrEnum):
+    RETAILER = "retailer"
+    WHOLESALER = "wholesaler"
+    BOTH = "both"
+
+
+class EntityStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+    REJECTED = "rejected"
+
+
+class LicenseStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    PENDING = "pending"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    BUYER = "buyer"
+    SALES = "sales"
+    FULFILLMENT = "fulfillment"
+    VIEWER = "viewer"
+
+
+class Category(StrEnum):
+    FLOWER = "flower"
+    PRE_ROLLS = "pre_rolls"
+    VAPES = "vapes"
+    EDIBLES = "edibles"
+    CONCENTRATES = "concentrates"
+    TINCTURES = "tinctures"
+    TOPICALS = "topicals"
+
+
+class StrainType(StrEnum):
+    INDICA = "indica"
+    SATIVA = "sativa"
+    HYBRID = "hybrid"
+    CBD = "cbd"
+    NONE = "none"
+
+
+class UnitOfMeasure(StrEnum):
+    EACH = "each"
+    GRAM = "g"
+    OUNCE = "oz"
+    MILLILITER = "ml"
+
+
+class ListingState(StrEnum):
+    AVAILABLE = "available"
+    BACKORDER = "backorder"
+    SAMPLE = "sample"
+    INTERNAL = "internal"
+    ARCHIVED = "archived"
+
+
+# Listing states a buyer can see in the marketplace.
+PUBLIC_LISTING_STATES = (ListingState.AVAILABLE, ListingState.BACKORDER, ListingState.SAMPLE)
+
+
+class LabTestState(StrEnum):
+    NOT_SUBMITTED = "not_submitted"
+    SUBMITTED = "submitted"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    BACKORDER = "backorder"
+    CANCELLED = "cancelled"
+    FULFILLED = "fulfilled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETE = "complete"
+
+
+class PaymentTerms(StrEnum):
+    COD = "cod"
+    PREPAY = "prepay"
+    NET_7 = "net_7"
+    NET_15 = "net_15"
+    NET_30 = "net_30"
+    NET_60 = "net_60"
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CHECK = "check"
+    ACH = "ach"
+    WIRE = "wire"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    DISPATCHED = "dispatched"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ManifestStatus(StrEnum):
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    VOIDED = "voided"
+
+
+class Provider(StrEnum):
+    METRC = "metrc"
+    DUTCHIE = "dutchie"
+    FLEETBASE = "fleetbase"
+
+
+class SyncStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class OneTimeTokenPurpose(StrEnum):
+    INVITE = "invite"
+    PASSWORD_RESET = "password_reset"

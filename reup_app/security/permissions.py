@@ -1,0 +1,81 @@
+"""The one place that decides whether a principal may perform an action on an entity's data.
+
+Services call `authorize(principal, action, entity_id)` with the entity that owns the *target row*
+(never one taken from the page). Platform admins may do everything except act as a party in
+trade (they can view and moderate, not place or accept orders).
+"""
+
+from __future__ import annotations
+
+from reup_app.models.enums import Role
+from reup_app.security.principal import Principal
+from reup_app.services.errors import NotAuthenticated, PermissionDenied
+
+O, A, B, S, F, V = Role.OWNER, Role.ADMIN, Role.BUYER, Role.SALES, Role.FULFILLMENT, Role.VIEWER
+ALL_MEMBERS = frozenset({O, A, B, S, F, V})
+
+# action -> roles (within the target entity) that may perform it.
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    # catalog and inventory (wholesaler side)
+    "catalog.manage": frozenset({O, A, S}),
+    "inventory.manage": frozenset({O, A, S, F}),
+    "pricing.manage": frozenset({O, A, S}),
+    # buying (retailer side)
+    "cart.manage": frozenset({O, A, B}),
+    "order.place": frozenset({O, A, B}),
+    "order.cancel": frozenset({O, A, B}),
+    # selling (wholesaler side)
+    "order.accept": frozenset({O, A, S}),
+    "order.reject": frozenset({O, A, S}),
+    "order.edit_lines": frozenset({O, A, S}),
+    "order.fulfil": frozenset({O, A, S, F}),
+    "order.ship": frozenset({O, A, S, F}),
+    "order.complete": frozenset({O, A, S}),
+    "invoice.manage": frozenset({O, A, S}),
+    "payment.record": frozenset({O, A, S}),
+    "customer.hold": frozenset({O, A, S}),
+    # either side
+    "order.view": ALL_MEMBERS,
+    "order.message": frozenset({O, A, B, S, F}),
+    "invoice.view": ALL_MEMBERS,
+    "dashboard.view": ALL_MEMBERS,
+    "notification.view": ALL_MEMBERS,
+    # entity administration
+    "team.view": frozenset({O, A}),
+    "team.manage": frozenset({O, A}),
+    "entity.settings": frozenset({O}),
+    "audit.view": frozenset({O, A}),
+    "integration.manage": frozenset({O, A}),
+}
+
+# Actions only a platform admin may perform (no entity role grants them).
+ADMIN_ONLY_ACTIONS = frozenset({"entity.approve", "entity.suspend", "platform.audit.view", "user.disable"})
+
+# Actions a platform admin may also perform on any entity (oversight, not trading).
+ADMIN_OVERSIGHT_ACTIONS = frozenset({
+    "order.view", "invoice.view", "dashboard.view", "team.view", "audit.view", "integration.manage",
+})
+
+
+def is_allowed(principal: Principal, action: str, entity_id: int | None) -> bool:
+    if action not in ACTION_ROLES and action not in ADMIN_ONLY_ACTIONS:
+        raise KeyError(f"unknown action {action!r}")
+    if principal.is_system:
+        return True
+    if not principal.is_authenticated:
+        return False
+    if principal.is_platform_admin and (action in ADMIN_ONLY_ACTIONS or action in ADMIN_OVERSIGHT_ACTIONS):
+        return True
+    if action in ADMIN_ONLY_ACTIONS:
+        return False
+    if entity_id is None or principal.entity_id != entity_id:
+        return False
+    return principal.has_role(*ACTION_ROLES[action])
+
+
+def authorize(principal: Principal, action: str, entity_id: int | None) -> None:
+    """Raise unless `principal` may perform `action` on data owned by `entity_id`."""
+    if not principal.is_system and not principal.is_authenticated:
+        raise NotAuthenticated("Please sign in to continue.")
+    if not is_allowed(principal, action, entity_id):
+        raise PermissionDenied("You are not allowed to do that.")
