@@ -130,3 +130,9 @@ class InventoryLot(SQLModel, table=True):
     expires_on: date | None = Field(default=None)
     created_at: datetime = ts_field()
     updated_at: datetime = ts_field()
+
+
+def product_search_text(name: str, brand: str | None, strain: str | None, sku: str | None = None) -> str:
+    """The lower-cased text `Product.search_text` holds; every writer of products uses this."""
+    parts = [name, brand or "", strain or "", sku or ""]
+    return " ".join(p.strip().lower() for p in parts if p and p.strip())[:512]
