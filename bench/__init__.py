@@ -1,0 +1,1 @@
+"""Benchmarks (run as modules, e.g. `.venv/bin/python -m bench.catalog_bench`)."""

@@ -1,0 +1,1 @@
+"""REST API and ASGI middleware mounted in front of Reflex (routes here match first)."""

@@ -1,0 +1,89 @@
+"""The app shell every page shares: header with the product name, navigation, responsive body."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+NAV_LINKS: list[tuple[str, str]] = [
+    ("Marketplace", "/marketplace"),
+]
+
+
+def _nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, size="3", weight="medium", color_scheme="gray", high_contrast=True)
+
+
+def _desktop_nav() -> rx.Component:
+    return rx.hstack(
+        *[_nav_link(label, href) for label, href in NAV_LINKS],
+        spacing="5",
+        align="center",
+        display=rx.breakpoints(initial="none", sm="flex"),
+    )
+
+
+def _mobile_nav() -> rx.Component:
+    return rx.box(
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open navigation"),
+            ),
+            rx.menu.content(
+                *[rx.menu.item(rx.link(label, href=href)) for label, href in NAV_LINKS],
+            ),
+        ),
+        display=rx.breakpoints(initial="block", sm="none"),
+    )
+
+
+def header() -> rx.Component:
+    return rx.el.header(
+        rx.hstack(
+            rx.link(
+                rx.hstack(
+                    rx.icon("leaf", color=rx.color("grass", 9)),
+                    rx.heading("ReUp", size="5", weight="bold"),
+                    align="center",
+                    spacing="2",
+                ),
+                href="/",
+                underline="none",
+                color_scheme="gray",
+                high_contrast=True,
+            ),
+            rx.spacer(),
+            _desktop_nav(),
+            _mobile_nav(),
+            align="center",
+            width="100%",
+            max_width="1200px",
+            margin_x="auto",
+            padding_x=rx.breakpoints(initial="12px", md="24px"),
+            padding_y="12px",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        position="sticky",
+        top="0",
+        z_index="10",
+        width="100%",
+    )
+
+
+def page_shell(*children: rx.Component, title: str | None = None) -> rx.Component:
+    """Wrap a page body in the shared header and a centred, responsive main column."""
+    body = [rx.heading(title, size="7", as_="h1", margin_bottom="16px")] if title else []
+    return rx.box(
+        header(),
+        rx.el.main(
+            *body,
+            *children,
+            width="100%",
+            max_width="1200px",
+            margin_x="auto",
+            padding_x=rx.breakpoints(initial="12px", md="24px"),
+            padding_y="24px",
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )

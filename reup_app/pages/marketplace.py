@@ -1,0 +1,123 @@
+"""/marketplace: the catalog of public listings with search, category filter, sort and paging."""
+
+import reflex as rx
+
+from reup_app import formatting as fmt
+from reup_app.components.shell import page_shell
+from reup_app.state.catalog import ALL, SORT_OPTIONS, CatalogState
+
+
+def _controls() -> rx.Component:
+    return rx.flex(
+        rx.box(
+            rx.el.label("Search", html_for="catalog-search", class_name="sr-only", style={"position": "absolute", "left": "-9999px"}),
+            rx.debounce_input(
+                rx.input(
+                    id="catalog-search",
+                    placeholder="Search products, brands, strains",
+                    value=CatalogState.q,
+                    on_change=CatalogState.set_q,
+                    aria_label="Search",
+                    size="3",
+                    width="100%",
+                ),
+                debounce_timeout=300,
+            ),
+            flex="1",
+            min_width="220px",
+        ),
+        rx.select.root(
+            rx.select.trigger(placeholder="Category", aria_label="Category"),
+            rx.select.content(
+                rx.select.item("All categories", value=ALL),
+                *[rx.select.item(label, value=value) for value, label in fmt.CATEGORY_LABELS.items()],
+            ),
+            value=CatalogState.category,
+            on_change=CatalogState.set_category,
+            size="3",
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Sort"),
+            rx.select.content(*[rx.select.item(label, value=value) for value, label in SORT_OPTIONS]),
+            value=CatalogState.sort,
+            on_change=CatalogState.set_sort,
+            size="3",
+        ),
+        gap="3",
+        wrap="wrap",
+        width="100%",
+        margin_bottom="16px",
+    )
+
+
+def _product_card(item: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.badge(item["category"], variant="soft"),
+                rx.cond(item["strain_type"] != "", rx.badge(item["strain_type"], color_scheme="purple", variant="soft")),
+                rx.cond(item["listing"] == "backorder", rx.badge("Backorder", color_scheme="orange")),
+                rx.cond(item["listing"] == "sample", rx.badge("Sample", color_scheme="blue")),
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.heading(item["name"], size="4", as_="h3", class_name="product-name"),
+            rx.text(item["brand"], " · ", item["seller"], size="2", color_scheme="gray"),
+            rx.cond(item["strain"] != "", rx.text("Strain: ", item["strain"], size="2")),
+            rx.hstack(
+                rx.cond(item["thc"] != "", rx.text("THC ", item["thc"], size="2", weight="medium")),
+                rx.cond(item["cbd"] != "", rx.text("CBD ", item["cbd"], size="2", weight="medium")),
+                spacing="3",
+            ),
+            rx.text(item["price"], size="4", weight="bold"),
+            rx.cond(item["case"] != "", rx.text(item["case"], size="2", color_scheme="gray")),
+            rx.cond(
+                item["in_stock"] == "yes",
+                rx.text(item["available"], " available", size="2", color_scheme="grass"),
+                rx.text("Out of stock", size="2", color_scheme="red"),
+            ),
+            spacing="2",
+            align="start",
+        ),
+        width="100%",
+        data_testid="product-card",
+    )
+
+
+def _pager() -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", on_click=CatalogState.prev_page, disabled=~CatalogState.has_prev, variant="soft"),
+        rx.text("Page ", CatalogState.page, " of ", CatalogState.pages, size="2", data_testid="page-indicator"),
+        rx.button("Next", on_click=CatalogState.next_page, disabled=~CatalogState.has_next, variant="soft"),
+        justify="center",
+        align="center",
+        spacing="4",
+        width="100%",
+        margin_top="24px",
+    )
+
+
+@rx.page(route="/marketplace", title="Marketplace · ReUp", on_load=CatalogState.load)
+def marketplace() -> rx.Component:
+    return page_shell(
+        _controls(),
+        rx.cond(CatalogState.error != "", rx.callout(CatalogState.error, icon="triangle_alert", color_scheme="red", margin_bottom="12px", role="alert")),
+        rx.text(CatalogState.total, " products", size="2", color_scheme="gray", margin_bottom="12px", data_testid="result-count"),
+        rx.cond(
+            CatalogState.loaded & (CatalogState.total == 0),
+            rx.vstack(
+                rx.text("No products match your search."),
+                rx.button("Clear filters", on_click=CatalogState.clear_filters, variant="outline"),
+                align="center",
+                padding_y="32px",
+            ),
+        ),
+        rx.grid(
+            rx.foreach(CatalogState.items, _product_card),
+            columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"),
+            spacing="4",
+            width="100%",
+        ),
+        _pager(),
+        title="Marketplace",
+    )

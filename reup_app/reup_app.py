@@ -1,0 +1,15 @@
+"""The Reflex app: pages, REST API in front, security headers around everything."""
+
+import reflex as rx
+
+from reup_app import pages  # noqa: F401  (registers routes)
+from reup_app.api.routes import build_api
+from reup_app.api.security_headers import security_headers
+from reup_app.settings import get_settings
+
+get_settings().validate_for_production()
+
+app = rx.App(
+    api_transformer=[build_api(), security_headers],
+    head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
+)

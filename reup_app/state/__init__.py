@@ -1,0 +1,1 @@
+"""Reflex State classes. They validate browser input and call services; no business rules here."""

@@ -1,0 +1,143 @@
+"""Marketplace catalog page state: search, filter, sort and paging over public listings."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from reup_app import formatting as fmt
+from reup_app.services import catalog as catalog_service
+from reup_app.services.errors import ServiceError
+from reup_app.state.base import AppState, error_message
+
+log = logging.getLogger(__name__)
+
+SORT_OPTIONS = [
+    ("name", "Name A-Z"),
+    ("price_asc", "Price: low to high"),
+    ("price_desc", "Price: high to low"),
+    ("thc_desc", "THC: high to low"),
+    ("newest", "Newest"),
+]
+ALL = "all"  # the select's "no filter" value (Radix selects cannot hold "")
+
+
+def _item_view(item) -> dict[str, str]:
+    """Only display strings reach the browser."""
+    unit = fmt.UNIT_LABELS.get(item.unit_of_measure, item.unit_of_measure)
+    return {
+        "id": str(item.id),
+        "sku": item.sku,
+        "name": item.name,
+        "brand": item.brand or "",
+        "seller": item.seller_name or "",
+        "category": fmt.CATEGORY_LABELS.get(item.category, item.category),
+        "strain": item.strain_name or "",
+        "strain_type": fmt.STRAIN_TYPE_LABELS.get(item.strain_type, ""),
+        "thc": fmt.percent(item.thc_percent),
+        "cbd": fmt.percent(item.cbd_percent),
+        "price": f"{fmt.money(item.unit_price)} / {unit}",
+        "case": f"{fmt.money(item.case_price)} / case of {item.case_size}" if item.case_price else "",
+        "available": fmt.quantity(item.available_qty),
+        "in_stock": "yes" if item.available_qty and item.available_qty > 0 else "no",
+        "listing": item.listing_state,
+    }
+
+
+class CatalogState(AppState):
+    q: str = ""
+    category: str = ALL
+    sort: str = "name"
+    page: int = 1
+    items: list[dict[str, str]] = []
+    total: int = 0
+    pages: int = 0
+    has_next: bool = False
+    has_prev: bool = False
+    error: str = ""
+    loaded: bool = False
+
+    async def _refresh(self) -> None:
+        raw = {
+            "text": self.q,
+            "category": "" if self.category == ALL else self.category,
+            "sort": self.sort,
+            "page": self.page,
+            "page_size": 24,
+        }
+        try:
+            query = catalog_service.CatalogQuery.parse(**raw)
+            result = await self._call(catalog_service.search_catalog, query)
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        except Exception as err:  # never leak internals to the browser
+            log.exception("catalog search failed")
+            self.error = error_message(err)
+            return
+        self.error = ""
+        self.items = [_item_view(i) for i in result.items]
+        self.total = result.total
+        self.pages = max(result.pages, 1)
+        self.page = result.page
+        self.has_next = result.has_next
+        self.has_prev = result.has_prev
+        self.loaded = True
+
+    @rx.event
+    async def load(self):
+        """on_load: take filters from the URL (?q=&category=&sort=&page=) so links are shareable."""
+        params = self.router.url.query_parameters
+        self.q = str(params.get("q", ""))[:100]
+        cat = str(params.get("category", ALL))
+        self.category = cat if cat in fmt.CATEGORY_LABELS else ALL
+        sort = str(params.get("sort", "name"))
+        self.sort = sort if sort in dict(SORT_OPTIONS) else "name"
+        page = str(params.get("page", "1"))
+        self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+        await self._refresh()
+
+    @rx.event
+    async def set_q(self, value: str):
+        if not isinstance(value, str):
+            self.error = "Search text must be text."
+            return
+        self.q = value.strip()[:100]
+        self.page = 1
+        await self._refresh()
+
+    @rx.event
+    async def set_category(self, value: str):
+        if value != ALL and value not in fmt.CATEGORY_LABELS:
+            self.error = "Unknown category."
+            return
+        self.category = value
+        self.page = 1
+        await self._refresh()
+
+    @rx.event
+    async def set_sort(self, value: str):
+        if value not in dict(SORT_OPTIONS):
+            self.error = "Unknown sort order."
+            return
+        self.sort = value
+        self.page = 1
+        await self._refresh()
+
+    @rx.event
+    async def next_page(self):
+        if self.has_next:
+            self.page += 1
+            await self._refresh()
+
+    @rx.event
+    async def prev_page(self):
+        if self.has_prev:
+            self.page -= 1
+            await self._refresh()
+
+    @rx.event
+    async def clear_filters(self):
+        self.q, self.category, self.sort, self.page = "", ALL, "name", 1
+        await self._refresh()

@@ -1,0 +1,116 @@
+"""Browser tests: the production build served by `python -m reup_app.serve` (2 workers, Redis
+state, MySQL with the demo seed), driven by Playwright in Debian's Chromium.
+
+The frontend is built once per run by scripts/test.sh (`reflex export --frontend-only`); this
+fixture builds it only when it is missing or was built for another port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT = int(os.environ.get("REUP_TEST_PORT", "3100"))
+BASE_URL = f"http://localhost:{PORT}"
+CHROMIUM = os.environ.get("REUP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def _app_env(db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "REUP_DATABASE_URL": db_url,
+        "REUP_REDIS_URL": REDIS_URL,
+        "REUP_PORT": str(PORT),
+        "REUP_APP_URL": BASE_URL,
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "0",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    })
+    return env
+
+
+def _ensure_frontend_built(env: dict[str, str]) -> None:
+    env_json = ROOT / ".web" / "env.json"
+    built = (ROOT / ".web" / "build" / "client").is_dir() and env_json.exists() and f":{PORT}/" in env_json.read_text()
+    if not built:
+        subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--loglevel", "warning"],
+                       cwd=ROOT, env=env, check=True)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="session")
+def demo_db_url() -> str:
+    name = "reup_browser"
+    url = fresh_mysql_database(name)
+    env = _app_env(url)
+    subprocess.run([sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    yield url
+    drop_mysql_database(name)
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_db_url) -> str:
+    env = _app_env(demo_db_url)
+    _ensure_frontend_built(env)
+    assert _port_free(PORT), f"port {PORT} is busy; set REUP_TEST_PORT"
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / "browser-server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "reup_app.serve", "--port", str(PORT), "--workers", "2"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app server exited with {proc.returncode}; see var/browser-server.log")
+        try:
+            if httpx.get(f"{BASE_URL}/api/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    else:
+        proc.terminate()
+        raise RuntimeError("app server did not become healthy in 90 s; see var/browser-server.log")
+    yield BASE_URL
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
