@@ -82,3 +82,5 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
         raise
     finally:
         session.close()
+
+import reup_app.services.audit  # noqa: E402,F401  (installs the ORM audit listener)

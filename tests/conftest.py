@@ -14,11 +14,14 @@ import pytest
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
 
-from tests.dbutil import REDIS_URL, fresh_mysql_database  # noqa: E402
+from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database  # noqa: E402
+
+_RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    """Unique per run and per xdist worker, so concurrent runs never share a database."""
+    return f"{_RUN_ID}_{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +29,15 @@ def mysql_url() -> str:
     """A freshly migrated MySQL database for this test worker; also made the app's default."""
     from reup_app import db, migrations, settings
 
-    url = fresh_mysql_database(f"reup_test_{_worker()}")
+    name = f"reup_test_{_worker()}"
+    url = fresh_mysql_database(name)
     migrations.upgrade(url)
     os.environ["REUP_DATABASE_URL"] = url
     settings.reset_settings_cache()
     db.reset_engine()
-    return url
+    yield url
+    db.reset_engine()
+    drop_mysql_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from reup_app.models.types import str_field, text_field, ts_field
@@ -19,7 +19,7 @@ class AuditLog(SQLModel, table=True):
         Index("ix_audit_time", "occurred_at"),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
     occurred_at: datetime = ts_field()
     actor_user_id: int | None = Field(default=None, index=True)
     actor_entity_id: int | None = Field(default=None)

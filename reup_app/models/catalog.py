@@ -32,7 +32,8 @@ class Product(SQLModel, table=True):
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("entity_id", "sku", name="uq_products_entity_sku"),
-        Index("ix_products_listing_category_name", "listing_state", "category", "name"),
+        Index("ix_products_listing_category_name", "listing_state", "category", "name", "entity_id"),
+        Index("ix_products_listing_category_price", "listing_state", "category", "unit_price"),
         Index("ix_products_listing_name", "listing_state", "name"),
         Index("ix_products_listing_price", "listing_state", "unit_price"),
         Index("ix_products_entity_listing", "entity_id", "listing_state"),

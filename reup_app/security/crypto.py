@@ -31,7 +31,7 @@ Key rotation
        with unit_of_work(None) as s:
            print(crypto.rotate_all(s))
 
-   (idempotent; values already on the newest key are skipped).
+   (idempotent; values already on the newest key are skipped; check that ``failed`` is 0).
 3. Only then remove ``old`` from REUP_ENCRYPTION_KEYS and restart. A value still encrypted with a
    removed key can no longer be decrypted (`CryptoError: ... key 'old' is not configured`).
 
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,6 +56,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from reup_app.security.keys import b64d, b64e, parse_key
 from reup_app.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 VERSION = "v1"
 NONCE_BYTES = 12
@@ -191,17 +194,20 @@ def decrypt_credentials(connection: Any) -> dict[str, Any]:
                               integration_credentials_aad(connection.license_id, connection.provider)))
 
 
-def rotate_all(session, *, batch_size: int = 500) -> dict[str, int]:
+def rotate_all(session, *, batch_size: int = 500, strict: bool = False) -> dict[str, int]:
     """Re-encrypt every stored secret with the newest key (idempotent). The caller commits.
 
-    Returns counts per column, e.g. ``{"users.mfa_secret_encrypted": 3, ...}``.
+    Returns counts of re-encrypted values per column and ``"failed"``: values that cannot be
+    decrypted with any configured key (logged with their row id, left unchanged; with
+    ``strict=True`` the first one raises CryptoError instead). Do not drop an old key while
+    ``failed`` is not 0.
     """
     from sqlmodel import select
 
     from reup_app.models import IntegrationConnection, User
 
     ring = keyring()
-    counts = {"users.mfa_secret_encrypted": 0, "integration_connections.credentials_encrypted": 0}
+    counts = {"users.mfa_secret_encrypted": 0, "integration_connections.credentials_encrypted": 0, "failed": 0}
 
     def _batches(model, column):
         last_id = 0
@@ -214,20 +220,28 @@ def rotate_all(session, *, batch_size: int = 500) -> dict[str, int]:
             yield rows
             last_id = rows[-1].id
 
+    def _rotate(row, attr: str, aad: str, label: str) -> None:
+        value = getattr(row, attr)
+        try:
+            if not needs_rotation(value, ring=ring):
+                return
+            setattr(row, attr, encrypt(decrypt(value, aad, ring=ring), aad, ring=ring))
+        except CryptoError as exc:
+            if strict:
+                raise
+            log.error("cannot rotate %s of row %s: %s", label, row.id, exc)
+            counts["failed"] += 1
+            return
+        session.add(row)
+        counts[label] += 1
+
     for rows in _batches(User, User.mfa_secret_encrypted):
         for user in rows:
-            if needs_rotation(user.mfa_secret_encrypted, ring=ring):
-                aad = mfa_secret_aad(user.id)
-                user.mfa_secret_encrypted = encrypt(decrypt(user.mfa_secret_encrypted, aad, ring=ring), aad, ring=ring)
-                session.add(user)
-                counts["users.mfa_secret_encrypted"] += 1
+            _rotate(user, "mfa_secret_encrypted", mfa_secret_aad(user.id), "users.mfa_secret_encrypted")
         session.flush()
     for rows in _batches(IntegrationConnection, IntegrationConnection.credentials_encrypted):
         for conn in rows:
-            if conn.credentials_encrypted and needs_rotation(conn.credentials_encrypted, ring=ring):
-                aad = integration_credentials_aad(conn.license_id, conn.provider)
-                conn.credentials_encrypted = encrypt(decrypt(conn.credentials_encrypted, aad, ring=ring), aad, ring=ring)
-                session.add(conn)
-                counts["integration_connections.credentials_encrypted"] += 1
+            _rotate(conn, "credentials_encrypted", integration_credentials_aad(conn.license_id, conn.provider),
+                    "integration_connections.credentials_encrypted")
         session.flush()
     return counts

@@ -79,9 +79,9 @@ WHOLESALERS: tuple[CompanySpec, ...] = (
         min_order_amount=Decimal("500.00"),
         licenses=(
             LicenseSpec("C11-0000347-LIC", "distributor", "Pacific Bloom Distribution - Oakland",
-                        "2150 Adeline St", "Oakland", "94607", 214, "060300047"),
+                        "2150 Adeline St", "Oakland", "94607", 214, "0603000EB"),
             LicenseSpec("CDPH-10003412", "manufacturer", "Pacific Bloom Kitchen",
-                        "1400 Park Ave, Unit B", "Emeryville", "94608", 301, "060300112"),
+                        "1400 Park Ave, Unit B", "Emeryville", "94608", 301, "0603001CA"),
         ),
         people=(
             (Role.OWNER, "Maya Okafor"),
@@ -117,7 +117,7 @@ WHOLESALERS: tuple[CompanySpec, ...] = (
         min_order_amount=Decimal("750.00"),
         licenses=(
             LicenseSpec("C11-0001172-LIC", "distributor", "Emerald Coast Supply - Eureka Warehouse",
-                        "605 W 3rd St", "Eureka", "95501", 162, "120100093"),
+                        "605 W 3rd St", "Eureka", "95501", 162, "1201000DF"),
         ),
         people=(
             (Role.OWNER, "Grant Whitaker"),
@@ -152,7 +152,7 @@ RETAILERS: tuple[CompanySpec, ...] = (
         min_order_amount=Decimal("0.00"),
         licenses=(
             LicenseSpec("C10-0000712-LIC", "adult_use_retail", "Greenleaf Dispensary - Mission",
-                        "2140 Mission St", "San Francisco", "94110", 245, "030100712"),
+                        "2140 Mission St", "San Francisco", "94110", 245, "0301007GA"),
         ),
         people=(
             (Role.OWNER, "Jordan Kim"),
@@ -176,9 +176,9 @@ RETAILERS: tuple[CompanySpec, ...] = (
         min_order_amount=Decimal("0.00"),
         licenses=(
             LicenseSpec("C10-0001456-LIC", "adult_use_retail", "Canopy Collective - Silver Lake",
-                        "3318 Sunset Blvd", "Los Angeles", "90026", 118, "190400456"),
+                        "3318 Sunset Blvd", "Los Angeles", "90026", 118, "1904004HB"),
             LicenseSpec("C10-0002089-LIC", "adult_use_retail", "Canopy Collective - Long Beach",
-                        "1120 E 4th St", "Long Beach", "90802", 330, "190402089"),
+                        "1120 E 4th St", "Long Beach", "90802", 330, "1904020JC"),
         ),
         people=(
             (Role.OWNER, "Renee Dubois"),

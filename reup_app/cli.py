@@ -1,0 +1,287 @@
+"""The `reup` command line: database migrations, demo data, admin accounts, the job worker and a
+configuration check.
+
+    reup migrate                      alembic upgrade head on REUP_DATABASE_URL
+    reup seed [--if-empty]            migrate, then create the demo data set and print its logins
+    reup create-admin --email E --name N [--password P]
+    reup worker                       run the background job scheduler (blocks)
+    reup check-config                 validate settings and print a redacted summary
+
+User errors print one line to stderr (`reup: error: ...`) and exit 1; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+
+from reup_app.settings import Settings, SettingsError, get_settings, reset_settings_cache
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    reset_settings_cache()
+    try:
+        return get_settings()
+    except ValueError as err:  # e.g. REUP_PORT=abc
+        port = os.environ.get("REUP_PORT", "")
+        if port and not port.strip().isdigit():
+            raise CliError(f"REUP_PORT must be a port number, not {port!r}") from None
+        raise CliError(f"invalid configuration: {err}") from None
+
+
+def describe_database(url: str) -> str:
+    """Backend and location of a database URL, without user name or password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:
+        raise CliError("REUP_DATABASE_URL is not a valid database URL") from None
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return f"sqlite ({u.database or ':memory:'})"
+    where = f"{u.host or 'localhost'}{':' + str(u.port) if u.port else ''}"
+    return f"{backend} ({where}, database {u.database or '?'})"
+
+
+def _engine(settings: Settings):
+    from reup_app.db import build_engine
+
+    return build_engine(settings.database_url, settings.db_ssl_ca)
+
+
+def _require_migrated(settings: Settings, engine) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from reup_app.migrations import alembic_config
+
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
+    if current != heads:
+        raise CliError(f"the database {describe_database(settings.database_url)} is not migrated to the "
+                       "latest schema; run `reup migrate` first")
+
+
+def _migrate(settings: Settings) -> None:
+    from reup_app.migrations import upgrade
+
+    upgrade(settings.database_url)
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _migrate(settings)
+    print(f"Database {describe_database(settings.database_url)} is at the latest schema.")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from reup_app.db import unit_of_work
+    from reup_app.security.principal import system_principal
+    from reup_app.seed import database_is_empty, seed_demo
+
+    settings = _settings()
+    if settings.is_production:
+        raise CliError("refusing to load demo accounts (with a published password) into a production "
+                       "deployment (REUP_ENV=prod)")
+    _migrate(settings)
+    engine = _engine(settings)
+    try:
+        with unit_of_work(system_principal("cli.seed"), engine=engine) as session:
+            if args.if_empty and not database_is_empty(session):
+                print("The database already has users or businesses; demo data not loaded (--if-empty).")
+                return 0
+            summary = seed_demo(session)
+    finally:
+        engine.dispose()
+    print(summary.describe())
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password is not None:
+        return args.password
+    try:
+        first = getpass.getpass("Password for the new admin: ")
+        second = getpass.getpass("Repeat the password: ")
+    except EOFError:
+        raise CliError("no password given (use --password or type it at the prompt)") from None
+    if first != second:
+        raise CliError("the two passwords do not match")
+    return first
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from sqlalchemy import func
+    from sqlalchemy.exc import IntegrityError
+    from sqlmodel import select
+
+    from reup_app.db import unit_of_work
+    from reup_app.models import User
+    from reup_app.security.passwords import PasswordPolicyError, check_policy, hash_password
+    from reup_app.security.principal import system_principal
+
+    email = (args.email or "").strip().lower()
+    name = (args.name or "").strip()
+    if not EMAIL_RE.match(email) or len(email) > 255:
+        raise CliError(f"{args.email!r} is not a valid email address")
+    if not name:
+        raise CliError("--name must not be empty")
+    if len(name) > 255:
+        raise CliError("--name must be at most 255 characters")
+    password = _read_password(args)
+    try:
+        check_policy(password, email=email)
+    except PasswordPolicyError as err:
+        raise CliError(f"password rejected: {err}") from None
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        _require_migrated(settings, engine)
+        duplicate = CliError(f"a user with email {email} already exists")
+
+        def exists(session) -> bool:
+            return session.exec(select(User).where(func.lower(User.email) == email)).first() is not None
+
+        try:
+            with unit_of_work(system_principal("cli.create-admin"), engine=engine) as session:
+                if exists(session):
+                    raise duplicate
+                user = User(email=email, full_name=name, password_hash=hash_password(password),
+                            is_platform_admin=True)
+                session.add(user)
+                session.flush()
+                user_id = user.id
+        except IntegrityError:
+            # Lost a race with another process creating the same e-mail? Anything else is a bug.
+            with unit_of_work(None, engine=engine) as session:
+                if exists(session):
+                    raise duplicate from None
+            raise
+    finally:
+        engine.dispose()
+    print(f"Platform admin {email} created (user id {user_id}).")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from reup_app.jobs.scheduler import run_worker
+
+    settings = _settings()
+    settings.validate_for_production()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = _engine(settings)
+    try:
+        _require_migrated(settings, engine)
+    finally:
+        engine.dispose()
+    run_worker(settings)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from reup_app.settings import DEV_SECRET
+
+    settings = _settings()
+    if settings.secret_key == DEV_SECRET:
+        secret = "development default"
+    else:
+        secret = f"set ({len(settings.secret_key)} characters)"
+    lines = [
+        f"environment:     {settings.env}",
+        f"database:        {describe_database(settings.database_url)}"
+        + (" with TLS CA" if settings.db_ssl_ca else ""),
+        f"redis:           {'set' if settings.redis_url else 'not set (single process, in-memory state)'}",
+        f"app url:         {settings.app_url}",
+        f"secret key:      {secret}",
+        f"encryption keys: {len(settings.encryption_keys)}",
+        f"smtp:            {'set' if settings.smtp_url else 'not set (e-mails kept in the outbox)'}",
+    ]
+    print("\n".join(lines))
+    settings.validate_for_production()  # SettingsError -> one line on stderr, exit 1
+    print("Configuration OK.")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reup", description="ReUp wholesale marketplace administration.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("migrate", help="upgrade the database (REUP_DATABASE_URL) to the latest schema")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("seed", help="migrate, then load the demo data set and print the demo logins")
+    p.add_argument("--if-empty", action="store_true",
+                   help="only load the demo when the database has no users or businesses yet")
+    p.set_defaults(handler=cmd_seed)
+
+    p = sub.add_parser("create-admin", help="create a platform administrator")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True, help="full name")
+    p.add_argument("--password", help="the password (prompted for when omitted; prefer the prompt on shared machines)")
+    p.set_defaults(handler=cmd_create_admin)
+
+    p = sub.add_parser("worker", help="run the background job scheduler (blocks until stopped)")
+    p.set_defaults(handler=cmd_worker)
+
+    p = sub.add_parser("check-config", help="validate the settings and print a redacted summary")
+    p.set_defaults(handler=cmd_check_config)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"reup: error: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return args.handler(args) or 0
+    except (CliError, SettingsError) as err:
+        return _fail(str(err))
+    except OperationalError as err:
+        reason = str(err.orig) if getattr(err, "orig", None) is not None else str(err).splitlines()[0]
+        try:
+            where = describe_database(get_settings().database_url)
+        except CliError:
+            where = "REUP_DATABASE_URL"
+        return _fail(f"database {where} is not usable: {reason}")
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,26 @@
+"""Housekeeping jobs. Each opens its own unit of work as the system principal and calls a service."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from reup_app.db import unit_of_work
+from reup_app.models.types import utcnow
+from reup_app.security.principal import system_principal
+from reup_app.services.licenses import expire_past_due_licenses
+
+log = logging.getLogger(__name__)
+
+
+def expire_licenses(now: datetime | None = None, *, engine: Engine | None = None) -> int:
+    """Mark licences whose expiry date is before today (UTC) as expired; returns how many."""
+    now = now or utcnow()
+    principal = system_principal("jobs.expire_licenses")
+    with unit_of_work(principal, engine=engine) as session:
+        changed = expire_past_due_licenses(session, principal, now.date())
+    if changed:
+        log.info("expire_licenses: %d licence(s) marked expired", changed)
+    return changed

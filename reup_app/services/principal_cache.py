@@ -1,0 +1,153 @@
+"""A short-lived cache of what `resolve_principal` must re-check on every call.
+
+Per user: active flag, platform-admin flag, token_version and memberships (entity -> role,
+entity status). Kept in the rate-limit backend (Redis when configured, so every worker shares it
+and an invalidation reaches all of them; otherwise process memory) for at most
+`cache_ttl()` seconds (default 15, env REUP_PRINCIPAL_CACHE_SECONDS, capped at 30).
+
+Every change that can end access (logout everywhere, password change/reset, disable, membership
+removal or role change, entity suspension) invalidates the affected users at once and again after
+the transaction commits; even without an invalidation a change is seen within the TTL.
+
+Single access tokens can also be revoked (logout): their ``jti`` goes on a deny list until the
+token would have expired anyway. Both are read with one MGET.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+from sqlalchemy import event, select
+from sqlmodel import Session
+
+from reup_app.models import Entity, Membership, User
+from reup_app.security.ratelimit import get_backend
+
+log = logging.getLogger(__name__)
+
+MAX_TTL_SECONDS = 30.0
+_INVALIDATE_KEY = "reup_principal_cache_invalidate"
+_ttl_override: float | None = None
+
+
+def cache_ttl() -> float:
+    """Seconds a cached auth state may be used; 0 disables the cache."""
+    if _ttl_override is not None:
+        return _ttl_override
+    try:
+        ttl = float(os.environ.get("REUP_PRINCIPAL_CACHE_SECONDS", "15"))
+    except ValueError:
+        ttl = 15.0
+    return max(0.0, min(ttl, MAX_TTL_SECONDS))
+
+
+def set_cache_ttl(seconds: float | None) -> None:
+    """Override the TTL (tests, benchmarks); None returns to the environment's value."""
+    global _ttl_override
+    _ttl_override = None if seconds is None else max(0.0, min(float(seconds), MAX_TTL_SECONDS))
+
+
+def _user_key(user_id: int) -> str:
+    return f"pc:{int(user_id)}"
+
+
+def _jti_key(jti: str) -> str:
+    return f"jti_revoked:{jti}"
+
+
+_STATE_QUERY = (
+    select(User.is_active, User.is_platform_admin, User.token_version, Membership.entity_id, Membership.role,
+           Entity.status)
+    .select_from(User)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .outerjoin(Entity, Entity.id == Membership.entity_id)
+)
+
+
+def load_auth_state(connection, user_id: int) -> dict | None:
+    """Read the user's auth state from the database (one query)."""
+    rows = connection.execute(_STATE_QUERY.where(User.id == user_id)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    members = {str(r[3]): [r[4], r[5]] for r in rows if r[3] is not None}
+    return {"a": bool(first[0]), "adm": bool(first[1]), "tv": int(first[2]), "m": members}
+
+
+def _load(session: Session | None, user_id: int) -> dict | None:
+    if session is not None:
+        return load_auth_state(session.connection(), user_id)
+    from reup_app.db import get_engine
+
+    with get_engine().connect() as conn:
+        return load_auth_state(conn, user_id)
+
+
+def auth_state(user_id: int, *, jti: str | None = None, session: Session | None = None) -> tuple[dict | None, bool]:
+    """(auth state or None if the user does not exist, whether `jti` is revoked)."""
+    ttl = cache_ttl()
+    backend = get_backend()
+    keys = [_user_key(user_id)] + ([_jti_key(jti)] if jti else [])
+    cached: list[str | None] = [None] * len(keys)
+    try:
+        cached = backend.mget(keys) if (ttl > 0 or jti) else cached
+    except Exception as exc:  # cache trouble must not lock everyone out: fall back to the DB
+        log.warning("principal cache read failed: %s", exc)
+    revoked = bool(jti and cached[-1] is not None)
+    if ttl > 0 and cached[0] is not None:
+        state = json.loads(cached[0])
+        return (None if state.get("missing") else state), revoked
+    state = _load(session, user_id)
+    if ttl > 0:
+        try:
+            backend.set(keys[0], json.dumps(state if state is not None else {"missing": 1}), ttl)
+        except Exception as exc:
+            log.warning("principal cache write failed: %s", exc)
+    return state, revoked
+
+
+def _delete(user_ids) -> None:
+    keys = [_user_key(u) for u in user_ids]
+    if keys:
+        try:
+            get_backend().delete(*keys)
+        except Exception as exc:
+            log.warning("principal cache invalidation failed: %s", exc)
+
+
+def invalidate_users(session: Session | None, *user_ids: int) -> None:
+    """Forget cached auth state now and again once `session` commits."""
+    ids = {int(u) for u in user_ids if u is not None}
+    _delete(ids)
+    if session is not None:
+        session.info.setdefault(_INVALIDATE_KEY, set()).update(ids)
+
+
+def invalidate_entity_members(session: Session, entity_id: int) -> None:
+    ids = session.execute(select(Membership.user_id).where(Membership.entity_id == entity_id)).scalars().all()
+    invalidate_users(session, *ids)
+
+
+def revoke_access_token(jti: str, expires_at: int) -> None:
+    """Deny one access token until its expiry (single-session logout)."""
+    remaining = expires_at - time.time()
+    if remaining > 0:
+        get_backend().set(_jti_key(jti), "1", remaining + 10)
+
+
+def _after_commit(session) -> None:
+    ids = session.info.pop(_INVALIDATE_KEY, None)
+    if ids:
+        _delete(ids)
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(_INVALIDATE_KEY, None)
+
+
+if not event.contains(Session, "after_commit", _after_commit):
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)

@@ -1,0 +1,237 @@
+"""Housekeeping jobs: licence expiry, the Redis slot lock, and the scheduler's job table."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from sqlmodel import Session, select
+
+from reup_app import migrations
+from reup_app.db import build_engine
+from reup_app.jobs import housekeeping
+from reup_app.jobs.locks import run_exclusive, slot_key
+from reup_app.jobs.scheduler import JOBS, build_scheduler, guarded
+from reup_app.models import License
+from reup_app.security.principal import Principal, system_principal
+from reup_app.services.errors import PermissionDenied
+from reup_app.services.licenses import expire_past_due_licenses
+from reup_app.settings import load_settings
+from tests.dbutil import drop_mysql_database, fresh_mysql_database
+from tests.factories import make_entity, make_license
+
+NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """An own database, so the expiry job's count covers only this module's licences."""
+    name = f"reup_jobs_{uuid.uuid4().hex[:10]}"
+    url = fresh_mysql_database(name)
+    eng = build_engine(url)
+    try:
+        migrations.upgrade(url)
+        yield eng
+    finally:
+        eng.dispose()
+        drop_mysql_database(name)
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def licences(session):
+    """Licences around the expiry boundary; the job must change exactly the two past-due ones."""
+    entity = make_entity(session, "wholesaler")
+    rows = {
+        "yesterday": make_license(session, entity, expires_on=TODAY - timedelta(days=1)),
+        "last_year_pending": make_license(session, entity, expires_on=TODAY - timedelta(days=365), status="pending"),
+        "today": make_license(session, entity, expires_on=TODAY),
+        "next_month": make_license(session, entity, expires_on=TODAY + timedelta(days=30)),
+        "no_date": make_license(session, entity, expires_on=None),
+        "suspended_past": make_license(session, entity, expires_on=TODAY - timedelta(days=3), status="suspended"),
+    }
+    yield rows
+    # Leave nothing past-due behind for the next test's exact counts.
+    for lic in session.exec(select(License).where(License.entity_id == entity.id)).all():
+        lic.expires_on = None
+        session.add(lic)
+    session.commit()
+
+
+def _statuses(engine, rows) -> dict[str, str]:
+    with Session(engine) as s:
+        return {key: s.get(License, lic.id).status for key, lic in rows.items()}
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(redis_client):
+    """A private key prefix, so these tests never collide with a running worker."""
+    p = f"reup:test-jobs:{uuid.uuid4().hex[:10]}:"
+    yield p
+    for key in redis_client.scan_iter(f"{p}*"):
+        redis_client.delete(key)
+
+
+# -------------------------------------------------------------------------------------------
+# licence expiry
+# -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.mysql
+def test_expire_licenses_marks_only_past_due(engine, licences):
+    assert housekeeping.expire_licenses(NOW, engine=engine) == 2
+    assert _statuses(engine, licences) == {
+        "yesterday": "expired",
+        "last_year_pending": "expired",
+        "today": "active",  # valid through its expiry date
+        "next_month": "active",
+        "no_date": "active",
+        "suspended_past": "suspended",  # the regulator's status wins
+    }
+    with Session(engine) as s:
+        assert s.get(License, licences["yesterday"].id).updated_at > licences["yesterday"].updated_at
+    # Running again is a no-op.
+    assert housekeeping.expire_licenses(NOW, engine=engine) == 0
+
+
+@pytest.mark.mysql
+def test_expiry_day_after_marks_todays_licence(engine, licences):
+    housekeeping.expire_licenses(NOW, engine=engine)
+    assert housekeeping.expire_licenses(NOW + timedelta(days=1), engine=engine) == 1
+    assert _statuses(engine, licences)["today"] == "expired"
+
+
+@pytest.mark.mysql
+def test_expiry_service_refuses_ordinary_users(engine, licences):
+    member = Principal(user_id=1, entity_id=licences["yesterday"].entity_id, roles=frozenset({"owner"}))
+    with Session(engine) as s, pytest.raises(PermissionDenied):
+        expire_past_due_licenses(s, member, TODAY)
+    assert _statuses(engine, licences)["yesterday"] == "active"
+    admin = Principal(user_id=1, is_platform_admin=True)
+    with Session(engine) as s:
+        assert expire_past_due_licenses(s, admin, TODAY) == 2
+        s.rollback()
+    with Session(engine) as s:
+        assert expire_past_due_licenses(s, system_principal("test"), TODAY) == 2
+        s.rollback()
+
+
+# -------------------------------------------------------------------------------------------
+# the Redis lock
+# -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_lock_lets_only_one_of_two_concurrent_workers_run(redis_url, prefix):
+    runs = []
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def job():
+        runs.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return "done"
+
+    def worker():
+        barrier.wait()
+        outcomes.append(run_exclusive("demo_job", job, redis_url=redis_url, now=NOW, prefix=prefix))
+
+    threads = [threading.Thread(target=worker, name=f"w{i}") for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert len(runs) == 1
+    assert sorted(o.ran for o in outcomes) == [False, True]
+    assert [o.result for o in outcomes if o.ran] == ["done"]
+
+    # A worker whose timer fires later in the same period skips too; the next period runs.
+    later = run_exclusive("demo_job", job, redis_url=redis_url, now=NOW + timedelta(minutes=20), prefix=prefix)
+    assert later.ran is False
+    next_hour = run_exclusive("demo_job", job, redis_url=redis_url, now=NOW + timedelta(hours=1), prefix=prefix)
+    assert next_hour.ran is True
+    assert len(runs) == 2
+
+
+@pytest.mark.redis
+@pytest.mark.mysql
+def test_expire_job_skips_when_another_worker_holds_the_slot(engine, licences, redis_url, redis_client, prefix):
+    key = slot_key("expire_licenses", 3600, NOW, prefix)
+    redis_client.set(key, "other-worker", ex=60)
+
+    def job():
+        return housekeeping.expire_licenses(NOW, engine=engine)
+
+    outcome = run_exclusive("expire_licenses", job, redis_url=redis_url, now=NOW, prefix=prefix)
+    assert outcome.ran is False
+    assert _statuses(engine, licences)["yesterday"] == "active"
+    assert redis_client.get(key) == b"other-worker"  # not ours to release
+
+    outcome = run_exclusive("expire_licenses", job, redis_url=redis_url, now=NOW + timedelta(hours=1), prefix=prefix)
+    assert outcome.ran is True and outcome.result == 2
+    assert _statuses(engine, licences)["yesterday"] == "expired"
+
+
+@pytest.mark.redis
+def test_failed_run_frees_its_slot_for_a_retry(redis_url, redis_client, prefix):
+    def broken():
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        run_exclusive("flaky", broken, redis_url=redis_url, now=NOW, prefix=prefix)
+    assert redis_client.get(slot_key("flaky", 3600, NOW, prefix)) is None
+    assert run_exclusive("flaky", lambda: 7, redis_url=redis_url, now=NOW, prefix=prefix).result == 7
+
+
+def test_without_redis_the_job_runs_directly():
+    calls = []
+    outcome = run_exclusive("no_redis", lambda: calls.append(1) or len(calls), redis_url=None)
+    assert outcome.ran is True and outcome.result == 1 and calls == [1]
+
+
+# -------------------------------------------------------------------------------------------
+# the scheduler
+# -------------------------------------------------------------------------------------------
+
+
+def test_scheduler_runs_expire_licenses_hourly_in_utc(monkeypatch):
+    for var in ("REUP_REDIS_URL", "REUP_ENV", "REUP_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    scheduler = build_scheduler(load_settings())
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {spec.id for spec in JOBS} and "expire_licenses" in jobs
+    assert str(scheduler.timezone) == "UTC"
+    trigger = jobs["expire_licenses"].trigger
+    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, 0, 0, tzinfo=UTC))
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    assert second - first == timedelta(hours=1)
+    assert jobs["expire_licenses"].max_instances == 1 and jobs["expire_licenses"].coalesce is True
+    assert not scheduler.running
+
+
+def test_guarded_job_logs_failures_instead_of_raising(caplog):
+    from reup_app.jobs.scheduler import JobSpec
+
+    def boom():
+        raise ValueError("boom")
+
+    spec = JobSpec("boom", boom, JOBS[0].trigger, period_seconds=3600)
+    assert guarded(spec, None)() is None
+    assert any("job boom failed" in r.getMessage() for r in caplog.records)

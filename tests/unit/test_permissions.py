@@ -1,0 +1,149 @@
+"""The whole authorization matrix, written out independently of permissions.ACTION_ROLES.
+
+If an action is added or a grant changes, this table must be updated consciously.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from reup_app.security import permissions
+from reup_app.security.permissions import authorize, is_allowed
+from reup_app.security.principal import ANONYMOUS, Principal, system_principal
+from reup_app.services.errors import NotAuthenticated, PermissionDenied
+
+# O owner, A admin, B buyer, S sales, F fulfillment, V viewer
+EXPECTED = {
+    "catalog.manage": "OAS",
+    "inventory.manage": "OASF",
+    "pricing.manage": "OAS",
+    "cart.manage": "OAB",
+    "order.place": "OAB",
+    "order.cancel": "OAB",
+    "order.accept": "OAS",
+    "order.reject": "OAS",
+    "order.edit_lines": "OAS",
+    "order.fulfil": "OASF",
+    "order.ship": "OASF",
+    "order.complete": "OAS",
+    "invoice.manage": "OAS",
+    "payment.record": "OAS",
+    "customer.hold": "OAS",
+    "order.view": "OABSFV",
+    "order.message": "OABSF",
+    "invoice.view": "OABSFV",
+    "dashboard.view": "OABSFV",
+    "notification.view": "OABSFV",
+    "team.view": "OA",
+    "team.manage": "OA",
+    "entity.settings": "O",
+    "audit.view": "OA",
+    "integration.manage": "OA",
+}
+ADMIN_ONLY = {"entity.approve", "entity.suspend", "platform.audit.view", "user.disable"}
+ADMIN_OVERSIGHT = {"order.view", "invoice.view", "dashboard.view", "team.view", "audit.view", "integration.manage"}
+LETTER = {"O": "owner", "A": "admin", "B": "buyer", "S": "sales", "F": "fulfillment", "V": "viewer"}
+ROLES = list(LETTER.values())
+ALL_ACTIONS = sorted(EXPECTED) + sorted(ADMIN_ONLY)
+OWN, OTHER = 10, 20
+
+
+def test_matrix_covers_every_action():
+    assert set(EXPECTED) == set(permissions.ACTION_ROLES)
+    assert ADMIN_ONLY == set(permissions.ADMIN_ONLY_ACTIONS)
+    assert ADMIN_OVERSIGHT == set(permissions.ADMIN_OVERSIGHT_ACTIONS)
+
+
+def member(role: str, entity_id: int = OWN) -> Principal:
+    return Principal(user_id=1, entity_id=entity_id, roles=frozenset({role}), token_version=1)
+
+
+def expected_for_role(action: str, role: str) -> bool:
+    if action in ADMIN_ONLY:
+        return False
+    return role in {LETTER[c] for c in EXPECTED[action]}
+
+
+@pytest.mark.parametrize(("role", "action"), list(itertools.product(ROLES, ALL_ACTIONS)))
+def test_member_on_own_entity(role, action):
+    p = member(role)
+    allowed = expected_for_role(action, role)
+    assert is_allowed(p, action, OWN) is allowed
+    if allowed:
+        authorize(p, action, OWN)
+    else:
+        with pytest.raises(PermissionDenied):
+            authorize(p, action, OWN)
+
+
+@pytest.mark.parametrize(("role", "action"), list(itertools.product(ROLES, ALL_ACTIONS)))
+def test_member_on_other_entity_is_always_refused(role, action):
+    p = member(role)
+    assert is_allowed(p, action, OTHER) is False
+    with pytest.raises(PermissionDenied):
+        authorize(p, action, OTHER)
+
+
+@pytest.mark.parametrize(("role", "action"), list(itertools.product(ROLES, sorted(EXPECTED))))
+def test_member_without_target_entity_is_refused(role, action):
+    assert is_allowed(member(role), action, None) is False
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+def test_member_with_no_roles_is_refused(action):
+    p = Principal(user_id=1, entity_id=OWN, roles=frozenset(), token_version=1)
+    assert is_allowed(p, action, OWN) is False
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+@pytest.mark.parametrize("entity_id", [OWN, None])
+def test_anonymous_is_refused_with_not_authenticated(action, entity_id):
+    assert is_allowed(ANONYMOUS, action, entity_id) is False
+    with pytest.raises(NotAuthenticated):
+        authorize(ANONYMOUS, action, entity_id)
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+def test_user_principal_without_user_id_is_refused(action):
+    p = Principal(user_id=None, entity_id=OWN, roles=frozenset({"owner"}))
+    with pytest.raises(NotAuthenticated):
+        authorize(p, action, OWN)
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+@pytest.mark.parametrize("entity_id", [OWN, OTHER, None])
+def test_platform_admin(action, entity_id):
+    p = Principal(user_id=99, is_platform_admin=True, token_version=1)
+    allowed = action in ADMIN_ONLY or action in ADMIN_OVERSIGHT
+    assert is_allowed(p, action, entity_id) is allowed
+    if not allowed:  # admins moderate and oversee; they never trade
+        with pytest.raises(PermissionDenied):
+            authorize(p, action, entity_id)
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+def test_platform_admin_acting_as_member_keeps_admin_rights_and_member_rights(action):
+    p = Principal(user_id=99, entity_id=OWN, roles=frozenset({"buyer"}), is_platform_admin=True, token_version=1)
+    expected = action in ADMIN_ONLY or action in ADMIN_OVERSIGHT or expected_for_role(action, "buyer")
+    assert is_allowed(p, action, OWN) is expected
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+@pytest.mark.parametrize("entity_id", [OWN, OTHER, None])
+def test_system_may_do_everything(action, entity_id):
+    assert is_allowed(system_principal("job"), action, entity_id) is True
+    authorize(system_principal("job"), action, entity_id)
+
+
+@pytest.mark.parametrize("p", [ANONYMOUS, system_principal(), member("owner")])
+def test_unknown_action_is_a_programming_error(p):
+    with pytest.raises(KeyError):
+        is_allowed(p, "order.teleport", OWN)
+
+
+def test_multiple_roles_union():
+    p = Principal(user_id=1, entity_id=OWN, roles=frozenset({"buyer", "fulfillment"}), token_version=1)
+    assert is_allowed(p, "order.place", OWN) and is_allowed(p, "order.ship", OWN)
+    assert not is_allowed(p, "catalog.manage", OWN)
