@@ -42,27 +42,12 @@ from reup_app.db import build_engine, engine_kwargs, unit_of_work
 from reup_app.models import Entity, InventoryLot, License, Membership, Order, Product, User
 from reup_app.security.principal import Principal
 from reup_app.services import cart
+from reup_app.db_admin import fresh_mysql_database
 from reup_app.services.errors import Conflict
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 TARGET_OPS = 100.0
 D = Decimal
-
-
-def fresh_mysql_database(name: str) -> str:
-    """Drop and create database `name` on the server; return its SQLAlchemy URL."""
-    import pymysql
-
-    u = make_url(SERVER_URL)
-    conn = pymysql.connect(host=u.host or "127.0.0.1", port=u.port or 3306, user=u.username or "root",
-                           password=u.password or "", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    finally:
-        conn.close()
-    return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def _label() -> str:

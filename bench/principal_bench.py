@@ -27,30 +27,16 @@ import sys
 import time
 import uuid
 
-from sqlalchemy.engine import make_url
+
+from reup_app.db_admin import fresh_mysql_database
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("REUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TARGET_MEDIAN_MS = 1.0
 
 
-def _fresh_database(name: str) -> str:
-    import pymysql
-
-    u = make_url(SERVER_URL)
-    conn = pymysql.connect(host=u.host or "127.0.0.1", port=u.port or 3306, user=u.username or "root",
-                           password=u.password or "", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    finally:
-        conn.close()
-    return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-
-
 def _setup(database: str) -> str:
-    url = _fresh_database(database)
+    url = fresh_mysql_database(database)
     os.environ["REUP_DATABASE_URL"] = url
     os.environ.pop("REUP_REDIS_URL", None)
     from reup_app import db, migrations, settings

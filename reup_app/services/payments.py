@@ -32,6 +32,7 @@ from reup_app.services._util import (
 from reup_app.services.errors import Conflict, NotFound, ValidationError
 from reup_app.services.invoices import (
     InvoiceDTO,
+    PaymentDTO,
     balance_of,
     invoice_detail,
     load_invoice,
