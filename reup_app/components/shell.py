@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from reup_app.state.auth import AuthState
+
 NAV_LINKS: list[tuple[str, str]] = [
     ("Marketplace", "/marketplace"),
 ]
@@ -36,6 +38,25 @@ def _mobile_nav() -> rx.Component:
     )
 
 
+def _account() -> rx.Component:
+    return rx.cond(
+        AuthState.signed_in,
+        rx.hstack(
+            rx.vstack(
+                rx.text(AuthState.display_name, size="2", weight="medium", data_testid="signed-in-user"),
+                rx.text(AuthState.business_name, size="1", color_scheme="gray"),
+                spacing="0",
+                align="end",
+                display=rx.breakpoints(initial="none", md="flex"),
+            ),
+            rx.button("Sign out", on_click=AuthState.logout, variant="soft", size="2"),
+            align="center",
+            spacing="3",
+        ),
+        rx.link(rx.button("Sign in", variant="solid", size="2"), href="/login"),
+    )
+
+
 def header() -> rx.Component:
     return rx.el.header(
         rx.hstack(
@@ -54,6 +75,7 @@ def header() -> rx.Component:
             rx.spacer(),
             _desktop_nav(),
             _mobile_nav(),
+            _account(),
             align="center",
             width="100%",
             max_width="1200px",

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from reup_app.db import unit_of_work
-from reup_app.security.principal import ANONYMOUS, Principal
+from reup_app.security.principal import Principal
 from reup_app.services.errors import ServiceError
 
 T = TypeVar("T")
@@ -20,7 +20,10 @@ class AppState(rx.State):
 
     async def _principal(self) -> Principal:
         """The acting principal, re-validated on the server for every event."""
-        return ANONYMOUS
+        from reup_app.state.auth import AuthState
+
+        auth = self if isinstance(self, AuthState) else await self.get_state(AuthState)
+        return await auth._current_principal()
 
     async def _call(self, fn: Callable[..., T], *args: Any, principal: Principal | None = None, **kw: Any) -> T:
         """Run a service function in a unit of work on a worker thread (DB calls block)."""
