@@ -263,24 +263,24 @@ def reserve(session: Session, order: Order) -> StockLock:
     return reserve_orders(session, [order])
 
 
-def release(session: Session, order: Order) -> StockLock:
-    """Give back everything the order holds (on reject or cancel)."""
+def _apply_to_allocations(session: Session, order: Order, operation: str) -> StockLock:
+    """Lock the order's products and run `StockLock.<operation>` on its allocations."""
     lines = _lines_of(session, [order])
     allocations = allocations_of(session, [ln.id for ln in lines])
     stock = StockLock(session, [ln.product_id for ln in lines])
-    stock.release(allocations)
+    getattr(stock, operation)(allocations)
     stock.settle()
     return stock
+
+
+def release(session: Session, order: Order) -> StockLock:
+    """Give back everything the order holds (on reject or cancel)."""
+    return _apply_to_allocations(session, order, "release")
 
 
 def consume(session: Session, order: Order) -> StockLock:
     """Take the allocated packages out of stock when the order ships."""
-    lines = _lines_of(session, [order])
-    allocations = allocations_of(session, [ln.id for ln in lines])
-    stock = StockLock(session, [ln.product_id for ln in lines])
-    stock.consume(allocations)
-    stock.settle()
-    return stock
+    return _apply_to_allocations(session, order, "consume")
 
 
 def allocate_for_fulfilment(session: Session, order: Order, lines: Sequence[OrderLine],
