@@ -10,7 +10,16 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from reup_app.models import Brand, Entity, InventoryLot, License, Membership, Product, User
+from reup_app.models import (
+    Brand,
+    Entity,
+    InventoryLot,
+    License,
+    Membership,
+    Product,
+    User,
+)
+from reup_app.models.catalog import product_search_text
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import Principal
 
@@ -78,7 +87,7 @@ def make_product(session: Session, entity: Entity, brand: Brand | None = None, *
     kw.setdefault("unit_price", Decimal("10.00"))
     kw.setdefault("strain_type", "hybrid")
     brand_name = brand.name if brand else ""
-    kw.setdefault("search_text", f"{kw['name']} {brand_name} {kw.get('strain_name') or ''}".lower().strip())
+    kw.setdefault("search_text", product_search_text(kw["name"], brand_name, kw.get("strain_name")))
     return _save(session, Product(entity_id=entity.id, brand_id=brand.id if brand else None, **kw))
 
 

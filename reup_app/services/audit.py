@@ -246,12 +246,6 @@ def _after_flush(session, flush_context) -> None:
 
 
 def _insert(conn, rows: list[dict[str, Any]]) -> None:
-    if conn.dialect.name == "sqlite":
-        # audit_log.id is BIGINT, which SQLite does not auto-number (only INTEGER PRIMARY KEY is a
-        # rowid alias). SQLite has one writer at a time, so MAX(id)+1 is safe inside the write
-        # transaction. (Schema fix proposed: BigInteger().with_variant(Integer, "sqlite").)
-        start = conn.execute(select(func.coalesce(func.max(AuditLog.__table__.c.id), 0))).scalar_one() + 1
-        rows = [{**r, "id": start + i} for i, r in enumerate(rows)]
     conn.execute(AuditLog.__table__.insert(), rows)
 
 

@@ -174,16 +174,22 @@ def approve_entity(session: Session, principal: Principal, entity_id: int) -> En
     entity = _locked_entity(session, entity_id)
     if entity.status == EntityStatus.APPROVED:
         raise Conflict(f"{entity.name} is already approved.")
-    entity.status = EntityStatus.APPROVED.value
     entity.approved_at = utcnow()
     entity.approved_by_user_id = principal.user_id
-    entity.rejection_reason = None
+    return _set_status(session, entity, EntityStatus.APPROVED, None, f"{entity.name} is approved on ReUp",
+                       f"{entity.name} has been approved. You can sign in now: {get_settings().app_url}/login")
+
+
+def _set_status(session: Session, entity: Entity, status: EntityStatus, reason: str | None,
+                subject: str, body: str) -> Entity:
+    """Store the new status, end members' cached access, and tell the owners."""
+    entity.status = status.value
+    entity.rejection_reason = reason
     entity.updated_at = utcnow()
     session.add(entity)
     session.flush()
     principal_cache.invalidate_entity_members(session, entity.id)
-    _notify_owners(session, entity, f"{entity.name} is approved on ReUp",
-                   f"{entity.name} has been approved. You can sign in now: {get_settings().app_url}/login")
+    _notify_owners(session, entity, subject, body)
     return entity
 
 
@@ -194,16 +200,9 @@ def reject_entity(session: Session, principal: Principal, entity_id: int, reason
     entity = _locked_entity(session, entity_id)
     if entity.status != EntityStatus.PENDING:
         raise Conflict(f"Only pending applications can be rejected; {entity.name} is {entity.status}.")
-    entity.status = EntityStatus.REJECTED.value
-    entity.rejection_reason = why
-    entity.updated_at = utcnow()
-    session.add(entity)
-    session.flush()
-    principal_cache.invalidate_entity_members(session, entity.id)
-    _notify_owners(session, entity, f"Your ReUp application for {entity.name}",
-                   f"We could not approve {entity.name}.\n\nReason: {why}\n\nReply to this e-mail or contact "
-                   "ReUp support if you can resolve this.")
-    return entity
+    return _set_status(session, entity, EntityStatus.REJECTED, why, f"Your ReUp application for {entity.name}",
+                       f"We could not approve {entity.name}.\n\nReason: {why}\n\nReply to this e-mail or contact "
+                       "ReUp support if you can resolve this.")
 
 
 def suspend_entity(session: Session, principal: Principal, entity_id: int, reason: str | None = None) -> Entity:
@@ -213,12 +212,5 @@ def suspend_entity(session: Session, principal: Principal, entity_id: int, reaso
     entity = _locked_entity(session, entity_id)
     if entity.status != EntityStatus.APPROVED:
         raise Conflict(f"Only approved businesses can be suspended; {entity.name} is {entity.status}.")
-    entity.status = EntityStatus.SUSPENDED.value
-    entity.rejection_reason = why
-    entity.updated_at = utcnow()
-    session.add(entity)
-    session.flush()
-    principal_cache.invalidate_entity_members(session, entity.id)
-    _notify_owners(session, entity, f"{entity.name} is suspended on ReUp",
-                   f"{entity.name} has been suspended{': ' + why if why else ''}. Please contact ReUp support.")
-    return entity
+    return _set_status(session, entity, EntityStatus.SUSPENDED, why, f"{entity.name} is suspended on ReUp",
+                       f"{entity.name} has been suspended{': ' + why if why else ''}. Please contact ReUp support.")

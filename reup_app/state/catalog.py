@@ -69,11 +69,9 @@ class CatalogState(AppState):
         try:
             query = catalog_service.CatalogQuery.parse(**raw)
             result = await self._call(catalog_service.search_catalog, query)
-        except ServiceError as err:
-            self.error = error_message(err)
-            return
-        except Exception as err:  # never leak internals to the browser
-            log.exception("catalog search failed")
+        except Exception as err:  # service errors are shown as they are; others generically
+            if not isinstance(err, ServiceError):
+                log.exception("catalog search failed")
             self.error = error_message(err)
             return
         self.error = ""
