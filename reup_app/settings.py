@@ -38,6 +38,9 @@ class Settings:
     encryption_keys: tuple[str, ...] = field(default_factory=tuple)
     db_ssl_ca: str | None = None
     smtp_url: str | None = None
+    # Redis pub/sub channel of the event bus; separate deployments (or parallel test servers)
+    # sharing one Redis must use different channels.
+    event_channel: str = "reup:events"
     access_token_minutes: int = 60
     refresh_token_days: int = 14
 
@@ -79,6 +82,7 @@ def load_settings() -> Settings:
         encryption_keys=keys,
         db_ssl_ca=_env("REUP_DB_SSL_CA"),
         smtp_url=_env("REUP_SMTP_URL"),
+        event_channel=_env("REUP_EVENT_CHANNEL", "reup:events"),
     )
 
 

@@ -14,7 +14,6 @@ from reup_app.events.core import DomainEvent
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
-CHANNEL = "reup:events"
 
 Subscriber = Callable[[DomainEvent], None]
 
@@ -54,7 +53,7 @@ class InProcessBus:
 class RedisBus(InProcessBus):
     """Publishes to a Redis channel; a daemon thread delivers every message to local subscribers."""
 
-    def __init__(self, url: str, channel: str = CHANNEL) -> None:
+    def __init__(self, url: str, channel: str = "reup:events") -> None:
         super().__init__()
         import redis
 
@@ -110,8 +109,8 @@ def get_bus() -> InProcessBus:
     global _bus
     with _bus_lock:
         if _bus is None:
-            url = get_settings().redis_url
-            _bus = RedisBus(url) if url else InProcessBus()
+            settings = get_settings()
+            _bus = RedisBus(settings.redis_url, settings.event_channel) if settings.redis_url else InProcessBus()
         return _bus
 
 

@@ -34,6 +34,7 @@ def _app_env(db_url: str) -> dict[str, str]:
         "REUP_REDIS_URL": REDIS_URL,
         "REUP_PORT": str(PORT),
         "REUP_APP_URL": BASE_URL,
+        "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "0",
         "REFLEX_USE_SYSTEM_BUN": "1",
@@ -57,7 +58,7 @@ def _port_free(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def demo_db_url() -> str:
-    name = "reup_browser"
+    name = f"reup_browser_{PORT}"  # per port, so parallel runs do not collide
     url = fresh_mysql_database(name)
     env = _app_env(url)
     subprocess.run([sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True,
