@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 CATEGORY_LABELS = {
@@ -41,3 +42,12 @@ def percent(value: Decimal | None) -> str:
     if value is None:
         return ""
     return f"{Decimal(value).quantize(Decimal('0.1'))}%"
+
+
+def format_datetime(value: datetime | None) -> str:
+    """UTC time for tables: "2026-11-24 21:40 UTC" ("" for None)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

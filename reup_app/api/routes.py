@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from reup_app.api.auth_routes import AUTH_ROUTES
+from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
 from reup_app.db import get_engine
 
 
@@ -28,4 +30,4 @@ async def health(_request: Request) -> JSONResponse:
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health, methods=["GET"])])
+    return Starlette(routes=[Route("/api/health", health, methods=["GET"]), *AUTH_ROUTES, *SECRET_DISPLAY_ROUTES])

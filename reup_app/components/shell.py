@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.state.auth import AuthState
+from reup_app.state.auth import HEARTBEAT_MS, AuthState
 
 NAV_LINKS: list[tuple[str, str]] = [
     ("Marketplace", "/marketplace"),
@@ -49,7 +49,13 @@ def _account() -> rx.Component:
                 align="end",
                 display=rx.breakpoints(initial="none", md="flex"),
             ),
+            rx.cond(AuthState.is_platform_admin,
+                    rx.link("Admin", href="/admin/businesses", size="2", weight="medium")),
+            rx.link(rx.icon_button(rx.icon("settings"), variant="ghost", aria_label="Settings"), href="/settings/profile"),
             rx.button("Sign out", on_click=AuthState.logout, variant="soft", size="2"),
+            # Heartbeat: a session ended elsewhere (sign-out, password change, disabled account)
+            # signs this tab out within HEARTBEAT_MS plus the principal cache's TTL.
+            rx.moment(interval=HEARTBEAT_MS, on_change=AuthState.check_session, display="none"),
             align="center",
             spacing="3",
         ),
@@ -83,6 +89,7 @@ def header() -> rx.Component:
             padding_x=rx.breakpoints(initial="12px", md="24px"),
             padding_y="12px",
         ),
+        on_mount=AuthState.check_session,  # a new tab restores its session from the cookie
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         background=rx.color("gray", 1),
         position="sticky",

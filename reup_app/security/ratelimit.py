@@ -114,6 +114,13 @@ class MemoryBackend:
             self._values[key] = (str(value), now + ttl_seconds)
             return True
 
+    def take(self, key: str) -> str | None:
+        """Get and delete atomically (one-time tickets)."""
+        with self._lock:
+            value = self._live(key, self._clock())
+            self._values.pop(key, None)
+            return value
+
     def delete(self, *keys: str) -> None:
         with self._lock:
             for k in keys:
@@ -184,6 +191,10 @@ class RedisBackend:
 
     def set_if_greater(self, key: str, value: int, ttl_seconds: float) -> bool:
         return bool(int(self._gt(keys=[self._k(key)], args=[int(value), max(1, int(ttl_seconds * 1000))])))
+
+    def take(self, key: str) -> str | None:
+        """Get and delete atomically (one-time tickets)."""
+        return self._r.getdel(self._k(key))
 
     def delete(self, *keys: str) -> None:
         if keys:

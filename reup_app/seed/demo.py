@@ -75,6 +75,7 @@ from reup_app.models.enums import (
     Role,
 )
 from reup_app.models.types import utcnow
+from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
@@ -82,6 +83,7 @@ from reup_app.seed import catalog_data as data
 SEED = 20261124
 DEMO_PASSWORD = "ReUp-demo-2026!"
 ADMIN_EMAIL = data.PLATFORM_ADMIN[0]
+DEMO_ADMIN_TOTP_SECRET = "REUPDEMOADMINTOTPKEY234567ABCDEF"  # base32; documented in README (demo only)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -267,6 +269,12 @@ class _DemoBuilder:
                                is_platform_admin=True, created_at=self._ago(120), updated_at=self._ago(120)),
                           "users")
         self.s.flush()
+        # MFA is mandatory for platform admins; the demo admin's TOTP key is public (README) so the
+        # demo can be used. Add it to an authenticator app, or: python -c "import pyotp;
+        # print(pyotp.TOTP('<key>').now())".
+        admin.mfa_secret_encrypted = mfa.encrypt_secret(admin.id, DEMO_ADMIN_TOTP_SECRET)
+        admin.mfa_enabled = True
+        self.s.add(admin)
         self.admin = admin
         return admin
 

@@ -26,7 +26,8 @@ from reup_app.services.identity_common import (
 )
 from reup_app.settings import get_settings
 
-__all__ = ["SignupResult", "US_STATES", "approve_entity", "reject_entity", "signup_business", "suspend_entity"]
+__all__ = ["BusinessReview", "SignupResult", "US_STATES", "approve_entity", "list_businesses", "reject_entity",
+           "signup_business", "suspend_entity"]
 
 US_STATES = frozenset(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
@@ -141,7 +142,7 @@ def signup_business(session: Session, *, business_name: str, kind: str, email: s
     for admin in admins:
         send_email(session, admin.email, f"New business to review: {name}",
                    f"{name} ({kind}) signed up and is waiting for approval.\n\nOwner: {person} <{addr}>\n"
-                   f"Licences:\n{lic_lines}\n\nReview: {app_url}/admin/entities/{entity.id}\n")
+                   f"Licences:\n{lic_lines}\n\nReview: {app_url}/admin/businesses\n")
     send_email(session, addr, "We received your ReUp application",
                f"Hello {person},\n\nThanks for signing up {name}. ReUp checks every licence before a business "
                f"can trade; we will e-mail you when your account is approved.\n")
@@ -214,3 +215,45 @@ def suspend_entity(session: Session, principal: Principal, entity_id: int, reaso
         raise Conflict(f"Only approved businesses can be suspended; {entity.name} is {entity.status}.")
     return _set_status(session, entity, EntityStatus.SUSPENDED, why, f"{entity.name} is suspended on ReUp",
                        f"{entity.name} has been suspended{': ' + why if why else ''}. Please contact ReUp support.")
+
+
+@dataclass(frozen=True)
+class BusinessReview:
+    """What a platform admin needs to decide on a business (no member secrets)."""
+    entity_id: int
+    name: str
+    kind: str
+    status: str
+    owner_name: str
+    owner_email: str
+    licences: tuple[str, ...]  # "CA C11-0000123-LIC (distributor, expires 2027-01-31)"
+    created_at: object
+    rejection_reason: str | None
+
+
+def list_businesses(session: Session, principal: Principal, *, status: str | None = "pending",
+                    limit: int = 200) -> list[BusinessReview]:
+    """Platform admin: businesses by status (pending first-come first-served), with licences."""
+    authorize(principal, "entity.approve", None)
+    if status is not None and status not in {s.value for s in EntityStatus}:
+        raise ValidationError("Unknown status.", field="status")
+    q = select(Entity)
+    if status is not None:
+        q = q.where(Entity.status == status)
+    entities = session.exec(q.order_by(Entity.created_at, Entity.id).limit(max(1, min(int(limit), 500)))).all()
+    ids = [e.id for e in entities]
+    if not ids:
+        return []
+    licences: dict[int, list[str]] = {}
+    for lic in session.exec(select(License).where(License.entity_id.in_(ids)).order_by(License.id)).all():
+        exp = f", expires {lic.expires_on.isoformat()}" if lic.expires_on else ""
+        licences.setdefault(lic.entity_id, []).append(f"{lic.state} {lic.number} ({lic.license_type}{exp})")
+    owners: dict[int, tuple[str, str]] = {}
+    q_owner = (select(Membership.entity_id, User.full_name, User.email).join(User, User.id == Membership.user_id)
+               .where(Membership.entity_id.in_(ids), Membership.role == Role.OWNER.value).order_by(Membership.id))
+    for entity_id, name, email in session.exec(q_owner).all():
+        owners.setdefault(entity_id, (name, email))
+    return [BusinessReview(entity_id=e.id, name=e.name, kind=e.kind, status=e.status,
+                           owner_name=owners.get(e.id, ("", ""))[0], owner_email=owners.get(e.id, ("", ""))[1],
+                           licences=tuple(licences.get(e.id, [])), created_at=e.created_at,
+                           rejection_reason=e.rejection_reason) for e in entities]

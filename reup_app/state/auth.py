@@ -1,23 +1,60 @@
 """Sign-in state. Tokens live only in underscore (backend-only) vars; the browser sees display
-values. Every event re-validates the principal on the server (`AppState._principal`)."""
+values. Every event re-validates the principal on the server (`AppState._principal`).
+
+Sessions: each tab holds its own access/refresh pair in backend-only vars. After a sign-in the
+server issues a one-time grant that the page trades for an HttpOnly cookie (see
+reup_app/api/auth_routes.py); a new tab restores its session from that cookie through a one-time
+restore code. A heartbeat (`check_session`, every 30 s while signed in) signs a tab out once its
+session has ended elsewhere (sign-out, password change, disabled account).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import quote
 
 import reflex as rx
 
+from reup_app.api.auth_routes import GRANT_PURPOSE, RESTORE_PURPOSE
+from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
 from reup_app.db import unit_of_work
+from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.tokens import TokenExpired
 from reup_app.services import auth as auth_service
 from reup_app.services.errors import NotAuthenticated, ServiceError
-from reup_app.state.base import AppState, error_message
+from reup_app.state.base import AppState, error_message, form_text
 
 log = logging.getLogger(__name__)
 
 MAX_FIELD = 256
+HEARTBEAT_MS = 30_000
+
+_AUTH_FETCH = "{method: 'POST', credentials: 'same-origin', headers: {'X-ReUp-Auth': '1', 'Content-Type': 'application/json'}%s}"
+
+# Web Locks serialize restores across tabs, so two tabs opening at once never present the same
+# cookie token twice (which reuse detection would treat as theft).
+RESTORE_SCRIPT = (
+    "(async () => { const run = async () => { try { const r = await fetch('/api/auth/restore', "
+    + _AUTH_FETCH % ""
+    + "); if (!r.ok) return ''; const j = await r.json(); return j.code || ''; } catch (e) { return ''; } };"
+    " return navigator.locks ? await navigator.locks.request('reup-auth', run) : await run(); })()"
+)
+LOGOUT_SCRIPT = "fetch('/api/auth/logout', " + _AUTH_FETCH % "" + ").catch(() => null)"
+
+
+def safe_next(value: object, default: str = "") -> str:
+    """A same-site path to return to after sign-in (never another origin)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value \
+            and len(value) <= 512 and not value.startswith("/login"):
+        return value
+    return default
+
+
+def login_redirect(path: str) -> rx.event.EventSpec:
+    nxt = safe_next(path)
+    return rx.redirect(f"/login?next={quote(nxt)}" if nxt else "/login")
 
 
 class AuthState(AppState):
@@ -25,36 +62,73 @@ class AuthState(AppState):
     _refresh_token: str = ""
     _challenge: str = ""
     _pending_email: str = ""
+    _next: str = ""
+    _restore_tried: bool = False
 
     signed_in: bool = False
     display_name: str = ""
     business_name: str = ""
     role: str = ""
-    mfa_step: bool = False
+    entity_kind: str = ""  # "retailer" | "wholesaler" | "" (platform admin)
+    is_platform_admin: bool = False
+    # sign-in steps: "password" | "mfa" | "enrol" | "recovery_codes"
+    step: str = "password"
     login_error: str = ""
+    enrol_image_url: str = ""  # ticket URL of the QR + key picture (never the key itself)
+    recovery_image_url: str = ""
+    recovery_download_url: str = ""
+
+    @rx.var
+    def mfa_step(self) -> bool:
+        return self.step == "mfa"
+
+    @rx.var
+    def home_path(self) -> str:
+        if self.is_platform_admin and not self.entity_kind:
+            return "/admin/businesses"
+        return "/marketplace"
 
     def _clear(self) -> None:
-        self._access_token = self._refresh_token = self._challenge = ""
-        self.signed_in = self.mfa_step = False
-        self.display_name = self.business_name = self.role = ""
+        self._access_token = self._refresh_token = self._challenge = self._pending_email = ""
+        self.signed_in = self.is_platform_admin = False
+        self.display_name = self.business_name = self.role = self.entity_kind = ""
+        self.step = "password"
+        self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
 
-    def _accept(self, result: auth_service.LoginResult, email: str) -> None:
+    def _accept(self, result: auth_service.LoginResult, *, cookie: bool = True) -> rx.event.EventSpec | None:
+        """Keep the tab's tokens; with `cookie`, answer the script that turns a one-time grant into
+        the session cookie."""
         self._access_token = result.access_token or ""
         self._refresh_token = result.refresh_token or ""
-        self._challenge = ""
-        self.mfa_step = False
+        self._challenge = self._pending_email = ""
+        self.step = "password"
         self.signed_in = True
         self.login_error = ""
-        self.display_name = email
+        self.display_name = result.email or ""
+        self.entity_kind = result.entity_kind or ""
+        self.is_platform_admin = bool(result.principal and result.principal.is_platform_admin)
         current = next((e for e in result.entities if e.entity_id == result.entity_id), None)
         self.business_name = current.name if current else ("ReUp platform" if result.entity_id is None else "")
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
+        p = result.principal
+        if not cookie:
+            return None
+        grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id,
+                                              "tv": p.token_version})
+        return rx.call_script("fetch('/api/auth/session', " + _AUTH_FETCH % f", body: JSON.stringify({{grant: '{grant}'}})"
+                              + ").catch(() => null)")
+
+    def _after_sign_in(self) -> rx.event.EventSpec:
+        return rx.redirect(safe_next(self._next, self.home_path))
+
+    def _ip(self) -> str | None:
+        return self.router.session.client_ip or None
 
     async def _current_principal(self) -> Principal:
         """Resolve the access token; refresh it silently when it has expired."""
         if not self._access_token:
             return ANONYMOUS
-        ip = self.router.session.client_ip or None
+        ip = self._ip()
         try:
             return await asyncio.to_thread(auth_service.resolve_principal, None, self._access_token, client_ip=ip)
         except TokenExpired:
@@ -77,60 +151,110 @@ class AuthState(AppState):
         self._refresh_token = result.refresh_token or ""
         return result.principal or ANONYMOUS
 
+    async def _run(self, fn):
+        """Run an anonymous auth step (its own unit of work) on a thread."""
+
+        def work():
+            with unit_of_work(None) as s:
+                return fn(s)
+
+        return await asyncio.to_thread(work)
+
+    # -- sign-in page -------------------------------------------------------------------------
+
+    @rx.event
+    def load_login(self):
+        """/login: remember where to go afterwards; an already signed-in tab goes straight there."""
+        self._next = safe_next(self.router.url.query_parameters.get("next"))
+        self.login_error = ""
+        if self.signed_in:
+            return self._after_sign_in()
+        if self.step != "password" and not self._challenge:
+            self.step = "password"
+
     @rx.event
     async def login(self, form: dict):
-        email = form.get("email") if isinstance(form, dict) else None
-        password = form.get("password") if isinstance(form, dict) else None
-        if not isinstance(email, str) or not isinstance(password, str) or not email.strip() or not password:
+        email, password = form_text(form, "email", MAX_FIELD), form_text(form, "password", MAX_FIELD, strip=False)
+        if not email or not password:
             self.login_error = "Enter your email and password."
             return
-        email, ip = email.strip()[:MAX_FIELD], self.router.session.client_ip or None
-
-        def do_login():
-            with unit_of_work(None) as s:
-                return auth_service.login(s, email=email, password=password[:MAX_FIELD], client_ip=ip)
-
+        ip = self._ip()
         try:
-            result = await asyncio.to_thread(do_login)
+            result = await self._run(lambda s: auth_service.login(s, email=email, password=password, client_ip=ip))
         except Exception as err:  # service errors are shown as they are
             if not isinstance(err, ServiceError):
                 log.exception("login failed")
             self.login_error = error_message(err)
             return
+        self.login_error = ""
         if result.status == "ok":
-            self._accept(result, email)
-            return rx.redirect("/marketplace")
+            return [self._accept(result), self._after_sign_in()]
+        self._challenge = result.challenge or ""
+        self._pending_email = email
         if result.status == "mfa_required":
-            self._challenge = result.challenge or ""
-            self._pending_email = email
-            self.mfa_step = True
-            self.login_error = ""
+            self.step = "mfa"
             return
-        self.login_error = ("Your account must enrol an authenticator app before signing in; "
-                            "enrolment in the browser is not available yet.")
-
-    @rx.event
-    async def submit_mfa(self, form: dict):
-        code = form.get("code") if isinstance(form, dict) else None
-        if not isinstance(code, str) or not code.strip() or not self._challenge:
-            self.login_error = "Enter the code from your authenticator app."
-            return
-        challenge, ip = self._challenge, self.router.session.client_ip or None
-
-        def do_mfa():
-            with unit_of_work(None) as s:
-                return auth_service.complete_mfa(s, challenge, code.strip()[:32], client_ip=ip)
-
+        challenge = self._challenge
         try:
-            result = await asyncio.to_thread(do_mfa)
+            await self._run(lambda s: auth_service.begin_mfa_enrolment_with_challenge(s, challenge))
         except ServiceError as err:
             self.login_error = error_message(err)
             return
-        self._accept(result, self._pending_email)
-        return rx.redirect("/marketplace")
+        self.enrol_image_url = mfa_setup_url(result.user_id)
+        self.step = "enrol"
+
+    @rx.event
+    async def submit_mfa(self, form: dict):
+        code = form_text(form, "code", 32)
+        if not code or not self._challenge:
+            self.login_error = "Enter the code from your authenticator app."
+            return
+        challenge, ip = self._challenge, self._ip()
+        try:
+            result = await self._run(lambda s: auth_service.complete_mfa(s, challenge, code, client_ip=ip))
+        except ServiceError as err:
+            self.login_error = error_message(err)
+            return
+        return [self._accept(result), self._after_sign_in()]
+
+    @rx.event
+    async def confirm_enrolment(self, form: dict):
+        """Forced enrolment at sign-in: the first code turns MFA on and signs in."""
+        code = form_text(form, "code", 32)
+        if not code or not self._challenge:
+            self.login_error = "Enter the 6-digit code your authenticator app shows for ReUp."
+            return
+        challenge, ip = self._challenge, self._ip()
+        try:
+            result = await self._run(
+                lambda s: auth_service.confirm_mfa_enrolment_with_challenge(s, challenge, code, client_ip=ip))
+        except ServiceError as err:
+            self.login_error = error_message(err)
+            return
+        cookie = self._accept(result)
+        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(result.user_id,
+                                                                                 list(result.recovery_codes))
+        self.enrol_image_url = ""
+        self.step = "recovery_codes"
+        return cookie
+
+    @rx.event
+    def finish_sign_in(self):
+        """After the recovery codes were shown."""
+        self.step = "password"
+        self.recovery_image_url = self.recovery_download_url = ""
+        return self._after_sign_in() if self.signed_in else rx.redirect("/login")
+
+    @rx.event
+    def restart_sign_in(self):
+        self._clear()
+        self.login_error = ""
+
+    # -- session lifetime ---------------------------------------------------------------------
 
     @rx.event
     async def logout(self):
+        """Sign out everywhere: every tab of this user loses access within the heartbeat period."""
         principal = await self._current_principal()
         raw, access = self._refresh_token, self._access_token
         self._clear()
@@ -138,16 +262,49 @@ class AuthState(AppState):
 
             def do_logout():
                 with unit_of_work(principal) as s:
-                    auth_service.logout(s, principal, raw or None, access_token=access or None)
+                    auth_service.logout(s, principal, raw or None, everywhere=True, access_token=access or None)
 
             try:
                 await asyncio.to_thread(do_logout)
             except ServiceError:
                 log.info("logout of an already-ended session")
-        return rx.redirect("/login")
+        return [rx.call_script(LOGOUT_SCRIPT), rx.redirect("/login")]
 
     @rx.event
-    async def check_session(self):
-        """Periodic/page-load check: an ended session (logout elsewhere, disabled user) signs out."""
-        if self.signed_in and not (await self._current_principal()).is_authenticated:
-            self._clear()
+    async def check_session(self, _tick: str = ""):
+        """Heartbeat and page mount: an ended session signs out; a fresh tab tries the cookie once."""
+        if self.signed_in:
+            if not (await self._current_principal()).is_authenticated:
+                self._clear()
+                return [rx.call_script(LOGOUT_SCRIPT), login_redirect(self.router.url.path)]
+            return
+        if not self._restore_tried:
+            self._restore_tried = True
+            return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore)
+
+    async def _restore(self, code: object) -> bool:
+        payload = tickets.take(RESTORE_PURPOSE, code)
+        if payload is None:
+            return False
+        ip = self._ip()
+        try:
+            result = await self._run(lambda s: auth_service.issue_tab_session(
+                s, user_id=payload["user_id"], entity_id=payload["entity_id"], token_version=payload["tv"],
+                client_ip=ip))
+        except ServiceError:
+            return False
+        self._accept(result, cookie=False)  # the cookie exists and was just rotated
+        return True
+
+    @rx.event
+    async def finish_restore(self, code: str = ""):
+        """Callback of RESTORE_SCRIPT on a public page: signed in if the cookie holds, else nothing."""
+        if not self.signed_in:
+            await self._restore(code)
+
+    @rx.event
+    async def finish_restore_required(self, code: str = ""):
+        """Callback of RESTORE_SCRIPT on a protected page: reload it signed in, or go to sign-in."""
+        if self.signed_in or await self._restore(code):
+            return rx.call_script("window.location.reload()")
+        return login_redirect(self.router.url.path)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from reup_app.db import unit_of_work
+from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services.errors import ServiceError
 
@@ -34,6 +35,36 @@ class AppState(rx.State):
                 return fn(session, p, *args, **kw)
 
         return await asyncio.to_thread(run)
+
+    async def _gate(self, action: str | None = None, *, kind: str | None = None,
+                    platform_admin: bool = False) -> Any:
+        """The one page guard (call first in a protected page's on_load; return what it returns
+        when not None). Signed out: try to restore the session from the cookie, else go to sign-in.
+        Signed in without the right: the "not allowed" page. `action` is checked against the
+        principal's own entity; `kind` limits the page to retailers or wholesalers."""
+        from reup_app.state.auth import RESTORE_SCRIPT, AuthState
+
+        p = await self._principal()
+        if not p.is_authenticated:
+            return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_required)
+        if platform_admin and not p.is_platform_admin:
+            return rx.redirect("/not-allowed")
+        if action is not None and not is_allowed(p, action, p.entity_id):
+            return rx.redirect("/not-allowed")
+        if kind is not None:
+            auth = self if isinstance(self, AuthState) else await self.get_state(AuthState)
+            if auth.entity_kind != kind:
+                return rx.redirect("/not-allowed")
+        return None
+
+
+def form_text(form: Any, name: str, max_len: int, *, strip: bool = True) -> str:
+    """A text field of a submitted form ("" when missing or not text), trimmed and capped."""
+    value = form.get(name) if isinstance(form, dict) else None
+    if not isinstance(value, str):
+        return ""
+    value = value.strip() if strip else value
+    return value[:max_len]
 
 
 def error_message(err: Exception) -> str:

@@ -1,0 +1,147 @@
+"""The browser-session cookie: what lets a new tab restore a signed-in session.
+
+Tokens never reach page scripts. The cookie `reup_session` is HttpOnly, SameSite=Strict, scoped to
+Path=/api/auth (so it is not even sent with page or Socket.IO requests, and Reflex never mirrors
+it into state) and Secure when the app is served over HTTPS. It holds a refresh token of its own
+family, rotated on every use with reuse detection.
+
+    POST /api/auth/session  {grant}  after sign-in: a one-time grant (issued by the sign-in handler
+                                      on the server) becomes the cookie
+    POST /api/auth/restore           a new tab: rotate the cookie, answer a one-time restore code
+                                      that the tab's state exchanges for its own token pair
+    POST /api/auth/logout            revoke the cookie's family and clear it
+
+Every call must come from the app's own origin with the `X-ReUp-Auth: 1` header (a simple CSRF
+guard on top of SameSite=Strict). Browsers serialize restore with the Web Locks API (see
+`reup_app.state.auth.RESTORE_SCRIPT`), so two tabs opening at once do not trip reuse detection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reup_app.db import unit_of_work
+from reup_app.security import tickets
+from reup_app.security.principal import ANONYMOUS
+from reup_app.services import auth as auth_service
+from reup_app.services.errors import ServiceError
+from reup_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "reup_session"
+COOKIE_PATH = "/api/auth"
+GRANT_PURPOSE = "session-cookie-grant"
+RESTORE_PURPOSE = "session-restore"
+RESTORE_TTL_SECONDS = 30.0
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _refused(message: str, status: int = 403) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _same_origin(request: Request) -> bool:
+    """The request carries our header and, when the browser says where it comes from, our origin."""
+    if request.headers.get("x-reup-auth") != "1":
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin.rstrip("/") == get_settings().app_url
+
+
+def _set_cookie(response: Response, raw: str) -> None:
+    settings = get_settings()
+    response.set_cookie(COOKIE_NAME, raw, max_age=settings.refresh_token_days * 86400, path=COOKIE_PATH,
+                        httponly=True, samesite="strict", secure=settings.app_url.startswith("https://"))
+
+
+def _clear_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="strict",
+                           secure=get_settings().app_url.startswith("https://"))
+
+
+async def set_session_cookie(request: Request) -> Response:
+    if not _same_origin(request):
+        return _refused("Cross-site request refused.")
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return _refused("The request body must be JSON.", 400)
+    grant = tickets.take(GRANT_PURPOSE, body.get("grant") if isinstance(body, dict) else None)
+    if grant is None:
+        return _refused("This sign-in grant is unknown, used or expired.", 400)
+    ip = _client_ip(request)
+
+    def issue() -> str:
+        with unit_of_work(None) as s:
+            return auth_service.issue_cookie_token(s, user_id=grant["user_id"], entity_id=grant["entity_id"],
+                                                   token_version=grant["tv"], client_ip=ip)
+
+    try:
+        raw = await asyncio.to_thread(issue)
+    except ServiceError as err:
+        return _refused(str(err), 401)
+    response = JSONResponse({"status": "ok"})
+    _set_cookie(response, raw)
+    return response
+
+
+async def restore_session(request: Request) -> Response:
+    if not _same_origin(request):
+        return _refused("Cross-site request refused.")
+    raw = request.cookies.get(COOKIE_NAME)
+    if not raw:
+        return _refused("No saved session.", 401)
+    ip = _client_ip(request)
+
+    def rotate() -> auth_service.LoginResult:
+        with unit_of_work(None) as s:
+            return auth_service.rotate_cookie_token(s, raw, client_ip=ip)
+
+    try:
+        result = await asyncio.to_thread(rotate)
+    except ServiceError as err:
+        response = _refused(str(err), 401)
+        _clear_cookie(response)
+        return response
+    p = result.principal
+    code = tickets.issue(RESTORE_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version},
+                         RESTORE_TTL_SECONDS)
+    response = JSONResponse({"code": code})
+    _set_cookie(response, result.refresh_token or "")
+    return response
+
+
+async def end_session(request: Request) -> Response:
+    if not _same_origin(request):
+        return _refused("Cross-site request refused.")
+    raw = request.cookies.get(COOKIE_NAME)
+    if raw:
+
+        def revoke() -> None:
+            with unit_of_work(None) as s:
+                auth_service.logout(s, ANONYMOUS, raw)
+
+        try:
+            await asyncio.to_thread(revoke)
+        except ServiceError:
+            log.info("cookie session already ended")
+    response = JSONResponse({"status": "ok"})
+    _clear_cookie(response)
+    return response
+
+
+AUTH_ROUTES = [
+    Route("/api/auth/session", set_session_cookie, methods=["POST"]),
+    Route("/api/auth/restore", restore_session, methods=["POST"]),
+    Route("/api/auth/logout", end_session, methods=["POST"]),
+]

@@ -1,0 +1,104 @@
+"""Showing a user their own new secrets without putting them in Reflex state.
+
+Reflex sends every non-underscore state var to the browser and keeps deltas in memory and Redis,
+so the TOTP key being enrolled and freshly generated recovery codes never go through state.
+Instead the handler issues a short-lived ticket and the page shows an <img> (or download link) of
+    GET /api/auth/reveal/mfa-setup.svg?t=...        QR code + manual key of a *pending* enrolment
+    GET /api/auth/reveal/recovery-codes.svg?t=...   the recovery codes just generated
+    GET /api/auth/reveal/recovery-codes.txt?t=...   the same as a text file to save
+A ticket lives 10 minutes and is bound to one user; the enrolment picture stops working as soon
+as two-factor authentication is confirmed. Responses are `no-store`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reup_app.db import unit_of_work
+from reup_app.models import User
+from reup_app.security import mfa
+from reup_app.security.tickets import issue, peek
+
+MFA_SETUP = "reveal-mfa-setup"
+RECOVERY = "reveal-recovery-codes"
+TTL_SECONDS = 600.0
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+
+
+def mfa_setup_url(user_id: int) -> str:
+    return f"/api/auth/reveal/mfa-setup.svg?t={issue(MFA_SETUP, {'user_id': int(user_id)}, TTL_SECONDS)}"
+
+
+def recovery_codes_urls(user_id: int, codes: list[str]) -> tuple[str, str]:
+    """(picture URL, text-file URL) for freshly generated recovery codes."""
+    t = issue(RECOVERY, {"user_id": int(user_id), "codes": list(codes)}, TTL_SECONDS)
+    return (f"/api/auth/reveal/recovery-codes.svg?t={t}", f"/api/auth/reveal/recovery-codes.txt?t={t}")
+
+
+def _gone() -> JSONResponse:
+    return JSONResponse({"error": "This link has expired. Start again from the page."}, status_code=404,
+                        headers=NO_STORE)
+
+
+def _svg(lines: list[str], qr_svg: str | None = None) -> str:
+    """A plain SVG: optional QR code on top, then monospaced text lines."""
+    width, line_h = 360, 24
+    qr_h = 300 if qr_svg else 0
+    height = qr_h + 24 + line_h * len(lines)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" fill="#ffffff"/>']
+    if qr_svg:
+        parts.append(f'<image x="30" y="0" width="300" height="300" href="{qr_svg}"/>')
+    for i, line in enumerate(lines):
+        parts.append(f'<text x="{width // 2}" y="{qr_h + 24 + i * line_h}" text-anchor="middle" '
+                     f'font-family="monospace" font-size="18" fill="#111111">{html.escape(line)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def grouped(secret: str) -> str:
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+async def mfa_setup_svg(request: Request) -> Response:
+    ticket = peek(MFA_SETUP, request.query_params.get("t"))
+    if ticket is None:
+        return _gone()
+
+    def load() -> tuple[str, str] | None:
+        with unit_of_work(None) as s:
+            user = s.get(User, int(ticket["user_id"]))
+            if user is None or user.mfa_enabled or not user.mfa_secret_encrypted:
+                return None
+            return user.email, mfa.decrypt_secret(user.id, user.mfa_secret_encrypted)
+
+    found = await asyncio.to_thread(load)
+    if found is None:
+        return _gone()
+    email, secret = found
+    body = _svg(["Key: " + grouped(secret)], mfa.qr_data_uri(mfa.provisioning_uri(secret, email)))
+    return Response(body, media_type="image/svg+xml", headers=NO_STORE)
+
+
+async def recovery_codes(request: Request) -> Response:
+    ticket = peek(RECOVERY, request.query_params.get("t"))
+    if ticket is None:
+        return _gone()
+    codes = [str(c) for c in ticket.get("codes", [])]
+    if request.url.path.endswith(".txt"):
+        text = "ReUp recovery codes (each works once):\n" + "\n".join(codes) + "\n"
+        return Response(text, media_type="text/plain", headers={
+            **NO_STORE, "content-disposition": 'attachment; filename="reup-recovery-codes.txt"'})
+    return Response(_svg(codes), media_type="image/svg+xml", headers=NO_STORE)
+
+
+SECRET_DISPLAY_ROUTES = [
+    Route("/api/auth/reveal/mfa-setup.svg", mfa_setup_svg, methods=["GET"]),
+    Route("/api/auth/reveal/recovery-codes.svg", recovery_codes, methods=["GET"]),
+    Route("/api/auth/reveal/recovery-codes.txt", recovery_codes, methods=["GET"]),
+]

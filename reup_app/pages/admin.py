@@ -1,0 +1,77 @@
+"""/admin/businesses: platform admins approve, reject or suspend businesses."""
+
+import reflex as rx
+
+from reup_app.components.forms import error_callout, success_callout
+from reup_app.components.shell import page_shell
+from reup_app.state.admin import STATUSES, AdminBusinessesState as S
+
+
+def _reason_form(handler, entity_id, label: str, button: str, color: str, required: bool) -> rx.Component:
+    input_id = f"{button.lower()}-reason-" + entity_id.to(str)
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="entity_id", value=entity_id),
+            rx.el.label(label, html_for=input_id, class_name="sr-only",
+                        style={"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden"}),
+            rx.input(id=input_id, name="reason", placeholder=label, required=required, size="2", width="220px"),
+            rx.button(button, type="submit", color_scheme=color, variant="soft", size="2"),
+            spacing="2",
+        ),
+        on_submit=handler,
+        reset_on_submit=True,
+    )
+
+
+def _row(b) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(b["name"], size="4", as_="h3"),
+                rx.badge(b["kind"]),
+                rx.badge(b["status"], color_scheme="amber"),
+                align="center",
+                spacing="2",
+            ),
+            rx.text("Owner: ", b["owner"], size="2"),
+            rx.text("Licences: ", b["licences"], size="2"),
+            rx.text("Applied ", b["created"], size="1", color_scheme="gray"),
+            rx.cond(b["reason"] != "", rx.text("Reason: ", b["reason"], size="2", color_scheme="red")),
+            rx.hstack(
+                rx.cond(b["status"] != "approved",
+                        rx.button("Approve", on_click=S.approve(b["id"]), color_scheme="grass", size="2")),
+                rx.cond(b["status"] == "pending",
+                        _reason_form(S.reject, b["id"], "Reason for rejecting", "Reject", "red", True)),
+                rx.cond(b["status"] == "approved",
+                        _reason_form(S.suspend, b["id"], "Reason for suspending", "Suspend", "red", False)),
+                spacing="3",
+                wrap="wrap",
+            ),
+            spacing="2",
+            align="start",
+        ),
+        width="100%",
+        data_testid="business-review",
+    )
+
+
+@rx.page(route="/admin/businesses", title="Businesses · ReUp admin", on_load=S.load)
+def admin_businesses() -> rx.Component:
+    return page_shell(
+        rx.vstack(
+            rx.hstack(
+                *[rx.button(s.capitalize(), on_click=S.show(s), size="2",
+                            variant=rx.cond(S.status == s, "solid", "soft")) for s in STATUSES],
+                spacing="2",
+                wrap="wrap",
+            ),
+            error_callout(S.error),
+            success_callout(S.notice),
+            rx.cond(S.businesses.length() == 0,
+                    rx.text("Nothing here.", color_scheme="gray"),
+                    rx.vstack(rx.foreach(S.businesses, _row), width="100%", spacing="3")),
+            spacing="4",
+            width="100%",
+        ),
+        title="Businesses",
+    )

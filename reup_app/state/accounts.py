@@ -1,0 +1,146 @@
+"""Anonymous account flows: business sign-up, forgotten password, password reset, invitations."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from reup_app.db import unit_of_work
+from reup_app.services import auth as auth_service
+from reup_app.services import signup as signup_service
+from reup_app.services import team as team_service
+from reup_app.services.errors import ServiceError
+from reup_app.state.base import AppState, error_message, form_text
+
+MAX_LICENCES_ON_FORM = 3
+
+
+async def _anonymous(fn):
+    """Run a service step that needs no principal (its own unit of work) on a thread."""
+
+    def work():
+        with unit_of_work(None) as s:
+            return fn(s)
+
+    return await asyncio.to_thread(work)
+
+
+class SignupState(AppState):
+    error: str = ""
+    submitted_business: str = ""
+
+    @rx.event
+    async def submit(self, form: dict):
+        licences = []
+        for i in range(1, MAX_LICENCES_ON_FORM + 1):
+            number = form_text(form, f"licence_number_{i}", 64)
+            if not number and i > 1:
+                continue
+            licences.append({"number": number, "state": form_text(form, f"licence_state_{i}", 2),
+                             "license_type": form_text(form, f"licence_type_{i}", 64),
+                             "expires_on": form_text(form, f"licence_expires_{i}", 10) or None})
+        values = {
+            "business_name": form_text(form, "business_name", 255),
+            "kind": form_text(form, "kind", 16),
+            "email": form_text(form, "email", 255),
+            "full_name": form_text(form, "full_name", 255),
+            "password": form_text(form, "password", 256, strip=False),
+        }
+        if values["password"] != form_text(form, "password_again", 256, strip=False):
+            self.error = "The two passwords do not match."
+            return
+        ip = self.router.session.client_ip or None
+        try:
+            await _anonymous(lambda s: signup_service.signup_business(s, licenses=licences, client_ip=ip, **values))
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        self.error = ""
+        self.submitted_business = values["business_name"]
+
+    @rx.event
+    def start_over(self):
+        self.error = self.submitted_business = ""
+
+
+class PasswordResetState(AppState):
+    error: str = ""
+    notice: str = ""
+    done: bool = False
+
+    @rx.event
+    def load(self):
+        self.error = self.notice = ""
+        self.done = False
+
+    @rx.event
+    async def request_reset(self, form: dict):
+        email = form_text(form, "email", 255)
+        if not email:
+            self.error = "Enter the e-mail address you sign in with."
+            return
+        ip = self.router.session.client_ip or None
+        try:
+            await _anonymous(lambda s: auth_service.request_password_reset(s, email, client_ip=ip))
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        self.error = ""
+        # The same answer whether or not the address has an account.
+        self.notice = "If that address has a ReUp account, we have e-mailed it a link to choose a new password."
+
+    @rx.event
+    async def set_new_password(self, form: dict):
+        code = self.router.page.params.get("reset_code", "")
+        new, again = form_text(form, "new_password", 256, strip=False), form_text(form, "new_password_again", 256,
+                                                                                 strip=False)
+        if not new or new != again:
+            self.error = "Enter the new password twice, the same both times."
+            return
+        try:
+            await _anonymous(lambda s: auth_service.reset_password(s, str(code)[:128], new))
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        self.error = ""
+        self.done = True
+
+
+class InviteState(AppState):
+    business: str = ""
+    role: str = ""
+    existing_user: bool = False
+    invalid: str = ""
+    error: str = ""
+    joined: bool = False
+
+    def _code(self) -> str:
+        return str(self.router.page.params.get("invite_code", ""))[:128]
+
+    @rx.event
+    async def load(self):
+        self.error = self.invalid = ""
+        self.joined = False
+        code = self._code()
+        try:
+            info = await _anonymous(lambda s: team_service.describe_invite(s, code))
+        except ServiceError as err:
+            self.invalid = error_message(err)
+            return
+        self.business, self.role, self.existing_user = info.entity_name, info.role, bool(info.existing_user)
+
+    @rx.event
+    async def accept(self, form: dict):
+        code, ip = self._code(), self.router.session.client_ip or None
+        name, password = form_text(form, "full_name", 255), form_text(form, "password", 256, strip=False)
+        if not password:
+            self.error = "Enter a password."
+            return
+        try:
+            await _anonymous(lambda s: team_service.accept_invite(s, code, name or None, password, client_ip=ip))
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        self.error = ""
+        self.joined = True

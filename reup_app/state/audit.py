@@ -1,0 +1,84 @@
+"""/settings/audit (owners and admins: their business's trail) and the platform-wide trail."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import reflex as rx
+
+from reup_app.formatting import format_datetime
+from reup_app.services import audit as audit_service
+from reup_app.services.errors import ServiceError
+from reup_app.state.base import AppState, error_message, form_text
+
+PAGE_SIZE = 50
+
+
+def _day(value: str, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise ValueError(f"{field} must be a date like 2026-11-24.") from exc
+
+
+class AuditState(AppState):
+    entries: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+    table_name: str = ""
+    action: str = ""
+    since: str = ""
+    until: str = ""
+    everything: bool = False  # platform admin viewing all businesses
+    error: str = ""
+
+    async def _reload(self) -> None:
+        try:
+            since = _day(self.since, "From")
+            until = _day(self.until, "To")
+        except ValueError as err:
+            self.error = str(err)
+            return
+        try:
+            result = await self._call(
+                audit_service.list_audit, table_name=self.table_name or None, action=self.action or None,
+                since=since, until=until + timedelta(days=1) if until else None, page=self.page, page_size=PAGE_SIZE)
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        self.error = ""
+        self.total, self.pages = result.total, result.pages
+        self.entries = [{
+            "id": str(e.id), "when": format_datetime(e.occurred_at), "who": e.actor_email or "system",
+            "from": e.client_ip or "", "action": e.action, "table": e.table_name, "row": e.row_id,
+            "changes": "; ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in sorted(e.changes.items()))[:600],
+        } for e in result.items]
+
+    @rx.event
+    async def load(self):
+        p = await self._principal()
+        if (denied := await self._gate(None if p.is_platform_admin else "audit.view")) is not None:
+            return denied
+        self.everything = p.is_platform_admin and p.entity_id is None
+        self.page = 1
+        await self._reload()
+
+    @rx.event
+    async def apply_filters(self, form: dict):
+        self.table_name = form_text(form, "table_name", 64)
+        action = form_text(form, "action", 16)
+        self.action = action if action in ("insert", "update", "delete") else ""
+        self.since, self.until = form_text(form, "since", 10), form_text(form, "until", 10)
+        self.page = 1
+        await self._reload()
+
+    @rx.event
+    async def go_to(self, page: int):
+        if not isinstance(page, int) or page < 1 or page > self.pages:
+            return
+        self.page = page
+        await self._reload()

@@ -1,0 +1,132 @@
+"""The whole identity journey in real Chromium: a business signs up, a platform admin (with MFA)
+approves it, the new owner signs in, enrols two-factor authentication, a new tab restores the
+session from the HttpOnly cookie, sign-out ends every tab, and the next sign-in asks for MFA."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pyotp
+from playwright.sync_api import expect
+
+from reup_app.seed.demo import ADMIN_EMAIL, DEMO_ADMIN_TOTP_SECRET, DEMO_PASSWORD
+
+PASSWORD = "Correct-Horse-Battery-2026"
+
+
+def _sign_in(page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.locator("form").get_by_role("button", name="Sign in").click()
+
+
+def _svg_text(page, img_testid: str) -> str:
+    src = page.get_by_test_id(img_testid).get_attribute("src")
+    assert src and src.startswith("/api/auth/reveal/")
+    response = page.request.get(src)
+    assert response.ok and response.headers["cache-control"] == "no-store"
+    return response.text()
+
+
+def test_signup_approval_mfa_sign_in_and_sign_out(browser, app_url):
+    tag = uuid.uuid4().hex[:8]
+    business, email = f"Smoke Test Dispensary {tag}", f"owner-{tag}@example.test"
+    owner_ctx = browser.new_context(base_url=app_url)
+    admin_ctx = browser.new_context(base_url=app_url)
+    try:
+        owner = owner_ctx.new_page()
+        owner.set_default_timeout(15000)
+        # 1. Sign-up: the business starts pending.
+        owner.goto("/signup")
+        owner.get_by_label("Business name").fill(business)
+        owner.get_by_label("Business type").select_option("retailer")
+        owner.get_by_label("Licence number", exact=True).fill(f"C10-{tag.upper()}-LIC")
+        owner.get_by_label("Licence state", exact=True).fill("CA")
+        owner.get_by_label("Licence type", exact=True).fill("adult_use_retail")
+        owner.get_by_label("Full name").fill("Sam Smoke")
+        owner.get_by_label("Email").fill(email)
+        owner.get_by_label("Password", exact=True).fill(PASSWORD)
+        owner.get_by_label("Repeat password").fill(PASSWORD)
+        owner.get_by_role("button", name="Apply for an account").click()
+        expect(owner.get_by_test_id("signup-pending")).to_contain_text(business)
+
+        # A pending business cannot sign in yet, and is told why.
+        _sign_in(owner, email, PASSWORD)
+        expect(owner.get_by_role("alert")).to_contain_text("awaiting approval")
+
+        # 2. The platform admin signs in with the authenticator code and approves it.
+        admin = admin_ctx.new_page()
+        admin.set_default_timeout(15000)
+        _sign_in(admin, ADMIN_EMAIL, DEMO_PASSWORD)
+        admin.get_by_label("Authentication code").fill(pyotp.TOTP(DEMO_ADMIN_TOTP_SECRET).now())
+        admin.get_by_role("button", name="Verify").click()
+        expect(admin).to_have_url(re.compile(r"/admin/businesses/?$"))
+        card = admin.get_by_test_id("business-review").filter(has_text=business)
+        expect(card).to_contain_text(email)
+        card.get_by_role("button", name="Approve").click()
+        expect(admin.get_by_role("status")).to_contain_text(f"{business} is approved")
+
+        # 3. The owner signs in and enrols an authenticator app.
+        _sign_in(owner, email, PASSWORD)
+        expect(owner.get_by_test_id("signed-in-user")).to_have_text(email)
+        owner.goto("/settings/security")
+        expect(owner.get_by_test_id("mfa-status")).to_contain_text("off")
+        owner.get_by_role("button", name="Set up two-factor authentication").click()
+        key = re.search(r"Key: ([A-Z2-7 ]+)<", _svg_text(owner, "mfa-setup-image")).group(1).replace(" ", "")
+        owner.get_by_label("Authentication code").fill(pyotp.TOTP(key).now())
+        owner.get_by_role("button", name="Turn on two-factor authentication").click()
+        codes_svg = _svg_text(owner, "recovery-codes-image")
+        recovery = re.findall(r">([a-z0-9]{4,}(?:-[a-z0-9]{4,})+)<", codes_svg)
+        assert len(recovery) == 10, codes_svg
+        owner.get_by_role("button", name="I have saved them").click()
+        expect(owner.get_by_test_id("mfa-status")).to_contain_text("10 recovery codes left")
+        # The key and codes were never part of the page's state: only ticket URLs were.
+        assert key not in owner.content() and recovery[0] not in owner.content()
+
+        # 4. A new tab restores the session from the HttpOnly cookie (no sign-in form).
+        cookies = {c["name"]: c for c in owner_ctx.cookies()}
+        assert cookies["reup_session"]["httpOnly"] and cookies["reup_session"]["sameSite"] == "Strict"
+        assert cookies["reup_session"]["path"] == "/api/auth"
+        second_tab = owner_ctx.new_page()
+        second_tab.set_default_timeout(15000)
+        second_tab.goto("/settings/profile")
+        expect(second_tab.get_by_test_id("signed-in-user")).to_have_text(email)
+        expect(second_tab.get_by_label("Full name")).to_have_value("Sam Smoke")
+
+        # 5. Sign-out in one tab ends the other tab's session too (heartbeat, within 60 s).
+        owner.get_by_role("button", name="Sign out").click()
+        expect(owner.get_by_label("Password", exact=True)).to_be_visible()
+        expect(second_tab.get_by_test_id("signed-in-user")).to_have_count(0, timeout=60000)
+        assert "reup_session" not in {c["name"] for c in owner_ctx.cookies()}
+
+        # 6. The next sign-in asks for the second factor; a recovery code works once.
+        _sign_in(owner, email, PASSWORD)
+        owner.get_by_label("Authentication code").fill(recovery[0])
+        owner.get_by_role("button", name="Verify").click()
+        expect(owner.get_by_test_id("signed-in-user")).to_have_text(email)
+        owner.get_by_role("button", name="Sign out").click()
+        expect(owner.get_by_test_id("signed-in-user")).to_have_count(0)
+    finally:
+        owner_ctx.close()
+        admin_ctx.close()
+
+
+def test_protected_page_sends_a_signed_out_visitor_to_sign_in_and_back(page):
+    page.goto("/settings/team")
+    expect(page).to_have_url(re.compile(r"/login\?next=(%2F|/)settings(%2F|/)team/?$"))
+    page.get_by_label("Email").fill("owner@greenleaf.demo")
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.locator("form").get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/settings/team/?$"))
+    expect(page.get_by_role("button", name="Remove buyer@greenleaf.demo")).to_be_visible()
+
+
+def test_role_gated_page_shows_not_allowed(page):
+    page.goto("/login?next=/settings/team")
+    page.get_by_label("Email").fill("viewer@greenleaf.demo")
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.locator("form").get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/not-allowed/?$"))
+    expect(page.get_by_role("alert")).to_contain_text("not allowed")
