@@ -1,0 +1,189 @@
+"""The browser session: one-time tickets, the HttpOnly cookie (grant, restore with rotation and
+reuse detection, sign-out), secret display routes, forced MFA enrolment at sign-in, and the
+heartbeat that ends other tabs' sessions. On MySQL, through the real Starlette routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+
+import pyotp
+import pytest
+from starlette.testclient import TestClient
+
+from reup_app.api.auth_routes import COOKIE_NAME, GRANT_PURPOSE
+from reup_app.api.routes import build_api
+from reup_app.security import tickets
+from reup_app.settings import get_settings
+from reup_app.state.auth import AuthState
+from tests.factories import DEFAULT_PASSWORD, make_entity, make_member, make_user
+
+HEADERS = {"X-ReUp-Auth": "1"}
+
+
+@pytest.fixture
+def client(engine):
+    with TestClient(build_api(), base_url=get_settings().app_url) as c:
+        yield c
+
+
+def _script_of(events) -> str:
+    """The JavaScript of the call_script event a handler returned (its grant or restore code)."""
+    events = events if isinstance(events, list) else [events]
+    return " ".join(str(e.args) for e in events if e is not None)
+
+
+def _grant_from(events) -> str:
+    return re.search(r"grant: '([A-Za-z0-9_-]{20,})'", _script_of(events)).group(1)
+
+
+def _frontend_json(state) -> str:
+    return json.dumps(state.dict(), default=str)
+
+
+def _signed_in_tab(user_email: str) -> tuple[AuthState, object]:
+    tab = AuthState()
+    events = asyncio.run(tab.login({"email": user_email, "password": DEFAULT_PASSWORD}))
+    assert tab.signed_in, tab.login_error
+    return tab, events
+
+
+def test_tickets_work_once_for_their_purpose_only():
+    code = tickets.issue("purpose-a", {"n": 1})
+    assert tickets.take("purpose-b", code) is None
+    assert tickets.peek("purpose-a", code) == {"n": 1}
+    assert tickets.take("purpose-a", code) == {"n": 1}
+    assert tickets.take("purpose-a", code) is None
+    for bad in (None, "", 5, "x" * 500, ["code"]):
+        assert tickets.take("purpose-a", bad) is None
+    short = tickets.issue("purpose-a", {"n": 2}, ttl_seconds=0.05)
+    time.sleep(0.2)
+    assert tickets.take("purpose-a", short) is None
+
+
+def test_cookie_grant_restore_rotation_reuse_and_sign_out(session, client):
+    entity = make_entity(session, kind="retailer")
+    user, _ = make_member(session, entity, role="buyer")
+    _tab, events = _signed_in_tab(user.email)
+    grant = _grant_from(events)
+
+    # Cross-site attempts are refused before anything else.
+    assert client.post("/api/auth/session", json={"grant": grant}).status_code == 403
+    assert client.post("/api/auth/session", json={"grant": grant},
+                       headers={**HEADERS, "Origin": "https://evil.example"}).status_code == 403
+
+    r = client.post("/api/auth/session", json={"grant": grant}, headers=HEADERS)
+    assert r.status_code == 200
+    set_cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in set_cookie and "SameSite=strict" in set_cookie and "Path=/api/auth" in set_cookie
+    first_cookie = client.cookies.get(COOKIE_NAME)
+    assert first_cookie
+    # A grant is single use.
+    assert client.post("/api/auth/session", json={"grant": grant}, headers=HEADERS).status_code == 400
+
+    # A new tab: the cookie rotates and yields a one-time restore code for that tab's own tokens.
+    r = client.post("/api/auth/restore", headers=HEADERS)
+    assert r.status_code == 200
+    code = r.json()["code"]
+    second_cookie = client.cookies.get(COOKIE_NAME)
+    assert second_cookie and second_cookie != first_cookie
+    tab2 = AuthState()
+    asyncio.run(tab2.finish_restore(code))
+    assert tab2.signed_in and tab2.display_name == user.email
+    assert asyncio.run(tab2._principal()).user_id == user.id
+    assert first_cookie not in _frontend_json(tab2) and second_cookie not in _frontend_json(tab2)
+    tab3 = AuthState()
+    asyncio.run(tab3.finish_restore(code))  # the restore code was consumed
+    assert not tab3.signed_in
+
+    # Presenting the already-rotated cookie again is theft: the whole family is revoked.
+    client.cookies.set(COOKIE_NAME, first_cookie, path="/api/auth")
+    assert client.post("/api/auth/restore", headers=HEADERS).status_code == 401
+    client.cookies.set(COOKIE_NAME, second_cookie, path="/api/auth")
+    assert client.post("/api/auth/restore", headers=HEADERS).status_code == 401
+
+
+def test_cookie_sign_out_revokes_the_cookie_session(session, client):
+    entity = make_entity(session, kind="retailer")
+    user, _ = make_member(session, entity, role="buyer")
+    _tab, events = _signed_in_tab(user.email)
+    assert client.post("/api/auth/session", json={"grant": _grant_from(events)}, headers=HEADERS).status_code == 200
+    cookie = client.cookies.get(COOKIE_NAME)
+    r = client.post("/api/auth/logout", headers=HEADERS)
+    assert r.status_code == 200 and COOKIE_NAME in r.headers["set-cookie"]
+    client.cookies.set(COOKIE_NAME, cookie, path="/api/auth")
+    assert client.post("/api/auth/restore", headers=HEADERS).status_code == 401
+
+
+def test_protected_page_restore_failure_goes_to_sign_in():
+    tab = AuthState()
+    result = asyncio.run(tab.finish_restore_required("not-a-code"))
+    assert not tab.signed_in
+    assert "/login" in str(result.args)
+
+
+def test_forced_enrolment_at_sign_in_never_puts_the_key_or_codes_in_state(session, client):
+    admin = make_user(session, is_platform_admin=True)
+    tab = AuthState()
+    asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+    assert tab.step == "enrol" and not tab.signed_in
+    assert tab.enrol_image_url.startswith("/api/auth/reveal/mfa-setup.svg?t=")
+
+    picture = client.get(tab.enrol_image_url)
+    assert picture.status_code == 200 and picture.headers["content-type"].startswith("image/svg+xml")
+    assert picture.headers["cache-control"] == "no-store"
+    key = re.search(r"Key: ([A-Z2-7 ]+)<", picture.text).group(1).replace(" ", "")
+    assert key not in _frontend_json(tab)
+
+    asyncio.run(tab.confirm_enrolment({"code": "000000" if pyotp.TOTP(key).now() != "000000" else "111111"}))
+    assert not tab.signed_in and "incorrect" in tab.login_error
+
+    asyncio.run(tab.confirm_enrolment({"code": pyotp.TOTP(key).now()}))
+    assert tab.signed_in and tab.step == "recovery_codes"
+    # The enrolment picture stops working once MFA is on.
+    assert client.get(picture.url.path + "?" + picture.url.query.decode()).status_code == 404
+    codes = client.get(tab.recovery_download_url)
+    assert codes.status_code == 200 and "attachment" in codes.headers["content-disposition"]
+    recovery = re.findall(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$", codes.text, flags=re.M)
+    assert len(recovery) == 10
+    sent = _frontend_json(tab)
+    for secret in (key, *recovery, tab._access_token, tab._refresh_token, admin.password_hash):
+        assert secret not in sent
+
+
+def test_secret_display_refuses_unknown_tickets(client):
+    for path in ("/api/auth/reveal/mfa-setup.svg?t=nope", "/api/auth/reveal/recovery-codes.svg?t=nope",
+                 "/api/auth/reveal/recovery-codes.txt", "/api/auth/reveal/mfa-setup.svg?t=" + "x" * 400):
+        assert client.get(path).status_code == 404
+
+
+def test_sign_out_in_one_tab_ends_the_others_at_their_next_heartbeat(session):
+    entity = make_entity(session, kind="retailer")
+    user, _ = make_member(session, entity, role="buyer")
+    tab1, _ = _signed_in_tab(user.email)
+    tab2, _ = _signed_in_tab(user.email)
+    asyncio.run(tab2.check_session("tick"))
+    assert tab2.signed_in
+    asyncio.run(tab1.logout())
+    result = asyncio.run(tab2.check_session("tick"))
+    assert not tab2.signed_in and tab2._access_token == "" and "/login" in _script_of(result)
+
+
+def test_login_next_parameter_only_allows_local_paths():
+    from reup_app.state.auth import safe_next
+
+    assert safe_next("/orders/R-1") == "/orders/R-1"
+    for bad in ("https://evil.example", "//evil.example/x", "/\\evil", None, 5, "/login?next=/x", "x"):
+        assert safe_next(bad) == ""
+
+
+def test_grant_for_a_disabled_user_is_refused(session, client):
+    entity = make_entity(session, kind="retailer")
+    user, _ = make_member(session, entity, role="buyer")
+    grant = tickets.issue(GRANT_PURPOSE, {"user_id": user.id, "entity_id": entity.id, "tv": user.token_version})
+    user.is_active = False
+    session.add(user)
+    session.commit()
+    assert client.post("/api/auth/session", json={"grant": grant}, headers=HEADERS).status_code == 401
