@@ -12,6 +12,7 @@ from reup_app.services import signup as signup_service
 from reup_app.services import team as team_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.route_args import route_arg
 
 MAX_LICENCES_ON_FORM = 3
 
@@ -92,14 +93,14 @@ class PasswordResetState(AppState):
 
     @rx.event
     async def set_new_password(self, form: dict):
-        code = self.router.page.params.get("reset_code", "")
+        code = route_arg(self.router.url.path, "reset-password")
         new, again = form_text(form, "new_password", 256, strip=False), form_text(form, "new_password_again", 256,
                                                                                  strip=False)
         if not new or new != again:
             self.error = "Enter the new password twice, the same both times."
             return
         try:
-            await _anonymous(lambda s: auth_service.reset_password(s, str(code)[:128], new))
+            await _anonymous(lambda s: auth_service.reset_password(s, code, new))
         except ServiceError as err:
             self.error = error_message(err)
             return
@@ -116,7 +117,7 @@ class InviteState(AppState):
     joined: bool = False
 
     def _code(self) -> str:
-        return str(self.router.page.params.get("invite_code", ""))[:128]
+        return route_arg(self.router.url.path, "invite")
 
     @rx.event
     async def load(self):

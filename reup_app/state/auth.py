@@ -64,6 +64,7 @@ class AuthState(AppState):
     _pending_email: str = ""
     _next: str = ""
     _restore_tried: bool = False
+    _go_next: bool = False  # redirect once the session cookie is set (see cookie_set)
 
     signed_in: bool = False
     display_name: str = ""
@@ -95,9 +96,11 @@ class AuthState(AppState):
         self.step = "password"
         self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
 
-    def _accept(self, result: auth_service.LoginResult, *, cookie: bool = True) -> rx.event.EventSpec | None:
+    def _accept(self, result: auth_service.LoginResult, *, cookie: bool = True,
+                then_redirect: bool = False) -> rx.event.EventSpec | None:
         """Keep the tab's tokens; with `cookie`, answer the script that turns a one-time grant into
-        the session cookie."""
+        the session cookie (and, with `then_redirect`, leave the sign-in page once it is set, so
+        navigating away cannot cancel the request)."""
         self._access_token = result.access_token or ""
         self._refresh_token = result.refresh_token or ""
         self._challenge = self._pending_email = ""
@@ -115,8 +118,17 @@ class AuthState(AppState):
             return None
         grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id,
                                               "tv": p.token_version})
+        self._go_next = then_redirect
         return rx.call_script("fetch('/api/auth/session', " + _AUTH_FETCH % f", body: JSON.stringify({{grant: '{grant}'}})"
-                              + ").catch(() => null)")
+                              + ").then(r => String(r.status)).catch(() => 'failed')",
+                              callback=AuthState.cookie_set)
+
+    @rx.event
+    def cookie_set(self, _status: str = ""):
+        """Callback of the cookie request made after a sign-in."""
+        if self._go_next and self.signed_in:
+            self._go_next = False
+            return self._after_sign_in()
 
     def _after_sign_in(self) -> rx.event.EventSpec:
         return rx.redirect(safe_next(self._next, self.home_path))
@@ -188,7 +200,7 @@ class AuthState(AppState):
             return
         self.login_error = ""
         if result.status == "ok":
-            return [self._accept(result), self._after_sign_in()]
+            return self._accept(result, then_redirect=True)
         self._challenge = result.challenge or ""
         self._pending_email = email
         if result.status == "mfa_required":
@@ -215,7 +227,7 @@ class AuthState(AppState):
         except ServiceError as err:
             self.login_error = error_message(err)
             return
-        return [self._accept(result), self._after_sign_in()]
+        return self._accept(result, then_redirect=True)
 
     @rx.event
     async def confirm_enrolment(self, form: dict):

@@ -12,12 +12,18 @@ from reup_app.db import unit_of_work
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services.errors import ServiceError
+from reup_app.state.arg_guard import guard_class_handlers
 
 T = TypeVar("T")
 
 
 class AppState(rx.State):
-    """Holds nothing secret; subclasses get `_principal()` and `_call()`."""
+    """Holds nothing secret; subclasses get `_principal()` and `_call()`, and every public handler
+    they define has its arguments type-checked (`reup_app.state.arg_guard`)."""
+
+    def __init_subclass__(cls, **kwargs):
+        guard_class_handlers(cls)
+        super().__init_subclass__(**kwargs)
 
     async def _principal(self) -> Principal:
         """The acting principal, re-validated on the server for every event."""

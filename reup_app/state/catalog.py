@@ -107,7 +107,7 @@ class CatalogState(AppState):
 
     @rx.event
     async def set_category(self, value: str):
-        if value != ALL and value not in fmt.CATEGORY_LABELS:
+        if not isinstance(value, str) or (value != ALL and value not in fmt.CATEGORY_LABELS):
             self.error = "Unknown category."
             return
         self.category = value

@@ -71,6 +71,7 @@ def test_signup_approval_mfa_sign_in_and_sign_out(browser, app_url):
         # 3. The owner signs in and enrols an authenticator app.
         _sign_in(owner, email, PASSWORD)
         expect(owner.get_by_test_id("signed-in-user")).to_have_text(email)
+        expect(owner).to_have_url(re.compile(r"/marketplace/?$"))  # left /login once the cookie was set
         owner.goto("/settings/security")
         expect(owner.get_by_test_id("mfa-status")).to_contain_text("off")
         owner.get_by_role("button", name="Set up two-factor authentication").click()
