@@ -1,0 +1,359 @@
+"""Order page state: lines, timeline, the principal's actions, messages, invoice, payments, holds.
+
+Every handler validates its arguments and calls a service, which authorizes against the order's
+own buyer/seller (ids shown here come from the loaded order, never from the browser).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from reup_app import formatting as fmt
+from reup_app.security.permissions import is_allowed
+from reup_app.services import download_tickets, invoices, messages, payments
+from reup_app.services import orders as orders_service
+from reup_app.services.errors import ServiceError
+from reup_app.services.order_records import OrderDetail, OrderEventDTO
+from reup_app.state.base import AppState, error_message
+from reup_app.state.guard import signed_in_principal, to_login
+from reup_app.state.live import live_listener
+from reup_app.state.orders import status_label, when
+from reup_app.state.route_args import route_arg
+
+log = logging.getLogger(__name__)
+
+# Buttons, in display order: action -> label. reject/cancel take the reason typed on the page.
+ACTION_LABELS = {"accept": "Accept", "backorder": "Backorder", "fulfill": "Fulfil", "ship": "Ship",
+                 "deliver": "Mark delivered", "complete": "Complete", "reject": "Reject", "cancel": "Cancel order"}
+NEEDS_REASON = frozenset({"reject"})
+PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
+MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128}
+
+
+def _actor(e: OrderEventDTO) -> str:
+    if e.actor_name:
+        return f"{e.actor_name} ({e.actor_entity_name})" if e.actor_entity_name else e.actor_name
+    return "ReUp (system)"
+
+
+def describe_event(e: OrderEventDTO) -> str:
+    d = e.detail or {}
+    if e.kind == "submitted":
+        text = f"Order placed ({d.get('lines', '?')} lines, {fmt.money(_dec(d.get('total')))})"
+    elif e.kind == "lines_edited":
+        changes = d.get("changes") or []
+        parts = []
+        for c in changes:
+            if c.get("removed"):
+                parts.append(f"removed {c.get('product_name')}")
+            else:
+                parts.append(f"{c.get('product_name')}: {fmt.quantity(_dec(c['before']['quantity']))} → "
+                             f"{fmt.quantity(_dec(c['after']['quantity']))}")
+        text = "Lines edited: " + "; ".join(parts) + \
+            f" (total {fmt.money(_dec(d.get('total_before')))} → {fmt.money(_dec(d.get('total_after')))})"
+    elif e.kind == "fulfilled":
+        labels = sorted({p.get("package_label", "") for p in d.get("packages") or []})
+        text = "Fulfilled" + (f" from packages {', '.join(labels)}" if labels else "")
+    elif e.kind == "shipped":
+        text = "Shipped" + (f"; invoice {d['invoice_number']}" if d.get("invoice_number") else "")
+    else:
+        text = status_label(e.to_status or e.kind)
+    for key in ("reason", "note"):
+        if d.get(key):
+            text += f" — {d[key]}"
+    return text
+
+
+def _dec(value: Any):
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _order_view(o: OrderDetail) -> dict[str, str]:
+    requested = ""
+    if o.requested_delivery_start or o.requested_delivery_end:
+        requested = (o.requested_delivery_start or o.requested_delivery_end).strftime("%Y-%m-%d")
+    return {
+        "number": o.number, "status": o.status, "status_label": status_label(o.status), "side": o.side or "",
+        "buyer": o.buyer_name, "seller": o.seller_name,
+        "buyer_licence": o.buyer_license_number, "seller_licence": o.seller_license_number,
+        "terms": o.payment_terms.replace("_", " ").upper(), "subtotal": fmt.money(o.subtotal),
+        "tax": fmt.money(o.tax), "total": fmt.money(o.total), "notes": o.notes or "",
+        "delivery": o.delivery_preferences or "", "requested": requested,
+        "placed": when(o.submitted_at or o.created_at), "delivery_status": o.delivery_status or "",
+        "counterparty": o.seller_name if o.side == "buyer" else o.buyer_name,
+    }
+
+
+def _line_view(ln) -> dict[str, str]:
+    packages = ", ".join(f"{a.package_label} × {fmt.quantity(a.quantity)}" for a in ln.allocations)
+    return {"id": str(ln.id), "name": ln.product_name, "sku": ln.sku,
+            "quantity": fmt.quantity(ln.quantity).replace(",", ""), "price": fmt.money(ln.unit_price),
+            "total": fmt.money(ln.line_total), "packages": packages,
+            "confirmed": "yes" if any(a.confirmed for a in ln.allocations) else "no"}
+
+
+@live_listener
+class OrderDetailState(AppState):
+    order: dict[str, str] = {}
+    lines: list[dict[str, str]] = []
+    events: list[dict[str, str]] = []
+    thread: list[dict[str, str]] = []
+    actions: list[str] = []
+    can_edit_lines: bool = False
+    can_reorder: bool = False
+    can_message: bool = False
+    invoice: dict[str, str] = {}
+    payment_rows: list[dict[str, str]] = []
+    can_record_payment: bool = False
+    can_hold: bool = False
+    buyer_on_hold: bool = False
+    hold_reason: str = ""
+    reason: str = ""
+    message_body: str = ""
+    payment_amount: str = ""
+    payment_method: str = "ach"
+    payment_reference: str = ""
+    error: str = ""
+    notice: str = ""
+    busy: bool = False
+    loaded: bool = False
+    _number: str = ""
+    _buyer_entity_id: int = 0
+    _view_key: str = ""
+
+    # -- loading ---------------------------------------------------------------------------
+
+    async def _refresh(self) -> None:
+        principal = await self._principal()
+        try:
+            o = await self._call(orders_service.get_order, self._number, principal=principal)
+        except Exception as err:
+            if not isinstance(err, ServiceError):
+                log.exception("order load failed")
+            self.error, self.order, self.loaded = error_message(err), {}, True
+            return
+        self.order = _order_view(o)
+        self.lines = [_line_view(ln) for ln in o.lines]
+        self.events = [{"who": _actor(e), "when": when(e.created_at), "what": describe_event(e)} for e in o.events]
+        self.thread = [{"author": m.author_name, "business": m.author_entity_name, "when": when(m.created_at),
+                        "body": m.body} for m in o.messages]
+        self.actions = [a for a in ACTION_LABELS if a in o.available_actions]
+        self.can_edit_lines = "edit_lines" in o.available_actions
+        self._buyer_entity_id = o.buyer_entity_id
+        seller = o.side == "seller"
+        self.can_reorder = o.side == "buyer" and is_allowed(principal, "cart.manage", o.buyer_entity_id)
+        self.can_message = o.side is not None and is_allowed(principal, "order.message", principal.entity_id)
+        self.can_record_payment = seller and is_allowed(principal, "payment.record", o.seller_entity_id)
+        self.can_hold = seller and is_allowed(principal, "customer.hold", o.seller_entity_id)
+        await self._load_invoice(o.invoice_number, principal)
+        if self.can_hold:
+            try:
+                hold = await self._call(payments.get_buyer_hold, o.buyer_entity_id, principal=principal)
+                self.buyer_on_hold, self.hold_reason = hold.on_hold, hold.reason or ""
+            except ServiceError as err:
+                self.error = error_message(err)
+        self.loaded = True
+
+    async def _load_invoice(self, number: str | None, principal) -> None:
+        if not number:
+            self.invoice, self.payment_rows = {}, []
+            return
+        try:
+            inv = await self._call(invoices.get_invoice, number, principal=principal)
+        except ServiceError as err:
+            self.invoice, self.payment_rows, self.error = {}, [], error_message(err)
+            return
+        self.invoice = {"number": inv.number, "status": inv.status.capitalize(), "total": fmt.money(inv.total),
+                        "paid": fmt.money(inv.amount_paid), "balance": fmt.money(inv.balance),
+                        "due": inv.due_at.strftime("%Y-%m-%d"), "issued": inv.issued_at.strftime("%Y-%m-%d"),
+                        "overdue": f"Overdue by {inv.days_overdue} days" if inv.is_overdue else "",
+                        "open": "yes" if inv.balance > 0 and inv.status == "open" else "no"}
+        self.payment_rows = [{"amount": fmt.money(p.amount), "method": p.method.upper(),
+                              "reference": p.reference or "", "when": when(p.received_at),
+                              "by": p.recorded_by_name or ""} for p in inv.payments]
+
+    async def _on_domain_event(self, event) -> None:
+        """Reload when this order (or its invoice) changed."""
+        payload = getattr(event, "payload", None) or {}
+        if self._number and payload.get("order_number") == self._number:
+            await self._refresh()
+
+    @rx.event
+    async def load(self):
+        if await signed_in_principal(self) is None:
+            return to_login()
+        self.error = self.notice = self.reason = self.message_body = ""
+        self.payment_amount = self.payment_reference = ""
+        self.order, self.loaded = {}, False
+        self._view_key = uuid.uuid4().hex[:16]
+        number = route_arg(self.router.url.path, "orders")
+        if not number:
+            self.error, self.loaded = "Order was not found.", True
+            return
+        self._number = number[:32]
+        await self._refresh()
+
+    # -- form fields -----------------------------------------------------------------------
+
+    def _text(self, value: Any, field: str) -> str | None:
+        if not isinstance(value, str):
+            self.error = "Invalid input."
+            return None
+        return value[:MAX_TEXT[field]]
+
+    @rx.event
+    def set_reason(self, value: str):
+        text = self._text(value, "reason")
+        if text is not None:
+            self.reason = text
+
+    @rx.event
+    def set_message_body(self, value: str):
+        text = self._text(value, "message")
+        if text is not None:
+            self.message_body = text
+
+    @rx.event
+    def set_payment_amount(self, value: str):
+        text = self._text(value, "amount")
+        if text is not None:
+            self.payment_amount = text
+
+    @rx.event
+    def set_payment_reference(self, value: str):
+        text = self._text(value, "reference")
+        if text is not None:
+            self.payment_reference = text
+
+    @rx.event
+    def set_payment_method(self, value: str):
+        if value in dict(PAYMENT_METHODS):
+            self.payment_method = value
+        else:
+            self.error = "Choose cash, check, ACH or wire."
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def _run(self, fn, *args, success: str, **kw) -> bool:
+        """Call a service for this order; show its refusal, or `success` and reload."""
+        if not self._number:
+            self.error = "Open an order first."
+            return False
+        self.busy, self.error, self.notice = True, "", ""
+        try:
+            await self._call(fn, *args, **kw)
+        except Exception as err:
+            if not isinstance(err, ServiceError):
+                log.exception("order action failed")
+            self.error, self.busy = error_message(err), False
+            await self._refresh()
+            return False
+        self.busy, self.notice = False, success
+        await self._refresh()
+        return True
+
+    @rx.event
+    async def act(self, action: str):
+        if action not in ACTION_LABELS:
+            self.error = "Unknown order action."
+            return
+        data: dict[str, str] = {}
+        if action in ("reject", "cancel"):
+            reason = self.reason.strip()
+            if action in NEEDS_REASON and not reason:
+                self.error = "Give the buyer a reason for rejecting the order."
+                return
+            if reason:
+                data["reason"] = reason
+        key = f"{self._view_key}:{action}"
+        past = {"fulfill": "fulfilled", "ship": "shipped", "deliver": "marked delivered", "accept": "accepted",
+                "backorder": "put on backorder", "complete": "completed", "reject": "rejected",
+                "cancel": "cancelled"}[action]
+        if await self._run(orders_service.transition, self._number, action, idempotency_key=key,
+                           success=f"Order {self._number} {past}.", **data):
+            self.reason = ""
+
+    @rx.event
+    async def change_line(self, line_id: str, quantity: str):
+        if not isinstance(line_id, str) or not line_id.isdigit() or not isinstance(quantity, str):
+            self.error = "Enter a quantity."
+            return
+        current = next((ln for ln in self.lines if ln["id"] == line_id), None)
+        if current is None or current["quantity"] == quantity.strip():
+            return
+        await self._run(orders_service.edit_lines, self._number,
+                        [{"line_id": int(line_id), "quantity": quantity.strip()[:16]}], success="Line updated.")
+
+    @rx.event
+    async def remove_line(self, line_id: str):
+        if not isinstance(line_id, str) or not line_id.isdigit():
+            self.error = "Unknown line."
+            return
+        await self._run(orders_service.edit_lines, self._number, [{"line_id": int(line_id), "remove": True}],
+                        success="Line removed.")
+
+    @rx.event
+    async def reorder(self):
+        if not self._number:
+            return
+        try:
+            result = await self._call(orders_service.reorder, self._number)
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        skipped = "; ".join(f"{s['name']}: {s['reason']}" for s in result.skipped)
+        self.error = f"Not added — {skipped}" if skipped else ""
+        self.notice = f"Added {len(result.added)} product(s) to your cart." if result.added else ""
+
+    @rx.event
+    async def send_message(self):
+        body = self.message_body.strip()
+        if not body:
+            self.error = "Write a message first."
+            return
+        if await self._run(messages.post_message, self._number, body, success="Message sent."):
+            self.message_body = ""
+
+    @rx.event
+    async def record_payment(self):
+        number = self.invoice.get("number", "")
+        if not number:
+            self.error = "This order has no invoice yet."
+            return
+        if not self.payment_amount.strip():
+            self.error = "Enter the amount received."
+            return
+        if await self._run(payments.record_payment, number, self.payment_amount.strip(), self.payment_method,
+                           self.payment_reference.strip() or None, success="Payment recorded."):
+            self.payment_amount = self.payment_reference = ""
+
+    @rx.event
+    async def set_hold(self, on_hold: bool):
+        if not isinstance(on_hold, bool) or not self._buyer_entity_id:
+            self.error = "Invalid request."
+            return
+        reason = self.reason.strip() or None
+        await self._run(payments.set_buyer_hold, self._buyer_entity_id, on_hold, reason,
+                        success="Customer put on hold." if on_hold else "Hold released.")
+
+    @rx.event
+    async def download_invoice(self):
+        number = self.invoice.get("number", "")
+        if not number:
+            self.error = "This order has no invoice yet."
+            return
+        try:
+            ticket = await self._call(download_tickets.create_invoice_ticket, number)
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        return rx.download(url=f"/api/invoices/{number}.pdf?ticket={ticket}", filename=f"{number}.pdf")
