@@ -1,4 +1,4 @@
-"""Order status badge shared by the order list and the order page."""
+"""Order status badge and native-select styling shared by the order pages."""
 
 import reflex as rx
 
@@ -10,3 +10,8 @@ STATUS_COLORS = (("submitted", "blue"), ("accepted", "cyan"), ("backorder", "ora
 def status_badge(status, label) -> rx.Component:
     return rx.badge(label, color_scheme=rx.match(status, *STATUS_COLORS, "gray"), variant="soft", size="2",
                     data_testid="order-status")
+
+
+# Native <select> (labelled, keyboard- and test-friendly) styled like the Radix inputs around it.
+SELECT_STYLE = {"padding": "6px 8px", "borderRadius": "6px", "border": "1px solid var(--gray-7)",
+                "background": "var(--color-surface)", "fontSize": "14px"}

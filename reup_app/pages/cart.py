@@ -3,6 +3,7 @@
 import reflex as rx
 
 from reup_app.components.shell import page_shell
+from reup_app.components.status import SELECT_STYLE
 from reup_app.state.cart import CartGroupView, CartLineView, CartState, Option
 
 
@@ -45,7 +46,7 @@ def _choices(group: CartGroupView) -> rx.Component:
         _labelled("Payment terms", "terms-" + sid, rx.el.select(
             rx.foreach(group.terms_offered, _option), id="terms-" + sid, value=group.terms,
             on_change=lambda v: CartState.set_choice(sid, "terms", v),
-            style={"padding": "6px", "borderRadius": "6px", "minWidth": "180px"})),
+            style={**SELECT_STYLE, "minWidth": "180px"})),
         _labelled("Requested delivery date", "date-" + sid, rx.input(
             id="date-" + sid, type="date", value=group.date,
             on_change=lambda v: CartState.set_choice(sid, "date", v))),
@@ -98,7 +99,7 @@ def _checkout() -> rx.Component:
             _labelled("Receiving licence", "buyer-licence", rx.el.select(
                 rx.foreach(CartState.licences, _option), id="buyer-licence", value=CartState.licence_id,
                 on_change=CartState.set_licence,
-                style={"padding": "6px", "borderRadius": "6px", "minWidth": "260px"})),
+                style={**SELECT_STYLE, "minWidth": "260px"})),
             rx.spacer(),
             rx.vstack(
                 rx.text("Cart total ", rx.text.strong(CartState.subtotal), size="4"),

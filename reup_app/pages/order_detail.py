@@ -3,7 +3,7 @@
 import reflex as rx
 
 from reup_app.components.shell import page_shell
-from reup_app.components.status import status_badge
+from reup_app.components.status import SELECT_STYLE, status_badge
 from reup_app.state.order_detail import ACTION_LABELS, PAYMENT_METHODS, OrderDetailState
 
 S = OrderDetailState
@@ -32,7 +32,7 @@ def _header() -> rx.Component:
             _fact("Seller", O["seller"]), _fact("Buyer", O["buyer"]), _fact("Placed", O["placed"]),
             _fact("Payment terms", O["terms"]), _fact("Buyer licence", O["buyer_licence"]),
             _fact("Seller licence", O["seller_licence"]), _fact("Requested delivery", O["requested"]),
-            _fact("Delivery preferences", O["delivery"]), _fact("Delivery", O["delivery_status"]),
+            _fact("Delivery preferences", O["delivery"]), _fact("Delivery status", O["delivery_status"]),
             gap="24px",
             wrap="wrap",
         ),
@@ -195,7 +195,7 @@ def _invoice() -> rx.Component:
             rx.vstack(rx.el.label("Method", html_for="payment-method", style={"fontSize": "13px"}),
                       rx.el.select(*[rx.el.option(label, value=v) for v, label in PAYMENT_METHODS],
                                    id="payment-method", value=S.payment_method, on_change=S.set_payment_method,
-                                   style={"padding": "6px", "borderRadius": "6px"}), spacing="1"),
+                                   style=SELECT_STYLE), spacing="1"),
             rx.vstack(rx.el.label("Reference", html_for="payment-reference", style={"fontSize": "13px"}),
                       rx.input(id="payment-reference", value=S.payment_reference,
                                on_change=S.set_payment_reference, width="200px"), spacing="1"),

@@ -43,7 +43,9 @@ def _actor(e: OrderEventDTO) -> str:
 def describe_event(e: OrderEventDTO) -> str:
     d = e.detail or {}
     if e.kind == "submitted":
-        text = f"Order placed ({d.get('lines', '?')} lines, {fmt.money(_dec(d.get('total')))})"
+        text = "Order placed"
+        if d.get("lines") and _dec(d.get("total")) is not None:
+            text += f" ({d['lines']} lines, {fmt.money(_dec(d['total']))})"
     elif e.kind == "lines_edited":
         changes = d.get("changes") or []
         parts = []

@@ -51,7 +51,7 @@ def product_view(p: detail_service.ProductDetail) -> dict[str, str]:
         "price": f"{fmt.money(p.unit_price)} / {unit}",
         "list_price": f"{fmt.money(p.list_price)} / {unit}" if p.list_price != p.unit_price else "",
         "case": f"{fmt.money(p.case_price)} / case of {p.case_size}" if p.case_price else "",
-        "moq": f"{fmt.quantity(p.min_order_qty)} {unit}",
+        "moq": f"{fmt.quantity(p.min_order_qty)} {unit}{'s' if unit == 'unit' and p.min_order_qty != 1 else ''}",
         "listing": LISTING_LABELS.get(p.listing_state, p.listing_state),
     }
 
