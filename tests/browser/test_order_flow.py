@@ -133,7 +133,19 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
 
         # After fulfilment the lines show their package labels; shipping issued an invoice.
         expect(seller.get_by_test_id("order-line").first).to_contain_text(re.compile(r"[A-Z0-9]{24}"))
-        expect(buyer.get_by_role("button", name="Download PDF")).to_be_visible()
+        with buyer.expect_download() as download:
+            buyer.get_by_role("button", name="Download PDF").click()
+        invoice = "INV-" + pb_number.split("-", 1)[1]
+        assert download.value.suggested_filename == f"{invoice}.pdf"
+        with open(download.value.path(), "rb") as pdf:
+            assert pdf.read(5) == b"%PDF-"
+
+        # The order's message thread reaches the other side.
+        buyer.get_by_label("Message").fill("Please call before delivery.")
+        buyer.get_by_role("button", name="Send").click()
+        expect(buyer.get_by_test_id("order-message")).to_contain_text("Please call before delivery.")
+        seller.reload()
+        expect(seller.get_by_test_id("order-message")).to_contain_text("Please call before delivery.")
         expect(buyer.get_by_test_id("timeline-event")).to_have_count(4)
         expect(buyer.get_by_role("button", name="Cancel order")).to_have_count(0)
     finally:
