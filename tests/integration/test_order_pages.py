@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from reup_app.events.core import DomainEvent
 from reup_app.models import TradeRelationship
+from reup_app.services import cart, payments
+from reup_app.services.errors import NotFound
 from reup_app.state.order_detail import OrderDetailState
 from reup_app.state.orders import OrdersState
-from tests.integration.orderkit import advance, fresh, make_buyer, make_seller, order_row, place, place_one, stock
+from tests.integration.orderkit import advance, call, fresh, make_buyer, make_seller, order_row, place, place_one, stock
 from tests.integration.statekit import Tab, email_of, event_arg, frontend_json, run
 
 D = Decimal
@@ -175,3 +178,15 @@ def test_other_business_cannot_open_an_order(session, engine):
     assert page.error == f"Order {number} was not found." and page.order == {}
     run(page.act("cancel"))
     assert page.error == f"Order {number} was not found." and order_row(engine, number).status == "submitted"
+
+
+def test_hold_status_and_licences_are_only_readable_for_own_business(session, engine):
+    seller, buyer, other_seller = make_seller(session), make_buyer(session), make_seller(session)
+    product, _ = stock(session, seller)
+    place_one(engine, buyer, product, "1")
+    assert not call(engine, seller.p["viewer"], payments.get_buyer_hold, buyer.id).on_hold
+    # Another seller never traded with the buyer; the buyer is not a seller to its supplier.
+    for who, target in ((other_seller.owner, buyer.id), (buyer.owner, seller.id)):
+        with pytest.raises(NotFound, match="That customer was not found."):
+            call(engine, who, payments.get_buyer_hold, target)
+    assert [lic.id for lic in call(engine, buyer.p["buyer"], cart.buyer_licences)] == [buyer.license.id]
