@@ -22,6 +22,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services._util import ZERO, parse_int
+from reup_app.services.catalog import CatalogItem
 from reup_app.services.errors import NotFound
 from reup_app.services.pricing import buyer_unit_prices
 
@@ -42,29 +43,14 @@ class LotInfo:
     expires_on: date | None
 
 
-@dataclass(frozen=True)
-class ProductDetail:
-    id: int
-    sku: str
-    name: str
-    description: str | None
-    brand: str | None
-    seller_entity_id: int
-    seller_name: str
-    category: str
-    strain_name: str | None
-    strain_type: str
-    thc_percent: Decimal | None
-    cbd_percent: Decimal | None
-    unit_of_measure: str
-    list_price: Decimal
-    unit_price: Decimal  # what this buyer pays (its price tier, else list)
-    case_size: int
-    case_price: Decimal | None
-    min_order_qty: Decimal
-    available_qty: Decimal
-    listing_state: str
-    can_order: bool  # the principal may place orders (and the product isn't its own)
+@dataclass
+class ProductDetail(CatalogItem):
+    """A catalog item plus the page's extras; `unit_price` is what this buyer pays (its price
+    tier, else list), `list_price` the seller's list price."""
+
+    description: str | None = None
+    list_price: Decimal = ZERO
+    can_order: bool = False  # the principal may place orders (and the product isn't its own)
     lots: list[LotInfo] = field(default_factory=list)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from reup_app.security.principal import Principal
 from reup_app.services.errors import ServiceError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AppState(rx.State):
@@ -36,8 +38,14 @@ class AppState(rx.State):
         return await asyncio.to_thread(run)
 
 
-def error_message(err: Exception) -> str:
-    """The text shown to a user for a failed action: service errors verbatim, others generic."""
+def error_message(err: Exception, failed: str | None = None) -> str:
+    """The text shown to a user for a failed action: service errors verbatim, others generic.
+
+    With `failed` (what was being done, e.g. "checkout"), an error that is not a service error
+    (a bug, an outage) is also logged with its traceback; call it inside the `except` block.
+    """
     if isinstance(err, ServiceError):
         return str(err)
+    if failed:
+        log.exception("%s failed", failed)
     return "Something went wrong on our side. Please try again."

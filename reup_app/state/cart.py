@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 import uuid
 from datetime import date
@@ -15,8 +14,6 @@ from reup_app.services import cart as cart_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message
 from reup_app.state.guard import signed_in_principal, to_login
-
-log = logging.getLogger(__name__)
 
 TERM_LABELS = {"cod": "COD (cash on delivery)", "prepay": "Prepay", "net_7": "Net 7", "net_15": "Net 15",
                "net_30": "Net 30", "net_60": "Net 60"}
@@ -103,9 +100,7 @@ class CartState(AppState):
         try:
             cart = await self._call(cart_service.get_cart)
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("cart load failed")
-            self.error = error_message(err)
+            self.error = error_message(err, "cart load")
             return
         self.groups = [_group_view(g, self._choices.get(str(g.seller_entity_id), {})) for g in cart.groups]
         self.item_count = cart.item_count
@@ -223,9 +218,7 @@ class CartState(AppState):
                                       idempotency_key=self._checkout_key,
                                       seller_entity_ids=[int(g.seller_id) for g in ready])
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("checkout failed")
-            self.error, self.placing = error_message(err), False
+            self.error, self.placing = error_message(err, "checkout"), False
             await self._refresh()
             return
         self.error, self.placing = "", False

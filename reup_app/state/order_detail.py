@@ -6,7 +6,6 @@ own buyer/seller (ids shown here come from the loaded order, never from the brow
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -23,8 +22,6 @@ from reup_app.state.guard import signed_in_principal, to_login
 from reup_app.state.live import live_listener
 from reup_app.state.orders import status_label, when
 from reup_app.state.route_args import route_arg
-
-log = logging.getLogger(__name__)
 
 # Buttons, in display order: action -> label. reject/cancel take the reason typed on the page.
 ACTION_LABELS = {"accept": "Accept", "backorder": "Backorder", "fulfill": "Fulfil", "ship": "Ship",
@@ -139,9 +136,7 @@ class OrderDetailState(AppState):
         try:
             o = await self._call(orders_service.get_order, self._number, principal=principal)
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("order load failed")
-            self.error, self.order, self.loaded = error_message(err), {}, True
+            self.error, self.order, self.loaded = error_message(err, "order load"), {}, True
             return
         self.order = _order_view(o)
         self.lines = [_line_view(ln) for ln in o.lines]
@@ -254,9 +249,7 @@ class OrderDetailState(AppState):
         try:
             await self._call(fn, *args, **kw)
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("order action failed")
-            self.error, self.busy = error_message(err), False
+            self.error, self.busy = error_message(err, "order action"), False
             await self._refresh()
             return False
         self.busy, self.notice = False, success

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.models.enums import OrderStatus
 from reup_app.services import orders as orders_service
-from reup_app.services.errors import ServiceError
 from reup_app.services.order_records import OrderSummary
 from reup_app.state.base import AppState, error_message
 from reup_app.state.guard import signed_in_principal, to_login
 from reup_app.state.live import live_listener
-
-log = logging.getLogger(__name__)
 
 ALL = "all"
 STATUS_FILTERS = [(ALL, "All statuses"), ("open", "Open")] + [
@@ -68,9 +63,7 @@ class OrdersState(AppState):
                                       status=None if self.status == ALL else self.status, page=self.page,
                                       page_size=PAGE_SIZE)
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("order list failed")
-            self.error = error_message(err)
+            self.error = error_message(err, "order list")
             return
         self.error = ""
         self.rows = [_row(o, principal.entity_id) for o in result.items]

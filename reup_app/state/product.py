@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import reflex as rx
 
 from reup_app import formatting as fmt
@@ -11,10 +9,9 @@ from reup_app.services import cart as cart_service
 from reup_app.services import product_detail as detail_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message
+from reup_app.state.catalog import item_view
 from reup_app.state.live import live_listener
 from reup_app.state.route_args import route_arg
-
-log = logging.getLogger(__name__)
 
 LAB_LABELS = {"passed": "Passed", "failed": "Failed", "submitted": "Testing", "not_submitted": "Not tested"}
 LISTING_LABELS = {"available": "Available", "backorder": "Backorder", "sample": "Sample"}
@@ -36,22 +33,12 @@ def _lot_view(lot: detail_service.LotInfo) -> dict[str, str]:
 
 def product_view(p: detail_service.ProductDetail) -> dict[str, str]:
     unit = fmt.UNIT_LABELS.get(p.unit_of_measure, p.unit_of_measure)
+    plural = "s" if unit == "unit" and p.min_order_qty != 1 else ""
     return {
-        "id": str(p.id),
-        "sku": p.sku,
-        "name": p.name,
+        **item_view(p),
         "description": p.description or "",
-        "brand": p.brand or "",
-        "seller": p.seller_name,
-        "category": fmt.CATEGORY_LABELS.get(p.category, p.category),
-        "strain": p.strain_name or "",
-        "strain_type": fmt.STRAIN_TYPE_LABELS.get(p.strain_type, ""),
-        "thc": fmt.percent(p.thc_percent),
-        "cbd": fmt.percent(p.cbd_percent),
-        "price": f"{fmt.money(p.unit_price)} / {unit}",
         "list_price": f"{fmt.money(p.list_price)} / {unit}" if p.list_price != p.unit_price else "",
-        "case": f"{fmt.money(p.case_price)} / case of {p.case_size}" if p.case_price else "",
-        "moq": f"{fmt.quantity(p.min_order_qty)} {unit}{'s' if unit == 'unit' and p.min_order_qty != 1 else ''}",
+        "moq": f"{fmt.quantity(p.min_order_qty)} {unit}{plural}",
         "listing": LISTING_LABELS.get(p.listing_state, p.listing_state),
     }
 
@@ -81,9 +68,7 @@ class ProductState(AppState):
         try:
             p = await self._call(detail_service.get_product_detail, product_id)
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("product page load failed")
-            self.error, self.product, self.lots, self.loaded = error_message(err), {}, [], True
+            self.error, self.product, self.lots, self.loaded = error_message(err, "product page load"), {}, [], True
             return
         self.error = ""
         self.product = product_view(p)
@@ -135,8 +120,6 @@ class ProductState(AppState):
         try:
             item = await self._call(cart_service.add_to_cart, self._product_id, qty)
         except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("add to cart failed")
-            self.cart_error = error_message(err)
+            self.cart_error = error_message(err, "add to cart")
             return
         self.cart_message = f"Added to your cart ({fmt.quantity(item.quantity)} in cart)."

@@ -8,26 +8,17 @@ import re
 from decimal import Decimal
 
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, text
 
 from reup_app.seed.demo import DEMO_PASSWORD
+from tests.browser.seeddb import rows
 
 BUYER = "buyer@greenleaf.demo"
 SELLER = "sales@pacificbloom.demo"
 
 
-def _rows(url: str, sql: str, **params):
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).all()
-    finally:
-        engine.dispose()
-
-
 def _orderable(url: str, seller_name: str) -> tuple[int, str, str]:
     """(product id, name, quantity) of a product of `seller_name` that alone meets its minimum order."""
-    rows = _rows(url, """
+    found = rows(url, """
         SELECT p.id, p.name, p.unit_price, p.min_order_qty, p.available_qty, e.min_order_amount
         FROM products p JOIN entities e ON e.id = p.entity_id
         WHERE e.name = :seller AND p.listing_state = 'available' AND p.unit_of_measure = 'each'
@@ -35,7 +26,7 @@ def _orderable(url: str, seller_name: str) -> tuple[int, str, str]:
           AND NOT EXISTS (SELECT 1 FROM inventory_lots l WHERE l.product_id = p.id
                           AND (l.lab_test_state = 'failed' OR l.expires_on < CURRENT_DATE))
         ORDER BY p.unit_price DESC, p.id""", seller=seller_name)
-    for pid, name, price, moq, available, minimum in rows:
+    for pid, name, price, moq, available, minimum in found:
         qty = max(Decimal(moq), Decimal(math.ceil(Decimal(minimum) * Decimal("1.15") / Decimal(price))))
         if qty <= Decimal(available):
             return pid, name, str(int(qty))
@@ -72,7 +63,7 @@ def _expect_status(page, label: str) -> None:
 def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, demo_db_url):
     pb = _orderable(demo_db_url, "Pacific Bloom Distribution")
     ec = _orderable(demo_db_url, "Emerald Coast Supply Co.")
-    before = {r[0] for r in _rows(demo_db_url, "SELECT number FROM orders")}
+    before = {r[0] for r in rows(demo_db_url, "SELECT number FROM orders")}
 
     buyer_ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
     seller_ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
@@ -103,7 +94,7 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
         expect(buyer).to_have_url(re.compile(r"/orders/?$"))
         expect(buyer.get_by_test_id("order-row").first).to_be_visible()
 
-        new = _rows(demo_db_url, """
+        new = rows(demo_db_url, """
             SELECT o.number, s.name, o.status, o.payment_terms FROM orders o
             JOIN entities s ON s.id = o.seller_entity_id JOIN entities b ON b.id = o.buyer_entity_id
             WHERE b.name = 'Greenleaf Dispensary' ORDER BY o.id""")
