@@ -67,7 +67,7 @@ def _group(group: CartGroupView) -> rx.Component:
         rx.hstack(
             rx.heading(group.seller_name, size="4", as_="h2"),
             rx.spacer(),
-            rx.text("Subtotal ", rx.text.strong(group.subtotal), size="3"),
+            rx.text("Subtotal ", rx.text.strong(group.subtotal), size="3", data_testid="group-subtotal"),
             align="center",
             width="100%",
         ),

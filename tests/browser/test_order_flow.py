@@ -88,6 +88,13 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
         expect(groups.filter(has_text="Pacific Bloom Distribution")).to_have_count(1)
         expect(groups.filter(has_text="Emerald Coast Supply Co.")).to_have_count(1)
         emerald = groups.filter(has_text="Emerald Coast Supply Co.")
+        # Editing a quantity re-prices the seller's part of the cart.
+        pacific = groups.filter(has_text="Pacific Bloom Distribution")
+        subtotal = pacific.get_by_test_id("group-subtotal")
+        before_edit = subtotal.inner_text()
+        pacific.get_by_label("Quantity").fill(str(int(pb[2]) + 1))
+        pacific.get_by_label("Quantity").press("Tab")
+        expect(subtotal).not_to_have_text(before_edit)
         emerald.get_by_label("Payment terms").select_option(label="Net 30")
         # A double click must never place the orders twice (one idempotency key per cart view).
         buyer.get_by_role("button", name="Place orders").dblclick()
