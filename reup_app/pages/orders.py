@@ -9,6 +9,11 @@ from reup_app.state.orders import SIDE_FILTERS, STATUS_FILTERS, OrdersState
 
 def _filters() -> rx.Component:
     return rx.flex(
+        rx.debounce_input(
+            rx.input(placeholder="Order number or business", value=OrdersState.search,
+                     on_change=OrdersState.set_search, aria_label="Search orders", width="240px"),
+            debounce_timeout=300,
+        ),
         rx.select.root(
             rx.select.trigger(aria_label="Status"),
             rx.select.content(*[rx.select.item(label, value=value) for value, label in STATUS_FILTERS]),

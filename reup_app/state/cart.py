@@ -161,11 +161,13 @@ class CartState(AppState):
                 or not isinstance(value, str):
             self.error = "Invalid checkout choice."
             return
+        group = next((g for g in self.groups if g.seller_id == seller_id), None)
+        if group is None:
+            self.error = "That seller is no longer in your cart."
+            return
         value = value[:MAX_CHOICE[field]]
         self._choices.setdefault(seller_id, {})[field] = value
-        for g in self.groups:
-            if g.seller_id == seller_id:
-                setattr(g, field, value)
+        setattr(group, field, value)
         self.groups = list(self.groups)
 
     @rx.event

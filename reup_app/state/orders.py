@@ -48,6 +48,7 @@ class OrdersState(AppState):
     rows: list[dict[str, str]] = []
     status: str = ALL
     side: str = ALL
+    search: str = ""
     page: int = 1
     pages: int = 1
     total: int = 0
@@ -60,7 +61,8 @@ class OrdersState(AppState):
             principal = await self._principal()
             result = await self._call(orders_service.list_orders, principal=principal,
                                       role_side=None if self.side == ALL else self.side,
-                                      status=None if self.status == ALL else self.status, page=self.page,
+                                      status=None if self.status == ALL else self.status,
+                                      search=self.search or None, page=self.page,
                                       page_size=PAGE_SIZE)
         except Exception as err:
             self.error = error_message(err, "order list")
@@ -106,6 +108,14 @@ class OrdersState(AppState):
             self.error = "Unknown filter."
             return
         self.side, self.page = value, 1
+        await self._refresh()
+
+    @rx.event
+    async def set_search(self, value: str):
+        if not isinstance(value, str):
+            self.error = "Search text must be text."
+            return
+        self.search, self.page = value.strip()[:64], 1
         await self._refresh()
 
     @rx.event

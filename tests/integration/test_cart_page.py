@@ -56,6 +56,8 @@ def test_cart_groups_per_seller_and_checkout_is_idempotent(session, engine):
     page.set_choice(str(ec.id), "notes", "Back door please")
     page.set_choice(str(ec.id), "bogus", "x")
     assert page.error == "Invalid checkout choice."
+    page.set_choice("424242", "notes", "x")
+    assert page.error == "That seller is no longer in your cart." and "424242" not in page._choices
     page.set_choice(str(pb.id), "date", "2099-02-30")
     run(page.place_orders())
     assert page.error == "2099-02-30 is not a valid date." and _orders_of(engine, buyer.id) == []

@@ -190,3 +190,19 @@ def test_hold_status_and_licences_are_only_readable_for_own_business(session, en
         with pytest.raises(NotFound, match="That customer was not found."):
             call(engine, who, payments.get_buyer_hold, target)
     assert [lic.id for lic in call(engine, buyer.p["buyer"], cart.buyer_licences)] == [buyer.license.id]
+
+
+def test_list_search_by_number_and_counterparty(session, engine):
+    seller, buyer = make_seller(session), make_buyer(session)
+    product, _ = stock(session, seller)
+    number = place_one(engine, buyer, product, "1")
+    page = Tab().sign_in(email_of(session, seller.p["sales"])).at("/orders").state(OrdersState)
+    run(page.load())
+    run(page.set_search(number))
+    assert [r["number"] for r in page.rows] == [number]
+    run(page.set_search(buyer.entity.name))
+    assert [r["number"] for r in page.rows] == [number]
+    run(page.set_search("zz-no-such-business"))
+    assert page.rows == [] and page.total == 0
+    run(page.set_search(["not", "text"]))
+    assert page.error == "Search text must be text."
