@@ -59,6 +59,16 @@ def _actions() -> rx.Component:
         _section(
             "Actions",
             rx.flex(*[_action_button(a, label) for a, label in ACTION_LABELS.items()], gap="8px", wrap="wrap"),
+            rx.cond(S.actions.contains("ship"), rx.flex(
+                rx.vstack(rx.el.label("Driver", html_for="ship-driver", style={"fontSize": "13px"}),
+                          rx.input(id="ship-driver", value=S.driver_name, on_change=S.set_driver_name,
+                                   placeholder="optional"), spacing="1"),
+                rx.vstack(rx.el.label("Vehicle", html_for="ship-vehicle", style={"fontSize": "13px"}),
+                          rx.input(id="ship-vehicle", value=S.vehicle, on_change=S.set_vehicle,
+                                   placeholder="optional"), spacing="1"),
+                gap="12px",
+                margin_top="12px",
+            )),
             rx.cond(needs_reason, rx.box(
                 rx.el.label("Reason", html_for="order-reason", style={"fontSize": "13px"}),
                 rx.input(id="order-reason", value=S.reason, on_change=S.set_reason,

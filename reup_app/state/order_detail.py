@@ -28,7 +28,7 @@ ACTION_LABELS = {"accept": "Accept", "backorder": "Backorder", "fulfill": "Fulfi
                  "deliver": "Mark delivered", "complete": "Complete", "reject": "Reject", "cancel": "Cancel order"}
 NEEDS_REASON = frozenset({"reject"})
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
-MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128}
+MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
 
 
 def _actor(e: OrderEventDTO) -> str:
@@ -121,6 +121,8 @@ class OrderDetailState(AppState):
     payment_amount: str = ""
     payment_method: str = "ach"
     payment_reference: str = ""
+    driver_name: str = ""
+    vehicle: str = ""
     error: str = ""
     notice: str = ""
     busy: bool = False
@@ -189,7 +191,7 @@ class OrderDetailState(AppState):
         if await signed_in_principal(self) is None:
             return to_login()
         self.error = self.notice = self.reason = self.message_body = ""
-        self.payment_amount = self.payment_reference = ""
+        self.payment_amount = self.payment_reference = self.driver_name = self.vehicle = ""
         self.order, self.loaded = {}, False
         self._view_key = uuid.uuid4().hex[:16]
         number = route_arg(self.router.url.path, "orders")
@@ -232,6 +234,18 @@ class OrderDetailState(AppState):
             self.payment_reference = text
 
     @rx.event
+    def set_driver_name(self, value: str):
+        text = self._text(value, "driver_name")
+        if text is not None:
+            self.driver_name = text
+
+    @rx.event
+    def set_vehicle(self, value: str):
+        text = self._text(value, "vehicle")
+        if text is not None:
+            self.vehicle = text
+
+    @rx.event
     def set_payment_method(self, value: str):
         if value in dict(PAYMENT_METHODS):
             self.payment_method = value
@@ -269,6 +283,9 @@ class OrderDetailState(AppState):
                 return
             if reason:
                 data["reason"] = reason
+        if action == "ship":
+            data.update({k: v for k, v in (("driver_name", self.driver_name.strip()),
+                                           ("vehicle", self.vehicle.strip())) if v})
         key = f"{self._view_key}:{action}"
         past = {"fulfill": "fulfilled", "ship": "shipped", "deliver": "marked delivered", "accept": "accepted",
                 "backorder": "put on backorder", "complete": "completed", "reject": "rejected",

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from reup_app.events.core import DomainEvent
-from reup_app.models import TradeRelationship
+from reup_app.models import Delivery, Order, TradeRelationship
 from reup_app.services import cart, payments
 from reup_app.services.errors import NotFound
 from reup_app.state.order_detail import OrderDetailState
@@ -77,11 +77,17 @@ def test_seller_moves_order_to_shipped_and_buyer_sees_timeline_and_invoice(sessi
     assert seller_page.error == "Give the buyer a reason for rejecting the order."
     run(seller_page.act("drop_table"))
     assert seller_page.error == "Unknown order action."
+    seller_page.set_driver_name("Dana Ruiz")
+    seller_page.set_vehicle("Van 7")
     for action, status in (("accept", "accepted"), ("fulfill", "fulfilled"), ("ship", "shipped")):
         run(seller_page.act(action))
         assert seller_page.error == "" and seller_page.order["status"] == status
     assert lot.package_label in seller_page.lines[0]["packages"] and seller_page.lines[0]["confirmed"] == "yes"
     assert seller_page.invoice["number"].startswith("INV-") and seller_page.can_record_payment
+    with fresh(engine) as s:
+        delivery = s.execute(select(Delivery).join(Order, Order.id == Delivery.order_id)
+                             .where(Order.number == number)).scalars().one()
+    assert (delivery.driver_name, delivery.vehicle) == ("Dana Ruiz", "Van 7")
 
     run(buyer_page._on_domain_event(DomainEvent("order.status_changed", (buyer.id,), {"order_number": number})))
     assert buyer_page.order["status"] == "shipped" and buyer_page.actions == []
