@@ -47,7 +47,7 @@ def _action_button(action: str, label: str) -> rx.Component:
     danger = action in ("reject", "cancel")
     return rx.cond(
         S.actions.contains(action),
-        rx.button(label, on_click=S.act(action), disabled=S.busy, color_scheme="red" if danger else "grass",
+        rx.button(label, on_click=S.act(action), color_scheme="red" if danger else "grass",
                   variant="soft" if danger else "solid"),
     )
 
@@ -170,7 +170,7 @@ def _messages() -> rx.Component:
             rx.el.label("Message", html_for="order-message-body", style={"fontSize": "13px"}),
             rx.text_area(id="order-message-body", value=S.message_body, on_change=S.set_message_body,
                          rows="3", width="100%"),
-            rx.button("Send", on_click=S.send_message, disabled=S.busy),
+            rx.button("Send", on_click=S.send_message),
             spacing="2",
             width="100%",
             margin_top="12px",
@@ -209,7 +209,7 @@ def _invoice() -> rx.Component:
             rx.vstack(rx.el.label("Reference", html_for="payment-reference", style={"fontSize": "13px"}),
                       rx.input(id="payment-reference", value=S.payment_reference,
                                on_change=S.set_payment_reference, width="200px"), spacing="1"),
-            rx.button("Record payment", on_click=S.record_payment, disabled=S.busy),
+            rx.button("Record payment", on_click=S.record_payment),
             gap="12px",
             wrap="wrap",
             align="end",

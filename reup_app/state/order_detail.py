@@ -125,7 +125,6 @@ class OrderDetailState(AppState):
     vehicle: str = ""
     error: str = ""
     notice: str = ""
-    busy: bool = False
     loaded: bool = False
     _number: str = ""
     _buyer_entity_id: int = 0
@@ -259,14 +258,14 @@ class OrderDetailState(AppState):
         if not self._number:
             self.error = "Open an order first."
             return False
-        self.busy, self.error, self.notice = True, "", ""
+        self.error = self.notice = ""
         try:
             await self._call(fn, *args, **kw)
         except Exception as err:
-            self.error, self.busy = error_message(err, "order action"), False
+            self.error = error_message(err, "order action")
             await self._refresh()
             return False
-        self.busy, self.notice = False, success
+        self.notice = success
         await self._refresh()
         return True
 
@@ -286,12 +285,9 @@ class OrderDetailState(AppState):
         if action == "ship":
             data.update({k: v for k, v in (("driver_name", self.driver_name.strip()),
                                            ("vehicle", self.vehicle.strip())) if v})
-        key = f"{self._view_key}:{action}"
-        past = {"fulfill": "fulfilled", "ship": "shipped", "deliver": "marked delivered", "accept": "accepted",
-                "backorder": "put on backorder", "complete": "completed", "reject": "rejected",
-                "cancel": "cancelled"}[action]
+        key = f"{self._view_key}:{action}"  # a repeated click of this button replays, never re-applies
         if await self._run(orders_service.transition, self._number, action, idempotency_key=key,
-                           success=f"Order {self._number} {past}.", **data):
+                           success=f"Order {self._number} {orders_service.PAST[action]}.", **data):
             self.reason = ""
 
     @rx.event
