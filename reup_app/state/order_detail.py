@@ -11,16 +11,22 @@ from typing import Any
 
 import reflex as rx
 
-from reup_app import formatting as fmt
 from reup_app.security.permissions import is_allowed
 from reup_app.services import download_tickets, invoices, messages, payments
 from reup_app.services import orders as orders_service
 from reup_app.services.errors import ServiceError
-from reup_app.services.order_records import OrderDetail, OrderEventDTO
 from reup_app.state.base import AppState, error_message
 from reup_app.state.guard import signed_in_principal, to_login
 from reup_app.state.live import live_listener
-from reup_app.state.orders import status_label, when
+from reup_app.state.order_views import (
+    actor,
+    describe_event,
+    invoice_view,
+    line_view,
+    order_view,
+    payment_view,
+    when,
+)
 from reup_app.state.route_args import route_arg
 
 # Buttons, in display order: action -> label. reject/cancel take the reason typed on the page.
@@ -29,75 +35,6 @@ ACTION_LABELS = {"accept": "Accept", "backorder": "Backorder", "fulfill": "Fulfi
 NEEDS_REASON = frozenset({"reject"})
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
 MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
-
-
-def _actor(e: OrderEventDTO) -> str:
-    if e.actor_name:
-        return f"{e.actor_name} ({e.actor_entity_name})" if e.actor_entity_name else e.actor_name
-    return "ReUp (system)"
-
-
-def describe_event(e: OrderEventDTO) -> str:
-    d = e.detail or {}
-    if e.kind == "submitted":
-        text = "Order placed"
-        if d.get("lines") and _dec(d.get("total")) is not None:
-            text += f" ({d['lines']} lines, {fmt.money(_dec(d['total']))})"
-    elif e.kind == "lines_edited":
-        changes = d.get("changes") or []
-        parts = []
-        for c in changes:
-            if c.get("removed"):
-                parts.append(f"removed {c.get('product_name')}")
-            else:
-                parts.append(f"{c.get('product_name')}: {fmt.quantity(_dec(c['before']['quantity']))} → "
-                             f"{fmt.quantity(_dec(c['after']['quantity']))}")
-        text = "Lines edited: " + "; ".join(parts) + \
-            f" (total {fmt.money(_dec(d.get('total_before')))} → {fmt.money(_dec(d.get('total_after')))})"
-    elif e.kind == "fulfilled":
-        labels = sorted({p.get("package_label", "") for p in d.get("packages") or []})
-        text = "Fulfilled" + (f" from packages {', '.join(labels)}" if labels else "")
-    elif e.kind == "shipped":
-        text = "Shipped" + (f"; invoice {d['invoice_number']}" if d.get("invoice_number") else "")
-    else:
-        text = status_label(e.to_status or e.kind)
-    for key in ("reason", "note"):
-        if d.get(key):
-            text += f" — {d[key]}"
-    return text
-
-
-def _dec(value: Any):
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _order_view(o: OrderDetail) -> dict[str, str]:
-    requested = ""
-    if o.requested_delivery_start or o.requested_delivery_end:
-        requested = (o.requested_delivery_start or o.requested_delivery_end).strftime("%Y-%m-%d")
-    return {
-        "number": o.number, "status": o.status, "status_label": status_label(o.status), "side": o.side or "",
-        "buyer": o.buyer_name, "seller": o.seller_name,
-        "buyer_licence": o.buyer_license_number, "seller_licence": o.seller_license_number,
-        "terms": o.payment_terms.replace("_", " ").upper(), "subtotal": fmt.money(o.subtotal),
-        "tax": fmt.money(o.tax), "total": fmt.money(o.total), "notes": o.notes or "",
-        "delivery": o.delivery_preferences or "", "requested": requested,
-        "placed": when(o.submitted_at or o.created_at), "delivery_status": o.delivery_status or "",
-        "counterparty": o.seller_name if o.side == "buyer" else o.buyer_name,
-    }
-
-
-def _line_view(ln) -> dict[str, str]:
-    packages = ", ".join(f"{a.package_label} × {fmt.quantity(a.quantity)}" for a in ln.allocations)
-    return {"id": str(ln.id), "name": ln.product_name, "sku": ln.sku,
-            "quantity": fmt.quantity(ln.quantity).replace(",", ""), "price": fmt.money(ln.unit_price),
-            "total": fmt.money(ln.line_total), "packages": packages,
-            "confirmed": "yes" if any(a.confirmed for a in ln.allocations) else "no"}
 
 
 @live_listener
@@ -139,9 +76,9 @@ class OrderDetailState(AppState):
         except Exception as err:
             self.error, self.order, self.loaded = error_message(err, "order load"), {}, True
             return
-        self.order = _order_view(o)
-        self.lines = [_line_view(ln) for ln in o.lines]
-        self.events = [{"who": _actor(e), "when": when(e.created_at), "what": describe_event(e)} for e in o.events]
+        self.order = order_view(o)
+        self.lines = [line_view(ln) for ln in o.lines]
+        self.events = [{"who": actor(e), "when": when(e.created_at), "what": describe_event(e)} for e in o.events]
         self.thread = [{"author": m.author_name, "business": m.author_entity_name, "when": when(m.created_at),
                         "body": m.body} for m in o.messages]
         self.actions = [a for a in ACTION_LABELS if a in o.available_actions]
@@ -170,14 +107,8 @@ class OrderDetailState(AppState):
         except ServiceError as err:
             self.invoice, self.payment_rows, self.error = {}, [], error_message(err)
             return
-        self.invoice = {"number": inv.number, "status": inv.status.capitalize(), "total": fmt.money(inv.total),
-                        "paid": fmt.money(inv.amount_paid), "balance": fmt.money(inv.balance),
-                        "due": inv.due_at.strftime("%Y-%m-%d"), "issued": inv.issued_at.strftime("%Y-%m-%d"),
-                        "overdue": f"Overdue by {inv.days_overdue} days" if inv.is_overdue else "",
-                        "open": "yes" if inv.balance > 0 and inv.status == "open" else "no"}
-        self.payment_rows = [{"amount": fmt.money(p.amount), "method": p.method.upper(),
-                              "reference": p.reference or "", "when": when(p.received_at),
-                              "by": p.recorded_by_name or ""} for p in inv.payments]
+        self.invoice = invoice_view(inv)
+        self.payment_rows = [payment_view(p) for p in inv.payments]
 
     async def _on_domain_event(self, event) -> None:
         """Reload when this order (or its invoice) changed."""
