@@ -7,12 +7,17 @@ import asyncio
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from reup_app.api.auth_routes import AUTH_ROUTES
 from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
-from reup_app.db import get_engine
+from reup_app.db import get_engine, unit_of_work
+from reup_app.services import download_tickets
+from reup_app.services.errors import ServiceError
+from reup_app.services.invoices import render_invoice_pdf
+
+_ERROR_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "invalid": 400}
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -29,5 +34,30 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+async def invoice_pdf(request: Request) -> Response:
+    """An invoice PDF, for the holder of a single-use download ticket (see services.download_tickets)."""
+    number = request.path_params["number"][:32]
+    ticket = request.query_params.get("ticket", "")
+
+    def render() -> bytes:
+        principal = download_tickets.redeem_invoice_ticket(ticket, number)
+        with unit_of_work(principal) as session:
+            return render_invoice_pdf(session, principal, number)
+
+    try:
+        pdf = await asyncio.to_thread(render)
+    except ServiceError as err:
+        return PlainTextResponse(str(err), status_code=_ERROR_STATUS.get(err.code, 400),
+                                 headers={"Cache-Control": "no-store"})
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{number}.pdf"', "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff"})
+
+
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health, methods=["GET"]), *AUTH_ROUTES, *SECRET_DISPLAY_ROUTES])
+    return Starlette(routes=[
+        Route("/api/health", health, methods=["GET"]),
+        Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
+        *AUTH_ROUTES,
+        *SECRET_DISPLAY_ROUTES,
+    ])

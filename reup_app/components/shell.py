@@ -8,6 +8,8 @@ from reup_app.state.auth import HEARTBEAT_MS, AuthState
 
 NAV_LINKS: list[tuple[str, str]] = [
     ("Marketplace", "/marketplace"),
+    ("Orders", "/orders"),
+    ("Cart", "/cart"),
 ]
 
 

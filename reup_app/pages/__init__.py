@@ -1,3 +1,6 @@
 """Pages: layout only. Each page module registers its routes with @rx.page."""
 
-from reup_app.pages import account_recovery, admin, home, login, marketplace, not_allowed, settings, signup  # noqa: F401
+from reup_app.pages import (  # noqa: F401
+    account_recovery, admin, cart, home, login, marketplace, not_allowed, order_detail, orders, product, settings,
+    signup,
+)

@@ -61,7 +61,8 @@ def _product_card(item: rx.Var) -> rx.Component:
                 spacing="2",
                 wrap="wrap",
             ),
-            rx.heading(item["name"], size="4", as_="h3", class_name="product-name"),
+            rx.link(rx.heading(item["name"], size="4", as_="h3", class_name="product-name"),
+                    href="/products/" + item["id"], color_scheme="gray", high_contrast=True),
             rx.text(item["brand"], " · ", item["seller"], size="2", color_scheme="gray"),
             rx.cond(item["strain"] != "", rx.text("Strain: ", item["strain"], size="2")),
             rx.hstack(

@@ -596,3 +596,23 @@ def checkout(session: Session, principal: Principal, *, buyer_license_id: int,
                            line_count=len(lines), created_at=o.created_at, submitted_at=o.submitted_at,
                            updated_at=o.updated_at) for o, lines in order_lines]
     return CheckoutResult(orders=result, replayed=False)
+
+
+@dataclass(frozen=True)
+class LicenceChoice:
+    id: int
+    state: str
+    number: str
+    premises_name: str | None
+
+
+def buyer_licences(session: Session, principal: Principal) -> list[LicenceChoice]:
+    """The principal's business's active, unexpired licences an order can be received under."""
+    entity_id = require_member(principal)
+    authorize(principal, "order.place", entity_id)
+    today = utcnow().date()
+    rows = session.execute(select(License).where(License.entity_id == entity_id,
+                                                 License.status == LicenseStatus.ACTIVE)
+                           .order_by(License.id)).scalars()
+    return [LicenceChoice(id=lic.id, state=lic.state, number=lic.number, premises_name=lic.premises_name)
+            for lic in rows if lic.expires_on is None or lic.expires_on >= today]

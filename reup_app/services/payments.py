@@ -156,4 +156,17 @@ def list_payments(session: Session, principal: Principal, invoice_number: str) -
     return invoice_detail(session, load_invoice(session, principal, invoice_number)).payments
 
 
-__all__ = ["BuyerHold", "list_payments", "record_payment", "set_buyer_hold"]
+__all__ = ["BuyerHold", "get_buyer_hold", "list_payments", "record_payment", "set_buyer_hold"]
+
+
+def get_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int) -> BuyerHold:
+    """Whether a customer is on credit hold with the principal's business (the seller's view)."""
+    seller_id = require_member(principal)
+    authorize(principal, "order.view", seller_id)
+    buyer = _customer(session, seller_id, parse_int(buyer_entity_id, "buyer_entity_id"))
+    rel = session.execute(select(TradeRelationship).where(TradeRelationship.seller_entity_id == seller_id,
+                                                          TradeRelationship.buyer_entity_id == buyer.id)
+                          ).scalars().first()
+    return BuyerHold(seller_entity_id=seller_id, buyer_entity_id=buyer.id, buyer_name=buyer.name,
+                     on_hold=bool(rel and rel.on_hold), reason=rel.hold_reason if rel else None,
+                     updated_at=rel.updated_at if rel else utcnow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from reup_app.services.errors import ServiceError
 from reup_app.state.arg_guard import guard_class_handlers
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AppState(rx.State):
@@ -73,8 +75,14 @@ def form_text(form: Any, name: str, max_len: int, *, strip: bool = True) -> str:
     return value[:max_len]
 
 
-def error_message(err: Exception) -> str:
-    """The text shown to a user for a failed action: service errors verbatim, others generic."""
+def error_message(err: Exception, failed: str | None = None) -> str:
+    """The text shown to a user for a failed action: service errors verbatim, others generic.
+
+    With `failed` (what was being done, e.g. "checkout"), an error that is not a service error
+    (a bug, an outage) is also logged with its traceback; call it inside the `except` block.
+    """
     if isinstance(err, ServiceError):
         return str(err)
+    if failed:
+        log.exception("%s failed", failed)
     return "Something went wrong on our side. Please try again."

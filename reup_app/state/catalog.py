@@ -23,8 +23,8 @@ SORT_OPTIONS = [
 ALL = "all"  # the select's "no filter" value (Radix selects cannot hold "")
 
 
-def _item_view(item) -> dict[str, str]:
-    """Only display strings reach the browser."""
+def item_view(item) -> dict[str, str]:
+    """A product card's display strings (a CatalogItem, or anything with its fields)."""
     unit = fmt.UNIT_LABELS.get(item.unit_of_measure, item.unit_of_measure)
     return {
         "id": str(item.id),
@@ -75,7 +75,7 @@ class CatalogState(AppState):
             self.error = error_message(err)
             return
         self.error = ""
-        self.items = [_item_view(i) for i in result.items]
+        self.items = [item_view(i) for i in result.items]
         self.total = result.total
         self.pages = max(result.pages, 1)
         self.page = result.page

@@ -5,22 +5,14 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, text
+
+from tests.browser.seeddb import scalar
 
 PUBLIC = "('available','backorder','sample')"
 
 
-def _db_scalar(url: str, sql: str, **params):
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def _public_count(url: str, where: str = "1=1", **params) -> int:
-    return _db_scalar(
+    return scalar(
         url,
         f"SELECT COUNT(*) FROM products p JOIN entities e ON e.id = p.entity_id "
         f"WHERE e.status = 'approved' AND p.listing_state IN {PUBLIC} AND {where}",
@@ -61,7 +53,7 @@ def test_catalog_lists_searches_filters_and_pages(page, demo_db_url):
     page.get_by_role("combobox", name="Category").click()
     page.get_by_role("option", name="All categories").click()
     expect(page.get_by_test_id("result-count")).to_have_text(f"{total} products")
-    brand = _db_scalar(
+    brand = scalar(
         demo_db_url,
         f"SELECT b.name FROM brands b JOIN products p ON p.brand_id = b.id JOIN entities e ON e.id = p.entity_id "
         f"WHERE e.status='approved' AND p.listing_state IN {PUBLIC} GROUP BY b.name ORDER BY COUNT(*) DESC, b.name LIMIT 1",

@@ -1,0 +1,229 @@
+"""Cart page state: one cart across sellers, grouped per seller, and checkout (one order per seller)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from datetime import date
+
+import reflex as rx
+
+from reup_app import formatting as fmt
+from reup_app.services import cart as cart_service
+from reup_app.services.errors import ServiceError
+from reup_app.state.base import AppState, error_message
+from reup_app.state.guard import signed_in_principal, to_login
+
+TERM_LABELS = {"cod": "COD (cash on delivery)", "prepay": "Prepay", "net_7": "Net 7", "net_15": "Net 15",
+               "net_30": "Net 30", "net_60": "Net 60"}
+CHOICE_FIELDS = ("terms", "notes", "delivery", "date")
+MAX_CHOICE = {"terms": 16, "notes": 2000, "delivery": 1000, "date": 10}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclasses.dataclass
+class Option:
+    value: str = ""
+    label: str = ""
+
+
+@dataclasses.dataclass
+class CartLineView:
+    item_id: str = ""
+    product_id: str = ""
+    name: str = ""
+    sku: str = ""
+    quantity: str = ""
+    unit: str = ""
+    price: str = ""
+    total: str = ""
+    issue: str = ""
+
+
+@dataclasses.dataclass
+class CartGroupView:
+    seller_id: str = ""
+    seller_name: str = ""
+    lines: list[CartLineView] = dataclasses.field(default_factory=list)
+    subtotal: str = ""
+    minimum_message: str = ""  # set when below the seller's minimum order amount
+    hold_message: str = ""
+    ready: bool = False
+    terms_offered: list[Option] = dataclasses.field(default_factory=list)
+    terms: str = ""
+    notes: str = ""
+    delivery: str = ""
+    date: str = ""
+
+
+def _line_view(ln: cart_service.CartLine) -> CartLineView:
+    unit = fmt.UNIT_LABELS.get(ln.unit_of_measure, ln.unit_of_measure)
+    return CartLineView(item_id=str(ln.cart_item_id), product_id=str(ln.product_id), name=ln.name, sku=ln.sku,
+                        quantity=fmt.quantity(ln.quantity).replace(",", ""), unit=unit,
+                        price=f"{fmt.money(ln.unit_price)} / {unit}", total=fmt.money(ln.line_total),
+                        issue=ln.issue or "")
+
+
+def _group_view(g: cart_service.CartSellerGroup, chosen: dict[str, str]) -> CartGroupView:
+    terms = chosen.get("terms") if chosen.get("terms") in g.payment_terms_offered else None
+    return CartGroupView(
+        seller_id=str(g.seller_entity_id), seller_name=g.seller_name, lines=[_line_view(ln) for ln in g.lines],
+        subtotal=fmt.money(g.subtotal),
+        minimum_message="" if g.meets_minimum else (
+            f"{g.seller_name} has a minimum order of {fmt.money(g.min_order_amount)}: add "
+            f"{fmt.money(g.shortfall)} more to order from them."),
+        hold_message=g.hold_message or "", ready=g.can_checkout,
+        terms_offered=[Option(t, TERM_LABELS.get(t, t)) for t in g.payment_terms_offered],
+        terms=terms or (g.payment_terms_offered[0] if g.payment_terms_offered else ""),
+        notes=chosen.get("notes", ""), delivery=chosen.get("delivery", ""), date=chosen.get("date", ""))
+
+
+class CartState(AppState):
+    groups: list[CartGroupView] = []
+    item_count: int = 0
+    subtotal: str = ""
+    licences: list[Option] = []
+    licence_id: str = ""
+    error: str = ""
+    message: str = ""
+    placing: bool = False
+    loaded: bool = False
+    _choices: dict[str, dict[str, str]] = {}
+    _checkout_key: str = ""
+
+    @rx.var
+    def ready_count(self) -> int:
+        return sum(1 for g in self.groups if g.ready)
+
+    async def _refresh(self) -> None:
+        try:
+            cart = await self._call(cart_service.get_cart)
+        except Exception as err:
+            self.error = error_message(err, "cart load")
+            return
+        self.groups = [_group_view(g, self._choices.get(str(g.seller_entity_id), {})) for g in cart.groups]
+        self.item_count = cart.item_count
+        self.subtotal = fmt.money(cart.subtotal)
+        self.loaded = True
+
+    @rx.event
+    async def load(self):
+        if await signed_in_principal(self) is None:
+            return to_login()
+        self.error = self.message = ""
+        self.placing = False
+        self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice
+        try:
+            licences = await self._call(cart_service.buyer_licences)
+        except ServiceError as err:
+            self.error = error_message(err)
+            self.licences, self.groups, self.loaded = [], [], True
+            return
+        self.licences = [Option(str(lic.id), f"{lic.premises_name or 'Licence'} · {lic.state} {lic.number}")
+                         for lic in licences]
+        if self.licence_id not in {o.value for o in self.licences}:
+            self.licence_id = self.licences[0].value if self.licences else ""
+        await self._refresh()
+
+    @rx.event
+    async def update_quantity(self, item_id: str, value: str):
+        if not isinstance(item_id, str) or not item_id.isdigit() or not isinstance(value, str):
+            self.error = "Enter a quantity."
+            return
+        self.message = ""
+        try:
+            await self._call(cart_service.update_cart_item, int(item_id), value.strip()[:16])
+        except ServiceError as err:
+            self.error = error_message(err)
+            await self._refresh()
+            return
+        self.error = ""
+        await self._refresh()
+
+    @rx.event
+    async def remove_item(self, item_id: str):
+        if not isinstance(item_id, str) or not item_id.isdigit():
+            self.error = "That item is no longer in your cart."
+            return
+        try:
+            await self._call(cart_service.remove_cart_item, int(item_id))
+        except ServiceError as err:
+            self.error = error_message(err)
+        else:
+            self.error, self.message = "", "Removed from your cart."
+        await self._refresh()
+
+    @rx.event
+    def set_choice(self, seller_id: str, field: str, value: str):
+        """Per-seller checkout choice: terms, notes, delivery (preferences) or date (requested)."""
+        if not isinstance(seller_id, str) or not seller_id.isdigit() or field not in CHOICE_FIELDS \
+                or not isinstance(value, str):
+            self.error = "Invalid checkout choice."
+            return
+        group = next((g for g in self.groups if g.seller_id == seller_id), None)
+        if group is None:
+            self.error = "That seller is no longer in your cart."
+            return
+        value = value[:MAX_CHOICE[field]]
+        self._choices.setdefault(seller_id, {})[field] = value
+        setattr(group, field, value)
+        self.groups = list(self.groups)
+
+    @rx.event
+    def set_licence(self, value: str):
+        if isinstance(value, str) and value in {o.value for o in self.licences}:
+            self.licence_id = value
+        else:
+            self.error = "Choose one of your licences."
+
+    def _choices_for_checkout(self, groups: list[CartGroupView]) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {}
+        for g in groups:
+            choice: dict[str, str] = {"payment_terms": g.terms}
+            if g.notes.strip():
+                choice["notes"] = g.notes
+            if g.delivery.strip():
+                choice["delivery_preferences"] = g.delivery
+            if g.date:
+                if not DATE_RE.match(g.date):
+                    raise ValueError(f"Enter the requested delivery date for {g.seller_name} as YYYY-MM-DD.")
+                try:
+                    date.fromisoformat(g.date)
+                except ValueError:
+                    raise ValueError(f"{g.date} is not a valid date.") from None
+                choice["requested_delivery_start"] = f"{g.date}T00:00:00"
+                choice["requested_delivery_end"] = f"{g.date}T23:59:59"
+            out[int(g.seller_id)] = choice
+        return out
+
+    @rx.event
+    async def place_orders(self):
+        """Check out every seller whose part of the cart is ready; the rest stays in the cart."""
+        self.message = ""
+        ready = [g for g in self.groups if g.ready]
+        if not ready:
+            self.error = "Nothing in your cart can be ordered yet; see the messages above."
+            return
+        if not self.licence_id.isdigit():
+            self.error = "Choose the licence that receives these orders."
+            return
+        try:
+            choices = self._choices_for_checkout(ready)
+        except ValueError as err:
+            self.error = str(err)
+            return
+        self.placing = True
+        yield
+        try:
+            result = await self._call(cart_service.checkout, buyer_license_id=int(self.licence_id), choices=choices,
+                                      idempotency_key=self._checkout_key,
+                                      seller_entity_ids=[int(g.seller_id) for g in ready])
+        except Exception as err:
+            self.error, self.placing = error_message(err, "checkout"), False
+            await self._refresh()
+            return
+        self.error, self.placing = "", False
+        self.message = "Placed " + ", ".join(o.number for o in result.orders) + "."
+        self._choices = {}
+        yield rx.redirect("/orders")

@@ -1,0 +1,123 @@
+"""CartState on MySQL: sign-in gate, grouping, edits, minimums, holds, choices and checkout."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from reup_app.models import CartItem, Order, TradeRelationship
+from reup_app.services import cart
+from reup_app.state.cart import CartState
+from tests.integration.orderkit import call, fresh, make_buyer, make_seller, stock
+from tests.integration.statekit import Tab, email_of, event_arg, run
+
+D = Decimal
+
+
+def _orders_of(engine, buyer_id: int) -> list[Order]:
+    with fresh(engine) as s:
+        return list(s.execute(select(Order).where(Order.buyer_entity_id == buyer_id).order_by(Order.id)).scalars())
+
+
+def test_signed_out_visitor_is_sent_to_login(session):
+    page = Tab().at("/cart").state(CartState)
+    assert event_arg(run(page.load()), "path") == "/login"
+    assert page.groups == []
+
+
+def test_cart_groups_per_seller_and_checkout_is_idempotent(session, engine):
+    pb = make_seller(session, terms="cod,net_30", min_order_amount="50")
+    ec = make_seller(session, terms="prepay,net_15", min_order_amount="0")
+    buyer = make_buyer(session)
+    p1, _ = stock(session, pb, price="10.00")
+    p2, _ = stock(session, ec, price="4.00")
+    who = buyer.p["buyer"]
+    call(engine, who, cart.add_to_cart, p1.id, "2")
+    call(engine, who, cart.add_to_cart, p2.id, "3")
+    tab = Tab().sign_in(email_of(session, who)).at("/cart")
+    page = tab.state(CartState)
+    run(page.load())
+
+    assert sorted(g.seller_name for g in page.groups) == sorted([pb.entity.name, ec.entity.name])
+    by = {g.seller_id: g for g in page.groups}
+    assert "minimum order of $50.00" in by[str(pb.id)].minimum_message and not by[str(pb.id)].ready
+    assert by[str(ec.id)].ready and [o.value for o in by[str(ec.id)].terms_offered] == ["prepay", "net_15"]
+    assert page.licences[0].value == str(buyer.license.id)
+
+    # Raising the quantity meets the minimum; a bad quantity is refused with the service's message.
+    item = by[str(pb.id)].lines[0].item_id
+    run(page.update_quantity(item, "abc"))
+    assert "not a valid quantity" in page.error
+    run(page.update_quantity(item, "6"))
+    assert page.error == "" and all(g.ready for g in page.groups)
+
+    page.set_choice(str(ec.id), "terms", "net_15")
+    page.set_choice(str(ec.id), "notes", "Back door please")
+    page.set_choice(str(ec.id), "bogus", "x")
+    assert page.error == "Invalid checkout choice."
+    page.set_choice("424242", "notes", "x")
+    assert page.error == "That seller is no longer in your cart." and "424242" not in page._choices
+    page.set_choice(str(pb.id), "date", "2099-02-30")
+    run(page.place_orders())
+    assert page.error == "2099-02-30 is not a valid date." and _orders_of(engine, buyer.id) == []
+    page.set_choice(str(pb.id), "date", "2099-03-01")
+
+    key = page._checkout_key
+    events = run(page.place_orders())
+    assert event_arg(events, "path") == "/orders", page.error
+    placed = _orders_of(engine, buyer.id)
+    assert len(placed) == 2
+    terms = {o.seller_entity_id: o.payment_terms for o in placed}
+    assert terms == {pb.id: "cod", ec.id: "net_15"}
+    assert next(o for o in placed if o.seller_entity_id == ec.id).notes == "Back door please"
+    assert next(o for o in placed if o.seller_entity_id == pb.id).requested_delivery_start.year == 2099
+
+    # The same cart view submitting again (a double click) places nothing new.
+    page._checkout_key = key
+    run(page.place_orders())
+    assert len(_orders_of(engine, buyer.id)) == 2
+
+
+def test_hold_is_shown_and_only_ready_sellers_are_ordered(session, engine):
+    held = make_seller(session)
+    ok = make_seller(session)
+    buyer = make_buyer(session)
+    p1, _ = stock(session, held)
+    p2, _ = stock(session, ok)
+    session.add(TradeRelationship(seller_entity_id=held.id, buyer_entity_id=buyer.id, on_hold=True,
+                                  hold_reason="Overdue"))
+    session.commit()
+    who = buyer.p["owner"]
+    call(engine, who, cart.add_to_cart, p1.id, "1")
+    call(engine, who, cart.add_to_cart, p2.id, "1")
+    page = Tab().sign_in(email_of(session, who)).at("/cart").state(CartState)
+    run(page.load())
+    hold = next(g for g in page.groups if g.seller_id == str(held.id))
+    assert hold.hold_message == f"Pay your prior balance to {held.entity.name} before placing new orders."
+    assert page.ready_count == 1
+
+    run(page.place_orders())
+    placed = _orders_of(engine, buyer.id)
+    assert [o.seller_entity_id for o in placed] == [ok.id]
+    with fresh(engine) as s:  # the held seller's item stays in the cart
+        left = s.execute(select(CartItem.product_id).where(CartItem.user_id == who.user_id)).scalars().all()
+    assert left == [p1.id]
+
+
+def test_remove_and_viewer_refusal(session, engine):
+    seller, buyer = make_seller(session), make_buyer(session)
+    product, _ = stock(session, seller)
+    call(engine, buyer.p["buyer"], cart.add_to_cart, product.id, "1")
+    page = Tab().sign_in(email_of(session, buyer.p["buyer"])).at("/cart").state(CartState)
+    run(page.load())
+    run(page.remove_item("not-a-number"))
+    assert page.error == "That item is no longer in your cart."
+    run(page.remove_item(page.groups[0].lines[0].item_id))
+    assert page.groups == [] and page.message == "Removed from your cart."
+    run(page.place_orders())
+    assert "Nothing in your cart" in page.error
+
+    viewer = Tab().sign_in(email_of(session, buyer.p["viewer"])).at("/cart").state(CartState)
+    run(viewer.load())
+    assert viewer.error == "You are not allowed to do that."
