@@ -61,7 +61,7 @@ class AppState(rx.State):
             return rx.redirect("/not-allowed")
         if kind is not None:
             auth = self if isinstance(self, AuthState) else await self.get_state(AuthState)
-            if auth.entity_kind != kind:
+            if auth.entity_kind not in (kind, "both"):
                 return rx.redirect("/not-allowed")
         return None
 

@@ -13,7 +13,6 @@ from reup_app import formatting as fmt
 from reup_app.services import cart as cart_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message
-from reup_app.state.guard import signed_in_principal, to_login
 
 TERM_LABELS = {"cod": "COD (cash on delivery)", "prepay": "Prepay", "net_7": "Net 7", "net_15": "Net 15",
                "net_30": "Net 30", "net_60": "Net 60"}
@@ -109,8 +108,8 @@ class CartState(AppState):
 
     @rx.event
     async def load(self):
-        if await signed_in_principal(self) is None:
-            return to_login()
+        if (denied := await self._gate("order.place", kind="retailer")) is not None:
+            return denied
         self.error = self.message = ""
         self.placing = False
         self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice

@@ -16,7 +16,6 @@ from reup_app.services import download_tickets, invoices, messages, payments
 from reup_app.services import orders as orders_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message
-from reup_app.state.guard import signed_in_principal, to_login
 from reup_app.state.live import live_listener
 from reup_app.state.order_views import (
     actor,
@@ -118,8 +117,8 @@ class OrderDetailState(AppState):
 
     @rx.event
     async def load(self):
-        if await signed_in_principal(self) is None:
-            return to_login()
+        if (denied := await self._gate("order.view")) is not None:
+            return denied
         self.error = self.notice = self.reason = self.message_body = ""
         self.payment_amount = self.payment_reference = self.driver_name = self.vehicle = ""
         self.order, self.loaded = {}, False

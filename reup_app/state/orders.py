@@ -9,7 +9,6 @@ from reup_app.models.enums import OrderStatus
 from reup_app.services import orders as orders_service
 from reup_app.services.order_records import OrderSummary
 from reup_app.state.base import AppState, error_message
-from reup_app.state.guard import signed_in_principal, to_login
 from reup_app.state.live import live_listener
 
 ALL = "all"
@@ -84,8 +83,8 @@ class OrdersState(AppState):
 
     @rx.event
     async def load(self):
-        if await signed_in_principal(self) is None:
-            return to_login()
+        if (denied := await self._gate("order.view")) is not None:
+            return denied
         params = self.router.url.query_parameters
         status = str(params.get("status", ALL))
         self.status = status if status in dict(STATUS_FILTERS) else ALL

@@ -21,9 +21,19 @@ def _orders_of(engine, buyer_id: int) -> list[Order]:
 
 
 def test_signed_out_visitor_is_sent_to_login(session):
-    page = Tab().at("/cart").state(CartState)
-    assert event_arg(run(page.load()), "path") == "/login"
-    assert page.groups == []
+    from reup_app.state.auth import AuthState
+
+    tab = Tab().at("/cart")
+    page = tab.state(CartState)
+    events = run(page.load())  # first the tab tries to restore a session from the cookie
+    assert "/api/auth/restore" in str(events) and page.groups == []
+    assert event_arg(run(tab.state(AuthState).finish_restore_required("")), "path") == "/login?next=/cart"
+
+
+def test_wholesaler_member_is_not_allowed_in_the_cart(session):
+    seller = make_seller(session)
+    page = Tab().sign_in(email_of(session, seller.owner)).at("/cart").state(CartState)
+    assert event_arg(run(page.load()), "path") == "/not-allowed"
 
 
 def test_cart_groups_per_seller_and_checkout_is_idempotent(session, engine):
@@ -119,5 +129,4 @@ def test_remove_and_viewer_refusal(session, engine):
     assert "Nothing in your cart" in page.error
 
     viewer = Tab().sign_in(email_of(session, buyer.p["viewer"])).at("/cart").state(CartState)
-    run(viewer.load())
-    assert viewer.error == "You are not allowed to do that."
+    assert event_arg(run(viewer.load()), "path") == "/not-allowed"  # viewers cannot order
