@@ -40,6 +40,7 @@ from reup_app.models import (
     User,
 )
 from reup_app.security import mfa
+from reup_app.security.crypto import CryptoError
 from reup_app.services import messages, payments, team
 from reup_app.state.auth import AuthState
 from tests.integration import orderkit as ok
@@ -148,7 +149,11 @@ def world(engine):
                  *[p.name for p in products], *[p.sku for p in products], *all_hashes,
                  "Victim message: deliver before noon"}
     for uid, enc in secret_rows:
-        forbidden.update({enc, mfa.decrypt_secret(uid, enc)})
+        forbidden.add(enc)
+        try:
+            forbidden.add(mfa.decrypt_secret(uid, enc))
+        except CryptoError:  # rows other tests encrypted with a key no longer configured
+            pass
     return {"victims": [seller.id, buyer.id], "victim_users": victim_users, "ids": ids, "attackers": attackers,
             "forbidden": forbidden}
 

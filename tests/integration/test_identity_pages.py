@@ -54,8 +54,12 @@ def test_signup_handler_names_the_problem_and_creates_nothing(session, override,
 
 
 def test_signup_handler_survives_garbage_arguments():
+    from reup_app.state.arg_guard import MALFORMED
+
     state = SignupState()
-    for bad in (None, "x", 5, {"business_name": ["a"], "kind": {"x": 1}}):
+    for bad in (None, "x", 5):
+        assert MALFORMED in str(asyncio.run(state.submit(bad)))
+    for bad in ({"business_name": ["a"], "kind": {"x": 1}}, {}):
         asyncio.run(state.submit(bad))
         assert state.error and state.submitted_business == ""
 
