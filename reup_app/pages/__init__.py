@@ -1,3 +1,11 @@
 """Pages: layout only. Each page module registers its routes with @rx.page."""
 
-from reup_app.pages import home, login, marketplace  # noqa: F401
+from reup_app.pages import (  # noqa: F401
+    dashboard,
+    home,
+    login,
+    marketplace,
+    seller_inventory,
+    seller_pricing,
+    seller_products,
+)

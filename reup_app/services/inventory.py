@@ -532,8 +532,9 @@ def adjust_lot(session: Session, principal: Principal, lot_id: int, *, quantity_
     return _lot_dto(lot, product, licence)
 
 
-def list_lots(session: Session, principal: Principal, *, product_id: int | None = None) -> list[LotDTO]:
-    """The principal's own packages (optionally of one product), newest first."""
+def list_lots(session: Session, principal: Principal, *, product_id: int | None = None,
+              license_id: int | None = None) -> list[LotDTO]:
+    """The principal's own packages (optionally of one product / under one licence), newest first."""
     entity_id = require_member(principal)
     authorize(principal, "inventory.manage", entity_id)
     stmt = (select(InventoryLot, Product, License)
@@ -542,5 +543,7 @@ def list_lots(session: Session, principal: Principal, *, product_id: int | None 
             .where(Product.entity_id == entity_id))
     if product_id is not None:
         stmt = stmt.where(Product.id == parse_int(product_id, "product_id"))
+    if license_id is not None:
+        stmt = stmt.where(License.id == parse_int(license_id, "license_id"))
     rows = session.execute(stmt.order_by(InventoryLot.id.desc())).all()
     return [_lot_dto(lot, product, licence) for lot, product, licence in rows]

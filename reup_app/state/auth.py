@@ -30,13 +30,16 @@ class AuthState(AppState):
     display_name: str = ""
     business_name: str = ""
     role: str = ""
+    # "wholesaler" / "retailer" / "both" for the business acted for ("" signed out or platform admin);
+    # display only (navigation): services authorize every action themselves.
+    entity_kind: str = ""
     mfa_step: bool = False
     login_error: str = ""
 
     def _clear(self) -> None:
         self._access_token = self._refresh_token = self._challenge = ""
         self.signed_in = self.mfa_step = False
-        self.display_name = self.business_name = self.role = ""
+        self.display_name = self.business_name = self.role = self.entity_kind = ""
 
     def _accept(self, result: auth_service.LoginResult, email: str) -> None:
         self._access_token = result.access_token or ""
@@ -49,6 +52,7 @@ class AuthState(AppState):
         current = next((e for e in result.entities if e.entity_id == result.entity_id), None)
         self.business_name = current.name if current else ("ReUp platform" if result.entity_id is None else "")
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
+        self.entity_kind = current.kind if current else ""
 
     async def _current_principal(self) -> Principal:
         """Resolve the access token; refresh it silently when it has expired."""
