@@ -25,12 +25,11 @@ def _period_selector() -> rx.Component:
     )
 
 
-def _stat(label: str, value: rx.Var, sub: rx.Var | str = "") -> rx.Component:
+def _stat(label: str, value: rx.Var, sub: rx.Var | None = None) -> rx.Component:
     return rx.card(
         rx.text(label, size="2", color_scheme="gray"),
         rx.text(value, size="6", weight="bold"),
-        rx.cond(sub != "", rx.text(sub, size="1", color_scheme="gray")) if isinstance(sub, rx.Var) else
-        (rx.text(sub, size="1", color_scheme="gray") if sub else rx.fragment()),
+        rx.text(sub, size="1", color_scheme="gray") if sub is not None else rx.fragment(),
         min_width="160px",
         flex="1",
     )
@@ -103,7 +102,7 @@ def _wholesaler() -> rx.Component:
                       rx.text(S.queue_counts[name], size="7", weight="bold"),
                       min_width="140px", flex="1", data_testid=f"queue-{name}") for name, title in QUEUES],
             _stat("Sales in period", S.sales_total, S.sales_orders + " orders"),
-            _stat("Receivables", S.receivables),
+            _stat("Receivables", S.receivables, S.receivables_note),
             gap="12px", wrap="wrap", width="100%",
         ),
         rx.grid(
@@ -147,7 +146,7 @@ def _retailer() -> rx.Component:
         rx.flex(
             _stat("Open orders", S.open_count),
             _stat("Spend in period", S.spend_total),
-            _stat("Payables", S.payables),
+            _stat("Payables", S.payables, S.payables_note),
             gap="12px", wrap="wrap", width="100%",
         ),
         rx.grid(

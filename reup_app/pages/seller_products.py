@@ -211,10 +211,10 @@ def _row(item: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.vstack(rx.text(item["name"], weight="medium"),
                                 rx.text(item["brand"], size="1", color_scheme="gray"), spacing="0")),
-        rx.table.cell(item["sku"]),
+        rx.table.cell(item["sku"], white_space="nowrap"),
         rx.table.cell(item["category"]),
-        rx.table.cell(item["price"]),
-        rx.table.cell(item["case"]),
+        rx.table.cell(item["price"], white_space="nowrap"),
+        rx.table.cell(item["case"], white_space="nowrap"),
         rx.table.cell(item["moq"]),
         rx.table.cell(item["available"]),
         rx.table.cell(rx.badge(item["listing_label"], color_scheme=rx.cond(archived, "gray", rx.cond(

@@ -68,6 +68,7 @@ class DashboardState(AppState):
     sales_total: str = ""
     sales_orders: str = ""
     receivables: str = ""
+    receivables_note: str = ""
     sales_over_time: list[dict[str, Any]] = []
     product_chart: list[dict[str, Any]] = []
     product_series: list[str] = [""] * (TOP + 1)
@@ -83,6 +84,7 @@ class DashboardState(AppState):
     spend_total: str = ""
     recently_ordered: list[dict[str, str]] = []
     payables: str = ""
+    payables_note: str = ""
 
     async def _refresh(self) -> None:
         auth = await self.get_state(AuthState)
@@ -113,7 +115,8 @@ class DashboardState(AppState):
         s = d.sales
         self.sales_total, self.sales_orders = fmt.money(s.total_amount), str(s.order_count)
         r = d.receivables
-        self.receivables = f"{fmt.money(r.open_total)} open ({r.open_count})" + (
+        self.receivables = fmt.money(r.open_total)
+        self.receivables_note = f"{r.open_count} open invoices" + (
             f", {fmt.money(r.overdue_total)} overdue ({r.overdue_count})" if r.overdue_count else "")
         self.sales_over_time = [{"bucket": b.strftime("%b %d"), "sales": float(v)}
                                 for b, v in zip(s.buckets, s.totals_by_bucket, strict=True)]
@@ -135,7 +138,8 @@ class DashboardState(AppState):
             "when": r["last_ordered_at"].strftime("%b %d") if r["last_ordered_at"] else "",
             "orderable": "yes" if r["orderable"] else "no"} for r in d.recently_ordered]
         p = d.payables
-        self.payables = f"{fmt.money(p.open_total)} due ({p.open_count})" + (
+        self.payables = fmt.money(p.open_total)
+        self.payables_note = f"{p.open_count} open invoices" + (
             f", {fmt.money(p.overdue_total)} overdue ({p.overdue_count})" if p.overdue_count else "")
 
     @rx.event
