@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from reup_app.models import Entity, PriceTier, PriceTierPrice, Product, TradeRelationship
+from reup_app.models import Entity, Order, PriceTier, PriceTierPrice, Product, TradeRelationship
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
@@ -144,33 +144,53 @@ def delete_tier(session: Session, principal: Principal, tier_id: int) -> None:
     session.delete(tier)
 
 
+def _ordered_from(session: Session, seller: int):
+    """Buyers that have submitted at least one order to this seller (customers without a row yet)."""
+    return select(Order.buyer_entity_id).where(Order.seller_entity_id == seller, Order.submitted_at.is_not(None))
+
+
 def list_customers(session: Session, principal: Principal) -> list[CustomerRow]:
-    """Buyers the seller has a trade relationship with, and their tier."""
+    """Buyers the seller trades with (a trade relationship, or an order placed with it), and their tier."""
     seller = _seller(principal)
     rows = session.execute(
         select(TradeRelationship, Entity.name, PriceTier.name)
         .join(Entity, Entity.id == TradeRelationship.buyer_entity_id)
         .outerjoin(PriceTier, (PriceTier.id == TradeRelationship.price_tier_id)
                    & (PriceTier.seller_entity_id == seller))
-        .where(TradeRelationship.seller_entity_id == seller).order_by(Entity.name)).all()
-    return [CustomerRow(buyer_entity_id=rel.buyer_entity_id, name=name,
-                        price_tier_id=rel.price_tier_id if tier_name else None, price_tier_name=tier_name,
-                        on_hold=rel.on_hold) for rel, name, tier_name in rows]
+        .where(TradeRelationship.seller_entity_id == seller)).all()
+    out = [CustomerRow(buyer_entity_id=rel.buyer_entity_id, name=name,
+                       price_tier_id=rel.price_tier_id if tier_name else None, price_tier_name=tier_name,
+                       on_hold=rel.on_hold) for rel, name, tier_name in rows]
+    known = {c.buyer_entity_id for c in out}
+    others = session.execute(select(Entity.id, Entity.name).where(
+        Entity.id.in_(_ordered_from(session, seller).distinct()), Entity.id.not_in(known or {0}))).all()
+    out += [CustomerRow(buyer_entity_id=i, name=n, price_tier_id=None, price_tier_name=None, on_hold=False)
+            for i, n in others]
+    return sorted(out, key=lambda c: (c.name.lower(), c.buyer_entity_id))
 
 
 def assign_tier(session: Session, principal: Principal, buyer_entity_id: int, tier_id: int | None) -> CustomerRow:
-    """Give a customer (a buyer with a trade relationship) a tier, or none (list prices)."""
+    """Give a customer a tier, or none (list prices). A customer is a buyer with a trade relationship
+    or an order placed with this seller (its relationship row is created on first assignment)."""
     seller = _seller(principal)
+    buyer_id = parse_int(buyer_entity_id, "buyer_entity_id")
+    tier = None if tier_id in (None, "", "none") else _own_tier(session, principal, tier_id)
     rel = session.execute(select(TradeRelationship).where(
-        TradeRelationship.seller_entity_id == seller,
-        TradeRelationship.buyer_entity_id == parse_int(buyer_entity_id, "buyer_entity_id")).with_for_update()
+        TradeRelationship.seller_entity_id == seller, TradeRelationship.buyer_entity_id == buyer_id).with_for_update()
     ).scalars().first()
     if rel is None:
-        raise NotFound("That customer was not found.")
-    tier = None if tier_id in (None, "", "none") else _own_tier(session, principal, tier_id)
+        if session.execute(_ordered_from(session, seller).where(Order.buyer_entity_id == buyer_id).limit(1)
+                           ).first() is None:
+            raise NotFound("That customer was not found.")
+        rel = TradeRelationship(seller_entity_id=seller, buyer_entity_id=buyer_id)
     rel.price_tier_id = tier.id if tier else None
     rel.updated_at = utcnow()
-    session.add(rel)
+    try:
+        with session.begin_nested():
+            session.add(rel)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("That customer was just changed by someone else; reload and try again.") from None
     name = session.get(Entity, rel.buyer_entity_id).name
     return CustomerRow(buyer_entity_id=rel.buyer_entity_id, name=name, price_tier_id=rel.price_tier_id,
                        price_tier_name=tier.name if tier else None, on_hold=rel.on_hold)

@@ -86,9 +86,11 @@ class DashboardState(AppState):
     payables: str = ""
     payables_note: str = ""
 
+    async def _entity_kind(self) -> str:
+        return (await self.get_state(AuthState)).entity_kind
+
     async def _refresh(self) -> None:
-        auth = await self.get_state(AuthState)
-        kind = auth.entity_kind
+        kind = await self._entity_kind()
         self.show_seller = kind in ("wholesaler", "both")
         self.show_buyer = kind in ("retailer", "both")
         days = int(self.period)
