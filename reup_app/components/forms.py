@@ -47,3 +47,48 @@ def error_callout(message: rx.Var, **props) -> rx.Component:
 def notice_callout(message: rx.Var, **props) -> rx.Component:
     return rx.cond(message != "", rx.callout(message, icon="check", color_scheme="grass", role="status",
                                              width="100%", **props))
+
+
+def form_card(heading: rx.Component, fields: list[rx.Component], *, error: rx.Var, submit: rx.Component | str,
+              on_submit, on_cancel, columns: rx.Var | str, extra: tuple[rx.Component, ...] = (),
+              after: tuple[rx.Component, ...] = (), reset_on_submit: bool = False, key=None,
+              **card_props) -> rx.Component:
+    """A card holding a form: heading, a responsive grid of labelled fields, any extra blocks, the
+    error, then submit and Cancel buttons; `after` goes below the form inside the card."""
+    submit_button = rx.button(submit, type="submit") if isinstance(submit, (str, rx.Var)) else submit
+    form_props = {"key": key} if key is not None else {}
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                heading,
+                rx.grid(*fields, columns=columns, spacing="3", width="100%"),
+                *extra,
+                error_callout(error),
+                rx.hstack(
+                    submit_button,
+                    rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=on_cancel),
+                    spacing="3",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=on_submit,
+            reset_on_submit=reset_on_submit,
+            **form_props,
+        ),
+        *after,
+        width="100%",
+        margin_bottom="16px",
+        **card_props,
+    )
+
+
+def data_table(headers: list[str], rows: rx.Var, render_row, *, scroll: bool = True, **table_props) -> rx.Component:
+    """A table of `rows` (a list var) with one header row; scrolls sideways on narrow screens."""
+    table_props.setdefault("width", "100%")
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(rows, render_row)),
+        **table_props,
+    )
+    return rx.box(table, overflow_x="auto", width="100%") if scroll else table

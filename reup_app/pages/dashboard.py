@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout
+from reup_app.components.forms import data_table, error_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.dashboard import PERIODS, SERIES_KEYS, DashboardState as S
 
@@ -78,14 +78,9 @@ def _stacked_bars(data: rx.Var, names: rx.Var, label: str) -> rx.Component:
 def _totals_table(title: str, rows: rx.Var) -> rx.Component:
     return rx.card(
         rx.heading(title, size="3", as_="h3", margin_bottom="8px"),
-        rx.table.root(
-            rx.table.header(rx.table.row(rx.table.column_header_cell("Name"), rx.table.column_header_cell("Sales"),
-                                         rx.table.column_header_cell("Qty"), rx.table.column_header_cell("Orders"))),
-            rx.table.body(rx.foreach(rows, lambda r: rx.table.row(
-                rx.table.cell(r["label"]), rx.table.cell(r["amount"]), rx.table.cell(r["quantity"]),
-                rx.table.cell(r["orders"])))),
-            size="1", width="100%",
-        ),
+        data_table(["Name", "Sales", "Qty", "Orders"], rows, lambda r: rx.table.row(
+            rx.table.cell(r["label"]), rx.table.cell(r["amount"]), rx.table.cell(r["quantity"]),
+            rx.table.cell(r["orders"])), scroll=False, size="1"),
         width="100%",
     )
 

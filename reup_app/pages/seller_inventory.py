@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout, labelled, native_select, notice_callout
+from reup_app.components.forms import (
+    data_table,
+    error_callout,
+    form_card,
+    labelled,
+    native_select,
+    notice_callout,
+)
 from reup_app.components.shell import page_shell
 from reup_app.services.inventory import PACKAGE_LABEL_HELP
 from reup_app.state.seller_inventory import ALL, LAB_LABELS, SellerInventoryState as S
@@ -26,86 +33,49 @@ def _lot_input(name: str, text: str, type_: str = "text", hint: str | None = Non
 
 
 def _lot_form() -> rx.Component:
-    return rx.card(
-        rx.form(
-            rx.vstack(
-                rx.heading("Add a package", size="5", as_="h2"),
-                rx.grid(
-                    labelled("Product", "lot-product_id",
-                             _option_select("lot-product_id", "product_id", S.product_options, "Choose a product"),
-                             S.lot_errors["product_id"]),
-                    labelled("Licence", "lot-license_id",
-                             _option_select("lot-license_id", "license_id", S.licences, "Choose a licence"),
-                             S.lot_errors["license_id"]),
-                    _lot_input("package_label", "Package label", hint=PACKAGE_LABEL_HELP, max_length=24,
-                               required=True),
-                    _lot_input("batch_number", "Batch", max_length=64),
-                    _lot_input("quantity_on_hand", "Quantity on hand", input_mode="decimal", required=True),
-                    labelled("Lab status", "lot-lab_test_state",
-                             native_select("lot-lab_test_state", list(LAB_LABELS.items()), name="lab_test_state",
-                                           default_value="not_submitted"),
-                             S.lot_errors["lab_test_state"]),
-                    _lot_input("lab_thc_percent", "Lab THC %", input_mode="decimal"),
-                    _lot_input("lab_cbd_percent", "Lab CBD %", input_mode="decimal"),
-                    _lot_input("lab_name", "Lab name", max_length=128),
-                    _lot_input("lab_tested_on", "Tested on", type_="date"),
-                    _lot_input("packaged_on", "Packaged on", type_="date"),
-                    _lot_input("expires_on", "Expires on", type_="date"),
-                    columns=rx.breakpoints(initial="1", sm="2", md="3"),
-                    spacing="3",
-                    width="100%",
-                ),
-                error_callout(S.lot_error),
-                rx.hstack(
-                    rx.button("Add package", type="submit"),
-                    rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.close_form),
-                    spacing="3",
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            on_submit=S.create_lot,
-            reset_on_submit=False,
-        ),
-        width="100%",
-        margin_bottom="16px",
+    return form_card(
+        rx.heading("Add a package", size="5", as_="h2"),
+        [
+            labelled("Product", "lot-product_id",
+                     _option_select("lot-product_id", "product_id", S.product_options, "Choose a product"),
+                     S.lot_errors["product_id"]),
+            labelled("Licence", "lot-license_id",
+                     _option_select("lot-license_id", "license_id", S.licences, "Choose a licence"),
+                     S.lot_errors["license_id"]),
+            _lot_input("package_label", "Package label", hint=PACKAGE_LABEL_HELP, max_length=24, required=True),
+            _lot_input("batch_number", "Batch", max_length=64),
+            _lot_input("quantity_on_hand", "Quantity on hand", input_mode="decimal", required=True),
+            labelled("Lab status", "lot-lab_test_state",
+                     native_select("lot-lab_test_state", list(LAB_LABELS.items()), name="lab_test_state",
+                                   default_value="not_submitted"),
+                     S.lot_errors["lab_test_state"]),
+            _lot_input("lab_thc_percent", "Lab THC %", input_mode="decimal"),
+            _lot_input("lab_cbd_percent", "Lab CBD %", input_mode="decimal"),
+            _lot_input("lab_name", "Lab name", max_length=128),
+            _lot_input("lab_tested_on", "Tested on", type_="date"),
+            _lot_input("packaged_on", "Packaged on", type_="date"),
+            _lot_input("expires_on", "Expires on", type_="date"),
+        ],
+        error=S.lot_error, submit="Add package", on_submit=S.create_lot, on_cancel=S.close_form,
+        columns=rx.breakpoints(initial="1", sm="2", md="3"),
     )
 
 
 def _adjust_form() -> rx.Component:
-    return rx.card(
-        rx.form(
-            rx.vstack(
-                rx.heading("Adjust package ", S.adjusting_label, size="4", as_="h2"),
-                rx.grid(
-                    labelled("Adjustment type", "adjust-mode",
-                             native_select("adjust-mode", [("change", "Change by (e.g. -2)"),
-                                                           ("count", "New on-hand count")],
-                                           name="mode", default_value="change")),
-                    labelled("Amount", "adjust-amount",
-                             rx.input(id="adjust-amount", name="amount", input_mode="decimal", required=True)),
-                    labelled("Reason", "adjust-reason",
-                             rx.input(id="adjust-reason", name="reason", max_length=255, required=True,
-                                      placeholder="e.g. Damaged in storage, cycle count")),
-                    columns=rx.breakpoints(initial="1", sm="3"),
-                    spacing="3",
-                    width="100%",
-                ),
-                error_callout(S.adjust_error),
-                rx.hstack(
-                    rx.button("Save adjustment", type="submit"),
-                    rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.cancel_adjust),
-                    spacing="3",
-                ),
-                spacing="3",
-                width="100%",
-            ),
-            on_submit=S.adjust,
-            reset_on_submit=True,
-            key=S.adjusting_id.to_string(),
-        ),
-        width="100%",
-        margin_bottom="16px",
+    return form_card(
+        rx.heading("Adjust package ", S.adjusting_label, size="4", as_="h2"),
+        [
+            labelled("Adjustment type", "adjust-mode",
+                     native_select("adjust-mode", [("change", "Change by (e.g. -2)"), ("count", "New on-hand count")],
+                                   name="mode", default_value="change")),
+            labelled("Amount", "adjust-amount",
+                     rx.input(id="adjust-amount", name="amount", input_mode="decimal", required=True)),
+            labelled("Reason", "adjust-reason",
+                     rx.input(id="adjust-reason", name="reason", max_length=255, required=True,
+                              placeholder="e.g. Damaged in storage, cycle count")),
+        ],
+        error=S.adjust_error, submit="Save adjustment", on_submit=S.adjust, on_cancel=S.cancel_adjust,
+        columns=rx.breakpoints(initial="1", sm="3"), reset_on_submit=True, key=S.adjusting_id.to_string(),
     )
 
 
@@ -115,33 +85,25 @@ def _lab_badge(lot: rx.Var) -> rx.Component:
                      rx.cond(lot["lab_thc"] != "", rx.text("THC ", lot["lab_thc"], size="1")), spacing="1")
 
 
-def _lots_table() -> rx.Component:
-    headers = ["Product", "Licence", "Package label", "Batch", "Lab", "On hand", "Reserved", "Available", "Expires", ""]
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rx.foreach(S.lots, lambda lot: rx.table.row(
-                rx.table.cell(rx.vstack(rx.text(lot["product"], weight="medium"),
-                                        rx.text(lot["sku"], size="1", color_scheme="gray"), spacing="0")),
-                rx.table.cell(lot["licence"], white_space="nowrap"),
-                rx.table.cell(rx.code(lot["package_label"], size="1")),
-                rx.table.cell(lot["batch"], white_space="nowrap"),
-                rx.table.cell(_lab_badge(lot)),
-                rx.table.cell(lot["on_hand"], white_space="nowrap"),
-                rx.table.cell(lot["reserved"]),
-                rx.table.cell(rx.text(lot["available"], weight="bold")),
-                rx.table.cell(lot["expires"], white_space="nowrap"),
-                rx.table.cell(rx.button("Adjust", size="1", variant="soft", on_click=S.start_adjust(lot["id"]),
-                                        aria_label="Adjust package " + lot["package_label"])),
-                data_testid="lot-row",
-            ))),
-            width="100%",
-            variant="surface",
-            size="1",
-        ),
-        overflow_x="auto",
-        width="100%",
+def _lot_row(lot: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.vstack(rx.text(lot["product"], weight="medium"),
+                                rx.text(lot["sku"], size="1", color_scheme="gray"), spacing="0")),
+        rx.table.cell(lot["licence"], white_space="nowrap"),
+        rx.table.cell(rx.code(lot["package_label"], size="1")),
+        rx.table.cell(lot["batch"], white_space="nowrap"),
+        rx.table.cell(_lab_badge(lot)),
+        rx.table.cell(lot["on_hand"], white_space="nowrap"),
+        rx.table.cell(lot["reserved"]),
+        rx.table.cell(rx.text(lot["available"], weight="bold")),
+        rx.table.cell(lot["expires"], white_space="nowrap"),
+        rx.table.cell(rx.button("Adjust", size="1", variant="soft", on_click=S.start_adjust(lot["id"]),
+                                aria_label="Adjust package " + lot["package_label"])),
+        data_testid="lot-row",
     )
+
+
+LOT_HEADERS = ["Product", "Licence", "Package label", "Batch", "Lab", "On hand", "Reserved", "Available", "Expires", ""]
 
 
 def _filters() -> rx.Component:
@@ -186,6 +148,6 @@ def seller_inventory() -> rx.Component:
         rx.cond(S.form_open, _lot_form()),
         rx.cond(S.adjusting_id != 0, _adjust_form()),
         rx.cond(S.loaded & (S.lots.length() == 0), rx.text("No packages yet.", padding_y="16px")),
-        _lots_table(),
+        data_table(LOT_HEADERS, S.lots, _lot_row, variant="surface", size="1"),
         title="Inventory",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.components.forms import NATIVE_SELECT_STYLE, error_callout, notice_callout
+from reup_app.components.forms import NATIVE_SELECT_STYLE, data_table, error_callout, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.seller_pricing import NONE, SellerPricingState as S
 
@@ -42,11 +42,8 @@ def _tier_prices() -> rx.Component:
         rx.heading("Prices in ", S.selected_tier_name, size="4", as_="h2"),
         rx.text("Leave a price blank to sell at list price. Changes save when you leave the field.", size="2",
                 color_scheme="gray", margin_bottom="8px"),
-        rx.box(rx.table.root(
-            rx.table.header(rx.table.row(rx.table.column_header_cell("Product"), rx.table.column_header_cell("SKU"),
-                                         rx.table.column_header_cell("List price"),
-                                         rx.table.column_header_cell("Tier price"))),
-            rx.table.body(rx.foreach(S.tier_products, lambda r: rx.table.row(
+        rx.box(data_table(
+            ["Product", "SKU", "List price", "Tier price"], S.tier_products, lambda r: rx.table.row(
                 rx.table.cell(r["name"]),
                 rx.table.cell(r["sku"]),
                 rx.table.cell(r["list_price"]),
@@ -54,9 +51,7 @@ def _tier_prices() -> rx.Component:
                                        aria_label="Tier price for " + r["name"],
                                        key=S.selected_tier + "-" + r["id"] + "-" + r["tier_price"],
                                        on_blur=lambda v: S.set_tier_price(r["id"], v))),
-            ))),
-            size="1", width="100%",
-        ), overflow_x="auto", max_height="560px", overflow_y="auto"),
+            ), size="1"), max_height="560px", overflow_y="auto"),
         width="100%",
     )
 

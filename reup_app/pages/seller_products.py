@@ -5,7 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.components.forms import error_callout, labelled, native_select, notice_callout
+from reup_app.components.forms import (
+    data_table,
+    error_callout,
+    form_card,
+    labelled,
+    native_select,
+    notice_callout,
+)
 from reup_app.components.shell import page_shell
 from reup_app.services import product_images, product_csv
 from reup_app.state.seller_products import ALL, LISTING_LABELS, SellerProductsState as S
@@ -31,52 +38,37 @@ def _select(name: str, text: str, options: list[tuple[str, str]]) -> rx.Componen
 
 
 def _product_form() -> rx.Component:
-    grid = rx.grid(
-        _input("name", "Name", required=True, max_length=255),
-        _input("sku", "SKU", required=True, max_length=64),
-        _input("brand", "Brand", max_length=128),
-        _select("category", "Category", list(fmt.CATEGORY_LABELS.items())),
-        _input("strain_name", "Strain", max_length=128),
-        _select("strain_type", "Strain type", STRAIN_OPTIONS),
-        _input("thc_percent", "THC %", input_mode="decimal"),
-        _input("cbd_percent", "CBD %", input_mode="decimal"),
-        _select("unit_of_measure", "Unit", UNIT_OPTIONS),
-        _input("unit_price", "Unit price", input_mode="decimal", required=True, hint="US dollars per unit"),
-        _input("case_size", "Case size", input_mode="numeric", hint="Units per case"),
-        _input("case_price", "Case price", input_mode="decimal", hint="Optional price for a whole case"),
-        _input("min_order_qty", "Minimum order quantity", input_mode="decimal"),
-        _select("listing_state", "Listing state", list(LISTING_LABELS.items())),
-        columns=rx.breakpoints(initial="1", sm="2", md="3"),
-        spacing="3",
-        width="100%",
-    )
     description = labelled(
         "Description", "product-description",
         rx.text_area(id="product-description", name="description", default_value=S.form_values["description"],
                      rows="3", width="100%", max_length=5000),
         S.field_errors["description"])
-    return rx.card(
-        rx.form(
-            rx.vstack(
-                rx.heading(rx.cond(S.editing_id == 0, "New product", "Edit product"), size="5", as_="h2"),
-                grid,
-                description,
-                error_callout(S.form_error),
-                rx.hstack(
-                    rx.button(rx.cond(S.editing_id == 0, "Create product", "Save changes"), type="submit"),
-                    rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=S.close_form),
-                    spacing="3",
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            on_submit=S.save_product,
-            reset_on_submit=False,
-            key=S.editing_id.to_string(),
-        ),
-        rx.cond(S.editing_id != 0, _images()),
-        width="100%",
-        margin_bottom="16px",
+    return form_card(
+        rx.heading(rx.cond(S.editing_id == 0, "New product", "Edit product"), size="5", as_="h2"),
+        [
+            _input("name", "Name", required=True, max_length=255),
+            _input("sku", "SKU", required=True, max_length=64),
+            _input("brand", "Brand", max_length=128),
+            _select("category", "Category", list(fmt.CATEGORY_LABELS.items())),
+            _input("strain_name", "Strain", max_length=128),
+            _select("strain_type", "Strain type", STRAIN_OPTIONS),
+            _input("thc_percent", "THC %", input_mode="decimal"),
+            _input("cbd_percent", "CBD %", input_mode="decimal"),
+            _select("unit_of_measure", "Unit", UNIT_OPTIONS),
+            _input("unit_price", "Unit price", input_mode="decimal", required=True, hint="US dollars per unit"),
+            _input("case_size", "Case size", input_mode="numeric", hint="Units per case"),
+            _input("case_price", "Case price", input_mode="decimal", hint="Optional price for a whole case"),
+            _input("min_order_qty", "Minimum order quantity", input_mode="decimal"),
+            _select("listing_state", "Listing state", list(LISTING_LABELS.items())),
+        ],
+        extra=(description,),
+        error=S.form_error,
+        submit=rx.cond(S.editing_id == 0, "Create product", "Save changes"),
+        on_submit=S.save_product,
+        on_cancel=S.close_form,
+        columns=rx.breakpoints(initial="1", sm="2", md="3"),
+        key=S.editing_id.to_string(),
+        after=(rx.cond(S.editing_id != 0, _images()),),
         data_testid="product-form",
     )
 
@@ -151,17 +143,9 @@ def _csv_card() -> rx.Component:
             rx.cond(
                 S.import_errors.length() > 0,
                 rx.vstack(
-                    rx.table.root(
-                        rx.table.header(rx.table.row(
-                            rx.table.column_header_cell("Row"), rx.table.column_header_cell("Column"),
-                            rx.table.column_header_cell("Problem"))),
-                        rx.table.body(rx.foreach(S.import_errors, lambda e: rx.table.row(
-                            rx.table.cell("Row ", e["row"]), rx.table.cell(e["column"]), rx.table.cell(e["problem"]),
-                        ))),
-                        size="1",
-                        width="100%",
-                        data_testid="import-errors",
-                    ),
+                    data_table(["Row", "Column", "Problem"], S.import_errors, lambda e: rx.table.row(
+                        rx.table.cell("Row ", e["row"]), rx.table.cell(e["column"]), rx.table.cell(e["problem"]),
+                    ), size="1", data_testid="import-errors"),
                     rx.button("Download error report", variant="soft", on_click=S.download_error_report),
                     width="100%",
                     align="start",
@@ -233,18 +217,7 @@ def _row(item: rx.Var) -> rx.Component:
     )
 
 
-def _table() -> rx.Component:
-    headers = ["Product", "SKU", "Category", "Price", "Case", "MOQ", "Available", "State", ""]
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rx.foreach(S.items, _row)),
-            width="100%",
-            variant="surface",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
+PRODUCT_HEADERS = ["Product", "SKU", "Category", "Price", "Case", "MOQ", "Available", "State", ""]
 
 
 @rx.page(route="/seller/products", title="Products · ReUp", on_load=S.load)
@@ -265,7 +238,7 @@ def seller_products() -> rx.Component:
         rx.text(S.total, " products", size="2", color_scheme="gray", margin_bottom="8px",
                 data_testid="seller-product-count"),
         rx.cond(S.loaded & (S.total == 0), rx.text("No products match.", padding_y="16px")),
-        _table(),
+        data_table(PRODUCT_HEADERS, S.items, _row, variant="surface"),
         rx.hstack(
             rx.button("Previous", on_click=S.prev_page, disabled=S.page <= 1, variant="soft"),
             rx.text("Page ", S.page, size="2"),

@@ -96,25 +96,10 @@ class ProductFields:
 
 
 @dataclass(frozen=True)
-class ProductRow:
-    """One of the seller's own products (any listing state)."""
+class ProductRow(ProductFields):
+    """One of the seller's own products (any listing state): its fields plus id and stock."""
 
     id: int
-    sku: str
-    name: str
-    brand: str | None
-    category: str
-    strain_name: str | None
-    strain_type: str
-    thc_percent: Decimal | None
-    cbd_percent: Decimal | None
-    unit_of_measure: str
-    unit_price: Decimal
-    case_size: int
-    case_price: Decimal | None
-    min_order_qty: Decimal
-    listing_state: str
-    description: str | None
     available_qty: Decimal
     updated_at: datetime
 
