@@ -14,7 +14,7 @@ from reup_app.components.forms import (
 )
 from reup_app.components.shell import page_shell
 from reup_app.services.inventory import PACKAGE_LABEL_HELP
-from reup_app.state.seller_inventory import ALL, LAB_LABELS, SellerInventoryState as S
+from reup_app.state.seller_inventory import ADJUST_FORM_ID, ALL, LAB_LABELS, SellerInventoryState as S
 
 
 def _option_select(id_: str, name: str, options: rx.Var, placeholder: str) -> rx.Component:
@@ -76,6 +76,7 @@ def _adjust_form() -> rx.Component:
         ],
         error=S.adjust_error, submit="Save adjustment", on_submit=S.adjust, on_cancel=S.cancel_adjust,
         columns=rx.breakpoints(initial="1", sm="3"), reset_on_submit=True, key=S.adjusting_id.to_string(),
+        id=ADJUST_FORM_ID,
     )
 
 

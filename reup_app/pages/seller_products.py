@@ -15,7 +15,7 @@ from reup_app.components.forms import (
 )
 from reup_app.components.shell import page_shell
 from reup_app.services import product_images, product_csv
-from reup_app.state.seller_products import ALL, LISTING_LABELS, SellerProductsState as S
+from reup_app.state.seller_products import ALL, FORM_ID, LISTING_LABELS, SellerProductsState as S
 
 STRAIN_OPTIONS = [("none", "None"), ("indica", "Indica"), ("sativa", "Sativa"), ("hybrid", "Hybrid"), ("cbd", "CBD")]
 UNIT_OPTIONS = [("each", "Each"), ("g", "Gram"), ("oz", "Ounce"), ("ml", "Millilitre")]
@@ -70,6 +70,7 @@ def _product_form() -> rx.Component:
         key=S.editing_id.to_string(),
         after=(rx.cond(S.editing_id != 0, _images()),),
         data_testid="product-form",
+        id=FORM_ID,
     )
 
 

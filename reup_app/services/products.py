@@ -31,6 +31,7 @@ from reup_app.security.principal import Principal
 from reup_app.services._util import (
     authorize_party,
     clean_text,
+    fmt_qty,
     parse_int,
     parse_money,
     parse_quantity,
@@ -108,7 +109,7 @@ class ProductRow(ProductFields):
         out = {}
         for name in FIELDS:
             value = getattr(self, name)
-            out[name] = "" if value is None else (f"{value:f}" if isinstance(value, Decimal) else str(value))
+            out[name] = "" if value is None else (fmt_qty(value) if isinstance(value, Decimal) else str(value))
         return out
 
 

@@ -24,6 +24,7 @@ LOT_FIELDS = ("product_id", "license_id", "package_label", "batch_number", "quan
               "lab_thc_percent", "lab_cbd_percent", "lab_name", "lab_tested_on", "packaged_on", "expires_on")
 NO_LOT_ERRORS = {name: "" for name in LOT_FIELDS}
 ADJUST_FIELDS = ("mode", "amount", "reason")
+ADJUST_FORM_ID = "adjust-form-card"
 
 
 def _lot_view(lot: inventory.LotDTO) -> dict[str, str]:
@@ -185,6 +186,7 @@ class SellerInventoryState(AppState):
         if lot is None:
             return
         self.adjusting_id, self.adjusting_label, self.adjust_error, self.notice = lid, lot["package_label"], "", ""
+        return rx.scroll_to(ADJUST_FORM_ID)
 
     @rx.event
     def cancel_adjust(self):

@@ -28,6 +28,7 @@ BLANK_FORM = {name: "" for name in FIELDS} | {"category": "flower", "strain_type
                                               "unit_of_measure": "each", "listing_state": "available",
                                               "case_size": "1", "min_order_qty": "1"}
 NO_ERRORS = {name: "" for name in FIELDS}
+FORM_ID = "product-form-card"
 
 
 def _product_view(p: products.ProductRow) -> dict[str, str]:
@@ -157,6 +158,7 @@ class SellerProductsState(AppState):
         self.form_open, self.editing_id = True, 0
         self.form_values, self.field_errors, self.form_error = dict(BLANK_FORM), dict(NO_ERRORS), ""
         self.images, self.image_error, self.notice = [], "", ""
+        return rx.scroll_to(FORM_ID)
 
     @rx.event
     async def edit_product(self, product_id: str):
@@ -172,6 +174,7 @@ class SellerProductsState(AppState):
         self.form_open, self.editing_id, self.notice = True, row.id, ""
         self.form_values, self.field_errors, self.form_error = row.as_fields(), dict(NO_ERRORS), ""
         await self._load_images()
+        return rx.scroll_to(FORM_ID)
 
     @rx.event
     def close_form(self):
@@ -236,7 +239,7 @@ class SellerProductsState(AppState):
         except Exception as err:
             self.image_error = error_message(err)
             return
-        self.images = [{"id": str(i.id), "url": i.url, "size": f"{i.size_bytes / 1024:.0f} KB",
+        self.images = [{"id": str(i.id), "url": i.url, "size": f"{i.size_bytes / 1024:.1f} KB",
                         "type": i.content_type.removeprefix("image/").upper(),
                         "dims": f"{i.width}×{i.height}" if i.width and i.height else ""} for i in rows]
 
