@@ -17,6 +17,7 @@ from reup_app.services import dashboards
 from reup_app.services.errors import ServiceError
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
+from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ def _totals_view(totals: list[dashboards.SalesTotal]) -> list[dict[str, str]]:
              "orders": str(t.orders)} for t in totals[:10]]
 
 
+# Pushed events that change what a dashboard shows (queues, sales, money).
+REFRESH_ON = ("order.submitted", "order.status_changed", "order.lines_edited", "invoice.created",
+              "invoice.payment_recorded")
+
+
+@live_listener
 class DashboardState(AppState):
     period: str = "30"
     error: str = ""
@@ -143,6 +150,11 @@ class DashboardState(AppState):
         self.payables = fmt.money(p.open_total)
         self.payables_note = f"{p.open_count} open invoices" + (
             f", {fmt.money(p.overdue_total)} overdue ({p.overdue_count})" if p.overdue_count else "")
+
+    async def _on_domain_event(self, event) -> None:
+        """An order or invoice of this business changed: reload (the services re-authorize)."""
+        if self.loaded and event.kind in REFRESH_ON:
+            await self._refresh()
 
     @rx.event
     async def load(self):

@@ -16,6 +16,7 @@ from reup_app.services import product_csv, product_images, products
 from reup_app.services.errors import ServiceError
 from reup_app.services.products import FIELDS, ProductFieldErrors
 from reup_app.state.base import AppState, error_message
+from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def _id(value: Any) -> int | None:
     return int(text) if text.isdigit() and 0 < len(text) < 12 else None
 
 
+@live_listener
 class SellerProductsState(AppState):
     q: str = ""
     listing_filter: str = ALL
@@ -115,6 +117,11 @@ class SellerProductsState(AppState):
         self.state_counts = [{"value": s, "label": LISTING_LABELS[s], "count": str(result.counts.get(s, 0))}
                              for s in products.LISTING_STATES]
         self.loaded = True
+
+    async def _on_domain_event(self, event) -> None:
+        """Products or stock changed (another tab, an order): reload the list, not the open form."""
+        if self.loaded and event.kind in ("product.changed", "inventory.changed"):
+            await self._refresh()
 
     @rx.event
     async def load(self):

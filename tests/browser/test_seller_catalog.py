@@ -76,3 +76,17 @@ def test_wholesaler_creates_a_product_imports_csv_and_sees_dashboard_charts(page
 def test_dashboard_redirects_to_login_when_signed_out(page: Page):
     page.goto("/dashboard")
     expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_retailer_sees_buyer_dashboard_and_no_seller_links(page: Page):
+    _sign_in(page, "buyer@greenleaf.demo")
+    nav = page.locator("header")
+    expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(nav.get_by_role("link", name="Products")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Inventory")).to_have_count(0)
+    nav.get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_test_id("spend-chart").locator("svg.recharts-surface").first).to_be_visible()
+    recent = page.get_by_test_id("recently-ordered").get_by_role("link").first
+    expect(recent).to_have_attribute("href", re.compile(r"^/(products|orders)/"))
+    expect(page.get_by_test_id("incoming-queue")).to_have_count(0)

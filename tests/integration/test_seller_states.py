@@ -13,7 +13,7 @@ from reup_app.state.dashboard import DashboardState
 from reup_app.state.seller_inventory import SellerInventoryState
 from reup_app.state.seller_pricing import SellerPricingState
 from reup_app.state.seller_products import SellerProductsState
-from tests.integration.orderkit import make_buyer, make_seller, place, product_row, stock
+from tests.integration.orderkit import call, make_buyer, make_seller, place, product_row, stock
 
 pytestmark = pytest.mark.mysql
 
@@ -160,3 +160,24 @@ def test_dashboard_state_builds_chart_rows(engine, session, monkeypatch):
     run(st.set_period("90"))
     assert len(st.sales_over_time) in (13, 14)  # weekly buckets
     assert st.product_series[0] == "" and len(st.product_series) == 6
+
+
+def test_pushed_stock_and_product_events_reload_the_seller_pages(engine, session, monkeypatch):
+    from reup_app.events import DomainEvent
+    from reup_app.services import inventory
+
+    seller, buyer = make_seller(session), make_buyer(session)
+    product, lots = stock(session, seller, qty="10")
+    inv = as_member(monkeypatch, SellerInventoryState, seller.p["fulfillment"])
+    prods = as_member(monkeypatch, SellerProductsState, seller.p["fulfillment"])
+    run(inv.load())
+    run(prods.load())
+    place(engine, buyer, [(product, "4")])  # another session reserves stock
+    call(engine, seller.owner, inventory.adjust_lot, lots[0].id, delta="5", reason="Found a case")
+    event = DomainEvent(kind="inventory.changed", entity_ids=(seller.id,), payload={"product_ids": [product.id]})
+    run(inv._on_domain_event(DomainEvent(kind="order.message", entity_ids=(seller.id,))))
+    assert inv.lots[0]["available"] == "10"  # unrelated events don't reload
+    run(inv._on_domain_event(event))
+    run(prods._on_domain_event(event))
+    assert (inv.lots[0]["on_hand"], inv.lots[0]["reserved"], inv.lots[0]["available"]) == ("15", "4", "11")
+    assert prods.items[0]["available"] == "11"
