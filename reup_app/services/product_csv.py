@@ -4,7 +4,7 @@ Export: one row per product in every listing state, the columns of `products.FIE
 spreadsheet would run as a formula (starting with = + - @) is prefixed with "'", and the import
 removes that prefix again, so an export imports back unchanged.
 
-Import: the first line names the columns (field names like `unit_price` or their labels like
+Import: comma-, semicolon- or tab-separated (whichever the header line uses); the first line names the columns (field names like `unit_price` or their labels like
 "Unit price"); `sku`, `name`, `category` and `unit_price` are required. A row whose SKU exists
 updates that product (columns absent from the file keep their values); any other row creates a
 product. Every row is validated first; the good rows are saved, each bad row is reported as
@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from reup_app.models import Brand, Product
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services._util import require_member
-from reup_app.services.errors import ValidationError
+from reup_app.services.errors import Conflict, ValidationError
 from reup_app.services.products import (
     FIELD_LABELS,
     FIELDS,
@@ -160,8 +161,11 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
     entity_id = require_member(principal)
     authorize(principal, "catalog.manage", entity_id)
     text = _decode(data)
+    first = text.split("\n", 1)[0]
+    # Spreadsheets in some locales save "CSV" with semicolons (or tabs); the header tells which.
+    delimiter = max((",", ";", "\t"), key=first.count)
     try:
-        lines = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as err:
         raise ValidationError(f"The file is not valid CSV ({err}). Nothing was imported.", "file") from None
     if not lines:
@@ -180,7 +184,7 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
     brand_names = dict(session.execute(select(Brand.id, Brand.name).where(Brand.entity_id == entity_id)).all())
     seen: dict[str, int] = {}
     brand_cache: dict[str, int] = {}
-    changed: list[int] = []
+    changed: list[Product] = []
     for row_no, cells in data_rows:
         raw = {name: _unformula(cells[i]) if i < len(cells) else "" for i, name in columns.items()}
         sku = (raw.get("sku") or "").strip()
@@ -207,14 +211,18 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
             report.unchanged += 1
             continue
         apply_fields(session, product, values, brand_for(session, entity_id, values.brand, brand_cache))
-        session.flush()
-        changed.append(product.id)
+        changed.append(product)
         if current is None:
             existing[values.sku] = product
             report.created += 1
         else:
             report.updated += 1
-    emit_products_changed(session, entity_id, changed)
+    try:
+        session.flush()  # one round of INSERT/UPDATEs for the whole file
+    except IntegrityError:
+        raise Conflict("Someone else changed these products at the same time; nothing was imported. "
+                       "Try again.") from None
+    emit_products_changed(session, entity_id, [p.id for p in changed])
     return report
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from reup_app.models import Entity, Product, ProductImage
-from reup_app.models.enums import EntityStatus
+from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
 from reup_app.services._util import parse_int
 from reup_app.services.errors import NotFound, ValidationError
@@ -191,6 +191,24 @@ def delete_image(session: Session, principal: Principal, image_id: int) -> None:
     (media_root() / key).unlink(missing_ok=True)
 
 
+def public_image_urls(session: Session, principal: Principal, product_ids: list[int]) -> dict[int, list[str]]:
+    """product id -> URLs of its images, for products anyone may see (public listing, approved
+    seller); for marketplace cards and product pages. Other products are simply left out."""
+    ids = sorted({int(p) for p in product_ids})[:500]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ProductImage.product_id, ProductImage.id)
+        .join(Product, Product.id == ProductImage.product_id).join(Entity, Entity.id == Product.entity_id)
+        .where(ProductImage.product_id.in_(ids), Product.listing_state.in_([str(s) for s in PUBLIC_LISTING_STATES]),
+               Entity.status == EntityStatus.APPROVED)
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)).all()
+    out: dict[int, list[str]] = {}
+    for pid, iid in rows:
+        out.setdefault(pid, []).append(image_url(pid, iid))
+    return out
+
+
 @dataclass(frozen=True)
 class ServedImage:
     path: Path
@@ -218,5 +236,5 @@ def open_image(session: Session, product_id: int, image_id: int, ticket: str | N
 
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGES_PER_PRODUCT", "TICKET_SECONDS", "ImageRow", "ServedImage", "add_image",
-           "delete_image", "image_url", "list_images", "make_ticket", "media_root", "open_image", "sniff_image",
-           "ticket_valid"]
+           "delete_image", "image_url", "list_images", "make_ticket", "media_root", "open_image", "public_image_urls",
+           "sniff_image", "ticket_valid"]

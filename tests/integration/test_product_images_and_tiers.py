@@ -100,6 +100,8 @@ def test_route_serves_public_images_to_anyone_and_private_ones_only_with_a_ticke
     assert client.get(bare + "?t=" + ticket[:-1] + ("0" if ticket[-1] != "0" else "1")).status_code == 404
     old = product_images.make_ticket(hidden.id, priv.id, now=time.time() - product_images.TICKET_SECONDS - 5)
     assert client.get(f"{bare}?t={old}").status_code == 404
+    with fresh(engine) as s:
+        assert product_images.public_image_urls(s, None, [listed.id, hidden.id]) == {listed.id: [pub.url]}
     # a public product's image paired with another product id is not found either
     assert client.get(f"/api/products/{hidden.id}/images/{pub.id}").status_code == 404
     # archiving makes a public image private

@@ -141,6 +141,19 @@ def test_csv_import_saves_good_rows_and_names_each_bad_row(engine, seller, uniqu
     assert report_csv.splitlines()[0] == "row,column,problem" and report_csv.splitlines()[1].startswith("4,Name,")
 
 
+def test_csv_import_of_a_large_semicolon_file(engine, seller, unique):
+    import time
+
+    lines = ["SKU;Name;Brand;Category;Unit price"]
+    lines += [f"L{i}-{unique};Bulk item {i};Brand {i % 7};flower;{i % 50 + 1}.25" for i in range(2000)]
+    started = time.monotonic()
+    report = call(engine, seller.owner, product_csv.import_products_csv, "\n".join(lines).encode())
+    assert (report.created, report.errors) == (2000, [])
+    assert time.monotonic() - started < 30
+    assert call(engine, seller.owner, products.list_own_products, text=f"l1999-{unique}").items[0].unit_price == D(
+        "50.25")
+
+
 @pytest.mark.parametrize("data, message", [
     (b"", "empty"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
