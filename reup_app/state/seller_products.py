@@ -95,7 +95,8 @@ class SellerProductsState(AppState):
     images: list[dict[str, str]] = []
     image_error: str = ""
 
-    # CSV import results
+    # CSV import panel and results
+    import_open: bool = False
     import_summary: str = ""
     import_errors: list[dict[str, str]] = []
     _error_report: str = ""
@@ -286,6 +287,10 @@ class SellerProductsState(AppState):
         await self._load_images()
 
     # -- CSV ----------------------------------------------------------------------------------
+
+    @rx.event
+    def toggle_import(self):
+        self.import_open = not self.import_open
 
     @rx.event
     async def export_csv(self):

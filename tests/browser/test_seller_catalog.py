@@ -52,9 +52,10 @@ def test_wholesaler_creates_a_product_imports_csv_and_sees_dashboard_charts(page
         f"CSV1-{tag},CSV Flower {tag},flower,11.00\n"
         f"CSV2-{tag},CSV Vape {tag},not-a-category,20.00\n"
         f"CSV3-{tag},CSV Gummies {tag},edibles,4.50\n")
+    page.get_by_role("button", name="Import CSV").click()
     page.locator("#csv_upload input[type=file]").set_input_files(str(csv_file))
     expect(page.get_by_test_id("csv-selected")).to_contain_text("products.csv")
-    page.get_by_role("button", name="Import CSV").click()
+    page.get_by_role("button", name="Upload and import").click()
     expect(page.get_by_test_id("import-summary")).to_contain_text("2 created")
     errors = page.get_by_test_id("import-errors")
     expect(errors).to_contain_text("Row 3")
