@@ -98,8 +98,9 @@ def _lot_row(lot: rx.Var) -> rx.Component:
         rx.table.cell(lot["reserved"]),
         rx.table.cell(rx.text(lot["available"], weight="bold")),
         rx.table.cell(lot["expires"], white_space="nowrap"),
-        rx.table.cell(rx.button("Adjust", size="1", variant="soft", on_click=S.start_adjust(lot["id"]),
-                                aria_label="Adjust package " + lot["package_label"])),
+        rx.table.cell(rx.cond(S.can_manage, rx.button(
+            "Adjust", size="1", variant="soft", on_click=S.start_adjust(lot["id"]),
+            aria_label="Adjust package " + lot["package_label"]))),
         data_testid="lot-row",
     )
 
@@ -127,7 +128,7 @@ def _filters() -> rx.Component:
             align="center", spacing="2",
         ),
         rx.spacer(),
-        rx.button(rx.icon("plus"), "Add package", on_click=S.open_form),
+        rx.cond(S.can_manage, rx.button(rx.icon("plus"), "Add package", on_click=S.open_form)),
         gap="12px", wrap="wrap", align="center", width="100%", margin_bottom="12px",
     )
 

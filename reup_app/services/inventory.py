@@ -407,9 +407,9 @@ class LicenceOption:
 
 
 def list_own_licences(session: Session, principal: Principal) -> list[LicenceOption]:
-    """The principal's entity's licences (for choosing where a package is held)."""
+    """The principal's entity's licences (for choosing where a package is held, and filtering)."""
     entity_id = require_member(principal)
-    authorize(principal, "inventory.manage", entity_id)
+    authorize(principal, "catalog.view", entity_id)
     rows = session.execute(select(License).where(License.entity_id == entity_id).order_by(License.number)).scalars()
     return [LicenceOption(id=x.id, number=x.number, state=x.state, license_type=x.license_type, status=x.status,
                           premises_name=x.premises_name) for x in rows]
@@ -534,9 +534,11 @@ def adjust_lot(session: Session, principal: Principal, lot_id: int, *, quantity_
 
 def list_lots(session: Session, principal: Principal, *, product_id: int | None = None,
               license_id: int | None = None) -> list[LotDTO]:
-    """The principal's own packages (optionally of one product / under one licence), newest first."""
+    """The principal's own packages (optionally of one product / under one licence), newest first.
+
+    Every member may look ("catalog.view"); changing stock needs "inventory.manage"."""
     entity_id = require_member(principal)
-    authorize(principal, "inventory.manage", entity_id)
+    authorize(principal, "catalog.view", entity_id)
     stmt = (select(InventoryLot, Product, License)
             .join(Product, Product.id == InventoryLot.product_id)
             .join(License, License.id == InventoryLot.license_id)

@@ -10,11 +10,12 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
+from reup_app.security.permissions import is_allowed
 from reup_app.services import inventory, products
 from reup_app.services.errors import ServiceError, ValidationError
 from reup_app.state.base import AppState, error_message
+from reup_app.state.inputs import parse_id
 from reup_app.state.live import live_listener
-from reup_app.state.seller_products import _id
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class SellerInventoryState(AppState):
     error: str = ""
     notice: str = ""
     loaded: bool = False
+    can_manage: bool = False  # display only: the services decide
 
     form_open: bool = False
     lot_errors: dict[str, str] = dict(NO_LOT_ERRORS)
@@ -105,8 +107,10 @@ class SellerInventoryState(AppState):
 
     @rx.event
     async def load(self):
-        if not (await self._principal()).is_authenticated:
+        principal = await self._principal()
+        if not principal.is_authenticated:
             return rx.redirect("/login")
+        self.can_manage = is_allowed(principal, "inventory.manage", principal.entity_id)
         self.notice = ""
         try:
             await self._load_options()
@@ -149,7 +153,7 @@ class SellerInventoryState(AppState):
             return
         values = {k: form.get(k, "").strip()[:64] for k in LOT_FIELDS}
         errors = dict(NO_LOT_ERRORS)
-        pid, lid = _id(values["product_id"]), _id(values["license_id"])
+        pid, lid = parse_id(values["product_id"]), parse_id(values["license_id"])
         if pid is None:
             errors["product_id"] = "Choose a product."
         if lid is None:
@@ -181,7 +185,7 @@ class SellerInventoryState(AppState):
 
     @rx.event
     def start_adjust(self, lot_id: str):
-        lid = _id(lot_id)
+        lid = parse_id(lot_id)
         lot = next((x for x in self.lots if x["id"] == str(lid)), None)
         if lot is None:
             return

@@ -11,7 +11,7 @@ from reup_app import formatting as fmt
 from reup_app.services import price_tiers
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message
-from reup_app.state.seller_products import _id
+from reup_app.state.inputs import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class SellerPricingState(AppState):
 
     @rx.event
     async def set_tier_price(self, product_id: str, value: str):
-        pid = _id(product_id)
+        pid = parse_id(product_id)
         if pid is None or not self.selected_tier or not isinstance(value, str):
             return
         row = next((r for r in self.tier_products if r["id"] == str(pid)), None)
@@ -114,7 +114,7 @@ class SellerPricingState(AppState):
 
     @rx.event
     async def assign(self, buyer_id: str, tier_id: str):
-        bid = _id(buyer_id)
+        bid = parse_id(buyer_id)
         if bid is None or (tier_id != NONE and tier_id not in {t["id"] for t in self.tiers}):
             return
         row = await self._run(price_tiers.assign_tier, bid, None if tier_id == NONE else int(tier_id))
@@ -125,7 +125,7 @@ class SellerPricingState(AppState):
 
     @rx.event
     async def delete_tier(self, tier_id: str):
-        tid = _id(tier_id)
+        tid = parse_id(tier_id)
         if tid is None:
             return
         await self._run(price_tiers.delete_tier, tid)

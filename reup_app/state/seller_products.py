@@ -12,10 +12,12 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
+from reup_app.security.permissions import is_allowed
 from reup_app.services import product_csv, product_images, products
 from reup_app.services.errors import ServiceError
 from reup_app.services.products import FIELDS, ProductFieldErrors
 from reup_app.state.base import AppState, error_message
+from reup_app.state.inputs import parse_id
 from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
@@ -66,11 +68,6 @@ def _clean_form(form: Any) -> dict[str, str] | None:
     return out
 
 
-def _id(value: Any) -> int | None:
-    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    return int(text) if text.isdigit() and 0 < len(text) < 12 else None
-
-
 @live_listener
 class SellerProductsState(AppState):
     q: str = ""
@@ -83,6 +80,7 @@ class SellerProductsState(AppState):
     error: str = ""
     notice: str = ""
     loaded: bool = False
+    can_manage: bool = False  # display only: the services decide
 
     # the product form (new when editing_id == 0)
     form_open: bool = False
@@ -126,8 +124,10 @@ class SellerProductsState(AppState):
 
     @rx.event
     async def load(self):
-        if not (await self._principal()).is_authenticated:
+        principal = await self._principal()
+        if not principal.is_authenticated:
             return rx.redirect("/login")
+        self.can_manage = is_allowed(principal, "catalog.manage", principal.entity_id)
         self.notice = self.form_error = ""
         self.form_open = False
         await self._refresh()
@@ -170,7 +170,7 @@ class SellerProductsState(AppState):
 
     @rx.event
     async def edit_product(self, product_id: str):
-        pid = _id(product_id)
+        pid = parse_id(product_id)
         if pid is None:
             self.error = "Unknown product."
             return
@@ -224,7 +224,7 @@ class SellerProductsState(AppState):
         await self._change_state(product_id, products.unarchive_product, "Restored as internal:")
 
     async def _change_state(self, product_id: Any, fn, verb: str) -> None:
-        pid = _id(product_id)
+        pid = parse_id(product_id)
         if pid is None:
             self.error = "Unknown product."
             return
@@ -275,7 +275,7 @@ class SellerProductsState(AppState):
 
     @rx.event
     async def delete_image(self, image_id: str):
-        iid = _id(image_id)
+        iid = parse_id(image_id)
         if iid is None:
             return
         try:

@@ -181,3 +181,21 @@ def test_pushed_stock_and_product_events_reload_the_seller_pages(engine, session
     run(prods._on_domain_event(event))
     assert (inv.lots[0]["on_hand"], inv.lots[0]["reserved"], inv.lots[0]["available"]) == ("15", "4", "11")
     assert prods.items[0]["available"] == "11"
+
+
+def test_viewers_see_products_and_stock_but_get_no_write_controls(engine, session, monkeypatch):
+    seller = make_seller(session)
+    product, lots = stock(session, seller, qty="7")
+    viewer_products = as_member(monkeypatch, SellerProductsState, seller.p["viewer"])
+    run(viewer_products.load())
+    assert not viewer_products.can_manage and [i["id"] for i in viewer_products.items] == [str(product.id)]
+    viewer_stock = as_member(monkeypatch, SellerInventoryState, seller.p["viewer"])
+    run(viewer_stock.load())
+    assert not viewer_stock.can_manage and viewer_stock.error == "" and viewer_stock.lots[0]["available"] == "7"
+    run(viewer_stock.create_lot({"product_id": str(product.id), "license_id": str(seller.license.id),
+                                 "package_label": "1A4060300002EE1000099999", "quantity_on_hand": "1",
+                                 "lab_test_state": "passed"}))
+    assert viewer_stock.lot_error == "You are not allowed to do that."
+    sales = as_member(monkeypatch, SellerProductsState, seller.p["sales"])
+    run(sales.load())
+    assert sales.can_manage
