@@ -199,3 +199,17 @@ def test_viewers_see_products_and_stock_but_get_no_write_controls(engine, sessio
     sales = as_member(monkeypatch, SellerProductsState, seller.p["sales"])
     run(sales.load())
     assert sales.can_manage
+
+
+def test_auth_state_exposes_the_entity_kind_for_navigation(session):
+    from reup_app.state.auth import AuthState
+    from tests.factories import DEFAULT_PASSWORD, make_entity, make_member
+
+    for kind in ("wholesaler", "retailer", "both"):
+        entity = make_entity(session, kind=kind)
+        user, _ = make_member(session, entity, role="viewer")
+        state = AuthState()
+        run(state.login({"email": user.email, "password": DEFAULT_PASSWORD}))
+        assert state.entity_kind == kind
+        run(state.logout())
+        assert state.entity_kind == ""
