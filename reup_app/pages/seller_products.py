@@ -63,7 +63,8 @@ def _product_form() -> rx.Component:
         ],
         extra=(description,),
         error=S.form_error,
-        submit=rx.cond(S.editing_id == 0, "Create product", "Save changes"),
+        submit=rx.cond(S.can_manage, rx.button(rx.cond(S.editing_id == 0, "Create product", "Save changes"),
+                                               type="submit")),
         on_submit=S.save_product,
         on_cancel=S.close_form,
         columns=rx.breakpoints(initial="1", sm="2", md="3"),
@@ -85,13 +86,23 @@ def _images() -> rx.Component:
                 rx.image(src=img["url"], alt="Product image", width="120px", height="120px", object_fit="cover",
                          border_radius="6px"),
                 rx.text(img["type"], " · ", img["size"], size="1", color_scheme="gray"),
-                rx.button("Remove", size="1", variant="soft", color_scheme="red",
-                          on_click=S.delete_image(img["id"]), aria_label="Remove image"),
+                rx.cond(S.can_manage, rx.button("Remove", size="1", variant="soft", color_scheme="red",
+                                                on_click=S.delete_image(img["id"]), aria_label="Remove image")),
                 spacing="1",
             )),
             gap="12px",
             wrap="wrap",
         ),
+        rx.cond(S.can_manage, _image_upload()),
+        error_callout(S.image_error),
+        spacing="3",
+        width="100%",
+        align="start",
+    )
+
+
+def _image_upload() -> rx.Component:
+    return rx.vstack(
         rx.upload(
             rx.vstack(rx.icon("image-plus"), rx.text("Drop images here or click to choose", size="2"),
                       align="center", spacing="1"),
@@ -104,11 +115,15 @@ def _images() -> rx.Component:
             border_radius="8px",
             width="100%",
             aria_label="Choose product images",
+            # Only names and reasons go to the server: the File objects themselves would be sent
+            # over the WebSocket (and a large one breaks the connection).
+            on_drop_rejected=lambda rejected: S.images_rejected(rx.Var(
+                f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
+                f"codes: (r.errors ?? []).map((e) => String(e.code))}}))").to(list)),
         ),
         rx.text(rx.selected_files("image_upload").join(", "), size="1"),
         rx.button("Upload images", on_click=S.upload_images(rx.upload_files(upload_id="image_upload")),
                   variant="soft"),
-        error_callout(S.image_error),
         spacing="3",
         width="100%",
         align="start",

@@ -274,6 +274,21 @@ class SellerProductsState(AppState):
         return rx.clear_selected_files("image_upload")
 
     @rx.event
+    def images_rejected(self, rejections: list):
+        """The browser refused files before upload: [{"name", "codes"}] from react-dropzone."""
+        problems = []
+        for r in (rejections if isinstance(rejections, list) else [])[:10]:
+            name = str(r.get("name") or "A file")[:60] if isinstance(r, dict) else "A file"
+            codes = r.get("codes") if isinstance(r, dict) and isinstance(r.get("codes"), list) else []
+            if "file-too-large" in codes:
+                problems.append(f"{name} is larger than {product_images.MAX_IMAGE_BYTES // 1024 // 1024} MB.")
+            elif "file-invalid-type" in codes:
+                problems.append(f"{name} is not a PNG, JPEG or WebP image.")
+            else:
+                problems.append(f"{name} can't be uploaded.")
+        self.image_error = " ".join(problems) or "Those files can't be uploaded."
+
+    @rx.event
     async def delete_image(self, image_id: str):
         iid = parse_id(image_id)
         if iid is None:

@@ -91,3 +91,37 @@ def test_retailer_sees_buyer_dashboard_and_no_seller_links(page: Page):
     recent = page.get_by_test_id("recently-ordered").get_by_role("link").first
     expect(recent).to_have_attribute("href", re.compile(r"^/(products|orders)/"))
     expect(page.get_by_test_id("incoming-queue")).to_have_count(0)
+
+
+def _png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\x30\xa0\x40" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_seller_uploads_an_image_and_oversized_or_fake_files_are_explained(page: Page, tmp_path):
+    good, fake, huge = tmp_path / "bud.png", tmp_path / "fake.png", tmp_path / "huge.png"
+    good.write_bytes(_png(40, 30))
+    fake.write_bytes(b"<html>not an image</html>")
+    huge.write_bytes(_png(2, 2) + b"\x00" * (6 * 1024 * 1024))
+    _sign_in(page, "owner@emeraldcoast.demo")
+    page.get_by_role("link", name="Products").first.click()
+    expect(page).to_have_url(re.compile(r"/seller/products$"))
+    page.get_by_test_id("seller-product-row").first.get_by_role("button", name=re.compile("^Edit ")).click()
+    form = page.get_by_test_id("product-form")
+    upload = page.locator("#image_upload input[type=file]")
+    upload.set_input_files([str(good), str(fake)])
+    form.get_by_role("button", name="Upload images").click()
+    expect(form.get_by_role("alert")).to_contain_text("fake.png is not a PNG, JPEG or WebP image.")
+    image = form.get_by_role("img", name="Product image").first
+    expect(image).to_be_visible()
+    page.wait_for_function("() => [...document.querySelectorAll('img[alt=\"Product image\"]')]"
+                           ".some(i => i.complete && i.naturalWidth === 40)")
+    upload.set_input_files(str(huge))
+    expect(form.get_by_role("alert")).to_contain_text("huge.png is larger than 5 MB.")
+    expect(form).to_be_visible()  # the connection survived: nothing was lost

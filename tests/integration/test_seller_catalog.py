@@ -187,3 +187,21 @@ def test_inventory_lot_with_lab_fields_and_events(engine, seller, unique):
         call(engine, seller.owner, inventory.adjust_lot, lot.id, delta="-5", reason="Damaged")
     assert log.of("inventory.changed")[0].payload["product_ids"] == [product.id]
     assert product_row(engine, product.id).available_qty == D("35.000")
+
+
+def test_reserve_release_and_consume_all_emit_inventory_changed_with_product_ids(engine, session):
+    from tests.integration.orderkit import EventLog, advance, make_buyer, place
+
+    seller, buyer = make_seller(session), make_buyer(session)
+    product, _ = stock(session, seller, qty="20")
+    with EventLog() as log:
+        number = place(engine, buyer, [(product, "2")]).orders[0].number  # reserve
+    assert [e.payload["product_ids"] for e in log.of("inventory.changed")] == [[product.id]]
+    with EventLog() as log:
+        advance(engine, seller, number, "accept", "fulfill", "ship")  # consume: on hand moves, available doesn't
+    assert [e.payload["product_ids"] for e in log.of("inventory.changed")][-1] == [product.id]
+    with EventLog() as log:
+        other = place(engine, buyer, [(product, "1")]).orders[0].number
+        advance(engine, seller, other, "reject")  # release
+    assert [e.payload["product_ids"] for e in log.of("inventory.changed")] == [[product.id], [product.id]]
+    assert all(e.entity_ids == (seller.id,) for e in log.of("inventory.changed"))

@@ -213,3 +213,14 @@ def test_auth_state_exposes_the_entity_kind_for_navigation(session):
         assert state.entity_kind == kind
         run(state.logout())
         assert state.entity_kind == ""
+
+
+def test_images_refused_by_the_browser_are_explained(monkeypatch, session):
+    seller = make_seller(session)
+    st = as_member(monkeypatch, SellerProductsState, seller.owner)
+    st.images_rejected([{"name": "huge.png", "codes": ["file-too-large"]},
+                        {"name": "doc.pdf", "codes": ["file-invalid-type"]}])
+    assert st.image_error == "huge.png is larger than 5 MB. doc.pdf is not a PNG, JPEG or WebP image."
+    for junk in (None, "x", [1, "a", {"name": 3, "codes": "file-too-large"}]):
+        st.images_rejected(junk)
+        assert st.image_error
