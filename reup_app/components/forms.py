@@ -92,3 +92,11 @@ def data_table(headers: list[str], rows: rx.Var, render_row, *, scroll: bool = T
         **table_props,
     )
     return rx.box(table, overflow_x="auto", width="100%") if scroll else table
+
+
+def rejected_files(rejected: rx.Var) -> rx.Var:
+    """For `rx.upload(on_drop_rejected=lambda r: State.handler(rejected_files(r)))`: only the names and
+    reasons reach the server. Passing the rejections as they are would send the File objects over
+    the WebSocket, and a large one closes the connection."""
+    return rx.Var(f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
+                  f"codes: (r.errors ?? []).map((e) => String(e.code))}}))").to(list)

@@ -12,6 +12,7 @@ from reup_app.components.forms import (
     labelled,
     native_select,
     notice_callout,
+    rejected_files,
 )
 from reup_app.components.shell import page_shell
 from reup_app.services import product_images, product_csv
@@ -115,11 +116,7 @@ def _image_upload() -> rx.Component:
             border_radius="8px",
             width="100%",
             aria_label="Choose product images",
-            # Only names and reasons go to the server: the File objects themselves would be sent
-            # over the WebSocket (and a large one breaks the connection).
-            on_drop_rejected=lambda rejected: S.images_rejected(rx.Var(
-                f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
-                f"codes: (r.errors ?? []).map((e) => String(e.code))}}))").to(list)),
+            on_drop_rejected=lambda rejected: S.images_rejected(rejected_files(rejected)),
         ),
         rx.text(rx.selected_files("image_upload").join(", "), size="1"),
         rx.button("Upload images", on_click=S.upload_images(rx.upload_files(upload_id="image_upload")),
@@ -143,6 +140,8 @@ def _csv_card() -> rx.Component:
                     id="csv_upload",
                     accept={"text/csv": [".csv"], "text/plain": [".csv", ".txt"]},
                     max_files=1,
+                    max_size=product_csv.MAX_BYTES,
+                    on_drop_rejected=lambda rejected: S.csv_rejected(rejected_files(rejected)),
                     border=f"1px dashed {rx.color('gray', 8)}",
                     padding="12px",
                     border_radius="8px",

@@ -17,7 +17,7 @@ from reup_app.services import product_csv, product_images, products
 from reup_app.services.errors import ServiceError
 from reup_app.services.products import FIELDS, ProductFieldErrors
 from reup_app.state.base import AppState, error_message
-from reup_app.state.inputs import parse_id
+from reup_app.state.inputs import describe_rejected_files, parse_id
 from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
@@ -275,18 +275,9 @@ class SellerProductsState(AppState):
 
     @rx.event
     def images_rejected(self, rejections: list):
-        """The browser refused files before upload: [{"name", "codes"}] from react-dropzone."""
-        problems = []
-        for r in (rejections if isinstance(rejections, list) else [])[:10]:
-            name = str(r.get("name") or "A file")[:60] if isinstance(r, dict) else "A file"
-            codes = r.get("codes") if isinstance(r, dict) and isinstance(r.get("codes"), list) else []
-            if "file-too-large" in codes:
-                problems.append(f"{name} is larger than {product_images.MAX_IMAGE_BYTES // 1024 // 1024} MB.")
-            elif "file-invalid-type" in codes:
-                problems.append(f"{name} is not a PNG, JPEG or WebP image.")
-            else:
-                problems.append(f"{name} can't be uploaded.")
-        self.image_error = " ".join(problems) or "Those files can't be uploaded."
+        """The browser refused image files before upload (too large, wrong type)."""
+        self.image_error = describe_rejected_files(rejections, max_bytes=product_images.MAX_IMAGE_BYTES,
+                                                   types_text="a PNG, JPEG or WebP image")
 
     @rx.event
     async def delete_image(self, image_id: str):
@@ -343,6 +334,13 @@ class SellerProductsState(AppState):
         self._error_report = product_csv.error_report_csv(report.errors) if report.errors else ""
         await self._refresh()
         return rx.clear_selected_files("csv_upload")
+
+    @rx.event
+    def csv_rejected(self, rejections: list):
+        """The browser refused the chosen file before upload."""
+        self.import_errors, self._error_report = [], ""
+        self.import_summary = "Nothing was imported: " + describe_rejected_files(
+            rejections, max_bytes=product_csv.MAX_BYTES, types_text="a CSV file")
 
     @rx.event
     def download_error_report(self):

@@ -224,3 +224,5 @@ def test_images_refused_by_the_browser_are_explained(monkeypatch, session):
     for junk in (None, "x", [1, "a", {"name": 3, "codes": "file-too-large"}]):
         st.images_rejected(junk)
         assert st.image_error
+    st.csv_rejected([{"name": "book.xlsx", "codes": ["file-invalid-type"]}])
+    assert st.import_summary == "Nothing was imported: book.xlsx is not a CSV file."
