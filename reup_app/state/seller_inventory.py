@@ -13,6 +13,7 @@ from reup_app import formatting as fmt
 from reup_app.security.permissions import is_allowed
 from reup_app.services import inventory, products
 from reup_app.services.errors import ServiceError, ValidationError
+from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import parse_id
 from reup_app.state.live import live_listener
@@ -84,16 +85,11 @@ class SellerInventoryState(AppState):
     adjust_error: str = ""
 
     async def _refresh(self) -> None:
-        try:
-            lots = await self._call(inventory.list_lots,
-                                    product_id=None if self.product_filter == ALL else int(self.product_filter),
-                                    license_id=None if self.licence_filter == ALL else int(self.licence_filter))
-        except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("listing lots failed")
-            self.error = error_message(err)
+        lots, self.error = await attempt(
+            self, inventory.list_lots, product_id=None if self.product_filter == ALL else int(self.product_filter),
+            license_id=None if self.licence_filter == ALL else int(self.licence_filter))
+        if self.error:
             return
-        self.error = ""
         self.lots = [_lot_view(x) for x in lots]
         self.licence_totals = _licence_totals(lots)
         self.loaded = True
@@ -211,12 +207,8 @@ class SellerInventoryState(AppState):
             self.adjust_error = "Enter the new on-hand count." if mode == "count" else "Enter the change, e.g. -2."
             return
         kw = {"quantity_on_hand": amount} if mode == "count" else {"delta": amount}
-        try:
-            lot = await self._call(inventory.adjust_lot, self.adjusting_id, reason=reason, **kw)
-        except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("adjusting a lot failed")
-            self.adjust_error = error_message(err)
+        lot, self.adjust_error = await attempt(self, inventory.adjust_lot, self.adjusting_id, reason=reason, **kw)
+        if self.adjust_error:
             return
         self.adjusting_id, self.adjust_error = 0, ""
         self.notice = f"Package {lot.package_label}: on hand is now {fmt.quantity(lot.quantity_on_hand)}."

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.services import price_tiers
-from reup_app.services.errors import ServiceError
-from reup_app.state.base import AppState, error_message
+from reup_app.state.attempt import attempt
+from reup_app.state.base import AppState
 from reup_app.state.inputs import parse_id
-
-log = logging.getLogger(__name__)
 
 NONE = "none"
 
@@ -30,14 +27,8 @@ class SellerPricingState(AppState):
 
     async def _run(self, fn, *args: Any, **kw: Any) -> Any:
         """Call a service; on failure show its message (in `error`) and return None."""
-        self.error = ""
-        try:
-            return await self._call(fn, *args, **kw)
-        except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("pricing call failed")
-            self.error = error_message(err)
-            return None
+        result, self.error = await attempt(self, fn, *args, **kw)
+        return result
 
     async def _refresh(self) -> None:
         tiers = await self._run(price_tiers.list_tiers)

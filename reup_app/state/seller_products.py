@@ -16,6 +16,7 @@ from reup_app.security.permissions import is_allowed
 from reup_app.services import product_csv, product_images, products
 from reup_app.services.errors import ServiceError
 from reup_app.services.products import FIELDS, ProductFieldErrors
+from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import describe_rejected_files, parse_id
 from reup_app.state.live import live_listener
@@ -100,16 +101,11 @@ class SellerProductsState(AppState):
     _error_report: str = ""
 
     async def _refresh(self) -> None:
-        try:
-            result = await self._call(products.list_own_products, text=self.q,
-                                      listing_state="" if self.listing_filter == ALL else self.listing_filter,
-                                      page=self.page, page_size=PAGE_SIZE)
-        except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("listing own products failed")
-            self.error = error_message(err)
+        result, self.error = await attempt(
+            self, products.list_own_products, text=self.q, page=self.page, page_size=PAGE_SIZE,
+            listing_state="" if self.listing_filter == ALL else self.listing_filter)
+        if self.error:
             return
-        self.error = ""
         self.items = [_product_view(p) for p in result.items]
         self.total = result.total
         self.has_next = self.page * PAGE_SIZE < result.total
@@ -174,10 +170,8 @@ class SellerProductsState(AppState):
         if pid is None:
             self.error = "Unknown product."
             return
-        try:
-            row = await self._call(products.get_own_product, pid)
-        except Exception as err:
-            self.error = error_message(err)
+        row, self.error = await attempt(self, products.get_own_product, pid)
+        if self.error:
             return
         self.form_open, self.editing_id, self.notice = True, row.id, ""
         self.form_values, self.field_errors, self.form_error = row.as_fields(), dict(NO_ERRORS), ""
@@ -228,10 +222,8 @@ class SellerProductsState(AppState):
         if pid is None:
             self.error = "Unknown product."
             return
-        try:
-            row = await self._call(fn, pid)
-        except Exception as err:
-            self.error = error_message(err)
+        row, self.error = await attempt(self, fn, pid)
+        if self.error:
             return
         self.notice = f"{verb} {row.name}."
         await self._refresh()
@@ -242,10 +234,9 @@ class SellerProductsState(AppState):
         if not self.editing_id:
             self.images = []
             return
-        try:
-            rows = await self._call(product_images.list_images, self.editing_id)
-        except Exception as err:
-            self.image_error = error_message(err)
+        rows, message = await attempt(self, product_images.list_images, self.editing_id)
+        if message:
+            self.image_error = message
             return
         self.images = [{"id": str(i.id), "url": i.url, "size": f"{i.size_bytes / 1024:.1f} KB",
                         "type": i.content_type.removeprefix("image/").upper(),
@@ -262,11 +253,11 @@ class SellerProductsState(AppState):
         problems, added = [], 0
         for f in files[:product_images.MAX_IMAGES_PER_PRODUCT]:
             data = await f.read(product_images.MAX_IMAGE_BYTES + 1)
-            try:
-                await self._call(product_images.add_image, self.editing_id, f.filename or "image", data)
+            _, message = await attempt(self, product_images.add_image, self.editing_id, f.filename or "image", data)
+            if message:
+                problems.append(message)
+            else:
                 added += 1
-            except Exception as err:
-                problems.append(error_message(err))
         self.image_error = " ".join(problems)
         await self._load_images()
         if added:
@@ -284,13 +275,9 @@ class SellerProductsState(AppState):
         iid = parse_id(image_id)
         if iid is None:
             return
-        try:
-            await self._call(product_images.delete_image, iid)
-        except Exception as err:
-            self.image_error = error_message(err)
-            return
-        self.image_error = ""
-        await self._load_images()
+        _, self.image_error = await attempt(self, product_images.delete_image, iid)
+        if not self.image_error:
+            await self._load_images()
 
     # -- CSV ----------------------------------------------------------------------------------
 
@@ -300,10 +287,8 @@ class SellerProductsState(AppState):
 
     @rx.event
     async def export_csv(self):
-        try:
-            text = await self._call(product_csv.export_products_csv)
-        except Exception as err:
-            self.error = error_message(err)
+        text, self.error = await attempt(self, product_csv.export_products_csv)
+        if self.error:
             return
         return rx.download(data=text, filename="products.csv", mime_type="text/csv")
 
@@ -314,12 +299,9 @@ class SellerProductsState(AppState):
             self.import_summary = "Choose one CSV file to import."
             return
         data = await files[0].read(product_csv.MAX_BYTES + 1)
-        try:
-            report = await self._call(product_csv.import_products_csv, data)
-        except Exception as err:
-            if not isinstance(err, ServiceError):
-                log.exception("CSV import failed")
-            self.import_summary = f"Nothing was imported: {error_message(err)}"
+        report, message = await attempt(self, product_csv.import_products_csv, data)
+        if message:
+            self.import_summary = f"Nothing was imported: {message}"
             return rx.clear_selected_files("csv_upload")
         parts = [f"{report.created} created", f"{report.updated} updated"]
         if report.unchanged:
