@@ -7,14 +7,14 @@ import asyncio
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from reup_app.api.auth_routes import AUTH_ROUTES
 from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
 from reup_app.db import get_engine, unit_of_work
-from reup_app.services import download_tickets
-from reup_app.services.errors import ServiceError
+from reup_app.services import download_tickets, product_images
+from reup_app.services.errors import NotFound, ServiceError
 from reup_app.services.invoices import render_invoice_pdf
 
 _ERROR_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "invalid": 400}
@@ -54,10 +54,30 @@ async def invoice_pdf(request: Request) -> Response:
         "X-Content-Type-Options": "nosniff"})
 
 
+async def product_image(request: Request) -> Response:
+    """A product image: public listings' images to anyone, others only with a ticket (see
+    reup_app/services/product_images.py); 404 for everything else."""
+    pid, iid = request.path_params["product_id"], request.path_params["image_id"]
+    ticket = request.query_params.get("t")
+
+    def find() -> product_images.ServedImage:
+        with unit_of_work(None) as session:
+            return product_images.open_image(session, pid, iid, ticket)
+
+    try:
+        served = await asyncio.to_thread(find)
+    except NotFound:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    cache = "public, max-age=300" if served.public else "private, no-store"
+    return FileResponse(served.path, media_type=served.content_type,
+                        headers={"Cache-Control": cache, "Content-Disposition": "inline"})
+
+
 def build_api() -> Starlette:
     return Starlette(routes=[
         Route("/api/health", health, methods=["GET"]),
         Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
         *AUTH_ROUTES,
         *SECRET_DISPLAY_ROUTES,
+        Route("/api/products/{product_id:int}/images/{image_id:int}", product_image, methods=["GET"]),
     ])

@@ -1,47 +1,119 @@
-"""Form pieces every page shares: a labelled field, error and success callouts."""
+"""Labelled form controls and callouts every page shares (every input has a <label>: screen readers
+and the browser tests find inputs by it)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+NATIVE_SELECT_STYLE = {
+    "padding": "6px 8px",
+    "borderRadius": "6px",
+    "border": f"1px solid {rx.color('gray', 7)}",
+    "background": rx.color("gray", 1),
+    "minHeight": "32px",
+    "width": "100%",
+}
 
-def field(label: str, name: str, *, type_: str = "text", autocomplete: str = "off", required: bool = True,
+
+def label(text: str, html_for: str) -> rx.Component:
+    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "14px"})
+
+
+def native_select(id_: str, options: list[tuple[str, str]], **props) -> rx.Component:
+    """A native <select> (accessible, works in forms); options are (value, label)."""
+    return rx.el.select(*[rx.el.option(text, value=value) for value, text in options], id=id_,
+                        style=NATIVE_SELECT_STYLE, **props)
+
+
+def field_error(message: rx.Var, id_: str) -> rx.Component:
+    return rx.cond(message != "", rx.text(message, id=id_, size="1", color_scheme="red", role="alert"))
+
+
+def labelled(text: str, id_: str, control: rx.Component, error: rx.Var | None = None,
+             hint: str | None = None) -> rx.Component:
+    """Label above a control, optional hint and per-field error below."""
+    children = [label(text, id_), control]
+    if hint:
+        children.append(rx.text(hint, size="1", color_scheme="gray"))
+    if error is not None:
+        children.append(field_error(error, f"{id_}-error"))
+    return rx.vstack(*children, spacing="1", width="100%", align="stretch")
+
+
+def field(text: str, name: str, *, type_: str = "text", autocomplete: str = "off", required: bool = True,
           prefix: str = "f", hint: str | None = None, **props) -> rx.Component:
-    """A visible <label> tied to its input (screen readers and tests find inputs by label)."""
+    """A labelled text input that submits with its form as `name`."""
     input_id = f"{prefix}-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
-        rx.input(id=input_id, name=name, type=type_, auto_complete=autocomplete, required=required,
-                 width="100%", size="3", **props),
-        *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
-        spacing="1",
-        width="100%",
-    )
+    control = rx.input(id=input_id, name=name, type=type_, auto_complete=autocomplete, required=required,
+                       width="100%", size="3", **props)
+    return labelled(text, input_id, control, hint=hint)
 
 
-def select_field(label: str, name: str, options: list[tuple[str, str]], *, default: str, prefix: str = "f",
+def select_field(text: str, name: str, options: list[tuple[str, str]], *, default: str, prefix: str = "f",
                  **props) -> rx.Component:
-    """A native <select> (label-addressable, submits with the form)."""
+    """A labelled native <select> that submits with its form as `name`."""
     input_id = f"{prefix}-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
-        rx.el.select(
-            *[rx.el.option(text, value=value) for value, text in options],
-            id=input_id, name=name, default_value=default,
-            style={"width": "100%", "padding": "8px", "borderRadius": "6px",
-                   "border": f"1px solid {rx.color('gray', 7)}", "background": rx.color("gray", 1)},
-            **props,
+    return labelled(text, input_id, native_select(input_id, options, name=name, default_value=default, **props))
+
+
+def error_callout(message: rx.Var, **props) -> rx.Component:
+    return rx.cond(message != "", rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
+                                             width="100%", **props))
+
+
+def notice_callout(message: rx.Var, **props) -> rx.Component:
+    return rx.cond(message != "", rx.callout(message, icon="check", color_scheme="grass", role="status",
+                                             width="100%", **props))
+
+
+def form_card(heading: rx.Component, fields: list[rx.Component], *, error: rx.Var, submit: rx.Component | str,
+              on_submit, on_cancel, columns: rx.Var | str, extra: tuple[rx.Component, ...] = (),
+              after: tuple[rx.Component, ...] = (), reset_on_submit: bool = False, key=None,
+              **card_props) -> rx.Component:
+    """A card holding a form: heading, a responsive grid of labelled fields, any extra blocks, the
+    error, then submit and Cancel buttons; `after` goes below the form inside the card."""
+    submit_button = rx.button(submit, type="submit") if isinstance(submit, (str, rx.Var)) else submit
+    form_props = {"key": key} if key is not None else {}
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                heading,
+                rx.grid(*fields, columns=columns, spacing="3", width="100%"),
+                *extra,
+                error_callout(error),
+                rx.hstack(
+                    submit_button,
+                    rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=on_cancel),
+                    spacing="3",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=on_submit,
+            reset_on_submit=reset_on_submit,
+            **form_props,
         ),
-        spacing="1",
+        *after,
         width="100%",
+        margin_bottom="16px",
+        **card_props,
     )
 
 
-def error_callout(message: rx.Var) -> rx.Component:
-    return rx.cond(message != "", rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
-                                             width="100%"))
+def data_table(headers: list[str], rows: rx.Var, render_row, *, scroll: bool = True, **table_props) -> rx.Component:
+    """A table of `rows` (a list var) with one header row; scrolls sideways on narrow screens."""
+    table_props.setdefault("width", "100%")
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(rows, render_row)),
+        **table_props,
+    )
+    return rx.box(table, overflow_x="auto", width="100%") if scroll else table
 
 
-def success_callout(message: rx.Var) -> rx.Component:
-    return rx.cond(message != "", rx.callout(message, icon="circle_check", color_scheme="grass", role="status",
-                                             width="100%"))
+def rejected_files(rejected: rx.Var) -> rx.Var:
+    """For `rx.upload(on_drop_rejected=lambda r: State.handler(rejected_files(r)))`: only the names and
+    reasons reach the server. Passing the rejections as they are would send the File objects over
+    the WebSocket, and a large one closes the connection."""
+    return rx.Var(f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
+                  f"codes: (r.errors ?? []).map((e) => String(e.code))}}))").to(list)

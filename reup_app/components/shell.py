@@ -6,11 +6,38 @@ import reflex as rx
 
 from reup_app.state.auth import HEARTBEAT_MS, AuthState
 
-NAV_LINKS: list[tuple[str, str]] = [
-    ("Marketplace", "/marketplace"),
-    ("Orders", "/orders"),
-    ("Cart", "/cart"),
+# (label, href, audience); audience is one of AUDIENCES: "all" everyone, "seller" members of a
+# wholesaler (or "both"), "buyer" members of a retailer (or "both"), "admin" platform admins.
+# Hiding a link is only navigation: every page and service authorizes on its own.
+NAV_LINKS: list[tuple[str, str, str]] = [
+    ("Marketplace", "/marketplace", "all"),
+    ("Dashboard", "/dashboard", "all"),
+    ("Orders", "/orders", "all"),
+    ("Cart", "/cart", "buyer"),
+    ("Products", "/seller/products", "seller"),
+    ("Inventory", "/seller/inventory", "seller"),
+    ("Pricing", "/seller/pricing", "seller"),
 ]
+AUDIENCES = ("all", "seller", "buyer", "admin")
+
+
+def _audience_visible(audience: str) -> rx.Var | None:
+    """The frontend condition for showing a link to `audience` (None: always shown)."""
+    kind = AuthState.entity_kind
+    if audience == "seller":
+        return (kind == "wholesaler") | (kind == "both")
+    if audience == "buyer":
+        return (kind == "retailer") | (kind == "both")
+    if audience == "admin":
+        return AuthState.is_platform_admin
+    if audience == "all":
+        return None
+    raise ValueError(f"unknown nav audience {audience!r}; use one of {AUDIENCES}")
+
+
+def _for_audience(component: rx.Component, audience: str) -> rx.Component:
+    condition = _audience_visible(audience)
+    return component if condition is None else rx.cond(condition, component)
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
@@ -19,7 +46,7 @@ def _nav_link(label: str, href: str) -> rx.Component:
 
 def _desktop_nav() -> rx.Component:
     return rx.hstack(
-        *[_nav_link(label, href) for label, href in NAV_LINKS],
+        *[_for_audience(_nav_link(label, href), audience) for label, href, audience in NAV_LINKS],
         spacing="5",
         align="center",
         display=rx.breakpoints(initial="none", sm="flex"),
@@ -33,7 +60,8 @@ def _mobile_nav() -> rx.Component:
                 rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open navigation"),
             ),
             rx.menu.content(
-                *[rx.menu.item(rx.link(label, href=href)) for label, href in NAV_LINKS],
+                *[_for_audience(rx.menu.item(rx.link(label, href=href)), audience)
+                  for label, href, audience in NAV_LINKS],
             ),
         ),
         display=rx.breakpoints(initial="block", sm="none"),

@@ -1,6 +1,20 @@
 """Pages: layout only. Each page module registers its routes with @rx.page."""
 
 from reup_app.pages import (  # noqa: F401
-    account_recovery, admin, cart, home, login, marketplace, not_allowed, order_detail, orders, product, settings,
+    account_recovery,
+    admin,
+    cart,
+    dashboard,
+    home,
+    login,
+    marketplace,
+    not_allowed,
+    order_detail,
+    orders,
+    product,
+    seller_inventory,
+    seller_pricing,
+    seller_products,
+    settings,
     signup,
 )

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout, field, success_callout
+from reup_app.components.forms import error_callout, field, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.accounts import InviteState, PasswordResetState
 
@@ -22,7 +22,7 @@ def forgot_password() -> rx.Component:
                 rx.vstack(
                     field("Email", "email", type_="email", autocomplete="username", prefix="forgot"),
                     error_callout(PasswordResetState.error),
-                    success_callout(PasswordResetState.notice),
+                    notice_callout(PasswordResetState.notice),
                     rx.button("E-mail me a reset link", type="submit", size="3", width="100%"),
                     spacing="4",
                     width="100%",

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout, success_callout
+from reup_app.components.forms import error_callout, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.admin import STATUSES, AdminBusinessesState as S
 
@@ -66,7 +66,7 @@ def admin_businesses() -> rx.Component:
                 wrap="wrap",
             ),
             error_callout(S.error),
-            success_callout(S.notice),
+            notice_callout(S.notice),
             rx.cond(S.businesses.length() == 0,
                     rx.text("Nothing here.", color_scheme="gray"),
                     rx.vstack(rx.foreach(S.businesses, _row), width="100%", spacing="3")),

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout, field, select_field, success_callout
+from reup_app.components.forms import error_callout, field, select_field, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.pages.login import recovery_codes_panel
 from reup_app.state.audit import AuditState
@@ -21,7 +21,7 @@ def _layout(title: str, *children) -> rx.Component:
 
 
 def _messages(state) -> rx.Component:
-    return rx.fragment(error_callout(state.error), success_callout(state.notice))
+    return rx.fragment(error_callout(state.error), notice_callout(state.notice))
 
 
 @rx.page(route="/settings", title="Settings · ReUp", on_load=rx.redirect("/settings/profile"))

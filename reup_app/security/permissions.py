@@ -17,6 +17,7 @@ ALL_MEMBERS = frozenset({O, A, B, S, F, V})
 # action -> roles (within the target entity) that may perform it.
 ACTION_ROLES: dict[str, frozenset[str]] = {
     # catalog and inventory (wholesaler side)
+    "catalog.view": ALL_MEMBERS,  # a seller's own list, incl. internal/archived
     "catalog.manage": frozenset({O, A, S}),
     "inventory.manage": frozenset({O, A, S, F}),
     "pricing.manage": frozenset({O, A, S}),

@@ -202,7 +202,12 @@ class StockLock:
             self.consume_on(lot, alloc.quantity)
 
     def settle(self) -> list[int]:
-        """Refresh Product.available_qty from the lots; emit events; return the changed product ids."""
+        """Refresh Product.available_qty from the lots; emit events; return the changed product ids.
+
+        Every product whose lots changed gets one "inventory.changed" event (payload: "product_id",
+        "product_ids" = [that id], "available_qty", "public"), also when only on hand moved (a
+        shipment consumes on hand and reserved alike), so stock pages and live availability update.
+        """
         changed = []
         now = utcnow()
         for pid in sorted(self._touched):
@@ -215,8 +220,8 @@ class StockLock:
                 product.updated_at = now
                 self.session.add(product)
                 changed.append(pid)
-                emit(self.session, "inventory.changed", entity_ids=[product.entity_id],
-                     payload={"product_id": pid, "available_qty": str(available), "public": True})
+            emit(self.session, "inventory.changed", entity_ids=[product.entity_id],
+                 payload={"product_id": pid, "product_ids": [pid], "available_qty": str(available), "public": True})
             self._before[pid] = available
         self._touched.clear()
         return changed
@@ -374,6 +379,11 @@ class LotDTO:
     lab_test_state: str
     packaged_on: date | None
     expires_on: date | None
+    lab_thc_percent: Decimal | None = None
+    lab_cbd_percent: Decimal | None = None
+    lab_name: str | None = None
+    lab_tested_on: date | None = None
+    unit_of_measure: str = "each"
 
 
 def _lot_dto(lot: InventoryLot, product: Product, licence: License) -> LotDTO:
@@ -381,7 +391,40 @@ def _lot_dto(lot: InventoryLot, product: Product, licence: License) -> LotDTO:
                   license_id=licence.id, license_number=licence.number, package_label=lot.package_label,
                   batch_number=lot.batch_number, quantity_on_hand=lot.quantity_on_hand,
                   quantity_reserved=lot.quantity_reserved, quantity_available=lot.quantity_available,
-                  lab_test_state=lot.lab_test_state, packaged_on=lot.packaged_on, expires_on=lot.expires_on)
+                  lab_test_state=lot.lab_test_state, packaged_on=lot.packaged_on, expires_on=lot.expires_on,
+                  lab_thc_percent=lot.lab_thc_percent, lab_cbd_percent=lot.lab_cbd_percent, lab_name=lot.lab_name,
+                  lab_tested_on=lot.lab_tested_on, unit_of_measure=product.unit_of_measure)
+
+
+@dataclass(frozen=True)
+class LicenceOption:
+    id: int
+    number: str
+    state: str
+    license_type: str
+    status: str
+    premises_name: str | None
+
+
+def list_own_licences(session: Session, principal: Principal) -> list[LicenceOption]:
+    """The principal's entity's licences (for choosing where a package is held, and filtering)."""
+    entity_id = require_member(principal)
+    authorize(principal, "catalog.view", entity_id)
+    rows = session.execute(select(License).where(License.entity_id == entity_id).order_by(License.number)).scalars()
+    return [LicenceOption(id=x.id, number=x.number, state=x.state, license_type=x.license_type, status=x.status,
+                          premises_name=x.premises_name) for x in rows]
+
+
+def _lab_percent(value: object, field: str) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        d = Decimal(str(value).strip().rstrip("%"))
+    except ArithmeticError:
+        raise ValidationError(f"{field.replace('_', ' ').replace('lab ', 'Lab ')} must be a number.", field) from None
+    if not d.is_finite() or d < 0 or d > 100 or d != d.quantize(Decimal("0.01")):
+        raise ValidationError("Lab percentages are between 0 and 100 with at most 2 decimals.", field)
+    return d
 
 
 def validate_package_label(label: object) -> str:
@@ -412,7 +455,9 @@ def _parse_date(value: object, field: str) -> date | None:
 def create_lot(session: Session, principal: Principal, *, product_id: int, license_id: int, package_label: str,
                quantity_on_hand: Decimal | str, batch_number: str | None = None,
                lab_test_state: str = "not_submitted", packaged_on: date | str | None = None,
-               expires_on: date | str | None = None) -> LotDTO:
+               expires_on: date | str | None = None, lab_thc_percent: Decimal | str | None = None,
+               lab_cbd_percent: Decimal | str | None = None, lab_name: str | None = None,
+               lab_tested_on: date | str | None = None) -> LotDTO:
     """Record a new package of one of the principal's products, held under one of its licences."""
     begin_read_committed(session)
     product = _own_product(session, principal, product_id)
@@ -423,6 +468,12 @@ def create_lot(session: Session, principal: Principal, *, product_id: int, licen
         raise ValidationError("Unknown lab test state.", "lab_test_state")
     packaged = _parse_date(packaged_on, "packaged_on")
     expires = _parse_date(expires_on, "expires_on")
+    if packaged and expires and expires < packaged:
+        raise ValidationError("The expiry date can't be before the packaging date.", "expires_on")
+    lab_thc = _lab_percent(lab_thc_percent, "lab_thc_percent")
+    lab_cbd = _lab_percent(lab_cbd_percent, "lab_cbd_percent")
+    lab = clean_text(lab_name, "lab_name", max_len=128)
+    tested = _parse_date(lab_tested_on, "lab_tested_on")
     licence = session.get(License, parse_int(license_id, "license_id"))
     if licence is None or licence.entity_id != product.entity_id:
         raise ValidationError("Choose one of your own licences for this package.", "license_id")
@@ -433,7 +484,8 @@ def create_lot(session: Session, principal: Principal, *, product_id: int, licen
         raise Conflict(f"Package label {label} is already in use.")
     lot = InventoryLot(product_id=product.id, license_id=licence.id, package_label=label, batch_number=batch,
                        quantity_on_hand=qty, quantity_reserved=ZERO, quantity_available=qty,
-                       lab_test_state=str(lab_test_state), packaged_on=packaged, expires_on=expires)
+                       lab_test_state=str(lab_test_state), packaged_on=packaged, expires_on=expires,
+                       lab_thc_percent=lab_thc, lab_cbd_percent=lab_cbd, lab_name=lab, lab_tested_on=tested)
     try:
         with session.begin_nested():
             session.add(lot)
@@ -480,15 +532,20 @@ def adjust_lot(session: Session, principal: Principal, lot_id: int, *, quantity_
     return _lot_dto(lot, product, licence)
 
 
-def list_lots(session: Session, principal: Principal, *, product_id: int | None = None) -> list[LotDTO]:
-    """The principal's own packages (optionally of one product), newest first."""
+def list_lots(session: Session, principal: Principal, *, product_id: int | None = None,
+              license_id: int | None = None) -> list[LotDTO]:
+    """The principal's own packages (optionally of one product / under one licence), newest first.
+
+    Every member may look ("catalog.view"); changing stock needs "inventory.manage"."""
     entity_id = require_member(principal)
-    authorize(principal, "inventory.manage", entity_id)
+    authorize(principal, "catalog.view", entity_id)
     stmt = (select(InventoryLot, Product, License)
             .join(Product, Product.id == InventoryLot.product_id)
             .join(License, License.id == InventoryLot.license_id)
             .where(Product.entity_id == entity_id))
     if product_id is not None:
         stmt = stmt.where(Product.id == parse_int(product_id, "product_id"))
+    if license_id is not None:
+        stmt = stmt.where(License.id == parse_int(license_id, "license_id"))
     rows = session.execute(stmt.order_by(InventoryLot.id.desc())).all()
     return [_lot_dto(lot, product, licence) for lot, product, licence in rows]

@@ -70,7 +70,9 @@ class AuthState(AppState):
     display_name: str = ""
     business_name: str = ""
     role: str = ""
-    entity_kind: str = ""  # "retailer" | "wholesaler" | "" (platform admin)
+    # "wholesaler" / "retailer" / "both" for the business acted for ("" signed out or platform admin);
+    # display only (navigation): services authorize every action themselves.
+    entity_kind: str = ""
     is_platform_admin: bool = False
     # sign-in steps: "password" | "mfa" | "enrol" | "recovery_codes"
     step: str = "password"

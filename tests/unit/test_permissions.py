@@ -16,6 +16,7 @@ from reup_app.services.errors import NotAuthenticated, PermissionDenied
 
 # O owner, A admin, B buyer, S sales, F fulfillment, V viewer
 EXPECTED = {
+    "catalog.view": "OABSFV",
     "catalog.manage": "OAS",
     "inventory.manage": "OASF",
     "pricing.manage": "OAS",

@@ -1,0 +1,174 @@
+"""Product images (real type by magic bytes, size limit, private storage, the authorized route) and
+price tiers configured by the seller and used by the buyer's cart and checkout."""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from reup_app.api.routes import build_api
+from reup_app.models import ProductImage, TradeRelationship
+from reup_app.services import cart, orders, price_tiers, product_images, products
+from reup_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from tests.integration.orderkit import call, fresh, key, make_buyer, make_seller, stock
+
+pytestmark = pytest.mark.mysql
+
+D = Decimal
+
+
+def png(width: int = 3, height: int = 2) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" \
+       b"\xff\xc0\x00\x11\x08\x00\x20\x00\x40\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9"
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 24
+
+
+@pytest.fixture
+def media(tmp_path, monkeypatch):
+    monkeypatch.setenv("REUP_MEDIA_DIR", str(tmp_path / "media"))
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def client(engine):
+    return TestClient(build_api())
+
+
+def test_upload_checks_real_type_and_size_and_stores_privately(engine, session, media):
+    seller = make_seller(session)
+    product, _ = stock(session, seller)
+    image = call(engine, seller.p["sales"], product_images.add_image, product.id, "bud.png", png(3, 2))
+    assert (image.content_type, image.width, image.height) == ("image/png", 3, 2)
+    with fresh(engine) as s:
+        row = s.get(ProductImage, image.id)
+    assert row.storage_key.startswith(f"{seller.id}/") and (media / row.storage_key).read_bytes() == png(3, 2)
+    jpeg = call(engine, seller.owner, product_images.add_image, product.id, "b.jpg", JPEG)
+    assert (jpeg.content_type, jpeg.width, jpeg.height) == ("image/jpeg", 64, 32)
+    assert call(engine, seller.owner, product_images.add_image, product.id, "c.webp", WEBP).content_type == "image/webp"
+    # the extension is not trusted: an HTML page named .png is refused, so is an oversized image
+    for name, data, message in (("evil.png", b"<html><script>alert(1)</script></html>", "not a PNG, JPEG or WebP"),
+                                ("big.png", png() + b"\x00" * product_images.MAX_IMAGE_BYTES, "at most 5 MB"),
+                                ("empty.png", b"", "empty")):
+        with pytest.raises(ValidationError, match=message):
+            call(engine, seller.owner, product_images.add_image, product.id, name, data)
+    assert len(call(engine, seller.p["viewer"], product_images.list_images, product.id)) == 3
+    # another seller can neither add nor delete, nor list
+    other = make_seller(session)
+    with pytest.raises(NotFound):
+        call(engine, other.owner, product_images.add_image, product.id, "x.png", png())
+    with pytest.raises(NotFound):
+        call(engine, other.owner, product_images.delete_image, image.id)
+    with pytest.raises(PermissionDenied):
+        call(engine, seller.p["viewer"], product_images.add_image, product.id, "x.png", png())
+    call(engine, seller.owner, product_images.delete_image, image.id)
+    assert not (media / row.storage_key).exists()
+    assert [i.id for i in call(engine, seller.owner, product_images.list_images, product.id)] == [jpeg.id, jpeg.id + 1]
+
+
+def test_route_serves_public_images_to_anyone_and_private_ones_only_with_a_ticket(engine, session, media, client):
+    seller = make_seller(session)
+    listed, _ = stock(session, seller)
+    hidden, _ = stock(session, seller, listing_state="internal")
+    pub = call(engine, seller.owner, product_images.add_image, listed.id, "a.png", png())
+    priv = call(engine, seller.owner, product_images.add_image, hidden.id, "b.png", png(5, 5))
+
+    r = client.get(f"/api/products/{listed.id}/images/{pub.id}")
+    assert r.status_code == 200 and r.content == png() and r.headers["content-type"] == "image/png"
+    assert "public" in r.headers["cache-control"] and pub.url == f"/api/products/{listed.id}/images/{pub.id}"
+
+    bare = f"/api/products/{hidden.id}/images/{priv.id}"
+    assert client.get(bare).status_code == 404  # no ticket
+    assert priv.url.startswith(bare + "?t=")
+    r = client.get(priv.url)
+    assert r.status_code == 200 and r.content == png(5, 5) and "no-store" in r.headers["cache-control"]
+    # a ticket is for one image, can't be forged or reused after it expires
+    ticket = priv.url.split("?t=")[1]
+    assert client.get(f"/api/products/{listed.id}/images/{priv.id}?t={ticket}").status_code == 404
+    assert client.get(bare + "?t=" + ticket[:-1] + ("0" if ticket[-1] != "0" else "1")).status_code == 404
+    old = product_images.make_ticket(hidden.id, priv.id, now=time.time() - product_images.TICKET_SECONDS - 5)
+    assert client.get(f"{bare}?t={old}").status_code == 404
+    with fresh(engine) as s:
+        assert product_images.public_image_urls(s, None, [listed.id, hidden.id]) == {listed.id: [pub.url]}
+    # a public product's image paired with another product id is not found either
+    assert client.get(f"/api/products/{hidden.id}/images/{pub.id}").status_code == 404
+    # archiving makes a public image private
+    call(engine, seller.owner, products.archive_product, listed.id)
+    assert client.get(f"/api/products/{listed.id}/images/{pub.id}").status_code == 404
+
+
+def test_tiers_configured_by_the_seller_set_the_buyers_cart_and_order_price(engine, session):
+    seller = make_seller(session)
+    buyer, stranger = make_buyer(session), make_buyer(session)
+    p1, _ = stock(session, seller, price="20.00")
+    p2, _ = stock(session, seller, price="8.00")
+    session.add(TradeRelationship(seller_entity_id=seller.id, buyer_entity_id=buyer.id))
+    session.commit()
+
+    tier = call(engine, seller.p["sales"], price_tiers.create_tier, "Volume")
+    with pytest.raises(Conflict):
+        call(engine, seller.owner, price_tiers.create_tier, " Volume ")
+    assert call(engine, seller.owner, price_tiers.set_tier_price, tier.id, p1.id, "17.50") == D("17.50")
+    with pytest.raises(ValidationError):
+        call(engine, seller.owner, price_tiers.set_tier_price, tier.id, p2.id, "-1")
+    customers = call(engine, seller.owner, price_tiers.list_customers)
+    assert [(c.buyer_entity_id, c.price_tier_id) for c in customers] == [(buyer.id, None)]
+    assert call(engine, seller.owner, price_tiers.assign_tier, buyer.id, tier.id).price_tier_name == "Volume"
+    with pytest.raises(NotFound):  # no trade relationship with this one
+        call(engine, seller.owner, price_tiers.assign_tier, stranger.id, tier.id)
+    rows = {r.product_id: r.tier_price for r in call(engine, seller.owner, price_tiers.tier_prices, tier.id)}
+    assert rows == {p1.id: D("17.50"), p2.id: None}
+
+    call(engine, buyer.p["buyer"], cart.add_to_cart, p1.id, "2")
+    call(engine, buyer.p["buyer"], cart.add_to_cart, p2.id, "1")
+    prices = {ln.product_id: ln.unit_price for ln in call(engine, buyer.p["buyer"], cart.get_cart).groups[0].lines}
+    assert prices == {p1.id: D("17.50"), p2.id: D("8.00")}
+    result = call(engine, buyer.p["buyer"], cart.checkout, buyer_license_id=buyer.license.id, idempotency_key=key())
+    detail = call(engine, seller.owner, orders.get_order, result.orders[0].number)
+    assert detail.subtotal == D("43.00")
+
+    # removing the price / the tier puts the buyer back on list price
+    assert call(engine, seller.owner, price_tiers.set_tier_price, tier.id, p1.id, "") is None
+    call(engine, seller.owner, price_tiers.set_tier_price, tier.id, p1.id, "19")
+    call(engine, seller.owner, price_tiers.delete_tier, tier.id)
+    with fresh(engine) as s:
+        rel = s.execute(select(TradeRelationship).where(TradeRelationship.buyer_entity_id == buyer.id)).scalar_one()
+    assert rel.price_tier_id is None
+    call(engine, buyer.p["buyer"], cart.add_to_cart, p1.id, "1")
+    assert call(engine, buyer.p["buyer"], cart.get_cart).groups[0].lines[0].unit_price == D("20.00")
+
+
+def test_another_sellers_tiers_products_and_customers_are_out_of_reach(engine, session):
+    a, b = make_seller(session), make_seller(session)
+    buyer = make_buyer(session)
+    pa, _ = stock(session, a)
+    pb, _ = stock(session, b)
+    session.add(TradeRelationship(seller_entity_id=a.id, buyer_entity_id=buyer.id))
+    session.commit()
+    tier_a = call(engine, a.owner, price_tiers.create_tier, "A tier")
+    tier_b = call(engine, b.owner, price_tiers.create_tier, "B tier")
+    for fn, args in ((price_tiers.set_tier_price, (tier_a.id, pa.id, "1")),
+                     (price_tiers.tier_prices, (tier_a.id,)), (price_tiers.delete_tier, (tier_a.id,))):
+        with pytest.raises(NotFound):
+            call(engine, b.owner, fn, *args)
+    with pytest.raises(NotFound):  # B's tier, A's product
+        call(engine, b.owner, price_tiers.set_tier_price, tier_b.id, pa.id, "1")
+    with pytest.raises(NotFound):  # A's customer is not B's
+        call(engine, b.owner, price_tiers.assign_tier, buyer.id, tier_b.id)
+    with pytest.raises(NotFound):  # A can't give its customer B's tier
+        call(engine, a.owner, price_tiers.assign_tier, buyer.id, tier_b.id)
+    with pytest.raises(PermissionDenied):
+        call(engine, a.p["fulfillment"], price_tiers.create_tier, "Nope")
+    assert [t.name for t in call(engine, b.owner, price_tiers.list_tiers)] == ["B tier"]
