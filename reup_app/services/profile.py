@@ -59,3 +59,11 @@ def update_profile(session: Session, principal: Principal, *, full_name: str, ph
     session.add(user)
     session.flush()
     return get_profile(session, principal)
+
+
+def business_kind(session: Session, principal: Principal) -> str | None:
+    """"retailer" / "wholesaler" / "both" for the business the principal acts for (None: none)."""
+    if principal.entity_id is None:
+        return None
+    entity = session.get(Entity, principal.entity_id)
+    return entity.kind if entity is not None else None

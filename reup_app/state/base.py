@@ -50,7 +50,8 @@ class AppState(rx.State):
         when not None). Signed out: try to restore the session from the cookie, else go to sign-in.
         Signed in without the right: the "not allowed" page. `action` is checked against the
         principal's own entity; `kind` limits the page to retailers or wholesalers."""
-        from reup_app.state.auth import RESTORE_SCRIPT, AuthState
+        from reup_app.services.profile import business_kind
+        from reup_app.state.auth import RESTORE_SCRIPT, AuthState  # imported here: auth imports this module
 
         p = await self._principal()
         if not p.is_authenticated:
@@ -60,8 +61,7 @@ class AppState(rx.State):
         if action is not None and not is_allowed(p, action, p.entity_id):
             return rx.redirect("/not-allowed")
         if kind is not None:
-            auth = self if isinstance(self, AuthState) else await self.get_state(AuthState)
-            if auth.entity_kind not in (kind, "both"):
+            if await self._call(business_kind, principal=p) not in (kind, "both"):
                 return rx.redirect("/not-allowed")
         return None
 

@@ -158,9 +158,8 @@ class DashboardState(AppState):
 
     @rx.event
     async def load(self):
-        principal = await self._principal()
-        if not principal.is_authenticated:
-            return rx.redirect("/login")
+        if (denied := await self._gate("dashboard.view")) is not None:
+            return denied
         period = str(self.router.url.query_parameters.get("days", self.period))
         self.period = period if period in PERIODS else "30"
         await self._refresh()

@@ -103,9 +103,9 @@ class SellerInventoryState(AppState):
 
     @rx.event
     async def load(self):
+        if (denied := await self._gate("catalog.view", kind="wholesaler")) is not None:
+            return denied
         principal = await self._principal()
-        if not principal.is_authenticated:
-            return rx.redirect("/login")
         self.can_manage = is_allowed(principal, "inventory.manage", principal.entity_id)
         self.notice = ""
         try:

@@ -61,8 +61,8 @@ class SellerPricingState(AppState):
 
     @rx.event
     async def load(self):
-        if not (await self._principal()).is_authenticated:
-            return rx.redirect("/login")
+        if (denied := await self._gate("catalog.view", kind="wholesaler")) is not None:
+            return denied
         self.error = self.notice = ""
         await self._refresh()
 

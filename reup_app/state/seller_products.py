@@ -120,9 +120,9 @@ class SellerProductsState(AppState):
 
     @rx.event
     async def load(self):
+        if (denied := await self._gate("catalog.view", kind="wholesaler")) is not None:
+            return denied
         principal = await self._principal()
-        if not principal.is_authenticated:
-            return rx.redirect("/login")
         self.can_manage = is_allowed(principal, "catalog.manage", principal.entity_id)
         self.notice = self.form_error = ""
         self.form_open = False
