@@ -1,10 +1,12 @@
-"""/admin/businesses: platform admins approve, reject or suspend businesses."""
+"""/admin/businesses and /admin/users: platform admins approve, reject or suspend businesses, and
+disable, re-enable or reset the two-factor authentication of accounts."""
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout, notice_callout
+from reup_app.components.forms import data_table, error_callout, field, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.admin import STATUSES, AdminBusinessesState as S
+from reup_app.state.admin import AdminUsersState as U
 
 
 def _reason_form(handler, entity_id, label: str, button: str, color: str, required: bool) -> rx.Component:
@@ -59,6 +61,7 @@ def _row(b) -> rx.Component:
 def admin_businesses() -> rx.Component:
     return page_shell(
         rx.vstack(
+            rx.link("Users", href="/admin/users", size="2"),
             rx.hstack(
                 *[rx.button(s.capitalize(), on_click=S.show(s), size="2",
                             variant=rx.cond(S.status == s, "solid", "soft")) for s in STATUSES],
@@ -74,4 +77,43 @@ def admin_businesses() -> rx.Component:
             width="100%",
         ),
         title="Businesses",
+    )
+
+
+def _user_row(u) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.vstack(rx.text(u["name"], weight="medium"), rx.text(u["email"], size="1"), spacing="0")),
+        rx.table.cell(u["businesses"]),
+        rx.table.cell(u["status"]),
+        rx.table.cell(u["mfa"]),
+        rx.table.cell(rx.hstack(
+            rx.cond(u["status"] == "active",
+                    rx.button("Disable", size="1", color_scheme="red", variant="soft", on_click=U.disable(u["id"]),
+                              aria_label="Disable " + u["email"]),
+                    rx.button("Enable", size="1", variant="soft", on_click=U.enable(u["id"]),
+                              aria_label="Enable " + u["email"])),
+            rx.cond(u["mfa"] == "on", rx.button("Reset 2FA", size="1", variant="soft", on_click=U.reset_mfa(u["id"]),
+                                                aria_label="Reset two-factor of " + u["email"])),
+            spacing="2",
+        )),
+    )
+
+
+@rx.page(route="/admin/users", title="Users · ReUp admin", on_load=U.load)
+def admin_users() -> rx.Component:
+    return page_shell(
+        rx.vstack(
+            rx.link("Businesses", href="/admin/businesses", size="2"),
+            rx.form(
+                rx.hstack(field("Find user", "query", prefix="admin", placeholder="e-mail or name"),
+                          rx.button("Search", type="submit"), align="end", spacing="3"),
+                on_submit=U.search, reset_on_submit=False,
+            ),
+            error_callout(U.error),
+            notice_callout(U.notice),
+            data_table(["User", "Businesses", "Status", "2FA", ""], U.users, _user_row),
+            spacing="4",
+            width="100%",
+        ),
+        title="Users",
     )

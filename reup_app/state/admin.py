@@ -5,6 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app.formatting import format_datetime
+from reup_app.services import admin_users
+from reup_app.services import auth as auth_service
 from reup_app.services import signup as signup_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
@@ -68,3 +70,62 @@ class AdminBusinessesState(AppState):
     async def suspend(self, form: dict):
         await self._act(signup_service.suspend_entity, form_text(form, "entity_id", 20),
                         form_text(form, "reason", 500) or None, done="is suspended")
+
+
+class AdminUsersState(AppState):
+    """/admin/users: find an account; disable it (every tab loses access within about 45 s),
+    re-enable it, or reset its two-factor authentication."""
+    query: str = ""
+    users: list[dict[str, str]] = []
+    error: str = ""
+    notice: str = ""
+
+    @rx.event
+    async def load(self):
+        if (denied := await self._gate(platform_admin=True)) is not None:
+            return denied
+        self.error = self.notice = ""
+
+    async def _search(self) -> None:
+        try:
+            found = await self._call(admin_users.search_users, self.query)
+        except ServiceError as err:
+            self.error, self.users = error_message(err), []
+            return
+        self.error = ""
+        self.users = [{"id": str(u.user_id), "email": u.email, "name": u.full_name,
+                       "status": "active" if u.is_active else "disabled", "mfa": "on" if u.mfa_enabled else "off",
+                       "businesses": "; ".join(u.businesses) or ("platform admin" if u.is_platform_admin else "—")}
+                      for u in found]
+
+    @rx.event
+    async def search(self, form: dict):
+        self.query, self.notice = form_text(form, "query", 255), ""
+        await self._search()
+
+    async def _act(self, fn, user_id, done: str) -> None:
+        try:
+            ident = int(user_id)
+        except (TypeError, ValueError):
+            self.error = "Unknown user."
+            return
+        try:
+            await self._call(fn, ident)
+        except ServiceError as err:
+            self.error, self.notice = error_message(err), ""
+            return
+        await self._search()
+        self.notice = done
+
+    @rx.event
+    async def disable(self, user_id: str):
+        await self._act(auth_service.disable_user, user_id, "Account disabled; its sessions end within a minute.")
+
+    @rx.event
+    async def enable(self, user_id: str):
+        await self._act(auth_service.enable_user, user_id, "Account re-enabled.")
+
+    @rx.event
+    async def reset_mfa(self, user_id: str):
+        await self._act(auth_service.admin_reset_mfa, user_id,
+                        "Two-factor authentication reset; the user sets it up again at next sign-in.")

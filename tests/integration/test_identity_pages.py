@@ -111,3 +111,34 @@ def test_team_membership_ids_of_another_business_are_refused(session):
     session.expire_all()
     assert session.get(Membership, victim_membership.id).role == "buyer"
     assert session.get(User, victim.id).is_active
+
+
+def test_admin_disables_a_user_whose_open_tab_then_signs_out(session):
+    from reup_app.state.admin import AdminUsersState
+    from reup_app.state.auth import AuthState
+    from tests.integration.statekit import Tab, run
+
+    entity = make_entity(session, kind="retailer")
+    victim, _ = make_member(session, entity, role="buyer")
+    tab = Tab().sign_in(victim.email)
+    admin = make_user(session, is_platform_admin=True)
+    admin_tab = Tab()
+    # A platform admin must pass MFA to sign in; tokens are issued directly for this handler test.
+    from reup_app.services.auth import _issue
+    result = _issue(session, admin, None, None, client_ip=None, user_agent=None)
+    session.commit()
+    auth = admin_tab.state(AuthState)
+    auth._accept(result, cookie=False)
+    page = admin_tab.state(AdminUsersState)
+    run(page.search({"query": victim.email}))
+    assert [u["email"] for u in page.users] == [victim.email] and page.users[0]["status"] == "active"
+    run(page.disable(page.users[0]["id"]))
+    assert page.users[0]["status"] == "disabled" and "disabled" in page.notice
+
+    run(tab.state(AuthState).check_session("tick"))
+    assert not tab.state(AuthState).signed_in
+
+    outsider = Tab().sign_in(make_member(session, entity, role="owner")[0].email)
+    users = outsider.state(AdminUsersState)
+    run(users.search({"query": victim.email}))
+    assert users.users == [] and "not allowed" in users.error.lower()
