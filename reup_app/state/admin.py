@@ -10,6 +10,7 @@ from reup_app.services import auth as auth_service
 from reup_app.services import signup as signup_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.inputs import parse_id
 
 STATUSES = ("pending", "approved", "suspended", "rejected")
 
@@ -44,9 +45,8 @@ class AdminBusinessesState(AppState):
         await self._reload()
 
     async def _act(self, fn, entity_id, *args, done: str) -> None:
-        try:
-            ident = int(entity_id)
-        except (TypeError, ValueError):
+        ident = parse_id(entity_id)
+        if ident is None:
             self.error = "Unknown business."
             return
         try:
@@ -104,9 +104,8 @@ class AdminUsersState(AppState):
         await self._search()
 
     async def _act(self, fn, user_id, done: str) -> None:
-        try:
-            ident = int(user_id)
-        except (TypeError, ValueError):
+        ident = parse_id(user_id)
+        if ident is None:
             self.error = "Unknown user."
             return
         try:

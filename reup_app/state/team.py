@@ -10,6 +10,7 @@ from reup_app.services import profile as profile_service
 from reup_app.services import team as team_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.inputs import parse_id
 
 # Roles that make sense for each kind of business (services accept any valid role).
 ROLES_BY_KIND = {
@@ -62,13 +63,6 @@ class TeamState(AppState):
         self.error, self.notice = "", done
         await self._reload()
 
-    @staticmethod
-    def _id(value) -> int | None:
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
-
     @rx.event
     async def invite(self, form: dict):
         email, role = form_text(form, "email", 255), form_text(form, "role", 32)
@@ -78,7 +72,7 @@ class TeamState(AppState):
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):
-        ident = self._id(membership_id)
+        ident = parse_id(membership_id)
         if ident is None or not isinstance(role, str):
             self.error = "Unknown member."
             return
@@ -86,7 +80,7 @@ class TeamState(AppState):
 
     @rx.event
     async def remove(self, membership_id: str):
-        ident = self._id(membership_id)
+        ident = parse_id(membership_id)
         if ident is None:
             self.error = "Unknown member."
             return
@@ -94,7 +88,7 @@ class TeamState(AppState):
 
     @rx.event
     async def revoke(self, invite_id: str):
-        ident = self._id(invite_id)
+        ident = parse_id(invite_id)
         if ident is None:
             self.error = "Unknown invitation."
             return
