@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from reup_app.components.notifications import notifications_bell
 from reup_app.state.auth import AuthState
 
 NAV_LINKS: list[tuple[str, str]] = [
@@ -75,6 +76,7 @@ def header() -> rx.Component:
             rx.spacer(),
             _desktop_nav(),
             _mobile_nav(),
+            notifications_bell(),
             _account(),
             align="center",
             width="100%",

@@ -1,3 +1,3 @@
 """Pages: layout only. Each page module registers its routes with @rx.page."""
 
-from reup_app.pages import home, login, marketplace  # noqa: F401
+from reup_app.pages import home, login, marketplace, notification_settings  # noqa: F401

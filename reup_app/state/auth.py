@@ -50,6 +50,12 @@ class AuthState(AppState):
         self.business_name = current.name if current else ("ReUp platform" if result.entity_id is None else "")
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
 
+    def _remember_live(self, principal: Principal | None) -> None:
+        """Tell the push layer who this browser session now belongs to (None: nobody)."""
+        from reup_app.state.notifications import remember_session
+
+        remember_session(self.router.session.client_token or "", principal)
+
     async def _current_principal(self) -> Principal:
         """Resolve the access token; refresh it silently when it has expired."""
         if not self._access_token:
@@ -99,6 +105,7 @@ class AuthState(AppState):
             return
         if result.status == "ok":
             self._accept(result, email)
+            self._remember_live(result.principal)
             return rx.redirect("/marketplace")
         if result.status == "mfa_required":
             self._challenge = result.challenge or ""
@@ -127,6 +134,7 @@ class AuthState(AppState):
             self.login_error = error_message(err)
             return
         self._accept(result, self._pending_email)
+        self._remember_live(result.principal)
         return rx.redirect("/marketplace")
 
     @rx.event
@@ -134,6 +142,7 @@ class AuthState(AppState):
         principal = await self._current_principal()
         raw, access = self._refresh_token, self._access_token
         self._clear()
+        self._remember_live(None)
         if principal.is_authenticated:
 
             def do_logout():
@@ -151,3 +160,4 @@ class AuthState(AppState):
         """Periodic/page-load check: an ended session (logout elsewhere, disabled user) signs out."""
         if self.signed_in and not (await self._current_principal()).is_authenticated:
             self._clear()
+            self._remember_live(None)

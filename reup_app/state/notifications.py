@@ -1,0 +1,198 @@
+"""Notification bell and preferences states.
+
+The bell (in every page's header) registers the browser session for pushes when it mounts, shows
+the unread count and the newest notifications, and is a live listener: when an event the session
+is entitled to arrives, it reloads both from the database (through the service layer, with the
+re-validated principal) and, for a wholesaler receiving a new order, shows a toast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import reflex as rx
+
+from reup_app.events.core import DomainEvent
+from reup_app.realtime.registry import SessionInfo, get_registry
+from reup_app.security.principal import Principal
+from reup_app.services import notifications as notif_service
+from reup_app.services.errors import ServiceError
+from reup_app.state.base import AppState, error_message
+from reup_app.state.live import live_listener
+
+log = logging.getLogger(__name__)
+
+BELL_ITEMS = 10
+MAX_ID_LENGTH = 20
+_MEMO_SECONDS = 5.0
+_memo: dict[tuple, asyncio.Future] = {}
+
+
+async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `load` once per key in this worker and share the result for a few seconds: one event
+    reaching ten tabs of one user costs one query, not ten."""
+    fut = _memo.get(key)
+    if fut is None:
+        loop = asyncio.get_running_loop()
+        fut = _memo[key] = loop.create_future()
+        loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
+        try:
+            fut.set_result(await load())
+        except Exception as err:
+            fut.set_exception(err)
+            _memo.pop(key, None)
+    return await asyncio.shield(fut)
+
+
+def remember_session(token: str, principal: Principal | None) -> None:
+    """Record which user/entity this browser session (client token) belongs to, for pushes."""
+    if token:
+        get_registry().register(token, SessionInfo.of(principal))
+
+
+def forget_session(token: str) -> None:
+    if token:
+        get_registry().forget(token)
+
+
+def _item_view(n: notif_service.NotificationView) -> dict[str, str]:
+    return {
+        "id": str(n.id),
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "when": n.created_at.strftime("%b %d, %H:%M UTC"),
+        "read": "yes" if n.read else "no",
+    }
+
+
+@live_listener(kinds=notif_service.KINDS.keys())
+class NotificationState(AppState):
+    unread: int = 0
+    items: list[dict[str, str]] = []
+    notif_error: str = ""
+
+    def _clear(self) -> None:
+        self.unread, self.items, self.notif_error = 0, [], ""
+
+    def _show(self, summary: notif_service.NotificationSummary) -> None:
+        self.unread = summary.unread
+        self.items = [_item_view(n) for n in summary.items]
+        self.notif_error = ""
+
+    async def _reload(self, principal: Principal) -> None:
+        try:
+            self._show(await self._call(notif_service.summary, limit=BELL_ITEMS, principal=principal))
+        except ServiceError as err:
+            self.notif_error = error_message(err)
+
+    def _token(self) -> str:
+        return self.router.session.client_token or ""
+
+    @rx.event
+    async def connect(self):
+        """on_mount of the bell: register this session for pushes and show the current state."""
+        principal = await self._principal()
+        remember_session(self._token(), principal)
+        if principal.is_authenticated and principal.entity_id is not None:
+            await self._reload(principal)
+        else:
+            self._clear()
+
+    @rx.event
+    async def mark_read(self, notification_id: str):
+        nid = str(notification_id)[:MAX_ID_LENGTH] if isinstance(notification_id, (str, int)) else ""
+        if not nid.isdigit():
+            self.notif_error = "That notification was not found."
+            return
+        try:
+            await self._call(notif_service.mark_read, int(nid))
+        except Exception as err:
+            self.notif_error = error_message(err)
+            return
+        await self._reload(await self._principal())
+
+    @rx.event
+    async def open_notification(self, notification_id: str):
+        """Mark read and go to the notification's page (its link comes from the database)."""
+        await self.mark_read(notification_id)
+        link = next((i["link"] for i in self.items if i["id"] == str(notification_id)), "")
+        if not self.notif_error and link.startswith("/") and not link.startswith("//"):
+            return rx.redirect(link)
+
+    @rx.event
+    async def mark_all_read(self):
+        try:
+            await self._call(notif_service.mark_all_read)
+        except Exception as err:
+            self.notif_error = error_message(err)
+            return
+        await self._reload(await self._principal())
+
+    async def _on_domain_event(self, event: DomainEvent):
+        principal = await self._principal()
+        if not principal.is_authenticated or principal.entity_id not in event.entity_ids:
+            # Signed out or switched business since the session registered: fix the registry.
+            remember_session(self._token(), principal)
+            if not principal.is_authenticated:
+                self._clear()
+            return None
+        key = (event.id, principal.user_id, principal.entity_id)
+        try:
+            summary = await _shared(key, lambda: self._call(notif_service.summary, limit=BELL_ITEMS,
+                                                            principal=principal))
+        except ServiceError as err:
+            self.notif_error = error_message(err)
+            return None
+        self._show(summary)
+        if event.kind == "order.submitted" and principal.entity_id == event.payload.get("seller_entity_id"):
+            number = str(event.payload.get("order_number", ""))
+            title = next((i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)),
+                         f"New order {number}")
+            return rx.toast.info(title, duration=8000, close_button=True)
+        return None
+
+
+class NotificationPrefsState(AppState):
+    """/settings/notifications: which kinds reach the user in the app and by e-mail."""
+
+    prefs: list[dict[str, str]] = []
+    prefs_error: str = ""
+    prefs_saved: str = ""
+    prefs_loaded: bool = False
+
+    async def _load(self) -> None:
+        try:
+            rows = await self._call(notif_service.get_preferences)
+        except Exception as err:
+            self.prefs_error = error_message(err)
+            self.prefs = []
+            return
+        self.prefs = [{"kind": r.kind, "label": r.label, "in_app": "yes" if r.in_app else "no",
+                       "email": "yes" if r.email else "no"} for r in rows]
+        self.prefs_error = ""
+        self.prefs_loaded = True
+
+    @rx.event
+    async def load(self):
+        self.prefs_saved = ""
+        await self._load()
+
+    @rx.event
+    async def set_channel(self, kind: str, channel: str, on: bool):
+        """Switch one channel ("in_app" or "email") of one kind on or off."""
+        current = next((p for p in self.prefs if p["kind"] == kind), None) if isinstance(kind, str) else None
+        if current is None or channel not in ("in_app", "email") or not isinstance(on, bool):
+            self.prefs_error = "Unknown notification setting."
+            return
+        values = {"in_app": current["in_app"] == "yes", "email": current["email"] == "yes", channel: on}
+        try:
+            await self._call(notif_service.set_preference, kind, in_app=values["in_app"], email=values["email"])
+        except Exception as err:
+            self.prefs_error = error_message(err)
+            return
+        await self._load()
+        self.prefs_saved = f"Saved: {current['label']}."
