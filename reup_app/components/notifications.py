@@ -35,7 +35,7 @@ def _item(item: rx.Var) -> rx.Component:
         cursor="pointer",
         _hover={"background": rx.color("gray", 3)},
         data_testid="notification-item",
-        data_unread=item["read"],
+        data_unread=rx.cond(unread, "yes", "no"),
         width="100%",
     )
 
@@ -89,4 +89,6 @@ def notifications_bell() -> rx.Component:
             ),
         ),
         on_mount=NotificationState.connect,
+        data_testid="notification-bell",
+        data_ready=rx.cond(NotificationState.bell_ready, "yes", "no"),
     )

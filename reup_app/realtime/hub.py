@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 10.0
 MAX_CONCURRENT = 64
 SWEEP_SECONDS = 30.0
-# When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <token>":
+# When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
 # the multi-worker tests use it to prove each session got each event exactly once.
 TRACE_ENV = "REUP_RT_TRACE"
 
@@ -144,7 +144,7 @@ class PushHub:
         if to_run:
             await self.app.event_namespace.emit_update(StateUpdate(events=Event.from_event_type(to_run)), token)
         if self.trace_key and isinstance(self.registry, RedisRegistry):
-            await asyncio.to_thread(self.registry.redis.rpush, self.trace_key, f"{event.id} {token}")
+            await asyncio.to_thread(self.registry.redis.rpush, self.trace_key, f"{event.id} {event.kind} {token}")
 
     # ---------------------------------------------------------------------------------------
     # Housekeeping: keep live sessions registered, forget closed ones

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from reup_app.events.core import DomainEvent, register_precommit
+from reup_app.events.core import DomainEvent, emit, register_precommit
 from reup_app.models import Entity, Membership, User
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.types import utcnow
@@ -32,6 +32,7 @@ from reup_app.services.errors import NotFound, ValidationError
 log = logging.getLogger(__name__)
 
 MAX_LIST = 50
+READ_EVENT = "notification.read"  # not a notification itself: tells the reader's other tabs
 STATUS_WORDS = {
     "accepted": "was accepted", "rejected": "was rejected", "backorder": "is on backorder",
     "cancelled": "was cancelled", "fulfilled": "is packed and ready to ship", "shipped": "has shipped",
@@ -267,12 +268,20 @@ def mark_read(session: Session, principal: Principal, notification_id: Any) -> N
         row.read_at = utcnow()
         session.add(row)
         session.flush()
+        _emit_read(session, user_id, entity_id)
+
+
+def _emit_read(session: Session, user_id: int, entity_id: int) -> None:
+    """The user's other open tabs (any worker or process) update their bell."""
+    emit(session, READ_EVENT, entity_ids=[entity_id], user_ids=[user_id])
 
 
 def mark_all_read(session: Session, principal: Principal) -> int:
     user_id, entity_id = _me(principal)
     result = session.execute(update(Notification).where(_mine(user_id, entity_id), Notification.read_at.is_(None))
                              .values(read_at=utcnow()))
+    if result.rowcount:
+        _emit_read(session, user_id, entity_id)
     return int(result.rowcount or 0)
 
 

@@ -69,19 +69,21 @@ def _item_view(n: notif_service.NotificationView) -> dict[str, str]:
     }
 
 
-@live_listener(kinds=notif_service.KINDS.keys())
+@live_listener(kinds=[*notif_service.KINDS, notif_service.READ_EVENT])
 class NotificationState(AppState):
     unread: int = 0
     items: list[dict[str, str]] = []
     notif_error: str = ""
+    bell_ready: bool = False  # the count shown is the database's (set once loaded)
 
     def _clear(self) -> None:
-        self.unread, self.items, self.notif_error = 0, [], ""
+        self.unread, self.items, self.notif_error, self.bell_ready = 0, [], "", False
 
     def _show(self, summary: notif_service.NotificationSummary) -> None:
         self.unread = summary.unread
         self.items = [_item_view(n) for n in summary.items]
         self.notif_error = ""
+        self.bell_ready = True
 
     async def _reload(self, principal: Principal) -> None:
         try:
