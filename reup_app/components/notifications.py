@@ -89,6 +89,7 @@ def notifications_bell() -> rx.Component:
             ),
         ),
         on_mount=NotificationState.connect,
+        margin_right="8px",  # room for the count badge
         data_testid="notification-bell",
         data_ready=rx.cond(NotificationState.bell_ready, "yes", "no"),
     )
