@@ -134,15 +134,23 @@ class PushHub:
                 self._locks.pop(token, None)
 
     async def _push(self, token: str, event: DomainEvent, classes: list[type]) -> None:
-        to_run: list[Any] = []
-        async with self.app.modify_state(BaseStateToken(ident=token, cls=classes[0])) as root:
-            for cls in classes:
-                state = await root.get_state(cls)
-                result = await state._on_domain_event(event)
-                if result is not None:
-                    to_run.extend(result if isinstance(result, (list, tuple)) else [result])
-        if to_run:
-            await self.app.event_namespace.emit_update(StateUpdate(events=Event.from_event_type(to_run)), token)
+        """What `app.modify_state` does, plus the listeners' events in the same update (one
+        message per session instead of two when a listener returns a toast)."""
+        app = self.app
+        with app.set_contexts():
+            async with app.state_manager.modify_state_with_links(BaseStateToken(ident=token, cls=classes[0])) as root:
+                to_run: list[Any] = []
+                for cls in classes:
+                    state = await root.get_state(cls)
+                    result = await state._on_domain_event(event)
+                    if result is not None:
+                        to_run.extend(result if isinstance(result, (list, tuple)) else [result])
+                delta = await root._get_resolved_delta()
+                root._clean()
+                if delta or to_run:
+                    # still holding the session's lock, as Reflex does, so updates keep their order
+                    await app.event_namespace.emit_update(
+                        StateUpdate(delta=delta, events=Event.from_event_type(to_run)), token)
         if self.trace_key and isinstance(self.registry, RedisRegistry):
             await asyncio.to_thread(self.registry.redis.rpush, self.trace_key, f"{event.id} {event.kind} {token}")
 

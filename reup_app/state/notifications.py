@@ -20,6 +20,7 @@ from reup_app.realtime.registry import SessionInfo, get_registry
 from reup_app.security.principal import Principal
 from reup_app.services import notifications as notif_service
 from reup_app.services.errors import ServiceError
+from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
 
@@ -47,6 +48,10 @@ async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
     return await asyncio.shield(fut)
 
 
+async def _toast(title: str):
+    return rx.toast.info(title, duration=8000, close_button=True)
+
+
 def remember_session(token: str, principal: Principal | None) -> None:
     """Record which user/entity this browser session (client token) belongs to, for pushes."""
     if token:
@@ -70,13 +75,16 @@ def _item_view(n: notif_service.NotificationView) -> dict[str, str]:
 
 
 @live_listener(kinds=[*notif_service.KINDS, notif_service.READ_EVENT])
-class NotificationState(AppState):
+class NotificationState(AuthState):
+    """A substate of AuthState: a push loads the session's tokens with the bell in one read, and
+    `_principal()` needs no second fetch (inherited fields live on the AuthState instance)."""
+
     unread: int = 0
     items: list[dict[str, str]] = []
     notif_error: str = ""
     bell_ready: bool = False  # the count shown is the database's (set once loaded)
 
-    def _clear(self) -> None:
+    def _clear_bell(self) -> None:
         self.unread, self.items, self.notif_error, self.bell_ready = 0, [], "", False
 
     def _show(self, summary: notif_service.NotificationSummary) -> None:
@@ -91,18 +99,18 @@ class NotificationState(AppState):
         except ServiceError as err:
             self.notif_error = error_message(err)
 
-    def _token(self) -> str:
+    def _client_token(self) -> str:
         return self.router.session.client_token or ""
 
     @rx.event
     async def connect(self):
         """on_mount of the bell: register this session for pushes and show the current state."""
         principal = await self._principal()
-        remember_session(self._token(), principal)
+        remember_session(self._client_token(), principal)
         if principal.is_authenticated and principal.entity_id is not None:
             await self._reload(principal)
         else:
-            self._clear()
+            self._clear_bell()
 
     @rx.event
     async def mark_read(self, notification_id: str):
@@ -138,9 +146,9 @@ class NotificationState(AppState):
         principal = await self._principal()
         if not principal.is_authenticated or principal.entity_id not in event.entity_ids:
             # Signed out or switched business since the session registered: fix the registry.
-            remember_session(self._token(), principal)
+            remember_session(self._client_token(), principal)
             if not principal.is_authenticated:
-                self._clear()
+                self._clear_bell()
             return None
         key = (event.id, principal.user_id, principal.entity_id)
         try:
@@ -154,7 +162,8 @@ class NotificationState(AppState):
             number = str(event.payload.get("order_number", ""))
             title = next((i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)),
                          f"New order {number}")
-            return rx.toast.info(title, duration=8000, close_button=True)
+            # built once per title and worker: every tab showing it gets the same toast
+            return await _shared(("toast", title), lambda: _toast(title))
         return None
 
 

@@ -4,21 +4,16 @@ same Redis event channel as the app servers (exactly what the background job pro
 
 from __future__ import annotations
 
-import math
 import os
-import uuid
-from decimal import Decimal
 
 import redis
 from sqlalchemy import select
 
 from reup_app.db import reset_engine, unit_of_work
 from reup_app.events.bus import set_bus
-from reup_app.models import Entity, License, Notification, Product, User
+from reup_app.models import Notification, User
 from reup_app.realtime.registry import set_registry
-from reup_app.security.principal import Principal
-from reup_app.seed.demo import DEMO_PASSWORD
-from reup_app.services import auth, cart, orders
+from reup_app.seed.demo_orders import demo_principal, entity_id_named, move_order, place_demo_order
 from reup_app.settings import get_settings, reset_settings_cache
 from tests.browser.conftest import _app_env
 
@@ -37,54 +32,19 @@ def use_app_environment(db_url: str) -> None:
     client.close()
 
 
-def principal_of(email: str) -> Principal:
-    with unit_of_work(None) as s:
-        result = auth.login(s, email=email, password=DEMO_PASSWORD)
-    assert result.principal is not None, result.status
-    return result.principal
-
-
-def entity_id(name: str) -> int:
-    with unit_of_work(None) as s:
-        return s.execute(select(Entity.id).where(Entity.name == name)).scalar_one()
-
-
-def submit_order(buyer_email: str, seller_name: str, minimum: Decimal = Decimal("800")) -> str:
-    """Fill the buyer's cart with one in-stock product of the seller above its minimum; check out."""
-    buyer = principal_of(buyer_email)
-    seller_id = entity_id(seller_name)
-    with unit_of_work(buyer) as s:
-        products = s.execute(select(Product).where(Product.entity_id == seller_id, Product.available_qty > 0,
-                                                   Product.listing_state == "available")
-                             .order_by(Product.available_qty.desc())).scalars().all()
-        licence_id = s.execute(select(License.id).where(License.entity_id == buyer.entity_id,
-                                                        License.status == "active")).scalars().first()
-    for product in products:
-        step = product.min_order_qty or Decimal(1)
-        qty = max(step, step * math.ceil(minimum / (product.unit_price * step)))
-        if qty <= product.available_qty:
-            break
-    else:
-        raise AssertionError(f"{seller_name} has no product with enough stock")
-    with unit_of_work(buyer) as s:
-        cart.add_to_cart(s, buyer, product.id, qty)
-    with unit_of_work(buyer) as s:
-        result = cart.checkout(s, buyer, buyer_license_id=licence_id, idempotency_key=uuid.uuid4().hex,
-                               seller_entity_ids=[seller_id])
-    return result.orders[0].number
+def submit_order(buyer_email: str, seller_name: str) -> str:
+    return place_demo_order(demo_principal(buyer_email), entity_id_named(seller_name))
 
 
 def transition(actor_email: str, number: str, action: str) -> None:
-    actor = principal_of(actor_email)
-    with unit_of_work(actor) as s:
-        orders.transition(s, actor, number, action, idempotency_key=uuid.uuid4().hex)
+    move_order(demo_principal(actor_email), number, action)
 
 
 def notification_count(email: str, entity_name: str) -> int:
     with unit_of_work(None) as s:
         user_id = s.execute(select(User.id).where(User.email == email)).scalar_one()
         return len(s.execute(select(Notification.id).where(
-            Notification.user_id == user_id, Notification.entity_id == entity_id(entity_name))).all())
+            Notification.user_id == user_id, Notification.entity_id == entity_id_named(entity_name))).all())
 
 
 def deliveries() -> list[tuple[str, str, str]]:
