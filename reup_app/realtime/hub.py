@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 MAX_CONCURRENT = 64
-SWEEP_SECONDS = 30.0
+SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-alive / forget closed tabs
 # When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
 # the multi-worker tests use it to prove each session got each event exactly once.
 TRACE_ENV = "REUP_RT_TRACE"

@@ -30,12 +30,20 @@ def entity_id_named(name: str) -> int:
         return s.execute(select(Entity.id).where(Entity.name == name)).scalar_one()
 
 
-def place_demo_order(buyer: Principal, seller_entity_id: int, minimum: Decimal = Decimal("800")) -> str:
-    """Cart one in-stock product of the seller worth at least `minimum`, check out; the order number."""
+def stocked_products(seller_entity_id: int) -> list[Product]:
+    """The seller's available products, most stock first."""
+    with unit_of_work(None) as s:
+        return list(s.execute(select(Product).where(Product.entity_id == seller_entity_id, Product.available_qty > 0,
+                                                    Product.listing_state == "available")
+                              .order_by(Product.available_qty.desc(), Product.id)).scalars())
+
+
+def place_demo_order(buyer: Principal, seller_entity_id: int, minimum: Decimal = Decimal("800"),
+                     product_id: int | None = None) -> str:
+    """Cart one in-stock product of the seller (`product_id`, or the one with the most stock) worth at
+    least `minimum`, check out; the order number."""
+    products = [p for p in stocked_products(seller_entity_id) if product_id in (None, p.id)]
     with unit_of_work(buyer) as s:
-        products = s.execute(select(Product).where(Product.entity_id == seller_entity_id, Product.available_qty > 0,
-                                                   Product.listing_state == "available")
-                             .order_by(Product.available_qty.desc())).scalars().all()
         licence_id = s.execute(select(License.id).where(License.entity_id == buyer.entity_id,
                                                         License.status == "active")).scalars().first()
     for product in products:

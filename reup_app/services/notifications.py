@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from reup_app.events.core import DomainEvent, emit, register_precommit
+from reup_app.events.kinds import NOTIFICATION_READ
 from reup_app.models import Entity, Membership, User
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.types import utcnow
@@ -32,7 +33,7 @@ from reup_app.services.errors import NotFound, ValidationError
 log = logging.getLogger(__name__)
 
 MAX_LIST = 50
-READ_EVENT = "notification.read"  # not a notification itself: tells the reader's other tabs
+READ_EVENT = NOTIFICATION_READ  # not a notification itself: tells the reader's other tabs
 STATUS_WORDS = {
     "accepted": "was accepted", "rejected": "was rejected", "backorder": "is on backorder",
     "cancelled": "was cancelled", "fulfilled": "is packed and ready to ship", "shipped": "has shipped",

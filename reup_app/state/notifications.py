@@ -161,9 +161,10 @@ class NotificationState(AuthState):
         if event.kind == "order.submitted" and principal.entity_id == event.payload.get("seller_entity_id"):
             number = str(event.payload.get("order_number", ""))
             title = next((i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)),
-                         f"New order {number}")
-            # built once per title and worker: every tab showing it gets the same toast
-            return await _shared(("toast", title), lambda: _toast(title))
+                         None)
+            if title is not None:  # None: the user turned in-app notices of new orders off
+                # built once per title and worker: every tab showing it gets the same toast
+                return await _shared(("toast", title), lambda: _toast(title))
         return None
 
 

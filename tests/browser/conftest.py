@@ -36,6 +36,7 @@ def _app_env(db_url: str) -> dict[str, str]:
         "REUP_APP_URL": BASE_URL,
         "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}",
         "REUP_RT_TRACE": "1",  # the push hub records deliveries (tests/browser/test_realtime.py)
+        "REUP_RT_SWEEP_SECONDS": "2",  # closed tabs are forgotten within seconds
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "0",
         "REFLEX_USE_SYSTEM_BUN": "1",

@@ -11,9 +11,16 @@ from sqlalchemy import select
 
 from reup_app.db import reset_engine, unit_of_work
 from reup_app.events.bus import set_bus
-from reup_app.models import Notification, User
-from reup_app.realtime.registry import set_registry
-from reup_app.seed.demo_orders import demo_principal, entity_id_named, move_order, place_demo_order
+from reup_app.models import EmailOutbox, Notification, Product, User
+from reup_app.models.notifications import NotificationPreference
+from reup_app.realtime.registry import SessionInfo, get_registry, set_registry
+from reup_app.seed.demo_orders import (
+    demo_principal,
+    entity_id_named,
+    move_order,
+    place_demo_order,
+    stocked_products,
+)
 from reup_app.settings import get_settings, reset_settings_cache
 from tests.browser.conftest import _app_env
 
@@ -32,8 +39,34 @@ def use_app_environment(db_url: str) -> None:
     client.close()
 
 
-def submit_order(buyer_email: str, seller_name: str) -> str:
-    return place_demo_order(demo_principal(buyer_email), entity_id_named(seller_name))
+def submit_order(buyer_email: str, seller_name: str, product_id: int | None = None) -> str:
+    return place_demo_order(demo_principal(buyer_email), entity_id_named(seller_name), product_id=product_id)
+
+
+def top_product(seller_name: str) -> Product:
+    return stocked_products(entity_id_named(seller_name))[0]
+
+
+def available(product_id: int):
+    with unit_of_work(None) as s:
+        return s.get(Product, product_id).available_qty
+
+
+def session_of(token: str) -> SessionInfo | None:
+    """What the session registry says about a browser tab (None: forgotten)."""
+    return get_registry().lookup([token]).get(token)
+
+
+def preference(email: str, kind: str) -> tuple[bool, bool] | None:
+    with unit_of_work(None) as s:
+        row = s.execute(select(NotificationPreference).join(User, User.id == NotificationPreference.user_id)
+                        .where(User.email == email, NotificationPreference.kind == kind)).scalars().first()
+        return (row.in_app, row.email) if row else None
+
+
+def emails_to(email: str) -> list[str]:
+    with unit_of_work(None) as s:
+        return list(s.execute(select(EmailOutbox.subject).where(EmailOutbox.to_address == email)).scalars())
 
 
 def transition(actor_email: str, number: str, action: str) -> None:

@@ -13,6 +13,7 @@ backend URL, so a browser opening http://127.0.0.2:<port>/ talks only to the sec
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 
 import pytest
@@ -196,3 +197,82 @@ def test_events_cross_app_processes(browser, app_url, second_process, services):
     finally:
         actx.close()
         bctx.close()
+
+
+def test_catalog_availability_updates_live_even_for_visitors(browser, app_url, services):
+    from reup_app.formatting import quantity
+
+    product = kit.top_product(PACIFIC)
+    ctx, page = _open(browser, app_url)
+    try:
+        page.goto(f"/marketplace?q={product.name}")
+        card = page.get_by_test_id("product-card").filter(has=page.get_by_role("heading", name=product.name,
+                                                                                exact=True))
+        expect(card).to_contain_text(f"{quantity(product.available_qty)} available")
+        expect(page.get_by_test_id("notification-bell")).to_be_attached()
+        page.wait_for_timeout(300)  # the bell's mount registered the tab
+        page.evaluate("() => { window.__reupNoReload = 'still here' }")
+
+        kit.submit_order("buyer@greenleaf.demo", PACIFIC, product_id=product.id)
+        now = kit.available(product.id)
+        assert now < product.available_qty
+        expect(card).to_contain_text(f"{quantity(now)} available")
+        assert _not_reloaded(page)
+    finally:
+        ctx.close()
+
+
+def test_sign_out_and_closed_tabs_are_forgotten(browser, app_url, services):
+    ctx, page = _open(browser, app_url)
+    try:
+        _sign_in(page, "viewer@pacificbloom.demo")
+        token = _token(page)
+        info = kit.session_of(token)
+        assert info is not None and info.entity_id == kit.entity_id_named(PACIFIC)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_label("Password")).to_be_visible()
+        signed_out = kit.session_of(token)
+        assert signed_out is not None and signed_out.user_id is None and signed_out.entity_id is None
+
+        seen = len(kit.deliveries())
+        number = kit.submit_order("buyer@greenleaf.demo", PACIFIC)
+        page.wait_for_timeout(1000)
+        expect(_toast(page, number)).to_have_count(0)
+        assert not [k for _id, k, t in kit.deliveries()[seen:] if t == token and k in ORDER_KINDS]
+    finally:
+        ctx.close()
+    # the tab is closed: its socket goes, and the hub's sweep forgets the session
+    for _ in range(40):
+        if kit.session_of(token) is None:
+            break
+        time.sleep(0.25)
+    assert kit.session_of(token) is None
+
+
+def test_notification_preferences_choose_in_app_and_email(browser, app_url, services):
+    email = "fulfillment@pacificbloom.demo"
+    ctx, page = _open(browser, app_url)
+    try:
+        _sign_in(page, email)
+        page.goto("/settings/notifications")
+        in_app = page.get_by_role("switch", name="In the app: New orders from retailers")
+        by_mail = page.get_by_role("switch", name="By e-mail: New orders from retailers")
+        expect(in_app).to_be_checked()
+        expect(by_mail).not_to_be_checked()
+        in_app.click()
+        expect(page.get_by_role("status")).to_have_text("Saved: New orders from retailers.")
+        by_mail.click()
+        expect(by_mail).to_be_checked()
+        expect(in_app).not_to_be_checked()
+        assert kit.preference(email, "order.submitted") == (False, True)
+        page.evaluate("() => { window.__reupNoReload = 'still here' }")
+
+        before, mails = kit.notification_count(email, PACIFIC), len(kit.emails_to(email))
+        number = kit.submit_order("buyer@greenleaf.demo", PACIFIC)
+        assert kit.notification_count(email, PACIFIC) == before
+        assert len(kit.emails_to(email)) == mails + 1 and number in kit.emails_to(email)[-1]
+        page.wait_for_timeout(1000)
+        expect(_toast(page, number)).to_have_count(0)  # in-app is off: no toast either
+        assert _not_reloaded(page)
+    finally:
+        ctx.close()

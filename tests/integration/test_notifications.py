@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from reup_app.db import unit_of_work
 from reup_app.events import emit
+from reup_app.events.kinds import emit_sync_result
 from reup_app.models import EmailOutbox
 from reup_app.models.notifications import Notification
 from reup_app.services import messages, notifications
@@ -139,7 +140,7 @@ def test_rolled_back_work_leaves_no_notification_and_sync_results_reach_admins(e
     assert _rows(engine, _users(seller)) == []
 
     with unit_of_work(None, engine=engine) as s:
-        emit(s, "sync.failed", entity_ids=[seller.id], payload={"integration": "metrc", "summary": "HTTP 500"})
+        emit_sync_result(s, entity_id=seller.id, integration="metrc", ok=False, summary="HTTP 500")
     rows = _rows(engine, _users(seller))
     assert sorted(n.user_id for n in rows) == sorted(admins)
     assert rows[0].title == "METRC sync failed" and rows[0].body == "HTTP 500"
