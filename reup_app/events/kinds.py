@@ -22,6 +22,7 @@ INVENTORY_CHANGED = "inventory.changed"
 SYNC_FINISHED = "sync.finished"
 SYNC_FAILED = "sync.failed"
 NOTIFICATION_READ = "notification.read"
+SESSION_RESYNC = "session.resync"  # made by the push hub for one reconnected session, never emitted
 
 
 def emit_sync_result(session: Session, *, entity_id: int, integration: str, ok: bool, summary: str,

@@ -26,6 +26,7 @@ from reflex_base.event import Event
 
 from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
+from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
 from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, get_registry
 from reup_app.settings import get_settings
@@ -39,6 +40,7 @@ SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-ali
 # When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
 # the multi-worker tests use it to prove each session got each event exactly once.
 TRACE_ENV = "REUP_RT_TRACE"
+# SESSION_RESYNC: the hub sends it to one session new on this worker (a reconnect may have missed pushes).
 
 
 class PushHub:
@@ -112,11 +114,14 @@ class PushHub:
             return 0
         targets = await asyncio.to_thread(self.plan, event, owned)
         for token, classes in targets.items():
-            self._waiting[token] = self._waiting.get(token, 0) + 1
-            task = asyncio.create_task(self._deliver(token, event, classes), name=f"reup-push|{event.kind}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._schedule(token, event, classes)
         return len(targets)
+
+    def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+        self._waiting[token] = self._waiting.get(token, 0) + 1
+        task = asyncio.create_task(self._deliver(token, event, classes), name=f"reup-push|{event.kind}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, token: str, event: DomainEvent, classes: list[type]) -> None:
         lock = self._locks.setdefault(token, asyncio.Lock())
@@ -160,16 +165,34 @@ class PushHub:
 
     async def sweep(self) -> None:
         owned = set(self.owned_tokens())
-        gone = self._seen_owned - owned
+        gone, arrived = self._seen_owned - owned, owned - self._seen_owned
         self._seen_owned = owned
         if owned:
             await asyncio.to_thread(self.registry.touch, sorted(owned))
+        if arrived:
+            await self.resync(sorted(arrived))
         if not gone:
             return
         tm = self._token_manager()
         closed = [t for t in gone if tm is None or not await tm.is_token_connected(t)]
         if closed:
             await asyncio.to_thread(self.registry.forget, *closed)
+
+    async def resync(self, tokens: list[str]) -> int:
+        """Sessions new on this worker (a reconnect after a worker restart or a network drop may have
+        missed pushes): their listeners reload, through a SESSION_RESYNC event addressed to each alone."""
+        classes = listeners_for(SESSION_RESYNC)
+        sessions = await asyncio.to_thread(self.registry.lookup, tokens) if classes else {}
+        count = 0
+        for token, info in sessions.items():
+            if info.user_id is None or info.entity_id is None:
+                continue
+            event = DomainEvent(SESSION_RESYNC, (info.entity_id,), {}, user_ids=(info.user_id,))
+            loaded = await asyncio.to_thread(self._loaded, [token], classes)
+            for tok, cls_list in loaded.items():
+                self._schedule(tok, event, cls_list)
+                count += 1
+        return count
 
     async def _sweep_forever(self) -> None:
         while True:

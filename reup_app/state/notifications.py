@@ -16,6 +16,7 @@ from typing import Any
 import reflex as rx
 
 from reup_app.events.core import DomainEvent
+from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.registry import SessionInfo, get_registry
 from reup_app.security.principal import Principal
 from reup_app.services import notifications as notif_service
@@ -74,7 +75,7 @@ def _item_view(n: notif_service.NotificationView) -> dict[str, str]:
     }
 
 
-@live_listener(kinds=[*notif_service.KINDS, notif_service.READ_EVENT])
+@live_listener(kinds=[*notif_service.KINDS, notif_service.READ_EVENT, SESSION_RESYNC])
 class NotificationState(AuthState):
     """A substate of AuthState: a push loads the session's tokens with the bell in one read, and
     `_principal()` needs no second fetch (inherited fields live on the AuthState instance)."""

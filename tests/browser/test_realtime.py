@@ -276,3 +276,30 @@ def test_notification_preferences_choose_in_app_and_email(browser, app_url, serv
         assert _not_reloaded(page)
     finally:
         ctx.close()
+
+
+def test_without_redis_the_in_process_bus_pushes_between_tabs(browser, demo_db_url):
+    """The zero-install mode: no Redis, one worker, in-memory state, in-process event bus."""
+    host = "127.0.0.3"
+    env = _app_env(demo_db_url)
+    env.pop("REUP_REDIS_URL")
+    env["REUP_APP_URL"] = f"http://{host}:{PORT}"
+    proc = start_server(env, host=host, workers=1, log_name="browser-server-memory.log")
+    contexts = []
+    try:
+        tabs = []
+        for _ in range(2):
+            ctx, page = _open(browser, f"http://{host}:{PORT}")
+            contexts.append(ctx)
+            _sign_in(page, "owner@emeraldcoast.demo")
+            tabs.append(page)
+        assert _count(tabs[0]) == _count(tabs[1]) > 0
+        tabs[0].get_by_role("button", name=re.compile(r"^Notifications")).click()
+        tabs[0].get_by_role("button", name="Mark all read").click()
+        _expect_count(tabs[0], 0)
+        _expect_count(tabs[1], 0)
+        assert _not_reloaded(tabs[1])
+    finally:
+        for ctx in contexts:
+            ctx.close()
+        stop_server(proc)

@@ -159,3 +159,18 @@ def test_sweep_keeps_live_sessions_registered_and_forgets_closed_ones(world):
     asyncio.run(world.tm.disconnect_token(closing, f"sid-{closing}"))
     asyncio.run(hub.sweep())
     assert set(world.registry.lookup([live, closing])) == {live}
+
+
+def test_sessions_new_on_a_worker_are_resynced_once(world):
+    signed_in = world.session("back", SessionInfo(1, SELLER, ("owner",)))
+    world.session("visitor", SessionInfo(None, None))  # nothing to reload for a signed-out tab
+    hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry)
+
+    async def run():
+        await hub.sweep()  # first sweep after a (re)start: every socket is new here
+        await asyncio.gather(*list(hub._tasks))
+        await hub.sweep()  # still connected: nothing more
+        await asyncio.gather(*list(hub._tasks))
+
+    asyncio.run(run())
+    assert [t for t, _n, _ in hub.got] == [signed_in]
