@@ -14,6 +14,7 @@ Events for one session are applied in bus order.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import StateUpdate
 from reflex_base.event import Event
+from reflex_base.event.context import EventContext
 
 from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
@@ -35,7 +37,7 @@ from reup_app.state.live import listeners_for
 log = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
-MAX_CONCURRENT = 64
+MAX_CONCURRENT = 32
 SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-alive / forget closed tabs
 # When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
 # the multi-worker tests use it to prove each session got each event exactly once.
@@ -55,6 +57,7 @@ class PushHub:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task] = set()
         self._seen_owned: set[str] = set()
+        self._reflex_context: contextvars.Context | None = None
         self.delivered = 0
         self.failed = 0
 
@@ -119,7 +122,8 @@ class PushHub:
 
     def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
         self._waiting[token] = self._waiting.get(token, 0) + 1
-        task = asyncio.create_task(self._deliver(token, event, classes), name=f"reup-push|{event.kind}")
+        task = asyncio.create_task(self._deliver(token, event, classes), name=f"reup-push|{event.kind}",
+                                   context=self._task_context())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -138,11 +142,24 @@ class PushHub:
                 del self._waiting[token]
                 self._locks.pop(token, None)
 
+    def _task_context(self) -> contextvars.Context | None:
+        """A copy of the current context with Reflex's contexts set once (as `app.set_contexts()`
+        would on every push), for the delivery tasks; None until the event processor runs."""
+        if self._reflex_context is None and getattr(self.app, "_event_processor", None) is not None:
+            ctx = contextvars.copy_context()
+            ctx.run(self.app.set_contexts)  # never reset: the context belongs to the hub
+            self._reflex_context = ctx
+        return self._reflex_context.copy() if self._reflex_context is not None else None
+
     async def _push(self, token: str, event: DomainEvent, classes: list[type]) -> None:
         """What `app.modify_state` does, plus the listeners' events in the same update (one
         message per session instead of two when a listener returns a toast)."""
         app = self.app
-        with app.set_contexts():
+        with app.set_contexts():  # a no-op when the task runs in `_task_context()`
+            try:  # like app.modify_state: code running inside sees this session's token
+                EventContext.set(EventContext.get().fork(token=token))
+            except LookupError:
+                pass
             async with app.state_manager.modify_state_with_links(BaseStateToken(ident=token, cls=classes[0])) as root:
                 to_run: list[Any] = []
                 for cls in classes:

@@ -88,9 +88,9 @@ class NotificationState(AuthState):
     def _clear_bell(self) -> None:
         self.unread, self.items, self.notif_error, self.bell_ready = 0, [], "", False
 
-    def _show(self, summary: notif_service.NotificationSummary) -> None:
+    def _show(self, summary: notif_service.NotificationSummary, views: list[dict[str, str]] | None = None) -> None:
         self.unread = summary.unread
-        self.items = [_item_view(n) for n in summary.items]
+        self.items = [dict(v) for v in views] if views is not None else [_item_view(n) for n in summary.items]
         self.notif_error = ""
         self.bell_ready = True
 
@@ -152,13 +152,17 @@ class NotificationState(AuthState):
                 self._clear_bell()
             return None
         key = (event.id, principal.user_id, principal.entity_id)
+
+        async def load():
+            summary = await self._call(notif_service.summary, limit=BELL_ITEMS, principal=principal)
+            return summary, [_item_view(n) for n in summary.items]
+
         try:
-            summary = await _shared(key, lambda: self._call(notif_service.summary, limit=BELL_ITEMS,
-                                                            principal=principal))
+            summary, views = await _shared(key, load)
         except ServiceError as err:
             self.notif_error = error_message(err)
             return None
-        self._show(summary)
+        self._show(summary, views)
         if event.kind == "order.submitted" and principal.entity_id == event.payload.get("seller_entity_id"):
             number = str(event.payload.get("order_number", ""))
             title = next((i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)),
