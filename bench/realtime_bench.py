@@ -1,20 +1,23 @@
 """Real-time delivery benchmark: new orders reaching 200 open wholesaler sessions.
 
-    python -m bench.realtime_bench [--sessions 200] [--users 40] [--orders 40] [--port 3400]
+    python -m bench.realtime_bench [--sessions 200] [--users 40] [--orders 40] [--sellers 1|2] [--port 3400]
 
 What it does, all on this machine:
-1. Creates its own MySQL database with the demo seed, plus `--users` extra Pacific Bloom sales users.
+1. Creates its own MySQL database with the demo seed, plus `--users` extra sales users of Pacific
+   Bloom (`--sellers 1`: every session receives every order, the worst case) or of Pacific Bloom and
+   Emerald Coast (`--sellers 2`: sessions and orders split between the two wholesalers).
 2. Starts the production app (`python -m reup_app.serve --workers 2`, Redis state and event bus).
 3. Opens `--sessions` WebSocket sessions speaking Reflex's own socket protocol (bench/reflex_socket.py),
    signs each in through AuthState.login (the users spread over the sessions, several tabs each),
    and mounts the notification bell (NotificationState.connect), as the browser does.
 4. Measures a raw Redis publish -> subscribe round trip in the same event loop (the floor).
-5. Retailers (2 processes: Greenleaf and Canopy buyers) submit orders to Pacific Bloom through the
-   service layer, one at a time each, `--interval` apart.
+5. Retailers (2 processes: Greenleaf and Canopy buyers) submit orders to the wholesaler(s) through
+   the service layer, one at a time each, `--interval` apart.
 6. Submit-to-received latency: from the start of the retailer's checkout call to the moment each
    session receives the state delta whose bell list shows that order (what the browser renders).
 
-Prints p50/p95/p99/max over all (order, session) pairs, how many were missed, and the ratio of
+Prints p50/p95/p99/max over all (order, entitled session) pairs, how many were missed or reached
+another wholesaler's session (must be 0), and the ratio of
 the p50/p95 to Redis's raw round trip. Target: p95 <= 250 ms.
 """
 
@@ -40,7 +43,7 @@ from bench.reflex_socket import ReflexSocket
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BENCH_PASSWORD = "Bench-realtime-2026!"
-SELLER = "Pacific Bloom Distribution"
+SELLERS = ("Pacific Bloom Distribution", "Emerald Coast Supply Co.")
 RETAILERS = ("buyer@greenleaf.demo", "buyer@canopy.demo")
 
 
@@ -78,22 +81,23 @@ def use_env(env: dict[str, str]) -> None:
     set_bus(None)
 
 
-def add_sales_users(count: int) -> list[str]:
+def add_sales_users(count: int, sellers: int) -> list[tuple[str, int]]:
+    """`count` sales users spread over the first `sellers` wholesalers: [(email, seller index)]."""
     from reup_app.db import unit_of_work
     from reup_app.models import Membership, User
     from reup_app.security.passwords import hash_password
     from reup_app.seed.demo_orders import entity_id_named
 
-    seller_id = entity_id_named(SELLER)
+    seller_ids = [entity_id_named(name) for name in SELLERS[:sellers]]
     pw_hash = hash_password(BENCH_PASSWORD)
-    emails = [f"bench-sales-{i:03d}@pacificbloom.demo" for i in range(count)]
+    users = [(f"bench-sales-{i:03d}@seller{i % sellers}.demo", i % sellers) for i in range(count)]
     with unit_of_work(None) as s:
-        for email in emails:
+        for email, seller in users:
             user = User(email=email, full_name=f"Bench {email[:15]}", password_hash=pw_hash)
             s.add(user)
             s.flush()
-            s.add(Membership(user_id=user.id, entity_id=seller_id, role="sales"))
-    return emails
+            s.add(Membership(user_id=user.id, entity_id=seller_ids[seller], role="sales"))
+    return users
 
 
 def ensure_frontend(env: dict[str, str], port: int) -> None:
@@ -128,16 +132,18 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
 # ------------------------------------------------------------------------------------------
 
 
-def retailer(env: dict[str, str], email: str, orders: int, interval: float, start_at: float, out) -> None:
+def retailer(env: dict[str, str], email: str, orders: int, sellers: int, interval: float, start_at: float,
+             out) -> None:
+    """Submit `orders` orders, one at a time, to the first `sellers` wholesalers in turn."""
     use_env(env)
     from reup_app.seed.demo_orders import demo_principal, entity_id_named, place_demo_order
 
-    buyer, seller_id = demo_principal(email), entity_id_named(SELLER)
+    buyer, seller_ids = demo_principal(email), [entity_id_named(name) for name in SELLERS[:sellers]]
     time.sleep(max(0.0, start_at - time.time()))
-    for _ in range(orders):
+    for n in range(orders):
         t0 = time.time()
-        number = place_demo_order(buyer, seller_id)
-        out.put((number, t0, time.time()))
+        number = place_demo_order(buyer, seller_ids[n % sellers])
+        out.put((number, n % sellers, t0, time.time()))
         time.sleep(interval)
     out.put(None)
 
@@ -148,7 +154,7 @@ def retailer(env: dict[str, str], email: str, orders: int, interval: float, star
 
 
 class Sessions:
-    def __init__(self, port: int, count: int, emails: list[str]) -> None:
+    def __init__(self, port: int, count: int, users: list[tuple[str, int]]) -> None:
         from reflex_base.utils.format import format_event_handler
 
         from reup_app.state.auth import AuthState
@@ -158,7 +164,8 @@ class Sessions:
         self.connect_event = format_event_handler(NotificationState.connect)
         self.auth_key = AuthState.get_full_name()
         self.bell_key = NotificationState.get_full_name()
-        self.port, self.count, self.emails = port, count, emails
+        self.port, self.count, self.users = port, count, users
+        self.seller_of: dict[str, int] = {}  # token -> index of the wholesaler it is signed in for
         self.sockets: list[ReflexSocket] = []
         self.signed_in: dict[str, asyncio.Event] = {}
         self.bell_ready: dict[str, asyncio.Event] = {}
@@ -201,7 +208,8 @@ class Sessions:
             self.signed_in[sock.token], self.bell_ready[sock.token] = asyncio.Event(), asyncio.Event()
             async with gate:
                 await sock.connect()
-                email = self.emails[i % len(self.emails)]
+                email, seller = self.users[i % len(self.users)]
+                self.seller_of[sock.token] = seller
                 sock.emit_event(self.login_event, {"form": {"email": email, "password": BENCH_PASSWORD}}, "/login")
                 await asyncio.wait_for(self.signed_in[sock.token].wait(), 180)
                 for _attempt in range(3):  # mounting the bell again, as a page change would
@@ -244,8 +252,8 @@ async def redis_round_trip(samples: int = 300) -> list[float]:
     return out
 
 
-async def run_sessions(args, env: dict[str, str], emails: list[str]) -> dict:
-    sessions = Sessions(args.port, args.sessions, emails)
+async def run_sessions(args, env: dict[str, str], users: list[tuple[str, int]]) -> dict:
+    sessions = Sessions(args.port, args.sessions, users)
     t = time.time()
     await sessions.open()
     print(f"{len(sessions.sockets)} sessions signed in with the bell mounted in {time.time() - t:.1f} s")
@@ -255,11 +263,12 @@ async def run_sessions(args, env: dict[str, str], emails: list[str]) -> dict:
     out = ctx.Queue()
     per_retailer = max(1, args.orders // len(RETAILERS))
     start_at = time.time() + 3.0
-    procs = [ctx.Process(target=retailer, args=(env, email, per_retailer, args.interval, start_at + i * args.interval / 2,
-                                                out)) for i, email in enumerate(RETAILERS)]
+    procs = [ctx.Process(target=retailer, args=(env, email, per_retailer, args.sellers, args.interval,
+                                                start_at + i * args.interval / 2, out))
+             for i, email in enumerate(RETAILERS)]
     for p in procs:
         p.start()
-    submitted: dict[str, tuple[float, float]] = {}
+    submitted: dict[str, tuple[int, float, float]] = {}
     done = 0
     loop = asyncio.get_running_loop()
     while done < len(procs):
@@ -267,7 +276,7 @@ async def run_sessions(args, env: dict[str, str], emails: list[str]) -> dict:
         if item is None:
             done += 1
         else:
-            submitted[item[0]] = (item[1], item[2])
+            submitted[item[0]] = (item[1], item[2], item[3])
     for p in procs:
         p.join()
     await asyncio.sleep(3.0)  # stragglers
@@ -276,16 +285,18 @@ async def run_sessions(args, env: dict[str, str], emails: list[str]) -> dict:
 
     tokens = [s.token for s in sessions.sockets]
     from_submit, from_commit, missing = [], [], 0
-    for number, (t0, t1) in submitted.items():
-        for token in tokens:
+    leaks = sum(1 for number, token in sessions.seen if sessions.seller_of[token] != submitted[number][0])
+    for number, (seller, t0, t1) in submitted.items():
+        for token in (t for t in tokens if sessions.seller_of[t] == seller):
             got = sessions.seen.get((number, token))
             if got is None:
                 missing += 1
             else:
                 from_submit.append((got - t0) * 1000)
                 from_commit.append((got - t1) * 1000)
-    checkout = [(t1 - t0) * 1000 for t0, t1 in submitted.values()]
-    return {"orders": len(submitted), "sessions": len(tokens), "missing": missing, "from_submit": from_submit,
+    checkout = [(t1 - t0) * 1000 for _s, t0, t1 in submitted.values()]
+    return {"orders": len(submitted), "sessions": len(tokens), "missing": missing, "leaks": leaks,
+            "expected": len(from_submit) + missing, "from_submit": from_submit,
             "from_commit": from_commit, "checkout": checkout, "rtt": rtt_before + rtt_after,
             "updates": sessions.updates}
 
@@ -295,9 +306,10 @@ def report(r: dict) -> None:
         return (f"{name:<34} p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
                 f"p99 {pct(values, 99):7.1f} ms  max {max(values):7.1f} ms")
 
-    expected = r["orders"] * r["sessions"]
-    print(f"\n{r['orders']} orders x {r['sessions']} sessions = {expected} deliveries expected, "
-          f"{expected - r['missing']} received, {r['missing']} missed ({r['updates']} state updates in all)")
+    expected = r["expected"]
+    print(f"\n{r['orders']} orders to {r['sessions']} sessions: {expected} deliveries expected, "
+          f"{expected - r['missing']} received, {r['missing']} missed, {r['leaks']} to another wholesaler's "
+          f"sessions ({r['updates']} state updates in all)")
     print(line("submit -> received (per session)", r["from_submit"]))
     print(line("commit -> received (per session)", r["from_commit"]))
     print(line("retailer checkout call", r["checkout"]))
@@ -312,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.realtime_bench")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--users", type=int, default=40, help="wholesaler users the sessions are spread over")
+    parser.add_argument("--sellers", type=int, default=1, choices=(1, 2),
+                        help="1: every session is Pacific Bloom's and receives every order (worst case); "
+                             "2: sessions and orders split between Pacific Bloom and Emerald Coast")
     parser.add_argument("--orders", type=int, default=40)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one retailer's orders")
     parser.add_argument("--port", type=int, default=int(os.environ.get("REUP_BENCH_PORT", "3400")))
@@ -326,11 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     use_env(env)
-    emails = add_sales_users(args.users)
+    users = add_sales_users(args.users, args.sellers)
     ensure_frontend(env, args.port)
     server = start_server(env, args.port, args.workers)
     try:
-        result = asyncio.run(run_sessions(args, env, emails))
+        result = asyncio.run(run_sessions(args, env, users))
     finally:
         server.terminate()
         try:

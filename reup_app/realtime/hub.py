@@ -42,7 +42,6 @@ SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-ali
 # When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
 # the multi-worker tests use it to prove each session got each event exactly once.
 TRACE_ENV = "REUP_RT_TRACE"
-# SESSION_RESYNC: the hub sends it to one session new on this worker (a reconnect may have missed pushes).
 
 
 class PushHub:

@@ -91,8 +91,11 @@ class NotificationState(AuthState):
     def _show(self, summary: notif_service.NotificationSummary, views: list[dict[str, str]] | None = None) -> None:
         self.unread = summary.unread
         self.items = [dict(v) for v in views] if views is not None else [_item_view(n) for n in summary.items]
-        self.notif_error = ""
-        self.bell_ready = True
+        # assign only what changed: every assignment goes into the update sent to the browser
+        if self.notif_error:
+            self.notif_error = ""
+        if not self.bell_ready:
+            self.bell_ready = True
 
     async def _reload(self, principal: Principal) -> None:
         try:
