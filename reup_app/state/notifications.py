@@ -97,11 +97,26 @@ class NotificationState(AuthState):
         if not self.bell_ready:
             self.bell_ready = True
 
+    def _fail(self, err: Exception) -> None:
+        if not isinstance(err, ServiceError):
+            log.exception("notification bell action failed")
+        self.notif_error = error_message(err)
+
     async def _reload(self, principal: Principal) -> None:
         try:
             self._show(await self._call(notif_service.summary, limit=BELL_ITEMS, principal=principal))
-        except ServiceError as err:
-            self.notif_error = error_message(err)
+        except Exception as err:
+            self._fail(err)
+
+    async def _mark(self, fn, *args) -> bool:
+        """Run a marking service call, then show the bell as the database has it."""
+        try:
+            await self._call(fn, *args)
+        except Exception as err:
+            self._fail(err)
+            return False
+        await self._reload(await self._principal())
+        return True
 
     def _client_token(self) -> str:
         return self.router.session.client_token or ""
@@ -116,35 +131,34 @@ class NotificationState(AuthState):
         else:
             self._clear_bell()
 
+    @staticmethod
+    def _parse_id(notification_id) -> int | None:
+        nid = str(notification_id)[:MAX_ID_LENGTH] if isinstance(notification_id, (str, int)) else ""
+        return int(nid) if nid.isdigit() else None
+
     @rx.event
     async def mark_read(self, notification_id: str):
-        nid = str(notification_id)[:MAX_ID_LENGTH] if isinstance(notification_id, (str, int)) else ""
-        if not nid.isdigit():
+        nid = self._parse_id(notification_id)
+        if nid is None:
             self.notif_error = "That notification was not found."
             return
-        try:
-            await self._call(notif_service.mark_read, int(nid))
-        except Exception as err:
-            self.notif_error = error_message(err)
-            return
-        await self._reload(await self._principal())
+        await self._mark(notif_service.mark_read, nid)
 
     @rx.event
     async def open_notification(self, notification_id: str):
         """Mark read and go to the notification's page (its link comes from the database)."""
-        await self.mark_read(notification_id)
-        link = next((i["link"] for i in self.items if i["id"] == str(notification_id)), "")
-        if not self.notif_error and link.startswith("/") and not link.startswith("//"):
-            return rx.redirect(link)
+        nid = self._parse_id(notification_id)
+        if nid is None:
+            self.notif_error = "That notification was not found."
+            return
+        if await self._mark(notif_service.mark_read, nid):
+            link = next((i["link"] for i in self.items if i["id"] == str(nid)), "")
+            if link.startswith("/") and not link.startswith("//"):
+                return rx.redirect(link)
 
     @rx.event
     async def mark_all_read(self):
-        try:
-            await self._call(notif_service.mark_all_read)
-        except Exception as err:
-            self.notif_error = error_message(err)
-            return
-        await self._reload(await self._principal())
+        await self._mark(notif_service.mark_all_read)
 
     async def _on_domain_event(self, event: DomainEvent):
         principal = await self._principal()
@@ -162,8 +176,8 @@ class NotificationState(AuthState):
 
         try:
             summary, views = await _shared(key, load)
-        except ServiceError as err:
-            self.notif_error = error_message(err)
+        except Exception as err:
+            self._fail(err)
             return None
         self._show(summary, views)
         if event.kind == "order.submitted" and principal.entity_id == event.payload.get("seller_entity_id"):
