@@ -83,7 +83,7 @@ class NotificationState(AuthState):
     unread: int = 0
     items: list[dict[str, str]] = []
     notif_error: str = ""
-    bell_ready: bool = False  # the count shown is the database's (set once loaded)
+    bell_ready: bool = False  # registered for pushes and showing the database's count
 
     def _clear_bell(self) -> None:
         self.unread, self.items, self.notif_error, self.bell_ready = 0, [], "", False
@@ -130,6 +130,7 @@ class NotificationState(AuthState):
             await self._reload(principal)
         else:
             self._clear_bell()
+            self.bell_ready = True  # registered; nothing to count for a visitor
 
     @staticmethod
     def _parse_id(notification_id) -> int | None:
