@@ -170,6 +170,7 @@ class Sessions:
         self.signed_in: dict[str, asyncio.Event] = {}
         self.bell_ready: dict[str, asyncio.Event] = {}
         self.seen: dict[tuple[str, str], float] = {}  # (order number, token) -> first received (epoch s)
+        self.pushes: dict[tuple[str, str], int] = {}  # (order number, token) -> updates it came in
         self.updates = 0
 
     @staticmethod
@@ -193,11 +194,15 @@ class Sessions:
             self.bell_ready[sock.token].set()
         if self._field(bell, "notif_error"):
             print("bell error:", self._field(bell, "notif_error"))
-        for item in self._field(bell, "items") or ():
+        items = self._field(bell, "items") or ()
+        for item in items:
             title = item.get("title", "")
             if title.startswith("New order "):
                 key = (title.split()[2], sock.token)
                 self.seen.setdefault(key, received)
+        if items and items[0].get("title", "").startswith("New order "):  # the push of that order
+            key = (items[0]["title"].split()[2], sock.token)
+            self.pushes[key] = self.pushes.get(key, 0) + 1
 
     async def open(self) -> None:
         origin = f"http://localhost:{self.port}"
@@ -295,7 +300,9 @@ async def run_sessions(args, env: dict[str, str], users: list[tuple[str, int]]) 
                 from_submit.append((got - t0) * 1000)
                 from_commit.append((got - t1) * 1000)
     checkout = [(t1 - t0) * 1000 for _s, t0, t1 in submitted.values()]
+    duplicates = sum(n - 1 for n in sessions.pushes.values() if n > 1)
     return {"orders": len(submitted), "sessions": len(tokens), "missing": missing, "leaks": leaks,
+            "duplicates": duplicates,
             "expected": len(from_submit) + missing, "from_submit": from_submit,
             "from_commit": from_commit, "checkout": checkout, "rtt": rtt_before + rtt_after,
             "updates": sessions.updates}
@@ -308,8 +315,8 @@ def report(r: dict) -> None:
 
     expected = r["expected"]
     print(f"\n{r['orders']} orders to {r['sessions']} sessions: {expected} deliveries expected, "
-          f"{expected - r['missing']} received, {r['missing']} missed, {r['leaks']} to another wholesaler's "
-          f"sessions ({r['updates']} state updates in all)")
+          f"{expected - r['missing']} received, {r['missing']} missed, {r['duplicates']} twice, "
+          f"{r['leaks']} to another wholesaler's sessions ({r['updates']} state updates in all)")
     print(line("submit -> received (per session)", r["from_submit"]))
     print(line("commit -> received (per session)", r["from_commit"]))
     print(line("retailer checkout call", r["checkout"]))

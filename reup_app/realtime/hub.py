@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,7 @@ class PushHub:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task] = set()
         self._seen_owned: set[str] = set()
+        self._last_sweep = time.time()  # tabs registered since then showed fresh data: no resync
         self._reflex_context: contextvars.Context | None = None
         self.delivered = 0
         self.failed = 0
@@ -183,10 +185,11 @@ class PushHub:
         owned = set(self.owned_tokens())
         gone, arrived = self._seen_owned - owned, owned - self._seen_owned
         self._seen_owned = owned
+        previous, self._last_sweep = self._last_sweep, time.time()
         if owned:
             await asyncio.to_thread(self.registry.touch, sorted(owned))
         if arrived:
-            await self.resync(sorted(arrived))
+            await self.resync(sorted(arrived), registered_before=previous)
         if not gone:
             return
         tm = self._token_manager()
@@ -194,14 +197,15 @@ class PushHub:
         if closed:
             await asyncio.to_thread(self.registry.forget, *closed)
 
-    async def resync(self, tokens: list[str]) -> int:
-        """Sessions new on this worker (a reconnect after a worker restart or a network drop may have
-        missed pushes): their listeners reload, through a SESSION_RESYNC event addressed to each alone."""
+    async def resync(self, tokens: list[str], registered_before: float) -> int:
+        """Sessions new on this worker that registered before `registered_before` (a reconnect after a
+        worker restart or a network drop may have missed pushes; a freshly loaded page has not):
+        their listeners reload, through a SESSION_RESYNC event addressed to each alone."""
         classes = listeners_for(SESSION_RESYNC)
         sessions = await asyncio.to_thread(self.registry.lookup, tokens) if classes else {}
         count = 0
         for token, info in sessions.items():
-            if info.user_id is None or info.entity_id is None:
+            if info.user_id is None or info.entity_id is None or info.since >= registered_before:
                 continue
             event = DomainEvent(SESSION_RESYNC, (info.entity_id,), {}, user_ids=(info.user_id,))
             loaded = await asyncio.to_thread(self._loaded, [token], classes)

@@ -27,21 +27,24 @@ class SessionInfo:
     user_id: int | None
     entity_id: int | None
     roles: tuple[str, ...] = ()
+    since: float = 0.0  # when the tab registered (epoch seconds): it showed fresh data then
 
     def to_json(self) -> str:
-        return json.dumps({"u": self.user_id, "e": self.entity_id, "r": list(self.roles)})
+        return json.dumps({"u": self.user_id, "e": self.entity_id, "r": list(self.roles), "s": self.since})
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> "SessionInfo":
         data = json.loads(raw)
-        return cls(user_id=data.get("u"), entity_id=data.get("e"), roles=tuple(data.get("r") or ()))
+        return cls(user_id=data.get("u"), entity_id=data.get("e"), roles=tuple(data.get("r") or ()),
+                   since=float(data.get("s") or 0.0))
 
     @classmethod
     def of(cls, principal) -> "SessionInfo":
-        """From a Principal (anonymous principals give an anonymous entry)."""
+        """From a Principal (anonymous principals give an anonymous entry), registered now."""
         if principal is None or not principal.is_authenticated:
-            return cls(user_id=None, entity_id=None)
-        return cls(user_id=principal.user_id, entity_id=principal.entity_id, roles=tuple(sorted(principal.roles)))
+            return cls(user_id=None, entity_id=None, since=time.time())
+        return cls(user_id=principal.user_id, entity_id=principal.entity_id, roles=tuple(sorted(principal.roles)),
+                   since=time.time())
 
 
 def _valid(token: str) -> bool:

@@ -162,9 +162,11 @@ def test_sweep_keeps_live_sessions_registered_and_forgets_closed_ones(world):
 
 
 def test_sessions_new_on_a_worker_are_resynced_once(world):
-    signed_in = world.session("back", SessionInfo(1, SELLER, ("owner",)))
-    world.session("visitor", SessionInfo(None, None))  # nothing to reload for a signed-out tab
     hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry)
+    # a tab that registered before this worker started and reconnected to it: it may have missed pushes
+    back = world.session("back", SessionInfo(1, SELLER, ("owner",), since=time.time() - 600))
+    world.session("visitor", SessionInfo(None, None, since=time.time() - 600))  # nothing to reload
+    world.session("fresh", SessionInfo(2, SELLER, ("owner",), since=time.time() + 1))  # just loaded its page
 
     async def run():
         await hub.sweep()  # first sweep after a (re)start: every socket is new here
@@ -173,4 +175,4 @@ def test_sessions_new_on_a_worker_are_resynced_once(world):
         await asyncio.gather(*list(hub._tasks))
 
     asyncio.run(run())
-    assert [t for t, _n, _ in hub.got] == [signed_in]
+    assert [t for t, _n, _ in hub.got] == [back]
