@@ -5,6 +5,7 @@ import reflex as rx
 from reup_app import pages  # noqa: F401  (registers routes)
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
+from reup_app.realtime.hub import push_hub_task
 from reup_app.settings import get_settings
 
 get_settings().validate_for_production()
@@ -13,3 +14,5 @@ app = rx.App(
     api_transformer=[build_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
 )
+# Every worker subscribes to the event bus and pushes to the browser sessions it holds.
+app.register_lifespan_task(push_hub_task)

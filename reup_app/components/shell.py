@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from reup_app.components.notifications import notifications_bell
 from reup_app.state.auth import HEARTBEAT_MS, AuthState
 
 # (label, href, audience); audience is one of AUDIENCES: "all" everyone, "seller" members of a
@@ -111,6 +112,7 @@ def header() -> rx.Component:
             rx.spacer(),
             _desktop_nav(),
             _mobile_nav(),
+            notifications_bell(),
             _account(),
             align="center",
             width="100%",

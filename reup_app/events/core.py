@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +42,46 @@ def emit(session: Session, kind: str, *, entity_ids, payload: dict[str, Any] | N
                      payload=dict(payload or {}), user_ids=tuple(int(u) for u in user_ids))
     session.info.setdefault(_PENDING_KEY, []).append(ev)
     return ev
+
+
+# Called with (session, events) just before a unit of work that emitted events commits, inside the
+# same transaction (the notification writer uses it, so a notification exists iff its event does).
+_PRECOMMIT_HANDLERS: list[Callable[[Session, list[DomainEvent]], None]] = []
+
+
+def register_precommit(handler: Callable[[Session, list[DomainEvent]], None]) -> None:
+    """Run `handler(session, pending_events)` in the emitting transaction, before it commits."""
+    if handler not in _PRECOMMIT_HANDLERS:
+        _PRECOMMIT_HANDLERS.append(handler)
+
+
+# Modules that register pre-commit handlers, imported on the first commit with events (a lazy
+# import: they live in the service layer, above this module).
+_PRECOMMIT_MODULES = ("reup_app.services.notifications",)
+_modules_loaded = False
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _run_precommit_handlers(session) -> None:
+    global _modules_loaded
+    pending = session.info.get(_PENDING_KEY)
+    if not pending:
+        return
+    if not _modules_loaded:
+        import importlib
+
+        for name in _PRECOMMIT_MODULES:
+            importlib.import_module(name)
+        _modules_loaded = True
+    # Only the outermost commit: a savepoint (a handler's own, or a service's) is not the end.
+    if session.in_nested_transaction() or session.info.get("reup_precommit_running"):
+        return
+    session.info["reup_precommit_running"] = True
+    try:
+        for handler in list(_PRECOMMIT_HANDLERS):
+            handler(session, list(pending))
+    finally:
+        session.info.pop("reup_precommit_running", None)
 
 
 @sa_event.listens_for(Session, "after_commit")

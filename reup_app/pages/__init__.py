@@ -9,6 +9,7 @@ from reup_app.pages import (  # noqa: F401
     login,
     marketplace,
     not_allowed,
+    notification_settings,
     order_detail,
     orders,
     product,

@@ -204,11 +204,12 @@ class StockLock:
     def settle(self) -> list[int]:
         """Refresh Product.available_qty from the lots; emit events; return the changed product ids.
 
-        Every product whose lots changed gets one "inventory.changed" event (payload: "product_id",
-        "product_ids" = [that id], "available_qty", "public"), also when only on hand moved (a
-        shipment consumes on hand and reserved alike), so stock pages and live availability update.
+        Each seller whose lots changed gets one "inventory.changed" event per transaction (payload:
+        "product_ids", "available" {id: qty}, "public"), also when only on hand moved (a shipment
+        consumes on hand and reserved alike), so stock pages and live availability update.
         """
         changed = []
+        by_entity: dict[int, dict[str, str]] = defaultdict(dict)
         now = utcnow()
         for pid in sorted(self._touched):
             product = self.products.get(pid)
@@ -220,10 +221,15 @@ class StockLock:
                 product.updated_at = now
                 self.session.add(product)
                 changed.append(pid)
-            emit(self.session, "inventory.changed", entity_ids=[product.entity_id],
-                 payload={"product_id": pid, "product_ids": [pid], "available_qty": str(available), "public": True})
+            by_entity[product.entity_id][str(pid)] = str(available)  # also when only on hand moved
             self._before[pid] = available
         self._touched.clear()
+        # One event per seller and transaction (a checkout touching ten products is one push).
+        # "public": availability is catalog information every session may see.
+        for entity_id, available_by_id in by_entity.items():
+            emit(self.session, "inventory.changed", entity_ids=[entity_id],
+                 payload={"product_ids": [int(pid) for pid in available_by_id], "available": available_by_id,
+                          "public": True})
         return changed
 
     def track(self, lot: InventoryLot) -> None:

@@ -97,6 +97,7 @@ class AuthState(AppState):
         self.display_name = self.business_name = self.role = self.entity_kind = ""
         self.step = "password"
         self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
+        self._remember_live(None)
 
     def _accept(self, result: auth_service.LoginResult, *, cookie: bool = True,
                 then_redirect: bool = False) -> rx.event.EventSpec | None:
@@ -116,6 +117,7 @@ class AuthState(AppState):
         self.business_name = current.name if current else ("ReUp platform" if result.entity_id is None else "")
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
         p = result.principal
+        self._remember_live(p)
         if not cookie:
             return None
         grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id,
@@ -137,6 +139,12 @@ class AuthState(AppState):
 
     def _ip(self) -> str | None:
         return self.router.session.client_ip or None
+
+    def _remember_live(self, principal: Principal | None) -> None:
+        """Tell the push layer who this browser session now belongs to (None: nobody)."""
+        from reup_app.state.notifications import remember_session
+
+        remember_session(self.router.session.client_token or "", principal)
 
     async def _current_principal(self) -> Principal:
         """Resolve the access token; refresh it silently when it has expired."""

@@ -10,6 +10,7 @@ from reup_app import formatting as fmt
 from reup_app.services import catalog as catalog_service
 from reup_app.services.errors import ServiceError
 from reup_app.state.base import AppState, error_message
+from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def item_view(item) -> dict[str, str]:
     }
 
 
+@live_listener(kinds={"inventory.changed"})
 class CatalogState(AppState):
     q: str = ""
     category: str = ALL
@@ -82,6 +84,12 @@ class CatalogState(AppState):
         self.has_next = result.has_next
         self.has_prev = result.has_prev
         self.loaded = True
+
+    async def _on_domain_event(self, event) -> None:
+        """Stock changed somewhere: re-run the current search if it shows one of those products."""
+        changed = {str(pid) for pid in event.payload.get("product_ids") or ()}
+        if self.loaded and any(item["id"] in changed for item in self.items):
+            await self._refresh()
 
     @rx.event
     async def load(self):

@@ -1,19 +1,38 @@
 """Registry of page states that react to pushed domain events.
 
-A state class decorated with `@live_listener` defines
-    async def _on_domain_event(self, event: DomainEvent) -> None
-The push layer (reup_app/realtime) calls it, inside `app.modify_state` for each open session of a
-user entitled to the event, so the page can reload what it shows. The method must be cheap when the
-event does not concern what the page currently shows, and must re-check authorization through the
-service layer (events carry ids, never data the receiver may not see).
+A state class decorated with `@live_listener` (or `@live_listener(kinds={"order.submitted", ...})`
+to be called only for those event kinds) defines
+    async def _on_domain_event(self, event: DomainEvent) -> None | EventSpec | list[EventSpec]
+The push layer (reup_app/realtime/hub.py) calls it inside `app.modify_state` for each open session
+entitled to the event whose socket the worker owns, and only when that session has already loaded
+the state (so a page never visited in that tab costs nothing). Vars it changes reach the browser as
+one delta; events it returns (e.g. `rx.toast.info(...)`) are sent to that browser to run.
+
+The method must be cheap when the event does not concern what the page currently shows, and must
+re-derive what it shows through the service layer with `await self._principal()` (events carry
+ids, never data the receiver may see without that check).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 LIVE_LISTENERS: list[type] = []
+# listener class -> the event kinds it wants (absent: every kind)
+LIVE_KINDS: dict[type, frozenset[str]] = {}
 
 
-def live_listener(cls: type) -> type:
-    if cls not in LIVE_LISTENERS:
-        LIVE_LISTENERS.append(cls)
-    return cls
+def live_listener(cls: type | None = None, *, kinds: Iterable[str] | None = None):
+    def register(target: type) -> type:
+        if target not in LIVE_LISTENERS:
+            LIVE_LISTENERS.append(target)
+        if kinds is not None:
+            LIVE_KINDS[target] = frozenset(kinds)
+        return target
+
+    return register(cls) if cls is not None else register
+
+
+def listeners_for(kind: str) -> list[type]:
+    """The registered listener classes that want events of `kind`."""
+    return [cls for cls in LIVE_LISTENERS if cls not in LIVE_KINDS or kind in LIVE_KINDS[cls]]

@@ -35,6 +35,8 @@ def _app_env(db_url: str) -> dict[str, str]:
         "REUP_PORT": str(PORT),
         "REUP_APP_URL": BASE_URL,
         "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}",
+        "REUP_RT_TRACE": "1",  # the push hub records deliveries (tests/browser/test_realtime.py)
+        "REUP_RT_SWEEP_SECONDS": "2",  # closed tabs are forgotten within seconds
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "0",
         "REFLEX_USE_SYSTEM_BUN": "1",
@@ -67,35 +69,45 @@ def demo_db_url() -> str:
     drop_mysql_database(name)
 
 
-@pytest.fixture(scope="session")
-def app_url(demo_db_url) -> str:
-    env = _app_env(demo_db_url)
-    _ensure_frontend_built(env)
-    assert _port_free(PORT), f"port {PORT} is busy; set REUP_TEST_PORT"
+def start_server(env: dict[str, str], *, host: str = "127.0.0.1", workers: int = 2,
+                 log_name: str = "browser-server.log") -> subprocess.Popen:
+    """Start `python -m reup_app.serve` on host:PORT and wait until it is healthy."""
     (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / "browser-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "reup_app.serve", "--port", str(PORT), "--workers", "2"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(ROOT / "var" / log_name, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "reup_app.serve", "--host", host, "--port", str(PORT),
+                             "--workers", str(workers)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_file = log
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"app server exited with {proc.returncode}; see var/browser-server.log")
+            raise RuntimeError(f"app server exited with {proc.returncode}; see var/{log_name}")
         try:
-            if httpx.get(f"{BASE_URL}/api/health", timeout=2).status_code == 200:
-                break
+            if httpx.get(f"http://{host}:{PORT}/api/health", timeout=2).status_code == 200:
+                return proc
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise RuntimeError("app server did not become healthy in 90 s; see var/browser-server.log")
-    yield BASE_URL
+    stop_server(proc)
+    raise RuntimeError(f"app server did not become healthy in 90 s; see var/{log_name}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+    proc.log_file.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_db_url) -> str:
+    env = _app_env(demo_db_url)
+    _ensure_frontend_built(env)
+    assert _port_free(PORT), f"port {PORT} is busy; set REUP_TEST_PORT"
+    proc = start_server(env)
+    yield BASE_URL
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

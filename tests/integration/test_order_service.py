@@ -165,7 +165,7 @@ def test_lot_management(engine, session, deal):
         adjusted = call(engine, fulfil, inventory.adjust_lot, lot.id, delta="-2.5", reason="Damaged in storage")
     assert adjusted.quantity_on_hand == D("5.000")
     changed = log.of("inventory.changed")
-    assert changed[0].payload == {"product_id": deal.p1.id, "product_ids": [deal.p1.id], "available_qty": "20.000",
+    assert changed[0].payload == {"product_ids": [deal.p1.id], "available": {str(deal.p1.id): "20.000"},
                                   "public": True}
     assert changed[0].entity_ids == (deal.seller.id,)
     reserved_lot = deal.lots1[0]

@@ -1,0 +1,32 @@
+"""Names of the domain events the push layer and notifications know, and the one helper for
+integration syncs (the METRC / Dutchie / Fleetbase jobs call it when a sync ends).
+
+Payload contracts (ids and display values only; receivers re-read what they show):
+- order.*: `reup_app.services.order_records.order_payload` (order_number, status, buyer/seller
+  entity ids, totals) plus the kind's extras (from_status/action, message preview, ...).
+- inventory.changed: {"product_ids": [...], "available": {id: qty}, "public": True}, one per seller
+  and transaction.
+- sync.finished / sync.failed: {"integration": "metrc"|"dutchie"|"fleetbase", "summary": str}.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from reup_app.events.core import DomainEvent, emit
+
+ORDER_SUBMITTED = "order.submitted"
+ORDER_STATUS_CHANGED = "order.status_changed"
+ORDER_MESSAGE = "order.message"
+INVENTORY_CHANGED = "inventory.changed"
+SYNC_FINISHED = "sync.finished"
+SYNC_FAILED = "sync.failed"
+NOTIFICATION_READ = "notification.read"
+SESSION_RESYNC = "session.resync"  # made by the push hub for one reconnected session, never emitted
+
+
+def emit_sync_result(session: Session, *, entity_id: int, integration: str, ok: bool, summary: str,
+                     user_ids=()) -> DomainEvent:
+    """Tell an entity (its owners and admins get a notification) that a sync finished or failed."""
+    return emit(session, SYNC_FINISHED if ok else SYNC_FAILED, entity_ids=[entity_id], user_ids=user_ids,
+                payload={"integration": integration, "summary": summary[:1000]})

@@ -1,0 +1,251 @@
+"""The push hub: one per app worker (a Reflex lifespan task), from the event bus to browser sessions.
+
+For every event on the bus, each worker looks only at the sockets IT owns (Reflex's token manager
+records the owning worker of each socket), keeps those whose registered session is entitled to
+the event, and for each calls `_on_domain_event` of the `@live_listener` states that session has
+loaded, inside `app.modify_state`. A socket is owned by exactly one worker, so each open session
+gets each event exactly once, however many workers or app processes share the Redis bus.
+
+Each session is served by its own task with a timeout, at most MAX_CONCURRENT at a time per worker:
+a slow or dead browser (or a session whose state is locked by a long handler) delays only itself.
+Events for one session are applied in bus order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from reflex.istate.manager.redis import StateManagerRedis
+from reflex.istate.manager.token import BaseStateToken
+from reflex.state import StateUpdate
+from reflex_base.event import Event
+from reflex_base.event.context import EventContext
+
+from reup_app.events.bus import InProcessBus, get_bus
+from reup_app.events.core import DomainEvent
+from reup_app.events.kinds import SESSION_RESYNC
+from reup_app.realtime.entitlement import is_entitled
+from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, get_registry
+from reup_app.settings import get_settings
+from reup_app.state.live import listeners_for
+
+log = logging.getLogger(__name__)
+
+DELIVERY_TIMEOUT_SECONDS = 10.0
+MAX_CONCURRENT = 32
+SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-alive / forget closed tabs
+# When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
+# the multi-worker tests use it to prove each session got each event exactly once.
+TRACE_ENV = "REUP_RT_TRACE"
+
+
+class PushHub:
+    def __init__(self, app: Any, *, bus: InProcessBus | None = None,
+                 registry: MemoryRegistry | RedisRegistry | None = None) -> None:
+        self.app = app
+        self.bus = bus or get_bus()
+        self.registry = registry or get_registry()
+        self.trace_key = f"{get_settings().event_channel}:trace" if os.environ.get(TRACE_ENV) else None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._tasks: set[asyncio.Task] = set()
+        self._seen_owned: set[str] = set()
+        self._last_sweep = time.time()  # tabs registered since then showed fresh data: no resync
+        self._reflex_context: contextvars.Context | None = None
+        self.delivered = 0
+        self.failed = 0
+
+    # ---------------------------------------------------------------------------------------
+    # Which sessions
+    # ---------------------------------------------------------------------------------------
+
+    def _token_manager(self):
+        namespace = self.app.event_namespace
+        return namespace._token_manager if namespace is not None else None
+
+    def owned_tokens(self) -> list[str]:
+        """Client tokens whose socket is connected to this worker."""
+        tm = self._token_manager()
+        if tm is None:
+            return []
+        mine = tm.instance_id
+        return [token for token, record in list(tm.token_to_socket.items()) if record.instance_id == mine]
+
+    def plan(self, event: DomainEvent, owned: list[str]) -> dict[str, list[type]]:
+        """token -> listener classes to call, for the owned sessions entitled to `event`.
+
+        Blocking (Redis): run it in a thread.
+        """
+        classes = listeners_for(event.kind)
+        if not classes or not owned:
+            return {}
+        sessions = self.registry.lookup(owned)
+        entitled = [t for t, info in sessions.items() if is_entitled(event, info)]
+        if not entitled:
+            return {}
+        return self._loaded(entitled, classes)
+
+    def _loaded(self, tokens: list[str], classes: list[type]) -> dict[str, list[type]]:
+        """Only states the session has already loaded (Redis keeps a key per touched substate);
+        the in-memory state manager holds every state of a session, so all count as loaded."""
+        if not isinstance(self.app.state_manager, StateManagerRedis) or not isinstance(self.registry, RedisRegistry):
+            return {t: list(classes) for t in tokens}
+        pipe = self.registry.redis.pipeline(transaction=False)
+        pairs = [(t, cls) for t in tokens for cls in classes]
+        for t, cls in pairs:
+            pipe.exists(f"{t}_{cls.get_full_name()}")
+        out: dict[str, list[type]] = {}
+        for (t, cls), exists in zip(pairs, pipe.execute()):
+            if exists:
+                out.setdefault(t, []).append(cls)
+        return out
+
+    # ---------------------------------------------------------------------------------------
+    # Delivery
+    # ---------------------------------------------------------------------------------------
+
+    async def dispatch(self, event: DomainEvent) -> int:
+        """Schedule `event` for every entitled session this worker owns; returns how many."""
+        owned = self.owned_tokens()
+        if not owned:
+            return 0
+        targets = await asyncio.to_thread(self.plan, event, owned)
+        for token, classes in targets.items():
+            self._schedule(token, event, classes)
+        return len(targets)
+
+    def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+        self._waiting[token] = self._waiting.get(token, 0) + 1
+        task = asyncio.create_task(self._deliver(token, event, classes), name=f"reup-push|{event.kind}",
+                                   context=self._task_context())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+        lock = self._locks.setdefault(token, asyncio.Lock())
+        try:
+            async with lock, self._slots:
+                await asyncio.wait_for(self._push(token, event, classes), DELIVERY_TIMEOUT_SECONDS)
+            self.delivered += 1
+        except Exception as err:  # includes the timeout: this session misses it, nobody else waits
+            self.failed += 1
+            log.warning("push of %s to a session failed: %s", event.kind, type(err).__name__)
+        finally:
+            self._waiting[token] -= 1
+            if not self._waiting[token]:
+                del self._waiting[token]
+                self._locks.pop(token, None)
+
+    def _task_context(self) -> contextvars.Context | None:
+        """A copy of the current context with Reflex's contexts set once (as `app.set_contexts()`
+        would on every push), for the delivery tasks; None until the event processor runs."""
+        if self._reflex_context is None and getattr(self.app, "_event_processor", None) is not None:
+            ctx = contextvars.copy_context()
+            ctx.run(self.app.set_contexts)  # never reset: the context belongs to the hub
+            self._reflex_context = ctx
+        return self._reflex_context.copy() if self._reflex_context is not None else None
+
+    async def _push(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+        """What `app.modify_state` does, plus the listeners' events in the same update (one
+        message per session instead of two when a listener returns a toast)."""
+        app = self.app
+        with app.set_contexts():  # a no-op when the task runs in `_task_context()`
+            try:  # like app.modify_state: code running inside sees this session's token
+                EventContext.set(EventContext.get().fork(token=token))
+            except LookupError:
+                pass
+            async with app.state_manager.modify_state_with_links(BaseStateToken(ident=token, cls=classes[0])) as root:
+                to_run: list[Any] = []
+                for cls in classes:
+                    state = await root.get_state(cls)
+                    result = await state._on_domain_event(event)
+                    if result is not None:
+                        to_run.extend(result if isinstance(result, (list, tuple)) else [result])
+                delta = await root._get_resolved_delta()
+                root._clean()
+                if delta or to_run:
+                    # still holding the session's lock, as Reflex does, so updates keep their order
+                    await app.event_namespace.emit_update(
+                        StateUpdate(delta=delta, events=Event.from_event_type(to_run)), token)
+        if self.trace_key and isinstance(self.registry, RedisRegistry):
+            await asyncio.to_thread(self.registry.redis.rpush, self.trace_key, f"{event.id} {event.kind} {token}")
+
+    # ---------------------------------------------------------------------------------------
+    # Housekeeping: keep live sessions registered, forget closed ones
+    # ---------------------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        owned = set(self.owned_tokens())
+        gone, arrived = self._seen_owned - owned, owned - self._seen_owned
+        self._seen_owned = owned
+        previous, self._last_sweep = self._last_sweep, time.time()
+        if owned:
+            await asyncio.to_thread(self.registry.touch, sorted(owned))
+        if arrived:
+            await self.resync(sorted(arrived), registered_before=previous)
+        if not gone:
+            return
+        tm = self._token_manager()
+        closed = [t for t in gone if tm is None or not await tm.is_token_connected(t)]
+        if closed:
+            await asyncio.to_thread(self.registry.forget, *closed)
+
+    async def resync(self, tokens: list[str], registered_before: float) -> int:
+        """Sessions new on this worker that registered before `registered_before` (a reconnect after a
+        worker restart or a network drop may have missed pushes; a freshly loaded page has not):
+        their listeners reload, through a SESSION_RESYNC event addressed to each alone."""
+        classes = listeners_for(SESSION_RESYNC)
+        sessions = await asyncio.to_thread(self.registry.lookup, tokens) if classes else {}
+        count = 0
+        for token, info in sessions.items():
+            if info.user_id is None or info.entity_id is None or info.since >= registered_before:
+                continue
+            event = DomainEvent(SESSION_RESYNC, (info.entity_id,), {}, user_ids=(info.user_id,))
+            loaded = await asyncio.to_thread(self._loaded, [token], classes)
+            for tok, cls_list in loaded.items():
+                self._schedule(tok, event, cls_list)
+                count += 1
+        return count
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("session registry sweep failed")
+
+    async def run(self) -> None:
+        """Subscribe to the bus and deliver until cancelled (the worker shuts down)."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[DomainEvent] = asyncio.Queue()
+
+        def on_event(ev: DomainEvent) -> None:  # called on the bus's thread
+            loop.call_soon_threadsafe(queue.put_nowait, ev)
+
+        unsubscribe: Callable[[], None] = self.bus.subscribe(on_event)
+        sweeper = asyncio.create_task(self._sweep_forever(), name="reup-session-sweep")
+        try:
+            while True:
+                ev = await queue.get()
+                try:
+                    await self.dispatch(ev)
+                except Exception:
+                    log.exception("dispatching %s failed", ev.kind)
+        finally:
+            unsubscribe()
+            sweeper.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+
+
+async def push_hub_task(app: Any) -> None:
+    """The Reflex lifespan task (runs in every worker): `app.register_lifespan_task(push_hub_task)`."""
+    await PushHub(app).run()

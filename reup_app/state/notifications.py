@@ -1,0 +1,233 @@
+"""Notification bell and preferences states.
+
+The bell (in every page's header) registers the browser session for pushes when it mounts, shows
+the unread count and the newest notifications, and is a live listener: when an event the session
+is entitled to arrives, it reloads both from the database (through the service layer, with the
+re-validated principal) and, for a wholesaler receiving a new order, shows a toast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import reflex as rx
+
+from reup_app.events.core import DomainEvent
+from reup_app.events.kinds import SESSION_RESYNC
+from reup_app.realtime.registry import SessionInfo, get_registry
+from reup_app.security.principal import Principal
+from reup_app.services import notifications as notif_service
+from reup_app.services.errors import ServiceError
+from reup_app.state.auth import AuthState
+from reup_app.state.base import AppState, error_message
+from reup_app.state.live import live_listener
+
+log = logging.getLogger(__name__)
+
+BELL_ITEMS = 10
+MAX_ID_LENGTH = 20
+_MEMO_SECONDS = 5.0
+_memo: dict[tuple, asyncio.Future] = {}
+
+
+async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `load` once per key in this worker and share the result for a few seconds: one event
+    reaching ten tabs of one user costs one query, not ten."""
+    fut = _memo.get(key)
+    if fut is None:
+        loop = asyncio.get_running_loop()
+        fut = _memo[key] = loop.create_future()
+        loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
+        try:
+            fut.set_result(await load())
+        except Exception as err:
+            fut.set_exception(err)
+            _memo.pop(key, None)
+    return await asyncio.shield(fut)
+
+
+async def _toast(title: str):
+    return rx.toast.info(title, duration=8000, close_button=True)
+
+
+def remember_session(token: str, principal: Principal | None) -> None:
+    """Record which user/entity this browser session (client token) belongs to, for pushes."""
+    if token:
+        get_registry().register(token, SessionInfo.of(principal))
+
+
+def forget_session(token: str) -> None:
+    if token:
+        get_registry().forget(token)
+
+
+def _item_view(n: notif_service.NotificationView) -> dict[str, str]:
+    return {
+        "id": str(n.id),
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "when": n.created_at.strftime("%b %d, %H:%M UTC"),
+        "read": "yes" if n.read else "no",
+    }
+
+
+@live_listener(kinds=[*notif_service.KINDS, notif_service.READ_EVENT, SESSION_RESYNC])
+class NotificationState(AuthState):
+    """A substate of AuthState: a push loads the session's tokens with the bell in one read, and
+    `_principal()` needs no second fetch (inherited fields live on the AuthState instance)."""
+
+    unread: int = 0
+    items: list[dict[str, str]] = []
+    notif_error: str = ""
+    bell_ready: bool = False  # registered for pushes and showing the database's count
+
+    def _clear_bell(self) -> None:
+        self.unread, self.items, self.notif_error, self.bell_ready = 0, [], "", False
+
+    def _show(self, summary: notif_service.NotificationSummary, views: list[dict[str, str]] | None = None) -> None:
+        self.unread = summary.unread
+        self.items = [dict(v) for v in views] if views is not None else [_item_view(n) for n in summary.items]
+        # assign only what changed: every assignment goes into the update sent to the browser
+        if self.notif_error:
+            self.notif_error = ""
+        if not self.bell_ready:
+            self.bell_ready = True
+
+    def _fail(self, err: Exception) -> None:
+        if not isinstance(err, ServiceError):
+            log.exception("notification bell action failed")
+        self.notif_error = error_message(err)
+
+    async def _reload(self, principal: Principal) -> None:
+        try:
+            self._show(await self._call(notif_service.summary, limit=BELL_ITEMS, principal=principal))
+        except Exception as err:
+            self._fail(err)
+
+    async def _mark(self, fn, *args) -> bool:
+        """Run a marking service call, then show the bell as the database has it."""
+        try:
+            await self._call(fn, *args)
+        except Exception as err:
+            self._fail(err)
+            return False
+        await self._reload(await self._principal())
+        return True
+
+    def _client_token(self) -> str:
+        return self.router.session.client_token or ""
+
+    @rx.event
+    async def connect(self):
+        """on_mount of the bell: register this session for pushes and show the current state."""
+        principal = await self._principal()
+        remember_session(self._client_token(), principal)
+        if principal.is_authenticated and principal.entity_id is not None:
+            await self._reload(principal)
+        else:
+            self._clear_bell()
+            self.bell_ready = True  # registered; nothing to count for a visitor
+
+    @staticmethod
+    def _parse_id(notification_id) -> int | None:
+        nid = str(notification_id)[:MAX_ID_LENGTH] if isinstance(notification_id, (str, int)) else ""
+        return int(nid) if nid.isdigit() else None
+
+    @rx.event
+    async def mark_read(self, notification_id: str):
+        nid = self._parse_id(notification_id)
+        if nid is None:
+            self.notif_error = "That notification was not found."
+            return
+        await self._mark(notif_service.mark_read, nid)
+
+    @rx.event
+    async def open_notification(self, notification_id: str):
+        """Mark read and go to the notification's page (its link comes from the database)."""
+        nid = self._parse_id(notification_id)
+        if nid is None:
+            self.notif_error = "That notification was not found."
+            return
+        if await self._mark(notif_service.mark_read, nid):
+            link = next((i["link"] for i in self.items if i["id"] == str(nid)), "")
+            if link.startswith("/") and not link.startswith("//"):
+                return rx.redirect(link)
+
+    @rx.event
+    async def mark_all_read(self):
+        await self._mark(notif_service.mark_all_read)
+
+    async def _on_domain_event(self, event: DomainEvent):
+        principal = await self._principal()
+        if not principal.is_authenticated or principal.entity_id not in event.entity_ids:
+            # Signed out or switched business since the session registered: fix the registry.
+            remember_session(self._client_token(), principal)
+            if not principal.is_authenticated:
+                self._clear_bell()
+            return None
+        key = (event.id, principal.user_id, principal.entity_id)
+
+        async def load():
+            summary = await self._call(notif_service.summary, limit=BELL_ITEMS, principal=principal)
+            return summary, [_item_view(n) for n in summary.items]
+
+        try:
+            summary, views = await _shared(key, load)
+        except Exception as err:
+            self._fail(err)
+            return None
+        self._show(summary, views)
+        if event.kind == "order.submitted" and principal.entity_id == event.payload.get("seller_entity_id"):
+            number = str(event.payload.get("order_number", ""))
+            title = next((i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)),
+                         None)
+            if title is not None:  # None: the user turned in-app notices of new orders off
+                # built once per title and worker: every tab showing it gets the same toast
+                return await _shared(("toast", title), lambda: _toast(title))
+        return None
+
+
+class NotificationPrefsState(AppState):
+    """/settings/notifications: which kinds reach the user in the app and by e-mail."""
+
+    prefs: list[dict[str, str]] = []
+    prefs_error: str = ""
+    prefs_saved: str = ""
+    prefs_loaded: bool = False
+
+    async def _load(self) -> None:
+        try:
+            rows = await self._call(notif_service.get_preferences)
+        except Exception as err:
+            self.prefs_error = error_message(err)
+            self.prefs = []
+            return
+        self.prefs = [{"kind": r.kind, "label": r.label, "in_app": "yes" if r.in_app else "no",
+                       "email": "yes" if r.email else "no"} for r in rows]
+        self.prefs_error = ""
+        self.prefs_loaded = True
+
+    @rx.event
+    async def load(self):
+        self.prefs_saved = ""
+        await self._load()
+
+    @rx.event
+    async def set_channel(self, kind: str, channel: str, on: bool):
+        """Switch one channel ("in_app" or "email") of one kind on or off."""
+        current = next((p for p in self.prefs if p["kind"] == kind), None) if isinstance(kind, str) else None
+        if current is None or channel not in ("in_app", "email") or not isinstance(on, bool):
+            self.prefs_error = "Unknown notification setting."
+            return
+        values = {"in_app": current["in_app"] == "yes", "email": current["email"] == "yes", channel: on}
+        try:
+            await self._call(notif_service.set_preference, kind, in_app=values["in_app"], email=values["email"])
+        except Exception as err:
+            self.prefs_error = error_message(err)
+            return
+        await self._load()
+        self.prefs_saved = f"Saved: {current['label']}."

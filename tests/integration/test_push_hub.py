@@ -1,0 +1,178 @@
+"""The push hub's routing and scheduling on real Redis and Reflex's own token manager: only sockets
+this worker owns, only entitled sessions, only listener states the session has loaded; a slow
+session does not delay the others; events reach one session in order; closed sessions are
+forgotten. (End-to-end delivery through Reflex with two workers and two processes is covered by
+tests/browser/test_realtime.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from reflex.istate.manager.redis import StateManagerRedis
+from reflex.utils.token_manager import LocalTokenManager, SocketRecord
+
+from reup_app.events.bus import InProcessBus
+from reup_app.events.core import DomainEvent
+from reup_app.realtime import hub as hub_module
+from reup_app.realtime.hub import PushHub
+from reup_app.realtime.registry import SESSION_TTL_SECONDS, RedisRegistry, SessionInfo
+from reup_app.state.catalog import CatalogState
+from reup_app.state.notifications import NotificationState
+
+SELLER, BUYER, OTHER = 101, 202, 303
+
+
+@pytest.fixture
+def world(redis_url, unique):
+    registry = RedisRegistry(redis_url, f"reup:test:{unique}")
+    tm = LocalTokenManager()
+    app = SimpleNamespace(event_namespace=SimpleNamespace(_token_manager=tm),
+                          state_manager=StateManagerRedis(redis=aioredis.Redis.from_url(redis_url)))
+    raw = redis.Redis.from_url(redis_url)
+    tokens = {}
+
+    def session(name: str, info: SessionInfo | None, *, owned=True, loaded=(NotificationState,)):
+        token = tokens[name] = f"{unique}-{name}"
+        tm.token_to_socket[token] = SocketRecord(instance_id=tm.instance_id if owned else "another-worker",
+                                                 sid=f"sid-{token}")
+        if info is not None:
+            registry.register(token, info)
+        for cls in loaded:  # what Reflex's Redis state manager stores once a state was touched
+            raw.set(f"{token}_{cls.get_full_name()}", b"x", ex=60)
+        return token
+
+    yield SimpleNamespace(app=app, tm=tm, registry=registry, session=session, tokens=tokens, raw=raw)
+    raw.delete(*[f"{registry.prefix}{t}" for t in tokens.values()] or ["none"])
+    raw.close()
+    registry.close()
+
+
+def test_plan_picks_owned_entitled_sessions_and_only_their_loaded_listeners(world):
+    s = world.session
+    seller = s("seller", SessionInfo(1, SELLER, ("owner",)))
+    seller_on_catalog = s("seller2", SessionInfo(2, SELLER, ("sales",)), loaded=(NotificationState, CatalogState))
+    buyer = s("buyer", SessionInfo(3, BUYER, ("buyer",)))
+    s("other", SessionInfo(4, OTHER, ("owner",)), loaded=(NotificationState, CatalogState))
+    s("elsewhere", SessionInfo(5, SELLER, ("owner",)), owned=False)  # another worker's socket
+    s("unregistered", None)
+    s("no-bell", SessionInfo(6, SELLER, ("viewer",)), loaded=())  # never loaded a listener state
+    hub = PushHub(world.app, bus=InProcessBus(), registry=world.registry)
+    owned = hub.owned_tokens()
+    assert world.tokens["elsewhere"] not in owned and len(owned) == 6
+
+    order = DomainEvent("order.submitted", (BUYER, SELLER), {"order_number": "RU-1", "seller_entity_id": SELLER})
+    assert hub.plan(order, owned) == {seller: [NotificationState], seller_on_catalog: [NotificationState],
+                                      buyer: [NotificationState]}
+    # public stock news: every session that shows the catalog, whoever it belongs to
+    stock = DomainEvent("inventory.changed", (SELLER,), {"product_ids": [7], "public": True})
+    assert hub.plan(stock, owned) == {seller_on_catalog: [CatalogState], world.tokens["other"]: [CatalogState]}
+    # one user's own event
+    read = DomainEvent("notification.read", (SELLER,), {}, user_ids=(2,))
+    assert hub.plan(read, owned) == {seller_on_catalog: [NotificationState]}
+    # a kind no listener wants costs nothing
+    assert hub.plan(DomainEvent("audit.something", (SELLER,), {}), owned) == {}
+
+
+class RecordingHub(PushHub):
+    """The real scheduling (locks, slots, timeout) around a push that records instead of touching
+    Reflex state; `slow` sessions hang like a browser whose state stays locked."""
+
+    def __init__(self, *a, slow=(), **kw):
+        super().__init__(*a, **kw)
+        self.slow, self.got = set(slow), []
+
+    async def _push(self, token, event, classes):
+        if token in self.slow:
+            await asyncio.sleep(60)
+        if event.payload.get("delay"):
+            await asyncio.sleep(event.payload["delay"])
+        self.got.append((token, event.payload.get("n"), time.monotonic()))
+
+
+def test_a_slow_session_delays_nobody_else_and_times_out(world, monkeypatch):
+    monkeypatch.setattr(hub_module, "DELIVERY_TIMEOUT_SECONDS", 0.5)
+    tokens = [world.session(f"s{i}", SessionInfo(i, SELLER, ("owner",))) for i in range(30)]
+    hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry, slow={tokens[0]})
+
+    async def run():
+        start = time.monotonic()
+        ev = DomainEvent("order.submitted", (SELLER,), {"n": 1})
+        assert await hub.dispatch(ev) == 30
+        await asyncio.sleep(0.2)
+        fast_done = [t for t, _n, at in hub.got if at - start < 0.2]
+        await asyncio.gather(*list(hub._tasks), return_exceptions=True)
+        return fast_done
+
+    fast_done = asyncio.run(run())
+    assert sorted(fast_done) == sorted(tokens[1:])
+    assert hub.failed == 1 and hub.delivered == 29
+    assert hub._locks == {} and hub._waiting == {}  # nothing kept for finished sessions
+
+
+def test_events_reach_one_session_in_bus_order(world):
+    token = world.session("one", SessionInfo(1, SELLER, ("owner",)))
+    hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry)
+
+    async def run():
+        for n, delay in ((1, 0.15), (2, 0), (3, 0.05), (4, 0)):
+            await hub.dispatch(DomainEvent("order.status_changed", (SELLER,), {"n": n, "delay": delay}))
+        await asyncio.gather(*list(hub._tasks))
+
+    asyncio.run(run())
+    assert [n for t, n, _ in hub.got if t == token] == [1, 2, 3, 4]
+
+
+def test_bus_to_hub_runs_end_to_end_in_a_worker_loop(world):
+    token = world.session("loop", SessionInfo(1, SELLER, ("owner",)))
+    bus = InProcessBus()
+    hub = RecordingHub(world.app, bus=bus, registry=world.registry)
+
+    async def run():
+        task = asyncio.create_task(hub.run())
+        await asyncio.sleep(0.05)
+        # published from another thread, as a service running in `asyncio.to_thread` does
+        await asyncio.to_thread(bus.publish, DomainEvent("order.submitted", (SELLER,), {"n": 9}))
+        for _ in range(100):
+            if hub.got:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(run())
+    assert [(t, n) for t, n, _ in hub.got] == [(token, 9)]
+
+
+def test_sweep_keeps_live_sessions_registered_and_forgets_closed_ones(world):
+    live = world.session("live", SessionInfo(1, SELLER, ("owner",)))
+    closing = world.session("closing", SessionInfo(2, SELLER, ("owner",)))
+    hub = PushHub(world.app, bus=InProcessBus(), registry=world.registry)
+    world.raw.expire(world.registry.key(live), 5)
+
+    asyncio.run(hub.sweep())
+    assert world.raw.ttl(world.registry.key(live)) > SESSION_TTL_SECONDS - 5  # refreshed
+    # the tab closes: Reflex drops the socket record; the next sweep forgets the session
+    asyncio.run(world.tm.disconnect_token(closing, f"sid-{closing}"))
+    asyncio.run(hub.sweep())
+    assert set(world.registry.lookup([live, closing])) == {live}
+
+
+def test_sessions_new_on_a_worker_are_resynced_once(world):
+    hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry)
+    # a tab that registered before this worker started and reconnected to it: it may have missed pushes
+    back = world.session("back", SessionInfo(1, SELLER, ("owner",), since=time.time() - 600))
+    world.session("visitor", SessionInfo(None, None, since=time.time() - 600))  # nothing to reload
+    world.session("fresh", SessionInfo(2, SELLER, ("owner",), since=time.time() + 1))  # just loaded its page
+
+    async def run():
+        await hub.sweep()  # first sweep after a (re)start: every socket is new here
+        await asyncio.gather(*list(hub._tasks))
+        await hub.sweep()  # still connected: nothing more
+        await asyncio.gather(*list(hub._tasks))
+
+    asyncio.run(run())
+    assert [t for t, _n, _ in hub.got] == [back]
