@@ -354,11 +354,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = asyncio.run(run_sessions(args, env, users))
     finally:
+        t_stop = time.time()
         server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        print(f"server stopped in {time.time() - t_stop:.1f} s")
         redis.Redis.from_url(REDIS_URL).delete(f"reup:events:bench:{args.port}:trace")
         drop_mysql_database(args.database)
     report(result)

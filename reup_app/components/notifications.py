@@ -10,7 +10,7 @@ from reup_app.state.notifications import NotificationState
 
 def _item(item: rx.Var) -> rx.Component:
     unread = item["read"] == "no"
-    return rx.box(
+    return rx.el.button(  # a real button: reachable and activated by keyboard
         rx.hstack(
             rx.box(
                 width="8px", height="8px", border_radius="50%", flex_shrink="0", margin_top="6px",
@@ -27,10 +27,14 @@ def _item(item: rx.Var) -> rx.Component:
             align="start",
         ),
         on_click=NotificationState.open_notification(item["id"]),
-        role="button",
-        tab_index=0,
+        type="button",
         aria_label=item["title"],
         padding="8px",
+        border="none",
+        background="transparent",
+        text_align="left",
+        font="inherit",
+        color="inherit",
         border_radius="6px",
         cursor="pointer",
         _hover={"background": rx.color("gray", 3)},
