@@ -83,7 +83,7 @@ def notifications_bell() -> rx.Component:
                         rx.cond(
                             NotificationState.unread > 0,
                             rx.badge(NotificationState.unread, color_scheme="red", variant="solid", radius="full",
-                                     size="1", position="absolute", top="-6px", right="-8px",
+                                     size="1", position="absolute", top="-6px", right="-8px", pointer_events="none",
                                      data_testid="notification-count"),
                         ),
                         position="relative",

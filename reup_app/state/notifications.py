@@ -213,6 +213,8 @@ class NotificationPrefsState(AppState):
 
     @rx.event
     async def load(self):
+        if (denied := await self._gate()) is not None:
+            return denied
         self.prefs_saved = ""
         await self._load()
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from reup_app.state.arg_guard import MALFORMED
+
 from reflex.state import State
 from reflex_base.event import EventSpec
 
@@ -40,13 +42,15 @@ def test_bell_shows_own_notifications_and_refuses_bad_or_foreign_ids(engine, ses
     sent = json.dumps(bell.dict(), default=str) + json.dumps(auth.dict(), default=str)
     assert auth._access_token not in sent and auth._refresh_token not in sent
 
-    for bad in (None, "abc", ["1"], {"id": 1}, "1" * 40):
+    for bad in (None, ["1"], {"id": 1}):  # wrong types: refused by the argument guard
+        assert MALFORMED in str(asyncio.run(bell.mark_read(bad)))
+    for bad in ("abc", "1" * 40):
         bell.notif_error = ""
         asyncio.run(bell.mark_read(bad))
         assert bell.notif_error == "That notification was not found."
     colleague = call(engine, seller.owner, notifications.summary).items[0]  # the owner's own row
     bell.notif_error = ""
-    asyncio.run(bell.mark_read(colleague.id))
+    asyncio.run(bell.mark_read(str(colleague.id)))
     assert bell.notif_error == "That notification was not found." and bell.unread == 1
     assert call(engine, seller.owner, notifications.unread_count) == 1  # untouched
 
