@@ -101,10 +101,18 @@ def test_wholesaler_sees_new_order_and_every_status_change_live_third_entity_not
         _sign_in(third, "owner@emeraldcoast.demo")
         w0, r0, t0 = _count(wholesaler), _count(retailer), _count(third)
         third_rows = kit.notification_count("owner@emeraldcoast.demo", EMERALD)
+        # a second wholesaler tab (session restored from the cookie) shows the incoming queue
+        queue = wctx.new_page()
+        queue.set_default_timeout(15000)
+        queue.goto("/orders?status=open")
+        expect(queue.get_by_test_id("order-row").first).to_be_visible()
+        queue.evaluate("() => { window.__reupQueueNoReload = 'still here' }")
 
         number = kit.submit_order("buyer@greenleaf.demo", PACIFIC)
         expect(_toast(wholesaler, f"New order {number} from {GREENLEAF}")).to_be_visible()
         _expect_count(wholesaler, w0 + 1)
+        new_row = queue.get_by_test_id("order-row").filter(has_text=number)
+        expect(new_row).to_contain_text("Submitted")  # the queue gained the order without a reload
 
         # (action, words, new notifications for the retailer: shipping also issues the invoice)
         steps = [("accept", "was accepted", 1), ("fulfill", "is packed and ready to ship", 1),
@@ -115,6 +123,9 @@ def test_wholesaler_sees_new_order_and_every_status_change_live_third_entity_not
             w, r = w + 1, r + for_retailer
             _expect_count(wholesaler, w)
             _expect_count(retailer, r)
+
+        expect(new_row).to_contain_text("Shipped")
+        assert queue.evaluate("() => window.__reupQueueNoReload") == "still here"
 
         for page in (wholesaler, retailer):
             page.get_by_role("button", name=re.compile(r"^Notifications")).click()
