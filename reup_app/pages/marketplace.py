@@ -1,10 +1,12 @@
-"""/marketplace: the catalog of public listings with search, category filter, sort and paging."""
+"""/marketplace: the catalog of public listings with search, filters (category, strain type, THC and
+price ranges, in stock), sort and paging."""
 
 import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.components.shell import page_shell
-from reup_app.state.catalog import ALL, SORT_OPTIONS, CatalogState
+from reup_app.components.forms import labelled
+from reup_app.state.catalog import ALL, SORT_OPTIONS, STRAIN_FILTERS, CatalogState
 
 
 def _controls() -> rx.Component:
@@ -44,6 +46,48 @@ def _controls() -> rx.Component:
             size="3",
         ),
         gap="3",
+        wrap="wrap",
+        width="100%",
+        margin_bottom="12px",
+    )
+
+
+def _range_input(text: str, name: str, value) -> rx.Component:
+    input_id = f"catalog-{name}"
+    return rx.box(labelled(text, input_id, rx.input(id=input_id, name=name, default_value=value, key=value,
+                                                    input_mode="decimal", size="2", width="96px")))
+
+
+def _filters() -> rx.Component:
+    """Strain type, in stock, and THC % / price ranges (the ranges apply together)."""
+    return rx.flex(
+        rx.select.root(
+            rx.select.trigger(aria_label="Strain type"),
+            rx.select.content(*[rx.select.item(label, value=value) for value, label in STRAIN_FILTERS.items()]),
+            value=CatalogState.strain_type,
+            on_change=CatalogState.set_strain_type,
+            size="2",
+        ),
+        rx.el.label(
+            rx.hstack(rx.checkbox(checked=CatalogState.in_stock, on_change=CatalogState.set_in_stock),
+                      rx.text("In stock only", size="2"), spacing="2", align="center"),
+        ),
+        rx.form(
+            rx.flex(
+                _range_input("Min THC %", "thc_min", CatalogState.thc_min),
+                _range_input("Max THC %", "thc_max", CatalogState.thc_max),
+                _range_input("Min price", "price_min", CatalogState.price_min),
+                _range_input("Max price", "price_max", CatalogState.price_max),
+                rx.button("Apply", type="submit", size="2", variant="soft"),
+                gap="2",
+                align="end",
+                wrap="wrap",
+            ),
+            on_submit=CatalogState.apply_ranges,
+            reset_on_submit=False,
+        ),
+        gap="4",
+        align="end",
         wrap="wrap",
         width="100%",
         margin_bottom="16px",
@@ -102,6 +146,7 @@ def _pager() -> rx.Component:
 def marketplace() -> rx.Component:
     return page_shell(
         _controls(),
+        _filters(),
         rx.cond(CatalogState.error != "", rx.callout(CatalogState.error, icon="triangle_alert", color_scheme="red", margin_bottom="12px", role="alert")),
         rx.text(CatalogState.total, " products", size="2", color_scheme="gray", margin_bottom="12px", data_testid="result-count"),
         rx.cond(

@@ -9,7 +9,7 @@ import reflex as rx
 from reup_app import formatting as fmt
 from reup_app.services import catalog as catalog_service
 from reup_app.services.errors import ServiceError
-from reup_app.state.base import AppState, error_message
+from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ SORT_OPTIONS = [
     ("newest", "Newest"),
 ]
 ALL = "all"  # the select's "no filter" value (Radix selects cannot hold "")
+STRAIN_FILTERS = {ALL: "All strain types", **{k: v for k, v in fmt.STRAIN_TYPE_LABELS.items() if v}}
 
 
 def item_view(item) -> dict[str, str]:
@@ -50,6 +51,13 @@ def item_view(item) -> dict[str, str]:
 class CatalogState(AppState):
     q: str = ""
     category: str = ALL
+    strain_type: str = ALL
+    # range filters as typed (validated by CatalogQuery.parse, which names the bad field)
+    thc_min: str = ""
+    thc_max: str = ""
+    price_min: str = ""
+    price_max: str = ""
+    in_stock: bool = False
     sort: str = "name"
     page: int = 1
     items: list[dict[str, str]] = []
@@ -64,6 +72,10 @@ class CatalogState(AppState):
         raw = {
             "text": self.q,
             "category": "" if self.category == ALL else self.category,
+            "strain_type": "" if self.strain_type == ALL else self.strain_type,
+            "thc_min": self.thc_min, "thc_max": self.thc_max,
+            "price_min": self.price_min, "price_max": self.price_max,
+            "in_stock": self.in_stock,
             "sort": self.sort,
             "page": self.page,
             "page_size": 24,
@@ -93,11 +105,17 @@ class CatalogState(AppState):
 
     @rx.event
     async def load(self):
-        """on_load: take filters from the URL (?q=&category=&sort=&page=) so links are shareable."""
+        """on_load: take filters from the URL (?q=&category=&strain_type=&thc_min=&thc_max=&price_min=
+        &price_max=&in_stock=1&sort=&page=) so links are shareable."""
         params = self.router.url.query_parameters
         self.q = str(params.get("q", ""))[:100]
         cat = str(params.get("category", ALL))
         self.category = cat if cat in fmt.CATEGORY_LABELS else ALL
+        strain = str(params.get("strain_type", ALL))
+        self.strain_type = strain if strain in STRAIN_FILTERS else ALL
+        self.thc_min, self.thc_max = str(params.get("thc_min", ""))[:12], str(params.get("thc_max", ""))[:12]
+        self.price_min, self.price_max = str(params.get("price_min", ""))[:12], str(params.get("price_max", ""))[:12]
+        self.in_stock = str(params.get("in_stock", "")) in ("1", "true", "yes")
         sort = str(params.get("sort", "name"))
         self.sort = sort if sort in dict(SORT_OPTIONS) else "name"
         page = str(params.get("page", "1"))
@@ -145,5 +163,28 @@ class CatalogState(AppState):
 
     @rx.event
     async def clear_filters(self):
-        self.q, self.category, self.sort, self.page = "", ALL, "name", 1
+        self.q, self.category, self.strain_type, self.sort, self.page = "", ALL, ALL, "name", 1
+        self.thc_min = self.thc_max = self.price_min = self.price_max = ""
+        self.in_stock = False
+        await self._refresh()
+
+    @rx.event
+    async def set_strain_type(self, value: str):
+        if value not in STRAIN_FILTERS:
+            self.error = "Unknown strain type."
+            return
+        self.strain_type, self.page = value, 1
+        await self._refresh()
+
+    @rx.event
+    async def set_in_stock(self, value: bool):
+        self.in_stock, self.page = value, 1
+        await self._refresh()
+
+    @rx.event
+    async def apply_ranges(self, form: dict):
+        """THC % and price ranges (a form, applied together); bad values are named by the service."""
+        self.thc_min, self.thc_max = form_text(form, "thc_min", 12), form_text(form, "thc_max", 12)
+        self.price_min, self.price_max = form_text(form, "price_min", 12), form_text(form, "price_max", 12)
+        self.page = 1
         await self._refresh()

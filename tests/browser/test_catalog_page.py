@@ -83,3 +83,20 @@ def test_catalog_is_usable_at_phone_width(browser, app_url):
         assert width <= 375, f"page scrolls sideways at phone width ({width}px)"
     finally:
         context.close()
+
+
+def test_catalog_range_and_stock_filters(page, demo_db_url):
+    in_range = _public_count(demo_db_url, "p.thc_percent >= 20 AND p.thc_percent <= 25 AND p.available_qty > 0")
+    page.goto("/marketplace")
+    expect(page.get_by_test_id("product-card").first).to_be_visible()
+    page.get_by_label("Min THC %").fill("20")
+    page.get_by_label("Max THC %").fill("25")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("In stock only").click()
+    expect(page.get_by_test_id("result-count")).to_have_text(f"{in_range} products")
+    # An impossible price range is named; what was typed stays in the form.
+    page.get_by_label("Min price").fill("90")
+    page.get_by_label("Max price").fill("10")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_contain_text("price")
+    expect(page.get_by_label("Min price")).to_have_value("90")
