@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from reup_app.components.forms import error_callout, field, select_field, notice_callout
+from reup_app.components.forms import data_table, error_callout, field, select_field, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.pages.login import recovery_codes_panel
 from reup_app.state.audit import AuditState
@@ -189,12 +189,7 @@ def settings_team() -> rx.Component:
                                                 spacing="3"), width="100%")),
         rx.card(rx.vstack(
             rx.heading("Members", size="4", as_="h2"),
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                               ("Member", "Role", "2FA", "Status", "Joined", "")])),
-                rx.table.body(rx.foreach(T.members, _member_row)),
-                width="100%",
-            ),
+            data_table(["Member", "Role", "2FA", "Status", "Joined", ""], T.members, _member_row, scroll=False),
             spacing="3",
         ), width="100%", overflow_x="auto"),
         rx.cond(T.invites.length() > 0, rx.card(rx.vstack(
@@ -244,12 +239,7 @@ def settings_audit() -> rx.Component:
         filters,
         error_callout(AuditState.error),
         rx.text(AuditState.total.to(str), " changes", size="2", data_testid="audit-total"),
-        rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                           ("When", "Who", "From", "Change", "Record", "Fields")])),
-            rx.table.body(rx.foreach(AuditState.entries, _audit_row)),
-            width="100%",
-        ), width="100%", overflow_x="auto"),
+        data_table(["When", "Who", "From", "Change", "Record", "Fields"], AuditState.entries, _audit_row),
         rx.hstack(
             rx.button("Previous", on_click=AuditState.go_to(AuditState.page - 1), disabled=AuditState.page <= 1),
             rx.text("Page ", AuditState.page.to(str), " of ", AuditState.pages.to(str)),
