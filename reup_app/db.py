@@ -6,7 +6,8 @@ back on error, and carries the acting principal in `session.info` for the audit 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -84,3 +85,14 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
         session.close()
 
 import reup_app.services.audit  # noqa: E402,F401  (installs the ORM audit listener)
+
+
+async def run_in_unit_of_work(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fn(session, *args, **kw)` in a unit of work (commits on success) on a worker thread, so
+    blocking database calls never stall the event loop. For states, API routes and the push layer."""
+
+    def run() -> Any:
+        with unit_of_work(principal) as session:
+            return fn(session, *args, **kw)
+
+    return await asyncio.to_thread(run)

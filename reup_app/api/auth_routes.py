@@ -18,7 +18,6 @@ guard on top of SameSite=Strict). Browsers serialize restore with the Web Locks 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
@@ -26,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reup_app.db import unit_of_work
+from reup_app.db import run_in_unit_of_work
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
 from reup_app.services import auth as auth_service
@@ -81,13 +80,9 @@ async def set_session_cookie(request: Request) -> Response:
         return _refused("This sign-in grant is unknown, used or expired.", 400)
     ip = _client_ip(request)
 
-    def issue() -> str:
-        with unit_of_work(None) as s:
-            return auth_service.issue_cookie_token(s, user_id=grant["user_id"], entity_id=grant["entity_id"],
-                                                   token_version=grant["tv"], client_ip=ip)
-
     try:
-        raw = await asyncio.to_thread(issue)
+        raw = await run_in_unit_of_work(None, auth_service.issue_cookie_token, user_id=grant["user_id"],
+                                        entity_id=grant["entity_id"], token_version=grant["tv"], client_ip=ip)
     except ServiceError as err:
         return _refused(str(err), 401)
     response = JSONResponse({"status": "ok"})
@@ -103,12 +98,8 @@ async def restore_session(request: Request) -> Response:
         return _refused("No saved session.", 401)
     ip = _client_ip(request)
 
-    def rotate() -> auth_service.LoginResult:
-        with unit_of_work(None) as s:
-            return auth_service.rotate_cookie_token(s, raw, client_ip=ip)
-
     try:
-        result = await asyncio.to_thread(rotate)
+        result = await run_in_unit_of_work(None, auth_service.rotate_cookie_token, raw, client_ip=ip)
     except ServiceError as err:
         response = _refused(str(err), 401)
         _clear_cookie(response)
@@ -126,13 +117,8 @@ async def end_session(request: Request) -> Response:
         return _refused("Cross-site request refused.")
     raw = request.cookies.get(COOKIE_NAME)
     if raw:
-
-        def revoke() -> None:
-            with unit_of_work(None) as s:
-                auth_service.logout(s, ANONYMOUS, raw)
-
         try:
-            await asyncio.to_thread(revoke)
+            await run_in_unit_of_work(None, auth_service.logout, ANONYMOUS, raw)
         except ServiceError:
             log.info("cookie session already ended")
     response = JSONResponse({"status": "ok"})

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from reup_app.api.auth_routes import AUTH_ROUTES
 from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
-from reup_app.db import get_engine, unit_of_work
+from reup_app.db import get_engine, run_in_unit_of_work, unit_of_work
 from reup_app.services import download_tickets, product_images
 from reup_app.services.errors import NotFound, ServiceError
 from reup_app.services.invoices import render_invoice_pdf
@@ -60,12 +60,8 @@ async def product_image(request: Request) -> Response:
     pid, iid = request.path_params["product_id"], request.path_params["image_id"]
     ticket = request.query_params.get("t")
 
-    def find() -> product_images.ServedImage:
-        with unit_of_work(None) as session:
-            return product_images.open_image(session, pid, iid, ticket)
-
     try:
-        served = await asyncio.to_thread(find)
+        served = await run_in_unit_of_work(None, product_images.open_image, pid, iid, ticket)
     except NotFound:
         return Response("Not found", status_code=404, media_type="text/plain")
     cache = "public, max-age=300" if served.public else "private, no-store"

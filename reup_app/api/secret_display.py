@@ -12,17 +12,16 @@ as two-factor authentication is confirmed. Responses are `no-store`.
 
 from __future__ import annotations
 
-import asyncio
 import html
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reup_app.db import unit_of_work
-from reup_app.models import User
+from reup_app.db import run_in_unit_of_work
 from reup_app.security import mfa
 from reup_app.security.tickets import issue, peek
+from reup_app.services import auth as auth_service
 
 MFA_SETUP = "reveal-mfa-setup"
 RECOVERY = "reveal-recovery-codes"
@@ -70,14 +69,7 @@ async def mfa_setup_svg(request: Request) -> Response:
     if ticket is None:
         return _gone()
 
-    def load() -> tuple[str, str] | None:
-        with unit_of_work(None) as s:
-            user = s.get(User, int(ticket["user_id"]))
-            if user is None or user.mfa_enabled or not user.mfa_secret_encrypted:
-                return None
-            return user.email, mfa.decrypt_secret(user.id, user.mfa_secret_encrypted)
-
-    found = await asyncio.to_thread(load)
+    found = await run_in_unit_of_work(None, auth_service.pending_mfa_secret, int(ticket["user_id"]))
     if found is None:
         return _gone()
     email, secret = found

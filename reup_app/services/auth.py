@@ -592,6 +592,16 @@ def _locked_self(session: Session, principal: Principal) -> User:
     return user
 
 
+def pending_mfa_secret(session: Session, user_id: int) -> tuple[str, str] | None:
+    """(e-mail, TOTP key) of an enrolment not yet confirmed, for the one-time display route
+    (reup_app/api/secret_display.py, reached only with a ticket issued to that user); None once
+    two-factor authentication is on or nothing is pending."""
+    user = session.get(User, int(user_id))
+    if user is None or user.mfa_enabled or not user.mfa_secret_encrypted:
+        return None
+    return user.email, mfa.decrypt_secret(user.id, user.mfa_secret_encrypted)
+
+
 def begin_mfa_enrolment(session: Session, principal: Principal) -> MfaSetup:
     """Start (or restart) TOTP setup for the signed-in user; 2FA is on only after confirmation."""
     user = _locked_self(session, principal)

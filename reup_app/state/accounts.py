@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
-from reup_app.db import unit_of_work
+from reup_app.db import run_in_unit_of_work
 from reup_app.services import auth as auth_service
 from reup_app.services import signup as signup_service
 from reup_app.services import team as team_service
@@ -15,16 +13,6 @@ from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.route_args import route_arg
 
 MAX_LICENCES_ON_FORM = 3
-
-
-async def _anonymous(fn):
-    """Run a service step that needs no principal (its own unit of work) on a thread."""
-
-    def work():
-        with unit_of_work(None) as s:
-            return fn(s)
-
-    return await asyncio.to_thread(work)
 
 
 class SignupState(AppState):
@@ -53,7 +41,7 @@ class SignupState(AppState):
             return
         ip = self.router.session.client_ip or None
         try:
-            await _anonymous(lambda s: signup_service.signup_business(s, licenses=licences, client_ip=ip, **values))
+            await run_in_unit_of_work(None, signup_service.signup_business, licenses=licences, client_ip=ip, **values)
         except ServiceError as err:
             self.error = error_message(err)
             return
@@ -83,7 +71,7 @@ class PasswordResetState(AppState):
             return
         ip = self.router.session.client_ip or None
         try:
-            await _anonymous(lambda s: auth_service.request_password_reset(s, email, client_ip=ip))
+            await run_in_unit_of_work(None, auth_service.request_password_reset, email, client_ip=ip)
         except ServiceError as err:
             self.error = error_message(err)
             return
@@ -100,7 +88,7 @@ class PasswordResetState(AppState):
             self.error = "Enter the new password twice, the same both times."
             return
         try:
-            await _anonymous(lambda s: auth_service.reset_password(s, code, new))
+            await run_in_unit_of_work(None, auth_service.reset_password, code, new)
         except ServiceError as err:
             self.error = error_message(err)
             return
@@ -125,7 +113,7 @@ class InviteState(AppState):
         self.joined = False
         code = self._code()
         try:
-            info = await _anonymous(lambda s: team_service.describe_invite(s, code))
+            info = await run_in_unit_of_work(None, team_service.describe_invite, code)
         except ServiceError as err:
             self.invalid = error_message(err)
             return
@@ -139,7 +127,7 @@ class InviteState(AppState):
             self.error = "Enter a password."
             return
         try:
-            await _anonymous(lambda s: team_service.accept_invite(s, code, name or None, password, client_ip=ip))
+            await run_in_unit_of_work(None, team_service.accept_invite, code, name or None, password, client_ip=ip)
         except ServiceError as err:
             self.error = error_message(err)
             return

@@ -18,7 +18,7 @@ import reflex as rx
 
 from reup_app.api.auth_routes import GRANT_PURPOSE, RESTORE_PURPOSE
 from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
-from reup_app.db import unit_of_work
+from reup_app.db import run_in_unit_of_work
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.tokens import TokenExpired
@@ -158,29 +158,14 @@ class AuthState(AppState):
         except NotAuthenticated:
             self._clear()
             return ANONYMOUS
-        raw = self._refresh_token
-
-        def do_refresh():
-            with unit_of_work(None) as s:
-                return auth_service.refresh(s, raw, client_ip=ip)
-
         try:
-            result = await asyncio.to_thread(do_refresh)
+            result = await run_in_unit_of_work(None, auth_service.refresh, self._refresh_token, client_ip=ip)
         except ServiceError:
             self._clear()
             return ANONYMOUS
         self._access_token = result.access_token or ""
         self._refresh_token = result.refresh_token or ""
         return result.principal or ANONYMOUS
-
-    async def _run(self, fn):
-        """Run an anonymous auth step (its own unit of work) on a thread."""
-
-        def work():
-            with unit_of_work(None) as s:
-                return fn(s)
-
-        return await asyncio.to_thread(work)
 
     # -- sign-in page -------------------------------------------------------------------------
 
@@ -202,7 +187,7 @@ class AuthState(AppState):
             return
         ip = self._ip()
         try:
-            result = await self._run(lambda s: auth_service.login(s, email=email, password=password, client_ip=ip))
+            result = await run_in_unit_of_work(None, auth_service.login, email=email, password=password, client_ip=ip)
         except Exception as err:  # service errors are shown as they are
             if not isinstance(err, ServiceError):
                 log.exception("login failed")
@@ -218,7 +203,7 @@ class AuthState(AppState):
             return
         challenge = self._challenge
         try:
-            await self._run(lambda s: auth_service.begin_mfa_enrolment_with_challenge(s, challenge))
+            await run_in_unit_of_work(None, auth_service.begin_mfa_enrolment_with_challenge, challenge)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -233,7 +218,7 @@ class AuthState(AppState):
             return
         challenge, ip = self._challenge, self._ip()
         try:
-            result = await self._run(lambda s: auth_service.complete_mfa(s, challenge, code, client_ip=ip))
+            result = await run_in_unit_of_work(None, auth_service.complete_mfa, challenge, code, client_ip=ip)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -248,8 +233,8 @@ class AuthState(AppState):
             return
         challenge, ip = self._challenge, self._ip()
         try:
-            result = await self._run(
-                lambda s: auth_service.confirm_mfa_enrolment_with_challenge(s, challenge, code, client_ip=ip))
+            result = await run_in_unit_of_work(None, auth_service.confirm_mfa_enrolment_with_challenge, challenge, code,
+                                               client_ip=ip)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -281,13 +266,9 @@ class AuthState(AppState):
         raw, access = self._refresh_token, self._access_token
         self._clear()
         if principal.is_authenticated:
-
-            def do_logout():
-                with unit_of_work(principal) as s:
-                    auth_service.logout(s, principal, raw or None, everywhere=True, access_token=access or None)
-
             try:
-                await asyncio.to_thread(do_logout)
+                await run_in_unit_of_work(principal, auth_service.logout, principal, raw or None, everywhere=True,
+                                          access_token=access or None)
             except ServiceError:
                 log.info("logout of an already-ended session")
         return [rx.call_script(LOGOUT_SCRIPT), rx.redirect("/login")]
@@ -310,9 +291,9 @@ class AuthState(AppState):
             return False
         ip = self._ip()
         try:
-            result = await self._run(lambda s: auth_service.issue_tab_session(
-                s, user_id=payload["user_id"], entity_id=payload["entity_id"], token_version=payload["tv"],
-                client_ip=ip))
+            result = await run_in_unit_of_work(None, auth_service.issue_tab_session, user_id=payload["user_id"],
+                                               entity_id=payload["entity_id"], token_version=payload["tv"],
+                                               client_ip=ip)
         except ServiceError:
             return False
         self._accept(result, cookie=False)  # the cookie exists and was just rotated

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
 
-from reup_app.db import unit_of_work
+from reup_app.db import run_in_unit_of_work
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services.errors import ServiceError
@@ -37,12 +36,7 @@ class AppState(rx.State):
     async def _call(self, fn: Callable[..., T], *args: Any, principal: Principal | None = None, **kw: Any) -> T:
         """Run a service function in a unit of work on a worker thread (DB calls block)."""
         p = principal if principal is not None else await self._principal()
-
-        def run() -> T:
-            with unit_of_work(p) as session:
-                return fn(session, p, *args, **kw)
-
-        return await asyncio.to_thread(run)
+        return await run_in_unit_of_work(p, fn, p, *args, **kw)
 
     async def _gate(self, action: str | None = None, *, kind: str | None = None,
                     platform_admin: bool = False) -> Any:

@@ -16,7 +16,7 @@ from reup_app.state.order_detail import OrderDetailState
 from reup_app.state.orders import OrdersState
 from reup_app.state.arg_guard import MALFORMED
 from tests.integration.orderkit import advance, call, fresh, make_buyer, make_seller, order_row, place, place_one, stock
-from tests.integration.statekit import Tab, email_of, event_arg, frontend_json, run
+from tests.integration.statekit import Tab, email_of, frontend_json, run
 
 D = Decimal
 
