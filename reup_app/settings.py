@@ -38,8 +38,9 @@ class Settings:
     encryption_keys: tuple[str, ...] = field(default_factory=tuple)
     db_ssl_ca: str | None = None
     smtp_url: str | None = None
-    # Redis pub/sub channel of the event bus; separate deployments (or parallel test servers)
-    # sharing one Redis must use different channels.
+    # Redis pub/sub channel of the event bus, and the namespace of every other Redis key ReUp keeps
+    # (rate limits, principal cache, tickets, session registry): separate deployments (or test
+    # runs) sharing one Redis must use different channels.
     event_channel: str = "reup:events"
     access_token_minutes: int = 60
     refresh_token_days: int = 14

@@ -221,7 +221,8 @@ def get_backend() -> Backend:
     if _backend is None or _backend_url != url:
         with _backend_lock:
             if _backend is None or _backend_url != url:
-                _backend = RedisBackend(url) if url else MemoryBackend()
+                # keys live under the deployment's namespace (its event channel), like the session registry
+                _backend = RedisBackend(url, prefix=f"{get_settings().event_channel}:") if url else MemoryBackend()
                 _backend_url = url
     return _backend
 

@@ -97,7 +97,6 @@ class AuthState(AppState):
         self.display_name = self.business_name = self.role = self.entity_kind = ""
         self.step = "password"
         self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
-        self._remember_live(None)
 
     def _accept(self, result: auth_service.LoginResult, *, cookie: bool = True,
                 then_redirect: bool = False) -> rx.event.EventSpec | None:
@@ -265,6 +264,7 @@ class AuthState(AppState):
         principal = await self._current_principal()
         raw, access = self._refresh_token, self._access_token
         self._clear()
+        self._remember_live(None)  # this tab is a visitor's now: public pushes only
         if principal.is_authenticated:
             try:
                 await run_in_unit_of_work(principal, auth_service.logout, principal, raw or None, everywhere=True,
@@ -279,6 +279,7 @@ class AuthState(AppState):
         if self.signed_in:
             if not (await self._current_principal()).is_authenticated:
                 self._clear()
+                self._remember_live(None)
                 return [rx.call_script(LOGOUT_SCRIPT), login_redirect(self.router.url.path)]
             return
         if not self._restore_tried:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("REUP_TEST_PORT", "3100"))
+RUN_ID = uuid.uuid4().hex[:8]
 BASE_URL = f"http://localhost:{PORT}"
 CHROMIUM = os.environ.get("REUP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -34,7 +36,8 @@ def _app_env(db_url: str) -> dict[str, str]:
         "REUP_REDIS_URL": REDIS_URL,
         "REUP_PORT": str(PORT),
         "REUP_APP_URL": BASE_URL,
-        "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}",
+        # per run: rate-limit counters and registry entries of earlier runs on this Redis never leak in
+        "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}:{RUN_ID}",
         "REUP_RT_TRACE": "1",  # the push hub records deliveries (tests/browser/test_realtime.py)
         "REUP_RT_SWEEP_SECONDS": "2",  # closed tabs are forgotten within seconds
         "REFLEX_TELEMETRY_ENABLED": "false",
