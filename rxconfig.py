@@ -11,6 +11,17 @@ os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
 
 _s = get_settings()
 
+if _s.redis_url:
+    # Opportunistic locking: the worker that owns a tab's socket keeps the tab's state in memory
+    # while it keeps sending events (and pushes), instead of a Redis load + save per event; another
+    # worker or process that needs the state asks for it and gets it flushed at once. Reflex's own
+    # switch; REFLEX_OPLOCK_ENABLED=0 turns it off. The lease is held 9 s (Reflex's default is half
+    # the 10 s lock expiry, which must stay above it): tabs whose leases were taken in one burst of
+    # pushes all flush and re-lock together when they end, so the longer the lease, the rarer that
+    # slow burst. A worker that dies still frees its tabs after the 10 s lock expiry, as before.
+    os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
+    os.environ.setdefault("REFLEX_OPLOCK_HOLD_TIME", "9s")
+
 config = rx.Config(
     app_name="reup_app",
     telemetry_enabled=False,

@@ -31,7 +31,7 @@ from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
-from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, get_registry
+from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry
 from reup_app.settings import get_settings
 from reup_app.state.live import listeners_for
 
@@ -43,6 +43,8 @@ SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-ali
 # When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
 # the multi-worker tests use it to prove each session got each event exactly once.
 TRACE_ENV = "REUP_RT_TRACE"
+# EXISTS of each key, in one command (a pipeline costs a command per key on the client side)
+_EXISTS_EACH = "local out = {} for i, key in ipairs(KEYS) do out[i] = redis.call('EXISTS', key) end return out"
 
 
 class PushHub:
@@ -57,6 +59,8 @@ class PushHub:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task] = set()
         self._seen_owned: set[str] = set()
+        self._known_loaded: set[tuple[str, type]] = set()  # (token, listener class) known to be loaded
+        self._exists_script = None
         self._last_sweep = time.time()  # tabs registered since then showed fresh data: no resync
         self._reflex_context: contextvars.Context | None = None
         self.delivered = 0
@@ -83,29 +87,57 @@ class PushHub:
 
         Blocking (Redis): run it in a thread.
         """
+        return self._plan(event, owned)[0]
+
+    def _plan(self, event: DomainEvent, owned: list[str]) -> tuple[dict[str, list[type]], dict[str, SessionInfo]]:
+        """`plan`, and the registered session of each token in it."""
         classes = listeners_for(event.kind)
         if not classes or not owned:
-            return {}
+            return {}, {}
         sessions = self.registry.lookup(owned)
         entitled = [t for t, info in sessions.items() if is_entitled(event, info)]
         if not entitled:
-            return {}
-        return self._loaded(entitled, classes)
+            return {}, {}
+        return self._loaded(entitled, classes), sessions
 
     def _loaded(self, tokens: list[str], classes: list[type]) -> dict[str, list[type]]:
-        """Only states the session has already loaded (Redis keeps a key per touched substate);
-        the in-memory state manager holds every state of a session, so all count as loaded."""
+        """Only states the session has already loaded: Redis keeps a key per touched substate, and
+        with opportunistic locking a state touched since the worker took the tab's lease is only in
+        this worker's memory until the lease ends. Once loaded, a state stays loaded for as long as
+        the session lives, so the answer is remembered (forgotten with the closed tab). The
+        in-memory state manager holds every state of a session, so all count as loaded."""
         if not isinstance(self.app.state_manager, StateManagerRedis) or not isinstance(self.registry, RedisRegistry):
             return {t: list(classes) for t in tokens}
-        pipe = self.registry.redis.pipeline(transaction=False)
-        pairs = [(t, cls) for t in tokens for cls in classes]
-        for t, cls in pairs:
-            pipe.exists(f"{t}_{cls.get_full_name()}")
         out: dict[str, list[type]] = {}
-        for (t, cls), exists in zip(pairs, pipe.execute()):
-            if exists:
-                out.setdefault(t, []).append(cls)
+        unknown: list[tuple[str, type]] = []
+        for t in tokens:
+            for cls in classes:
+                if (t, cls) in self._known_loaded or self._touched_in_memory(t, cls):
+                    self._known_loaded.add((t, cls))
+                    out.setdefault(t, []).append(cls)
+                else:
+                    unknown.append((t, cls))
+        if unknown:
+            if self._exists_script is None:
+                self._exists_script = self.registry.redis.register_script(_EXISTS_EACH)
+            found = self._exists_script(keys=[f"{t}_{cls.get_full_name()}" for t, cls in unknown])
+            for (t, cls), exists in zip(unknown, found):
+                if exists:
+                    self._known_loaded.add((t, cls))
+                    out.setdefault(t, []).append(cls)
         return out
+
+    def _touched_in_memory(self, token: str, cls: type) -> bool:
+        """Whether the tab's state held under this worker's opportunistic lease has `cls` touched."""
+        cached = getattr(self.app.state_manager, "_cached_states", None)
+        root = cached.get(token) if isinstance(cached, dict) else None
+        if root is None:
+            return False
+        try:
+            state = root.get_substate(cls.get_full_name().split("."))
+        except (ValueError, KeyError, AttributeError):
+            return False
+        return bool(getattr(state, "_was_touched", False))
 
     # ---------------------------------------------------------------------------------------
     # Delivery
@@ -116,10 +148,27 @@ class PushHub:
         owned = self.owned_tokens()
         if not owned:
             return 0
-        targets = await asyncio.to_thread(self.plan, event, owned)
+        targets, sessions = await asyncio.to_thread(self._plan, event, owned)
+        await self._prepare(event, targets, sessions)
         for token, classes in targets.items():
             self._schedule(token, event, classes)
         return len(targets)
+
+    async def _prepare(self, event: DomainEvent, targets: dict[str, list[type]],
+                       sessions: dict[str, SessionInfo]) -> None:
+        """Once per event and listener class, before the pushes: `_prepare_domain_event(event, sessions)`
+        of the classes that have it (e.g. the bell loads every receiving user's notifications in one
+        query instead of one per user). A failure only means the listeners load for themselves."""
+        by_class: dict[type, list[SessionInfo]] = {}
+        for token, classes in targets.items():
+            for cls in classes:
+                if hasattr(cls, "_prepare_domain_event") and token in sessions:
+                    by_class.setdefault(cls, []).append(sessions[token])
+        for cls, infos in by_class.items():
+            try:
+                await asyncio.wait_for(cls._prepare_domain_event(event, infos), DELIVERY_TIMEOUT_SECONDS)
+            except Exception as err:
+                log.warning("preparing %s for %s failed: %s", event.kind, cls.__name__, type(err).__name__)
 
     def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
         self._waiting[token] = self._waiting.get(token, 0) + 1
@@ -195,6 +244,8 @@ class PushHub:
         tm = self._token_manager()
         closed = [t for t in gone if tm is None or not await tm.is_token_connected(t)]
         if closed:
+            ended = set(closed)
+            self._known_loaded = {pair for pair in self._known_loaded if pair[0] not in ended}
             await asyncio.to_thread(self.registry.forget, *closed)
 
     async def resync(self, tokens: list[str], registered_before: float) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -144,8 +145,30 @@ def create_access_token(*, user_id: int, entity_id: int | None, roles, is_platfo
                     "adm": bool(is_platform_admin), "tv": int(token_version)}, TYP_ACCESS, ttl, now)
 
 
+# Verified access tokens (by secret and token text) -> claims: a tab presents the same token with
+# every event and push, and its signature check is the costliest part of re-validating the caller.
+# Only the expiry can change the verdict on a token already verified; it is checked on every use.
+_verified: dict[tuple[str, str], AccessClaims] = {}
+_VERIFIED_MAX = 20_000
+
+
 def decode_access_token(token: str) -> AccessClaims:
     """Verify signature, issuer, audience, expiry and type; raise TokenExpired / TokenInvalid."""
+    key = (_secret(), token)
+    claims = _verified.get(key) if isinstance(token, str) else None
+    if claims is not None:
+        if time.time() > claims.expires_at + LEEWAY_SECONDS:
+            _verified.pop(key, None)
+            raise TokenExpired(_EXPIRED_MESSAGES[TYP_ACCESS])
+        return claims
+    claims = _decode_access_token(token)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = claims
+    return claims
+
+
+def _decode_access_token(token: str) -> AccessClaims:
     d = _decode(token, TYP_ACCESS)
     ent = d.get("ent")
     roles = d.get("roles") or []

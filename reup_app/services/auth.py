@@ -321,6 +321,20 @@ def resolve_principal(session: Session | None, access_token: str, *, client_ip: 
     """
     claims = decode_access_token(access_token)
     state, revoked = principal_cache.auth_state(claims.user_id, jti=claims.jti, session=session)
+    return _checked_principal(claims, state, revoked, client_ip)
+
+
+def resolve_principal_cached(access_token: str, *, client_ip: str | None = None) -> Principal | None:
+    """`resolve_principal` when this process re-checked the same user and token within the last
+    second (no I/O, so an event loop may call it directly); None when it has to ask the cache."""
+    claims = decode_access_token(access_token)
+    held = principal_cache.auth_state_local(claims.user_id, jti=claims.jti)
+    if held is None:
+        return None
+    return _checked_principal(claims, held[0], held[1], client_ip)
+
+
+def _checked_principal(claims, state: dict | None, revoked: bool, client_ip: str | None) -> Principal:
     if revoked:
         raise SessionEnded("You have signed out. Please sign in again.")
     if state is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, union_all, update
 from sqlmodel import Session
 
 from reup_app.events.core import DomainEvent, emit, register_precommit
@@ -239,17 +239,62 @@ def _mine(user_id: int, entity_id: int):
     return (Notification.user_id == user_id) & (Notification.entity_id == entity_id)
 
 
+def check_view(principal: Principal) -> None:
+    """Raise unless the principal may see its own notifications (in its current entity)."""
+    _me(principal)
+
+
+def _newest(user_id: int, entity_id: int, limit: int):
+    return (select(Notification.user_id, Notification.entity_id, Notification.id, Notification.kind,
+                   Notification.title, Notification.body, Notification.link, Notification.created_at,
+                   Notification.read_at)
+            .where(_mine(user_id, entity_id)).order_by(Notification.id.desc()).limit(limit))
+
+
+def _summaries(session: Session, pairs: list[tuple[int, int]], limit: int) -> dict[tuple[int, int], NotificationSummary]:
+    """Unread counts and newest notifications of (user, entity) pairs: two round trips, columns
+    rather than ORM objects (the bell reloads this on every push)."""
+    out = {pair: NotificationSummary(unread=0, items=[]) for pair in pairs}
+    if not pairs:
+        return out
+    owners = tuple_(Notification.user_id, Notification.entity_id).in_(pairs)
+    counts = session.execute(select(Notification.user_id, Notification.entity_id, func.count())
+                             .where(owners, Notification.read_at.is_(None))
+                             .group_by(Notification.user_id, Notification.entity_id)).all()
+    for user_id, entity_id, unread in counts:
+        out[(user_id, entity_id)] = NotificationSummary(unread=int(unread), items=[])
+    parts = [_newest(u, e, limit) for u, e in pairs]
+    if session.get_bind().dialect.name == "sqlite":  # no parenthesised members in a compound select
+        parts = [select(*part.subquery().c) for part in parts]
+    for n in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all():
+        out[(n.user_id, n.entity_id)].items.append(NotificationView(
+            id=n.id, kind=n.kind, title=n.title, body=n.body or "", link=n.link or "", created_at=n.created_at,
+            read=n.read_at is not None))
+    return out
+
+
 def summary(session: Session, principal: Principal, *, limit: int = 10) -> NotificationSummary:
     """The unread count and the newest `limit` notifications of the principal (in its current entity)."""
     user_id, entity_id = _me(principal)
     limit = max(1, min(int(limit), MAX_LIST))
-    unread = session.execute(select(func.count()).select_from(Notification).where(
-        _mine(user_id, entity_id), Notification.read_at.is_(None))).scalar_one()
-    rows = session.execute(select(Notification).where(_mine(user_id, entity_id))
-                           .order_by(Notification.id.desc()).limit(limit)).scalars()
-    items = [NotificationView(id=n.id, kind=n.kind, title=n.title, body=n.body or "", link=n.link or "",
-                              created_at=n.created_at, read=n.read_at is not None) for n in rows]
-    return NotificationSummary(unread=int(unread), items=items)
+    return _summaries(session, [(user_id, entity_id)], limit)[(user_id, entity_id)]
+
+
+PUSH_BATCH = 100
+
+
+def summaries_for_push(session: Session, pairs: Iterable[tuple[int, int]], *,
+                       limit: int = 10) -> dict[tuple[int, int], NotificationSummary]:
+    """System read for the push layer: the bells of many (user, entity) pairs at once (a few round
+    trips per PUSH_BATCH pairs), when one event reaches many signed-in users. The caller must hand
+    each summary only to a session whose re-validated principal is that user in that entity and
+    passes `check_view`; pairs without notifications get an empty summary."""
+    wanted = sorted({(int(u), int(e)) for u, e in pairs})
+    limit = max(1, min(int(limit), MAX_LIST))
+    out: dict[tuple[int, int], NotificationSummary] = {}
+    for i in range(0, len(wanted), PUSH_BATCH):
+        out.update(_summaries(session, wanted[i:i + PUSH_BATCH], limit))
+    return out
 
 
 def unread_count(session: Session, principal: Principal) -> int:

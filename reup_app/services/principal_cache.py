@@ -11,6 +11,11 @@ the transaction commits; even without an invalidation a change is seen within th
 
 Single access tokens can also be revoked (logout): their ``jti`` goes on a deny list until the
 token would have expired anyway. Both are read with one MGET.
+
+Above the shared cache each process keeps what it read for at most LOCAL_SECONDS (1 s), so a burst
+of events (a push reaching a hundred tabs, a page firing several handlers) re-checks every tab
+without a Redis round trip or a thread hop (`auth_state_local`). An invalidation or revocation
+clears this layer in its own process at once; other processes see it within LOCAL_SECONDS.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 
 from sqlalchemy import event, select
@@ -29,6 +35,7 @@ from reup_app.security.ratelimit import get_backend
 log = logging.getLogger(__name__)
 
 MAX_TTL_SECONDS = 30.0
+LOCAL_SECONDS = 1.0
 _INVALIDATE_KEY = "reup_principal_cache_invalidate"
 _ttl_override: float | None = None
 
@@ -48,6 +55,53 @@ def set_cache_ttl(seconds: float | None) -> None:
     """Override the TTL (tests, benchmarks); None returns to the environment's value."""
     global _ttl_override
     _ttl_override = None if seconds is None else max(0.0, min(float(seconds), MAX_TTL_SECONDS))
+
+
+# key -> (monotonic expiry, value): the user's auth state, or whether a jti is revoked
+_local: dict[str, tuple[float, object]] = {}
+_local_lock = threading.Lock()
+
+
+def _local_get(key: str) -> tuple[bool, object]:
+    entry = _local.get(key)
+    if entry is None or entry[0] < time.monotonic():
+        return False, None
+    return True, entry[1]
+
+
+def _local_put(items: dict[str, object]) -> None:
+    ttl = min(LOCAL_SECONDS, cache_ttl())
+    if ttl <= 0:
+        return
+    expires = time.monotonic() + ttl
+    with _local_lock:
+        if len(_local) > 50_000:  # bounded: drop what has expired
+            now = time.monotonic()
+            for k in [k for k, (exp, _v) in _local.items() if exp < now]:
+                _local.pop(k, None)
+        for key, value in items.items():
+            _local[key] = (expires, value)
+
+
+def _local_forget(keys) -> None:
+    with _local_lock:
+        for key in keys:
+            _local.pop(key, None)
+
+
+def auth_state_local(user_id: int, *, jti: str | None = None) -> tuple[dict | None, bool] | None:
+    """`auth_state` from this process's last second of reads, without any I/O; None if not held."""
+    if cache_ttl() <= 0:
+        return None
+    hit, state = _local_get(_user_key(user_id))
+    if not hit:
+        return None
+    revoked = False
+    if jti:
+        hit, revoked = _local_get(_jti_key(jti))
+        if not hit:
+            return None
+    return state, bool(revoked)
 
 
 def _user_key(user_id: int) -> str:
@@ -99,18 +153,22 @@ def auth_state(user_id: int, *, jti: str | None = None, session: Session | None 
     revoked = bool(jti and cached[-1] is not None)
     if ttl > 0 and cached[0] is not None:
         state = json.loads(cached[0])
-        return (None if state.get("missing") else state), revoked
-    state = _load(session, user_id)
+        state = None if state.get("missing") else state
+    else:
+        state = _load(session, user_id)
+        if ttl > 0:
+            try:
+                backend.set(keys[0], json.dumps(state if state is not None else {"missing": 1}), ttl)
+            except Exception as exc:
+                log.warning("principal cache write failed: %s", exc)
     if ttl > 0:
-        try:
-            backend.set(keys[0], json.dumps(state if state is not None else {"missing": 1}), ttl)
-        except Exception as exc:
-            log.warning("principal cache write failed: %s", exc)
+        _local_put({keys[0]: state, **({keys[1]: revoked} if jti else {})})
     return state, revoked
 
 
 def _delete(user_ids) -> None:
     keys = [_user_key(u) for u in user_ids]
+    _local_forget(keys)
     if keys:
         try:
             get_backend().delete(*keys)
@@ -134,6 +192,7 @@ def invalidate_entity_members(session: Session, entity_id: int) -> None:
 def revoke_access_token(jti: str, expires_at: int) -> None:
     """Deny one access token until its expiry (single-session logout)."""
     remaining = expires_at - time.time()
+    _local_forget([_jti_key(jti)])
     if remaining > 0:
         get_backend().set(_jti_key(jti), "1", remaining + 10)
 

@@ -137,7 +137,8 @@ class AuthState(AppState):
         return rx.redirect(safe_next(self._next, self.home_path))
 
     def _ip(self) -> str | None:
-        return self.router.session.client_ip or None
+        # the session part of the router data alone (`self.router` assembles the whole view)
+        return self.rx_router_session.client_ip or None
 
     def _remember_live(self, principal: Principal | None) -> None:
         """Tell the push layer who this browser session now belongs to (None: nobody)."""
@@ -151,6 +152,10 @@ class AuthState(AppState):
             return ANONYMOUS
         ip = self._ip()
         try:
+            # within a second of the last check of this user and token: no I/O, no thread hop
+            principal = auth_service.resolve_principal_cached(self._access_token, client_ip=ip)
+            if principal is not None:
+                return principal
             return await asyncio.to_thread(auth_service.resolve_principal, None, self._access_token, client_ip=ip)
         except TokenExpired:
             pass

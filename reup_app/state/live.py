@@ -11,6 +11,13 @@ one delta; events it returns (e.g. `rx.toast.info(...)`) are sent to that browse
 The method must be cheap when the event does not concern what the page currently shows, and must
 re-derive what it shows through the service layer with `await self._principal()` (events carry
 ids, never data the receiver may see without that check).
+
+A class may also define
+    @classmethod
+    async def _prepare_domain_event(cls, event: DomainEvent, sessions: list[SessionInfo]) -> None
+which the hub awaits once per event in each worker, before the pushes, with the registered sessions
+about to receive it: a place to load in one query what every session would otherwise load alone.
+What it loads is only a cache: each session still re-validates its principal and takes only its own.
 """
 
 from __future__ import annotations

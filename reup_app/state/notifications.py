@@ -15,6 +15,7 @@ from typing import Any
 
 import reflex as rx
 
+from reup_app.db import run_in_unit_of_work
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.registry import SessionInfo, get_registry
@@ -47,6 +48,15 @@ async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
             fut.set_exception(err)
             _memo.pop(key, None)
     return await asyncio.shield(fut)
+
+
+def _keep(key: tuple, value: Any) -> None:
+    """Put an already loaded result where `_shared` finds it (for the same few seconds)."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    fut.set_result(value)
+    _memo[key] = fut
+    loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
 
 
 async def _toast(title: str):
@@ -89,9 +99,12 @@ class NotificationState(AuthState):
         self.unread, self.items, self.notif_error, self.bell_ready = 0, [], "", False
 
     def _show(self, summary: notif_service.NotificationSummary, views: list[dict[str, str]] | None = None) -> None:
-        self.unread = summary.unread
-        self.items = [dict(v) for v in views] if views is not None else [_item_view(n) for n in summary.items]
         # assign only what changed: every assignment goes into the update sent to the browser
+        if self.unread != summary.unread:
+            self.unread = summary.unread
+        items = [dict(v) for v in views] if views is not None else [_item_view(n) for n in summary.items]
+        if self.items != items:
+            self.items = items
         if self.notif_error:
             self.notif_error = ""
         if not self.bell_ready:
@@ -119,7 +132,7 @@ class NotificationState(AuthState):
         return True
 
     def _client_token(self) -> str:
-        return self.router.session.client_token or ""
+        return self.rx_router_session.client_token or ""
 
     @rx.event
     async def connect(self):
@@ -161,6 +174,19 @@ class NotificationState(AuthState):
     async def mark_all_read(self):
         await self._mark(notif_service.mark_all_read)
 
+    @classmethod
+    async def _prepare_domain_event(cls, event: DomainEvent, sessions: list[SessionInfo]) -> None:
+        """Load the bells of every registered user about to receive `event` in one query. Only a
+        cache keyed by (event, user, entity): each tab re-validates its principal and takes its own."""
+        pairs = {(s.user_id, s.entity_id) for s in sessions
+                 if s.user_id is not None and s.entity_id is not None and s.entity_id in event.entity_ids}
+        pairs = {p for p in pairs if (event.id, *p) not in _memo}
+        if len(pairs) < 2:
+            return  # nothing to gain over the tab's own load
+        found = await run_in_unit_of_work(None, notif_service.summaries_for_push, pairs, limit=BELL_ITEMS)
+        for (user_id, entity_id), summary in found.items():
+            _keep((event.id, user_id, entity_id), (summary, [_item_view(n) for n in summary.items]))
+
     async def _on_domain_event(self, event: DomainEvent):
         principal = await self._principal()
         if not principal.is_authenticated or principal.entity_id not in event.entity_ids:
@@ -176,6 +202,7 @@ class NotificationState(AuthState):
             return summary, [_item_view(n) for n in summary.items]
 
         try:
+            notif_service.check_view(principal)  # what `summary` checks, for a prepared result too
             summary, views = await _shared(key, load)
         except Exception as err:
             self._fail(err)
