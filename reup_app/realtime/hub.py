@@ -149,16 +149,16 @@ class PushHub:
         if not owned:
             return 0
         targets, sessions = await asyncio.to_thread(self._plan, event, owned)
-        await self._prepare(event, targets, sessions)
+        self._prepare(event, targets, sessions)
         for token, classes in targets.items():
             self._schedule(token, event, classes)
         return len(targets)
 
-    async def _prepare(self, event: DomainEvent, targets: dict[str, list[type]],
-                       sessions: dict[str, SessionInfo]) -> None:
-        """Once per event and listener class, before the pushes: `_prepare_domain_event(event, sessions)`
-        of the classes that have it (e.g. the bell loads every receiving user's notifications in one
-        query instead of one per user). A failure only means the listeners load for themselves."""
+    def _prepare(self, event: DomainEvent, targets: dict[str, list[type]], sessions: dict[str, SessionInfo]) -> None:
+        """Once per event and listener class, as the pushes are scheduled: `_prepare_domain_event(event,
+        sessions)` of the classes that have it (the bell promises every receiving user's notifications
+        and loads them in one query instead of one per user); what it returns runs alongside the
+        pushes. A failure only means the listeners load for themselves."""
         by_class: dict[type, list[SessionInfo]] = {}
         for token, classes in targets.items():
             for cls in classes:
@@ -166,9 +166,21 @@ class PushHub:
                     by_class.setdefault(cls, []).append(sessions[token])
         for cls, infos in by_class.items():
             try:
-                await asyncio.wait_for(cls._prepare_domain_event(event, infos), DELIVERY_TIMEOUT_SECONDS)
+                work = cls._prepare_domain_event(event, infos)
             except Exception as err:
                 log.warning("preparing %s for %s failed: %s", event.kind, cls.__name__, type(err).__name__)
+                continue
+            if work is not None:
+                task = asyncio.create_task(self._run_prepared(event, cls, work), name=f"reup-prepare|{event.kind}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _run_prepared(event: DomainEvent, cls: type, work) -> None:
+        try:
+            await asyncio.wait_for(work, DELIVERY_TIMEOUT_SECONDS)
+        except Exception as err:
+            log.warning("preparing %s for %s failed: %s", event.kind, cls.__name__, type(err).__name__)
 
     def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
         self._waiting[token] = self._waiting.get(token, 0) + 1

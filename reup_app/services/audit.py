@@ -23,8 +23,10 @@ Each row records
   rows without an entity -> none (platform admins only).
 
 Not audited (`EXCLUDED_TABLES`): audit_log itself; email_outbox (it is itself a log, and its
-bodies carry sign-in links); webhook_receipts, sync_runs and sync_cursors (high-volume machine
-bookkeeping of the integrations, kept in their own tables). refresh_tokens ARE audited (with
+bodies carry sign-in links); notifications (derived from the audited change that caused them, one
+row per recipient: an order reaching a wholesaler's 40 members would add 40 audit rows saying
+nothing the order's own rows don't); webhook_receipts, sync_runs and sync_cursors (high-volume
+machine bookkeeping of the integrations, kept in their own tables). refresh_tokens ARE audited (with
 token_hash redacted): issuing, rotating and revoking sessions is security-relevant and the volume is
 about one row per session-hour.
 
@@ -57,7 +59,8 @@ from reup_app.services.errors import ValidationError
 log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
-EXCLUDED_TABLES = frozenset({"audit_log", "email_outbox", "webhook_receipts", "sync_runs", "sync_cursors"})
+EXCLUDED_TABLES = frozenset({"audit_log", "email_outbox", "notifications", "webhook_receipts", "sync_runs",
+                             "sync_cursors"})
 REDACTED_COLUMNS = frozenset({
     "password_hash", "mfa_secret_encrypted", "token_hash", "code_hash", "credentials_encrypted",
 })

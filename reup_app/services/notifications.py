@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, union_all, update
+from sqlalchemy import func, insert, select, tuple_, union_all, update
 from sqlmodel import Session
 
 from reup_app.events.core import DomainEvent, emit, register_precommit
@@ -188,20 +188,21 @@ def write_for_events(session: Session, events: list[DomainEvent]) -> int:
             people = [r for r in people if r[0] in ev.user_ids]
         plan.append((ev, kind, people))
     prefs = _preferences(session, (u for _, _, people in plan for u, _, _ in people), (ev.kind for ev in relevant))
-    now, stored = utcnow(), 0
+    now, rows = utcnow(), []
     for ev, kind, people in plan:
         title, body, link = _text(ev.kind, ev, names)
         for user_id, entity_id, email in people:
             in_app, by_email = prefs.get((user_id, ev.kind), (True, kind.email_default))
             if in_app:
-                session.add(Notification(user_id=user_id, entity_id=entity_id, kind=ev.kind, title=title[:255],
-                                         body=body, link=link, created_at=now))
-                stored += 1
+                rows.append({"user_id": user_id, "entity_id": entity_id, "kind": ev.kind, "title": title[:255],
+                             "body": body, "link": link, "created_at": now})
             if by_email:
                 text = f"{title}\n\n{body}\n" + (f"\n{_absolute(link)}\n" if link else "")
                 send_email(session, email, f"ReUp: {title}", text)
+    if rows:  # one multi-row INSERT: an order may reach every member of a large wholesaler
+        session.execute(insert(Notification), rows)
     session.flush()
-    return stored
+    return len(rows)
 
 
 def _absolute(link: str) -> str:

@@ -55,6 +55,8 @@ def set_cache_ttl(seconds: float | None) -> None:
     """Override the TTL (tests, benchmarks); None returns to the environment's value."""
     global _ttl_override
     _ttl_override = None if seconds is None else max(0.0, min(float(seconds), MAX_TTL_SECONDS))
+    with _local_lock:
+        _local.clear()
 
 
 # key -> (monotonic expiry, value): the user's auth state, or whether a jti is revoked

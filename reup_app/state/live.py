@@ -14,10 +14,12 @@ ids, never data the receiver may see without that check).
 
 A class may also define
     @classmethod
-    async def _prepare_domain_event(cls, event: DomainEvent, sessions: list[SessionInfo]) -> None
-which the hub awaits once per event in each worker, before the pushes, with the registered sessions
-about to receive it: a place to load in one query what every session would otherwise load alone.
-What it loads is only a cache: each session still re-validates its principal and takes only its own.
+    def _prepare_domain_event(cls, event: DomainEvent, sessions: list[SessionInfo]) -> Awaitable | None
+which the hub calls once per event in each worker as it schedules the pushes, with the registered
+sessions about to receive it: a place to load in one query what every session would otherwise load
+alone. It promises the results at once (the pushes wait for them) and returns the awaitable that
+loads them, which the hub runs alongside the pushes. What it loads is only a cache: each session
+still re-validates its principal and takes only its own.
 """
 
 from __future__ import annotations

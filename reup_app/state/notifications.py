@@ -34,29 +34,37 @@ _MEMO_SECONDS = 5.0
 _memo: dict[tuple, asyncio.Future] = {}
 
 
+_LOAD_ALONE = object()  # what a promised result turns into when the batch that promised it failed
+
+
+def _promise(key: tuple) -> asyncio.Future:
+    """A result for `key` that is on its way: `_shared` callers wait for it (for a few seconds)."""
+    loop = asyncio.get_running_loop()
+    fut = _memo[key] = loop.create_future()
+    loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
+    return fut
+
+
 async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
     """Run `load` once per key in this worker and share the result for a few seconds: one event
-    reaching ten tabs of one user costs one query, not ten."""
+    reaching ten tabs of one user costs one query, not ten. A result promised by a batch that then
+    failed is loaded here instead."""
     fut = _memo.get(key)
+    if fut is not None:
+        value = await asyncio.shield(fut)
+        if value is not _LOAD_ALONE:
+            return value
+        fut = _memo.get(key)
+        if fut is not None and fut.done() and fut.result() is _LOAD_ALONE:
+            fut = None
     if fut is None:
-        loop = asyncio.get_running_loop()
-        fut = _memo[key] = loop.create_future()
-        loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
+        fut = _promise(key)
         try:
             fut.set_result(await load())
         except Exception as err:
             fut.set_exception(err)
             _memo.pop(key, None)
     return await asyncio.shield(fut)
-
-
-def _keep(key: tuple, value: Any) -> None:
-    """Put an already loaded result where `_shared` finds it (for the same few seconds)."""
-    loop = asyncio.get_running_loop()
-    fut = loop.create_future()
-    fut.set_result(value)
-    _memo[key] = fut
-    loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
 
 
 async def _toast(title: str):
@@ -175,17 +183,31 @@ class NotificationState(AuthState):
         await self._mark(notif_service.mark_all_read)
 
     @classmethod
-    async def _prepare_domain_event(cls, event: DomainEvent, sessions: list[SessionInfo]) -> None:
-        """Load the bells of every registered user about to receive `event` in one query. Only a
-        cache keyed by (event, user, entity): each tab re-validates its principal and takes its own."""
+    def _prepare_domain_event(cls, event: DomainEvent, sessions: list[SessionInfo]) -> Awaitable[None] | None:
+        """Promise the bells of every registered user about to receive `event` and return the one
+        query that loads them (the hub runs it while the pushes start). Only a cache keyed by
+        (event, user, entity): each tab re-validates its principal and takes its own."""
         pairs = {(s.user_id, s.entity_id) for s in sessions
                  if s.user_id is not None and s.entity_id is not None and s.entity_id in event.entity_ids}
         pairs = {p for p in pairs if (event.id, *p) not in _memo}
         if len(pairs) < 2:
-            return  # nothing to gain over the tab's own load
-        found = await run_in_unit_of_work(None, notif_service.summaries_for_push, pairs, limit=BELL_ITEMS)
-        for (user_id, entity_id), summary in found.items():
-            _keep((event.id, user_id, entity_id), (summary, [_item_view(n) for n in summary.items]))
+            return None  # nothing to gain over the tab's own load
+        promised = {p: _promise((event.id, *p)) for p in pairs}
+
+        async def load() -> None:
+            try:
+                found = await run_in_unit_of_work(None, notif_service.summaries_for_push, pairs, limit=BELL_ITEMS)
+                for pair, fut in promised.items():
+                    summary = found[pair]
+                    fut.set_result((summary, [_item_view(n) for n in summary.items]))
+            finally:  # failed or cancelled: every tab loads its own
+                for pair, fut in promised.items():
+                    if not fut.done():
+                        fut.set_result(_LOAD_ALONE)
+                        if _memo.get((event.id, *pair)) is fut:
+                            _memo.pop((event.id, *pair), None)
+
+        return load()
 
     async def _on_domain_event(self, event: DomainEvent):
         principal = await self._principal()

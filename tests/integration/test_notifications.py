@@ -153,3 +153,70 @@ def test_events_naming_users_reach_only_those_users(engine, trade):
         emit(s, "sync.finished", entity_ids=[seller.id], user_ids=[target],
              payload={"integration": "dutchie", "summary": "42 products"})
     assert [n.user_id for n in _rows(engine, _users(seller))] == [target]
+
+
+def test_bells_for_a_push_match_each_users_own_summary(engine, trade):
+    """The push layer's one-query read of many bells gives each (user, entity) exactly what that
+    user's own summary shows, and an empty bell to a pair with no notifications."""
+    seller, buyer, other, product = trade
+    for _ in range(3):
+        place_one(engine, buyer, product, "1")
+    owner, sales = seller.p["owner"], seller.p["sales"]
+    call(engine, owner, notifications.mark_read, call(engine, owner, notifications.summary).items[0].id)
+    members = [owner, sales, buyer.p["owner"], other.p["owner"]]
+    with fresh(engine) as s:
+        bells = notifications.summaries_for_push(s, [(p.user_id, p.entity_id) for p in members], limit=2)
+    assert set(bells) == {(p.user_id, p.entity_id) for p in members}
+    for p in members:
+        assert bells[(p.user_id, p.entity_id)] == call(engine, p, notifications.summary, limit=2)
+    assert bells[(owner.user_id, owner.entity_id)].unread == 2
+    assert len(bells[(owner.user_id, owner.entity_id)].items) == 2
+    assert bells[(other.p["owner"].user_id, other.p["owner"].entity_id)].items == []
+    # a user's bell in another entity is that entity's only
+    with fresh(engine) as s:
+        elsewhere = notifications.summaries_for_push(s, [(owner.user_id, other.p["owner"].entity_id)])
+    assert elsewhere[(owner.user_id, other.p["owner"].entity_id)].items == []
+
+
+def test_the_bell_batch_fills_what_it_promised_and_a_failed_batch_lets_each_tab_load_alone(engine, trade,
+                                                                                           monkeypatch):
+    """The push hub asks the bell to prepare an event for the sessions about to get it: the bells
+    are promised at once, the one query fills them, and a tab waiting meanwhile gets its own user's
+    bell; when that query fails, each tab loads its own instead of showing an error."""
+    import asyncio
+
+    from reup_app.events.core import DomainEvent
+    from reup_app.realtime.hub import PushHub
+    from reup_app.realtime.registry import SessionInfo
+    from reup_app.state import notifications as bell
+
+    seller, buyer, _other, product = trade
+    place_one(engine, buyer, product, "1")
+    owner, sales = seller.p["owner"], seller.p["sales"]
+    sessions = [SessionInfo(p.user_id, p.entity_id) for p in (owner, sales, buyer.p["owner"])]
+
+    def event():
+        return DomainEvent("order.submitted", (buyer.p["owner"].entity_id, owner.entity_id), {})
+
+    async def own_load(p):
+        return "loaded alone", p.user_id
+
+    async def prepared_then_taken(ev):
+        work = bell.NotificationState._prepare_domain_event(ev, sessions)
+        assert work is not None
+        key = (ev.id, owner.user_id, owner.entity_id)
+        waiting = asyncio.ensure_future(bell._shared(key, lambda: own_load(owner)))
+        await asyncio.sleep(0)
+        assert not waiting.done()  # promised, not yet loaded
+        await PushHub._run_prepared(ev, bell.NotificationState, work)  # as the hub runs it
+        return await waiting
+
+    summary, views = asyncio.run(prepared_then_taken(event()))
+    assert summary == call(engine, owner, notifications.summary, limit=bell.BELL_ITEMS)
+    assert [v["id"] for v in views] == [str(n.id) for n in summary.items]
+
+    def broken(*_a, **_k):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(notifications, "summaries_for_push", broken)
+    assert asyncio.run(prepared_then_taken(event())) == ("loaded alone", owner.user_id)

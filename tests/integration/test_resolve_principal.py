@@ -16,7 +16,7 @@ from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
 from reup_app.security.tokens import TokenExpired, TokenInvalid, create_access_token
 from reup_app.services import accounts, principal_cache
-from reup_app.services.auth import SessionEnded, resolve_principal
+from reup_app.services.auth import SessionEnded, resolve_principal, resolve_principal_cached
 from reup_app.services.principal_cache import set_cache_ttl
 from tests.identity_support import admin_principal, make_entity, make_member
 
@@ -219,3 +219,52 @@ def test_redis_invalidation_reaches_other_workers(session, redis_url):
         set_cache_ttl(None)
         worker_a.close()
         worker_b.close()
+
+
+def test_recheck_within_a_second_needs_no_io_and_sees_this_process_changes_at_once(session, member, monkeypatch):
+    """What a push burst or a page's several handlers rely on: the same user and token re-checked
+    within LOCAL_SECONDS need neither the cache nor the database; an invalidation or a sign-out in
+    this process is seen at once, and nothing is held past LOCAL_SECONDS."""
+    user, entity, res = member
+    assert resolve_principal_cached(res.access_token) is None  # nothing held yet: ask the cache
+    p = resolve_principal(None, res.access_token, client_ip="10.1.1.1")
+    real_backend = principal_cache.get_backend
+    monkeypatch.setattr(principal_cache, "get_backend", lambda: pytest.fail("a held re-check must not do I/O"))
+    monkeypatch.setattr(principal_cache, "_load", lambda *a: pytest.fail("a held re-check must not do I/O"))
+    held = resolve_principal_cached(res.access_token, client_ip="10.1.1.1")
+    assert held == p and held.roles == frozenset({"sales"})
+    monkeypatch.setattr(principal_cache, "get_backend", real_backend)
+    monkeypatch.undo()
+
+    with unit_of_work(res.principal) as s:  # this process signs the user out everywhere
+        accounts.logout(s, res.principal, None, everywhere=True)
+    assert resolve_principal_cached(res.access_token) is None
+    with pytest.raises(SessionEnded):
+        resolve_principal(None, res.access_token)
+
+    other = make_member(session, entity, "buyer")[0]
+    with unit_of_work(ANONYMOUS) as s:
+        res2 = accounts.login(s, email=other.email, password="Test-Password-123")
+    monkeypatch.setattr(principal_cache, "LOCAL_SECONDS", 0.2)
+    resolve_principal(None, res2.access_token)
+    assert resolve_principal_cached(res2.access_token) is not None
+    time.sleep(0.3)
+    assert resolve_principal_cached(res2.access_token) is None  # held no longer than LOCAL_SECONDS
+
+
+def test_a_revoked_single_token_is_not_served_from_what_this_process_holds(member):
+    user, _, res = member
+    resolve_principal(None, res.access_token)
+    assert resolve_principal_cached(res.access_token) is not None
+    with unit_of_work(res.principal) as s:
+        accounts.logout(s, res.principal, None, everywhere=False, access_token=res.access_token)
+    assert resolve_principal_cached(res.access_token) is None
+    with pytest.raises(SessionEnded, match="signed out"):
+        resolve_principal(None, res.access_token)
+
+
+def test_no_held_rechecks_when_the_cache_is_off(member):
+    _, _, res = member
+    set_cache_ttl(0)
+    resolve_principal(None, res.access_token)
+    assert resolve_principal_cached(res.access_token) is None

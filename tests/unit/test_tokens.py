@@ -155,3 +155,22 @@ def test_mfa_challenge_expires_after_five_minutes():
 def test_garbage_is_invalid(garbage):
     with pytest.raises(TokenInvalid):
         decode_access_token(garbage)
+
+
+def test_a_verified_token_is_not_verified_again_but_still_expires(monkeypatch):
+    token = _token(ttl=timedelta(minutes=5))
+    first = decode_access_token(token)
+    monkeypatch.setattr(tokens.jwt, "decode", lambda *a, **k: pytest.fail("verified a second time"))
+    assert decode_access_token(token) == first
+    real_time = tokens.time.time
+    monkeypatch.setattr(tokens.time, "time", lambda: real_time() + 5 * 60 + tokens.LEEWAY_SECONDS + 1)
+    with pytest.raises(TokenExpired):
+        decode_access_token(token)
+
+
+def test_a_remembered_token_counts_only_under_the_secret_that_signed_it(monkeypatch):
+    token = _token()
+    decode_access_token(token)
+    monkeypatch.setattr(tokens, "_secret", lambda: "another-secret-of-sufficient-length-0123456789")
+    with pytest.raises(TokenInvalid):
+        decode_access_token(token)
