@@ -47,6 +47,7 @@ from typing import Any
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import attributes
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 from sqlmodel import Session
 
@@ -133,11 +134,21 @@ def _actor(session) -> tuple[int | None, int | None, str | None]:
 
 
 class _OwnerLookup:
-    """Resolves (entity, seller, buyer) of parent rows, cached for one flush."""
+    """Resolves (entity, seller, buyer) of parent rows, cached for one flush. A parent the session
+    already holds (an order written in the same flush as its lines, say) is read from the session."""
 
-    def __init__(self, connection) -> None:
-        self.conn = connection
+    def __init__(self, session) -> None:
+        self.session = session
+        self.conn = session.connection()
         self.cache: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def _held(self, parent: str, parent_id: Any, names: list[str]) -> dict[str, Any] | None:
+        cls = _mapped_classes().get(parent)
+        obj = self.session.identity_map.get(identity_key(cls, parent_id)) if cls is not None else None
+        if obj is None:
+            return None
+        loaded = inspect(obj).dict
+        return {n: loaded[n] for n in names} if all(n in loaded for n in names) else None
 
     def owners(self, table_name: str, row_values: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         found = {c: row_values.get(c) for c in _OWNER_COLUMNS if row_values.get(c) is not None}
@@ -153,9 +164,25 @@ class _OwnerLookup:
 
             t = SQLModel.metadata.tables[parent]
             cols = [t.c[c] for c in (*_OWNER_COLUMNS, PARENTS.get(parent, ("id", ""))[0]) if c in t.c]
-            row = self.conn.execute(select(*cols).where(t.c.id == parent_id)).mappings().first()
-            self.cache[key] = self.owners(parent, dict(row) if row else {}, depth + 1)
+            row = self._held(parent, parent_id, [c.name for c in cols])
+            if row is None:
+                found = self.conn.execute(select(*cols).where(t.c.id == parent_id)).mappings().first()
+                row = dict(found) if found else {}
+            self.cache[key] = self.owners(parent, row, depth + 1)
         return self.cache[key]
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def _mapped_classes() -> dict[str, type]:
+    """Table name -> mapped model class (columns and attributes share names in these models)."""
+    if not _CLASSES:
+        from sqlmodel import SQLModel
+
+        for mapper in SQLModel._sa_registry.mappers:
+            _CLASSES[mapper.local_table.name] = mapper.class_
+    return _CLASSES
 
 
 def _subject(table_name: str, pk: dict[str, Any], values: dict[str, Any], actor_entity: int | None,
@@ -234,7 +261,7 @@ def _after_flush(session, flush_context) -> None:
         return
     actor = _actor(session)
     conn = session.connection()
-    lookup = _OwnerLookup(conn)
+    lookup = _OwnerLookup(session)
     now = utcnow()
     rows = []
     for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):

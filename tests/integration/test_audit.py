@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select, update
 
 from reup_app.db import unit_of_work
@@ -242,3 +243,46 @@ def test_entity_approval_is_in_the_entity_trail(session):
     upd = [i for i in page.items if i.action == "update"][0]
     assert upd.changes["status"] == ["pending", "approved"] and upd.actor_user_id == admin.user_id
     assert upd.actor_entity_id is None
+
+
+def test_two_party_children_get_the_acting_party_whether_the_parent_is_new_or_read(engine):
+    """Order lines and their lot allocations take their subject from the order: the acting party.
+    At checkout the order is written in the same flush (read from the session); a line changed in
+    a unit of work that never loaded its order finds the order in the database."""
+    from reup_app.models import OrderLine
+    from tests.integration.orderkit import fresh as fresh_session
+    from tests.integration.orderkit import make_buyer, make_seller, order_row, place_one, stock
+
+    with fresh_session(engine) as s:
+        seller, buyer = make_seller(s), make_buyer(s)
+        product, _ = stock(s, seller, qty="20")
+    lookups: list[str] = []
+
+    def watch(_conn, _cursor, statement, *_args):
+        if statement.lstrip().startswith("SELECT orders.seller_entity_id"):
+            lookups.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        number = place_one(engine, buyer, product, "2")
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert lookups == []  # the new order was read from the session, not queried again
+    order = order_row(engine, number)
+    with fresh_session(engine) as s:
+        line = s.execute(select(OrderLine).where(OrderLine.order_id == order.id)).scalars().one()
+        rows = {r.table_name: r for r in s.execute(select(AuditLog).where(
+            AuditLog.table_name.in_(["order_lines", "order_line_allocations"]),
+            AuditLog.changes.contains(f'"order_id": [null, {order.id}]')
+            | AuditLog.changes.contains(f'"order_line_id": [null, {line.id}]'))).scalars()}
+    assert set(rows) == {"order_lines", "order_line_allocations"}
+    assert {r.subject_entity_id for r in rows.values()} == {buyer.entity.id}
+
+    # a system job (no party acting) changes the line without loading its order: the seller's
+    with unit_of_work(system_principal("test")) as s:
+        held = s.get(OrderLine, line.id)
+        held.product_name = held.product_name + " (renamed)"
+    with fresh_session(engine) as s:
+        edit = s.execute(select(AuditLog).where(AuditLog.table_name == "order_lines", AuditLog.action == "update",
+                                                AuditLog.row_id == str(line.id))).scalars().one()
+    assert edit.subject_entity_id == seller.entity.id
