@@ -28,6 +28,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,7 +113,8 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / "realtime-bench-server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "reup_app.serve", "--port", str(port), "--workers", str(workers)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # its own process group: stopped with its workers
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -123,8 +125,25 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    proc.terminate()
+    stop_server(proc)
     raise RuntimeError("app server did not start in 90 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop the server and every process it started (the whole process group)."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            os.killpg(proc.pid, signal.SIGKILL)  # workers that outlived their parent
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        return
 
 
 # ------------------------------------------------------------------------------------------
@@ -355,11 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(run_sessions(args, env, users))
     finally:
         t_stop = time.time()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
         print(f"server stopped in {time.time() - t_stop:.1f} s")
         redis.Redis.from_url(REDIS_URL).delete(f"reup:events:bench:{args.port}:trace")
         drop_mysql_database(args.database)

@@ -198,6 +198,9 @@ def login(session: Session, *, email: str, password: str, client_ip: str | None 
         ratelimit.refund(ip_key)
     if not user.is_active:
         raise AccountBlocked("This account has been disabled. Please contact your business owner or ReUp support.")
+    # Sign-ins of one user (several tabs at once) take turns on the user's row: each writes the row
+    # and rows pointing at it, which deadlocks in InnoDB when two run interleaved.
+    session.exec(select(User.id).where(User.id == user.id).with_for_update()).first()
     entity, role = choose_membership(session, user, entity_id)
     act_as(session, user, entity.id if entity else None, role, client_ip)
     return _finish_password_step(session, user, entity, role, client_ip=client_ip, user_agent=user_agent)

@@ -217,6 +217,48 @@ def test_successful_login_resets_account_counter(session):
     assert login(user.email).status == "ok"
 
 
+def test_one_user_signing_in_from_two_tabs_at_once_both_succeed(session):
+    """Two sign-ins of one user used to deadlock in InnoDB (seen with the realtime benchmark's
+    tabs): each wrote a row pointing at the user (shared lock on the user's row) and then updated
+    the user (exclusive lock). The pause after that first write lets both get there together when
+    nothing makes them take turns; they take turns now, and each gets its own session."""
+    import threading
+
+    from sqlalchemy import event
+
+    entity = make_entity(session)
+    user, _ = make_member(session, entity, "sales")
+    together = threading.Barrier(2)
+
+    def pause(_mapper, _connection, target):
+        if target.user_id == user.id:
+            try:
+                together.wait(timeout=1.5)
+            except threading.BrokenBarrierError:
+                pass  # the other sign-in waits for this one: nothing to wait for
+
+    results, errors = [], []
+
+    def sign_in(n):
+        try:
+            results.append(login(user.email, ip=f"10.0.9.{n}"))
+        except Exception as err:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(repr(err))
+
+    event.listen(RefreshToken, "after_insert", pause)
+    try:
+        threads = [threading.Thread(target=sign_in, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        event.remove(RefreshToken, "after_insert", pause)
+    assert errors == [] and len(results) == 2
+    assert all(r.status == "ok" for r in results)
+    assert results[0].refresh_token != results[1].refresh_token
+
+
 def test_login_rate_limited_per_ip(session):
     for _ in range(20):
         with pytest.raises(NotAuthenticated):
