@@ -1,4 +1,4 @@
-"""Catalog search benchmark: `reup_app.services.catalog.search_catalog` against the same SQL run raw.
+"""Catalog search benchmark: `reup_app.services.catalog.search.search_catalog` against the same SQL run raw.
 
 Run (MariaDB/MySQL at 127.0.0.1:3306, user root, no password, unless REUP_TEST_MYSQL_URL says else):
 
@@ -37,7 +37,7 @@ from reup_app.db import build_engine, unit_of_work
 from reup_app.models.catalog import product_search_text
 from reup_app.models.enums import PUBLIC_LISTING_STATES
 from reup_app.security.principal import ANONYMOUS
-from reup_app.services.catalog import CatalogQuery, get_catalog_facets, search_catalog
+from reup_app.services.catalog.search import CatalogQuery, get_catalog_facets, search_catalog
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 P95_TARGET_MS = 50.0

@@ -41,9 +41,9 @@ from reup_app import migrations
 from reup_app.db import build_engine, engine_kwargs, unit_of_work
 from reup_app.models import Entity, InventoryLot, License, Membership, Order, Product, User
 from reup_app.security.principal import Principal
-from reup_app.services import cart
+from reup_app.services.ordering import cart
 from reup_app.db_admin import fresh_mysql_database
-from reup_app.services.errors import Conflict
+from reup_app.errors import Conflict
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 TARGET_OPS = 100.0

@@ -52,7 +52,7 @@ def _setup(database: str) -> str:
     from reup_app.models import Entity, Membership, User
     from reup_app.security.passwords import hash_password
     from reup_app.security.principal import ANONYMOUS
-    from reup_app.services import auth
+    from reup_app.services.identity import auth
 
     password = "Bench-Password-123"
     sfx = uuid.uuid4().hex[:8]
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from reup_app.security import tokens
     from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
-    from reup_app.services.auth import resolve_principal, resolve_principal_cached
-    from reup_app.services.principal_cache import set_cache_ttl
+    from reup_app.services.identity.auth import resolve_principal, resolve_principal_cached
+    from reup_app.services.identity.principal_cache import set_cache_ttl
 
     def call():
         resolve_principal(None, token, client_ip="127.0.0.1")

@@ -84,7 +84,7 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
     finally:
         session.close()
 
-import reup_app.services.audit  # noqa: E402,F401  (installs the ORM audit listener)
+import reup_app.services.audit.trail  # noqa: E402,F401  (installs the ORM audit listener)
 
 
 async def run_in_unit_of_work(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:

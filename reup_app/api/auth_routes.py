@@ -28,8 +28,8 @@ from starlette.routing import Route
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
-from reup_app.services import auth as auth_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.identity import auth as auth_service
+from reup_app.errors import ServiceError
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)

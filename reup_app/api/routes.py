@@ -13,9 +13,10 @@ from starlette.routing import Route
 from reup_app.api.auth_routes import AUTH_ROUTES
 from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
 from reup_app.db import get_engine, run_in_unit_of_work, unit_of_work
-from reup_app.services import download_tickets, product_images
-from reup_app.services.errors import NotFound, ServiceError
-from reup_app.services.invoices import render_invoice_pdf
+from reup_app.services.billing import download_tickets
+from reup_app.services.catalog import images as product_images
+from reup_app.errors import NotFound, ServiceError
+from reup_app.services.billing.invoices import render_invoice_pdf
 
 _ERROR_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "invalid": 400}
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import mfa
 from reup_app.security.tickets import issue, peek
-from reup_app.services import auth as auth_service
+from reup_app.services.identity import auth as auth_service
 
 MFA_SETUP = "reveal-mfa-setup"
 RECOVERY = "reveal-recovery-codes"

@@ -57,7 +57,7 @@ def register_precommit(handler: Callable[[Session, list[DomainEvent]], None]) ->
 
 # Modules that register pre-commit handlers, imported on the first commit with events (a lazy
 # import: they live in the service layer, above this module).
-_PRECOMMIT_MODULES = ("reup_app.services.notifications",)
+_PRECOMMIT_MODULES = ("reup_app.services.notifications.inbox",)
 _modules_loaded = False
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from reup_app.db import unit_of_work
 from reup_app.models.types import utcnow
 from reup_app.security.principal import system_principal
-from reup_app.services.licenses import expire_past_due_licenses
+from reup_app.services.compliance.licenses import expire_past_due_licenses
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The audit trail: one row per insert/update/delete of business data, written by the ORM
-listener in `reup_app.services.audit` inside the same transaction."""
+listener in `reup_app.services.audit.trail` inside the same transaction."""
 
 from __future__ import annotations
 

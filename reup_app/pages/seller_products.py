@@ -15,7 +15,8 @@ from reup_app.components.forms import (
     rejected_files,
 )
 from reup_app.components.shell import page_shell
-from reup_app.services import product_images, product_csv
+from reup_app.services.catalog import images as product_images
+from reup_app.services.catalog import product_csv
 from reup_app.state.seller_products import ALL, FORM_ID, LISTING_LABELS, SellerProductsState as S
 
 STRAIN_OPTIONS = [("none", "None"), ("indica", "Indica"), ("sativa", "Sativa"), ("hybrid", "Hybrid"), ("cbd", "CBD")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reup_app.models.enums import Role
 from reup_app.security.principal import Principal
-from reup_app.services.errors import NotAuthenticated, PermissionDenied
+from reup_app.errors import NotAuthenticated, PermissionDenied
 
 O, A, B, S, F, V = Role.OWNER, Role.ADMIN, Role.BUYER, Role.SALES, Role.FULFILLMENT, Role.VIEWER
 ALL_MEMBERS = frozenset({O, A, B, S, F, V})

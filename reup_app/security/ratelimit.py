@@ -7,7 +7,7 @@ Two backends with the same API:
 - `MemoryBackend` (single process, dev and tests).
 
 The same backend also keeps the last-used TOTP time step per user (MFA replay protection), the
-principal cache and the revoked-access-token list (`reup_app.services.auth`).
+principal cache and the revoked-access-token list (`reup_app.services.identity.auth`).
 
     allowed, retry_after = hit("login:ip:10.0.0.1", limit=20, window_seconds=900)
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reup_app.services.errors import RateLimited
+from reup_app.errors import RateLimited
 from reup_app.settings import get_settings
 
 

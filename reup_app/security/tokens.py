@@ -3,7 +3,7 @@
 Access token: HS256 signed with settings.secret_key, issuer and audience "reup", claims
 ``sub`` (user id, string), ``ent`` (entity id or null), ``roles``, ``adm`` (platform admin),
 ``tv`` (users.token_version), ``iat``, ``exp`` (at most 60 minutes), ``jti``, ``typ="access"``.
-A valid signature is not enough: `reup_app.services.auth.resolve_principal` re-checks the user,
+A valid signature is not enough: `reup_app.services.identity.auth.resolve_principal` re-checks the user,
 token version, membership and entity on the server for every call.
 
 Refresh token: ``secrets.token_urlsafe(32)``; only its SHA-256 is stored (`RefreshToken`). Each
@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 from reup_app.models import RefreshToken
 from reup_app.models.types import utcnow
-from reup_app.services.errors import NotAuthenticated
+from reup_app.errors import NotAuthenticated
 from reup_app.settings import get_settings
 
 ISSUER = "reup"

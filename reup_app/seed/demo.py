@@ -179,7 +179,7 @@ FIRST_ORDER_NUMBER = 100001
 
 
 def invoice_number_for(order: Order) -> str:
-    """INV- plus the order number's digits (as reup_app.services.invoices numbers them)."""
+    """INV- plus the order number's digits (as reup_app.services.billing.invoices numbers them)."""
     return "INV-" + order.number.split("-", 1)[-1]
 
 REJECT_REASON = "Our Long Beach route is full this week; please reorder for next Wednesday's run."
@@ -592,7 +592,7 @@ class _DemoBuilder:
 
     def _events(self, order: Order, times: dict[str, datetime], buyer: _Company, seller: _Company,
                 allocations: list[OrderLineAllocation]) -> None:
-        """The order timeline, shaped as `reup_app.services.orders.transition` records it: one event
+        """The order timeline, shaped as `reup_app.services.ordering.orders.transition` records it: one event
         per transition, kind = the status reached, detail = {"action": ..., plus what it carried}."""
         actors = {
             OrderStatus.SUBMITTED: (buyer, Role.BUYER, "submit"), OrderStatus.CANCELLED: (buyer, Role.BUYER, "cancel"),

@@ -13,7 +13,9 @@ from reup_app.db import unit_of_work
 from reup_app.models import Entity, License, Product
 from reup_app.security.principal import Principal
 from reup_app.seed.demo import DEMO_PASSWORD
-from reup_app.services import auth, cart, orders
+from reup_app.services.identity import auth
+from reup_app.services.ordering import cart
+from reup_app.services.ordering import orders
 
 
 def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
-from reup_app.services import auth as auth_service
-from reup_app.services import signup as signup_service
-from reup_app.services import team as team_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import signup as signup_service
+from reup_app.services.identity import team as team_service
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.route_args import route_arg
 

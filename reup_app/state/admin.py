@@ -5,10 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app.formatting import format_datetime
-from reup_app.services import admin_users
-from reup_app.services import auth as auth_service
-from reup_app.services import signup as signup_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.identity import admin_users
+from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import signup as signup_service
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
 

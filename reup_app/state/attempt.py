@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from reup_app.services.errors import ServiceError
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message
 
 log = logging.getLogger(__name__)

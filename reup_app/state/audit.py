@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import reflex as rx
 
 from reup_app.formatting import format_datetime
-from reup_app.services import audit as audit_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.audit import trail as audit_service
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 
 PAGE_SIZE = 50

@@ -22,8 +22,8 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.tokens import TokenExpired
-from reup_app.services import auth as auth_service
-from reup_app.services.errors import NotAuthenticated, ServiceError
+from reup_app.services.identity import auth as auth_service
+from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import reflex as rx
 from reup_app.db import run_in_unit_of_work
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
-from reup_app.services.errors import ServiceError
+from reup_app.errors import ServiceError
 from reup_app.state.arg_guard import guard_class_handlers
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ class AppState(rx.State):
         when not None). Signed out: try to restore the session from the cookie, else go to sign-in.
         Signed in without the right: the "not allowed" page. `action` is checked against the
         principal's own entity; `kind` limits the page to retailers or wholesalers."""
-        from reup_app.services.profile import business_kind
+        from reup_app.services.identity.profile import business_kind
         from reup_app.state.auth import RESTORE_SCRIPT, AuthState  # imported here: auth imports this module
 
         p = await self._principal()

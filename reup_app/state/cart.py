@@ -10,8 +10,8 @@ from datetime import date
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services import cart as cart_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.ordering import cart as cart_service
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message
 
 TERM_LABELS = {"cod": "COD (cash on delivery)", "prepay": "Prepay", "net_7": "Net 7", "net_15": "Net 15",

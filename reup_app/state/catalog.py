@@ -7,8 +7,8 @@ import logging
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services import catalog as catalog_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.catalog import search as catalog_service
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.live import live_listener
 

@@ -13,8 +13,8 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services import dashboards
-from reup_app.services.errors import ServiceError
+from reup_app.services.reporting import dashboards
+from reup_app.errors import ServiceError
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener

@@ -20,8 +20,8 @@ from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.registry import SessionInfo, get_registry
 from reup_app.security.principal import Principal
-from reup_app.services import notifications as notif_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.notifications import inbox as notif_service
+from reup_app.errors import ServiceError
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener

@@ -6,8 +6,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from reup_app import formatting as fmt
-from reup_app.services.invoices import InvoiceDTO, PaymentDTO
-from reup_app.services.order_records import OrderDetail, OrderEventDTO
+from reup_app.services.billing.invoices import InvoiceDTO, PaymentDTO
+from reup_app.services.ordering.records import OrderDetail, OrderEventDTO
 from reup_app.state.orders import status_label, when
 
 __all__ = ["actor", "describe_event", "invoice_view", "line_view", "order_view", "payment_view", "when"]

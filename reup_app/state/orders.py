@@ -6,8 +6,8 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.models.enums import OrderStatus
-from reup_app.services import orders as orders_service
-from reup_app.services.order_records import OrderSummary
+from reup_app.services.ordering import orders as orders_service
+from reup_app.services.ordering.records import OrderSummary
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
 

@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services import price_tiers
+from reup_app.services.catalog import price_tiers
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState
 from reup_app.state.inputs import parse_id

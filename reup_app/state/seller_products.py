@@ -13,9 +13,11 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.security.permissions import is_allowed
-from reup_app.services import product_csv, product_images, products
-from reup_app.services.errors import ServiceError
-from reup_app.services.products import FIELDS, ProductFieldErrors
+from reup_app.services.catalog import product_csv
+from reup_app.services.catalog import images as product_images
+from reup_app.services.catalog import products
+from reup_app.errors import ServiceError
+from reup_app.services.catalog.products import FIELDS, ProductFieldErrors
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import describe_rejected_files, parse_id

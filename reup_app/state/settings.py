@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
-from reup_app.services import auth as auth_service
-from reup_app.services import profile as profile_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import profile as profile_service
+from reup_app.errors import ServiceError
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message, form_text
 

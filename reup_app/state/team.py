@@ -6,9 +6,9 @@ import reflex as rx
 
 from reup_app.formatting import format_datetime
 from reup_app.models.enums import EntityKind, Role
-from reup_app.services import profile as profile_service
-from reup_app.services import team as team_service
-from reup_app.services.errors import ServiceError
+from reup_app.services.identity import profile as profile_service
+from reup_app.services.identity import team as team_service
+from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
 

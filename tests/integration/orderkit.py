@@ -33,7 +33,8 @@ from reup_app.models import (
     TradeRelationship,
 )
 from reup_app.security.principal import Principal
-from reup_app.services import cart, orders
+from reup_app.services.ordering import cart
+from reup_app.services.ordering import orders
 from tests.factories import (
     make_entity,
     make_license,

@@ -14,16 +14,16 @@ from reup_app.models.types import utcnow
 from reup_app.security.passwords import verify_password
 from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, set_backend
-from reup_app.services import accounts
-from reup_app.services.auth import BAD_CREDENTIALS, AccountBlocked
-from reup_app.services.errors import (
+from reup_app.services.identity import accounts
+from reup_app.services.identity.auth import BAD_CREDENTIALS, AccountBlocked
+from reup_app.errors import (
     Conflict,
     NotAuthenticated,
     PermissionDenied,
     RateLimited,
     ValidationError,
 )
-from reup_app.services.principal_cache import set_cache_ttl
+from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import (
     DEFAULT_PASSWORD,
     STRONG_PASSWORD,

@@ -16,8 +16,8 @@ from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, Principal, system_principal
 from reup_app.security.ratelimit import MemoryBackend, set_backend
 from reup_app.security.tokens import issue_refresh_token
-from reup_app.services.audit import REDACTED, is_secret_column, list_audit
-from reup_app.services.errors import NotAuthenticated, PermissionDenied, ValidationError
+from reup_app.services.audit.trail import REDACTED, is_secret_column, list_audit
+from reup_app.errors import NotAuthenticated, PermissionDenied, ValidationError
 from tests.factories import make_brand, make_entity, make_license, make_lot, make_member, make_product
 from tests.identity_support import admin_principal, audit_rows, fresh, sfx
 
@@ -231,7 +231,7 @@ def test_platform_admin_sees_everything_with_filters_and_paging(session, two_ent
 
 
 def test_entity_approval_is_in_the_entity_trail(session):
-    from reup_app.services import accounts
+    from reup_app.services.identity import accounts
 
     entity = make_entity(session, status="pending")
     owner_user, owner = make_member(session, entity, "owner")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from reup_app.models import CartItem, Order, TradeRelationship
-from reup_app.services import cart
+from reup_app.services.ordering import cart
 from reup_app.state.cart import CartState
 from tests.integration.orderkit import call, fresh, make_buyer, make_seller, stock
 from tests.integration.statekit import Tab, email_of, event_arg, run

@@ -16,14 +16,14 @@ from sqlalchemy import event
 from reup_app.models.catalog import product_search_text
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, system_principal
-from reup_app.services.catalog import (
+from reup_app.services.catalog.search import (
     CatalogItem,
     CatalogPage,
     CatalogQuery,
     get_catalog_facets,
     search_catalog,
 )
-from reup_app.services.errors import ValidationError
+from reup_app.errors import ValidationError
 from tests.factories import make_brand, make_entity, make_member, make_product
 
 pytestmark = pytest.mark.mysql

@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 
 from reup_app.models import Order, OrderEvent
 from reup_app.models.types import utcnow
-from reup_app.services import cart, orders, payments, tax
-from reup_app.services.errors import (
+from reup_app.services.ordering import cart
+from reup_app.services.ordering import orders
+from reup_app.services.billing import payments
+from reup_app.services.billing import tax
+from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from reup_app.services import (
-    cart,
-    dashboards,
-    inventory,
-    invoices,
-    messages,
-    orders,
-    payments,
-)
-from reup_app.services.errors import (
+from reup_app.services.ordering import cart
+from reup_app.services.reporting import dashboards
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.billing import invoices
+from reup_app.services.ordering import messages
+from reup_app.services.ordering import orders
+from reup_app.services.billing import payments
+from reup_app.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,

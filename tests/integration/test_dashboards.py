@@ -12,8 +12,10 @@ from sqlalchemy import update
 from reup_app.models import Order
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, Principal
-from reup_app.services import dashboards, orders, payments
-from reup_app.services.errors import NotAuthenticated, PermissionDenied, ValidationError
+from reup_app.services.reporting import dashboards
+from reup_app.services.ordering import orders
+from reup_app.services.billing import payments
+from reup_app.errors import NotAuthenticated, PermissionDenied, ValidationError
 from tests.integration.orderkit import (
     advance,
     call,

@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from reup_app.db import unit_of_work
 from reup_app.models import EmailOutbox
-from reup_app.services import email as email_service
-from reup_app.services.email import send_email
-from reup_app.services.errors import ValidationError
+from reup_app.services.notifications import email as email_service
+from reup_app.services.notifications.email import send_email
+from reup_app.errors import ValidationError
 from reup_app.settings import reset_settings_cache
 from tests.identity_support import fresh, sfx
 

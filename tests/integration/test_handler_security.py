@@ -41,7 +41,9 @@ from reup_app.models import (
 )
 from reup_app.security import mfa
 from reup_app.security.crypto import CryptoError
-from reup_app.services import messages, payments, team
+from reup_app.services.ordering import messages
+from reup_app.services.billing import payments
+from reup_app.services.identity import team
 from reup_app.state.auth import AuthState
 from tests.integration import orderkit as ok
 from tests.integration.statekit import Tab, run

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from reup_app.models import Entity, Membership, User
 from reup_app.security.principal import Principal
-from reup_app.services import profile as profile_service
-from reup_app.services import signup as signup_service
-from reup_app.services.errors import NotFound, PermissionDenied, ValidationError
+from reup_app.services.identity import profile as profile_service
+from reup_app.services.identity import signup as signup_service
+from reup_app.errors import NotFound, PermissionDenied, ValidationError
 from reup_app.state.accounts import SignupState
 from tests.factories import make_entity, make_member, make_user
 
@@ -96,7 +96,7 @@ def test_profile_update_validates_and_changes_only_the_caller(session):
 
 
 def test_team_membership_ids_of_another_business_are_refused(session):
-    from reup_app.services import team as team_service
+    from reup_app.services.identity import team as team_service
 
     mine, theirs = make_entity(session, kind="retailer"), make_entity(session, kind="retailer")
     _owner, owner_p = make_member(session, mine, role="owner")
@@ -124,7 +124,7 @@ def test_admin_disables_a_user_whose_open_tab_then_signs_out(session):
     admin = make_user(session, is_platform_admin=True)
     admin_tab = Tab()
     # A platform admin must pass MFA to sign in; tokens are issued directly for this handler test.
-    from reup_app.services.auth import _issue
+    from reup_app.services.identity.auth import _issue
     result = _issue(session, admin, None, None, client_ip=None, user_agent=None)
     session.commit()
     auth = admin_tab.state(AuthState)

@@ -7,8 +7,8 @@ from starlette.testclient import TestClient
 
 from reup_app.api.routes import build_api
 from reup_app.security import ratelimit
-from reup_app.services import download_tickets
-from reup_app.services.errors import NotFound
+from reup_app.services.billing import download_tickets
+from reup_app.errors import NotFound
 from reup_app.state.order_detail import OrderDetailState
 from tests.integration.orderkit import advance, call, make_buyer, make_seller, order_row, place_one, stock
 from tests.integration.statekit import Tab, email_of, event_arg, run
@@ -90,7 +90,7 @@ def test_ticket_of_a_removed_member_is_refused(client, engine, session, shipped)
     from sqlalchemy import delete
 
     from reup_app.models import Membership
-    from reup_app.services import principal_cache
+    from reup_app.services.identity import principal_cache
 
     _seller, buyer, invoice = shipped
     who = buyer.p["buyer"]

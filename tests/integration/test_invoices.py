@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from reup_app.models import Invoice, Payment
 from reup_app.models.types import utcnow
-from reup_app.services import invoice_pdf, invoices, payments
-from reup_app.services.errors import (
+from reup_app.services.billing import invoice_pdf
+from reup_app.services.billing import invoices
+from reup_app.services.billing import payments
+from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,

@@ -18,8 +18,8 @@ from reup_app.jobs.locks import run_exclusive, slot_key
 from reup_app.jobs.scheduler import JOBS, build_scheduler, guarded
 from reup_app.models import License
 from reup_app.security.principal import Principal, system_principal
-from reup_app.services.errors import PermissionDenied
-from reup_app.services.licenses import expire_past_due_licenses
+from reup_app.errors import PermissionDenied
+from reup_app.services.compliance.licenses import expire_past_due_licenses
 from reup_app.settings import load_settings
 from tests.dbutil import drop_mysql_database, fresh_mysql_database
 from tests.factories import make_entity, make_license

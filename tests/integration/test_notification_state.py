@@ -12,7 +12,7 @@ from reflex.state import State
 from reflex_base.event import EventSpec
 
 from reup_app.events.core import DomainEvent
-from reup_app.services import notifications
+from reup_app.services.notifications import inbox as notifications
 from reup_app.state.auth import AuthState
 from reup_app.state.notifications import NotificationState
 from tests.factories import DEFAULT_PASSWORD, make_member

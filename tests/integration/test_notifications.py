@@ -11,8 +11,9 @@ from reup_app.events import emit
 from reup_app.events.kinds import emit_sync_result
 from reup_app.models import EmailOutbox
 from reup_app.models.notifications import Notification
-from reup_app.services import messages, notifications
-from reup_app.services.errors import NotAuthenticated, NotFound, ValidationError
+from reup_app.services.ordering import messages
+from reup_app.services.notifications import inbox as notifications
+from reup_app.errors import NotAuthenticated, NotFound, ValidationError
 from reup_app.security.principal import ANONYMOUS
 from tests.integration.orderkit import advance, call, fresh, make_buyer, make_seller, place_one, stock
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from reup_app.events.core import DomainEvent
 from reup_app.models import Delivery, Order, TradeRelationship
-from reup_app.services import cart, payments
-from reup_app.services.errors import NotFound
+from reup_app.services.ordering import cart
+from reup_app.services.billing import payments
+from reup_app.errors import NotFound
 from reup_app.state.order_detail import OrderDetailState
 from reup_app.state.orders import OrdersState
 from reup_app.state.arg_guard import MALFORMED

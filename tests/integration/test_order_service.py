@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from reup_app.services import inventory, messages, orders
-from reup_app.services.errors import (
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.ordering import messages
+from reup_app.services.ordering import orders
+from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,

@@ -14,8 +14,9 @@ from reup_app.models import ComplianceManifest, Delivery, Invoice, Order, OrderL
 from reup_app.models.enums import OrderStatus
 from reup_app.security.permissions import ACTION_ROLES
 from reup_app.security.principal import Principal, system_principal
-from reup_app.services import orders, shipping
-from reup_app.services.errors import (
+from reup_app.services.ordering import orders
+from reup_app.services.ordering import shipping
+from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,

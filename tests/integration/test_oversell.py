@@ -12,8 +12,9 @@ from sqlmodel import create_engine
 
 from reup_app.db import engine_kwargs, unit_of_work
 from reup_app.models import Order, OrderLine
-from reup_app.services import cart, orders
-from reup_app.services.errors import Conflict
+from reup_app.services.ordering import cart
+from reup_app.services.ordering import orders
+from reup_app.errors import Conflict
 from tests.factories import make_lot, make_product
 from tests.integration.orderkit import (
     advance,

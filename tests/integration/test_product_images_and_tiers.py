@@ -14,8 +14,12 @@ from starlette.testclient import TestClient
 
 from reup_app.api.routes import build_api
 from reup_app.models import ProductImage, TradeRelationship
-from reup_app.services import cart, orders, price_tiers, product_images, products
-from reup_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from reup_app.services.ordering import cart
+from reup_app.services.ordering import orders
+from reup_app.services.catalog import price_tiers
+from reup_app.services.catalog import images as product_images
+from reup_app.services.catalog import products
+from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from tests.integration.orderkit import call, fresh, key, make_buyer, make_seller, stock
 
 pytestmark = pytest.mark.mysql

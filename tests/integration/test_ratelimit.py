@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from reup_app.security.ratelimit import Limit, MemoryBackend, RedisBackend, enforce, set_backend
-from reup_app.services.errors import RateLimited
+from reup_app.errors import RateLimited
 
 
 class Clock:

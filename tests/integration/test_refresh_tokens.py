@@ -13,9 +13,9 @@ from reup_app.security import tokens
 from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, set_backend
 from reup_app.security.tokens import RefreshTokenInvalid, RefreshTokenReused
-from reup_app.services import accounts
-from reup_app.services.errors import NotAuthenticated
-from reup_app.services.principal_cache import set_cache_ttl
+from reup_app.services.identity import accounts
+from reup_app.errors import NotAuthenticated
+from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import fresh, make_entity, make_member, uow
 
 

@@ -15,9 +15,10 @@ from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
 from reup_app.security.tokens import TokenExpired, TokenInvalid, create_access_token
-from reup_app.services import accounts, principal_cache
-from reup_app.services.auth import SessionEnded, resolve_principal, resolve_principal_cached
-from reup_app.services.principal_cache import set_cache_ttl
+from reup_app.services.identity import accounts
+from reup_app.services.identity import principal_cache
+from reup_app.services.identity.auth import SessionEnded, resolve_principal, resolve_principal_cached
+from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import admin_principal, make_entity, make_member
 
 TTL = 1.0

@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from reup_app.models import Brand, Product
 from reup_app.models.catalog import product_search_text
-from reup_app.services import inventory, product_csv, products
-from reup_app.services.errors import NotFound, PermissionDenied, ValidationError
-from reup_app.services.products import ProductFieldErrors
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.catalog import product_csv
+from reup_app.services.catalog import products
+from reup_app.errors import NotFound, PermissionDenied, ValidationError
+from reup_app.services.catalog.products import ProductFieldErrors
 from tests.integration.orderkit import EventLog, call, fresh, make_seller, product_row, stock
 
 pytestmark = pytest.mark.mysql

@@ -167,7 +167,7 @@ def test_dashboard_state_builds_chart_rows(engine, session, monkeypatch):
 
 def test_pushed_stock_and_product_events_reload_the_seller_pages(engine, session, monkeypatch):
     from reup_app.events import DomainEvent
-    from reup_app.services import inventory
+    from reup_app.services.inventory import lots as inventory
 
     seller, buyer = make_seller(session), make_buyer(session)
     product, lots = stock(session, seller, qty="10")

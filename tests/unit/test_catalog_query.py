@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from reup_app.services.catalog import (
+from reup_app.services.catalog.search import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
     MAX_PAGE_SIZE,
@@ -15,7 +15,7 @@ from reup_app.services.catalog import (
     CatalogQuery,
     search_terms,
 )
-from reup_app.services.errors import ValidationError
+from reup_app.errors import ValidationError
 
 
 def _error(**raw) -> ValidationError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reup_app.services.order_records import OrderEventDTO
+from reup_app.services.ordering.records import OrderEventDTO
 from reup_app.state.order_views import describe_event
 from reup_app.state.route_args import route_arg
 

@@ -11,7 +11,12 @@ from sqlmodel import Session, SQLModel
 
 from reup_app.db import build_engine
 from reup_app.models import InventoryLot, Product
-from reup_app.services import cart, dashboards, invoices, messages, orders, payments
+from reup_app.services.ordering import cart
+from reup_app.services.reporting import dashboards
+from reup_app.services.billing import invoices
+from reup_app.services.ordering import messages
+from reup_app.services.ordering import orders
+from reup_app.services.billing import payments
 from tests.factories import (
     make_entity,
     make_license,

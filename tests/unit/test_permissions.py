@@ -12,7 +12,7 @@ import pytest
 from reup_app.security import permissions
 from reup_app.security.permissions import authorize, is_allowed
 from reup_app.security.principal import ANONYMOUS, Principal, system_principal
-from reup_app.services.errors import NotAuthenticated, PermissionDenied
+from reup_app.errors import NotAuthenticated, PermissionDenied
 
 # O owner, A admin, B buyer, S sales, F fulfillment, V viewer
 EXPECTED = {

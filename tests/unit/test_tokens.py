@@ -20,7 +20,7 @@ from reup_app.security.tokens import (
     decode_access_token,
     decode_challenge_token,
 )
-from reup_app.services.errors import NotAuthenticated
+from reup_app.errors import NotAuthenticated
 from reup_app.settings import get_settings
 
 

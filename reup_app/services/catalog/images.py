@@ -1,0 +1,240 @@
+"""Product images: upload checks, private storage, and who may fetch them.
+
+Storage: bytes go to `<media root>/<entity id>/<uuid>.<ext>` (media root: `REUP_MEDIA_DIR`, default
+`var/product_images`), never under Reflex's public upload folder; `ProductImage.storage_key` holds
+the relative path. Uploads are at most 5 MB and must *be* PNG, JPEG or WebP by their first bytes
+(the file name's extension is not trusted), at most 10 per product.
+
+Serving (`GET /api/products/{product_id}/images/{image_id}`, reup_app/api/routes.py) decides with
+`open_image`:
+- images of a product in a public listing state (available/backorder/sample) of an APPROVED seller
+  are public, like the marketplace itself: served to anyone, cacheable;
+- any other image (internal/archived products, unapproved sellers) needs a ticket: an HMAC-signed
+  `t=<product>.<image>.<expiry>.<sig>` query parameter minted by `list_images` for members of the
+  owning entity, valid for `TICKET_SECONDS`. Access tokens live only in backend state, so the
+  browser has nothing else to present; a ticket names one image and expires quickly;
+- everything else gets 404 (not 403), so ids can't be probed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from reup_app.models import Entity, Product, ProductImage
+from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
+from reup_app.security.principal import Principal
+from reup_app.services.common import parse_int
+from reup_app.errors import NotFound, ValidationError
+from reup_app.services.catalog.products import is_public, own_product
+from reup_app.settings import VAR_DIR, get_settings
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_IMAGES_PER_PRODUCT = 10
+TICKET_SECONDS = 15 * 60
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    id: int
+    product_id: int
+    content_type: str
+    size_bytes: int
+    width: int | None
+    height: int | None
+    position: int
+    url: str  # where the browser fetches it (with a ticket when the image is not public)
+
+
+def media_root() -> Path:
+    return Path(os.environ.get("REUP_MEDIA_DIR") or VAR_DIR / "product_images")
+
+
+def sniff_image(data: bytes) -> tuple[str, int | None, int | None]:
+    """(content type, width, height) from the file's own bytes; ValidationError if not PNG/JPEG/WebP."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24 and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return "image/png", width, height
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", *_jpeg_size(data)
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", None, None
+    raise ValidationError("That file is not a PNG, JPEG or WebP image.", "file")
+
+
+def _jpeg_size(data: bytes) -> tuple[int | None, int | None]:
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None, None
+        marker = data[i + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    return None, None
+
+
+# --------------------------------------------------------------------------------------------
+# Tickets for private images
+# --------------------------------------------------------------------------------------------
+
+
+def _sign(message: str) -> str:
+    key = hashlib.sha256(b"reup-product-image-ticket:" + get_settings().secret_key.encode()).digest()
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def make_ticket(product_id: int, image_id: int, *, now: float | None = None) -> str:
+    expires = int((now or time.time()) + TICKET_SECONDS)
+    body = f"{product_id}.{image_id}.{expires}"
+    return f"{body}.{_sign(body)}"
+
+
+def ticket_valid(ticket: str | None, product_id: int, image_id: int, *, now: float | None = None) -> bool:
+    if not ticket or len(ticket) > 100:
+        return False
+    parts = ticket.split(".")
+    if len(parts) != 4 or parts[0] != str(product_id) or parts[1] != str(image_id) or not parts[2].isdigit():
+        return False
+    if not hmac.compare_digest(parts[3], _sign(".".join(parts[:3]))):
+        return False
+    return int(parts[2]) >= (now or time.time())
+
+
+def _publicly_visible(session: Session, product: Product) -> bool:
+    if not is_public(product):
+        return False
+    status = session.execute(select(Entity.status).where(Entity.id == product.entity_id)).scalar_one_or_none()
+    return status == EntityStatus.APPROVED
+
+
+def image_url(product_id: int, image_id: int, ticket: str | None = None) -> str:
+    url = f"/api/products/{product_id}/images/{image_id}"
+    return f"{url}?t={ticket}" if ticket else url
+
+
+# --------------------------------------------------------------------------------------------
+# Service API
+# --------------------------------------------------------------------------------------------
+
+
+def _row(image: ProductImage, public: bool) -> ImageRow:
+    ticket = None if public else make_ticket(image.product_id, image.id)
+    return ImageRow(id=image.id, product_id=image.product_id, content_type=image.content_type,
+                    size_bytes=image.size_bytes, width=image.width, height=image.height, position=image.position,
+                    url=image_url(image.product_id, image.id, ticket))
+
+
+def list_images(session: Session, principal: Principal, product_id: int) -> list[ImageRow]:
+    """A product's images for its own entity's members, with URLs that work for them."""
+    product = own_product(session, principal, product_id, "catalog.view")
+    public = _publicly_visible(session, product)
+    images = session.execute(select(ProductImage).where(ProductImage.product_id == product.id)
+                             .order_by(ProductImage.position, ProductImage.id)).scalars()
+    return [_row(i, public) for i in images]
+
+
+def add_image(session: Session, principal: Principal, product_id: int, filename: str, data: bytes) -> ImageRow:
+    """Store an uploaded image of one of the principal's products (checks size and real type)."""
+    product = own_product(session, principal, product_id, lock=True)
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        raise ValidationError("The file is empty.", "file")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValidationError(f"{str(filename)[:60]} is {len(data) / 1024 / 1024:.1f} MB; images can be at most "
+                              f"{MAX_IMAGE_BYTES // 1024 // 1024} MB.", "file")
+    try:
+        content_type, width, height = sniff_image(bytes(data))
+    except ValidationError:
+        raise ValidationError(f"{str(filename)[:60]} is not a PNG, JPEG or WebP image.", "file") from None
+    count, top = session.execute(select(func.count(ProductImage.id), func.max(ProductImage.position))
+                                 .where(ProductImage.product_id == product.id)).one()
+    if count >= MAX_IMAGES_PER_PRODUCT:
+        raise ValidationError(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images; remove one first.",
+                              "file")
+    key = f"{product.entity_id}/{uuid.uuid4().hex}.{_EXT[content_type]}"
+    path = media_root() / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(bytes(data))
+    tmp.replace(path)
+    image = ProductImage(product_id=product.id, storage_key=key, content_type=content_type, size_bytes=len(data),
+                         width=width, height=height, position=(top or 0) + 1 if count else 0)
+    try:
+        session.add(image)
+        session.flush()
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return _row(image, _publicly_visible(session, product))
+
+
+def delete_image(session: Session, principal: Principal, image_id: int) -> None:
+    """Remove one image of one of the principal's products (row and file)."""
+    image = session.get(ProductImage, parse_int(image_id, "image_id"))
+    if image is None:
+        raise NotFound("That image was not found.")
+    own_product(session, principal, image.product_id, lock=True)  # NotFound for another entity's
+    key = image.storage_key
+    session.delete(image)
+    session.flush()
+    (media_root() / key).unlink(missing_ok=True)
+
+
+def public_image_urls(session: Session, principal: Principal, product_ids: list[int]) -> dict[int, list[str]]:
+    """product id -> URLs of its images, for products anyone may see (public listing, approved
+    seller); for marketplace cards and product pages. Other products are simply left out."""
+    ids = sorted({int(p) for p in product_ids})[:500]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ProductImage.product_id, ProductImage.id)
+        .join(Product, Product.id == ProductImage.product_id).join(Entity, Entity.id == Product.entity_id)
+        .where(ProductImage.product_id.in_(ids), Product.listing_state.in_([str(s) for s in PUBLIC_LISTING_STATES]),
+               Entity.status == EntityStatus.APPROVED)
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)).all()
+    out: dict[int, list[str]] = {}
+    for pid, iid in rows:
+        out.setdefault(pid, []).append(image_url(pid, iid))
+    return out
+
+
+@dataclass(frozen=True)
+class ServedImage:
+    path: Path
+    content_type: str
+    public: bool
+
+
+def open_image(session: Session, product_id: int, image_id: int, ticket: str | None = None) -> ServedImage:
+    """What the image route may send for this request; NotFound when it may send nothing."""
+    try:
+        pid, iid = int(product_id), int(image_id)
+    except (TypeError, ValueError):
+        raise NotFound("Image not found.") from None
+    image = session.get(ProductImage, iid)
+    product = session.get(Product, pid) if image is not None and image.product_id == pid else None
+    if image is None or product is None:
+        raise NotFound("Image not found.")
+    public = _publicly_visible(session, product)
+    if not public and not ticket_valid(ticket, pid, iid):
+        raise NotFound("Image not found.")
+    path = (media_root() / image.storage_key).resolve()
+    if media_root().resolve() not in path.parents or not path.is_file():
+        raise NotFound("Image not found.")
+    return ServedImage(path=path, content_type=image.content_type, public=public)
+
+
+__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGES_PER_PRODUCT", "TICKET_SECONDS", "ImageRow", "ServedImage", "add_image",
+           "delete_image", "image_url", "list_images", "make_ticket", "media_root", "open_image", "public_image_urls",
+           "sniff_image", "ticket_valid"]

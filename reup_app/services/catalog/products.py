@@ -1,0 +1,402 @@
+"""A wholesaler's own catalog: list, create, edit, archive and unarchive its products.
+
+Every write is authorized with "catalog.manage" on the product's entity (loaded from the DB); a
+product of another entity is reported as not found, so ids can't be probed. Reading the own list
+needs "catalog.view" (every member). `products.search_text` is kept in step with
+`product_search_text(name, brand, strain, sku)` on every write, exactly as the seed does.
+
+Field validation collects every problem at once: `ProductFieldErrors.errors` maps a field name to
+its message, so a form can show each next to its input (and the CSV import names the column).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from reup_app.events import emit
+from reup_app.models import Brand, Product
+from reup_app.models.catalog import product_search_text
+from reup_app.models.enums import PUBLIC_LISTING_STATES, Category, ListingState, StrainType, UnitOfMeasure
+from reup_app.models.types import utcnow
+from reup_app.security.permissions import authorize
+from reup_app.security.principal import Principal
+from reup_app.services.common import (
+    authorize_party,
+    clean_text,
+    fmt_qty,
+    parse_int,
+    parse_money,
+    parse_quantity,
+    require_member,
+)
+from reup_app.errors import NotFound, ValidationError
+
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+MAX_DESCRIPTION = 5000
+MAX_CASE_SIZE = 100_000
+MAX_PAGE_SIZE = 200
+MAX_SEARCH = 100
+
+# Form/CSV field names, in the order forms and CSV files show them.
+FIELDS: tuple[str, ...] = (
+    "sku", "name", "brand", "category", "strain_name", "strain_type", "thc_percent", "cbd_percent",
+    "unit_of_measure", "unit_price", "case_size", "case_price", "min_order_qty", "listing_state", "description",
+)
+REQUIRED_FIELDS: tuple[str, ...] = ("sku", "name", "category", "unit_price")
+FIELD_LABELS: dict[str, str] = {
+    "sku": "SKU", "name": "Name", "brand": "Brand", "category": "Category", "strain_name": "Strain",
+    "strain_type": "Strain type", "thc_percent": "THC %", "cbd_percent": "CBD %", "unit_of_measure": "Unit",
+    "unit_price": "Unit price", "case_size": "Case size", "case_price": "Case price",
+    "min_order_qty": "Minimum order quantity", "listing_state": "Listing state", "description": "Description",
+}
+CATEGORIES = tuple(c.value for c in Category)
+STRAIN_TYPES = tuple(s.value for s in StrainType)
+UNITS = tuple(u.value for u in UnitOfMeasure)
+LISTING_STATES = tuple(s.value for s in ListingState)
+_PUBLIC = {str(s) for s in PUBLIC_LISTING_STATES}
+
+
+class ProductFieldErrors(ValidationError):
+    """One or more fields are invalid; `errors` maps field -> message."""
+
+    def __init__(self, errors: dict[str, str]):
+        first = next(iter(errors))
+        super().__init__(errors[first] if len(errors) == 1 else
+                         f"{len(errors)} fields need attention: " + ", ".join(FIELD_LABELS.get(f, f) for f in errors),
+                         first)
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class ProductFields:
+    """Validated values for one product (what a form or a CSV row says)."""
+
+    sku: str
+    name: str
+    brand: str | None
+    category: str
+    strain_name: str | None
+    strain_type: str
+    thc_percent: Decimal | None
+    cbd_percent: Decimal | None
+    unit_of_measure: str
+    unit_price: Decimal
+    case_size: int
+    case_price: Decimal | None
+    min_order_qty: Decimal
+    listing_state: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ProductRow(ProductFields):
+    """One of the seller's own products (any listing state): its fields plus id and stock."""
+
+    id: int
+    available_qty: Decimal
+    updated_at: datetime
+
+    def as_fields(self) -> dict[str, str]:
+        """The row as form/CSV text values (blank for none)."""
+        out = {}
+        for name in FIELDS:
+            value = getattr(self, name)
+            out[name] = "" if value is None else (fmt_qty(value) if isinstance(value, Decimal) else str(value))
+        return out
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    items: list[ProductRow]
+    total: int
+    counts: dict[str, int]  # listing state -> number of products (ignores the filters)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _choice(value: Any, allowed: tuple[str, ...], label: str, default: str | None = None) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ("" if value is None else None)
+    if text is None:
+        raise ValueError(f"Invalid {label}.")
+    if not text:
+        if default is None:
+            raise ValueError(f"Choose a {label}.")
+        return default
+    if text not in allowed:
+        raise ValueError(f"Unknown {label} {text[:30]!r}; use one of: {', '.join(allowed)}.")
+    return text
+
+
+def _percent(value: Any, label: str) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        d = parse_money(str(value).strip().rstrip("%"), "percent", allow_zero=True)
+    except ValidationError as err:
+        msg = str(err).replace("Amounts", f"{label}").replace("Amount", label).replace("amount", label)
+        raise ValueError(msg.replace(" (cents)", "")) from None
+    if d > 100:
+        raise ValueError(f"{label} can't be more than 100.")
+    return d
+
+
+def _money(value: Any, label: str, *, required: bool) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValueError(f"Enter the {label.lower()}.")
+        return None
+    try:
+        return parse_money(str(value).strip().lstrip("$"), "price")
+    except ValidationError as err:
+        raise ValueError(f"{label}: {err}") from None
+
+
+def parse_product_fields(raw: Mapping[str, Any]) -> ProductFields:
+    """Validate untrusted form/CSV values; raise ProductFieldErrors naming every bad field."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("Invalid product details.")
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    def check(name: str, fn) -> None:
+        try:
+            out[name] = fn(raw.get(name))
+        except (ValueError, ValidationError) as err:
+            errors[name] = str(err)
+
+    def text(name: str, max_len: int, required: bool = False):
+        return lambda v: clean_text(v, name, max_len=max_len, required=required,
+                                    label=FIELD_LABELS[name].lower() if required else FIELD_LABELS[name])
+
+    def sku(v):
+        value = clean_text(v, "sku", max_len=64, required=True, label="a SKU")
+        if not SKU_RE.match(value):
+            raise ValueError("SKU may use letters, digits, '.', '_' and '-' only (up to 64).")
+        return value
+
+    def case_size(v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return 1
+        if isinstance(v, str) and not re.fullmatch(r"\s*\d{1,7}\s*", v):
+            raise ValueError("Case size must be a whole number.")
+        n = parse_int(v, "case_size")
+        if not 1 <= n <= MAX_CASE_SIZE:
+            raise ValueError(f"Case size must be between 1 and {MAX_CASE_SIZE:,}.")
+        return n
+
+    def moq(v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return Decimal("1")
+        try:
+            return parse_quantity(v, "min_order_qty")
+        except ValidationError as err:
+            raise ValueError(str(err).replace("Quantity", "Minimum order quantity")) from None
+
+    check("sku", sku)
+    check("name", text("name", 255, required=True))
+    check("brand", text("brand", 128))
+    check("category", lambda v: _choice(v, CATEGORIES, "category"))
+    check("strain_name", text("strain_name", 128))
+    check("strain_type", lambda v: _choice(v, STRAIN_TYPES, "strain type", "none"))
+    check("thc_percent", lambda v: _percent(v, "THC %"))
+    check("cbd_percent", lambda v: _percent(v, "CBD %"))
+    check("unit_of_measure", lambda v: _choice(v, UNITS, "unit", "each"))
+    check("unit_price", lambda v: _money(v, "Unit price", required=True))
+    check("case_size", case_size)
+    check("case_price", lambda v: _money(v, "Case price", required=False))
+    check("min_order_qty", moq)
+    check("listing_state", lambda v: _choice(v, LISTING_STATES, "listing state", "available"))
+    check("description", text("description", MAX_DESCRIPTION))
+    if not errors and out["case_price"] is not None and out["case_size"] < 2:
+        errors["case_size"] = "A case price needs a case size of 2 or more."
+    if errors:
+        raise ProductFieldErrors(errors)
+    return ProductFields(**out)
+
+
+# --------------------------------------------------------------------------------------------
+# Reads
+# --------------------------------------------------------------------------------------------
+
+
+def _row(product: Product, brand: str | None) -> ProductRow:
+    return ProductRow(
+        id=product.id, sku=product.sku, name=product.name, brand=brand, category=product.category,
+        strain_name=product.strain_name, strain_type=product.strain_type, thc_percent=product.thc_percent,
+        cbd_percent=product.cbd_percent, unit_of_measure=product.unit_of_measure, unit_price=product.unit_price,
+        case_size=product.case_size, case_price=product.case_price, min_order_qty=product.min_order_qty,
+        listing_state=product.listing_state, description=product.description, available_qty=product.available_qty,
+        updated_at=product.updated_at)
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_own_products(session: Session, principal: Principal, *, text: str = "", listing_state: str = "",
+                      page: int = 1, page_size: int = 50) -> ProductPage:
+    """The principal's entity's products in every listing state, by name; filter by text and state."""
+    entity_id = require_member(principal)
+    authorize(principal, "catalog.view", entity_id)
+    if not isinstance(text, str) or len(text) > MAX_SEARCH:
+        raise ValidationError(f"Search text must be at most {MAX_SEARCH} characters.", "text")
+    state = listing_state.strip().lower() if isinstance(listing_state, str) else None
+    if state is None or (state and state not in LISTING_STATES):
+        raise ValidationError("Unknown listing state.", "listing_state")
+    page, page_size = parse_int(page, "page"), parse_int(page_size, "page_size")
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationError("Invalid page.", "page")
+    conds = [Product.entity_id == entity_id]
+    if state:
+        conds.append(Product.listing_state == state)
+    for word in text.lower().split()[:10]:
+        pattern = f"%{_like_escape(word)}%"
+        conds.append(or_(Product.search_text.like(pattern, escape="\\"), Product.sku.like(pattern, escape="\\")))
+    total = session.execute(select(func.count(Product.id)).where(*conds)).scalar_one()
+    rows = session.execute(
+        select(Product, Brand.name).outerjoin(Brand, Brand.id == Product.brand_id).where(*conds)
+        .order_by(Product.name, Product.id).offset((page - 1) * page_size).limit(page_size)).all()
+    counts = dict(session.execute(select(Product.listing_state, func.count(Product.id))
+                                  .where(Product.entity_id == entity_id).group_by(Product.listing_state)).all())
+    return ProductPage(items=[_row(p, b) for p, b in rows], total=int(total),
+                       counts={s: int(counts.get(s, 0)) for s in LISTING_STATES})
+
+
+def own_product(session: Session, principal: Principal, product_id: Any, action: str = "catalog.manage",
+                *, lock: bool = False) -> Product:
+    """A product of the principal's entity, authorized for `action` (NotFound for anyone else's)."""
+    pid = parse_int(product_id, "product_id")
+    stmt = select(Product).where(Product.id == pid)
+    product = session.execute(stmt.with_for_update() if lock else stmt).scalars().first()
+    authorize_party(principal, action, [product.entity_id if product else None], "That product was not found.")
+    if product is None:  # only the system principal gets here
+        raise NotFound("That product was not found.")
+    return product
+
+
+def _brand_name(session: Session, product: Product) -> str | None:
+    return session.get(Brand, product.brand_id).name if product.brand_id else None
+
+
+def get_own_product(session: Session, principal: Principal, product_id: int) -> ProductRow:
+    product = own_product(session, principal, product_id, "catalog.view")
+    return _row(product, _brand_name(session, product))
+
+
+# --------------------------------------------------------------------------------------------
+# Writes
+# --------------------------------------------------------------------------------------------
+
+
+def brand_for(session: Session, entity_id: int, name: str | None, cache: dict[str, int] | None = None) -> int | None:
+    """The id of the entity's brand called `name` (case-insensitive), created when missing."""
+    if not name:
+        return None
+    key = name.lower()
+    if cache is not None and key in cache:
+        return cache[key]
+    brand = session.execute(select(Brand).where(Brand.entity_id == entity_id, func.lower(Brand.name) == key)
+                            ).scalars().first()
+    if brand is None:
+        brand = Brand(entity_id=entity_id, name=name)
+        session.add(brand)
+        session.flush()
+    if cache is not None:
+        cache[key] = brand.id
+    return brand.id
+
+
+def sku_taken(session: Session, entity_id: int, sku: str, except_id: int | None = None) -> bool:
+    conds = [Product.entity_id == entity_id, Product.sku == sku]
+    if except_id is not None:
+        conds.append(Product.id != except_id)
+    return session.execute(select(Product.id).where(*conds).limit(1)).first() is not None
+
+
+def apply_fields(session: Session, product: Product, values: ProductFields, brand_id: int | None) -> None:
+    """Copy validated values onto a product and refresh its search text."""
+    for name in FIELDS:
+        if name != "brand":
+            setattr(product, name, getattr(values, name))
+    product.brand_id = brand_id
+    product.search_text = product_search_text(values.name, values.brand, values.strain_name, values.sku)
+    product.updated_at = utcnow()
+    session.add(product)
+
+
+def emit_products_changed(session: Session, entity_id: int, product_ids: list[int]) -> None:
+    """Tell listeners (marketplace, seller pages) which products' details changed."""
+    if product_ids:
+        emit(session, "product.changed", entity_ids=[entity_id], payload={"product_ids": sorted(product_ids)})
+
+
+def create_product(session: Session, principal: Principal, raw: Mapping[str, Any]) -> ProductRow:
+    """Add a product to the principal's catalog (no stock yet: add inventory lots for that)."""
+    entity_id = require_member(principal)
+    authorize(principal, "catalog.manage", entity_id)
+    values = parse_product_fields(raw)
+    if sku_taken(session, entity_id, values.sku):
+        raise ProductFieldErrors({"sku": f"You already have a product with SKU {values.sku}."})
+    product = Product(entity_id=entity_id, sku=values.sku, name=values.name, category=values.category,
+                      unit_price=values.unit_price)
+    apply_fields(session, product, values, brand_for(session, entity_id, values.brand))
+    session.flush()
+    emit_products_changed(session, entity_id, [product.id])
+    return _row(product, values.brand)
+
+
+def update_product(session: Session, principal: Principal, product_id: int, raw: Mapping[str, Any]) -> ProductRow:
+    """Replace a product's details (stock is managed through inventory lots, not here)."""
+    product = own_product(session, principal, product_id, lock=True)
+    values = parse_product_fields(raw)
+    if sku_taken(session, product.entity_id, values.sku, except_id=product.id):
+        raise ProductFieldErrors({"sku": f"You already have another product with SKU {values.sku}."})
+    apply_fields(session, product, values, brand_for(session, product.entity_id, values.brand))
+    emit_products_changed(session, product.entity_id, [product.id])
+    return _row(product, values.brand)
+
+
+def archive_product(session: Session, principal: Principal, product_id: int) -> ProductRow:
+    """Take a product off every list (its orders and lots stay)."""
+    return _set_state(session, principal, product_id, ListingState.ARCHIVED)
+
+
+def unarchive_product(session: Session, principal: Principal, product_id: int) -> ProductRow:
+    """Bring an archived product back as *internal*: the seller checks it before listing it again."""
+    product = own_product(session, principal, product_id, lock=True)
+    if product.listing_state != ListingState.ARCHIVED:
+        raise ValidationError(f"{product.name} is not archived.", "listing_state")
+    return _set_state(session, principal, product.id, ListingState.INTERNAL)
+
+
+def _set_state(session: Session, principal: Principal, product_id: int, state: str) -> ProductRow:
+    product = own_product(session, principal, product_id, lock=True)
+    if product.listing_state != state:
+        product.listing_state = str(state)
+        product.updated_at = utcnow()
+        session.add(product)
+        emit_products_changed(session, product.entity_id, [product.id])
+    return _row(product, _brand_name(session, product))
+
+
+def is_public(product: Product) -> bool:
+    return product.listing_state in _PUBLIC
+
+
+__all__ = [
+    "CATEGORIES", "FIELDS", "FIELD_LABELS", "LISTING_STATES", "REQUIRED_FIELDS", "STRAIN_TYPES", "UNITS",
+    "ProductFieldErrors", "ProductFields", "ProductPage", "ProductRow", "apply_fields", "archive_product",
+    "brand_for", "create_product", "emit_products_changed", "get_own_product", "is_public", "list_own_products",
+    "own_product", "parse_product_fields", "sku_taken", "unarchive_product", "update_product",
+]

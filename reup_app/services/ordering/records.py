@@ -1,0 +1,197 @@
+"""Order DTOs (what pages receive) and the order timeline writer shared by checkout and orders.
+
+DTOs are plain frozen dataclasses: Decimals for money and quantities, aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from reup_app.events import emit
+from reup_app.models import Entity, Order, OrderEvent, OrderLine
+from reup_app.security.principal import Principal
+from reup_app.services.common import to_json
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    number: str
+    status: str
+    buyer_entity_id: int
+    buyer_name: str
+    seller_entity_id: int
+    seller_name: str
+    payment_terms: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    line_count: int
+    created_at: datetime
+    submitted_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AllocationDTO:
+    id: int
+    order_line_id: int
+    inventory_lot_id: int
+    package_label: str
+    quantity: Decimal
+    # False while the order is not yet fulfilled: the package is reserved provisionally and the
+    # seller may still pick another one at fulfilment.
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class OrderLineDTO:
+    id: int
+    product_id: int
+    sku: str
+    product_name: str
+    quantity: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+    allocations: list[AllocationDTO] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OrderEventDTO:
+    id: int
+    kind: str  # "submitted", "accepted", ..., "lines_edited"
+    from_status: str | None
+    to_status: str | None
+    actor_user_id: int | None
+    actor_name: str | None  # None for the system
+    actor_entity_id: int | None
+    actor_entity_name: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageDTO:
+    id: int
+    order_number: str
+    author_user_id: int
+    author_name: str
+    author_entity_id: int
+    author_entity_name: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    number: str
+    status: str
+    side: str | None  # "buyer" / "seller" for a party; None for a platform admin or the system
+    buyer_entity_id: int
+    buyer_name: str
+    buyer_license_id: int
+    buyer_license_number: str
+    seller_entity_id: int
+    seller_name: str
+    seller_license_id: int
+    seller_license_number: str
+    payment_terms: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    notes: str | None
+    delivery_preferences: str | None
+    requested_delivery_start: datetime | None
+    requested_delivery_end: datetime | None
+    created_at: datetime
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    fulfilled_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    updated_at: datetime
+    lines: list[OrderLineDTO]
+    events: list[OrderEventDTO]  # the timeline, oldest first
+    messages: list[MessageDTO]  # oldest first
+    invoice_number: str | None
+    invoice_status: str | None
+    invoice_balance: Decimal | None
+    delivery_status: str | None
+    manifest_status: str | None
+    # Transition actions this principal may perform now (drives the page's buttons).
+    available_actions: list[str]
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    items: list[OrderSummary]
+    page: int
+    page_size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def summary_query():
+    """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias)."""
+    buyer, seller = aliased(Entity), aliased(Entity)
+    line_count = (select(func.count(OrderLine.id)).where(OrderLine.order_id == Order.id)
+                  .correlate(Order).scalar_subquery())
+    stmt = (select(Order, buyer.name, seller.name, line_count)
+            .join(buyer, buyer.id == Order.buyer_entity_id)
+            .join(seller, seller.id == Order.seller_entity_id))
+    return stmt, buyer, seller
+
+
+def summary_from_row(order: Order, buyer_name: str, seller_name: str, line_count: int) -> OrderSummary:
+    return OrderSummary(number=order.number, status=order.status, buyer_entity_id=order.buyer_entity_id,
+                        buyer_name=buyer_name, seller_entity_id=order.seller_entity_id, seller_name=seller_name,
+                        payment_terms=order.payment_terms, subtotal=order.subtotal, tax=order.tax,
+                        total=order.total, line_count=int(line_count or 0), created_at=order.created_at,
+                        submitted_at=order.submitted_at, updated_at=order.updated_at)
+
+
+def summaries(session: Session, orders: Sequence[Order]) -> list[OrderSummary]:
+    if not orders:
+        return []
+    stmt, _, _ = summary_query()
+    rows = session.execute(stmt.where(Order.id.in_([o.id for o in orders]))).all()
+    by_id = {row[0].id: summary_from_row(*row) for row in rows}
+    return [by_id[o.id] for o in orders if o.id in by_id]
+
+
+def record_event(session: Session, order: Order, kind: str, principal: Principal, *, from_status: str | None,
+                 to_status: str | None, detail: dict[str, Any] | None = None,
+                 idempotency_key: str | None = None) -> OrderEvent:
+    """Append to the order's timeline (who, when, from/to, JSON detail)."""
+    ev = OrderEvent(order_id=order.id, kind=kind, from_status=from_status, to_status=to_status,
+                    actor_user_id=principal.user_id if principal.is_authenticated else None,
+                    actor_entity_id=principal.entity_id if principal.is_authenticated else None,
+                    detail=to_json(detail) if detail else None, idempotency_key=idempotency_key)
+    session.add(ev)
+    return ev
+
+
+def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
+    payload = {"order_number": order.number, "status": order.status, "buyer_entity_id": order.buyer_entity_id,
+               "seller_entity_id": order.seller_entity_id, "subtotal": str(order.subtotal),
+               "tax": str(order.tax), "total": str(order.total)}
+    payload.update(extra)
+    return payload
+
+
+def emit_order_event(session: Session, kind: str, order: Order, **extra: Any) -> None:
+    """A domain event whose audience is the order's two parties."""
+    emit(session, kind, entity_ids=[order.buyer_entity_id, order.seller_entity_id],
+         payload=order_payload(order, **extra))
