@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-from alembic import context
+from sqlmodel import SQLModel
 
 import reup_app.models  # noqa: F401  (registers every table)
+from alembic import context
 from reup_app.db import build_engine
 from reup_app.models.types import UtcDateTime
 from reup_app.settings import get_settings
-from sqlmodel import SQLModel
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -20,7 +20,11 @@ target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
-    return context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url") or get_settings().database_url
+    return (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or config.attributes.get("url")
+        or get_settings().database_url
+    )
 
 
 def render_item(type_, obj, autogen_context):

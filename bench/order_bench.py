@@ -39,11 +39,11 @@ from sqlmodel import Session
 
 from reup_app import migrations
 from reup_app.db import build_engine, engine_kwargs, unit_of_work
+from reup_app.db_admin import fresh_mysql_database
+from reup_app.errors import Conflict
 from reup_app.models import Entity, InventoryLot, License, Membership, Order, Product, User
 from reup_app.security.principal import Principal
 from reup_app.services.ordering import cart
-from reup_app.db_admin import fresh_mysql_database
-from reup_app.errors import Conflict
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 TARGET_OPS = 100.0
@@ -54,16 +54,22 @@ def _label() -> str:
     return "1A4" + uuid.uuid4().hex[:21].upper()
 
 
-def seed(engine, *, sellers: int, products: int, buyers: int,
-         tag: str = "T") -> tuple[list[list[int]], list[tuple[Principal, int]]]:
+def seed(
+    engine, *, sellers: int, products: int, buyers: int, tag: str = "T"
+) -> tuple[list[list[int]], list[tuple[Principal, int]]]:
     """Sellers with products and deep stock; buyer businesses each with one buyer-role member."""
     rng = random.Random(7)
     catalog: list[list[int]] = []
     people: list[tuple[Principal, int]] = []
     with Session(engine) as s:
         for i in range(sellers):
-            seller = Entity(name=f"Bench Wholesaler {tag}{i}", kind="wholesaler", status="approved", state="CA",
-                            payment_terms_offered="cod,net_30")
+            seller = Entity(
+                name=f"Bench Wholesaler {tag}{i}",
+                kind="wholesaler",
+                status="approved",
+                state="CA",
+                payment_terms_offered="cod,net_30",
+            )
             s.add(seller)
             s.flush()
             lic = License(entity_id=seller.id, state="CA", number=f"C11-{tag}-S{i:04d}", license_type="distributor")
@@ -71,14 +77,28 @@ def seed(engine, *, sellers: int, products: int, buyers: int,
             s.flush()
             ids = []
             for j in range(products):
-                p = Product(entity_id=seller.id, sku=f"{tag}{i}-{j}", name=f"Bench product {i}-{j}", category="flower",
-                            unit_price=D(rng.randint(5, 60)), available_qty=D("0"), search_text=f"bench {i} {j}")
+                p = Product(
+                    entity_id=seller.id,
+                    sku=f"{tag}{i}-{j}",
+                    name=f"Bench product {i}-{j}",
+                    category="flower",
+                    unit_price=D(rng.randint(5, 60)),
+                    available_qty=D("0"),
+                    search_text=f"bench {i} {j}",
+                )
                 s.add(p)
                 s.flush()
                 for _ in range(2):
-                    s.add(InventoryLot(product_id=p.id, license_id=lic.id, package_label=_label(),
-                                       quantity_on_hand=D("1000000"), quantity_reserved=D("0"),
-                                       quantity_available=D("1000000")))
+                    s.add(
+                        InventoryLot(
+                            product_id=p.id,
+                            license_id=lic.id,
+                            package_label=_label(),
+                            quantity_on_hand=D("1000000"),
+                            quantity_reserved=D("0"),
+                            quantity_available=D("1000000"),
+                        )
+                    )
                 p.available_qty = D("2000000")
                 ids.append(p.id)
             catalog.append(ids)
@@ -112,7 +132,7 @@ def throughput(engine, catalog, people, *, seconds: float, max_orders: int | Non
     errors: list[str] = []
     start_gate = threading.Barrier(len(people) + 1)
 
-    def buyer(principal: Principal, licence_id: int, seed_: int) -> None:
+    def buyer(principal: Principal, license_id: int, seed_: int) -> None:
         rng = random.Random(seed_)
         start_gate.wait()
         while time.perf_counter() < deadline[0]:
@@ -127,7 +147,7 @@ def throughput(engine, catalog, people, *, seconds: float, max_orders: int | Non
                         cart.add_to_cart(s, principal, pid, rng.randint(1, 5))
                 t1 = time.perf_counter()
                 with unit_of_work(principal, engine=engine) as s:
-                    result = cart.checkout(s, principal, buyer_license_id=licence_id, idempotency_key=uuid.uuid4().hex)
+                    result = cart.checkout(s, principal, buyer_license_id=license_id, idempotency_key=uuid.uuid4().hex)
                 t2 = time.perf_counter()
             except Exception as err:  # counted and shown; the run goes on
                 with lock:
@@ -148,9 +168,15 @@ def throughput(engine, catalog, people, *, seconds: float, max_orders: int | Non
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
-    return {"orders": totals["orders"], "errors": totals["errors"], "elapsed": elapsed,
-            "ops": totals["orders"] / elapsed, "order_ms": order_ms, "checkout_ms": checkout_ms,
-            "error_samples": errors[:5]}
+    return {
+        "orders": totals["orders"],
+        "errors": totals["errors"],
+        "elapsed": elapsed,
+        "ops": totals["orders"] / elapsed,
+        "order_ms": order_ms,
+        "checkout_ms": checkout_ms,
+        "error_samples": errors[:5],
+    }
 
 
 def _worker(url: str, catalog, people, seconds: float, max_orders: int | None, lines: int, barrier, queue) -> None:
@@ -163,14 +189,15 @@ def _worker(url: str, catalog, people, seconds: float, max_orders: int | None, l
     queue.put(res)
 
 
-def run_processes(url: str, catalog, people, *, procs: int, seconds: float, max_orders: int | None,
-                  lines: int) -> dict:
+def run_processes(url: str, catalog, people, *, procs: int, seconds: float, max_orders: int | None, lines: int) -> dict:
     ctx = multiprocessing.get_context("fork")
     barrier, queue = ctx.Barrier(procs), ctx.Queue()
     shares = [people[i::procs] for i in range(procs)]
     budget = None if max_orders is None else max(1, max_orders // procs)
-    workers = [ctx.Process(target=_worker, args=(url, catalog, share, seconds, budget, lines, barrier, queue))
-               for share in shares]
+    workers = [
+        ctx.Process(target=_worker, args=(url, catalog, share, seconds, budget, lines, barrier, queue))
+        for share in shares
+    ]
     for w in workers:
         w.start()
     results = [queue.get() for _ in workers]
@@ -178,10 +205,15 @@ def run_processes(url: str, catalog, people, *, procs: int, seconds: float, max_
         w.join()
     elapsed = max(r["elapsed"] for r in results)
     orders = sum(r["orders"] for r in results)
-    return {"orders": orders, "errors": sum(r["errors"] for r in results), "elapsed": elapsed,
-            "ops": orders / elapsed, "order_ms": [x for r in results for x in r["order_ms"]],
-            "checkout_ms": [x for r in results for x in r["checkout_ms"]],
-            "error_samples": [e for r in results for e in r["error_samples"]][:5]}
+    return {
+        "orders": orders,
+        "errors": sum(r["errors"] for r in results),
+        "elapsed": elapsed,
+        "ops": orders / elapsed,
+        "order_ms": [x for r in results for x in r["order_ms"]],
+        "checkout_ms": [x for r in results for x in r["checkout_ms"]],
+        "error_samples": [e for r in results for e in r["error_samples"]][:5],
+    }
 
 
 def oversell_race(url: str, engine, people_engine_seed: int = 50) -> dict:
@@ -207,11 +239,11 @@ def oversell_race(url: str, engine, people_engine_seed: int = 50) -> dict:
         lock = threading.Lock()
         gate = threading.Barrier(len(people) + 1)
 
-        def go(principal, licence_id):
+        def go(principal, license_id):
             gate.wait()
             try:
                 with unit_of_work(principal, engine=wide) as s:
-                    cart.checkout(s, principal, buyer_license_id=licence_id, idempotency_key=uuid.uuid4().hex)
+                    cart.checkout(s, principal, buyer_license_id=license_id, idempotency_key=uuid.uuid4().hex)
                 key = "ok"
             except Conflict:
                 key = "conflict"
@@ -229,12 +261,19 @@ def oversell_race(url: str, engine, people_engine_seed: int = 50) -> dict:
             t.join()
         elapsed = time.perf_counter() - t0
         with Session(wide) as s:
-            lot_sum = s.execute(select(func.sum(InventoryLot.quantity_reserved),
-                                       func.sum(InventoryLot.quantity_available))
-                                .where(InventoryLot.product_id == product_id)).one()
+            lot_sum = s.execute(
+                select(func.sum(InventoryLot.quantity_reserved), func.sum(InventoryLot.quantity_available)).where(
+                    InventoryLot.product_id == product_id
+                )
+            ).one()
             available = s.get(Product, product_id).available_qty
-        return {**outcome, "elapsed": elapsed, "reserved": lot_sum[0], "lot_available": lot_sum[1],
-                "product_available": available}
+        return {
+            **outcome,
+            "elapsed": elapsed,
+            "reserved": lot_sum[0],
+            "lot_available": lot_sum[1],
+            "product_available": available,
+        }
     finally:
         wide.dispose()
 
@@ -248,9 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sellers", type=int, default=5)
     ap.add_argument("--products", type=int, default=20, help="products per seller")
     ap.add_argument("--lines", type=int, default=2, help="order lines per order")
-    ap.add_argument("--procs", type=int, default=2,
-                    help="worker processes sharing the buyers (the app runs several server processes; "
-                         "1 = all buyer threads in this process)")
+    ap.add_argument(
+        "--procs",
+        type=int,
+        default=2,
+        help="worker processes sharing the buyers (the app runs several server processes; "
+        "1 = all buyer threads in this process)",
+    )
     ap.add_argument("--skip-race", action="store_true")
     args = ap.parse_args(argv)
 
@@ -259,12 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     migrations.upgrade(url)
     engine = build_engine(url)
     catalog, people = seed(engine, sellers=args.sellers, products=args.products, buyers=args.buyers)
-    print(f"{args.buyers} buyers in {args.procs} process(es), {args.sellers} sellers x {args.products} products, "
-          f"{args.lines} lines/order, {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"{args.buyers} buyers in {args.procs} process(es), {args.sellers} sellers x {args.products} products, "
+        f"{args.lines} lines/order, {os.cpu_count()} CPUs",
+        flush=True,
+    )
     if args.procs > 1:
         engine.dispose()
-        res = run_processes(url, catalog, people, procs=args.procs, seconds=args.seconds, max_orders=args.orders,
-                            lines=args.lines)
+        res = run_processes(
+            url, catalog, people, procs=args.procs, seconds=args.seconds, max_orders=args.orders, lines=args.lines
+        )
     else:
         # warm-up: one order per buyer (connections, statement caches)
         throughput(engine, catalog, people, seconds=60, max_orders=args.buyers, lines=args.lines)
@@ -272,22 +319,30 @@ def main(argv: list[str] | None = None) -> int:
     with Session(engine) as s:
         placed = s.execute(select(func.count(Order.id))).scalar_one()
     o, c = res["order_ms"], res["checkout_ms"]
-    print(f"orders placed: {res['orders']} in {res['elapsed']:.2f} s -> {res['ops']:.1f} orders/s "
-          f"(target >= {TARGET_OPS:.0f}); errors: {res['errors']}; orders in DB: {placed}")
+    print(
+        f"orders placed: {res['orders']} in {res['elapsed']:.2f} s -> {res['ops']:.1f} orders/s "
+        f"(target >= {TARGET_OPS:.0f}); errors: {res['errors']}; orders in DB: {placed}"
+    )
     if res["error_samples"]:
         print("  e.g. " + " | ".join(res["error_samples"]))
-    print(f"order latency (cart adds + checkout) ms: p50 {_pct(o, .5):.1f}  p95 {_pct(o, .95):.1f}  "
-          f"p99 {_pct(o, .99):.1f}  mean {statistics.fmean(o) if o else float('nan'):.1f}")
-    print(f"checkout latency ms:                     p50 {_pct(c, .5):.1f}  p95 {_pct(c, .95):.1f}  "
-          f"p99 {_pct(c, .99):.1f}")
+    print(
+        f"order latency (cart adds + checkout) ms: p50 {_pct(o, 0.5):.1f}  p95 {_pct(o, 0.95):.1f}  "
+        f"p99 {_pct(o, 0.99):.1f}  mean {statistics.fmean(o) if o else float('nan'):.1f}"
+    )
+    print(
+        f"checkout latency ms:                     p50 {_pct(c, 0.5):.1f}  p95 {_pct(c, 0.95):.1f}  "
+        f"p99 {_pct(c, 0.99):.1f}"
+    )
     engine.dispose()
     if not args.skip_race:
         race = oversell_race(url, engine)
         verdict = "OK" if (race["ok"], race["conflict"], race["other"]) == (10, 40, 0) else "FAILED"
-        print(f"oversell race: 50 buyers x 1 unit, 10 in stock -> {race['ok']} orders, {race['conflict']} "
-              f"Conflict, {race['other']} other errors in {race['elapsed'] * 1000:.0f} ms; reserved "
-              f"{race['reserved']}, available {race['lot_available']} (product {race['product_available']}) "
-              f"[{verdict}]")
+        print(
+            f"oversell race: 50 buyers x 1 unit, 10 in stock -> {race['ok']} orders, {race['conflict']} "
+            f"Conflict, {race['other']} other errors in {race['elapsed'] * 1000:.0f} ms; reserved "
+            f"{race['reserved']}, available {race['lot_available']} (product {race['product_available']}) "
+            f"[{verdict}]"
+        )
         if verdict != "OK":
             return 1
     return 0

@@ -30,7 +30,6 @@ import sys
 import time
 import uuid
 
-
 from reup_app.db_admin import fresh_mysql_database
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
@@ -130,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         set_cache_ttl(None)
         redis_backend.close()
 
-    print(f"resolve_principal, {args.iterations:,} calls per mode, cache TTL {args.ttl:g}s "
-          f"(python {sys.version.split()[0]})")
+    print(
+        f"resolve_principal, {args.iterations:,} calls per mode, cache TTL {args.ttl:g}s "
+        f"(python {sys.version.split()[0]})"
+    )
     print(f"{'mode':<26}{'median ms':>11}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     results = {}
     for name, samples in modes:

@@ -60,12 +60,19 @@ def pct(values: list[float], p: float) -> float:
 
 def app_env(db_url: str, port: int) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "REUP_DATABASE_URL": db_url, "REUP_REDIS_URL": REDIS_URL, "REUP_PORT": str(port),
-        "REUP_APP_URL": f"http://localhost:{port}", "REUP_EVENT_CHANNEL": f"reup:events:bench:{port}",
-        "REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION": "0", "REFLEX_USE_SYSTEM_BUN": "1",
-        "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-    })
+    env.update(
+        {
+            "REUP_DATABASE_URL": db_url,
+            "REUP_REDIS_URL": REDIS_URL,
+            "REUP_PORT": str(port),
+            "REUP_APP_URL": f"http://localhost:{port}",
+            "REUP_EVENT_CHANNEL": f"reup:events:bench:{port}",
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            "REFLEX_CHECK_LATEST_VERSION": "0",
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        }
+    )
     return env
 
 
@@ -103,18 +110,28 @@ def add_sales_users(count: int, sellers: int) -> list[tuple[str, int]]:
 
 def ensure_frontend(env: dict[str, str], port: int) -> None:
     env_json = ROOT / ".web" / "env.json"
-    if not ((ROOT / ".web" / "build" / "client").is_dir() and env_json.exists()
-            and f":{port}/" in env_json.read_text()):
-        subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--loglevel",
-                        "warning"], cwd=ROOT, env=env, check=True)
+    if not (
+        (ROOT / ".web" / "build" / "client").is_dir() and env_json.exists() and f":{port}/" in env_json.read_text()
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--loglevel", "warning"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
 
 
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / "realtime-bench-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "reup_app.serve", "--port", str(port), "--workers", str(workers)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own process group: stopped with its workers
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reup_app.serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # its own process group: stopped with its workers
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -151,8 +168,7 @@ def stop_server(proc: subprocess.Popen) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def retailer(env: dict[str, str], email: str, orders: int, sellers: int, interval: float, start_at: float,
-             out) -> None:
+def retailer(env: dict[str, str], email: str, orders: int, sellers: int, interval: float, start_at: float, out) -> None:
     """Submit `orders` orders, one at a time, to the first `sellers` wholesalers in turn."""
     use_env(env)
     from reup_app.seed.demo_orders import demo_principal, entity_id_named, place_demo_order
@@ -241,7 +257,7 @@ class Sessions:
                     try:
                         await asyncio.wait_for(self.bell_ready[sock.token].wait(), 60)
                         break
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         print(f"session {i}: no bell after 60 s, mounting again")
                 else:
                     raise RuntimeError(f"session {i} never showed its bell")
@@ -287,9 +303,13 @@ async def run_sessions(args, env: dict[str, str], users: list[tuple[str, int]]) 
     out = ctx.Queue()
     per_retailer = max(1, args.orders // len(RETAILERS))
     start_at = time.time() + 3.0
-    procs = [ctx.Process(target=retailer, args=(env, email, per_retailer, args.sellers, args.interval,
-                                                start_at + i * args.interval / 2, out))
-             for i, email in enumerate(RETAILERS)]
+    procs = [
+        ctx.Process(
+            target=retailer,
+            args=(env, email, per_retailer, args.sellers, args.interval, start_at + i * args.interval / 2, out),
+        )
+        for i, email in enumerate(RETAILERS)
+    ]
     for p in procs:
         p.start()
     submitted: dict[str, tuple[int, float, float]] = {}
@@ -320,39 +340,58 @@ async def run_sessions(args, env: dict[str, str], users: list[tuple[str, int]]) 
                 from_commit.append((got - t1) * 1000)
     checkout = [(t1 - t0) * 1000 for _s, t0, t1 in submitted.values()]
     duplicates = sum(n - 1 for n in sessions.pushes.values() if n > 1)
-    return {"orders": len(submitted), "sessions": len(tokens), "missing": missing, "leaks": leaks,
-            "duplicates": duplicates,
-            "expected": len(from_submit) + missing, "from_submit": from_submit,
-            "from_commit": from_commit, "checkout": checkout, "rtt": rtt_before + rtt_after,
-            "updates": sessions.updates}
+    return {
+        "orders": len(submitted),
+        "sessions": len(tokens),
+        "missing": missing,
+        "leaks": leaks,
+        "duplicates": duplicates,
+        "expected": len(from_submit) + missing,
+        "from_submit": from_submit,
+        "from_commit": from_commit,
+        "checkout": checkout,
+        "rtt": rtt_before + rtt_after,
+        "updates": sessions.updates,
+    }
 
 
 def report(r: dict) -> None:
     def line(name: str, values: list[float]) -> str:
-        return (f"{name:<34} p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
-                f"p99 {pct(values, 99):7.1f} ms  max {max(values):7.1f} ms")
+        return (
+            f"{name:<34} p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
+            f"p99 {pct(values, 99):7.1f} ms  max {max(values):7.1f} ms"
+        )
 
     expected = r["expected"]
-    print(f"\n{r['orders']} orders to {r['sessions']} sessions: {expected} deliveries expected, "
-          f"{expected - r['missing']} received, {r['missing']} missed, {r['duplicates']} twice, "
-          f"{r['leaks']} to another wholesaler's sessions ({r['updates']} state updates in all)")
+    print(
+        f"\n{r['orders']} orders to {r['sessions']} sessions: {expected} deliveries expected, "
+        f"{expected - r['missing']} received, {r['missing']} missed, {r['duplicates']} twice, "
+        f"{r['leaks']} to another wholesaler's sessions ({r['updates']} state updates in all)"
+    )
     print(line("submit -> received (per session)", r["from_submit"]))
     print(line("commit -> received (per session)", r["from_commit"]))
     print(line("retailer checkout call", r["checkout"]))
     print(line("raw Redis publish -> subscribe", r["rtt"]))
     rtt50, rtt95 = statistics.median(r["rtt"]), pct(r["rtt"], 95)
     p50, p95 = pct(r["from_submit"], 50), pct(r["from_submit"], 95)
-    print(f"ratio to raw Redis round trip: p50 {p50 / rtt50:.0f}x, p95 {p95 / rtt95:.0f}x "
-          f"(submit->received p95 {p95:.1f} ms; target <= 250 ms: {'MET' if p95 <= 250 else 'NOT MET'})")
+    print(
+        f"ratio to raw Redis round trip: p50 {p50 / rtt50:.0f}x, p95 {p95 / rtt95:.0f}x "
+        f"(submit->received p95 {p95:.1f} ms; target <= 250 ms: {'MET' if p95 <= 250 else 'NOT MET'})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.realtime_bench")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--users", type=int, default=40, help="wholesaler users the sessions are spread over")
-    parser.add_argument("--sellers", type=int, default=1, choices=(1, 2),
-                        help="1: every session is Pacific Bloom's and receives every order (worst case); "
-                             "2: sessions and orders split between Pacific Bloom and Emerald Coast")
+    parser.add_argument(
+        "--sellers",
+        type=int,
+        default=1,
+        choices=(1, 2),
+        help="1: every session is Pacific Bloom's and receives every order (worst case); "
+        "2: sessions and orders split between Pacific Bloom and Emerald Coast",
+    )
     parser.add_argument("--orders", type=int, default=40)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one retailer's orders")
     parser.add_argument("--port", type=int, default=int(os.environ.get("REUP_BENCH_PORT", "3400")))
@@ -364,8 +403,9 @@ def main(argv: list[str] | None = None) -> int:
 
     url = fresh_mysql_database(args.database)
     env = app_env(url, args.port)
-    subprocess.run([sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     use_env(env)
     users = add_sales_users(args.users, args.sellers)
     ensure_frontend(env, args.port)

@@ -22,7 +22,7 @@ NAMESPACE = "/_event"
 
 
 class ReflexSocket:
-    def __init__(self, host: str, port: int, origin: str, on_update: Callable[["ReflexSocket", dict, float], None]):
+    def __init__(self, host: str, port: int, origin: str, on_update: Callable[[ReflexSocket, dict, float], None]):
         self.host, self.port, self.origin = host, port, origin
         self.token = str(uuid.uuid4())
         self.on_update = on_update
@@ -37,8 +37,13 @@ class ReflexSocket:
     async def connect(self, timeout: float = 20.0) -> None:
         self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         target = f"{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
-        self._send_raw(self._ws.send(Request(host=f"{self.host}:{self.port}", target=target,
-                                             extra_headers=[(b"origin", self.origin.encode())])))
+        self._send_raw(
+            self._ws.send(
+                Request(
+                    host=f"{self.host}:{self.port}", target=target, extra_headers=[(b"origin", self.origin.encode())]
+                )
+            )
+        )
         self._task = asyncio.create_task(self._read_loop())
         await asyncio.wait_for(self._connected.wait(), timeout)
 
@@ -50,9 +55,8 @@ class ReflexSocket:
         self._send_raw(self._ws.send(TextMessage(data=text)))
 
     def emit_event(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
-        event = {"name": name, "payload": payload,
-                 "router_data": {"pathname": path, "query": {}, "asPath": path}}
-        self._send_text(f'42{NAMESPACE},' + json.dumps(["event", event]))
+        event = {"name": name, "payload": payload, "router_data": {"pathname": path, "query": {}, "asPath": path}}
+        self._send_text(f"42{NAMESPACE}," + json.dumps(["event", event]))
 
     async def _read_loop(self) -> None:
         assert self._reader is not None
@@ -87,7 +91,7 @@ class ReflexSocket:
         elif packet.startswith(f"40{NAMESPACE}"):
             self._connected.set()
         elif packet.startswith(f"42{NAMESPACE},"):
-            name, *args = json.loads(packet[len(NAMESPACE) + 3:])
+            name, *args = json.loads(packet[len(NAMESPACE) + 3 :])
             if name == "event" and args:
                 self.on_update(self, args[0], received)
 

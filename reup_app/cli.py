@@ -76,8 +76,10 @@ def _require_migrated(settings: Settings, engine) -> None:
         current = set(MigrationContext.configure(conn).get_current_heads())
     heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
     if current != heads:
-        raise CliError(f"the database {describe_database(settings.database_url)} is not migrated to the "
-                       "latest schema; run `reup migrate` first")
+        raise CliError(
+            f"the database {describe_database(settings.database_url)} is not migrated to the "
+            "latest schema; run `reup migrate` first"
+        )
 
 
 def _migrate(settings: Settings) -> None:
@@ -105,8 +107,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings.is_production:
-        raise CliError("refusing to load demo accounts (with a published password) into a production "
-                       "deployment (REUP_ENV=prod)")
+        raise CliError(
+            "refusing to load demo accounts (with a published password) into a production deployment (REUP_ENV=prod)"
+        )
     _migrate(settings)
     engine = _engine(settings)
     try:
@@ -171,8 +174,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             with unit_of_work(system_principal("cli.create-admin"), engine=engine) as session:
                 if exists(session):
                     raise duplicate
-                user = User(email=email, full_name=name, password_hash=hash_password(password),
-                            is_platform_admin=True)
+                user = User(email=email, full_name=name, password_hash=hash_password(password), is_platform_admin=True)
                 session.add(user)
                 session.flush()
                 user_id = user.id
@@ -214,8 +216,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         secret = f"set ({len(settings.secret_key)} characters)"
     lines = [
         f"environment:     {settings.env}",
-        f"database:        {describe_database(settings.database_url)}"
-        + (" with TLS CA" if settings.db_ssl_ca else ""),
+        f"database:        {describe_database(settings.database_url)}" + (" with TLS CA" if settings.db_ssl_ca else ""),
         f"redis:           {'set' if settings.redis_url else 'not set (single process, in-memory state)'}",
         f"app url:         {settings.app_url}",
         f"secret key:      {secret}",
@@ -241,8 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser("seed", help="migrate, then load the demo data set and print the demo logins")
-    p.add_argument("--if-empty", action="store_true",
-                   help="only load the demo when the database has no users or businesses yet")
+    p.add_argument(
+        "--if-empty", action="store_true", help="only load the demo when the database has no users or businesses yet"
+    )
     p.set_defaults(handler=cmd_seed)
 
     p = sub.add_parser("create-admin", help="create a platform administrator")

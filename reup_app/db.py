@@ -84,6 +84,7 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
     finally:
         session.close()
 
+
 import reup_app.services.audit.trail  # noqa: E402,F401  (installs the ORM audit listener)
 
 

@@ -12,8 +12,14 @@ SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0
 
 def server_connect(server_url: str = SERVER_URL, database: str | None = None, autocommit: bool = True):
     u = make_url(server_url)
-    return pymysql.connect(host=u.host or "127.0.0.1", port=u.port or 3306, user=u.username or "root",
-                           password=u.password or "", database=database, autocommit=autocommit)
+    return pymysql.connect(
+        host=u.host or "127.0.0.1",
+        port=u.port or 3306,
+        user=u.username or "root",
+        password=u.password or "",
+        database=database,
+        autocommit=autocommit,
+    )
 
 
 def database_url(name: str, server_url: str = SERVER_URL) -> str:

@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["GRANIAN_WORKERS"] = str(args.workers)
     os.environ.setdefault("REFLEX_USE_GRANIAN", "1")
 
+    from reflex.utils import exec as rx_exec
     from reflex_base import constants
     from reflex_base.environment import environment
-    from reflex.utils import exec as rx_exec
 
     environment.REFLEX_ENV_MODE.set(constants.Env.PROD)
     environment.REFLEX_SKIP_COMPILE.set(True)

@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
 
-from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database  # noqa: E402
+from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database
 
 _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
 

@@ -1,6 +1,6 @@
 """Small creators of valid rows. Each takes a session, commits, and returns the row.
 
-Names, e-mails, licence numbers and SKUs carry a random suffix so tests never collide.
+Names, e-mails, license numbers and SKUs carry a random suffix so tests never collide.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def make_license(session: Session, entity: Entity, **kw) -> License:
 def make_member(session: Session, entity: Entity, role: str = "owner", **user_kw) -> tuple[User, Principal]:
     user = make_user(session, **user_kw)
     _save(session, Membership(user_id=user.id, entity_id=entity.id, role=role))
-    return user, Principal(user_id=user.id, entity_id=entity.id, roles=frozenset({role}), token_version=user.token_version)
+    return user, Principal(
+        user_id=user.id, entity_id=entity.id, roles=frozenset({role}), token_version=user.token_version
+    )
 
 
 def make_brand(session: Session, entity: Entity, **kw) -> Brand:
@@ -91,10 +93,18 @@ def make_product(session: Session, entity: Entity, brand: Brand | None = None, *
     return _save(session, Product(entity_id=entity.id, brand_id=brand.id if brand else None, **kw))
 
 
-def make_lot(session: Session, product: Product, license: License, quantity: Decimal = Decimal("100"), **kw) -> InventoryLot:
+def make_lot(
+    session: Session, product: Product, license: License, quantity: Decimal = Decimal("100"), **kw
+) -> InventoryLot:
     kw.setdefault("package_label", f"1A40{uuid.uuid4().hex[:20].upper()}")
-    lot = InventoryLot(product_id=product.id, license_id=license.id, quantity_on_hand=quantity,
-                       quantity_reserved=Decimal("0"), quantity_available=quantity, **kw)
+    lot = InventoryLot(
+        product_id=product.id,
+        license_id=license.id,
+        quantity_on_hand=quantity,
+        quantity_reserved=Decimal("0"),
+        quantity_available=quantity,
+        **kw,
+    )
     _save(session, lot)
     product.available_qty = (product.available_qty or Decimal("0")) + quantity
     _save(session, product)

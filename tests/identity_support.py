@@ -25,14 +25,20 @@ def admin_principal(session: Session) -> Principal:
     return Principal(user_id=user.id, is_platform_admin=True, token_version=user.token_version)
 
 
-def licence(state: str = "CA", number: str | None = None, license_type: str = "distributor", **kw) -> dict:
+def license(state: str = "CA", number: str | None = None, license_type: str = "distributor", **kw) -> dict:
     return {"state": state, "number": number or f"C11-{sfx().upper()}-LIC", "license_type": license_type, **kw}
 
 
 def signup_kwargs(**over) -> dict:
     s = sfx()
-    kw = {"business_name": f"Green Co {s}", "kind": "wholesaler", "email": f"owner-{s}@example.test",
-          "full_name": f"Owner {s}", "password": STRONG_PASSWORD, "licenses": [licence()]}
+    kw = {
+        "business_name": f"Green Co {s}",
+        "kind": "wholesaler",
+        "email": f"owner-{s}@example.test",
+        "full_name": f"Owner {s}",
+        "password": STRONG_PASSWORD,
+        "licenses": [license()],
+    }
     kw.update(over)
     return kw
 
@@ -46,8 +52,9 @@ def fresh(session: Session) -> Session:
 
 def outbox_for(session: Session, address: str) -> list[EmailOutbox]:
     fresh(session)
-    return list(session.exec(select(EmailOutbox).where(EmailOutbox.to_address == address)
-                             .order_by(EmailOutbox.id)).all())
+    return list(
+        session.exec(select(EmailOutbox).where(EmailOutbox.to_address == address).order_by(EmailOutbox.id)).all()
+    )
 
 
 def link_token(session: Session, address: str, path: str) -> str:
@@ -61,8 +68,11 @@ def link_token(session: Session, address: str, path: str) -> str:
 
 def audit_rows(session: Session, table: str, row_id) -> list[AuditLog]:
     fresh(session)
-    return list(session.exec(select(AuditLog).where(AuditLog.table_name == table, AuditLog.row_id == str(row_id))
-                             .order_by(AuditLog.id)).all())
+    return list(
+        session.exec(
+            select(AuditLog).where(AuditLog.table_name == table, AuditLog.row_id == str(row_id)).order_by(AuditLog.id)
+        ).all()
+    )
 
 
 @contextmanager
@@ -71,5 +81,19 @@ def uow(principal=None):
         yield s
 
 
-__all__ = ["DEFAULT_PASSWORD", "STRONG_PASSWORD", "admin_principal", "audit_rows", "fresh", "licence", "link_token",
-           "make_entity", "make_member", "make_user", "outbox_for", "sfx", "signup_kwargs", "uow"]
+__all__ = [
+    "DEFAULT_PASSWORD",
+    "STRONG_PASSWORD",
+    "admin_principal",
+    "audit_rows",
+    "fresh",
+    "license",
+    "link_token",
+    "make_entity",
+    "make_member",
+    "make_user",
+    "outbox_for",
+    "sfx",
+    "signup_kwargs",
+    "uow",
+]

@@ -26,10 +26,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reup_app.db import run_in_unit_of_work
+from reup_app.errors import ServiceError
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
 from reup_app.services.identity import auth as auth_service
-from reup_app.errors import ServiceError
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -59,13 +59,25 @@ def _same_origin(request: Request) -> bool:
 
 def _set_cookie(response: Response, raw: str) -> None:
     settings = get_settings()
-    response.set_cookie(COOKIE_NAME, raw, max_age=settings.refresh_token_days * 86400, path=COOKIE_PATH,
-                        httponly=True, samesite="strict", secure=settings.app_url.startswith("https://"))
+    response.set_cookie(
+        COOKIE_NAME,
+        raw,
+        max_age=settings.refresh_token_days * 86400,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=settings.app_url.startswith("https://"),
+    )
 
 
 def _clear_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="strict",
-                           secure=get_settings().app_url.startswith("https://"))
+    response.delete_cookie(
+        COOKIE_NAME,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().app_url.startswith("https://"),
+    )
 
 
 async def set_session_cookie(request: Request) -> Response:
@@ -81,8 +93,14 @@ async def set_session_cookie(request: Request) -> Response:
     ip = _client_ip(request)
 
     try:
-        raw = await run_in_unit_of_work(None, auth_service.issue_cookie_token, user_id=grant["user_id"],
-                                        entity_id=grant["entity_id"], token_version=grant["tv"], client_ip=ip)
+        raw = await run_in_unit_of_work(
+            None,
+            auth_service.issue_cookie_token,
+            user_id=grant["user_id"],
+            entity_id=grant["entity_id"],
+            token_version=grant["tv"],
+            client_ip=ip,
+        )
     except ServiceError as err:
         return _refused(str(err), 401)
     response = JSONResponse({"status": "ok"})
@@ -105,8 +123,9 @@ async def restore_session(request: Request) -> Response:
         _clear_cookie(response)
         return response
     p = result.principal
-    code = tickets.issue(RESTORE_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version},
-                         RESTORE_TTL_SECONDS)
+    code = tickets.issue(
+        RESTORE_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version}, RESTORE_TTL_SECONDS
+    )
     response = JSONResponse({"code": code})
     _set_cookie(response, result.refresh_token or "")
     return response

@@ -13,10 +13,10 @@ from starlette.routing import Route
 from reup_app.api.auth_routes import AUTH_ROUTES
 from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
 from reup_app.db import get_engine, run_in_unit_of_work, unit_of_work
-from reup_app.services.billing import download_tickets
-from reup_app.services.catalog import images as product_images
 from reup_app.errors import NotFound, ServiceError
+from reup_app.services.billing import download_tickets
 from reup_app.services.billing.invoices import render_invoice_pdf
+from reup_app.services.catalog import images as product_images
 
 _ERROR_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "invalid": 400}
 
@@ -48,11 +48,18 @@ async def invoice_pdf(request: Request) -> Response:
     try:
         pdf = await asyncio.to_thread(render)
     except ServiceError as err:
-        return PlainTextResponse(str(err), status_code=_ERROR_STATUS.get(err.code, 400),
-                                 headers={"Cache-Control": "no-store"})
-    return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{number}.pdf"', "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff"})
+        return PlainTextResponse(
+            str(err), status_code=_ERROR_STATUS.get(err.code, 400), headers={"Cache-Control": "no-store"}
+        )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{number}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 async def product_image(request: Request) -> Response:
@@ -66,15 +73,18 @@ async def product_image(request: Request) -> Response:
     except NotFound:
         return Response("Not found", status_code=404, media_type="text/plain")
     cache = "public, max-age=300" if served.public else "private, no-store"
-    return FileResponse(served.path, media_type=served.content_type,
-                        headers={"Cache-Control": cache, "Content-Disposition": "inline"})
+    return FileResponse(
+        served.path, media_type=served.content_type, headers={"Cache-Control": cache, "Content-Disposition": "inline"}
+    )
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[
-        Route("/api/health", health, methods=["GET"]),
-        Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
-        *AUTH_ROUTES,
-        *SECRET_DISPLAY_ROUTES,
-        Route("/api/products/{product_id:int}/images/{image_id:int}", product_image, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/api/health", health, methods=["GET"]),
+            Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
+            *AUTH_ROUTES,
+            *SECRET_DISPLAY_ROUTES,
+            Route("/api/products/{product_id:int}/images/{image_id:int}", product_image, methods=["GET"]),
+        ]
+    )

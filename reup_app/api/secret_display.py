@@ -40,8 +40,9 @@ def recovery_codes_urls(user_id: int, codes: list[str]) -> tuple[str, str]:
 
 
 def _gone() -> JSONResponse:
-    return JSONResponse({"error": "This link has expired. Start again from the page."}, status_code=404,
-                        headers=NO_STORE)
+    return JSONResponse(
+        {"error": "This link has expired. Start again from the page."}, status_code=404, headers=NO_STORE
+    )
 
 
 def _svg(lines: list[str], qr_svg: str | None = None) -> str:
@@ -49,19 +50,23 @@ def _svg(lines: list[str], qr_svg: str | None = None) -> str:
     width, line_h = 360, 24
     qr_h = 300 if qr_svg else 0
     height = qr_h + 24 + line_h * len(lines)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" fill="#ffffff"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" fill="#ffffff"/>'
+    ]
     if qr_svg:
         parts.append(f'<image x="30" y="0" width="300" height="300" href="{qr_svg}"/>')
     for i, line in enumerate(lines):
-        parts.append(f'<text x="{width // 2}" y="{qr_h + 24 + i * line_h}" text-anchor="middle" '
-                     f'font-family="monospace" font-size="18" fill="#111111">{html.escape(line)}</text>')
+        parts.append(
+            f'<text x="{width // 2}" y="{qr_h + 24 + i * line_h}" text-anchor="middle" '
+            f'font-family="monospace" font-size="18" fill="#111111">{html.escape(line)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def grouped(secret: str) -> str:
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 async def mfa_setup_svg(request: Request) -> Response:
@@ -84,8 +89,11 @@ async def recovery_codes(request: Request) -> Response:
     codes = [str(c) for c in ticket.get("codes", [])]
     if request.url.path.endswith(".txt"):
         text = "ReUp recovery codes (each works once):\n" + "\n".join(codes) + "\n"
-        return Response(text, media_type="text/plain", headers={
-            **NO_STORE, "content-disposition": 'attachment; filename="reup-recovery-codes.txt"'})
+        return Response(
+            text,
+            media_type="text/plain",
+            headers={**NO_STORE, "content-disposition": 'attachment; filename="reup-recovery-codes.txt"'},
+        )
     return Response(_svg(codes), media_type="image/svg+xml", headers=NO_STORE)
 
 

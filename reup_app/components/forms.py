@@ -21,16 +21,18 @@ def label(text: str, html_for: str) -> rx.Component:
 
 def native_select(id_: str, options: list[tuple[str, str]], **props) -> rx.Component:
     """A native <select> (accessible, works in forms); options are (value, label)."""
-    return rx.el.select(*[rx.el.option(text, value=value) for value, text in options], id=id_,
-                        style=NATIVE_SELECT_STYLE, **props)
+    return rx.el.select(
+        *[rx.el.option(text, value=value) for value, text in options], id=id_, style=NATIVE_SELECT_STYLE, **props
+    )
 
 
 def field_error(message: rx.Var, id_: str) -> rx.Component:
     return rx.cond(message != "", rx.text(message, id=id_, size="1", color_scheme="red", role="alert"))
 
 
-def labelled(text: str, id_: str, control: rx.Component, error: rx.Var | None = None,
-             hint: str | None = None) -> rx.Component:
+def labelled(
+    text: str, id_: str, control: rx.Component, error: rx.Var | None = None, hint: str | None = None
+) -> rx.Component:
     """Label above a control, optional hint and per-field error below."""
     children = [label(text, id_), control]
     if hint:
@@ -40,36 +42,68 @@ def labelled(text: str, id_: str, control: rx.Component, error: rx.Var | None = 
     return rx.vstack(*children, spacing="1", width="100%", align="stretch")
 
 
-def field(text: str, name: str, *, type_: str = "text", autocomplete: str = "off", required: bool = True,
-          prefix: str = "f", hint: str | None = None, **props) -> rx.Component:
+def field(
+    text: str,
+    name: str,
+    *,
+    type_: str = "text",
+    autocomplete: str = "off",
+    required: bool = True,
+    prefix: str = "f",
+    hint: str | None = None,
+    **props,
+) -> rx.Component:
     """A labelled text input that submits with its form as `name`."""
     input_id = f"{prefix}-{name}"
-    control = rx.input(id=input_id, name=name, type=type_, auto_complete=autocomplete, required=required,
-                       width="100%", size="3", **props)
+    control = rx.input(
+        id=input_id,
+        name=name,
+        type=type_,
+        auto_complete=autocomplete,
+        required=required,
+        width="100%",
+        size="3",
+        **props,
+    )
     return labelled(text, input_id, control, hint=hint)
 
 
-def select_field(text: str, name: str, options: list[tuple[str, str]], *, default: str, prefix: str = "f",
-                 **props) -> rx.Component:
+def select_field(
+    text: str, name: str, options: list[tuple[str, str]], *, default: str, prefix: str = "f", **props
+) -> rx.Component:
     """A labelled native <select> that submits with its form as `name`."""
     input_id = f"{prefix}-{name}"
     return labelled(text, input_id, native_select(input_id, options, name=name, default_value=default, **props))
 
 
 def error_callout(message: rx.Var, **props) -> rx.Component:
-    return rx.cond(message != "", rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
-                                             width="100%", **props))
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", width="100%", **props),
+    )
 
 
 def notice_callout(message: rx.Var, **props) -> rx.Component:
-    return rx.cond(message != "", rx.callout(message, icon="check", color_scheme="grass", role="status",
-                                             width="100%", **props))
+    return rx.cond(
+        message != "", rx.callout(message, icon="check", color_scheme="grass", role="status", width="100%", **props)
+    )
 
 
-def form_card(heading: rx.Component, fields: list[rx.Component], *, error: rx.Var, submit: rx.Component | str,
-              on_submit, on_cancel, columns: rx.Var | str, extra: tuple[rx.Component, ...] = (),
-              after: tuple[rx.Component, ...] = (), reset_on_submit: bool = False, key=None,
-              **card_props) -> rx.Component:
+def form_card(
+    heading: rx.Component,
+    fields: list[rx.Component],
+    *,
+    error: rx.Var,
+    submit: rx.Component | str,
+    on_submit,
+    on_cancel,
+    columns: rx.Var | str,
+    extra: tuple[rx.Component, ...] = (),
+    after: tuple[rx.Component, ...] = (),
+    reset_on_submit: bool = False,
+    key=None,
+    **card_props,
+) -> rx.Component:
     """A card holding a form: heading, a responsive grid of labelled fields, any extra blocks, the
     error, then submit and Cancel buttons; `after` goes below the form inside the card."""
     submit_button = rx.button(submit, type="submit") if isinstance(submit, (str, rx.Var)) else submit
@@ -115,5 +149,7 @@ def rejected_files(rejected: rx.Var) -> rx.Var:
     """For `rx.upload(on_drop_rejected=lambda r: State.handler(rejected_files(r)))`: only the names and
     reasons reach the server. Passing the rejections as they are would send the File objects over
     the WebSocket, and a large one closes the connection."""
-    return rx.Var(f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
-                  f"codes: (r.errors ?? []).map((e) => String(e.code))}}))").to(list)
+    return rx.Var(
+        f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
+        f"codes: (r.errors ?? []).map((e) => String(e.code))}}))"
+    ).to(list)

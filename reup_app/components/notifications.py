@@ -13,7 +13,11 @@ def _item(item: rx.Var) -> rx.Component:
     return rx.el.button(  # a real button: reachable and activated by keyboard
         rx.hstack(
             rx.box(
-                width="8px", height="8px", border_radius="50%", flex_shrink="0", margin_top="6px",
+                width="8px",
+                height="8px",
+                border_radius="50%",
+                flex_shrink="0",
+                margin_top="6px",
                 background=rx.cond(unread, rx.color("grass", 9), "transparent"),
             ),
             rx.vstack(
@@ -49,17 +53,29 @@ def _panel() -> rx.Component:
         rx.hstack(
             rx.heading("Notifications", size="3", as_="h2"),
             rx.spacer(),
-            rx.button("Mark all read", on_click=NotificationState.mark_all_read, variant="ghost", size="1",
-                      disabled=NotificationState.unread == 0),
+            rx.button(
+                "Mark all read",
+                on_click=NotificationState.mark_all_read,
+                variant="ghost",
+                size="1",
+                disabled=NotificationState.unread == 0,
+            ),
             width="100%",
             align="center",
         ),
-        rx.cond(NotificationState.notif_error != "",
-                rx.text(NotificationState.notif_error, color_scheme="red", size="2", role="alert")),
+        rx.cond(
+            NotificationState.notif_error != "",
+            rx.text(NotificationState.notif_error, color_scheme="red", size="2", role="alert"),
+        ),
         rx.cond(
             NotificationState.items.length() > 0,
-            rx.vstack(rx.foreach(NotificationState.items, _item), spacing="1", width="100%",
-                      max_height="420px", overflow_y="auto"),
+            rx.vstack(
+                rx.foreach(NotificationState.items, _item),
+                spacing="1",
+                width="100%",
+                max_height="420px",
+                overflow_y="auto",
+            ),
             rx.text("Nothing new.", size="2", color_scheme="gray", padding_y="12px"),
         ),
         rx.link("Notification settings", href="/settings/notifications", size="2"),
@@ -76,15 +92,30 @@ def notifications_bell() -> rx.Component:
             rx.popover.root(
                 rx.popover.trigger(
                     rx.box(
-                        rx.icon_button(rx.icon("bell"), variant="ghost", size="2",
-                                       aria_label=rx.cond(NotificationState.unread > 0,
-                                                          f"Notifications, {NotificationState.unread} unread",
-                                                          "Notifications")),
+                        rx.icon_button(
+                            rx.icon("bell"),
+                            variant="ghost",
+                            size="2",
+                            aria_label=rx.cond(
+                                NotificationState.unread > 0,
+                                f"Notifications, {NotificationState.unread} unread",
+                                "Notifications",
+                            ),
+                        ),
                         rx.cond(
                             NotificationState.unread > 0,
-                            rx.badge(NotificationState.unread, color_scheme="red", variant="solid", radius="full",
-                                     size="1", position="absolute", top="-6px", right="-8px", pointer_events="none",
-                                     data_testid="notification-count"),
+                            rx.badge(
+                                NotificationState.unread,
+                                color_scheme="red",
+                                variant="solid",
+                                radius="full",
+                                size="1",
+                                position="absolute",
+                                top="-6px",
+                                right="-8px",
+                                pointer_events="none",
+                                data_testid="notification-count",
+                            ),
                         ),
                         position="relative",
                     ),

@@ -61,8 +61,10 @@ def _mobile_nav() -> rx.Component:
                 rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open navigation"),
             ),
             rx.menu.content(
-                *[_for_audience(rx.menu.item(rx.link(label, href=href)), audience)
-                  for label, href, audience in NAV_LINKS],
+                *[
+                    _for_audience(rx.menu.item(rx.link(label, href=href)), audience)
+                    for label, href, audience in NAV_LINKS
+                ],
             ),
         ),
         display=rx.breakpoints(initial="block", sm="none"),
@@ -80,9 +82,10 @@ def _account() -> rx.Component:
                 align="end",
                 display=rx.breakpoints(initial="none", md="flex"),
             ),
-            rx.cond(AuthState.is_platform_admin,
-                    rx.link("Admin", href="/admin/businesses", size="2", weight="medium")),
-            rx.link(rx.icon_button(rx.icon("settings"), variant="ghost", aria_label="Settings"), href="/settings/profile"),
+            rx.cond(AuthState.is_platform_admin, rx.link("Admin", href="/admin/businesses", size="2", weight="medium")),
+            rx.link(
+                rx.icon_button(rx.icon("settings"), variant="ghost", aria_label="Settings"), href="/settings/profile"
+            ),
             rx.button("Sign out", on_click=AuthState.logout, variant="soft", size="2"),
             # Heartbeat: a session ended elsewhere (sign-out, password change, disabled account)
             # signs this tab out within HEARTBEAT_MS plus the principal cache's TTL.

@@ -29,7 +29,7 @@ class DomainEvent:
         return json.dumps(asdict(self), default=str)
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "DomainEvent":
+    def from_json(cls, raw: str | bytes) -> DomainEvent:
         data = json.loads(raw)
         data["entity_ids"] = tuple(data.get("entity_ids") or ())
         data["user_ids"] = tuple(data.get("user_ids") or ())
@@ -38,8 +38,12 @@ class DomainEvent:
 
 def emit(session: Session, kind: str, *, entity_ids, payload: dict[str, Any] | None = None, user_ids=()) -> DomainEvent:
     """Queue an event on the session; it is published when (and only if) the session commits."""
-    ev = DomainEvent(kind=kind, entity_ids=tuple(int(e) for e in entity_ids if e is not None),
-                     payload=dict(payload or {}), user_ids=tuple(int(u) for u in user_ids))
+    ev = DomainEvent(
+        kind=kind,
+        entity_ids=tuple(int(e) for e in entity_ids if e is not None),
+        payload=dict(payload or {}),
+        user_ids=tuple(int(u) for u in user_ids),
+    )
     session.info.setdefault(_PENDING_KEY, []).append(ev)
     return ev
 

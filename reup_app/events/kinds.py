@@ -25,8 +25,14 @@ NOTIFICATION_READ = "notification.read"
 SESSION_RESYNC = "session.resync"  # made by the push hub for one reconnected session, never emitted
 
 
-def emit_sync_result(session: Session, *, entity_id: int, integration: str, ok: bool, summary: str,
-                     user_ids=()) -> DomainEvent:
+def emit_sync_result(
+    session: Session, *, entity_id: int, integration: str, ok: bool, summary: str, user_ids=()
+) -> DomainEvent:
     """Tell an entity (its owners and admins get a notification) that a sync finished or failed."""
-    return emit(session, SYNC_FINISHED if ok else SYNC_FAILED, entity_ids=[entity_id], user_ids=user_ids,
-                payload={"integration": integration, "summary": summary[:1000]})
+    return emit(
+        session,
+        SYNC_FINISHED if ok else SYNC_FAILED,
+        entity_ids=[entity_id],
+        user_ids=user_ids,
+        payload={"integration": integration, "summary": summary[:1000]},
+    )

@@ -16,11 +16,11 @@ log = logging.getLogger(__name__)
 
 
 def expire_licenses(now: datetime | None = None, *, engine: Engine | None = None) -> int:
-    """Mark licences whose expiry date is before today (UTC) as expired; returns how many."""
+    """Mark licenses whose expiry date is before today (UTC) as expired; returns how many."""
     now = now or utcnow()
     principal = system_principal("jobs.expire_licenses")
     with unit_of_work(principal, engine=engine) as session:
         changed = expire_past_due_licenses(session, principal, now.date())
     if changed:
-        log.info("expire_licenses: %d licence(s) marked expired", changed)
+        log.info("expire_licenses: %d license(s) marked expired", changed)
     return changed

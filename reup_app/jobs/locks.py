@@ -72,8 +72,12 @@ def run_exclusive(
     token = _token()
     try:
         if not client.set(key, token, nx=True, ex=max(2 * slot_seconds, 60)):
-            log.info("job %s: slot %s already taken by %s; skipping", name, key,
-                     (client.get(key) or b"?").decode(errors="replace"))
+            log.info(
+                "job %s: slot %s already taken by %s; skipping",
+                name,
+                key,
+                (client.get(key) or b"?").decode(errors="replace"),
+            )
             return JobRun(name, False, reason="already run or running in another worker")
         try:
             result = fn()

@@ -34,8 +34,12 @@ class JobSpec:
 
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("expire_licenses", housekeeping.expire_licenses,
-            lambda: CronTrigger(minute=5, timezone=UTC), period_seconds=3600),
+    JobSpec(
+        "expire_licenses",
+        housekeeping.expire_licenses,
+        lambda: CronTrigger(minute=5, timezone=UTC),
+        period_seconds=3600,
+    ),
 )
 
 
@@ -62,8 +66,15 @@ def build_scheduler(settings: Settings | None = None, jobs: tuple[JobSpec, ...] 
     for spec in jobs:
         extra = {"next_run_time": utcnow()} if spec.run_at_start else {}
         scheduler.add_job(
-            guarded(spec, settings.redis_url), trigger=spec.trigger(), id=spec.id, name=spec.id,
-            coalesce=True, max_instances=1, misfire_grace_time=600, replace_existing=True, **extra,
+            guarded(spec, settings.redis_url),
+            trigger=spec.trigger(),
+            id=spec.id,
+            name=spec.id,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=600,
+            replace_existing=True,
+            **extra,
         )
     return scheduler
 
@@ -78,8 +89,12 @@ def run_worker(settings: Settings | None = None) -> None:
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, _stop)
-    log.info("worker: %d job(s) scheduled (%s); Redis lock %s", len(scheduler.get_jobs()),
-             ", ".join(j.id for j in scheduler.get_jobs()), "on" if settings.redis_url else "off (single worker)")
+    log.info(
+        "worker: %d job(s) scheduled (%s); Redis lock %s",
+        len(scheduler.get_jobs()),
+        ", ".join(j.id for j in scheduler.get_jobs()),
+        "on" if settings.redis_url else "off (single worker)",
+    )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -19,7 +19,10 @@ class AuditLog(SQLModel, table=True):
         Index("ix_audit_time", "occurred_at"),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
     occurred_at: datetime = ts_field()
     actor_user_id: int | None = Field(default=None, index=True)
     actor_entity_id: int | None = Field(default=None)

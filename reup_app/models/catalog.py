@@ -103,7 +103,7 @@ class PriceTierPrice(SQLModel, table=True):
 
 
 class InventoryLot(SQLModel, table=True):
-    """One METRC package of a product held under one licence."""
+    """One METRC package of a product held under one license."""
 
     __tablename__ = "inventory_lots"
     __table_args__ = (

@@ -1,4 +1,4 @@
-"""Businesses (entities), their state licences, memberships and seller-buyer relationships."""
+"""Businesses (entities), their state licenses, memberships and seller-buyer relationships."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Connections to METRC, Dutchie and Fleetbase per licence, their sync cursors and runs, and the
+"""Connections to METRC, Dutchie and Fleetbase per license, their sync cursors and runs, and the
 received-webhook log used to drop duplicates."""
 
 from __future__ import annotations

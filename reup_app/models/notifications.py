@@ -13,8 +13,10 @@ from reup_app.models.types import opt_ts_field, str_field, text_field, ts_field
 class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
     # the bell: a user's newest notifications in an entity, and how many are unread
-    __table_args__ = (Index("ix_notifications_owner_newest", "user_id", "entity_id", "id"),
-                      Index("ix_notifications_owner_unread", "user_id", "entity_id", "read_at"))
+    __table_args__ = (
+        Index("ix_notifications_owner_newest", "user_id", "entity_id", "id"),
+        Index("ix_notifications_owner_unread", "user_id", "entity_id", "read_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")

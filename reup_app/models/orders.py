@@ -67,7 +67,7 @@ class OrderLine(SQLModel, table=True):
 
 
 class OrderLineAllocation(SQLModel, table=True):
-    """Package labels assigned to a line at fulfilment."""
+    """Package labels assigned to a line at fulfillment."""
 
     __tablename__ = "order_line_allocations"
 

@@ -10,8 +10,7 @@ PASSWORD_HINT = "At least 12 characters; not your e-mail address or a common pas
 
 
 def _card(*children) -> rx.Component:
-    return rx.card(rx.vstack(*children, spacing="4", width="100%"), width="100%", max_width="440px",
-                   padding="24px")
+    return rx.card(rx.vstack(*children, spacing="4", width="100%"), width="100%", max_width="440px", padding="24px")
 
 
 @rx.page(route="/forgot-password", title="Forgot password · ReUp", on_load=PasswordResetState.load)
@@ -41,16 +40,31 @@ def reset_password() -> rx.Component:
             rx.cond(
                 PasswordResetState.done,
                 rx.vstack(
-                    rx.callout("Your password is changed and every session was signed out.", icon="circle_check",
-                               color_scheme="grass", role="status"),
+                    rx.callout(
+                        "Your password is changed and every session was signed out.",
+                        icon="circle_check",
+                        color_scheme="grass",
+                        role="status",
+                    ),
                     rx.link(rx.button("Sign in"), href="/login"),
                 ),
                 rx.form(
                     rx.vstack(
-                        field("New password", "new_password", type_="password", autocomplete="new-password",
-                              prefix="reset", hint=PASSWORD_HINT),
-                        field("Repeat new password", "new_password_again", type_="password",
-                              autocomplete="new-password", prefix="reset"),
+                        field(
+                            "New password",
+                            "new_password",
+                            type_="password",
+                            autocomplete="new-password",
+                            prefix="reset",
+                            hint=PASSWORD_HINT,
+                        ),
+                        field(
+                            "Repeat new password",
+                            "new_password_again",
+                            type_="password",
+                            autocomplete="new-password",
+                            prefix="reset",
+                        ),
                         error_callout(PasswordResetState.error),
                         rx.button("Set new password", type="submit", size="3", width="100%"),
                         spacing="4",
@@ -68,16 +82,26 @@ def reset_password() -> rx.Component:
 def accept_invite() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            rx.text("You are invited to join ", rx.text.strong(InviteState.business), " as ",
-                    rx.text.strong(InviteState.role), "."),
+            rx.text(
+                "You are invited to join ",
+                rx.text.strong(InviteState.business),
+                " as ",
+                rx.text.strong(InviteState.role),
+                ".",
+            ),
             rx.cond(
                 InviteState.existing_user,
                 rx.text("You already have a ReUp account: confirm with its password."),
                 field("Full name", "full_name", autocomplete="name", prefix="invite"),
             ),
-            field("Password", "password", type_="password", prefix="invite",
-                  autocomplete=rx.cond(InviteState.existing_user, "current-password", "new-password"),
-                  hint="New accounts: " + PASSWORD_HINT),
+            field(
+                "Password",
+                "password",
+                type_="password",
+                prefix="invite",
+                autocomplete=rx.cond(InviteState.existing_user, "current-password", "new-password"),
+                hint="New accounts: " + PASSWORD_HINT,
+            ),
             error_callout(InviteState.error),
             rx.button("Join", type="submit", size="3", width="100%"),
             spacing="4",
@@ -93,8 +117,12 @@ def accept_invite() -> rx.Component:
                 rx.cond(
                     InviteState.joined,
                     rx.vstack(
-                        rx.callout(rx.text("You joined ", InviteState.business, "."), icon="circle_check",
-                                   color_scheme="grass", role="status"),
+                        rx.callout(
+                            rx.text("You joined ", InviteState.business, "."),
+                            icon="circle_check",
+                            color_scheme="grass",
+                            role="status",
+                        ),
                         rx.link(rx.button("Sign in"), href="/login"),
                     ),
                     form,

@@ -5,7 +5,8 @@ import reflex as rx
 
 from reup_app.components.forms import data_table, error_callout, field, notice_callout
 from reup_app.components.shell import page_shell
-from reup_app.state.admin import STATUSES, AdminBusinessesState as S
+from reup_app.state.admin import STATUSES
+from reup_app.state.admin import AdminBusinessesState as S
 from reup_app.state.admin import AdminUsersState as U
 
 
@@ -14,8 +15,12 @@ def _reason_form(handler, entity_id, label: str, button: str, color: str, requir
     return rx.form(
         rx.hstack(
             rx.el.input(type="hidden", name="entity_id", value=entity_id),
-            rx.el.label(label, html_for=input_id, class_name="sr-only",
-                        style={"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden"}),
+            rx.el.label(
+                label,
+                html_for=input_id,
+                class_name="sr-only",
+                style={"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden"},
+            ),
             rx.input(id=input_id, name="reason", placeholder=label, required=required, size="2", width="220px"),
             rx.button(button, type="submit", color_scheme=color, variant="soft", size="2"),
             spacing="2",
@@ -36,16 +41,22 @@ def _row(b) -> rx.Component:
                 spacing="2",
             ),
             rx.text("Owner: ", b["owner"], size="2"),
-            rx.text("Licences: ", b["licences"], size="2"),
+            rx.text("Licenses: ", b["licenses"], size="2"),
             rx.text("Applied ", b["created"], size="1", color_scheme="gray"),
             rx.cond(b["reason"] != "", rx.text("Reason: ", b["reason"], size="2", color_scheme="red")),
             rx.hstack(
-                rx.cond(b["status"] != "approved",
-                        rx.button("Approve", on_click=S.approve(b["id"]), color_scheme="grass", size="2")),
-                rx.cond(b["status"] == "pending",
-                        _reason_form(S.reject, b["id"], "Reason for rejecting", "Reject", "red", True)),
-                rx.cond(b["status"] == "approved",
-                        _reason_form(S.suspend, b["id"], "Reason for suspending", "Suspend", "red", False)),
+                rx.cond(
+                    b["status"] != "approved",
+                    rx.button("Approve", on_click=S.approve(b["id"]), color_scheme="grass", size="2"),
+                ),
+                rx.cond(
+                    b["status"] == "pending",
+                    _reason_form(S.reject, b["id"], "Reason for rejecting", "Reject", "red", True),
+                ),
+                rx.cond(
+                    b["status"] == "approved",
+                    _reason_form(S.suspend, b["id"], "Reason for suspending", "Suspend", "red", False),
+                ),
                 spacing="3",
                 wrap="wrap",
             ),
@@ -63,16 +74,22 @@ def admin_businesses() -> rx.Component:
         rx.vstack(
             rx.link("Users", href="/admin/users", size="2"),
             rx.hstack(
-                *[rx.button(s.capitalize(), on_click=S.show(s), size="2",
-                            variant=rx.cond(S.status == s, "solid", "soft")) for s in STATUSES],
+                *[
+                    rx.button(
+                        s.capitalize(), on_click=S.show(s), size="2", variant=rx.cond(S.status == s, "solid", "soft")
+                    )
+                    for s in STATUSES
+                ],
                 spacing="2",
                 wrap="wrap",
             ),
             error_callout(S.error),
             notice_callout(S.notice),
-            rx.cond(S.businesses.length() == 0,
-                    rx.text("Nothing here.", color_scheme="gray"),
-                    rx.vstack(rx.foreach(S.businesses, _row), width="100%", spacing="3")),
+            rx.cond(
+                S.businesses.length() == 0,
+                rx.text("Nothing here.", color_scheme="gray"),
+                rx.vstack(rx.foreach(S.businesses, _row), width="100%", spacing="3"),
+            ),
             spacing="4",
             width="100%",
         ),
@@ -86,16 +103,39 @@ def _user_row(u) -> rx.Component:
         rx.table.cell(u["businesses"]),
         rx.table.cell(u["status"]),
         rx.table.cell(u["mfa"]),
-        rx.table.cell(rx.hstack(
-            rx.cond(u["status"] == "active",
-                    rx.button("Disable", size="1", color_scheme="red", variant="soft", on_click=U.disable(u["id"]),
-                              aria_label="Disable " + u["email"]),
-                    rx.button("Enable", size="1", variant="soft", on_click=U.enable(u["id"]),
-                              aria_label="Enable " + u["email"])),
-            rx.cond(u["mfa"] == "on", rx.button("Reset 2FA", size="1", variant="soft", on_click=U.reset_mfa(u["id"]),
-                                                aria_label="Reset two-factor of " + u["email"])),
-            spacing="2",
-        )),
+        rx.table.cell(
+            rx.hstack(
+                rx.cond(
+                    u["status"] == "active",
+                    rx.button(
+                        "Disable",
+                        size="1",
+                        color_scheme="red",
+                        variant="soft",
+                        on_click=U.disable(u["id"]),
+                        aria_label="Disable " + u["email"],
+                    ),
+                    rx.button(
+                        "Enable",
+                        size="1",
+                        variant="soft",
+                        on_click=U.enable(u["id"]),
+                        aria_label="Enable " + u["email"],
+                    ),
+                ),
+                rx.cond(
+                    u["mfa"] == "on",
+                    rx.button(
+                        "Reset 2FA",
+                        size="1",
+                        variant="soft",
+                        on_click=U.reset_mfa(u["id"]),
+                        aria_label="Reset two-factor of " + u["email"],
+                    ),
+                ),
+                spacing="2",
+            )
+        ),
     )
 
 
@@ -105,9 +145,14 @@ def admin_users() -> rx.Component:
         rx.vstack(
             rx.link("Businesses", href="/admin/businesses", size="2"),
             rx.form(
-                rx.hstack(field("Find user", "query", prefix="admin", placeholder="e-mail or name"),
-                          rx.button("Search", type="submit"), align="end", spacing="3"),
-                on_submit=U.search, reset_on_submit=False,
+                rx.hstack(
+                    field("Find user", "query", prefix="admin", placeholder="e-mail or name"),
+                    rx.button("Search", type="submit"),
+                    align="end",
+                    spacing="3",
+                ),
+                on_submit=U.search,
+                reset_on_submit=False,
             ),
             error_callout(U.error),
             notice_callout(U.notice),

@@ -9,8 +9,7 @@ from reup_app.state.auth import AuthState
 
 
 def _code_field() -> rx.Component:
-    return field("Authentication code", "code", autocomplete="one-time-code", prefix="login",
-                 input_mode="numeric")
+    return field("Authentication code", "code", autocomplete="one-time-code", prefix="login", input_mode="numeric")
 
 
 def _password_form() -> rx.Component:
@@ -53,10 +52,16 @@ def _enrol_form() -> rx.Component:
     return rx.form(
         rx.vstack(
             rx.heading("Set up two-factor authentication", size="4", as_="h2"),
-            rx.text("Your account requires an authenticator app (Google Authenticator, 1Password, Authy …). "
-                    "Scan the QR code, or type the key shown under it, then enter the code the app shows."),
-            rx.image(src=AuthState.enrol_image_url, alt="QR code and key for your authenticator app",
-                     width="300px", data_testid="mfa-setup-image"),
+            rx.text(
+                "Your account requires an authenticator app (Google Authenticator, 1Password, Authy …). "
+                "Scan the QR code, or type the key shown under it, then enter the code the app shows."
+            ),
+            rx.image(
+                src=AuthState.enrol_image_url,
+                alt="QR code and key for your authenticator app",
+                width="300px",
+                data_testid="mfa-setup-image",
+            ),
             _code_field(),
             error_callout(AuthState.login_error),
             rx.button("Turn on and sign in", type="submit", size="3", width="100%"),
@@ -90,9 +95,12 @@ def login() -> rx.Component:
                 AuthState.step,
                 ("mfa", _mfa_form()),
                 ("enrol", _enrol_form()),
-                ("recovery_codes", recovery_codes_panel(AuthState.recovery_image_url,
-                                                        AuthState.recovery_download_url,
-                                                        AuthState.finish_sign_in)),
+                (
+                    "recovery_codes",
+                    recovery_codes_panel(
+                        AuthState.recovery_image_url, AuthState.recovery_download_url, AuthState.finish_sign_in
+                    ),
+                ),
                 _password_form(),
             ),
             width="100%",

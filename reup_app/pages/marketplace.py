@@ -4,15 +4,20 @@ price ranges, in stock), sort and paging."""
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.components.shell import page_shell
 from reup_app.components.forms import labelled
+from reup_app.components.shell import page_shell
 from reup_app.state.catalog import ALL, SORT_OPTIONS, STRAIN_FILTERS, CatalogState
 
 
 def _controls() -> rx.Component:
     return rx.flex(
         rx.box(
-            rx.el.label("Search", html_for="catalog-search", class_name="sr-only", style={"position": "absolute", "left": "-9999px"}),
+            rx.el.label(
+                "Search",
+                html_for="catalog-search",
+                class_name="sr-only",
+                style={"position": "absolute", "left": "-9999px"},
+            ),
             rx.debounce_input(
                 rx.input(
                     id="catalog-search",
@@ -54,8 +59,15 @@ def _controls() -> rx.Component:
 
 def _range_input(text: str, name: str, value) -> rx.Component:
     input_id = f"catalog-{name}"
-    return rx.box(labelled(text, input_id, rx.input(id=input_id, name=name, default_value=value, key=value,
-                                                    input_mode="decimal", size="2", width="96px")))
+    return rx.box(
+        labelled(
+            text,
+            input_id,
+            rx.input(
+                id=input_id, name=name, default_value=value, key=value, input_mode="decimal", size="2", width="96px"
+            ),
+        )
+    )
 
 
 def _filters() -> rx.Component:
@@ -69,8 +81,12 @@ def _filters() -> rx.Component:
             size="2",
         ),
         rx.el.label(
-            rx.hstack(rx.checkbox(checked=CatalogState.in_stock, on_change=CatalogState.set_in_stock),
-                      rx.text("In stock only", size="2"), spacing="2", align="center"),
+            rx.hstack(
+                rx.checkbox(checked=CatalogState.in_stock, on_change=CatalogState.set_in_stock),
+                rx.text("In stock only", size="2"),
+                spacing="2",
+                align="center",
+            ),
         ),
         rx.form(
             rx.flex(
@@ -99,14 +115,20 @@ def _product_card(item: rx.Var) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.badge(item["category"], variant="soft"),
-                rx.cond(item["strain_type"] != "", rx.badge(item["strain_type"], color_scheme="purple", variant="soft")),
+                rx.cond(
+                    item["strain_type"] != "", rx.badge(item["strain_type"], color_scheme="purple", variant="soft")
+                ),
                 rx.cond(item["listing"] == "backorder", rx.badge("Backorder", color_scheme="orange")),
                 rx.cond(item["listing"] == "sample", rx.badge("Sample", color_scheme="blue")),
                 spacing="2",
                 wrap="wrap",
             ),
-            rx.link(rx.heading(item["name"], size="4", as_="h3", class_name="product-name"),
-                    href="/products/" + item["id"], color_scheme="gray", high_contrast=True),
+            rx.link(
+                rx.heading(item["name"], size="4", as_="h3", class_name="product-name"),
+                href="/products/" + item["id"],
+                color_scheme="gray",
+                high_contrast=True,
+            ),
             rx.text(item["brand"], " · ", item["seller"], size="2", color_scheme="gray"),
             rx.cond(item["strain"] != "", rx.text("Strain: ", item["strain"], size="2")),
             rx.hstack(
@@ -147,8 +169,20 @@ def marketplace() -> rx.Component:
     return page_shell(
         _controls(),
         _filters(),
-        rx.cond(CatalogState.error != "", rx.callout(CatalogState.error, icon="triangle_alert", color_scheme="red", margin_bottom="12px", role="alert")),
-        rx.text(CatalogState.total, " products", size="2", color_scheme="gray", margin_bottom="12px", data_testid="result-count"),
+        rx.cond(
+            CatalogState.error != "",
+            rx.callout(
+                CatalogState.error, icon="triangle_alert", color_scheme="red", margin_bottom="12px", role="alert"
+            ),
+        ),
+        rx.text(
+            CatalogState.total,
+            " products",
+            size="2",
+            color_scheme="gray",
+            margin_bottom="12px",
+            data_testid="result-count",
+        ),
         rx.cond(
             CatalogState.loaded & (CatalogState.total == 0),
             rx.vstack(

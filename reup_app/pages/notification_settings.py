@@ -34,17 +34,24 @@ def notification_settings() -> rx.Component:
             AuthState.signed_in,
             rx.vstack(
                 rx.text("Choose how you hear about what happens in your business.", size="2", color_scheme="gray"),
-                rx.cond(NotificationPrefsState.prefs_error != "",
-                        rx.callout(NotificationPrefsState.prefs_error, icon="triangle_alert", color_scheme="red",
-                                   role="alert")),
-                rx.cond(NotificationPrefsState.prefs_saved != "",
-                        rx.text(NotificationPrefsState.prefs_saved, size="2", color_scheme="grass", role="status")),
+                rx.cond(
+                    NotificationPrefsState.prefs_error != "",
+                    rx.callout(
+                        NotificationPrefsState.prefs_error, icon="triangle_alert", color_scheme="red", role="alert"
+                    ),
+                ),
+                rx.cond(
+                    NotificationPrefsState.prefs_saved != "",
+                    rx.text(NotificationPrefsState.prefs_saved, size="2", color_scheme="grass", role="status"),
+                ),
                 rx.table.root(
-                    rx.table.header(rx.table.row(
-                        rx.table.column_header_cell("Notification"),
-                        rx.table.column_header_cell("In the app"),
-                        rx.table.column_header_cell("E-mail"),
-                    )),
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Notification"),
+                            rx.table.column_header_cell("In the app"),
+                            rx.table.column_header_cell("E-mail"),
+                        )
+                    ),
                     rx.table.body(rx.foreach(NotificationPrefsState.prefs, _row)),
                     width="100%",
                     max_width="720px",

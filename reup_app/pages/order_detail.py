@@ -7,7 +7,7 @@ from reup_app.components.status import SELECT_STYLE, status_badge
 from reup_app.state.order_detail import ACTION_LABELS, PAYMENT_METHODS, OrderDetailState
 
 S = OrderDetailState
-O = S.order
+O = S.order  # noqa: E741  (reads as "the order" in the layout below)
 
 
 def _section(title: str, *children, **props) -> rx.Component:
@@ -15,8 +15,9 @@ def _section(title: str, *children, **props) -> rx.Component:
 
 
 def _fact(label: str, value) -> rx.Component:
-    return rx.cond(value != "", rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="2"),
-                                          spacing="0"))
+    return rx.cond(
+        value != "", rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="2"), spacing="0")
+    )
 
 
 def _header() -> rx.Component:
@@ -29,10 +30,15 @@ def _header() -> rx.Component:
             wrap="wrap",
         ),
         rx.flex(
-            _fact("Seller", O["seller"]), _fact("Buyer", O["buyer"]), _fact("Placed", O["placed"]),
-            _fact("Payment terms", O["terms"]), _fact("Buyer licence", O["buyer_licence"]),
-            _fact("Seller licence", O["seller_licence"]), _fact("Requested delivery", O["requested"]),
-            _fact("Delivery preferences", O["delivery"]), _fact("Delivery status", O["delivery_status"]),
+            _fact("Seller", O["seller"]),
+            _fact("Buyer", O["buyer"]),
+            _fact("Placed", O["placed"]),
+            _fact("Payment terms", O["terms"]),
+            _fact("Buyer license", O["buyer_license"]),
+            _fact("Seller license", O["seller_license"]),
+            _fact("Requested delivery", O["requested"]),
+            _fact("Delivery preferences", O["delivery"]),
+            _fact("Delivery status", O["delivery_status"]),
             gap="24px",
             wrap="wrap",
         ),
@@ -47,8 +53,12 @@ def _action_button(action: str, label: str) -> rx.Component:
     danger = action in ("reject", "cancel")
     return rx.cond(
         S.actions.contains(action),
-        rx.button(label, on_click=S.act(action), color_scheme="red" if danger else "grass",
-                  variant="soft" if danger else "solid"),
+        rx.button(
+            label,
+            on_click=S.act(action),
+            color_scheme="red" if danger else "grass",
+            variant="soft" if danger else "solid",
+        ),
     )
 
 
@@ -59,31 +69,57 @@ def _actions() -> rx.Component:
         _section(
             "Actions",
             rx.flex(*[_action_button(a, label) for a, label in ACTION_LABELS.items()], gap="8px", wrap="wrap"),
-            rx.cond(S.actions.contains("ship"), rx.flex(
-                rx.vstack(rx.el.label("Driver", html_for="ship-driver", style={"fontSize": "13px"}),
-                          rx.input(id="ship-driver", value=S.driver_name, on_change=S.set_driver_name,
-                                   placeholder="optional"), spacing="1"),
-                rx.vstack(rx.el.label("Vehicle", html_for="ship-vehicle", style={"fontSize": "13px"}),
-                          rx.input(id="ship-vehicle", value=S.vehicle, on_change=S.set_vehicle,
-                                   placeholder="optional"), spacing="1"),
-                gap="12px",
-                margin_top="12px",
-            )),
-            rx.cond(needs_reason, rx.box(
-                rx.el.label("Reason", html_for="order-reason", style={"fontSize": "13px"}),
-                rx.input(id="order-reason", value=S.reason, on_change=S.set_reason,
-                         placeholder="Reason for rejecting / cancelling / a credit hold", max_width="480px"),
-                margin_top="12px",
-            )),
-            rx.cond(S.can_hold, rx.hstack(
-                rx.cond(S.buyer_on_hold,
-                        rx.hstack(rx.badge("Customer on hold", color_scheme="red"), rx.text(S.hold_reason, size="2"),
-                                  rx.button("Release hold", variant="soft", on_click=S.set_hold(False))),
-                        rx.button("Put customer on hold", variant="soft", color_scheme="orange",
-                                  on_click=S.set_hold(True))),
-                margin_top="12px",
-                align="center",
-            )),
+            rx.cond(
+                S.actions.contains("ship"),
+                rx.flex(
+                    rx.vstack(
+                        rx.el.label("Driver", html_for="ship-driver", style={"fontSize": "13px"}),
+                        rx.input(
+                            id="ship-driver", value=S.driver_name, on_change=S.set_driver_name, placeholder="optional"
+                        ),
+                        spacing="1",
+                    ),
+                    rx.vstack(
+                        rx.el.label("Vehicle", html_for="ship-vehicle", style={"fontSize": "13px"}),
+                        rx.input(id="ship-vehicle", value=S.vehicle, on_change=S.set_vehicle, placeholder="optional"),
+                        spacing="1",
+                    ),
+                    gap="12px",
+                    margin_top="12px",
+                ),
+            ),
+            rx.cond(
+                needs_reason,
+                rx.box(
+                    rx.el.label("Reason", html_for="order-reason", style={"fontSize": "13px"}),
+                    rx.input(
+                        id="order-reason",
+                        value=S.reason,
+                        on_change=S.set_reason,
+                        placeholder="Reason for rejecting / cancelling / a credit hold",
+                        max_width="480px",
+                    ),
+                    margin_top="12px",
+                ),
+            ),
+            rx.cond(
+                S.can_hold,
+                rx.hstack(
+                    rx.cond(
+                        S.buyer_on_hold,
+                        rx.hstack(
+                            rx.badge("Customer on hold", color_scheme="red"),
+                            rx.text(S.hold_reason, size="2"),
+                            rx.button("Release hold", variant="soft", on_click=S.set_hold(False)),
+                        ),
+                        rx.button(
+                            "Put customer on hold", variant="soft", color_scheme="orange", on_click=S.set_hold(True)
+                        ),
+                    ),
+                    margin_top="12px",
+                    align="center",
+                ),
+            ),
             data_testid="order-actions",
         ),
     )
@@ -92,27 +128,43 @@ def _actions() -> rx.Component:
 def _line(line: rx.Var) -> rx.Component:
     qty_id = "line-qty-" + line["id"]
     return rx.table.row(
-        rx.table.cell(rx.vstack(rx.text(line["name"], weight="medium"), rx.text(line["sku"], size="1",
-                                                                                  color_scheme="gray"), spacing="0")),
-        rx.table.cell(rx.cond(
-            S.can_edit_lines,
-            rx.hstack(
-                rx.el.label("Quantity", html_for=qty_id, style={"position": "absolute", "left": "-9999px"}),
-                rx.input(id=qty_id, default_value=line["quantity"], key=line["id"] + "-" + line["quantity"],
-                         width="90px", on_blur=lambda v: S.change_line(line["id"], v)),
-                rx.button("Remove line", size="1", variant="ghost", color_scheme="red",
-                          on_click=S.remove_line(line["id"])),
-                align="center",
-            ),
-            rx.text(line["quantity"]),
-        )),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(line["name"], weight="medium"), rx.text(line["sku"], size="1", color_scheme="gray"), spacing="0"
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                S.can_edit_lines,
+                rx.hstack(
+                    rx.el.label("Quantity", html_for=qty_id, style={"position": "absolute", "left": "-9999px"}),
+                    rx.input(
+                        id=qty_id,
+                        default_value=line["quantity"],
+                        key=line["id"] + "-" + line["quantity"],
+                        width="90px",
+                        on_blur=lambda v: S.change_line(line["id"], v),
+                    ),
+                    rx.button(
+                        "Remove line", size="1", variant="ghost", color_scheme="red", on_click=S.remove_line(line["id"])
+                    ),
+                    align="center",
+                ),
+                rx.text(line["quantity"]),
+            )
+        ),
         rx.table.cell(line["price"]),
         rx.table.cell(line["total"]),
-        rx.table.cell(rx.cond(line["packages"] != "",
-                              rx.vstack(rx.text(line["packages"], size="1", font_family="monospace"),
-                                        rx.cond(line["confirmed"] == "no",
-                                                rx.text("provisional", size="1", color_scheme="gray")),
-                                        spacing="0"))),
+        rx.table.cell(
+            rx.cond(
+                line["packages"] != "",
+                rx.vstack(
+                    rx.text(line["packages"], size="1", font_family="monospace"),
+                    rx.cond(line["confirmed"] == "no", rx.text("provisional", size="1", color_scheme="gray")),
+                    spacing="0",
+                ),
+            )
+        ),
         data_testid="order-line",
     )
 
@@ -120,13 +172,22 @@ def _line(line: rx.Var) -> rx.Component:
 def _lines() -> rx.Component:
     return _section(
         "Lines",
-        rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Product", "Quantity", "Unit price", "Total", "Packages")])),
-            rx.table.body(rx.foreach(S.lines, _line)),
-            size="1",
-            width="100%",
-        ), overflow_x="auto"),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Product", "Quantity", "Unit price", "Total", "Packages")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(S.lines, _line)),
+                size="1",
+                width="100%",
+            ),
+            overflow_x="auto",
+        ),
         rx.vstack(
             rx.text("Subtotal ", O["subtotal"], size="2"),
             rx.text("Tax ", O["tax"], size="2"),
@@ -141,94 +202,174 @@ def _lines() -> rx.Component:
 
 
 def _timeline() -> rx.Component:
-    return _section("Timeline", rx.vstack(
-        rx.foreach(S.events, lambda e: rx.hstack(
-            rx.text(e["when"], size="1", color_scheme="gray", min_width="150px"),
-            rx.text(rx.text.strong(e["what"]), " · ", e["who"], size="2"),
-            align="baseline",
-            data_testid="timeline-event",
-        )),
-        spacing="2",
-    ))
+    return _section(
+        "Timeline",
+        rx.vstack(
+            rx.foreach(
+                S.events,
+                lambda e: rx.hstack(
+                    rx.text(e["when"], size="1", color_scheme="gray", min_width="150px"),
+                    rx.text(rx.text.strong(e["what"]), " · ", e["who"], size="2"),
+                    align="baseline",
+                    data_testid="timeline-event",
+                ),
+            ),
+            spacing="2",
+        ),
+    )
 
 
 def _messages() -> rx.Component:
     return _section(
         "Messages",
         rx.vstack(
-            rx.foreach(S.thread, lambda m: rx.box(
-                rx.text(rx.text.strong(m["author"]), " · ", m["business"], " · ", m["when"], size="1",
-                        color_scheme="gray"),
-                rx.text(m["body"], size="2", white_space="pre-wrap"),
-                data_testid="order-message",
-            )),
+            rx.foreach(
+                S.thread,
+                lambda m: rx.box(
+                    rx.text(
+                        rx.text.strong(m["author"]),
+                        " · ",
+                        m["business"],
+                        " · ",
+                        m["when"],
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    rx.text(m["body"], size="2", white_space="pre-wrap"),
+                    data_testid="order-message",
+                ),
+            ),
             rx.cond(S.thread.length() == 0, rx.text("No messages yet.", size="2", color_scheme="gray")),
             spacing="3",
             width="100%",
         ),
-        rx.cond(S.can_message, rx.vstack(
-            rx.el.label("Message", html_for="order-message-body", style={"fontSize": "13px"}),
-            rx.text_area(id="order-message-body", value=S.message_body, on_change=S.set_message_body,
-                         rows="3", width="100%"),
-            rx.button("Send", on_click=S.send_message),
-            spacing="2",
-            width="100%",
-            margin_top="12px",
-        )),
+        rx.cond(
+            S.can_message,
+            rx.vstack(
+                rx.el.label("Message", html_for="order-message-body", style={"fontSize": "13px"}),
+                rx.text_area(
+                    id="order-message-body", value=S.message_body, on_change=S.set_message_body, rows="3", width="100%"
+                ),
+                rx.button("Send", on_click=S.send_message),
+                spacing="2",
+                width="100%",
+                margin_top="12px",
+            ),
+        ),
     )
 
 
 def _invoice() -> rx.Component:
     inv = S.invoice
-    return rx.cond(inv.contains("number"), _section(
-        "Invoice",
-        rx.flex(
-            _fact("Invoice", inv["number"]), _fact("Status", inv["status"]), _fact("Issued", inv["issued"]),
-            _fact("Due", inv["due"]), _fact("Total", inv["total"]), _fact("Paid", inv["paid"]),
-            _fact("Balance", inv["balance"]),
-            gap="24px",
-            wrap="wrap",
+    return rx.cond(
+        inv.contains("number"),
+        _section(
+            "Invoice",
+            rx.flex(
+                _fact("Invoice", inv["number"]),
+                _fact("Status", inv["status"]),
+                _fact("Issued", inv["issued"]),
+                _fact("Due", inv["due"]),
+                _fact("Total", inv["total"]),
+                _fact("Paid", inv["paid"]),
+                _fact("Balance", inv["balance"]),
+                gap="24px",
+                wrap="wrap",
+            ),
+            rx.cond(
+                inv["overdue"] != "", rx.callout(inv["overdue"], icon="clock", color_scheme="red", margin_top="8px")
+            ),
+            rx.button("Download PDF", variant="soft", on_click=S.download_invoice, margin_top="8px"),
+            rx.cond(
+                S.payment_rows.length() > 0,
+                rx.vstack(
+                    rx.text("Payments", weight="medium", size="2"),
+                    rx.foreach(
+                        S.payment_rows,
+                        lambda p: rx.text(
+                            p["when"],
+                            " · ",
+                            p["amount"],
+                            " · ",
+                            p["method"],
+                            " ",
+                            p["reference"],
+                            size="2",
+                            data_testid="payment-row",
+                        ),
+                    ),
+                    spacing="1",
+                    margin_top="12px",
+                ),
+            ),
+            rx.cond(
+                S.can_record_payment & (inv["open"] == "yes"),
+                rx.flex(
+                    rx.vstack(
+                        rx.el.label("Amount", html_for="payment-amount", style={"fontSize": "13px"}),
+                        rx.input(
+                            id="payment-amount",
+                            value=S.payment_amount,
+                            on_change=S.set_payment_amount,
+                            input_mode="decimal",
+                            width="140px",
+                        ),
+                        spacing="1",
+                    ),
+                    rx.vstack(
+                        rx.el.label("Method", html_for="payment-method", style={"fontSize": "13px"}),
+                        rx.el.select(
+                            *[rx.el.option(label, value=v) for v, label in PAYMENT_METHODS],
+                            id="payment-method",
+                            value=S.payment_method,
+                            on_change=S.set_payment_method,
+                            style=SELECT_STYLE,
+                        ),
+                        spacing="1",
+                    ),
+                    rx.vstack(
+                        rx.el.label("Reference", html_for="payment-reference", style={"fontSize": "13px"}),
+                        rx.input(
+                            id="payment-reference",
+                            value=S.payment_reference,
+                            on_change=S.set_payment_reference,
+                            width="200px",
+                        ),
+                        spacing="1",
+                    ),
+                    rx.button("Record payment", on_click=S.record_payment),
+                    gap="12px",
+                    wrap="wrap",
+                    align="end",
+                    margin_top="12px",
+                ),
+            ),
         ),
-        rx.cond(inv["overdue"] != "", rx.callout(inv["overdue"], icon="clock", color_scheme="red", margin_top="8px")),
-        rx.button("Download PDF", variant="soft", on_click=S.download_invoice, margin_top="8px"),
-        rx.cond(S.payment_rows.length() > 0, rx.vstack(
-            rx.text("Payments", weight="medium", size="2"),
-            rx.foreach(S.payment_rows, lambda p: rx.text(p["when"], " · ", p["amount"], " · ", p["method"], " ",
-                                                          p["reference"], size="2", data_testid="payment-row")),
-            spacing="1",
-            margin_top="12px",
-        )),
-        rx.cond(S.can_record_payment & (inv["open"] == "yes"), rx.flex(
-            rx.vstack(rx.el.label("Amount", html_for="payment-amount", style={"fontSize": "13px"}),
-                      rx.input(id="payment-amount", value=S.payment_amount, on_change=S.set_payment_amount,
-                               input_mode="decimal", width="140px"), spacing="1"),
-            rx.vstack(rx.el.label("Method", html_for="payment-method", style={"fontSize": "13px"}),
-                      rx.el.select(*[rx.el.option(label, value=v) for v, label in PAYMENT_METHODS],
-                                   id="payment-method", value=S.payment_method, on_change=S.set_payment_method,
-                                   style=SELECT_STYLE), spacing="1"),
-            rx.vstack(rx.el.label("Reference", html_for="payment-reference", style={"fontSize": "13px"}),
-                      rx.input(id="payment-reference", value=S.payment_reference,
-                               on_change=S.set_payment_reference, width="200px"), spacing="1"),
-            rx.button("Record payment", on_click=S.record_payment),
-            gap="12px",
-            wrap="wrap",
-            align="end",
-            margin_top="12px",
-        )),
-    ))
+    )
 
 
 @rx.page(route="/orders/[order_number]", title="Order · ReUp", on_load=OrderDetailState.load)
 def order_detail_page() -> rx.Component:
     return page_shell(
         rx.link("← Orders", href="/orders", size="2"),
-        rx.cond(S.error != "", rx.callout(S.error, icon="triangle_alert", color_scheme="red", role="alert",
-                                          margin_y="12px")),
-        rx.cond(S.notice != "", rx.callout(S.notice, icon="check", color_scheme="grass", role="status",
-                                           margin_y="12px")),
+        rx.cond(
+            S.error != "", rx.callout(S.error, icon="triangle_alert", color_scheme="red", role="alert", margin_y="12px")
+        ),
+        rx.cond(
+            S.notice != "", rx.callout(S.notice, icon="check", color_scheme="grass", role="status", margin_y="12px")
+        ),
         rx.cond(
             O.contains("number"),
-            rx.vstack(_header(), _actions(), _lines(), _invoice(), _timeline(), _messages(), spacing="4",
-                      width="100%", margin_top="12px"),
+            rx.vstack(
+                _header(),
+                _actions(),
+                _lines(),
+                _invoice(),
+                _timeline(),
+                _messages(),
+                spacing="4",
+                width="100%",
+                margin_top="12px",
+            ),
         ),
     )

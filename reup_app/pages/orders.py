@@ -10,8 +10,13 @@ from reup_app.state.orders import SIDE_FILTERS, STATUS_FILTERS, OrdersState
 def _filters() -> rx.Component:
     return rx.flex(
         rx.debounce_input(
-            rx.input(placeholder="Order number or business", value=OrdersState.search,
-                     on_change=OrdersState.set_search, aria_label="Search orders", width="240px"),
+            rx.input(
+                placeholder="Order number or business",
+                value=OrdersState.search,
+                on_change=OrdersState.set_search,
+                aria_label="Search orders",
+                width="240px",
+            ),
             debounce_timeout=300,
         ),
         rx.select.root(
@@ -39,8 +44,9 @@ def _filters() -> rx.Component:
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(row["number"], href="/orders/" + row["number"], weight="medium")),
-        rx.table.cell(rx.vstack(rx.text(row["counterparty"]), rx.text(row["side"], size="1", color_scheme="gray"),
-                                spacing="0")),
+        rx.table.cell(
+            rx.vstack(rx.text(row["counterparty"]), rx.text(row["side"], size="1", color_scheme="gray"), spacing="0")
+        ),
         rx.table.cell(status_badge(row["status"], row["status_label"])),
         rx.table.cell(row["total"]),
         rx.table.cell(row["terms"]),
@@ -54,14 +60,23 @@ def _row(row: rx.Var) -> rx.Component:
 def orders_page() -> rx.Component:
     return page_shell(
         _filters(),
-        rx.cond(OrdersState.error != "",
-                rx.callout(OrdersState.error, icon="triangle_alert", color_scheme="red", role="alert",
-                           margin_bottom="12px")),
+        rx.cond(
+            OrdersState.error != "",
+            rx.callout(
+                OrdersState.error, icon="triangle_alert", color_scheme="red", role="alert", margin_bottom="12px"
+            ),
+        ),
         rx.cond(OrdersState.loaded & (OrdersState.total == 0), rx.text("No orders match.", color_scheme="gray")),
         rx.box(
             rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Order", "Counterparty", "Status", "Total", "Terms", "Placed", "Updated")])),
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Order", "Counterparty", "Status", "Total", "Terms", "Placed", "Updated")
+                        ]
+                    )
+                ),
                 rx.table.body(rx.foreach(OrdersState.rows, _row)),
                 width="100%",
             ),
@@ -70,8 +85,9 @@ def orders_page() -> rx.Component:
         rx.hstack(
             rx.button("Previous", on_click=OrdersState.prev_page, disabled=OrdersState.page <= 1, variant="soft"),
             rx.text("Page ", OrdersState.page, " of ", OrdersState.pages, size="2"),
-            rx.button("Next", on_click=OrdersState.next_page, disabled=OrdersState.page >= OrdersState.pages,
-                      variant="soft"),
+            rx.button(
+                "Next", on_click=OrdersState.next_page, disabled=OrdersState.page >= OrdersState.pages, variant="soft"
+            ),
             justify="center",
             align="center",
             spacing="4",

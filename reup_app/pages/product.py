@@ -12,8 +12,9 @@ P = ProductState.product
 def _fact(label: str, value) -> rx.Component:
     return rx.cond(
         value != "",
-        rx.hstack(rx.text(label, size="2", color_scheme="gray", min_width="120px"), rx.text(value, size="2"),
-                  spacing="2"),
+        rx.hstack(
+            rx.text(label, size="2", color_scheme="gray", min_width="120px"), rx.text(value, size="2"), spacing="2"
+        ),
     )
 
 
@@ -21,8 +22,12 @@ def _lot_row(lot: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(lot["package_label"])),
         rx.table.cell(lot["batch"]),
-        rx.table.cell(rx.badge(lot["lab_status"], color_scheme=rx.match(
-            lot["lab_state"], ("passed", "grass"), ("failed", "red"), "gray"))),
+        rx.table.cell(
+            rx.badge(
+                lot["lab_status"],
+                color_scheme=rx.match(lot["lab_state"], ("passed", "grass"), ("failed", "red"), "gray"),
+            )
+        ),
         rx.table.cell(lot["tested_on"]),
         rx.table.cell(lot["thc"]),
         rx.table.cell(lot["available"]),
@@ -38,8 +43,22 @@ def _lots() -> rx.Component:
             ProductState.lots.length() > 0,
             rx.box(
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                        "Package label", "Batch", "Lab status", "Test date", "Lab THC", "Available", "Expires")])),
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in (
+                                    "Package label",
+                                    "Batch",
+                                    "Lab status",
+                                    "Test date",
+                                    "Lab THC",
+                                    "Available",
+                                    "Expires",
+                                )
+                            ]
+                        )
+                    ),
                     rx.table.body(rx.foreach(ProductState.lots, _lot_row)),
                     size="1",
                     width="100%",
@@ -61,27 +80,48 @@ def _add_to_cart() -> rx.Component:
             rx.text("Minimum order: ", P["moq"], size="2"),
             rx.cond(
                 ProductState.in_stock,
-                rx.text(ProductState.available, " available", size="3", color_scheme="grass",
-                        data_testid="product-availability"),
+                rx.text(
+                    ProductState.available,
+                    " available",
+                    size="3",
+                    color_scheme="grass",
+                    data_testid="product-availability",
+                ),
                 rx.text("Out of stock", size="3", color_scheme="red", data_testid="product-availability"),
             ),
             rx.el.label("Quantity", html_for="product-quantity", style={"fontSize": "14px"}),
             rx.hstack(
-                rx.input(id="product-quantity", value=ProductState.quantity, on_change=ProductState.set_quantity,
-                         input_mode="decimal", width="140px"),
+                rx.input(
+                    id="product-quantity",
+                    value=ProductState.quantity,
+                    on_change=ProductState.set_quantity,
+                    input_mode="decimal",
+                    width="140px",
+                ),
                 rx.button("Add to cart", on_click=ProductState.add_to_cart, size="2"),
                 spacing="2",
             ),
-            rx.cond(~AuthState.signed_in,
-                    rx.text(rx.link("Sign in", href="/login"), " as a retailer buyer to order.", size="2"),
-                    rx.cond(~ProductState.can_order,
-                            rx.text("Only a retailer's owners, admins and buyers can order.", size="2",
-                                    color_scheme="gray"))),
-            rx.cond(ProductState.cart_message != "",
-                    rx.callout(rx.hstack(rx.text(ProductState.cart_message), rx.link("View cart", href="/cart")),
-                               icon="check", color_scheme="grass", role="status")),
-            rx.cond(ProductState.cart_error != "",
-                    rx.callout(ProductState.cart_error, icon="triangle_alert", color_scheme="red", role="alert")),
+            rx.cond(
+                ~AuthState.signed_in,
+                rx.text(rx.link("Sign in", href="/login"), " as a retailer buyer to order.", size="2"),
+                rx.cond(
+                    ~ProductState.can_order,
+                    rx.text("Only a retailer's owners, admins and buyers can order.", size="2", color_scheme="gray"),
+                ),
+            ),
+            rx.cond(
+                ProductState.cart_message != "",
+                rx.callout(
+                    rx.hstack(rx.text(ProductState.cart_message), rx.link("View cart", href="/cart")),
+                    icon="check",
+                    color_scheme="grass",
+                    role="status",
+                ),
+            ),
+            rx.cond(
+                ProductState.cart_error != "",
+                rx.callout(ProductState.cart_error, icon="triangle_alert", color_scheme="red", role="alert"),
+            ),
             spacing="3",
             align="start",
         ),

@@ -1,24 +1,35 @@
-"""/signup: a business applies as a retailer or wholesaler with its licence(s)."""
+"""/signup: a business applies as a retailer or wholesaler with its license(s)."""
 
 import reflex as rx
 
 from reup_app.components.forms import error_callout, field, select_field
 from reup_app.components.shell import page_shell
-from reup_app.state.accounts import MAX_LICENCES_ON_FORM, SignupState
+from reup_app.state.accounts import MAX_LICENSES_ON_FORM, SignupState
 
 KINDS = [("retailer", "Retailer (dispensary)"), ("wholesaler", "Wholesaler (brand or distributor)")]
 
 
-def _licence(i: int) -> rx.Component:
+def _license(i: int) -> rx.Component:
     required = i == 1
     suffix = "" if i == 1 else f" {i} (optional)"
     return rx.grid(
-        field(f"Licence number{suffix}", f"licence_number_{i}", prefix="signup", required=required),
-        field(f"Licence state{suffix}", f"licence_state_{i}", prefix="signup", required=required,
-              placeholder="CA", max_length=2),
-        field(f"Licence type{suffix}", f"licence_type_{i}", prefix="signup", required=required,
-              placeholder="adult_use_retail"),
-        field(f"Licence expires{suffix}", f"licence_expires_{i}", type_="date", prefix="signup", required=False),
+        field(f"License number{suffix}", f"license_number_{i}", prefix="signup", required=required),
+        field(
+            f"License state{suffix}",
+            f"license_state_{i}",
+            prefix="signup",
+            required=required,
+            placeholder="CA",
+            max_length=2,
+        ),
+        field(
+            f"License type{suffix}",
+            f"license_type_{i}",
+            prefix="signup",
+            required=required,
+            placeholder="adult_use_retail",
+        ),
+        field(f"License expires{suffix}", f"license_expires_{i}", type_="date", prefix="signup", required=False),
         columns=rx.breakpoints(initial="1", sm="2", md="4"),
         spacing="3",
         width="100%",
@@ -31,16 +42,21 @@ def _form() -> rx.Component:
             rx.heading("Your business", size="4", as_="h2"),
             field("Business name", "business_name", prefix="signup", autocomplete="organization"),
             select_field("Business type", "kind", KINDS, default="retailer", prefix="signup"),
-            rx.heading("State licences", size="4", as_="h2"),
-            rx.text("ReUp checks every licence before a business can trade.", size="2", color_scheme="gray"),
-            *[_licence(i) for i in range(1, MAX_LICENCES_ON_FORM + 1)],
+            rx.heading("State licenses", size="4", as_="h2"),
+            rx.text("ReUp checks every license before a business can trade.", size="2", color_scheme="gray"),
+            *[_license(i) for i in range(1, MAX_LICENSES_ON_FORM + 1)],
             rx.heading("Owner account", size="4", as_="h2"),
             field("Full name", "full_name", prefix="signup", autocomplete="name"),
             field("Email", "email", type_="email", prefix="signup", autocomplete="email"),
-            field("Password", "password", type_="password", prefix="signup", autocomplete="new-password",
-                  hint="At least 12 characters; not your e-mail address or a common password."),
-            field("Repeat password", "password_again", type_="password", prefix="signup",
-                  autocomplete="new-password"),
+            field(
+                "Password",
+                "password",
+                type_="password",
+                prefix="signup",
+                autocomplete="new-password",
+                hint="At least 12 characters; not your e-mail address or a common password.",
+            ),
+            field("Repeat password", "password_again", type_="password", prefix="signup", autocomplete="new-password"),
             error_callout(SignupState.error),
             rx.button("Apply for an account", type="submit", size="3"),
             spacing="4",
@@ -54,9 +70,15 @@ def _form() -> rx.Component:
 def _submitted() -> rx.Component:
     return rx.vstack(
         rx.callout(
-            rx.text("Thanks — ", rx.text.strong(SignupState.submitted_business),
-                    " is waiting for approval. We will e-mail you when a ReUp admin has checked your licences."),
-            icon="circle_check", color_scheme="grass", role="status", data_testid="signup-pending",
+            rx.text(
+                "Thanks — ",
+                rx.text.strong(SignupState.submitted_business),
+                " is waiting for approval. We will e-mail you when a ReUp admin has checked your licenses.",
+            ),
+            icon="circle_check",
+            color_scheme="grass",
+            role="status",
+            data_testid="signup-pending",
         ),
         rx.link("Back to the marketplace", href="/marketplace"),
         spacing="3",
@@ -66,7 +88,11 @@ def _submitted() -> rx.Component:
 @rx.page(route="/signup", title="Create a business account · ReUp", on_load=SignupState.start_over)
 def signup() -> rx.Component:
     return page_shell(
-        rx.card(rx.cond(SignupState.submitted_business != "", _submitted(), _form()),
-                width="100%", max_width="820px", padding="24px"),
+        rx.card(
+            rx.cond(SignupState.submitted_business != "", _submitted(), _form()),
+            width="100%",
+            max_width="820px",
+            padding="24px",
+        ),
         title="Create a business account",
     )

@@ -48,8 +48,9 @@ _EXISTS_EACH = "local out = {} for i, key in ipairs(KEYS) do out[i] = redis.call
 
 
 class PushHub:
-    def __init__(self, app: Any, *, bus: InProcessBus | None = None,
-                 registry: MemoryRegistry | RedisRegistry | None = None) -> None:
+    def __init__(
+        self, app: Any, *, bus: InProcessBus | None = None, registry: MemoryRegistry | RedisRegistry | None = None
+    ) -> None:
         self.app = app
         self.bus = bus or get_bus()
         self.registry = registry or get_registry()
@@ -121,7 +122,7 @@ class PushHub:
             if self._exists_script is None:
                 self._exists_script = self.registry.redis.register_script(_EXISTS_EACH)
             found = self._exists_script(keys=[f"{t}_{cls.get_full_name()}" for t, cls in unknown])
-            for (t, cls), exists in zip(unknown, found):
+            for (t, cls), exists in zip(unknown, found, strict=True):
                 if exists:
                     self._known_loaded.add((t, cls))
                     out.setdefault(t, []).append(cls)
@@ -184,8 +185,9 @@ class PushHub:
 
     def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
         self._waiting[token] = self._waiting.get(token, 0) + 1
-        task = asyncio.create_task(self._deliver(token, event, classes), name=f"reup-push|{event.kind}",
-                                   context=self._task_context())
+        task = asyncio.create_task(
+            self._deliver(token, event, classes), name=f"reup-push|{event.kind}", context=self._task_context()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -234,7 +236,8 @@ class PushHub:
                 if delta or to_run:
                     # still holding the session's lock, as Reflex does, so updates keep their order
                     await app.event_namespace.emit_update(
-                        StateUpdate(delta=delta, events=Event.from_event_type(to_run)), token)
+                        StateUpdate(delta=delta, events=Event.from_event_type(to_run)), token
+                    )
         if self.trace_key and isinstance(self.registry, RedisRegistry):
             await asyncio.to_thread(self.registry.redis.rpush, self.trace_key, f"{event.id} {event.kind} {token}")
 

@@ -33,18 +33,26 @@ class SessionInfo:
         return json.dumps({"u": self.user_id, "e": self.entity_id, "r": list(self.roles), "s": self.since})
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "SessionInfo":
+    def from_json(cls, raw: str | bytes) -> SessionInfo:
         data = json.loads(raw)
-        return cls(user_id=data.get("u"), entity_id=data.get("e"), roles=tuple(data.get("r") or ()),
-                   since=float(data.get("s") or 0.0))
+        return cls(
+            user_id=data.get("u"),
+            entity_id=data.get("e"),
+            roles=tuple(data.get("r") or ()),
+            since=float(data.get("s") or 0.0),
+        )
 
     @classmethod
-    def of(cls, principal) -> "SessionInfo":
+    def of(cls, principal) -> SessionInfo:
         """From a Principal (anonymous principals give an anonymous entry), registered now."""
         if principal is None or not principal.is_authenticated:
             return cls(user_id=None, entity_id=None, since=time.time())
-        return cls(user_id=principal.user_id, entity_id=principal.entity_id, roles=tuple(sorted(principal.roles)),
-                   since=time.time())
+        return cls(
+            user_id=principal.user_id,
+            entity_id=principal.entity_id,
+            roles=tuple(sorted(principal.roles)),
+            since=time.time(),
+        )
 
 
 def _valid(token: str) -> bool:
@@ -115,7 +123,7 @@ class RedisRegistry:
         if not tokens:
             return {}
         raws = self.redis.mget([self.key(t) for t in tokens])
-        return {t: SessionInfo.from_json(raw) for t, raw in zip(tokens, raws) if raw is not None}
+        return {t: SessionInfo.from_json(raw) for t, raw in zip(tokens, raws, strict=True) if raw is not None}
 
     def touch(self, tokens: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)

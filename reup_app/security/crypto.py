@@ -83,8 +83,9 @@ class KeyRing:
 
 
 def _derive_from_secret(secret_key: str) -> tuple[str, bytes]:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"reup-encryption-at-rest",
-               info=b"reup aes-256-gcm v1").derive(secret_key.encode("utf-8"))
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"reup-encryption-at-rest", info=b"reup aes-256-gcm v1"
+    ).derive(secret_key.encode("utf-8"))
     return "s" + hashlib.sha256(b"reup-key-id" + key).hexdigest()[:8], key
 
 
@@ -170,6 +171,7 @@ def needs_rotation(token: str, *, ring: KeyRing | None = None) -> bool:
 
 # --- the stored secret columns --------------------------------------------------------------
 
+
 def mfa_secret_aad(user_id: int) -> str:
     return f"users.mfa_secret:{int(user_id)}"
 
@@ -177,7 +179,7 @@ def mfa_secret_aad(user_id: int) -> str:
 def integration_credentials_aad(license_id: int, provider: str) -> str:
     """AAD for `integration_connections.credentials_encrypted`.
 
-    Bound to the connection's natural key (licence, provider) — unique, known before the row is
+    Bound to the connection's natural key (license, provider) — unique, known before the row is
     inserted, and never changed — so credentials cannot be moved to another connection.
     """
     return f"integration_connections.credentials:{int(license_id)}:{provider}"
@@ -190,8 +192,11 @@ def encrypt_credentials(license_id: int, provider: str, credentials: dict[str, A
 
 def decrypt_credentials(connection: Any) -> dict[str, Any]:
     """Decrypt an IntegrationConnection's credentials back into a dict."""
-    return json.loads(decrypt(connection.credentials_encrypted,
-                              integration_credentials_aad(connection.license_id, connection.provider)))
+    return json.loads(
+        decrypt(
+            connection.credentials_encrypted, integration_credentials_aad(connection.license_id, connection.provider)
+        )
+    )
 
 
 def rotate_all(session, *, batch_size: int = 500, strict: bool = False) -> dict[str, int]:
@@ -241,7 +246,11 @@ def rotate_all(session, *, batch_size: int = 500, strict: bool = False) -> dict[
         session.flush()
     for rows in _batches(IntegrationConnection, IntegrationConnection.credentials_encrypted):
         for conn in rows:
-            _rotate(conn, "credentials_encrypted", integration_credentials_aad(conn.license_id, conn.provider),
-                    "integration_connections.credentials_encrypted")
+            _rotate(
+                conn,
+                "credentials_encrypted",
+                integration_credentials_aad(conn.license_id, conn.provider),
+                "integration_connections.credentials_encrypted",
+            )
         session.flush()
     return counts

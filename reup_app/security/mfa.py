@@ -73,8 +73,9 @@ def looks_like_totp(code: str) -> bool:
     return bool(_CODE_RE.match(normalize_code(code)))
 
 
-def matching_step(secret: str, code: str, *, for_time: float | datetime | None = None,
-                  valid_window: int = VALID_WINDOW) -> int | None:
+def matching_step(
+    secret: str, code: str, *, for_time: float | datetime | None = None, valid_window: int = VALID_WINDOW
+) -> int | None:
     """The time step whose code equals `code` within the window, or None."""
     code = normalize_code(code)
     if not _CODE_RE.match(code):
@@ -109,6 +110,7 @@ def current_code(secret: str, for_time: float | datetime | None = None) -> str:
 
 
 # --- recovery codes -------------------------------------------------------------------------
+
 
 def generate_recovery_codes(n: int = RECOVERY_CODE_COUNT) -> list[str]:
     codes = []
@@ -165,8 +167,11 @@ def use_recovery_code(session: Session, user_id: int, code: str) -> bool:
     """Consume a matching unused code (row-locked, so it works once even under concurrency)."""
     if normalize_recovery_code(code) is None:
         return False
-    rows = session.exec(select(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user_id,
-                                                      MfaRecoveryCode.used_at.is_(None)).with_for_update()).all()
+    rows = session.exec(
+        select(MfaRecoveryCode)
+        .where(MfaRecoveryCode.user_id == user_id, MfaRecoveryCode.used_at.is_(None))
+        .with_for_update()
+    ).all()
     match = None
     for r in rows:  # check all: time does not reveal which one matched
         if check_recovery_code(code, r.code_hash):
@@ -180,13 +185,28 @@ def use_recovery_code(session: Session, user_id: int, code: str) -> bool:
 
 
 def remaining_recovery_codes(session: Session, user_id: int) -> int:
-    return len(session.exec(select(MfaRecoveryCode.id).where(MfaRecoveryCode.user_id == user_id,
-                                                             MfaRecoveryCode.used_at.is_(None))).all())
+    return len(
+        session.exec(
+            select(MfaRecoveryCode.id).where(MfaRecoveryCode.user_id == user_id, MfaRecoveryCode.used_at.is_(None))
+        ).all()
+    )
 
 
 __all__ = [
-    "check_recovery_code", "current_code", "decrypt_secret", "delete_recovery_codes", "encrypt_secret",
-    "generate_recovery_codes", "hash_recovery_code", "looks_like_totp", "matching_step", "new_secret",
-    "provisioning_uri", "qr_data_uri", "remaining_recovery_codes", "replace_recovery_codes", "use_recovery_code",
+    "check_recovery_code",
+    "current_code",
+    "decrypt_secret",
+    "delete_recovery_codes",
+    "encrypt_secret",
+    "generate_recovery_codes",
+    "hash_recovery_code",
+    "looks_like_totp",
+    "matching_step",
+    "new_secret",
+    "provisioning_uri",
+    "qr_data_uri",
+    "remaining_recovery_codes",
+    "replace_recovery_codes",
+    "use_recovery_code",
     "verify_totp",
 ]

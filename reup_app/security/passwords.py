@@ -25,8 +25,12 @@ def check_policy(password: str, *, email: str | None = None) -> None:
     if email and email.split("@")[0].lower() in password.lower() and len(email.split("@")[0]) >= 4:
         raise PasswordPolicyError("Password must not contain your email name.")
     classes = sum(
-        [any(c.islower() for c in password), any(c.isupper() for c in password),
-         any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
     )
     if classes < 2 and len(password) < 20:
         raise PasswordPolicyError(

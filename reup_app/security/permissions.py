@@ -7,11 +7,11 @@ trade (they can view and moderate, not place or accept orders).
 
 from __future__ import annotations
 
+from reup_app.errors import NotAuthenticated, PermissionDenied
 from reup_app.models.enums import Role
 from reup_app.security.principal import Principal
-from reup_app.errors import NotAuthenticated, PermissionDenied
 
-O, A, B, S, F, V = Role.OWNER, Role.ADMIN, Role.BUYER, Role.SALES, Role.FULFILLMENT, Role.VIEWER
+O, A, B, S, F, V = Role.OWNER, Role.ADMIN, Role.BUYER, Role.SALES, Role.FULFILLMENT, Role.VIEWER  # noqa: E741  (the permission table reads as a grid of role initials)
 ALL_MEMBERS = frozenset({O, A, B, S, F, V})
 
 # action -> roles (within the target entity) that may perform it.
@@ -29,7 +29,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "order.accept": frozenset({O, A, S}),
     "order.reject": frozenset({O, A, S}),
     "order.edit_lines": frozenset({O, A, S}),
-    "order.fulfil": frozenset({O, A, S, F}),
+    "order.fulfill": frozenset({O, A, S, F}),
     "order.ship": frozenset({O, A, S, F}),
     "order.complete": frozenset({O, A, S}),
     "invoice.manage": frozenset({O, A, S}),
@@ -53,9 +53,16 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 ADMIN_ONLY_ACTIONS = frozenset({"entity.approve", "entity.suspend", "platform.audit.view", "user.disable"})
 
 # Actions a platform admin may also perform on any entity (oversight, not trading).
-ADMIN_OVERSIGHT_ACTIONS = frozenset({
-    "order.view", "invoice.view", "dashboard.view", "team.view", "audit.view", "integration.manage",
-})
+ADMIN_OVERSIGHT_ACTIONS = frozenset(
+    {
+        "order.view",
+        "invoice.view",
+        "dashboard.view",
+        "team.view",
+        "audit.view",
+        "integration.manage",
+    }
+)
 
 
 def is_allowed(principal: Principal, action: str, entity_id: int | None) -> bool:

@@ -158,8 +158,9 @@ class RedisBackend:
     def __init__(self, url: str, prefix: str = "reup:") -> None:
         import redis
 
-        self._r = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2,
-                                       health_check_interval=30)
+        self._r = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+        )
         self.prefix = prefix
         self._hit = self._r.register_script(_HIT_SCRIPT)
         self._gt = self._r.register_script(_SET_IF_GREATER_SCRIPT)
@@ -243,8 +244,9 @@ def enforce(key: str, rule: Limit, message: str) -> None:
     allowed, retry_after = hit(key, rule.limit, rule.window_seconds)
     if not allowed:
         minutes = max(1, int((retry_after + 59) // 60))
-        raise RateLimited(f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-                          retry_after=retry_after)
+        raise RateLimited(
+            f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.", retry_after=retry_after
+        )
 
 
 def refund(key: str) -> None:

@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 import jwt
 from sqlmodel import Session, select
 
+from reup_app.errors import NotAuthenticated
 from reup_app.models import RefreshToken
 from reup_app.models.types import utcnow
-from reup_app.errors import NotAuthenticated
 from reup_app.settings import get_settings
 
 ISSUER = "reup"
@@ -115,7 +115,12 @@ def _decode(token: str, typ: str) -> dict:
         raise TokenInvalid("Invalid session. Please sign in again.")
     try:
         data = jwt.decode(
-            token, _secret(), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER, leeway=LEEWAY_SECONDS,
+            token,
+            _secret(),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "sub", "typ", "jti", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -136,13 +141,31 @@ def access_token_ttl() -> timedelta:
     return timedelta(minutes=max(1, min(get_settings().access_token_minutes, MAX_ACCESS_MINUTES)))
 
 
-def create_access_token(*, user_id: int, entity_id: int | None, roles, is_platform_admin: bool,
-                        token_version: int, ttl: timedelta | None = None, now: datetime | None = None) -> str:
+def create_access_token(
+    *,
+    user_id: int,
+    entity_id: int | None,
+    roles,
+    is_platform_admin: bool,
+    token_version: int,
+    ttl: timedelta | None = None,
+    now: datetime | None = None,
+) -> str:
     ttl = ttl if ttl is not None else access_token_ttl()
     if ttl > timedelta(minutes=MAX_ACCESS_MINUTES):
         raise ValueError("access tokens live at most 60 minutes")
-    return _encode({"sub": str(int(user_id)), "ent": entity_id, "roles": sorted(roles),
-                    "adm": bool(is_platform_admin), "tv": int(token_version)}, TYP_ACCESS, ttl, now)
+    return _encode(
+        {
+            "sub": str(int(user_id)),
+            "ent": entity_id,
+            "roles": sorted(roles),
+            "adm": bool(is_platform_admin),
+            "tv": int(token_version),
+        },
+        TYP_ACCESS,
+        ttl,
+        now,
+    )
 
 
 # Verified access tokens (by secret and token text) -> claims: a tab presents the same token with
@@ -174,19 +197,28 @@ def _decode_access_token(token: str) -> AccessClaims:
     roles = d.get("roles") or []
     if (ent is not None and not isinstance(ent, int)) or not isinstance(roles, list):
         raise TokenInvalid("Invalid session. Please sign in again.")
-    return AccessClaims(user_id=int(d["sub"]), entity_id=ent, roles=frozenset(str(r) for r in roles),
-                        is_platform_admin=bool(d.get("adm")), token_version=int(d["tv"]), jti=str(d["jti"]),
-                        issued_at=int(d["iat"]), expires_at=int(d["exp"]))
+    return AccessClaims(
+        user_id=int(d["sub"]),
+        entity_id=ent,
+        roles=frozenset(str(r) for r in roles),
+        is_platform_admin=bool(d.get("adm")),
+        token_version=int(d["tv"]),
+        jti=str(d["jti"]),
+        issued_at=int(d["iat"]),
+        expires_at=int(d["exp"]),
+    )
 
 
-def create_challenge_token(*, user_id: int, entity_id: int | None, token_version: int, typ: str = TYP_MFA,
-                           now: datetime | None = None) -> str:
+def create_challenge_token(
+    *, user_id: int, entity_id: int | None, token_version: int, typ: str = TYP_MFA, now: datetime | None = None
+) -> str:
     """A short-lived token proving the password step succeeded (typ "mfa" or "mfa_enrol")."""
     if typ not in (TYP_MFA, TYP_MFA_ENROL):
         raise ValueError(typ)
     minutes = MFA_CHALLENGE_MINUTES if typ == TYP_MFA else MFA_ENROL_CHALLENGE_MINUTES
-    return _encode({"sub": str(int(user_id)), "ent": entity_id, "tv": int(token_version)}, typ,
-                   timedelta(minutes=minutes), now)
+    return _encode(
+        {"sub": str(int(user_id)), "ent": entity_id, "tv": int(token_version)}, typ, timedelta(minutes=minutes), now
+    )
 
 
 def decode_challenge_token(token: str, typ: str = TYP_MFA) -> ChallengeClaims:
@@ -194,27 +226,46 @@ def decode_challenge_token(token: str, typ: str = TYP_MFA) -> ChallengeClaims:
     ent = d.get("ent")
     if ent is not None and not isinstance(ent, int):
         raise TokenInvalid("Invalid session. Please sign in again.")
-    return ChallengeClaims(user_id=int(d["sub"]), entity_id=ent, token_version=int(d["tv"]), jti=str(d["jti"]),
-                           typ=typ, expires_at=int(d["exp"]))
+    return ChallengeClaims(
+        user_id=int(d["sub"]),
+        entity_id=ent,
+        token_version=int(d["tv"]),
+        jti=str(d["jti"]),
+        typ=typ,
+        expires_at=int(d["exp"]),
+    )
 
 
 # --- refresh tokens -------------------------------------------------------------------------
+
 
 def hash_token(raw: str) -> str:
     """SHA-256 hex of a random token (refresh, invite, reset); the DB stores only this."""
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def issue_refresh_token(session: Session, *, user_id: int, entity_id: int | None, family_id: str | None = None,
-                        client_ip: str | None = None, user_agent: str | None = None) -> tuple[str, RefreshToken]:
+def issue_refresh_token(
+    session: Session,
+    *,
+    user_id: int,
+    entity_id: int | None,
+    family_id: str | None = None,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[str, RefreshToken]:
     """Create a refresh token (a new family unless `family_id`); returns (raw token, row)."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
-    row = RefreshToken(user_id=user_id, entity_id=entity_id, family_id=family_id or str(uuid.uuid4()),
-                       token_hash=hash_token(raw), issued_at=now,
-                       expires_at=now + timedelta(days=get_settings().refresh_token_days),
-                       client_ip=(client_ip or None) and client_ip[:64],
-                       user_agent=(user_agent or None) and user_agent[:255])
+    row = RefreshToken(
+        user_id=user_id,
+        entity_id=entity_id,
+        family_id=family_id or str(uuid.uuid4()),
+        token_hash=hash_token(raw),
+        issued_at=now,
+        expires_at=now + timedelta(days=get_settings().refresh_token_days),
+        client_ip=(client_ip or None) and client_ip[:64],
+        user_agent=(user_agent or None) and user_agent[:255],
+    )
     session.add(row)
     session.flush()
     return raw, row
@@ -226,8 +277,9 @@ _INVALID_REFRESH = "Your session is no longer valid. Please sign in again."
 
 def revoke_family(session: Session, family_id: str) -> int:
     """Revoke every live token of a family; returns how many."""
-    rows = session.exec(select(RefreshToken).where(RefreshToken.family_id == family_id,
-                                                   RefreshToken.revoked_at.is_(None))).all()
+    rows = session.exec(
+        select(RefreshToken).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+    ).all()
     now = utcnow()
     for r in rows:
         r.revoked_at = now
@@ -238,8 +290,9 @@ def revoke_family(session: Session, family_id: str) -> int:
 
 def revoke_user_tokens(session: Session, user_id: int, *, entity_id: int | None = None) -> int:
     """Revoke all live refresh tokens of a user (optionally only those for one entity)."""
-    q = select(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None),
-                                   RefreshToken.expires_at > utcnow())
+    q = select(RefreshToken).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > utcnow()
+    )
     if entity_id is not None:
         q = q.where(RefreshToken.entity_id == entity_id)
     rows = session.exec(q).all()
@@ -260,9 +313,14 @@ def find_refresh_token(session: Session, raw: str, *, lock: bool = False) -> Ref
     return session.exec(q).first()
 
 
-def rotate_refresh_token(session: Session, raw: str, *, client_ip: str | None = None,
-                         user_agent: str | None = None, entity_id: object = KEEP,
-                         ) -> tuple[str, RefreshToken]:
+def rotate_refresh_token(
+    session: Session,
+    raw: str,
+    *,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+    entity_id: object = KEEP,
+) -> tuple[str, RefreshToken]:
     """Use a refresh token once: mark it used and issue its successor in the same family.
 
     Raises RefreshTokenInvalid (unknown, expired, revoked) or RefreshTokenReused (already used:
@@ -275,22 +333,41 @@ def rotate_refresh_token(session: Session, raw: str, *, client_ip: str | None = 
     if row.used_at is not None:
         revoke_family(session, row.family_id)
         session.commit()
-        raise RefreshTokenReused("This session was signed out because its refresh token was used twice. "
-                                 "Please sign in again.")
+        raise RefreshTokenReused(
+            "This session was signed out because its refresh token was used twice. Please sign in again."
+        )
     now = utcnow()
     if row.expires_at <= now:
         raise RefreshTokenInvalid("Your session has expired. Please sign in again.")
     row.used_at = now
     session.add(row)
     new_raw, new_row = issue_refresh_token(
-        session, user_id=row.user_id, entity_id=row.entity_id if entity_id is KEEP else entity_id,
-        family_id=row.family_id, client_ip=client_ip or row.client_ip, user_agent=user_agent or row.user_agent)
+        session,
+        user_id=row.user_id,
+        entity_id=row.entity_id if entity_id is KEEP else entity_id,
+        family_id=row.family_id,
+        client_ip=client_ip or row.client_ip,
+        user_agent=user_agent or row.user_agent,
+    )
     return new_raw, new_row
 
 
 __all__ = [
-    "AccessClaims", "ChallengeClaims", "RefreshTokenInvalid", "RefreshTokenReused", "TokenError", "TokenExpired",
-    "TokenInvalid", "create_access_token", "create_challenge_token", "decode_access_token", "decode_challenge_token",
-    "find_refresh_token", "hash_token", "issue_refresh_token", "revoke_family", "revoke_user_tokens",
+    "AccessClaims",
+    "ChallengeClaims",
+    "RefreshTokenInvalid",
+    "RefreshTokenReused",
+    "TokenError",
+    "TokenExpired",
+    "TokenInvalid",
+    "create_access_token",
+    "create_challenge_token",
+    "decode_access_token",
+    "decode_challenge_token",
+    "find_refresh_token",
+    "hash_token",
+    "issue_refresh_token",
+    "revoke_family",
+    "revoke_user_tokens",
     "rotate_refresh_token",
 ]

@@ -11,6 +11,11 @@ from reup_app.seed.demo import (
 )
 
 __all__ = [
-    "ADMIN_EMAIL", "DEMO_ACCOUNTS", "DEMO_PASSWORD", "DemoAccount", "SeedSummary", "database_is_empty",
+    "ADMIN_EMAIL",
+    "DEMO_ACCOUNTS",
+    "DEMO_PASSWORD",
+    "DemoAccount",
+    "SeedSummary",
+    "database_is_empty",
     "seed_demo",
 ]

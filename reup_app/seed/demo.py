@@ -7,8 +7,8 @@
 
 What it creates (see `DEMO_ACCOUNTS` for the logins; one password, `DEMO_PASSWORD`, for all):
 - a platform admin;
-- two approved wholesalers (licences, brands, 40+ products each across all seven categories,
-  METRC-style inventory lots with lab results), and two approved retailers with adult-use licences;
+- two approved wholesalers (licenses, brands, 40+ products each across all seven categories,
+  METRC-style inventory lots with lab results), and two approved retailers with adult-use licenses;
 - trade relationships (with a price tier on two of them);
 - 16 orders (RU-100001..) in every common status with a timeline shaped as the order state machine
   records it (OrderEvent kind = status reached, detail {"action": ...}), reservations and package
@@ -100,8 +100,12 @@ RESERVING_STATUSES = frozenset({OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, Ord
 # Statuses whose goods have left the building (on-hand already reduced).
 SHIPPED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETE})
 _HAPPY_PATH = (
-    OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.FULFILLED,
-    OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETE,
+    OrderStatus.SUBMITTED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.FULFILLED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETE,
 )
 
 
@@ -154,7 +158,7 @@ class SeedSummary:
 
 
 # --------------------------------------------------------------------------------------------
-# Orders to create: (status, buyer key, buyer licence index, seller key, terms, days ago, lines)
+# Orders to create: (status, buyer key, buyer license index, seller key, terms, days ago, lines)
 # --------------------------------------------------------------------------------------------
 
 ORDER_PLAN: tuple[tuple[str, str, int, str, str, float, int], ...] = (
@@ -181,6 +185,7 @@ FIRST_ORDER_NUMBER = 100001
 def invoice_number_for(order: Order) -> str:
     """INV- plus the order number's digits (as reup_app.services.billing.invoices numbers them)."""
     return "INV-" + order.number.split("-", 1)[-1]
+
 
 REJECT_REASON = "Our Long Beach route is full this week; please reorder for next Wednesday's run."
 CANCEL_REASON = "Duplicate of a phone order placed with our sales rep."
@@ -265,9 +270,17 @@ class _DemoBuilder:
 
     def build_admin(self) -> User:
         email, name = data.PLATFORM_ADMIN
-        admin = self._add(User(email=email, full_name=name, password_hash=self.password_hash,
-                               is_platform_admin=True, created_at=self._ago(120), updated_at=self._ago(120)),
-                          "users")
+        admin = self._add(
+            User(
+                email=email,
+                full_name=name,
+                password_hash=self.password_hash,
+                is_platform_admin=True,
+                created_at=self._ago(120),
+                updated_at=self._ago(120),
+            ),
+            "users",
+        )
         self.s.flush()
         # MFA is mandatory for platform admins; the demo admin's TOTP key is public (README) so the
         # demo can be used. Add it to an authenticator app, or: python -c "import pyotp;
@@ -280,35 +293,66 @@ class _DemoBuilder:
 
     def build_company(self, spec: data.CompanySpec, age_days: int) -> _Company:
         created = self._ago(age_days)
-        entity = self._add(Entity(
-            name=spec.name, legal_name=spec.legal_name, kind=spec.kind, status=EntityStatus.APPROVED,
-            email=f"hello@{spec.domain}", phone=spec.phone, address_line1=spec.address, city=spec.city,
-            state="CA", postal_code=spec.postal_code, payment_terms_offered=spec.payment_terms_offered,
-            min_order_amount=spec.min_order_amount, description=spec.description,
-            approved_at=created + timedelta(days=2, hours=3), approved_by_user_id=self.admin.id,
-            created_at=created, updated_at=created + timedelta(days=2, hours=3),
-        ), "entities")
+        entity = self._add(
+            Entity(
+                name=spec.name,
+                legal_name=spec.legal_name,
+                kind=spec.kind,
+                status=EntityStatus.APPROVED,
+                email=f"hello@{spec.domain}",
+                phone=spec.phone,
+                address_line1=spec.address,
+                city=spec.city,
+                state="CA",
+                postal_code=spec.postal_code,
+                payment_terms_offered=spec.payment_terms_offered,
+                min_order_amount=spec.min_order_amount,
+                description=spec.description,
+                approved_at=created + timedelta(days=2, hours=3),
+                approved_by_user_id=self.admin.id,
+                created_at=created,
+                updated_at=created + timedelta(days=2, hours=3),
+            ),
+            "entities",
+        )
         self.s.flush()
         company = _Company(spec, entity)
         for lspec in spec.licenses:
-            lic = self._add(License(
-                entity_id=entity.id, state="CA", number=lspec.number, license_type=lspec.license_type,
-                status=LicenseStatus.ACTIVE, expires_on=self.today + timedelta(days=lspec.expires_in_days),
-                premises_name=lspec.premises_name, premises_address=lspec.address,
-                premises_city=lspec.city, premises_postal_code=lspec.postal_code,
-                created_at=created, updated_at=created,
-            ), "licenses")
+            lic = self._add(
+                License(
+                    entity_id=entity.id,
+                    state="CA",
+                    number=lspec.number,
+                    license_type=lspec.license_type,
+                    status=LicenseStatus.ACTIVE,
+                    expires_on=self.today + timedelta(days=lspec.expires_in_days),
+                    premises_name=lspec.premises_name,
+                    premises_address=lspec.address,
+                    premises_city=lspec.city,
+                    premises_postal_code=lspec.postal_code,
+                    created_at=created,
+                    updated_at=created,
+                ),
+                "licenses",
+            )
             company.licenses.append(lic)
         for role, full_name in spec.people:
-            user = self._add(User(email=f"{role}@{spec.domain}", full_name=full_name,
-                                  password_hash=self.password_hash,
-                                  created_at=created + timedelta(hours=1), updated_at=created + timedelta(hours=1)),
-                             "users")
+            user = self._add(
+                User(
+                    email=f"{role}@{spec.domain}",
+                    full_name=full_name,
+                    password_hash=self.password_hash,
+                    created_at=created + timedelta(hours=1),
+                    updated_at=created + timedelta(hours=1),
+                ),
+                "users",
+            )
             company.users[str(role)] = user
         self.s.flush()
         for role, user in company.users.items():
-            self._add(Membership(user_id=user.id, entity_id=entity.id, role=role,
-                                 created_at=user.created_at), "memberships")
+            self._add(
+                Membership(user_id=user.id, entity_id=entity.id, role=role, created_at=user.created_at), "memberships"
+            )
         for lic, lspec in zip(company.licenses, spec.licenses, strict=True):
             self.facility_code[lic.id] = lspec.metrc_facility_code
             self.label_serial[lic.id] = self.rng.randint(10_000, 90_000) * 1000
@@ -320,8 +364,14 @@ class _DemoBuilder:
     def build_catalog(self, company: _Company, index: int, mg_pools: dict[str, list]) -> None:
         spec = company.spec
         for bspec in spec.brands:
-            brand = self._add(Brand(entity_id=company.entity.id, name=bspec.name,
-                                    created_at=company.entity.created_at + timedelta(days=3)), "brands")
+            brand = self._add(
+                Brand(
+                    entity_id=company.entity.id,
+                    name=bspec.name,
+                    created_at=company.entity.created_at + timedelta(days=3),
+                ),
+                "brands",
+            )
             company.brands[bspec.name] = brand
         self.s.flush()
         for bspec in spec.brands:
@@ -333,7 +383,7 @@ class _DemoBuilder:
             brands = [b for b in spec.brands if category in b.categories]
             picks: list[tuple[data.ProductTemplate, tuple | None]] = []
             if category in data.MG_PRODUCTS:
-                picks = [(tpl, None) for tpl in mg_pools[category][index * count:(index + 1) * count]]
+                picks = [(tpl, None) for tpl in mg_pools[category][index * count : (index + 1) * count]]
             else:
                 cbd = data.CBD_TEMPLATES.get(category, ())
                 templates = data.STRAIN_TEMPLATES[category]
@@ -349,7 +399,7 @@ class _DemoBuilder:
         self.s.flush()
 
         # A few listings that are not plainly "available", as on any real menu.
-        states = ([ListingState.BACKORDER] * 2 + [ListingState.SAMPLE, ListingState.INTERNAL, ListingState.ARCHIVED])
+        states = [ListingState.BACKORDER] * 2 + [ListingState.SAMPLE, ListingState.INTERNAL, ListingState.ARCHIVED]
         for product, state in zip(self.rng.sample(company.products, len(states)), states, strict=True):
             product.listing_state = state
 
@@ -386,14 +436,31 @@ class _DemoBuilder:
         description = tpl.description
         if strain_name:
             description = f"{description} Cultivar: {strain_name}."
-        product = self._add(Product(
-            entity_id=company.entity.id, brand_id=brand.id, sku=sku, name=name, description=description,
-            category=category, strain_name=strain_name, strain_type=strain_type, thc_percent=thc,
-            cbd_percent=cbd, unit_of_measure=tpl.uom, case_size=tpl.case_size, unit_price=unit_price,
-            case_price=case_price, min_order_qty=Decimal(tpl.min_order), listing_state=ListingState.AVAILABLE,
-            available_qty=ZERO, search_text=product_search_text(name, brand.name, strain_name, sku),
-            created_at=created, updated_at=created,
-        ), "products")
+        product = self._add(
+            Product(
+                entity_id=company.entity.id,
+                brand_id=brand.id,
+                sku=sku,
+                name=name,
+                description=description,
+                category=category,
+                strain_name=strain_name,
+                strain_type=strain_type,
+                thc_percent=thc,
+                cbd_percent=cbd,
+                unit_of_measure=tpl.uom,
+                case_size=tpl.case_size,
+                unit_price=unit_price,
+                case_price=case_price,
+                min_order_qty=Decimal(tpl.min_order),
+                listing_state=ListingState.AVAILABLE,
+                available_qty=ZERO,
+                search_text=product_search_text(name, brand.name, strain_name, sku),
+                created_at=created,
+                updated_at=created,
+            ),
+            "products",
+        )
         company.products.append(product)
         return product
 
@@ -426,42 +493,65 @@ class _DemoBuilder:
                     if product.cbd_percent is not None:
                         lab_cbd = self._near(product.cbd_percent, 0.3)
             qty = Decimal(on_hand).quantize(Decimal("0.001"))
-            lot = self._add(InventoryLot(
-                product_id=product.id, license_id=lic.id, package_label=self._package_label(lic),
-                batch_number=f"{self.brand_prefix[product.brand_id]}{packaged:%y%m%d}-{product.sku[3:5]}{n:02d}",
-                quantity_on_hand=qty, quantity_reserved=ZERO, quantity_available=qty,
-                lab_test_state=lab_state, lab_thc_percent=lab_thc, lab_cbd_percent=lab_cbd, lab_name=lab_name,
-                lab_tested_on=tested, packaged_on=packaged,
-                expires_on=packaged + timedelta(days=data.SHELF_LIFE_DAYS[product.category]),
-                created_at=self._at(packaged, hour=15),
-                updated_at=self.now,
-            ), "inventory_lots")
+            lot = self._add(
+                InventoryLot(
+                    product_id=product.id,
+                    license_id=lic.id,
+                    package_label=self._package_label(lic),
+                    batch_number=f"{self.brand_prefix[product.brand_id]}{packaged:%y%m%d}-{product.sku[3:5]}{n:02d}",
+                    quantity_on_hand=qty,
+                    quantity_reserved=ZERO,
+                    quantity_available=qty,
+                    lab_test_state=lab_state,
+                    lab_thc_percent=lab_thc,
+                    lab_cbd_percent=lab_cbd,
+                    lab_name=lab_name,
+                    lab_tested_on=tested,
+                    packaged_on=packaged,
+                    expires_on=packaged + timedelta(days=data.SHELF_LIFE_DAYS[product.category]),
+                    created_at=self._at(packaged, hour=15),
+                    updated_at=self.now,
+                ),
+                "inventory_lots",
+            )
             self.lots_by_product[product.id].append(lot)
 
     # -- relationships and price tiers --------------------------------------------------------------
 
     def build_relationships(self) -> None:
-        tiers = {("pacificbloom", "greenleaf"): ("Preferred Partner", Decimal("0.93")),
-                 ("emeraldcoast", "canopy"): ("Volume Buyer", Decimal("0.95"))}
+        tiers = {
+            ("pacificbloom", "greenleaf"): ("Preferred Partner", Decimal("0.93")),
+            ("emeraldcoast", "canopy"): ("Volume Buyer", Decimal("0.95")),
+        }
         for seller in data.WHOLESALERS:
             for buyer in data.RETAILERS:
                 s_co, b_co = self.companies[seller.key], self.companies[buyer.key]
                 tier_id = None
                 if (seller.key, buyer.key) in tiers:
                     name, factor = tiers[(seller.key, buyer.key)]
-                    tier = self._add(PriceTier(seller_entity_id=s_co.entity.id, name=name,
-                                               created_at=self._ago(80)), "price_tiers")
+                    tier = self._add(
+                        PriceTier(seller_entity_id=s_co.entity.id, name=name, created_at=self._ago(80)), "price_tiers"
+                    )
                     self.s.flush()
                     tier_id = tier.id
                     available = [p for p in s_co.products if p.listing_state == ListingState.AVAILABLE]
                     for product in self.rng.sample(available, 12):
                         price = _money(product.unit_price * factor)
-                        self._add(PriceTierPrice(price_tier_id=tier.id, product_id=product.id, unit_price=price),
-                                  "price_tier_prices")
+                        self._add(
+                            PriceTierPrice(price_tier_id=tier.id, product_id=product.id, unit_price=price),
+                            "price_tier_prices",
+                        )
                         self.tier_prices[(b_co.entity.id, product.id)] = price
-                self._add(TradeRelationship(seller_entity_id=s_co.entity.id, buyer_entity_id=b_co.entity.id,
-                                            price_tier_id=tier_id, created_at=self._ago(75),
-                                            updated_at=self._ago(75)), "trade_relationships")
+                self._add(
+                    TradeRelationship(
+                        seller_entity_id=s_co.entity.id,
+                        buyer_entity_id=b_co.entity.id,
+                        price_tier_id=tier_id,
+                        created_at=self._ago(75),
+                        updated_at=self._ago(75),
+                    ),
+                    "trade_relationships",
+                )
         self.s.flush()
 
     # -- orders -----------------------------------------------------------------------------------------
@@ -473,20 +563,29 @@ class _DemoBuilder:
             times[status] = submitted + timedelta(hours=self.rng.uniform(1, 5))
             return times
         gaps = {
-            OrderStatus.ACCEPTED: (1.5, 6), OrderStatus.FULFILLED: (8, 20), OrderStatus.SHIPPED: (6, 14),
-            OrderStatus.DELIVERED: (2, 6), OrderStatus.COMPLETE: (24 * 4, 24 * 12),
+            OrderStatus.ACCEPTED: (1.5, 6),
+            OrderStatus.FULFILLED: (8, 20),
+            OrderStatus.SHIPPED: (6, 14),
+            OrderStatus.DELIVERED: (2, 6),
+            OrderStatus.COMPLETE: (24 * 4, 24 * 12),
         }
         t = submitted
-        for step in _HAPPY_PATH[1:_HAPPY_PATH.index(status) + 1]:
+        for step in _HAPPY_PATH[1 : _HAPPY_PATH.index(status) + 1]:
             t = t + timedelta(hours=self.rng.uniform(*gaps[step]))
             times[step] = t
         latest = self.now - timedelta(minutes=5)
         return {k: min(v, latest) for k, v in times.items()}
 
     def _shippable_lots(self, product: Product, license: License, by: date) -> list[InventoryLot]:
-        lots = [lot for lot in self.lots_by_product[product.id]
-                if lot.license_id == license.id and lot.lab_test_state == LabTestState.PASSED
-                and lot.lab_tested_on is not None and lot.lab_tested_on <= by and lot.quantity_available > 0]
+        lots = [
+            lot
+            for lot in self.lots_by_product[product.id]
+            if lot.license_id == license.id
+            and lot.lab_test_state == LabTestState.PASSED
+            and lot.lab_tested_on is not None
+            and lot.lab_tested_on <= by
+            and lot.quantity_available > 0
+        ]
         return sorted(lots, key=lambda lot: (lot.packaged_on, lot.package_label))  # FIFO
 
     def _pick_lines(self, seller: _Company, buyer: _Company, license: License, n: int, by: date):
@@ -526,21 +625,33 @@ class _DemoBuilder:
             subtotal = sum((_money(q * p) for _, q, p in lines), ZERO)
             tax = _money(subtotal * WHOLESALE_TAX_RATE)
             placed_by = buyer.users[Role.BUYER]
-            order = self._add(Order(
-                number=f"RU-{FIRST_ORDER_NUMBER + i}", buyer_entity_id=buyer.entity.id,
-                buyer_license_id=buyer_license.id, seller_entity_id=seller.entity.id,
-                seller_license_id=seller_license.id, status=status, payment_terms=terms,
-                subtotal=subtotal, tax=tax, total=subtotal + tax,
-                notes=self._order_note(i), delivery_preferences=buyer.spec.delivery_preferences,
-                created_by_user_id=placed_by.id,
-                submitted_at=submitted,
-                accepted_at=times.get(OrderStatus.ACCEPTED), fulfilled_at=times.get(OrderStatus.FULFILLED),
-                shipped_at=times.get(OrderStatus.SHIPPED), delivered_at=times.get(OrderStatus.DELIVERED),
-                completed_at=times.get(OrderStatus.COMPLETE),
-                cancelled_at=times.get(OrderStatus.CANCELLED),
-                created_at=submitted - timedelta(minutes=self.rng.randint(4, 40)),
-                updated_at=max(times.values()),
-            ), "orders")
+            order = self._add(
+                Order(
+                    number=f"RU-{FIRST_ORDER_NUMBER + i}",
+                    buyer_entity_id=buyer.entity.id,
+                    buyer_license_id=buyer_license.id,
+                    seller_entity_id=seller.entity.id,
+                    seller_license_id=seller_license.id,
+                    status=status,
+                    payment_terms=terms,
+                    subtotal=subtotal,
+                    tax=tax,
+                    total=subtotal + tax,
+                    notes=self._order_note(i),
+                    delivery_preferences=buyer.spec.delivery_preferences,
+                    created_by_user_id=placed_by.id,
+                    submitted_at=submitted,
+                    accepted_at=times.get(OrderStatus.ACCEPTED),
+                    fulfilled_at=times.get(OrderStatus.FULFILLED),
+                    shipped_at=times.get(OrderStatus.SHIPPED),
+                    delivered_at=times.get(OrderStatus.DELIVERED),
+                    completed_at=times.get(OrderStatus.COMPLETE),
+                    cancelled_at=times.get(OrderStatus.CANCELLED),
+                    created_at=submitted - timedelta(minutes=self.rng.randint(4, 40)),
+                    updated_at=max(times.values()),
+                ),
+                "orders",
+            )
             if status in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED):
                 start = self._at(self.today + timedelta(days=2 + i % 3), hour=17)  # 10am Pacific
                 order.requested_delivery_start = start
@@ -548,9 +659,23 @@ class _DemoBuilder:
             self.s.flush()
             line_rows = []
             for product, qty, price in lines:
-                line_rows.append((self._add(OrderLine(
-                    order_id=order.id, product_id=product.id, sku=product.sku, product_name=product.name,
-                    quantity=qty, unit_price=price, line_total=_money(qty * price)), "order_lines"), product))
+                line_rows.append(
+                    (
+                        self._add(
+                            OrderLine(
+                                order_id=order.id,
+                                product_id=product.id,
+                                sku=product.sku,
+                                product_name=product.name,
+                                quantity=qty,
+                                unit_price=price,
+                                line_total=_money(qty * price),
+                            ),
+                            "order_lines",
+                        ),
+                        product,
+                    )
+                )
             self.s.flush()
             allocations = self._apply_inventory(order, line_rows, seller_license, submitted.date())
             self._events(order, times, buyer, seller, allocations)
@@ -558,8 +683,14 @@ class _DemoBuilder:
         self.s.flush()
 
     def _order_note(self, i: int) -> str | None:
-        notes = (None, "Please include COAs with the manifest.", None, "Mixed case OK if you're short on eighths.",
-                 None, "Same delivery window as last time, thanks!")
+        notes = (
+            None,
+            "Please include COAs with the manifest.",
+            None,
+            "Mixed case OK if you're short on eighths.",
+            None,
+            "Same delivery window as last time, thanks!",
+        )
         return notes[i % len(notes)]
 
     def _apply_inventory(self, order: Order, line_rows, license: License, by: date) -> list[OrderLineAllocation]:
@@ -579,9 +710,17 @@ class _DemoBuilder:
                     lot.quantity_on_hand -= take
                 lot.quantity_available = lot.quantity_on_hand - lot.quantity_reserved
                 lot.updated_at = order.updated_at
-                allocations.append(self._add(OrderLineAllocation(
-                    order_line_id=line.id, inventory_lot_id=lot.id, package_label=lot.package_label, quantity=take),
-                    "allocations"))
+                allocations.append(
+                    self._add(
+                        OrderLineAllocation(
+                            order_line_id=line.id,
+                            inventory_lot_id=lot.id,
+                            package_label=lot.package_label,
+                            quantity=take,
+                        ),
+                        "allocations",
+                    )
+                )
                 remaining -= take
                 if remaining <= 0:
                     break
@@ -590,13 +729,21 @@ class _DemoBuilder:
         self.s.flush()
         return allocations
 
-    def _events(self, order: Order, times: dict[str, datetime], buyer: _Company, seller: _Company,
-                allocations: list[OrderLineAllocation]) -> None:
+    def _events(
+        self,
+        order: Order,
+        times: dict[str, datetime],
+        buyer: _Company,
+        seller: _Company,
+        allocations: list[OrderLineAllocation],
+    ) -> None:
         """The order timeline, shaped as `reup_app.services.ordering.orders.transition` records it: one event
         per transition, kind = the status reached, detail = {"action": ..., plus what it carried}."""
         actors = {
-            OrderStatus.SUBMITTED: (buyer, Role.BUYER, "submit"), OrderStatus.CANCELLED: (buyer, Role.BUYER, "cancel"),
-            OrderStatus.ACCEPTED: (seller, Role.SALES, "accept"), OrderStatus.REJECTED: (seller, Role.SALES, "reject"),
+            OrderStatus.SUBMITTED: (buyer, Role.BUYER, "submit"),
+            OrderStatus.CANCELLED: (buyer, Role.BUYER, "cancel"),
+            OrderStatus.ACCEPTED: (seller, Role.SALES, "accept"),
+            OrderStatus.REJECTED: (seller, Role.SALES, "reject"),
             OrderStatus.FULFILLED: (seller, Role.FULFILLMENT, "fulfill"),
             OrderStatus.SHIPPED: (seller, Role.FULFILLMENT, "ship"),
             OrderStatus.DELIVERED: (seller, Role.FULFILLMENT, "deliver"),
@@ -605,8 +752,12 @@ class _DemoBuilder:
         extra = {
             OrderStatus.REJECTED: {"reason": REJECT_REASON},
             OrderStatus.CANCELLED: {"reason": CANCEL_REASON},
-            OrderStatus.FULFILLED: {"packages": [{"line_id": a.order_line_id, "package_label": a.package_label,
-                                                  "quantity": str(a.quantity)} for a in allocations]},
+            OrderStatus.FULFILLED: {
+                "packages": [
+                    {"line_id": a.order_line_id, "package_label": a.package_label, "quantity": str(a.quantity)}
+                    for a in allocations
+                ]
+            },
             OrderStatus.SHIPPED: {"invoice_number": invoice_number_for(order)},
             OrderStatus.COMPLETE: {"note": "Paid in full, thanks!"},
         }
@@ -614,11 +765,19 @@ class _DemoBuilder:
         for status, at in sorted(times.items(), key=lambda kv: kv[1]):
             company, role, action = actors[status]
             detail = {"action": action, **extra.get(status, {})}
-            self._add(OrderEvent(
-                order_id=order.id, kind=str(status), from_status=str(previous), to_status=str(status),
-                actor_user_id=company.users[role].id, actor_entity_id=company.entity.id,
-                detail=json.dumps(detail), created_at=at,
-            ), "order_events")
+            self._add(
+                OrderEvent(
+                    order_id=order.id,
+                    kind=str(status),
+                    from_status=str(previous),
+                    to_status=str(status),
+                    actor_user_id=company.users[role].id,
+                    actor_entity_id=company.entity.id,
+                    detail=json.dumps(detail),
+                    created_at=at,
+                ),
+                "order_events",
+            )
             previous = status
 
     # -- shipping records ---------------------------------------------------------------------------------
@@ -631,21 +790,34 @@ class _DemoBuilder:
             if order.status not in SHIPPED_STATUSES:
                 continue
             delivered = order.status != OrderStatus.SHIPPED
-            self._add(ComplianceManifest(
-                order_id=order.id, license_id=order.seller_license_id, provider=Provider.METRC,
-                status=ManifestStatus.ACCEPTED if delivered else ManifestStatus.PENDING,
-                manifest_number=f"{self.rng.randint(10**9, 10**10 - 1)}" if delivered else None,
-                submitted_at=order.shipped_at - timedelta(hours=2) if delivered else None,
-                created_at=order.shipped_at, updated_at=order.delivered_at or order.shipped_at,
-            ), "manifests")
-            self._add(Delivery(
-                order_id=order.id, provider=Provider.FLEETBASE,
-                status=DeliveryStatus.DELIVERED if delivered else DeliveryStatus.PENDING,
-                driver_name="Rosa Alvarez", driver_phone="(510) 555-0175", vehicle="2022 Ford Transit, CA 8XKD412",
-                eta=None if delivered else order.shipped_at + timedelta(hours=5),
-                delivered_at=order.delivered_at, created_at=order.shipped_at,
-                updated_at=order.delivered_at or order.shipped_at,
-            ), "deliveries")
+            self._add(
+                ComplianceManifest(
+                    order_id=order.id,
+                    license_id=order.seller_license_id,
+                    provider=Provider.METRC,
+                    status=ManifestStatus.ACCEPTED if delivered else ManifestStatus.PENDING,
+                    manifest_number=f"{self.rng.randint(10**9, 10**10 - 1)}" if delivered else None,
+                    submitted_at=order.shipped_at - timedelta(hours=2) if delivered else None,
+                    created_at=order.shipped_at,
+                    updated_at=order.delivered_at or order.shipped_at,
+                ),
+                "manifests",
+            )
+            self._add(
+                Delivery(
+                    order_id=order.id,
+                    provider=Provider.FLEETBASE,
+                    status=DeliveryStatus.DELIVERED if delivered else DeliveryStatus.PENDING,
+                    driver_name="Rosa Alvarez",
+                    driver_phone="(510) 555-0175",
+                    vehicle="2022 Ford Transit, CA 8XKD412",
+                    eta=None if delivered else order.shipped_at + timedelta(hours=5),
+                    delivered_at=order.delivered_at,
+                    created_at=order.shipped_at,
+                    updated_at=order.delivered_at or order.shipped_at,
+                ),
+                "deliveries",
+            )
         self.s.flush()
 
     # -- billing ------------------------------------------------------------------------------------------
@@ -657,30 +829,62 @@ class _DemoBuilder:
                 continue
             seller = self._company_of(order.seller_entity_id)
             issued = order.shipped_at
-            invoice = self._add(Invoice(
-                number=invoice_number_for(order), order_id=order.id, seller_entity_id=order.seller_entity_id,
-                buyer_entity_id=order.buyer_entity_id, status=InvoiceStatus.OPEN, subtotal=order.subtotal,
-                tax=order.tax, total=order.total, amount_paid=ZERO, issued_at=issued,
-                due_at=issued + timedelta(days=TERMS_DAYS[order.payment_terms]), created_at=issued,
-            ), "invoices")
+            invoice = self._add(
+                Invoice(
+                    number=invoice_number_for(order),
+                    order_id=order.id,
+                    seller_entity_id=order.seller_entity_id,
+                    buyer_entity_id=order.buyer_entity_id,
+                    status=InvoiceStatus.OPEN,
+                    subtotal=order.subtotal,
+                    tax=order.tax,
+                    total=order.total,
+                    amount_paid=ZERO,
+                    issued_at=issued,
+                    due_at=issued + timedelta(days=TERMS_DAYS[order.payment_terms]),
+                    created_at=issued,
+                ),
+                "invoices",
+            )
             self.s.flush()
             payments: list[tuple[Decimal, str, str, datetime]] = []
             if order.status == OrderStatus.COMPLETE:
                 if order.payment_terms == "cod":
                     payments.append((order.total, PaymentMethod.CASH, "COD collected by driver", order.delivered_at))
                 else:
-                    payments.append((order.total, PaymentMethod.ACH, f"ACH {self.rng.randint(100000, 999999)}",
-                                     order.completed_at - timedelta(hours=2)))
+                    payments.append(
+                        (
+                            order.total,
+                            PaymentMethod.ACH,
+                            f"ACH {self.rng.randint(100000, 999999)}",
+                            order.completed_at - timedelta(hours=2),
+                        )
+                    )
             elif order.status == OrderStatus.DELIVERED and not partial_done:
                 partial_done = True
                 half = _money(order.total / 2)
-                payments.append((half, PaymentMethod.CHECK, f"Check #{self.rng.randint(1000, 9999)}",
-                                 order.delivered_at + timedelta(days=2)))
+                payments.append(
+                    (
+                        half,
+                        PaymentMethod.CHECK,
+                        f"Check #{self.rng.randint(1000, 9999)}",
+                        order.delivered_at + timedelta(days=2),
+                    )
+                )
             for amount, method, reference, at in payments:
                 at = min(at, self.now - timedelta(minutes=5))
-                self._add(Payment(invoice_id=invoice.id, amount=amount, method=method, reference=reference,
-                                  received_at=at, recorded_by_user_id=seller.users[Role.ADMIN].id,
-                                  created_at=at), "payments")
+                self._add(
+                    Payment(
+                        invoice_id=invoice.id,
+                        amount=amount,
+                        method=method,
+                        reference=reference,
+                        received_at=at,
+                        recorded_by_user_id=seller.users[Role.ADMIN].id,
+                        created_at=at,
+                    ),
+                    "payments",
+                )
                 invoice.amount_paid += amount
             if invoice.amount_paid >= invoice.total:
                 invoice.status = InvoiceStatus.PAID
@@ -700,38 +904,80 @@ class _DemoBuilder:
         buyer, seller = self._company_of(accepted.buyer_entity_id), self._company_of(accepted.seller_entity_id)
         t = accepted.accepted_at
         for offset, author, company, body in (
-            (20, buyer.users[Role.BUYER], buyer,
-             "Any chance this can ride on Wednesday's route? We're low on eighths."),
+            (
+                20,
+                buyer.users[Role.BUYER],
+                buyer,
+                "Any chance this can ride on Wednesday's route? We're low on eighths.",
+            ),
             (55, seller.users[Role.SALES], seller, "Yes - you're on Wednesday's Bay Area route, ETA 10am-1pm."),
         ):
-            self._add(OrderMessage(order_id=accepted.id, author_user_id=author.id, author_entity_id=company.entity.id,
-                                   body=body, created_at=min(t + timedelta(minutes=offset), self.now)),
-                      "order_messages")
+            self._add(
+                OrderMessage(
+                    order_id=accepted.id,
+                    author_user_id=author.id,
+                    author_entity_id=company.entity.id,
+                    body=body,
+                    created_at=min(t + timedelta(minutes=offset), self.now),
+                ),
+                "order_messages",
+            )
 
-        def notify(user: User, entity: Entity, kind: str, title: str, body: str, order: Order, at: datetime,
-                   read: bool) -> None:
-            self._add(Notification(user_id=user.id, entity_id=entity.id, kind=kind, title=title, body=body,
-                                   link=f"/orders/{order.id}", created_at=at,
-                                   read_at=at + timedelta(hours=1) if read else None), "notifications")
+        def notify(
+            user: User, entity: Entity, kind: str, title: str, body: str, order: Order, at: datetime, read: bool
+        ) -> None:
+            self._add(
+                Notification(
+                    user_id=user.id,
+                    entity_id=entity.id,
+                    kind=kind,
+                    title=title,
+                    body=body,
+                    link=f"/orders/{order.id}",
+                    created_at=at,
+                    read_at=at + timedelta(hours=1) if read else None,
+                ),
+                "notifications",
+            )
 
         for order in by_status[OrderStatus.SUBMITTED]:
             buyer, seller = self._company_of(order.buyer_entity_id), self._company_of(order.seller_entity_id)
             for role in (Role.SALES, Role.OWNER):
-                notify(seller.users[role], seller.entity, "order.submitted",
-                       f"New order {order.number} from {buyer.entity.name}",
-                       f"{order.total:,} USD, {order.payment_terms.replace('_', ' ').upper()}", order,
-                       order.submitted_at, read=False)
-        for status, kind, verb in ((OrderStatus.ACCEPTED, "order.accepted", "was accepted"),
-                                   (OrderStatus.SHIPPED, "order.shipped", "has shipped"),
-                                   (OrderStatus.REJECTED, "order.rejected", "was rejected")):
+                notify(
+                    seller.users[role],
+                    seller.entity,
+                    "order.submitted",
+                    f"New order {order.number} from {buyer.entity.name}",
+                    f"{order.total:,} USD, {order.payment_terms.replace('_', ' ').upper()}",
+                    order,
+                    order.submitted_at,
+                    read=False,
+                )
+        for status, kind, verb in (
+            (OrderStatus.ACCEPTED, "order.accepted", "was accepted"),
+            (OrderStatus.SHIPPED, "order.shipped", "has shipped"),
+            (OrderStatus.REJECTED, "order.rejected", "was rejected"),
+        ):
             for order in by_status[status]:
                 buyer, seller = self._company_of(order.buyer_entity_id), self._company_of(order.seller_entity_id)
-                at = {OrderStatus.ACCEPTED: order.accepted_at, OrderStatus.SHIPPED: order.shipped_at,
-                      OrderStatus.REJECTED: order.updated_at}[status]
-                body = (REJECT_REASON if status == OrderStatus.REJECTED
-                        else f"{seller.entity.name} - {order.total:,} USD")
-                notify(buyer.users[Role.BUYER], buyer.entity, kind, f"Order {order.number} {verb}", body, order, at,
-                       read=status == OrderStatus.REJECTED)
+                at = {
+                    OrderStatus.ACCEPTED: order.accepted_at,
+                    OrderStatus.SHIPPED: order.shipped_at,
+                    OrderStatus.REJECTED: order.updated_at,
+                }[status]
+                body = (
+                    REJECT_REASON if status == OrderStatus.REJECTED else f"{seller.entity.name} - {order.total:,} USD"
+                )
+                notify(
+                    buyer.users[Role.BUYER],
+                    buyer.entity,
+                    kind,
+                    f"Order {order.number} {verb}",
+                    body,
+                    order,
+                    at,
+                    read=status == OrderStatus.REJECTED,
+                )
         self.s.flush()
 
     # -- final consistency ---------------------------------------------------------------------------------
@@ -750,8 +996,9 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
     """
     existing = session.exec(select(User).where(User.email == ADMIN_EMAIL)).first()
     if existing is not None:
-        return SeedSummary(created=False,
-                           message=f"Demo data already present ({ADMIN_EMAIL} exists); nothing was changed.")
+        return SeedSummary(
+            created=False, message=f"Demo data already present ({ADMIN_EMAIL} exists); nothing was changed."
+        )
     now = now or utcnow()
     if now.tzinfo is None:
         raise ValueError("seed_demo needs a timezone-aware `now`")
@@ -779,9 +1026,24 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
     builder.finish_inventory()
     session.commit()
 
-    counts = {k: builder.counts[k] for k in (
-        "entities", "licenses", "users", "brands", "products", "inventory_lots", "trade_relationships",
-        "orders", "order_lines", "invoices", "payments", "deliveries", "notifications")}
+    counts = {
+        k: builder.counts[k]
+        for k in (
+            "entities",
+            "licenses",
+            "users",
+            "brands",
+            "products",
+            "inventory_lots",
+            "trade_relationships",
+            "orders",
+            "order_lines",
+            "invoices",
+            "payments",
+            "deliveries",
+            "notifications",
+        )
+    }
     return SeedSummary(created=True, message="Demo data created.", counts=counts)
 
 

@@ -14,8 +14,7 @@ from reup_app.models import Entity, License, Product
 from reup_app.security.principal import Principal
 from reup_app.seed.demo import DEMO_PASSWORD
 from reup_app.services.identity import auth
-from reup_app.services.ordering import cart
-from reup_app.services.ordering import orders
+from reup_app.services.ordering import cart, orders
 
 
 def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:
@@ -35,19 +34,31 @@ def entity_id_named(name: str) -> int:
 def stocked_products(seller_entity_id: int) -> list[Product]:
     """The seller's available products, most stock first."""
     with unit_of_work(None) as s:
-        return list(s.execute(select(Product).where(Product.entity_id == seller_entity_id, Product.available_qty > 0,
-                                                    Product.listing_state == "available")
-                              .order_by(Product.available_qty.desc(), Product.id)).scalars())
+        return list(
+            s.execute(
+                select(Product)
+                .where(
+                    Product.entity_id == seller_entity_id,
+                    Product.available_qty > 0,
+                    Product.listing_state == "available",
+                )
+                .order_by(Product.available_qty.desc(), Product.id)
+            ).scalars()
+        )
 
 
-def place_demo_order(buyer: Principal, seller_entity_id: int, minimum: Decimal = Decimal("800"),
-                     product_id: int | None = None) -> str:
+def place_demo_order(
+    buyer: Principal, seller_entity_id: int, minimum: Decimal = Decimal("800"), product_id: int | None = None
+) -> str:
     """Cart one in-stock product of the seller (`product_id`, or the one with the most stock) worth at
     least `minimum`, check out; the order number."""
     products = [p for p in stocked_products(seller_entity_id) if product_id in (None, p.id)]
     with unit_of_work(buyer) as s:
-        licence_id = s.execute(select(License.id).where(License.entity_id == buyer.entity_id,
-                                                        License.status == "active")).scalars().first()
+        license_id = (
+            s.execute(select(License.id).where(License.entity_id == buyer.entity_id, License.status == "active"))
+            .scalars()
+            .first()
+        )
     for product in products:
         step = product.min_order_qty or Decimal(1)
         qty = max(step, step * math.ceil(minimum / (product.unit_price * step)))
@@ -58,8 +69,13 @@ def place_demo_order(buyer: Principal, seller_entity_id: int, minimum: Decimal =
     with unit_of_work(buyer) as s:
         cart.add_to_cart(s, buyer, product.id, qty)
     with unit_of_work(buyer) as s:
-        result = cart.checkout(s, buyer, buyer_license_id=licence_id, idempotency_key=uuid.uuid4().hex,
-                               seller_entity_ids=[seller_entity_id])
+        result = cart.checkout(
+            s,
+            buyer,
+            buyer_license_id=license_id,
+            idempotency_key=uuid.uuid4().hex,
+            seller_entity_ids=[seller_entity_id],
+        )
     return result.orders[0].number
 
 

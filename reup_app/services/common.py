@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from reup_app.security.permissions import authorize, is_allowed
-from reup_app.security.principal import Principal
 from reup_app.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
+from reup_app.security.permissions import authorize, is_allowed
+from reup_app.security.principal import Principal
 
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
@@ -57,8 +57,9 @@ def parse_quantity(value: Any, field: str = "quantity", *, allow_zero: bool = Fa
     """A quantity: a finite Decimal with at most 3 decimal places, > 0 (or >= 0), below a sane cap."""
     d = _decimal(value, field, "quantity")
     if d < 0 or (d == 0 and not allow_zero):
-        raise ValidationError("Quantity must be greater than zero." if not allow_zero
-                              else "Quantity can't be negative.", field)
+        raise ValidationError(
+            "Quantity must be greater than zero." if not allow_zero else "Quantity can't be negative.", field
+        )
     if d != d.quantize(MILLI):
         raise ValidationError("Quantity can have at most 3 decimal places.", field)
     if d > MAX_QUANTITY:
@@ -79,8 +80,9 @@ def parse_money(value: Any, field: str = "amount", *, allow_zero: bool = False) 
     """An amount of money: a finite Decimal with at most 2 decimal places, > 0 (or >= 0)."""
     d = _decimal(value, field, "amount")
     if d < 0 or (d == 0 and not allow_zero):
-        raise ValidationError("Amount must be greater than zero." if not allow_zero
-                              else "Amount can't be negative.", field)
+        raise ValidationError(
+            "Amount must be greater than zero." if not allow_zero else "Amount can't be negative.", field
+        )
     if d != d.quantize(CENT):
         raise ValidationError("Amounts can have at most 2 decimal places (cents).", field)
     if d > MAX_MONEY:
@@ -194,7 +196,7 @@ def new_numbers(session: Session, column, prefix: str, count: int, digits: int =
     out: list[str] = []
     while len(out) < count:
         wanted = count - len(out)
-        candidates = {f"{prefix}{secrets.randbelow(10 ** digits):0{digits}d}" for _ in range(wanted)}
+        candidates = {f"{prefix}{secrets.randbelow(10**digits):0{digits}d}" for _ in range(wanted)}
         candidates -= set(out)
         taken = set(session.execute(select(column).where(column.in_(candidates))).scalars())
         out.extend(sorted(candidates - taken))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
+from reup_app.errors import ServiceError
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import signup as signup_service
 from reup_app.services.identity import team as team_service
-from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.route_args import route_arg
 
-MAX_LICENCES_ON_FORM = 3
+MAX_LICENSES_ON_FORM = 3
 
 
 class SignupState(AppState):
@@ -21,14 +21,19 @@ class SignupState(AppState):
 
     @rx.event
     async def submit(self, form: dict):
-        licences = []
-        for i in range(1, MAX_LICENCES_ON_FORM + 1):
-            number = form_text(form, f"licence_number_{i}", 64)
+        licenses = []
+        for i in range(1, MAX_LICENSES_ON_FORM + 1):
+            number = form_text(form, f"license_number_{i}", 64)
             if not number and i > 1:
                 continue
-            licences.append({"number": number, "state": form_text(form, f"licence_state_{i}", 2),
-                             "license_type": form_text(form, f"licence_type_{i}", 64),
-                             "expires_on": form_text(form, f"licence_expires_{i}", 10) or None})
+            licenses.append(
+                {
+                    "number": number,
+                    "state": form_text(form, f"license_state_{i}", 2),
+                    "license_type": form_text(form, f"license_type_{i}", 64),
+                    "expires_on": form_text(form, f"license_expires_{i}", 10) or None,
+                }
+            )
         values = {
             "business_name": form_text(form, "business_name", 255),
             "kind": form_text(form, "kind", 16),
@@ -41,7 +46,7 @@ class SignupState(AppState):
             return
         ip = self.router.session.client_ip or None
         try:
-            await run_in_unit_of_work(None, signup_service.signup_business, licenses=licences, client_ip=ip, **values)
+            await run_in_unit_of_work(None, signup_service.signup_business, licenses=licenses, client_ip=ip, **values)
         except ServiceError as err:
             self.error = error_message(err)
             return
@@ -82,8 +87,10 @@ class PasswordResetState(AppState):
     @rx.event
     async def set_new_password(self, form: dict):
         code = route_arg(self.router.url.path, "reset-password")
-        new, again = form_text(form, "new_password", 256, strip=False), form_text(form, "new_password_again", 256,
-                                                                                 strip=False)
+        new, again = (
+            form_text(form, "new_password", 256, strip=False),
+            form_text(form, "new_password_again", 256, strip=False),
+        )
         if not new or new != again:
             self.error = "Enter the new password twice, the same both times."
             return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
 from reup_app.services.identity import admin_users
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import signup as signup_service
-from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
 
@@ -23,11 +23,19 @@ class AdminBusinessesState(AppState):
 
     async def _reload(self) -> None:
         rows = await self._call(signup_service.list_businesses, status=self.status)
-        self.businesses = [{
-            "id": str(b.entity_id), "name": b.name, "kind": b.kind, "status": b.status,
-            "owner": f"{b.owner_name} <{b.owner_email}>", "licences": "; ".join(b.licences),
-            "created": format_datetime(b.created_at), "reason": b.rejection_reason or "",
-        } for b in rows]
+        self.businesses = [
+            {
+                "id": str(b.entity_id),
+                "name": b.name,
+                "kind": b.kind,
+                "status": b.status,
+                "owner": f"{b.owner_name} <{b.owner_email}>",
+                "licenses": "; ".join(b.licenses),
+                "created": format_datetime(b.created_at),
+                "reason": b.rejection_reason or "",
+            }
+            for b in rows
+        ]
 
     @rx.event
     async def load(self):
@@ -63,18 +71,27 @@ class AdminBusinessesState(AppState):
 
     @rx.event
     async def reject(self, form: dict):
-        await self._act(signup_service.reject_entity, form_text(form, "entity_id", 20), form_text(form, "reason", 500),
-                        done="was rejected; the owner was e-mailed the reason")
+        await self._act(
+            signup_service.reject_entity,
+            form_text(form, "entity_id", 20),
+            form_text(form, "reason", 500),
+            done="was rejected; the owner was e-mailed the reason",
+        )
 
     @rx.event
     async def suspend(self, form: dict):
-        await self._act(signup_service.suspend_entity, form_text(form, "entity_id", 20),
-                        form_text(form, "reason", 500) or None, done="is suspended")
+        await self._act(
+            signup_service.suspend_entity,
+            form_text(form, "entity_id", 20),
+            form_text(form, "reason", 500) or None,
+            done="is suspended",
+        )
 
 
 class AdminUsersState(AppState):
     """/admin/users: find an account; disable it (every tab loses access within about 45 s),
     re-enable it, or reset its two-factor authentication."""
+
     query: str = ""
     users: list[dict[str, str]] = []
     error: str = ""
@@ -93,10 +110,17 @@ class AdminUsersState(AppState):
             self.error, self.users = error_message(err), []
             return
         self.error = ""
-        self.users = [{"id": str(u.user_id), "email": u.email, "name": u.full_name,
-                       "status": "active" if u.is_active else "disabled", "mfa": "on" if u.mfa_enabled else "off",
-                       "businesses": "; ".join(u.businesses) or ("platform admin" if u.is_platform_admin else "—")}
-                      for u in found]
+        self.users = [
+            {
+                "id": str(u.user_id),
+                "email": u.email,
+                "name": u.full_name,
+                "status": "active" if u.is_active else "disabled",
+                "mfa": "on" if u.mfa_enabled else "off",
+                "businesses": "; ".join(u.businesses) or ("platform admin" if u.is_platform_admin else "—"),
+            }
+            for u in found
+        ]
 
     @rx.event
     async def search(self, form: dict):
@@ -126,5 +150,8 @@ class AdminUsersState(AppState):
 
     @rx.event
     async def reset_mfa(self, user_id: str):
-        await self._act(auth_service.admin_reset_mfa, user_id,
-                        "Two-factor authentication reset; the user sets it up again at next sign-in.")
+        await self._act(
+            auth_service.admin_reset_mfa,
+            user_id,
+            "Two-factor authentication reset; the user sets it up again at next sign-in.",
+        )

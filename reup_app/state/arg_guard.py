@@ -70,6 +70,7 @@ def guard(fn):
         return rx.toast.error(MALFORMED)
 
     if inspect.isasyncgenfunction(fn):
+
         @functools.wraps(fn)
         async def agen_wrapper(self, *args, **kwargs):
             if (bad := check(args, kwargs)) is not None:
@@ -77,13 +78,16 @@ def guard(fn):
                 return
             async for item in fn(self, *args, **kwargs):
                 yield item
+
         return agen_wrapper
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def async_wrapper(self, *args, **kwargs):
             if (bad := check(args, kwargs)) is not None:
                 return refuse(self, bad)
             return await fn(self, *args, **kwargs)
+
         return async_wrapper
 
     @functools.wraps(fn)
@@ -91,6 +95,7 @@ def guard(fn):
         if (bad := check(args, kwargs)) is not None:
             return refuse(self, bad)
         return fn(self, *args, **kwargs)
+
     return sync_wrapper
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import reflex as rx
 
+from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
 from reup_app.services.audit import trail as audit_service
-from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 
 PAGE_SIZE = 50
@@ -19,7 +19,7 @@ def _day(value: str, field: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as exc:
         raise ValueError(f"{field} must be a date like 2026-11-24.") from exc
 
@@ -45,18 +45,32 @@ class AuditState(AppState):
             return
         try:
             result = await self._call(
-                audit_service.list_audit, table_name=self.table_name or None, action=self.action or None,
-                since=since, until=until + timedelta(days=1) if until else None, page=self.page, page_size=PAGE_SIZE)
+                audit_service.list_audit,
+                table_name=self.table_name or None,
+                action=self.action or None,
+                since=since,
+                until=until + timedelta(days=1) if until else None,
+                page=self.page,
+                page_size=PAGE_SIZE,
+            )
         except ServiceError as err:
             self.error = error_message(err)
             return
         self.error = ""
         self.total, self.pages = result.total, result.pages
-        self.entries = [{
-            "id": str(e.id), "when": format_datetime(e.occurred_at), "who": e.actor_email or "system",
-            "from": e.client_ip or "", "action": e.action, "table": e.table_name, "row": e.row_id,
-            "changes": "; ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in sorted(e.changes.items()))[:600],
-        } for e in result.items]
+        self.entries = [
+            {
+                "id": str(e.id),
+                "when": format_datetime(e.occurred_at),
+                "who": e.actor_email or "system",
+                "from": e.client_ip or "",
+                "action": e.action,
+                "table": e.table_name,
+                "row": e.row_id,
+                "changes": "; ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in sorted(e.changes.items()))[:600],
+            }
+            for e in result.items
+        ]
 
     @rx.event
     async def load(self):

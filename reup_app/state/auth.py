@@ -19,11 +19,11 @@ import reflex as rx
 from reup_app.api.auth_routes import GRANT_PURPOSE, RESTORE_PURPOSE
 from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
 from reup_app.db import run_in_unit_of_work
+from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
-from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 MAX_FIELD = 256
 HEARTBEAT_MS = 30_000
 
-_AUTH_FETCH = "{method: 'POST', credentials: 'same-origin', headers: {'X-ReUp-Auth': '1', 'Content-Type': 'application/json'}%s}"
+_AUTH_FETCH = (
+    "{method: 'POST', credentials: 'same-origin', headers: {'X-ReUp-Auth': '1', 'Content-Type': 'application/json'}%s}"
+)
 
 # Web Locks serialize restores across tabs, so two tabs opening at once never present the same
 # cookie token twice (which reuse detection would treat as theft).
@@ -46,8 +48,14 @@ LOGOUT_SCRIPT = "fetch('/api/auth/logout', " + _AUTH_FETCH % "" + ").catch(() =>
 
 def safe_next(value: object, default: str = "") -> str:
     """A same-site path to return to after sign-in (never another origin)."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value \
-            and len(value) <= 512 and not value.startswith("/login"):
+    if (
+        isinstance(value, str)
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and len(value) <= 512
+        and not value.startswith("/login")
+    ):
         return value
     return default
 
@@ -98,8 +106,9 @@ class AuthState(AppState):
         self.step = "password"
         self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
 
-    def _accept(self, result: auth_service.LoginResult, *, cookie: bool = True,
-                then_redirect: bool = False) -> rx.event.EventSpec | None:
+    def _accept(
+        self, result: auth_service.LoginResult, *, cookie: bool = True, then_redirect: bool = False
+    ) -> rx.event.EventSpec | None:
         """Keep the tab's tokens; with `cookie`, answer the script that turns a one-time grant into
         the session cookie (and, with `then_redirect`, leave the sign-in page once it is set, so
         navigating away cannot cancel the request)."""
@@ -119,12 +128,14 @@ class AuthState(AppState):
         self._remember_live(p)
         if not cookie:
             return None
-        grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id,
-                                              "tv": p.token_version})
+        grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version})
         self._go_next = then_redirect
-        return rx.call_script("fetch('/api/auth/session', " + _AUTH_FETCH % f", body: JSON.stringify({{grant: '{grant}'}})"
-                              + ").then(r => String(r.status)).catch(() => 'failed')",
-                              callback=AuthState.cookie_set)
+        return rx.call_script(
+            "fetch('/api/auth/session', "
+            + _AUTH_FETCH % f", body: JSON.stringify({{grant: '{grant}'}})"
+            + ").then(r => String(r.status)).catch(() => 'failed')",
+            callback=AuthState.cookie_set,
+        )
 
     @rx.event
     def cookie_set(self, _status: str = ""):
@@ -237,14 +248,16 @@ class AuthState(AppState):
             return
         challenge, ip = self._challenge, self._ip()
         try:
-            result = await run_in_unit_of_work(None, auth_service.confirm_mfa_enrolment_with_challenge, challenge, code,
-                                               client_ip=ip)
+            result = await run_in_unit_of_work(
+                None, auth_service.confirm_mfa_enrolment_with_challenge, challenge, code, client_ip=ip
+            )
         except ServiceError as err:
             self.login_error = error_message(err)
             return
         cookie = self._accept(result)
-        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(result.user_id,
-                                                                                 list(result.recovery_codes))
+        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(
+            result.user_id, list(result.recovery_codes)
+        )
         self.enrol_image_url = ""
         self.step = "recovery_codes"
         return cookie
@@ -272,8 +285,9 @@ class AuthState(AppState):
         self._remember_live(None)  # this tab is a visitor's now: public pushes only
         if principal.is_authenticated:
             try:
-                await run_in_unit_of_work(principal, auth_service.logout, principal, raw or None, everywhere=True,
-                                          access_token=access or None)
+                await run_in_unit_of_work(
+                    principal, auth_service.logout, principal, raw or None, everywhere=True, access_token=access or None
+                )
             except ServiceError:
                 log.info("logout of an already-ended session")
         return [rx.call_script(LOGOUT_SCRIPT), rx.redirect("/login")]
@@ -297,9 +311,14 @@ class AuthState(AppState):
             return False
         ip = self._ip()
         try:
-            result = await run_in_unit_of_work(None, auth_service.issue_tab_session, user_id=payload["user_id"],
-                                               entity_id=payload["entity_id"], token_version=payload["tv"],
-                                               client_ip=ip)
+            result = await run_in_unit_of_work(
+                None,
+                auth_service.issue_tab_session,
+                user_id=payload["user_id"],
+                entity_id=payload["entity_id"],
+                token_version=payload["tv"],
+                client_ip=ip,
+            )
         except ServiceError:
             return False
         self._accept(result, cookie=False)  # the cookie exists and was just rotated

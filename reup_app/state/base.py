@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
+from reup_app.errors import ServiceError
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
-from reup_app.errors import ServiceError
 from reup_app.state.arg_guard import guard_class_handlers
 
 T = TypeVar("T")
@@ -38,8 +38,7 @@ class AppState(rx.State):
         p = principal if principal is not None else await self._principal()
         return await run_in_unit_of_work(p, fn, p, *args, **kw)
 
-    async def _gate(self, action: str | None = None, *, kind: str | None = None,
-                    platform_admin: bool = False) -> Any:
+    async def _gate(self, action: str | None = None, *, kind: str | None = None, platform_admin: bool = False) -> Any:
         """The one page guard (call first in a protected page's on_load; return what it returns
         when not None). Signed out: try to restore the session from the cookie, else go to sign-in.
         Signed in without the right: the "not allowed" page. `action` is checked against the

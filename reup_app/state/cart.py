@@ -10,12 +10,18 @@ from datetime import date
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services.ordering import cart as cart_service
 from reup_app.errors import ServiceError
+from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message
 
-TERM_LABELS = {"cod": "COD (cash on delivery)", "prepay": "Prepay", "net_7": "Net 7", "net_15": "Net 15",
-               "net_30": "Net 30", "net_60": "Net 60"}
+TERM_LABELS = {
+    "cod": "COD (cash on delivery)",
+    "prepay": "Prepay",
+    "net_7": "Net 7",
+    "net_15": "Net 15",
+    "net_30": "Net 30",
+    "net_60": "Net 60",
+}
 CHOICE_FIELDS = ("terms", "notes", "delivery", "date")
 MAX_CHOICE = {"terms": 16, "notes": 2000, "delivery": 1000, "date": 10}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -58,32 +64,48 @@ class CartGroupView:
 
 def _line_view(ln: cart_service.CartLine) -> CartLineView:
     unit = fmt.UNIT_LABELS.get(ln.unit_of_measure, ln.unit_of_measure)
-    return CartLineView(item_id=str(ln.cart_item_id), product_id=str(ln.product_id), name=ln.name, sku=ln.sku,
-                        quantity=fmt.quantity(ln.quantity).replace(",", ""), unit=unit,
-                        price=f"{fmt.money(ln.unit_price)} / {unit}", total=fmt.money(ln.line_total),
-                        issue=ln.issue or "")
+    return CartLineView(
+        item_id=str(ln.cart_item_id),
+        product_id=str(ln.product_id),
+        name=ln.name,
+        sku=ln.sku,
+        quantity=fmt.quantity(ln.quantity).replace(",", ""),
+        unit=unit,
+        price=f"{fmt.money(ln.unit_price)} / {unit}",
+        total=fmt.money(ln.line_total),
+        issue=ln.issue or "",
+    )
 
 
 def _group_view(g: cart_service.CartSellerGroup, chosen: dict[str, str]) -> CartGroupView:
     terms = chosen.get("terms") if chosen.get("terms") in g.payment_terms_offered else None
     return CartGroupView(
-        seller_id=str(g.seller_entity_id), seller_name=g.seller_name, lines=[_line_view(ln) for ln in g.lines],
+        seller_id=str(g.seller_entity_id),
+        seller_name=g.seller_name,
+        lines=[_line_view(ln) for ln in g.lines],
         subtotal=fmt.money(g.subtotal),
-        minimum_message="" if g.meets_minimum else (
+        minimum_message=""
+        if g.meets_minimum
+        else (
             f"{g.seller_name} has a minimum order of {fmt.money(g.min_order_amount)}: add "
-            f"{fmt.money(g.shortfall)} more to order from them."),
-        hold_message=g.hold_message or "", ready=g.can_checkout,
+            f"{fmt.money(g.shortfall)} more to order from them."
+        ),
+        hold_message=g.hold_message or "",
+        ready=g.can_checkout,
         terms_offered=[Option(t, TERM_LABELS.get(t, t)) for t in g.payment_terms_offered],
         terms=terms or (g.payment_terms_offered[0] if g.payment_terms_offered else ""),
-        notes=chosen.get("notes", ""), delivery=chosen.get("delivery", ""), date=chosen.get("date", ""))
+        notes=chosen.get("notes", ""),
+        delivery=chosen.get("delivery", ""),
+        date=chosen.get("date", ""),
+    )
 
 
 class CartState(AppState):
     groups: list[CartGroupView] = []
     item_count: int = 0
     subtotal: str = ""
-    licences: list[Option] = []
-    licence_id: str = ""
+    licenses: list[Option] = []
+    license_id: str = ""
     error: str = ""
     message: str = ""
     placing: bool = False
@@ -114,15 +136,16 @@ class CartState(AppState):
         self.placing = False
         self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice
         try:
-            licences = await self._call(cart_service.buyer_licences)
+            licenses = await self._call(cart_service.buyer_licenses)
         except ServiceError as err:
             self.error = error_message(err)
-            self.licences, self.groups, self.loaded = [], [], True
+            self.licenses, self.groups, self.loaded = [], [], True
             return
-        self.licences = [Option(str(lic.id), f"{lic.premises_name or 'Licence'} · {lic.state} {lic.number}")
-                         for lic in licences]
-        if self.licence_id not in {o.value for o in self.licences}:
-            self.licence_id = self.licences[0].value if self.licences else ""
+        self.licenses = [
+            Option(str(lic.id), f"{lic.premises_name or 'License'} · {lic.state} {lic.number}") for lic in licenses
+        ]
+        if self.license_id not in {o.value for o in self.licenses}:
+            self.license_id = self.licenses[0].value if self.licenses else ""
         await self._refresh()
 
     @rx.event
@@ -156,25 +179,29 @@ class CartState(AppState):
     @rx.event
     def set_choice(self, seller_id: str, field: str, value: str):
         """Per-seller checkout choice: terms, notes, delivery (preferences) or date (requested)."""
-        if not isinstance(seller_id, str) or not seller_id.isdigit() or field not in CHOICE_FIELDS \
-                or not isinstance(value, str):
+        if (
+            not isinstance(seller_id, str)
+            or not seller_id.isdigit()
+            or field not in CHOICE_FIELDS
+            or not isinstance(value, str)
+        ):
             self.error = "Invalid checkout choice."
             return
         group = next((g for g in self.groups if g.seller_id == seller_id), None)
         if group is None:
             self.error = "That seller is no longer in your cart."
             return
-        value = value[:MAX_CHOICE[field]]
+        value = value[: MAX_CHOICE[field]]
         self._choices.setdefault(seller_id, {})[field] = value
         setattr(group, field, value)
         self.groups = list(self.groups)
 
     @rx.event
-    def set_licence(self, value: str):
-        if isinstance(value, str) and value in {o.value for o in self.licences}:
-            self.licence_id = value
+    def set_license(self, value: str):
+        if isinstance(value, str) and value in {o.value for o in self.licenses}:
+            self.license_id = value
         else:
-            self.error = "Choose one of your licences."
+            self.error = "Choose one of your licenses."
 
     def _choices_for_checkout(self, groups: list[CartGroupView]) -> dict[int, dict[str, str]]:
         out: dict[int, dict[str, str]] = {}
@@ -204,8 +231,8 @@ class CartState(AppState):
         if not ready:
             self.error = "Nothing in your cart can be ordered yet; see the messages above."
             return
-        if not self.licence_id.isdigit():
-            self.error = "Choose the licence that receives these orders."
+        if not self.license_id.isdigit():
+            self.error = "Choose the license that receives these orders."
             return
         try:
             choices = self._choices_for_checkout(ready)
@@ -215,9 +242,13 @@ class CartState(AppState):
         self.placing = True
         yield
         try:
-            result = await self._call(cart_service.checkout, buyer_license_id=int(self.licence_id), choices=choices,
-                                      idempotency_key=self._checkout_key,
-                                      seller_entity_ids=[int(g.seller_id) for g in ready])
+            result = await self._call(
+                cart_service.checkout,
+                buyer_license_id=int(self.license_id),
+                choices=choices,
+                idempotency_key=self._checkout_key,
+                seller_entity_ids=[int(g.seller_id) for g in ready],
+            )
         except Exception as err:
             self.error, self.placing = error_message(err, "checkout"), False
             await self._refresh()

@@ -7,8 +7,8 @@ import logging
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services.catalog import search as catalog_service
 from reup_app.errors import ServiceError
+from reup_app.services.catalog import search as catalog_service
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.live import live_listener
 
@@ -73,8 +73,10 @@ class CatalogState(AppState):
             "text": self.q,
             "category": "" if self.category == ALL else self.category,
             "strain_type": "" if self.strain_type == ALL else self.strain_type,
-            "thc_min": self.thc_min, "thc_max": self.thc_max,
-            "price_min": self.price_min, "price_max": self.price_max,
+            "thc_min": self.thc_min,
+            "thc_max": self.thc_max,
+            "price_min": self.price_min,
+            "price_max": self.price_max,
             "in_stock": self.in_stock,
             "sort": self.sort,
             "page": self.page,

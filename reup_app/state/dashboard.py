@@ -13,8 +13,8 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.services.reporting import dashboards
 from reup_app.errors import ServiceError
+from reup_app.services.reporting import dashboards
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
@@ -27,9 +27,15 @@ SERIES_KEYS = [f"s{i}" for i in range(TOP)] + ["other"]
 
 
 def _order_view(o) -> dict[str, str]:
-    return {"number": o.number, "buyer": o.buyer_name, "seller": o.seller_name, "status": o.status,
-            "total": fmt.money(o.total), "lines": str(o.line_count),
-            "submitted": o.submitted_at.strftime("%b %d, %H:%M") if o.submitted_at else ""}
+    return {
+        "number": o.number,
+        "buyer": o.buyer_name,
+        "seller": o.seller_name,
+        "status": o.status,
+        "total": fmt.money(o.total),
+        "lines": str(o.line_count),
+        "submitted": o.submitted_at.strftime("%b %d, %H:%M") if o.submitted_at else "",
+    }
 
 
 def _series(report: dashboards.SalesReport, dimension: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -49,13 +55,20 @@ def _series(report: dashboards.SalesReport, dimension: str) -> tuple[list[dict[s
 
 
 def _totals_view(totals: list[dashboards.SalesTotal]) -> list[dict[str, str]]:
-    return [{"label": t.label, "amount": fmt.money(t.amount), "quantity": fmt.quantity(t.quantity),
-             "orders": str(t.orders)} for t in totals[:10]]
+    return [
+        {"label": t.label, "amount": fmt.money(t.amount), "quantity": fmt.quantity(t.quantity), "orders": str(t.orders)}
+        for t in totals[:10]
+    ]
 
 
 # Pushed events that change what a dashboard shows (queues, sales, money).
-REFRESH_ON = ("order.submitted", "order.status_changed", "order.lines_edited", "invoice.created",
-              "invoice.payment_recorded")
+REFRESH_ON = (
+    "order.submitted",
+    "order.status_changed",
+    "order.lines_edited",
+    "invoice.created",
+    "invoice.payment_recorded",
+)
 
 
 @live_listener
@@ -67,9 +80,9 @@ class DashboardState(AppState):
     show_buyer: bool = False
 
     # wholesaler
-    queue_counts: dict[str, str] = {"incoming": "0", "backorder": "0", "fulfilment": "0", "shipment": "0"}
+    queue_counts: dict[str, str] = {"incoming": "0", "backorder": "0", "fulfillment": "0", "shipment": "0"}
     incoming: list[dict[str, str]] = []
-    fulfilment: list[dict[str, str]] = []
+    fulfillment: list[dict[str, str]] = []
     shipment: list[dict[str, str]] = []
     backorder: list[dict[str, str]] = []
     sales_total: str = ""
@@ -103,8 +116,9 @@ class DashboardState(AppState):
         days = int(self.period)
         try:
             if self.show_seller:
-                self._show_wholesaler(await self._call(dashboards.wholesaler_dashboard, days=days,
-                                                       granularity=PERIODS[self.period][0]))
+                self._show_wholesaler(
+                    await self._call(dashboards.wholesaler_dashboard, days=days, granularity=PERIODS[self.period][0])
+                )
             if self.show_buyer:
                 self._show_retailer(await self._call(dashboards.retailer_dashboard, days=days))
         except Exception as err:
@@ -116,19 +130,22 @@ class DashboardState(AppState):
         self.loaded = True
 
     def _show_wholesaler(self, d: dashboards.WholesalerDashboard) -> None:
-        self.queue_counts = {q.name: str(q.count) for q in (d.incoming, d.backorder, d.fulfilment, d.shipment)}
+        self.queue_counts = {q.name: str(q.count) for q in (d.incoming, d.backorder, d.fulfillment, d.shipment)}
         self.incoming = [_order_view(o) for o in d.incoming.orders]
         self.backorder = [_order_view(o) for o in d.backorder.orders]
-        self.fulfilment = [_order_view(o) for o in d.fulfilment.orders]
+        self.fulfillment = [_order_view(o) for o in d.fulfillment.orders]
         self.shipment = [_order_view(o) for o in d.shipment.orders]
         s = d.sales
         self.sales_total, self.sales_orders = fmt.money(s.total_amount), str(s.order_count)
         r = d.receivables
         self.receivables = fmt.money(r.open_total)
         self.receivables_note = f"{r.open_count} open invoices" + (
-            f", {fmt.money(r.overdue_total)} overdue ({r.overdue_count})" if r.overdue_count else "")
-        self.sales_over_time = [{"bucket": b.strftime("%b %d"), "sales": float(v)}
-                                for b, v in zip(s.buckets, s.totals_by_bucket, strict=True)]
+            f", {fmt.money(r.overdue_total)} overdue ({r.overdue_count})" if r.overdue_count else ""
+        )
+        self.sales_over_time = [
+            {"bucket": b.strftime("%b %d"), "sales": float(v)}
+            for b, v in zip(s.buckets, s.totals_by_bucket, strict=True)
+        ]
         self.product_chart, self.product_series = _series(s, "product")
         self.customer_chart, self.customer_series = _series(s, "customer")
         self.top_products = _totals_view(s.product_totals)
@@ -137,19 +154,29 @@ class DashboardState(AppState):
     def _show_retailer(self, d: dashboards.RetailerDashboard) -> None:
         self.open_orders = [_order_view(o) for o in d.open_orders.orders]
         self.open_count = str(d.open_orders.count)
-        self.spend_chart = [{"vendor": v["seller_name"], "amount": float(v["amount"]), "orders": v["orders"]}
-                            for v in d.spend_by_vendor]
+        self.spend_chart = [
+            {"vendor": v["seller_name"], "amount": float(v["amount"]), "orders": v["orders"]} for v in d.spend_by_vendor
+        ]
         self.spend_total = fmt.money(sum((v["amount"] for v in d.spend_by_vendor), start=0))
-        self.recently_ordered = [{
-            "product_id": str(r["product_id"]), "name": r["name"], "sku": r["sku"], "seller": r["seller_name"],
-            "order_number": r["order_number"], "quantity": fmt.quantity(r["last_quantity"]),
-            "price": fmt.money(r["last_unit_price"]),
-            "when": r["last_ordered_at"].strftime("%b %d") if r["last_ordered_at"] else "",
-            "orderable": "yes" if r["orderable"] else "no"} for r in d.recently_ordered]
+        self.recently_ordered = [
+            {
+                "product_id": str(r["product_id"]),
+                "name": r["name"],
+                "sku": r["sku"],
+                "seller": r["seller_name"],
+                "order_number": r["order_number"],
+                "quantity": fmt.quantity(r["last_quantity"]),
+                "price": fmt.money(r["last_unit_price"]),
+                "when": r["last_ordered_at"].strftime("%b %d") if r["last_ordered_at"] else "",
+                "orderable": "yes" if r["orderable"] else "no",
+            }
+            for r in d.recently_ordered
+        ]
         p = d.payables
         self.payables = fmt.money(p.open_total)
         self.payables_note = f"{p.open_count} open invoices" + (
-            f", {fmt.money(p.overdue_total)} overdue ({p.overdue_count})" if p.overdue_count else "")
+            f", {fmt.money(p.overdue_total)} overdue ({p.overdue_count})" if p.overdue_count else ""
+        )
 
     async def _on_domain_event(self, event) -> None:
         """An order or invoice of this business changed: reload (the services re-authorize)."""

@@ -16,12 +16,12 @@ from typing import Any
 import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
+from reup_app.errors import ServiceError
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.registry import SessionInfo, get_registry
 from reup_app.security.principal import Principal
 from reup_app.services.notifications import inbox as notif_service
-from reup_app.errors import ServiceError
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
@@ -187,8 +187,11 @@ class NotificationState(AuthState):
         """Promise the bells of every registered user about to receive `event` and return the one
         query that loads them (the hub runs it while the pushes start). Only a cache keyed by
         (event, user, entity): each tab re-validates its principal and takes its own."""
-        pairs = {(s.user_id, s.entity_id) for s in sessions
-                 if s.user_id is not None and s.entity_id is not None and s.entity_id in event.entity_ids}
+        pairs = {
+            (s.user_id, s.entity_id)
+            for s in sessions
+            if s.user_id is not None and s.entity_id is not None and s.entity_id in event.entity_ids
+        }
         pairs = {p for p in pairs if (event.id, *p) not in _memo}
         if len(pairs) < 2:
             return None  # nothing to gain over the tab's own load
@@ -232,8 +235,9 @@ class NotificationState(AuthState):
         self._show(summary, views)
         if event.kind == "order.submitted" and principal.entity_id == event.payload.get("seller_entity_id"):
             number = str(event.payload.get("order_number", ""))
-            title = next((i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)),
-                         None)
+            title = next(
+                (i.title for i in summary.items if i.kind == "order.submitted" and i.link.endswith(number)), None
+            )
             if title is not None:  # None: the user turned in-app notices of new orders off
                 # built once per title and worker: every tab showing it gets the same toast
                 return await _shared(("toast", title), lambda: _toast(title))
@@ -255,8 +259,15 @@ class NotificationPrefsState(AppState):
             self.prefs_error = error_message(err)
             self.prefs = []
             return
-        self.prefs = [{"kind": r.kind, "label": r.label, "in_app": "yes" if r.in_app else "no",
-                       "email": "yes" if r.email else "no"} for r in rows]
+        self.prefs = [
+            {
+                "kind": r.kind,
+                "label": r.label,
+                "in_app": "yes" if r.in_app else "no",
+                "email": "yes" if r.email else "no",
+            }
+            for r in rows
+        ]
         self.prefs_error = ""
         self.prefs_loaded = True
 

@@ -11,13 +11,11 @@ from typing import Any
 
 import reflex as rx
 
-from reup_app.security.permissions import is_allowed
-from reup_app.services.billing import download_tickets
-from reup_app.services.billing import invoices
-from reup_app.services.ordering import messages
-from reup_app.services.billing import payments
-from reup_app.services.ordering import orders as orders_service
 from reup_app.errors import ServiceError
+from reup_app.security.permissions import is_allowed
+from reup_app.services.billing import download_tickets, invoices, payments
+from reup_app.services.ordering import messages
+from reup_app.services.ordering import orders as orders_service
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
 from reup_app.state.order_views import (
@@ -32,8 +30,16 @@ from reup_app.state.order_views import (
 from reup_app.state.route_args import route_arg
 
 # Buttons, in display order: action -> label. reject/cancel take the reason typed on the page.
-ACTION_LABELS = {"accept": "Accept", "backorder": "Backorder", "fulfill": "Fulfil", "ship": "Ship",
-                 "deliver": "Mark delivered", "complete": "Complete", "reject": "Reject", "cancel": "Cancel order"}
+ACTION_LABELS = {
+    "accept": "Accept",
+    "backorder": "Backorder",
+    "fulfill": "Fulfill",
+    "ship": "Ship",
+    "deliver": "Mark delivered",
+    "complete": "Complete",
+    "reject": "Reject",
+    "cancel": "Cancel order",
+}
 NEEDS_REASON = frozenset({"reject"})
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
 MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
@@ -81,8 +87,10 @@ class OrderDetailState(AppState):
         self.order = order_view(o)
         self.lines = [line_view(ln) for ln in o.lines]
         self.events = [{"who": actor(e), "when": when(e.created_at), "what": describe_event(e)} for e in o.events]
-        self.thread = [{"author": m.author_name, "business": m.author_entity_name, "when": when(m.created_at),
-                        "body": m.body} for m in o.messages]
+        self.thread = [
+            {"author": m.author_name, "business": m.author_entity_name, "when": when(m.created_at), "body": m.body}
+            for m in o.messages
+        ]
         self.actions = [a for a in ACTION_LABELS if a in o.available_actions]
         self.can_edit_lines = "edit_lines" in o.available_actions
         self._buyer_entity_id = o.buyer_entity_id
@@ -139,7 +147,7 @@ class OrderDetailState(AppState):
         if not isinstance(value, str):
             self.error = "Invalid input."
             return None
-        return value[:MAX_TEXT[field]]
+        return value[: MAX_TEXT[field]]
 
     @rx.event
     def set_reason(self, value: str):
@@ -216,11 +224,18 @@ class OrderDetailState(AppState):
             if reason:
                 data["reason"] = reason
         if action == "ship":
-            data.update({k: v for k, v in (("driver_name", self.driver_name.strip()),
-                                           ("vehicle", self.vehicle.strip())) if v})
+            data.update(
+                {k: v for k, v in (("driver_name", self.driver_name.strip()), ("vehicle", self.vehicle.strip())) if v}
+            )
         key = f"{self._view_key}:{action}"  # a repeated click of this button replays, never re-applies
-        if await self._run(orders_service.transition, self._number, action, idempotency_key=key,
-                           success=f"Order {self._number} {orders_service.PAST[action]}.", **data):
+        if await self._run(
+            orders_service.transition,
+            self._number,
+            action,
+            idempotency_key=key,
+            success=f"Order {self._number} {orders_service.PAST[action]}.",
+            **data,
+        ):
             self.reason = ""
 
     @rx.event
@@ -231,16 +246,24 @@ class OrderDetailState(AppState):
         current = next((ln for ln in self.lines if ln["id"] == line_id), None)
         if current is None or current["quantity"] == quantity.strip():
             return
-        await self._run(orders_service.edit_lines, self._number,
-                        [{"line_id": int(line_id), "quantity": quantity.strip()[:16]}], success="Line updated.")
+        await self._run(
+            orders_service.edit_lines,
+            self._number,
+            [{"line_id": int(line_id), "quantity": quantity.strip()[:16]}],
+            success="Line updated.",
+        )
 
     @rx.event
     async def remove_line(self, line_id: str):
         if not isinstance(line_id, str) or not line_id.isdigit():
             self.error = "Unknown line."
             return
-        await self._run(orders_service.edit_lines, self._number, [{"line_id": int(line_id), "remove": True}],
-                        success="Line removed.")
+        await self._run(
+            orders_service.edit_lines,
+            self._number,
+            [{"line_id": int(line_id), "remove": True}],
+            success="Line removed.",
+        )
 
     @rx.event
     async def reorder(self):
@@ -273,8 +296,14 @@ class OrderDetailState(AppState):
         if not self.payment_amount.strip():
             self.error = "Enter the amount received."
             return
-        if await self._run(payments.record_payment, number, self.payment_amount.strip(), self.payment_method,
-                           self.payment_reference.strip() or None, success="Payment recorded."):
+        if await self._run(
+            payments.record_payment,
+            number,
+            self.payment_amount.strip(),
+            self.payment_method,
+            self.payment_reference.strip() or None,
+            success="Payment recorded.",
+        ):
             self.payment_amount = self.payment_reference = ""
 
     @rx.event
@@ -283,8 +312,13 @@ class OrderDetailState(AppState):
             self.error = "Invalid request."
             return
         reason = self.reason.strip() or None
-        await self._run(payments.set_buyer_hold, self._buyer_entity_id, on_hold, reason,
-                        success="Customer put on hold." if on_hold else "Hold released.")
+        await self._run(
+            payments.set_buyer_hold,
+            self._buyer_entity_id,
+            on_hold,
+            reason,
+            success="Customer put on hold." if on_hold else "Hold released.",
+        )
 
     @rx.event
     async def download_invoice(self):

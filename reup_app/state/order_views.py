@@ -32,10 +32,15 @@ def describe_event(e: OrderEventDTO) -> str:
             if c.get("removed"):
                 parts.append(f"removed {c.get('product_name')}")
             else:
-                parts.append(f"{c.get('product_name')}: {fmt.quantity(_dec(c['before']['quantity']))} → "
-                             f"{fmt.quantity(_dec(c['after']['quantity']))}")
-        text = "Lines edited: " + "; ".join(parts) + \
-            f" (total {fmt.money(_dec(d.get('total_before')))} → {fmt.money(_dec(d.get('total_after')))})"
+                parts.append(
+                    f"{c.get('product_name')}: {fmt.quantity(_dec(c['before']['quantity']))} → "
+                    f"{fmt.quantity(_dec(c['after']['quantity']))}"
+                )
+        text = (
+            "Lines edited: "
+            + "; ".join(parts)
+            + f" (total {fmt.money(_dec(d.get('total_before')))} → {fmt.money(_dec(d.get('total_after')))})"
+        )
     elif e.kind == "fulfilled":
         labels = sorted({p.get("package_label", "") for p in d.get("packages") or []})
         text = "Fulfilled" + (f" from packages {', '.join(labels)}" if labels else "")
@@ -61,33 +66,60 @@ def order_view(o: OrderDetail) -> dict[str, str]:
     if o.requested_delivery_start or o.requested_delivery_end:
         requested = (o.requested_delivery_start or o.requested_delivery_end).strftime("%Y-%m-%d")
     return {
-        "number": o.number, "status": o.status, "status_label": status_label(o.status), "side": o.side or "",
-        "buyer": o.buyer_name, "seller": o.seller_name,
-        "buyer_licence": o.buyer_license_number, "seller_licence": o.seller_license_number,
-        "terms": o.payment_terms.replace("_", " ").upper(), "subtotal": fmt.money(o.subtotal),
-        "tax": fmt.money(o.tax), "total": fmt.money(o.total), "notes": o.notes or "",
-        "delivery": o.delivery_preferences or "", "requested": requested,
-        "placed": when(o.submitted_at or o.created_at), "delivery_status": o.delivery_status or "",
+        "number": o.number,
+        "status": o.status,
+        "status_label": status_label(o.status),
+        "side": o.side or "",
+        "buyer": o.buyer_name,
+        "seller": o.seller_name,
+        "buyer_license": o.buyer_license_number,
+        "seller_license": o.seller_license_number,
+        "terms": o.payment_terms.replace("_", " ").upper(),
+        "subtotal": fmt.money(o.subtotal),
+        "tax": fmt.money(o.tax),
+        "total": fmt.money(o.total),
+        "notes": o.notes or "",
+        "delivery": o.delivery_preferences or "",
+        "requested": requested,
+        "placed": when(o.submitted_at or o.created_at),
+        "delivery_status": o.delivery_status or "",
         "counterparty": o.seller_name if o.side == "buyer" else o.buyer_name,
     }
 
 
 def line_view(ln) -> dict[str, str]:
     packages = ", ".join(f"{a.package_label} × {fmt.quantity(a.quantity)}" for a in ln.allocations)
-    return {"id": str(ln.id), "name": ln.product_name, "sku": ln.sku,
-            "quantity": fmt.quantity(ln.quantity).replace(",", ""), "price": fmt.money(ln.unit_price),
-            "total": fmt.money(ln.line_total), "packages": packages,
-            "confirmed": "yes" if any(a.confirmed for a in ln.allocations) else "no"}
+    return {
+        "id": str(ln.id),
+        "name": ln.product_name,
+        "sku": ln.sku,
+        "quantity": fmt.quantity(ln.quantity).replace(",", ""),
+        "price": fmt.money(ln.unit_price),
+        "total": fmt.money(ln.line_total),
+        "packages": packages,
+        "confirmed": "yes" if any(a.confirmed for a in ln.allocations) else "no",
+    }
 
 
 def invoice_view(inv: InvoiceDTO) -> dict[str, str]:
-    return {"number": inv.number, "status": inv.status.capitalize(), "total": fmt.money(inv.total),
-            "paid": fmt.money(inv.amount_paid), "balance": fmt.money(inv.balance),
-            "due": inv.due_at.strftime("%Y-%m-%d"), "issued": inv.issued_at.strftime("%Y-%m-%d"),
-            "overdue": f"Overdue by {inv.days_overdue} days" if inv.is_overdue else "",
-            "open": "yes" if inv.balance > 0 and inv.status == "open" else "no"}
+    return {
+        "number": inv.number,
+        "status": inv.status.capitalize(),
+        "total": fmt.money(inv.total),
+        "paid": fmt.money(inv.amount_paid),
+        "balance": fmt.money(inv.balance),
+        "due": inv.due_at.strftime("%Y-%m-%d"),
+        "issued": inv.issued_at.strftime("%Y-%m-%d"),
+        "overdue": f"Overdue by {inv.days_overdue} days" if inv.is_overdue else "",
+        "open": "yes" if inv.balance > 0 and inv.status == "open" else "no",
+    }
 
 
 def payment_view(p: PaymentDTO) -> dict[str, str]:
-    return {"amount": fmt.money(p.amount), "method": p.method.upper(), "reference": p.reference or "",
-            "when": when(p.received_at), "by": p.recorded_by_name or ""}
+    return {
+        "amount": fmt.money(p.amount),
+        "method": p.method.upper(),
+        "reference": p.reference or "",
+        "when": when(p.received_at),
+        "by": p.recorded_by_name or "",
+    }

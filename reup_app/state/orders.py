@@ -13,7 +13,8 @@ from reup_app.state.live import live_listener
 
 ALL = "all"
 STATUS_FILTERS = [(ALL, "All statuses"), ("open", "Open")] + [
-    (str(s), str(s).capitalize()) for s in OrderStatus if s != OrderStatus.DRAFT]
+    (str(s), str(s).capitalize()) for s in OrderStatus if s != OrderStatus.DRAFT
+]
 SIDE_FILTERS = [(ALL, "Bought and sold"), ("buyer", "Orders I placed"), ("seller", "Orders I received")]
 PAGE_SIZE = 25
 
@@ -58,11 +59,15 @@ class OrdersState(AppState):
     async def _refresh(self) -> None:
         try:
             principal = await self._principal()
-            result = await self._call(orders_service.list_orders, principal=principal,
-                                      role_side=None if self.side == ALL else self.side,
-                                      status=None if self.status == ALL else self.status,
-                                      search=self.search or None, page=self.page,
-                                      page_size=PAGE_SIZE)
+            result = await self._call(
+                orders_service.list_orders,
+                principal=principal,
+                role_side=None if self.side == ALL else self.side,
+                status=None if self.status == ALL else self.status,
+                search=self.search or None,
+                page=self.page,
+                page_size=PAGE_SIZE,
+            )
         except Exception as err:
             self.error = error_message(err, "order list")
             return

@@ -1,4 +1,4 @@
-"""/seller/inventory state: packages (lots) per licence, creating a lot, adjusting on hand."""
+"""/seller/inventory state: packages (lots) per license, creating a lot, adjusting on hand."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.security.permissions import is_allowed
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.catalog import products
 from reup_app.errors import ServiceError, ValidationError
+from reup_app.security.permissions import is_allowed
+from reup_app.services.catalog import products
+from reup_app.services.inventory import lots as inventory
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import parse_id
@@ -23,8 +23,20 @@ log = logging.getLogger(__name__)
 
 ALL = "all"
 LAB_LABELS = {"not_submitted": "Not submitted", "submitted": "Submitted", "passed": "Passed", "failed": "Failed"}
-LOT_FIELDS = ("product_id", "license_id", "package_label", "batch_number", "quantity_on_hand", "lab_test_state",
-              "lab_thc_percent", "lab_cbd_percent", "lab_name", "lab_tested_on", "packaged_on", "expires_on")
+LOT_FIELDS = (
+    "product_id",
+    "license_id",
+    "package_label",
+    "batch_number",
+    "quantity_on_hand",
+    "lab_test_state",
+    "lab_thc_percent",
+    "lab_cbd_percent",
+    "lab_name",
+    "lab_tested_on",
+    "packaged_on",
+    "expires_on",
+)
 NO_LOT_ERRORS = {name: "" for name in LOT_FIELDS}
 ADJUST_FIELDS = ("mode", "amount", "reason")
 ADJUST_FORM_ID = "adjust-form-card"
@@ -36,7 +48,7 @@ def _lot_view(lot: inventory.LotDTO) -> dict[str, str]:
         "id": str(lot.id),
         "product": lot.product_name,
         "sku": lot.sku,
-        "licence": lot.license_number,
+        "license": lot.license_number,
         "license_id": str(lot.license_id),
         "package_label": lot.package_label,
         "batch": lot.batch_number or "",
@@ -52,7 +64,7 @@ def _lot_view(lot: inventory.LotDTO) -> dict[str, str]:
     }
 
 
-def _licence_totals(lots: list[inventory.LotDTO]) -> list[dict[str, str]]:
+def _license_totals(lots: list[inventory.LotDTO]) -> list[dict[str, str]]:
     sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
     for lot in lots:
         s = sums[lot.license_number]
@@ -60,17 +72,25 @@ def _licence_totals(lots: list[inventory.LotDTO]) -> list[dict[str, str]]:
         s[1] += lot.quantity_on_hand
         s[2] += lot.quantity_reserved
         s[3] += lot.quantity_available
-    return [{"licence": k, "lots": str(int(v[0])), "on_hand": fmt.quantity(v[1]), "reserved": fmt.quantity(v[2]),
-             "available": fmt.quantity(v[3])} for k, v in sorted(sums.items())]
+    return [
+        {
+            "license": k,
+            "lots": str(int(v[0])),
+            "on_hand": fmt.quantity(v[1]),
+            "reserved": fmt.quantity(v[2]),
+            "available": fmt.quantity(v[3]),
+        }
+        for k, v in sorted(sums.items())
+    ]
 
 
 @live_listener
 class SellerInventoryState(AppState):
     lots: list[dict[str, str]] = []
-    licence_totals: list[dict[str, str]] = []
-    licences: list[dict[str, str]] = []  # {"id", "label"}
+    license_totals: list[dict[str, str]] = []
+    licenses: list[dict[str, str]] = []  # {"id", "label"}
     product_options: list[dict[str, str]] = []  # {"id", "label"}
-    licence_filter: str = ALL
+    license_filter: str = ALL
     product_filter: str = ALL
     error: str = ""
     notice: str = ""
@@ -87,20 +107,24 @@ class SellerInventoryState(AppState):
 
     async def _refresh(self) -> None:
         lots, self.error = await attempt(
-            self, inventory.list_lots, product_id=None if self.product_filter == ALL else int(self.product_filter),
-            license_id=None if self.licence_filter == ALL else int(self.licence_filter))
+            self,
+            inventory.list_lots,
+            product_id=None if self.product_filter == ALL else int(self.product_filter),
+            license_id=None if self.license_filter == ALL else int(self.license_filter),
+        )
         if self.error:
             return
         self.lots = [_lot_view(x) for x in lots]
-        self.licence_totals = _licence_totals(lots)
+        self.license_totals = _license_totals(lots)
         self.loaded = True
 
     async def _load_options(self) -> None:
-        licences = await self._call(inventory.list_own_licences)
-        self.licences = [{"id": str(x.id), "label": f"{x.number} ({x.state}, {x.status})"} for x in licences]
+        licenses = await self._call(inventory.list_own_licenses)
+        self.licenses = [{"id": str(x.id), "label": f"{x.number} ({x.state}, {x.status})"} for x in licenses]
         page = await self._call(products.list_own_products, page_size=products.MAX_PAGE_SIZE)
-        self.product_options = [{"id": str(p.id), "label": f"{p.name} ({p.sku})"} for p in page.items
-                                if p.listing_state != "archived"]
+        self.product_options = [
+            {"id": str(p.id), "label": f"{p.name} ({p.sku})"} for p in page.items if p.listing_state != "archived"
+        ]
 
     @rx.event
     async def load(self):
@@ -122,10 +146,10 @@ class SellerInventoryState(AppState):
             await self._refresh()
 
     @rx.event
-    async def set_licence_filter(self, value: str):
-        if value != ALL and value not in {x["id"] for x in self.licences}:
+    async def set_license_filter(self, value: str):
+        if value != ALL and value not in {x["id"] for x in self.licenses}:
             return
-        self.licence_filter = value
+        self.license_filter = value
         await self._refresh()
 
     @rx.event
@@ -154,7 +178,7 @@ class SellerInventoryState(AppState):
         if pid is None:
             errors["product_id"] = "Choose a product."
         if lid is None:
-            errors["license_id"] = "Choose a licence."
+            errors["license_id"] = "Choose a license."
         if not values["quantity_on_hand"]:
             errors["quantity_on_hand"] = "Enter the quantity on hand."
         if values["lab_test_state"] not in LAB_LABELS:

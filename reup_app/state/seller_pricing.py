@@ -35,12 +35,20 @@ class SellerPricingState(AppState):
         customers = await self._run(price_tiers.list_customers)
         if tiers is None or customers is None:
             return
-        self.tiers = [{"id": str(t.id), "name": t.name, "products": str(t.product_count),
-                       "customers": str(t.customer_count)} for t in tiers]
-        self.customers = [{"id": str(c.buyer_entity_id), "name": c.name,
-                           "tier": str(c.price_tier_id) if c.price_tier_id else NONE,
-                           "tier_name": c.price_tier_name or "List prices",
-                           "on_hold": "yes" if c.on_hold else "no"} for c in customers]
+        self.tiers = [
+            {"id": str(t.id), "name": t.name, "products": str(t.product_count), "customers": str(t.customer_count)}
+            for t in tiers
+        ]
+        self.customers = [
+            {
+                "id": str(c.buyer_entity_id),
+                "name": c.name,
+                "tier": str(c.price_tier_id) if c.price_tier_id else NONE,
+                "tier_name": c.price_tier_name or "List prices",
+                "on_hold": "yes" if c.on_hold else "no",
+            }
+            for c in customers
+        ]
         if self.selected_tier and self.selected_tier not in {t["id"] for t in self.tiers}:
             self.selected_tier, self.tier_products = "", []
         await self._load_tier_products()
@@ -54,10 +62,16 @@ class SellerPricingState(AppState):
         if rows is None:
             return
         self.selected_tier_name = next((t["name"] for t in self.tiers if t["id"] == self.selected_tier), "")
-        self.tier_products = [{"id": str(r.product_id), "sku": r.sku, "name": r.name,
-                               "list_price": fmt.money(r.list_price),
-                               "tier_price": f"{r.tier_price:.2f}" if r.tier_price is not None else ""}
-                              for r in rows]
+        self.tier_products = [
+            {
+                "id": str(r.product_id),
+                "sku": r.sku,
+                "name": r.name,
+                "list_price": fmt.money(r.list_price),
+                "tier_price": f"{r.tier_price:.2f}" if r.tier_price is not None else "",
+            }
+            for r in rows
+        ]
 
     @rx.event
     async def load(self):
@@ -99,8 +113,11 @@ class SellerPricingState(AppState):
             await self._load_tier_products()  # show the stored price again next to the error
             self.error = message
             return
-        self.notice = (f"{row['name']}: {fmt.money(price)} in {self.selected_tier_name}." if price is not None
-                       else f"{row['name']}: list price in {self.selected_tier_name}.")
+        self.notice = (
+            f"{row['name']}: {fmt.money(price)} in {self.selected_tier_name}."
+            if price is not None
+            else f"{row['name']}: list price in {self.selected_tier_name}."
+        )
         await self._refresh()
 
     @rx.event

@@ -12,11 +12,10 @@ from typing import Any
 import reflex as rx
 
 from reup_app import formatting as fmt
-from reup_app.security.permissions import is_allowed
-from reup_app.services.catalog import product_csv
-from reup_app.services.catalog import images as product_images
-from reup_app.services.catalog import products
 from reup_app.errors import ServiceError
+from reup_app.security.permissions import is_allowed
+from reup_app.services.catalog import images as product_images
+from reup_app.services.catalog import product_csv, products
 from reup_app.services.catalog.products import FIELDS, ProductFieldErrors
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
@@ -26,13 +25,23 @@ from reup_app.state.live import live_listener
 log = logging.getLogger(__name__)
 
 ALL = "all"
-LISTING_LABELS = {"available": "Available", "backorder": "Backorder", "sample": "Sample",
-                  "internal": "Internal", "archived": "Archived"}
+LISTING_LABELS = {
+    "available": "Available",
+    "backorder": "Backorder",
+    "sample": "Sample",
+    "internal": "Internal",
+    "archived": "Archived",
+}
 MAX_FIELD_TEXT = products.MAX_DESCRIPTION + 10
 PAGE_SIZE = 50
-BLANK_FORM = {name: "" for name in FIELDS} | {"category": "flower", "strain_type": "none",
-                                              "unit_of_measure": "each", "listing_state": "available",
-                                              "case_size": "1", "min_order_qty": "1"}
+BLANK_FORM = {name: "" for name in FIELDS} | {
+    "category": "flower",
+    "strain_type": "none",
+    "unit_of_measure": "each",
+    "listing_state": "available",
+    "case_size": "1",
+    "min_order_qty": "1",
+}
 NO_ERRORS = {name: "" for name in FIELDS}
 FORM_ID = "product-form-card"
 
@@ -104,15 +113,22 @@ class SellerProductsState(AppState):
 
     async def _refresh(self) -> None:
         result, self.error = await attempt(
-            self, products.list_own_products, text=self.q, page=self.page, page_size=PAGE_SIZE,
-            listing_state="" if self.listing_filter == ALL else self.listing_filter)
+            self,
+            products.list_own_products,
+            text=self.q,
+            page=self.page,
+            page_size=PAGE_SIZE,
+            listing_state="" if self.listing_filter == ALL else self.listing_filter,
+        )
         if self.error:
             return
         self.items = [_product_view(p) for p in result.items]
         self.total = result.total
         self.has_next = self.page * PAGE_SIZE < result.total
-        self.state_counts = [{"value": s, "label": LISTING_LABELS[s], "count": str(result.counts.get(s, 0))}
-                             for s in products.LISTING_STATES]
+        self.state_counts = [
+            {"value": s, "label": LISTING_LABELS[s], "count": str(result.counts.get(s, 0))}
+            for s in products.LISTING_STATES
+        ]
         self.loaded = True
 
     async def _on_domain_event(self, event) -> None:
@@ -240,9 +256,16 @@ class SellerProductsState(AppState):
         if message:
             self.image_error = message
             return
-        self.images = [{"id": str(i.id), "url": i.url, "size": f"{i.size_bytes / 1024:.1f} KB",
-                        "type": i.content_type.removeprefix("image/").upper(),
-                        "dims": f"{i.width}×{i.height}" if i.width and i.height else ""} for i in rows]
+        self.images = [
+            {
+                "id": str(i.id),
+                "url": i.url,
+                "size": f"{i.size_bytes / 1024:.1f} KB",
+                "type": i.content_type.removeprefix("image/").upper(),
+                "dims": f"{i.width}×{i.height}" if i.width and i.height else "",
+            }
+            for i in rows
+        ]
 
     @rx.event
     async def upload_images(self, files: list[rx.UploadFile]):
@@ -253,7 +276,7 @@ class SellerProductsState(AppState):
             self.image_error = "Choose an image to upload."
             return
         problems, added = [], 0
-        for f in files[:product_images.MAX_IMAGES_PER_PRODUCT]:
+        for f in files[: product_images.MAX_IMAGES_PER_PRODUCT]:
             data = await f.read(product_images.MAX_IMAGE_BYTES + 1)
             _, message = await attempt(self, product_images.add_image, self.editing_id, f.filename or "image", data)
             if message:
@@ -269,8 +292,9 @@ class SellerProductsState(AppState):
     @rx.event
     def images_rejected(self, rejections: list):
         """The browser refused image files before upload (too large, wrong type)."""
-        self.image_error = describe_rejected_files(rejections, max_bytes=product_images.MAX_IMAGE_BYTES,
-                                                   types_text="a PNG, JPEG or WebP image")
+        self.image_error = describe_rejected_files(
+            rejections, max_bytes=product_images.MAX_IMAGE_BYTES, types_text="a PNG, JPEG or WebP image"
+        )
 
     @rx.event
     async def delete_image(self, image_id: str):
@@ -313,8 +337,9 @@ class SellerProductsState(AppState):
         self.import_summary = f"Imported {report.rows} rows: " + ", ".join(parts) + "."
         if report.ignored_columns:
             self.import_summary += " Ignored columns: " + ", ".join(report.ignored_columns[:10]) + "."
-        self.import_errors = [{"row": str(e.row), "column": e.column, "problem": e.problem}
-                              for e in report.errors[:500]]
+        self.import_errors = [
+            {"row": str(e.row), "column": e.column, "problem": e.problem} for e in report.errors[:500]
+        ]
         self._error_report = product_csv.error_report_csv(report.errors) if report.errors else ""
         await self._refresh()
         return rx.clear_selected_files("csv_upload")
@@ -324,7 +349,8 @@ class SellerProductsState(AppState):
         """The browser refused the chosen file before upload."""
         self.import_errors, self._error_report = [], ""
         self.import_summary = "Nothing was imported: " + describe_rejected_files(
-            rejections, max_bytes=product_csv.MAX_BYTES, types_text="a CSV file")
+            rejections, max_bytes=product_csv.MAX_BYTES, types_text="a CSV file"
+        )
 
     @rx.event
     def download_error_report(self):

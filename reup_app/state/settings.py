@@ -5,15 +5,16 @@ from __future__ import annotations
 import reflex as rx
 
 from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
+from reup_app.errors import ServiceError
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import profile as profile_service
-from reup_app.errors import ServiceError
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message, form_text
 
 
 class SettingsState(AppState):
     """One state for the three personal settings pages (they share the profile summary)."""
+
     full_name: str = ""
     email: str = ""
     phone: str = ""
@@ -50,8 +51,11 @@ class SettingsState(AppState):
     @rx.event
     async def save_profile(self, form: dict):
         try:
-            p = await self._call(profile_service.update_profile, full_name=form_text(form, "full_name", 255),
-                                 phone=form_text(form, "phone", 32))
+            p = await self._call(
+                profile_service.update_profile,
+                full_name=form_text(form, "full_name", 255),
+                phone=form_text(form, "phone", 32),
+            )
         except ServiceError as err:
             self._failed(err)
             return
@@ -61,8 +65,10 @@ class SettingsState(AppState):
     @rx.event
     async def change_password(self, form: dict):
         current = form_text(form, "current_password", 256, strip=False)
-        new, again = (form_text(form, "new_password", 256, strip=False),
-                      form_text(form, "new_password_again", 256, strip=False))
+        new, again = (
+            form_text(form, "new_password", 256, strip=False),
+            form_text(form, "new_password_again", 256, strip=False),
+        )
         if not current or not new:
             self.error, self.notice = "Enter your current password and the new one.", ""
             return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
 from reup_app.models.enums import EntityKind, Role
 from reup_app.services.identity import profile as profile_service
 from reup_app.services.identity import team as team_service
-from reup_app.errors import ServiceError
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
 
@@ -33,12 +33,23 @@ class TeamState(AppState):
     async def _reload(self) -> None:
         p = await self._principal()
         members = await self._call(team_service.list_members, p.entity_id)
-        self.members = [{"id": str(m.membership_id), "name": m.full_name, "email": m.email, "role": m.role,
-                         "mfa": "on" if m.mfa_enabled else "off", "active": "yes" if m.is_active else "disabled",
-                         "joined": format_datetime(m.joined_at)} for m in members]
+        self.members = [
+            {
+                "id": str(m.membership_id),
+                "name": m.full_name,
+                "email": m.email,
+                "role": m.role,
+                "mfa": "on" if m.mfa_enabled else "off",
+                "active": "yes" if m.is_active else "disabled",
+                "joined": format_datetime(m.joined_at),
+            }
+            for m in members
+        ]
         invites = await self._call(team_service.list_invites, p.entity_id)
-        self.invites = [{"id": str(i.id), "email": i.email, "role": i.role, "expires": format_datetime(i.expires_at)}
-                        for i in invites]
+        self.invites = [
+            {"id": str(i.id), "email": i.email, "role": i.role, "expires": format_datetime(i.expires_at)}
+            for i in invites
+        ]
         self.require_mfa = (await self._call(profile_service.get_profile)).business_requires_mfa
         self.is_owner = p.has_role("owner")
         self.can_manage = p.has_role("owner", "admin")
@@ -67,8 +78,13 @@ class TeamState(AppState):
     async def invite(self, form: dict):
         email, role = form_text(form, "email", 255), form_text(form, "role", 32)
         p = await self._principal()
-        await self._act(team_service.invite_member, p.entity_id, email, role,
-                        done=f"Invitation e-mailed to {email}; the link works once, for 7 days.")
+        await self._act(
+            team_service.invite_member,
+            p.entity_id,
+            email,
+            role,
+            done=f"Invitation e-mailed to {email}; the link works once, for 7 days.",
+        )
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):
@@ -100,6 +116,11 @@ class TeamState(AppState):
             self.error = "Choose on or off."
             return
         p = await self._principal()
-        await self._act(team_service.set_require_mfa, p.entity_id, required,
-                        done="Two-factor authentication is now required for every member." if required
-                        else "Two-factor authentication is now optional for members.")
+        await self._act(
+            team_service.set_require_mfa,
+            p.entity_id,
+            required,
+            done="Two-factor authentication is now required for every member."
+            if required
+            else "Two-factor authentication is now optional for members.",
+        )

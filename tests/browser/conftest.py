@@ -25,26 +25,35 @@ PORT = int(os.environ.get("REUP_TEST_PORT", "3100"))
 RUN_ID = uuid.uuid4().hex[:8]
 BASE_URL = f"http://localhost:{PORT}"
 CHROMIUM = os.environ.get("REUP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def _app_env(db_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "REUP_DATABASE_URL": db_url,
-        "REUP_REDIS_URL": REDIS_URL,
-        "REUP_PORT": str(PORT),
-        "REUP_APP_URL": BASE_URL,
-        # per run: rate-limit counters and registry entries of earlier runs on this Redis never leak in
-        "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}:{RUN_ID}",
-        "REUP_RT_TRACE": "1",  # the push hub records deliveries (tests/browser/test_realtime.py)
-        "REUP_RT_SWEEP_SECONDS": "2",  # closed tabs are forgotten within seconds
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_CHECK_LATEST_VERSION": "0",
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-    })
+    env.update(
+        {
+            "REUP_DATABASE_URL": db_url,
+            "REUP_REDIS_URL": REDIS_URL,
+            "REUP_PORT": str(PORT),
+            "REUP_APP_URL": BASE_URL,
+            # per run: rate-limit counters and registry entries of earlier runs on this Redis never leak in
+            "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}:{RUN_ID}",
+            "REUP_RT_TRACE": "1",  # the push hub records deliveries (tests/browser/test_realtime.py)
+            "REUP_RT_SWEEP_SECONDS": "2",  # closed tabs are forgotten within seconds
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            "REFLEX_CHECK_LATEST_VERSION": "0",
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        }
+    )
     return env
 
 
@@ -52,8 +61,12 @@ def _ensure_frontend_built(env: dict[str, str]) -> None:
     env_json = ROOT / ".web" / "env.json"
     built = (ROOT / ".web" / "build" / "client").is_dir() and env_json.exists() and f":{PORT}/" in env_json.read_text()
     if not built:
-        subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--loglevel", "warning"],
-                       cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--loglevel", "warning"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
 
 
 def _port_free(port: int) -> bool:
@@ -66,19 +79,26 @@ def demo_db_url() -> str:
     name = f"reup_browser_{PORT}"  # per port, so parallel runs do not collide
     url = fresh_mysql_database(name)
     env = _app_env(url)
-    subprocess.run([sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "reup_app.cli", "seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     yield url
     drop_mysql_database(name)
 
 
-def start_server(env: dict[str, str], *, host: str = "127.0.0.1", workers: int = 2,
-                 log_name: str = "browser-server.log") -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], *, host: str = "127.0.0.1", workers: int = 2, log_name: str = "browser-server.log"
+) -> subprocess.Popen:
     """Start `python -m reup_app.serve` on host:PORT and wait until it is healthy."""
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / log_name, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "reup_app.serve", "--host", host, "--port", str(PORT),
-                             "--workers", str(workers)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reup_app.serve", "--host", host, "--port", str(PORT), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     proc.log_file = log
     deadline = time.time() + 90
     while time.time() < deadline:

@@ -59,8 +59,15 @@ def session_of(token: str) -> SessionInfo | None:
 
 def preference(email: str, kind: str) -> tuple[bool, bool] | None:
     with unit_of_work(None) as s:
-        row = s.execute(select(NotificationPreference).join(User, User.id == NotificationPreference.user_id)
-                        .where(User.email == email, NotificationPreference.kind == kind)).scalars().first()
+        row = (
+            s.execute(
+                select(NotificationPreference)
+                .join(User, User.id == NotificationPreference.user_id)
+                .where(User.email == email, NotificationPreference.kind == kind)
+            )
+            .scalars()
+            .first()
+        )
         return (row.in_app, row.email) if row else None
 
 
@@ -76,8 +83,13 @@ def transition(actor_email: str, number: str, action: str) -> None:
 def notification_count(email: str, entity_name: str) -> int:
     with unit_of_work(None) as s:
         user_id = s.execute(select(User.id).where(User.email == email)).scalar_one()
-        return len(s.execute(select(Notification.id).where(
-            Notification.user_id == user_id, Notification.entity_id == entity_id_named(entity_name))).all())
+        return len(
+            s.execute(
+                select(Notification.id).where(
+                    Notification.user_id == user_id, Notification.entity_id == entity_id_named(entity_name)
+                )
+            ).all()
+        )
 
 
 def deliveries() -> list[tuple[str, str, str]]:

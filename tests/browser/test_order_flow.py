@@ -1,5 +1,5 @@
 """The order flow end to end in real Chromium: a retailer orders from two wholesalers in one cart,
-then a wholesaler accepts, fulfils and ships its order while the retailer watches the status."""
+then a wholesaler accepts, fulfills and ships its order while the retailer watches the status."""
 
 from __future__ import annotations
 
@@ -18,14 +18,18 @@ SELLER = "sales@pacificbloom.demo"
 
 def _orderable(url: str, seller_name: str) -> tuple[int, str, str]:
     """(product id, name, quantity) of a product of `seller_name` that alone meets its minimum order."""
-    found = rows(url, """
+    found = rows(
+        url,
+        """
         SELECT p.id, p.name, p.unit_price, p.min_order_qty, p.available_qty, e.min_order_amount
         FROM products p JOIN entities e ON e.id = p.entity_id
         WHERE e.name = :seller AND p.listing_state = 'available' AND p.unit_of_measure = 'each'
           AND p.available_qty > 0
           AND NOT EXISTS (SELECT 1 FROM inventory_lots l WHERE l.product_id = p.id
                           AND (l.lab_test_state = 'failed' OR l.expires_on < CURRENT_DATE))
-        ORDER BY p.unit_price DESC, p.id""", seller=seller_name)
+        ORDER BY p.unit_price DESC, p.id""",
+        seller=seller_name,
+    )
     for pid, name, price, moq, available, minimum in found:
         qty = max(Decimal(moq), Decimal(math.ceil(Decimal(minimum) * Decimal("1.15") / Decimal(price))))
         if qty <= Decimal(available):
@@ -96,10 +100,13 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
         expect(buyer).to_have_url(re.compile(r"/orders/?$"))
         expect(buyer.get_by_test_id("order-row").first).to_be_visible()
 
-        new = rows(demo_db_url, """
+        new = rows(
+            demo_db_url,
+            """
             SELECT o.number, s.name, o.status, o.payment_terms FROM orders o
             JOIN entities s ON s.id = o.seller_entity_id JOIN entities b ON b.id = o.buyer_entity_id
-            WHERE b.name = 'Greenleaf Dispensary' ORDER BY o.id""")
+            WHERE b.name = 'Greenleaf Dispensary' ORDER BY o.id""",
+        )
         placed = [r for r in new if r[0] not in before]
         assert sorted(r[1] for r in placed) == ["Emerald Coast Supply Co.", "Pacific Bloom Distribution"], placed
         assert all(r[2] == "submitted" for r in placed)
@@ -119,12 +126,12 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
         seller.goto(f"/orders/{pb_number}")
         expect(seller.get_by_test_id("order-status")).to_have_text("Submitted")
 
-        for button, label in (("Accept", "Accepted"), ("Fulfil", "Fulfilled"), ("Ship", "Shipped")):
+        for button, label in (("Accept", "Accepted"), ("Fulfill", "Fulfilled"), ("Ship", "Shipped")):
             seller.get_by_role("button", name=button, exact=True).click()
             expect(seller.get_by_test_id("order-status")).to_have_text(label)
             _expect_status(buyer, label)
 
-        # After fulfilment the lines show their package labels; shipping issued an invoice.
+        # After fulfillment the lines show their package labels; shipping issued an invoice.
         expect(seller.get_by_test_id("order-line").first).to_contain_text(re.compile(r"[A-Z0-9]{24}"))
         with buyer.expect_download() as download:
             buyer.get_by_role("button", name="Download PDF").click()
@@ -137,8 +144,9 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
         buyer.get_by_label("Message").fill("Please call before delivery.")
         buyer.get_by_role("button", name="Send").click()
         expect(buyer.get_by_test_id("order-message")).to_contain_text("Please call before delivery.")
-        expect(seller.get_by_test_id("order-message")).to_contain_text("Please call before delivery.",
-                                                                       timeout=10000)  # pushed, no reload
+        expect(seller.get_by_test_id("order-message")).to_contain_text(
+            "Please call before delivery.", timeout=10000
+        )  # pushed, no reload
         expect(buyer.get_by_test_id("timeline-event")).to_have_count(4)
         expect(buyer.get_by_role("button", name="Cancel order")).to_have_count(0)
     finally:

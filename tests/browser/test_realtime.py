@@ -115,8 +115,11 @@ def test_wholesaler_sees_new_order_and_every_status_change_live_third_entity_not
         expect(new_row).to_contain_text("Submitted")  # the queue gained the order without a reload
 
         # (action, words, new notifications for the retailer: shipping also issues the invoice)
-        steps = [("accept", "was accepted", 1), ("fulfill", "is packed and ready to ship", 1),
-                 ("ship", "has shipped", 2)]
+        steps = [
+            ("accept", "was accepted", 1),
+            ("fulfill", "is packed and ready to ship", 1),
+            ("ship", "has shipped", 2),
+        ]
         w, r = w0 + 1, r0
         for action, _words, for_retailer in steps:
             kit.transition("sales@pacificbloom.demo", number, action)
@@ -130,11 +133,13 @@ def test_wholesaler_sees_new_order_and_every_status_change_live_third_entity_not
         for page in (wholesaler, retailer):
             page.get_by_role("button", name=re.compile(r"^Notifications")).click()
             for _action, words, _n in steps:
-                expect(page.get_by_test_id("notification-item").filter(
-                    has_text=f"Order {number} {words}")).to_be_visible()
+                expect(
+                    page.get_by_test_id("notification-item").filter(has_text=f"Order {number} {words}")
+                ).to_be_visible()
             assert _not_reloaded(page)
-        expect(wholesaler.get_by_test_id("notification-item").filter(
-            has_text=f"New order {number} from {GREENLEAF}")).to_be_visible()
+        expect(
+            wholesaler.get_by_test_id("notification-item").filter(has_text=f"New order {number} from {GREENLEAF}")
+        ).to_be_visible()
         # the retailer placed it: no toast for it, and the status changes gave no toast either
         expect(_toast(retailer, number)).to_have_count(0)
 
@@ -226,8 +231,9 @@ def test_catalog_availability_updates_live_even_for_visitors(browser, app_url, s
     ctx, page = _open(browser, app_url)
     try:
         page.goto(f"/marketplace?q={product.name}")
-        card = page.get_by_test_id("product-card").filter(has=page.get_by_role("heading", name=product.name,
-                                                                                exact=True))
+        card = page.get_by_test_id("product-card").filter(
+            has=page.get_by_role("heading", name=product.name, exact=True)
+        )
         expect(card).to_contain_text(f"{quantity(product.available_qty)} available")
         # the bell's mount registered the tab (for a visitor too: stock news is public)
         expect(page.get_by_test_id("notification-bell")).to_have_attribute("data-ready", "yes")

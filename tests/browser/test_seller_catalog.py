@@ -51,7 +51,8 @@ def test_wholesaler_creates_a_product_imports_csv_and_sees_dashboard_charts(page
         "sku,name,category,unit_price\n"
         f"CSV1-{tag},CSV Flower {tag},flower,11.00\n"
         f"CSV2-{tag},CSV Vape {tag},not-a-category,20.00\n"
-        f"CSV3-{tag},CSV Gummies {tag},edibles,4.50\n")
+        f"CSV3-{tag},CSV Gummies {tag},edibles,4.50\n"
+    )
     page.get_by_role("button", name="Import CSV").click()
     page.locator("#csv_upload input[type=file]").set_input_files(str(csv_file))
     expect(page.get_by_test_id("csv-selected")).to_contain_text("products.csv")
@@ -99,9 +100,14 @@ def _png(width: int, height: int) -> bytes:
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\x30\xa0\x40" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_seller_uploads_an_image_and_oversized_or_fake_files_are_explained(page: Page, tmp_path):
@@ -120,8 +126,10 @@ def test_seller_uploads_an_image_and_oversized_or_fake_files_are_explained(page:
     expect(form.get_by_role("alert")).to_contain_text("fake.png is not a PNG, JPEG or WebP image.")
     image = form.get_by_role("img", name="Product image").first
     expect(image).to_be_visible()
-    page.wait_for_function("() => [...document.querySelectorAll('img[alt=\"Product image\"]')]"
-                           ".some(i => i.complete && i.naturalWidth === 40)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img[alt=\"Product image\"]')]"
+        ".some(i => i.complete && i.naturalWidth === 40)"
+    )
     upload.set_input_files(str(huge))
     expect(form.get_by_role("alert")).to_contain_text("huge.png is larger than 5 MB.")
     expect(form).to_be_visible()  # the connection survived: nothing was lost

@@ -29,9 +29,14 @@ class Tab:
     def at(self, path: str, query: dict[str, str] | None = None) -> Tab:
         """Pretend the tab is showing `path` (what on_load handlers read)."""
         qs = "&".join(f"{k}={v}" for k, v in (query or {}).items())
-        self.root.router = RouterData.from_router_data({
-            "pathname": path, "asPath": path + (f"?{qs}" if qs else ""), "query": query or {},
-            "headers": {"origin": "http://localhost:3000"}})
+        self.root.router = RouterData.from_router_data(
+            {
+                "pathname": path,
+                "asPath": path + (f"?{qs}" if qs else ""),
+                "query": query or {},
+                "headers": {"origin": "http://localhost:3000"},
+            }
+        )
         return self
 
     def sign_in(self, email: str, password: str = DEFAULT_PASSWORD) -> Tab:

@@ -9,13 +9,6 @@ import pyotp
 import pytest
 from sqlmodel import select
 
-from reup_app.models import Entity, License, Membership, OneTimeToken, RefreshToken, User
-from reup_app.models.types import utcnow
-from reup_app.security.passwords import verify_password
-from reup_app.security.principal import ANONYMOUS
-from reup_app.security.ratelimit import MemoryBackend, set_backend
-from reup_app.services.identity import accounts
-from reup_app.services.identity.auth import BAD_CREDENTIALS, AccountBlocked
 from reup_app.errors import (
     Conflict,
     NotAuthenticated,
@@ -23,13 +16,20 @@ from reup_app.errors import (
     RateLimited,
     ValidationError,
 )
+from reup_app.models import Entity, License, Membership, OneTimeToken, RefreshToken, User
+from reup_app.models.types import utcnow
+from reup_app.security.passwords import verify_password
+from reup_app.security.principal import ANONYMOUS
+from reup_app.security.ratelimit import MemoryBackend, set_backend
+from reup_app.services.identity import accounts
+from reup_app.services.identity.auth import BAD_CREDENTIALS, AccountBlocked
 from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import (
     DEFAULT_PASSWORD,
     STRONG_PASSWORD,
     admin_principal,
     fresh,
-    licence,
+    license,
     link_token,
     make_entity,
     make_member,
@@ -62,6 +62,7 @@ def signup(**over):
 
 
 # --- sign-up and moderation -----------------------------------------------------------------
+
 
 def test_signup_pending_cannot_login_until_admin_approves(session):
     admin = admin_principal(session)
@@ -97,7 +98,7 @@ def test_reject_shows_reason_and_only_pending_can_be_rejected(session):
     admin = admin_principal(session)
     kw, res = signup()
     with uow(admin) as s:
-        accounts.reject_entity(s, admin, res.entity_id, "Licence number does not match state records")
+        accounts.reject_entity(s, admin, res.entity_id, "License number does not match state records")
     with pytest.raises(AccountBlocked, match="does not match state records"):
         login(kw["email"], STRONG_PASSWORD)
     assert any("application" in m.subject for m in outbox_for(session, kw["email"]))
@@ -125,8 +126,7 @@ def test_only_platform_admins_moderate_and_nothing_changes(session):
     _, res = signup()
     other = make_entity(session)
     _, owner = make_member(session, other, "owner")
-    for fn, args in [(accounts.approve_entity, ()), (accounts.reject_entity, ("no",)),
-                     (accounts.suspend_entity, ())]:
+    for fn, args in [(accounts.approve_entity, ()), (accounts.reject_entity, ("no",)), (accounts.suspend_entity, ())]:
         with pytest.raises(PermissionDenied), uow(owner) as s:
             fn(s, owner, res.entity_id, *args)
     with pytest.raises(NotAuthenticated), uow(ANONYMOUS) as s:
@@ -135,25 +135,28 @@ def test_only_platform_admins_moderate_and_nothing_changes(session):
     assert session.get(Entity, res.entity_id).status == "pending"
 
 
-@pytest.mark.parametrize(("over", "message"), [
-    ({"email": "not-an-email"}, "not a valid e-mail"),
-    ({"email": "a@b"}, "not a valid e-mail"),
-    ({"password": "short1A!"}, "at least 12"),
-    ({"password": "aaaaaaaaaaaaaaaa"}, "repetitive"),
-    ({"password": "alllowercaseletters"}, "at least two of"),
-    ({"business_name": " "}, "business name"),
-    ({"full_name": ""}, "full name"),
-    ({"kind": "grower"}, "retailer or a wholesaler"),
-    ({"licenses": []}, "at least one"),
-    ({"licenses": [licence(state="XX")]}, "US state"),
-    ({"licenses": [licence(number="!!")]}, "licence number"),
-    ({"licenses": [licence(number="ABCDEFG")]}, "at least one digit"),
-    ({"licenses": [licence(number="C11-1; DROP TABLE")]}, "licence number"),
-    ({"licenses": [licence(license_type="")]}, "licence type"),
-    ({"licenses": [licence(expires_on="2001-01-01")]}, "expired on 2001-01-01"),
-    ({"licenses": [licence(expires_on="31/12/2030")]}, "2027-12-31"),
-    ({"licenses": [licence(number="C11-0000001-LIC"), licence(number="c11-0000001-lic")]}, "listed twice"),
-])
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"email": "not-an-email"}, "not a valid e-mail"),
+        ({"email": "a@b"}, "not a valid e-mail"),
+        ({"password": "short1A!"}, "at least 12"),
+        ({"password": "aaaaaaaaaaaaaaaa"}, "repetitive"),
+        ({"password": "alllowercaseletters"}, "at least two of"),
+        ({"business_name": " "}, "business name"),
+        ({"full_name": ""}, "full name"),
+        ({"kind": "grower"}, "retailer or a wholesaler"),
+        ({"licenses": []}, "at least one"),
+        ({"licenses": [license(state="XX")]}, "US state"),
+        ({"licenses": [license(number="!!")]}, "license number"),
+        ({"licenses": [license(number="ABCDEFG")]}, "at least one digit"),
+        ({"licenses": [license(number="C11-1; DROP TABLE")]}, "license number"),
+        ({"licenses": [license(license_type="")]}, "license type"),
+        ({"licenses": [license(expires_on="2001-01-01")]}, "expired on 2001-01-01"),
+        ({"licenses": [license(expires_on="31/12/2030")]}, "2027-12-31"),
+        ({"licenses": [license(number="C11-0000001-LIC"), license(number="c11-0000001-lic")]}, "listed twice"),
+    ],
+)
 def test_signup_validation_messages_and_nothing_created(session, over, message):
     kw = signup_kwargs(**over)
     with pytest.raises(ValidationError, match=message), uow(ANONYMOUS) as s:
@@ -162,15 +165,15 @@ def test_signup_validation_messages_and_nothing_created(session, over, message):
     assert session.exec(select(Entity).where(Entity.name == kw["business_name"])).first() is None
 
 
-def test_signup_duplicate_email_and_licence(session):
+def test_signup_duplicate_email_and_license(session):
     kw, res = signup()
     with pytest.raises(ValidationError, match="already exists"), uow(ANONYMOUS) as s:
         accounts.signup_business(s, **signup_kwargs(email=kw["email"].upper()))
     taken = kw["licenses"][0]["number"]
     with pytest.raises(ValidationError, match="already registered"), uow(ANONYMOUS) as s:
-        accounts.signup_business(s, **signup_kwargs(licenses=[licence(number=taken.lower())]))
-    # the same number issued by another state is a different licence
-    _, res2 = signup(licenses=[licence(state="OR", number=taken)])
+        accounts.signup_business(s, **signup_kwargs(licenses=[license(number=taken.lower())]))
+    # the same number issued by another state is a different license
+    _, res2 = signup(licenses=[license(state="OR", number=taken)])
     assert res2.entity_id != res.entity_id
 
 
@@ -182,6 +185,7 @@ def test_signup_email_is_normalised(session):
 
 
 # --- sign-in --------------------------------------------------------------------------------
+
 
 def test_unknown_user_and_wrong_password_look_the_same(session):
     user = make_user(session)
@@ -242,7 +246,7 @@ def test_one_user_signing_in_from_two_tabs_at_once_both_succeed(session):
     def sign_in(n):
         try:
             results.append(login(user.email, ip=f"10.0.9.{n}"))
-        except Exception as err:  # noqa: BLE001 - the test reports whatever went wrong
+        except Exception as err:
             errors.append(repr(err))
 
     event.listen(RefreshToken, "after_insert", pause)
@@ -315,8 +319,7 @@ def test_several_memberships_first_by_default_then_switch(session):
         switched = accounts.switch_entity(s, res.principal, b.id, raw_refresh=res.refresh_token)
     assert switched.entity_id == b.id and switched.principal.roles == frozenset({"buyer"})
     fresh(session)
-    rt = session.exec(select(RefreshToken).where(RefreshToken.user_id == user.id,
-                                                  RefreshToken.used_at.is_(None))).all()
+    rt = session.exec(select(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.used_at.is_(None))).all()
     assert [r.entity_id for r in rt] == [b.id]
     third = make_entity(session)
     with pytest.raises(PermissionDenied), uow(switched.principal) as s:
@@ -333,6 +336,7 @@ def test_platform_admin_logs_in_without_entity_but_must_enrol_mfa(session):
 
 
 # --- MFA flows ------------------------------------------------------------------------------
+
 
 def _enrol_via_challenge(challenge):
     with uow(ANONYMOUS) as s:
@@ -434,6 +438,7 @@ def test_optional_mfa_enable_regenerate_disable(session):
 
 
 # --- invitations ----------------------------------------------------------------------------
+
 
 def test_invite_new_user_single_use(session):
     entity = make_entity(session)
@@ -537,6 +542,7 @@ def test_invite_permissions_and_cross_entity(session):
 
 # --- password reset -------------------------------------------------------------------------
 
+
 def test_password_reset_flow(session):
     entity = make_entity(session)
     user, _ = make_member(session, entity, "buyer")
@@ -612,10 +618,12 @@ def test_change_password(session):
 
 # --- team -----------------------------------------------------------------------------------
 
+
 def _membership(session, user_id, entity_id):
     fresh(session)
-    return session.exec(select(Membership).where(Membership.user_id == user_id,
-                                                 Membership.entity_id == entity_id)).first()
+    return session.exec(
+        select(Membership).where(Membership.user_id == user_id, Membership.entity_id == entity_id)
+    ).first()
 
 
 def test_team_roles_and_last_owner_protection(session):
@@ -648,8 +656,11 @@ def test_team_roles_and_last_owner_protection(session):
     assert _membership(session, owner_user.id, entity.id).role == "admin"
     with uow(owner) as s:
         members = accounts.list_members(s, owner, entity.id)
-    assert {m.user_id: m.role for m in members} == {owner_user.id: "admin", admin_user.id: "owner",
-                                                   buyer_user.id: "sales"}
+    assert {m.user_id: m.role for m in members} == {
+        owner_user.id: "admin",
+        admin_user.id: "owner",
+        buyer_user.id: "sales",
+    }
     with pytest.raises(ValidationError), uow(owner) as s:
         accounts.change_member_role(s, owner, buyer_m.id, "god")
 
@@ -675,11 +686,13 @@ def test_cross_entity_team_changes_are_refused_and_nothing_changes(session):
     victim, _ = make_member(session, b, "buyer")
     b_owner, _ = make_member(session, b, "owner")
     vm = _membership(session, victim.id, b.id)
-    for call in [lambda s: accounts.change_member_role(s, owner_a, vm.id, "owner"),
-                 lambda s: accounts.remove_member(s, owner_a, vm.id),
-                 lambda s: accounts.set_require_mfa(s, owner_a, b.id, True),
-                 lambda s: accounts.list_members(s, owner_a, b.id),
-                 lambda s: accounts.invite_member(s, owner_a, b.id, f"z-{sfx()}@example.test", "owner")]:
+    for call in [
+        lambda s: accounts.change_member_role(s, owner_a, vm.id, "owner"),
+        lambda s: accounts.remove_member(s, owner_a, vm.id),
+        lambda s: accounts.set_require_mfa(s, owner_a, b.id, True),
+        lambda s: accounts.list_members(s, owner_a, b.id),
+        lambda s: accounts.invite_member(s, owner_a, b.id, f"z-{sfx()}@example.test", "owner"),
+    ]:
         with pytest.raises(PermissionDenied), uow(owner_a) as s:
             call(s)
     assert _membership(session, victim.id, b.id).role == "buyer"

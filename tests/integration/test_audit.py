@@ -11,13 +11,13 @@ from sqlalchemy import event
 from sqlmodel import select, update
 
 from reup_app.db import unit_of_work
+from reup_app.errors import NotAuthenticated, PermissionDenied, ValidationError
 from reup_app.models import AuditLog, Brand, EmailOutbox, User
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, Principal, system_principal
 from reup_app.security.ratelimit import MemoryBackend, set_backend
 from reup_app.security.tokens import issue_refresh_token
 from reup_app.services.audit.trail import REDACTED, is_secret_column, list_audit
-from reup_app.errors import NotAuthenticated, PermissionDenied, ValidationError
 from tests.factories import make_brand, make_entity, make_license, make_lot, make_member, make_product
 from tests.identity_support import admin_principal, audit_rows, fresh, sfx
 
@@ -30,8 +30,14 @@ def fresh_backend():
 
 
 def with_ip(p: Principal, ip: str) -> Principal:
-    return Principal(user_id=p.user_id, entity_id=p.entity_id, roles=p.roles, is_platform_admin=p.is_platform_admin,
-                     token_version=p.token_version, client_ip=ip)
+    return Principal(
+        user_id=p.user_id,
+        entity_id=p.entity_id,
+        roles=p.roles,
+        is_platform_admin=p.is_platform_admin,
+        token_version=p.token_version,
+        client_ip=ip,
+    )
 
 
 def test_insert_update_delete_recorded_with_actor(session):
@@ -102,11 +108,21 @@ def test_secrets_are_redacted(session):
     assert audit_rows(session, "users", user.id)[-1].subject_entity_id is None
 
 
-@pytest.mark.parametrize(("name", "secret"), [
-    ("password_hash", True), ("mfa_secret_encrypted", True), ("token_hash", True), ("code_hash", True),
-    ("credentials_encrypted", True), ("api_token", True), ("client_secret", True), ("token_version", False),
-    ("name", False), ("email", False),
-])
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("password_hash", True),
+        ("mfa_secret_encrypted", True),
+        ("token_hash", True),
+        ("code_hash", True),
+        ("credentials_encrypted", True),
+        ("api_token", True),
+        ("client_secret", True),
+        ("token_version", False),
+        ("name", False),
+        ("email", False),
+    ],
+)
 def test_secret_column_rule(name, secret):
     assert is_secret_column(name) is secret
 
@@ -120,7 +136,7 @@ def test_decimal_and_datetime_serialised_and_child_rows_get_parent_entity(sessio
     assert ins["unit_price"] == [None, "12.50"]
     assert isinstance(ins["created_at"][1], str) and ins["created_at"][1].startswith(str(utcnow().year))
     lot_row = audit_rows(session, "inventory_lots", lot.id)[0]
-    assert lot_row.subject_entity_id == entity.id  # via its licence
+    assert lot_row.subject_entity_id == entity.id  # via its license
     assert json.loads(lot_row.changes)["quantity_on_hand"] == [None, "7.250"]
 
 
@@ -132,8 +148,10 @@ def test_rolled_back_transaction_leaves_no_audit_row(session):
         s.add(b)
         s.flush()
         seen["id"] = b.id
-        assert s.exec(select(AuditLog).where(AuditLog.table_name == "brands",
-                                             AuditLog.row_id == str(b.id))).first() is not None
+        assert (
+            s.exec(select(AuditLog).where(AuditLog.table_name == "brands", AuditLog.row_id == str(b.id))).first()
+            is not None
+        )
         raise RuntimeError("boom")
     assert audit_rows(session, "brands", seen["id"]) == []
     assert session.get(Brand, seen["id"]) is None
@@ -170,12 +188,14 @@ def test_bulk_update_is_recorded(session):
     with unit_of_work(None) as s:
         s.exec(update(Brand).where(Brand.id == brand.id).values(name="bulk renamed"))
     fresh(session)
-    rows = session.exec(select(AuditLog).where(AuditLog.table_name == "brands", AuditLog.row_id == "*")
-                        .order_by(AuditLog.id.desc())).all()
+    rows = session.exec(
+        select(AuditLog).where(AuditLog.table_name == "brands", AuditLog.row_id == "*").order_by(AuditLog.id.desc())
+    ).all()
     assert rows and "UPDATE brands" in rows[0].changes and rows[0].action == "update"
 
 
 # --- reading the trail ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def two_entities(session):
@@ -271,10 +291,16 @@ def test_two_party_children_get_the_acting_party_whether_the_parent_is_new_or_re
     order = order_row(engine, number)
     with fresh_session(engine) as s:
         line = s.execute(select(OrderLine).where(OrderLine.order_id == order.id)).scalars().one()
-        rows = {r.table_name: r for r in s.execute(select(AuditLog).where(
-            AuditLog.table_name.in_(["order_lines", "order_line_allocations"]),
-            AuditLog.changes.contains(f'"order_id": [null, {order.id}]')
-            | AuditLog.changes.contains(f'"order_line_id": [null, {line.id}]'))).scalars()}
+        rows = {
+            r.table_name: r
+            for r in s.execute(
+                select(AuditLog).where(
+                    AuditLog.table_name.in_(["order_lines", "order_line_allocations"]),
+                    AuditLog.changes.contains(f'"order_id": [null, {order.id}]')
+                    | AuditLog.changes.contains(f'"order_line_id": [null, {line.id}]'),
+                )
+            ).scalars()
+        }
     assert set(rows) == {"order_lines", "order_line_allocations"}
     assert {r.subject_entity_id for r in rows.values()} == {buyer.entity.id}
 
@@ -283,6 +309,13 @@ def test_two_party_children_get_the_acting_party_whether_the_parent_is_new_or_re
         held = s.get(OrderLine, line.id)
         held.product_name = held.product_name + " (renamed)"
     with fresh_session(engine) as s:
-        edit = s.execute(select(AuditLog).where(AuditLog.table_name == "order_lines", AuditLog.action == "update",
-                                                AuditLog.row_id == str(line.id))).scalars().one()
+        edit = (
+            s.execute(
+                select(AuditLog).where(
+                    AuditLog.table_name == "order_lines", AuditLog.action == "update", AuditLog.row_id == str(line.id)
+                )
+            )
+            .scalars()
+            .one()
+        )
     assert edit.subject_entity_id == seller.entity.id

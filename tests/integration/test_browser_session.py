@@ -71,8 +71,12 @@ def test_cookie_grant_restore_rotation_reuse_and_sign_out(session, client):
 
     # Cross-site attempts are refused before anything else.
     assert client.post("/api/auth/session", json={"grant": grant}).status_code == 403
-    assert client.post("/api/auth/session", json={"grant": grant},
-                       headers={**HEADERS, "Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            "/api/auth/session", json={"grant": grant}, headers={**HEADERS, "Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
 
     r = client.post("/api/auth/session", json={"grant": grant}, headers=HEADERS)
     assert r.status_code == 200
@@ -154,8 +158,12 @@ def test_forced_enrolment_at_sign_in_never_puts_the_key_or_codes_in_state(sessio
 
 
 def test_secret_display_refuses_unknown_tickets(client):
-    for path in ("/api/auth/reveal/mfa-setup.svg?t=nope", "/api/auth/reveal/recovery-codes.svg?t=nope",
-                 "/api/auth/reveal/recovery-codes.txt", "/api/auth/reveal/mfa-setup.svg?t=" + "x" * 400):
+    for path in (
+        "/api/auth/reveal/mfa-setup.svg?t=nope",
+        "/api/auth/reveal/recovery-codes.svg?t=nope",
+        "/api/auth/reveal/recovery-codes.txt",
+        "/api/auth/reveal/mfa-setup.svg?t=" + "x" * 400,
+    ):
         assert client.get(path).status_code == 404
 
 

@@ -53,7 +53,7 @@ def test_cart_groups_per_seller_and_checkout_is_idempotent(session, engine):
     by = {g.seller_id: g for g in page.groups}
     assert "minimum order of $50.00" in by[str(pb.id)].minimum_message and not by[str(pb.id)].ready
     assert by[str(ec.id)].ready and [o.value for o in by[str(ec.id)].terms_offered] == ["prepay", "net_15"]
-    assert page.licences[0].value == str(buyer.license.id)
+    assert page.licenses[0].value == str(buyer.license.id)
 
     # Raising the quantity meets the minimum; a bad quantity is refused with the service's message.
     item = by[str(pb.id)].lines[0].item_id
@@ -95,8 +95,9 @@ def test_hold_is_shown_and_only_ready_sellers_are_ordered(session, engine):
     buyer = make_buyer(session)
     p1, _ = stock(session, held)
     p2, _ = stock(session, ok)
-    session.add(TradeRelationship(seller_entity_id=held.id, buyer_entity_id=buyer.id, on_hold=True,
-                                  hold_reason="Overdue"))
+    session.add(
+        TradeRelationship(seller_entity_id=held.id, buyer_entity_id=buyer.id, on_hold=True, hold_reason="Overdue")
+    )
     session.commit()
     who = buyer.p["owner"]
     call(engine, who, cart.add_to_cart, p1.id, "1")

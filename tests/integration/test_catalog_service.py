@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
+from reup_app.errors import ValidationError
 from reup_app.models.catalog import product_search_text
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, system_principal
@@ -23,7 +24,6 @@ from reup_app.services.catalog.search import (
     get_catalog_facets,
     search_catalog,
 )
-from reup_app.errors import ValidationError
 from tests.factories import make_brand, make_entity, make_member, make_product
 
 pytestmark = pytest.mark.mysql
@@ -38,8 +38,7 @@ def product(session, seller, brand=None, **kw):
     """make_product with search_text built the way every product writer builds it."""
     kw.setdefault("sku", f"SKU-{uuid.uuid4().hex[:8]}")
     kw.setdefault("name", f"Product {uuid.uuid4().hex[:8]}")
-    kw["search_text"] = product_search_text(kw["name"], brand.name if brand else None, kw.get("strain_name"),
-                                            kw["sku"])
+    kw["search_text"] = product_search_text(kw["name"], brand.name if brand else None, kw.get("strain_name"), kw["sku"])
     return make_product(session, seller, brand, **kw)
 
 
@@ -114,7 +113,7 @@ def test_boolean_operators_in_user_text_are_ignored(session, seller):
     haze = product(session, seller, name=f"{w} Haze")
     product(session, seller, name=f"{w} Kush")
 
-    for text in (f'+{w}* -haze', f'"{w}" (haze)', f'{w} ~haze <>@', f'{w}*** +++haze'):
+    for text in (f"+{w}* -haze", f'"{w}" (haze)', f"{w} ~haze <>@", f"{w}*** +++haze"):
         # "-haze" must not exclude Haze: every word is a required prefix term
         assert ids(search(session, text=text)) == [haze.id], text
     # text made only of operators / LIKE wildcards is no filter at all
@@ -139,14 +138,33 @@ def test_category_and_strain_type_filters(session, seller):
 
 
 def test_price_thc_and_in_stock_filters(session, seller):
-    cheap = product(session, seller, name="A Cheap", unit_price=Decimal("5.00"), thc_percent=Decimal("12.50"),
-                    available_qty=Decimal(0))
-    mid = product(session, seller, name="B Mid", unit_price=Decimal("20.00"), thc_percent=Decimal("22.00"),
-                  available_qty=Decimal(10))
-    dear = product(session, seller, name="C Dear", unit_price=Decimal("45.50"), thc_percent=Decimal("31.00"),
-                   available_qty=Decimal("0.5"))
-    no_thc = product(session, seller, name="D Balm", unit_price=Decimal("20.00"), thc_percent=None,
-                     available_qty=Decimal(3))
+    cheap = product(
+        session,
+        seller,
+        name="A Cheap",
+        unit_price=Decimal("5.00"),
+        thc_percent=Decimal("12.50"),
+        available_qty=Decimal(0),
+    )
+    mid = product(
+        session,
+        seller,
+        name="B Mid",
+        unit_price=Decimal("20.00"),
+        thc_percent=Decimal("22.00"),
+        available_qty=Decimal(10),
+    )
+    dear = product(
+        session,
+        seller,
+        name="C Dear",
+        unit_price=Decimal("45.50"),
+        thc_percent=Decimal("31.00"),
+        available_qty=Decimal("0.5"),
+    )
+    no_thc = product(
+        session, seller, name="D Balm", unit_price=Decimal("20.00"), thc_percent=None, available_qty=Decimal(3)
+    )
     s = seller.id
 
     assert ids(search(session, seller_entity_id=s, price_min="20")) == [mid.id, dear.id, no_thc.id]
@@ -169,14 +187,38 @@ def sortable(session, seller):
     """Four products whose name, price, THC and age orders all differ (plus a price tie)."""
     now = utcnow()
     w = _word("sort")
-    a = product(session, seller, name=f"Apple {w}", unit_price=Decimal("30.00"), thc_percent=Decimal("20.00"),
-                created_at=now - timedelta(days=3))
-    b = product(session, seller, name=f"Banana {w}", unit_price=Decimal("10.00"), thc_percent=None,
-                created_at=now - timedelta(days=1))
-    c = product(session, seller, name=f"Cherry {w}", unit_price=Decimal("10.00"), thc_percent=Decimal("28.00"),
-                created_at=now - timedelta(days=5))
-    d = product(session, seller, name=f"Date {w}", unit_price=Decimal("99.99"), thc_percent=Decimal("15.00"),
-                created_at=now - timedelta(days=2))
+    a = product(
+        session,
+        seller,
+        name=f"Apple {w}",
+        unit_price=Decimal("30.00"),
+        thc_percent=Decimal("20.00"),
+        created_at=now - timedelta(days=3),
+    )
+    b = product(
+        session,
+        seller,
+        name=f"Banana {w}",
+        unit_price=Decimal("10.00"),
+        thc_percent=None,
+        created_at=now - timedelta(days=1),
+    )
+    c = product(
+        session,
+        seller,
+        name=f"Cherry {w}",
+        unit_price=Decimal("10.00"),
+        thc_percent=Decimal("28.00"),
+        created_at=now - timedelta(days=5),
+    )
+    d = product(
+        session,
+        seller,
+        name=f"Date {w}",
+        unit_price=Decimal("99.99"),
+        thc_percent=Decimal("15.00"),
+        created_at=now - timedelta(days=2),
+    )
     return w, a, b, c, d
 
 
@@ -195,7 +237,8 @@ def test_every_sort(session, seller, sortable, via_text):
         assert ids(search(session, sort=sort, **where)) == [r.id for r in rows], sort
         # the same order holds across pages
         paged = ids(search(session, sort=sort, page_size=3, **where)) + ids(
-            search(session, sort=sort, page_size=3, page=2, **where))
+            search(session, sort=sort, page_size=3, page=2, **where)
+        )
         assert paged == [r.id for r in rows], sort
 
 
@@ -209,12 +252,16 @@ def test_relevance_sort(session, seller):
     assert ids(search(session, seller_entity_id=seller.id, sort="relevance")) == [weak.id, strong.id]
 
 
-@pytest.mark.parametrize("where,sort", [("seller", "name"), ("seller", "price_desc"), ("seller", "thc_desc"),
-                                        ("text", "name"), ("text", "relevance")])
+@pytest.mark.parametrize(
+    "where,sort",
+    [("seller", "name"), ("seller", "price_desc"), ("seller", "thc_desc"), ("text", "name"), ("text", "relevance")],
+)
 def test_paging(session, seller, where, sort):
     w = _word("page")
-    made = [product(session, seller, name=f"P{i} {w}", unit_price=Decimal(10 + i), thc_percent=Decimal(20 + i))
-            for i in range(5)]
+    made = [
+        product(session, seller, name=f"P{i} {w}", unit_price=Decimal(10 + i), thc_percent=Decimal(20 + i))
+        for i in range(5)
+    ]
     crit = {"seller_entity_id": seller.id} if where == "seller" else {"text": w}
 
     p1 = search(session, sort=sort, page_size=2, **crit)
@@ -250,12 +297,15 @@ def test_only_public_listings_of_approved_sellers_are_shown(session, seller):
     w = _word("vis")
     # longer than innodb_ft_max_token_size (84): not in the FULLTEXT index, so searched with LIKE
     long_w = "v" + uuid.uuid4().hex * 3
-    shown = {state: product(session, seller, name=f"{state} {w} {long_w}", listing_state=state)
-             for state in ("available", "backorder", "sample")}
+    shown = {
+        state: product(session, seller, name=f"{state} {w} {long_w}", listing_state=state)
+        for state in ("available", "backorder", "sample")
+    }
     for state in ("internal", "archived"):
         product(session, seller, name=f"{state} {w} {long_w}", listing_state=state)
-    hidden_sellers = [make_entity(session, "wholesaler", status=status) for status in ("pending", "suspended",
-                                                                                     "rejected")]
+    hidden_sellers = [
+        make_entity(session, "wholesaler", status=status) for status in ("pending", "suspended", "rejected")
+    ]
     for other in hidden_sellers:
         product(session, other, name=f"available {w} {long_w} {other.status}", listing_state="available")
 
@@ -295,10 +345,24 @@ def test_the_principal_never_widens_visibility(session, seller):
 def test_items_carry_plain_values(session, seller):
     brand = make_brand(session, seller)
     w = _word("shape")
-    p = product(session, seller, brand, name=f"Shape {w} 3.5g", category="flower", strain_name="Blue Dream",
-                strain_type="hybrid", thc_percent=Decimal("24.30"), cbd_percent=Decimal("0.10"),
-                unit_of_measure="each", unit_price=Decimal("22.50"), case_size=12, case_price=Decimal("250.00"),
-                min_order_qty=Decimal(2), available_qty=Decimal(48), listing_state="backorder")
+    p = product(
+        session,
+        seller,
+        brand,
+        name=f"Shape {w} 3.5g",
+        category="flower",
+        strain_name="Blue Dream",
+        strain_type="hybrid",
+        thc_percent=Decimal("24.30"),
+        cbd_percent=Decimal("0.10"),
+        unit_of_measure="each",
+        unit_price=Decimal("22.50"),
+        case_size=12,
+        case_price=Decimal("250.00"),
+        min_order_qty=Decimal(2),
+        available_qty=Decimal(48),
+        listing_state="backorder",
+    )
     bare = product(session, seller, name=f"Bare {w}")
 
     page = search(session, text=w)
@@ -306,24 +370,41 @@ def test_items_carry_plain_values(session, seller):
     item = page.items[1]
     assert isinstance(item, CatalogItem)
     assert item == CatalogItem(
-        id=p.id, sku=p.sku, name=p.name, brand=brand.name, seller_entity_id=seller.id, seller_name=seller.name,
-        category="flower", strain_name="Blue Dream", strain_type="hybrid", thc_percent=Decimal("24.30"),
-        cbd_percent=Decimal("0.10"), unit_of_measure="each", unit_price=Decimal("22.50"), case_size=12,
-        case_price=Decimal("250.00"), min_order_qty=Decimal(2), available_qty=Decimal(48),
-        listing_state="backorder")
+        id=p.id,
+        sku=p.sku,
+        name=p.name,
+        brand=brand.name,
+        seller_entity_id=seller.id,
+        seller_name=seller.name,
+        category="flower",
+        strain_name="Blue Dream",
+        strain_type="hybrid",
+        thc_percent=Decimal("24.30"),
+        cbd_percent=Decimal("0.10"),
+        unit_of_measure="each",
+        unit_price=Decimal("22.50"),
+        case_size=12,
+        case_price=Decimal("250.00"),
+        min_order_qty=Decimal(2),
+        available_qty=Decimal(48),
+        listing_state="backorder",
+    )
     for value in (item.unit_price, item.case_price, item.min_order_qty, item.available_qty, item.thc_percent):
         assert isinstance(value, Decimal)
     assert page.items[0].brand is None and page.items[0].case_price is None and page.items[0].thc_percent is None
 
 
-@pytest.mark.parametrize("raw,statements", [
-    ({"sort": "name", "page_size": 2}, 2),  # full page: page + COUNT
-    ({"sort": "price_desc", "page_size": 2, "page": 2}, 2),
-    ({"sort": "newest", "page_size": 2}, 2),
-    ({"sort": "name", "page_size": 50}, 1),  # short page proves the total
-    ({"text": "TEXT", "page_size": 2}, 1),  # full-text page carries its total
-    ({"text": "TEXT", "page_size": 2, "page": 9}, 2),  # past the end: COUNT needed
-])
+@pytest.mark.parametrize(
+    "raw,statements",
+    [
+        ({"sort": "name", "page_size": 2}, 2),  # full page: page + COUNT
+        ({"sort": "price_desc", "page_size": 2, "page": 2}, 2),
+        ({"sort": "newest", "page_size": 2}, 2),
+        ({"sort": "name", "page_size": 50}, 1),  # short page proves the total
+        ({"text": "TEXT", "page_size": 2}, 1),  # full-text page carries its total
+        ({"text": "TEXT", "page_size": 2, "page": 9}, 2),  # past the end: COUNT needed
+    ],
+)
 def test_a_page_takes_at_most_two_statements(session, engine, seller, raw, statements):
     w = _word("stmt")
     brand = make_brand(session, seller)
@@ -364,8 +445,15 @@ def test_invalid_queries_are_refused_by_the_service(session):
 
 def test_facets_count_only_visible_products(session):
     before = get_catalog_facets(session)
-    assert [f.value for f in before.categories] == ["flower", "pre_rolls", "vapes", "edibles", "concentrates",
-                                                    "tinctures", "topicals"]
+    assert [f.value for f in before.categories] == [
+        "flower",
+        "pre_rolls",
+        "vapes",
+        "edibles",
+        "concentrates",
+        "tinctures",
+        "topicals",
+    ]
     seller = make_entity(session, "wholesaler")
     hidden = make_entity(session, "wholesaler", status="suspended")
     product(session, seller, category="tinctures", strain_type="cbd")

@@ -10,18 +10,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from reup_app.models import Order, OrderEvent
-from reup_app.models.types import utcnow
-from reup_app.services.ordering import cart
-from reup_app.services.ordering import orders
-from reup_app.services.billing import payments
-from reup_app.services.billing import tax
 from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
+from reup_app.models import Order, OrderEvent
+from reup_app.models.types import utcnow
+from reup_app.services.billing import payments, tax
+from reup_app.services.ordering import cart, orders
 from tests.factories import make_license
 from tests.integration.orderkit import (
     EventLog,
@@ -50,6 +48,7 @@ def shop(session):
         a = make_seller(session, terms="cod,net_30", min_order_amount="50")
         b = make_seller(session, terms="prepay")
         buyer = make_buyer(session)
+
     s = Shop()
     s.pa, s.lots_a = stock(session, s.a, qty="100", price="12.50")
     s.pa2, _ = stock(session, s.a, qty="100", price="4.00")
@@ -76,24 +75,40 @@ def test_cart_with_two_sellers_becomes_two_orders(engine, shop):
     _fill(engine, shop, [(shop.pa, "4"), (shop.pa2, "1"), (shop.pb, "3")])
     start = utcnow() + timedelta(days=2)
     with EventLog() as log:
-        result = _checkout(engine, shop, choices={
-            str(shop.a.id): {"payment_terms": "net_30", "notes": "  Back door please  ",
-                             "requested_delivery_start": start.isoformat(),
-                             "requested_delivery_end": (start + timedelta(hours=4)).isoformat()},
-            shop.b.id: {"payment_terms": "prepay", "delivery_preferences": "Deliver on Wednesdays"}})
+        result = _checkout(
+            engine,
+            shop,
+            choices={
+                str(shop.a.id): {
+                    "payment_terms": "net_30",
+                    "notes": "  Back door please  ",
+                    "requested_delivery_start": start.isoformat(),
+                    "requested_delivery_end": (start + timedelta(hours=4)).isoformat(),
+                },
+                shop.b.id: {"payment_terms": "prepay", "delivery_preferences": "Deliver on Wednesdays"},
+            },
+        )
     assert not result.replayed
     by_seller = {o.seller_entity_id: o for o in result.orders}
     assert set(by_seller) == {shop.a.id, shop.b.id}
     oa, ob = by_seller[shop.a.id], by_seller[shop.b.id]
     assert (oa.subtotal, oa.total, oa.line_count, oa.status, oa.payment_terms) == (
-        D("54.00"), D("54.00"), 2, "submitted", "net_30")
+        D("54.00"),
+        D("54.00"),
+        2,
+        "submitted",
+        "net_30",
+    )
     assert (ob.subtotal, ob.line_count, ob.payment_terms) == (D("21.00"), 1, "prepay")
     for o in result.orders:
         assert o.number.startswith("RU-") and len(o.number) >= 9 and o.number[3:].isdigit()
     assert oa.number != ob.number
     row = order_row(engine, oa.number)
     assert (row.notes, row.seller_license_id, row.buyer_license_id) == (
-        "Back door please", shop.a.license.id, shop.buyer.license.id)
+        "Back door please",
+        shop.a.license.id,
+        shop.buyer.license.id,
+    )
     assert row.requested_delivery_start is not None and row.submitted_at is not None
     assert order_row(engine, ob.number).delivery_preferences == "Deliver on Wednesdays"
     assert call(engine, shop.buyer.p["buyer"], cart.get_cart).item_count == 0
@@ -208,7 +223,9 @@ def test_price_tier_price_is_used(engine, session, shop):
     number = _checkout(engine, shop).orders[0].number
     detail = call(engine, shop.a.owner, orders.get_order, number)
     assert {ln.product_id: (ln.unit_price, ln.line_total) for ln in detail.lines} == {
-        shop.pa.id: (D("10.00"), D("40.00")), shop.pa2.id: (D("4.00"), D("20.00"))}
+        shop.pa.id: (D("10.00"), D("40.00")),
+        shop.pa2.id: (D("4.00"), D("20.00")),
+    }
     assert detail.subtotal == D("60.00")
     # another buyer of the same seller still pays list price
     other = make_buyer(session)
@@ -223,16 +240,16 @@ def test_tax_rate_of_the_sellers_state_is_applied(engine, shop, monkeypatch):
     assert (o.subtotal, o.tax, o.total) == (D("21.00"), D("3.15"), D("24.15"))
 
 
-def test_buyer_licence_must_be_the_buyers_own_active_licence(engine, session, shop):
+def test_buyer_license_must_be_the_buyers_own_active_license(engine, session, shop):
     _fill(engine, shop, [(shop.pb, "1")])
-    for licence_id in (shop.a.license.id, 999999999, "nope"):
+    for license_id in (shop.a.license.id, 999999999, "nope"):
         with pytest.raises(ValidationError):
-            call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=licence_id, idempotency_key=key())
+            call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=license_id, idempotency_key=key())
     expired = make_license(session, shop.buyer.entity, status="expired")
     with pytest.raises(ValidationError, match="not active"):
         call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=expired.id, idempotency_key=key())
     other_state = make_license(session, shop.buyer.entity, state="CO")
-    with pytest.raises(ValidationError, match="no active licence in CO"):
+    with pytest.raises(ValidationError, match="no active license in CO"):
         call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=other_state.id, idempotency_key=key())
     assert _order_count(engine, shop.buyer) == 0
 
@@ -245,8 +262,9 @@ def test_checkout_needs_a_key_a_role_and_a_cart(engine, shop):
         _checkout(engine, shop, idempotency_key="")
     for role in ("viewer", "sales", "fulfillment"):
         with pytest.raises(PermissionDenied):
-            call(engine, shop.buyer.p[role], cart.checkout, buyer_license_id=shop.buyer.license.id,
-                 idempotency_key=key())
+            call(
+                engine, shop.buyer.p[role], cart.checkout, buyer_license_id=shop.buyer.license.id, idempotency_key=key()
+            )
     with pytest.raises(ValidationError, match="in the past"):
         _checkout(engine, shop, choices={shop.b.id: {"requested_delivery_end": "2001-01-01T00:00:00+00:00"}})
     assert _order_count(engine, shop.buyer) == 0
@@ -291,7 +309,12 @@ def test_cart_add_update_remove_and_grouping(engine, shop):
     assert view.item_count == 2 and view.subtotal == D("82.00")
     ga = next(g for g in view.groups if g.seller_entity_id == shop.a.id)
     assert (ga.subtotal, ga.min_order_amount, ga.meets_minimum, ga.payment_terms_offered, ga.can_checkout) == (
-        D("75.00"), D("50.00"), True, ["cod", "net_30"], True)
+        D("75.00"),
+        D("50.00"),
+        True,
+        ["cod", "net_30"],
+        True,
+    )
     call(engine, p, cart.remove_cart_item, item.cart_item_id)
     with pytest.raises(NotFound):
         call(engine, p, cart.remove_cart_item, item.cart_item_id)

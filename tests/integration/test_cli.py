@@ -28,8 +28,15 @@ def reup(*args: str, url: str, stdin: str | None = None, **env_overrides: str) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("REUP_")}
     env["REUP_DATABASE_URL"] = url
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "-m", "reup_app.cli", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reup_app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -98,8 +105,9 @@ def _migrate_seed_and_create_admin(url: str) -> None:
     repeat = reup("seed", url=url)
     assert repeat.returncode == 0 and "nothing was changed" in repeat.stdout
 
-    created = reup("create-admin", "--email", "Ops@Example.com", "--name", "Ops Lead", "--password", GOOD_PASSWORD,
-                   url=url)
+    created = reup(
+        "create-admin", "--email", "Ops@Example.com", "--name", "Ops Lead", "--password", GOOD_PASSWORD, url=url
+    )
     assert created.returncode == 0, created.stderr
     assert "ops@example.com" in created.stdout
     users = _users(url)
@@ -108,11 +116,13 @@ def _migrate_seed_and_create_admin(url: str) -> None:
     assert verify_password(GOOD_PASSWORD, ops.password_hash)
     assert ops.password_hash != GOOD_PASSWORD
 
-    duplicate = reup("create-admin", "--email", "OPS@example.com", "--name", "Other", "--password", GOOD_PASSWORD,
-                     url=url)
+    duplicate = reup(
+        "create-admin", "--email", "OPS@example.com", "--name", "Other", "--password", GOOD_PASSWORD, url=url
+    )
     assert_clean_error(duplicate, "already exists", "ops@example.com")
-    demo_duplicate = reup("create-admin", "--email", "buyer@greenleaf.demo", "--name", "X", "--password",
-                          GOOD_PASSWORD, url=url)
+    demo_duplicate = reup(
+        "create-admin", "--email", "buyer@greenleaf.demo", "--name", "X", "--password", GOOD_PASSWORD, url=url
+    )
     assert_clean_error(demo_duplicate, "already exists")
 
     weak = reup("create-admin", "--email", "weak@example.com", "--name", "Weak", "--password", "short", url=url)
@@ -133,21 +143,38 @@ def test_migrate_seed_create_admin_on_sqlite(sqlite_db):
 def test_create_admin_validates_input_and_prompts(sqlite_db):
     assert reup("migrate", url=sqlite_db).returncode == 0
 
-    bad_email = reup("create-admin", "--email", "not-an-email", "--name", "X", "--password", GOOD_PASSWORD,
-                     url=sqlite_db)
+    bad_email = reup(
+        "create-admin", "--email", "not-an-email", "--name", "X", "--password", GOOD_PASSWORD, url=sqlite_db
+    )
     assert_clean_error(bad_email, "not a valid email address")
-    blank_name = reup("create-admin", "--email", "a@example.com", "--name", "  ", "--password", GOOD_PASSWORD,
-                      url=sqlite_db)
+    blank_name = reup(
+        "create-admin", "--email", "a@example.com", "--name", "  ", "--password", GOOD_PASSWORD, url=sqlite_db
+    )
     assert_clean_error(blank_name, "--name")
-    own_name = reup("create-admin", "--email", "harbor@example.com", "--name", "H", "--password",
-                    "Harbor-1234567", url=sqlite_db)
+    own_name = reup(
+        "create-admin", "--email", "harbor@example.com", "--name", "H", "--password", "Harbor-1234567", url=sqlite_db
+    )
     assert_clean_error(own_name, "email name")
 
-    mismatch = reup("create-admin", "--email", "p@example.com", "--name", "P", url=sqlite_db,
-                    stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}x\n")
+    mismatch = reup(
+        "create-admin",
+        "--email",
+        "p@example.com",
+        "--name",
+        "P",
+        url=sqlite_db,
+        stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}x\n",
+    )
     assert_clean_error(mismatch, "do not match")
-    prompted = reup("create-admin", "--email", "p@example.com", "--name", "P", url=sqlite_db,
-                    stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n")
+    prompted = reup(
+        "create-admin",
+        "--email",
+        "p@example.com",
+        "--name",
+        "P",
+        url=sqlite_db,
+        stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n",
+    )
     assert prompted.returncode == 0, prompted.stderr
     assert GOOD_PASSWORD not in prompted.stdout
     assert set(_users(sqlite_db)) == {"p@example.com"}
@@ -155,8 +182,12 @@ def test_create_admin_validates_input_and_prompts(sqlite_db):
 
 def test_seed_if_empty_leaves_a_real_database_alone(sqlite_db):
     assert reup("migrate", url=sqlite_db).returncode == 0
-    assert reup("create-admin", "--email", "me@example.com", "--name", "Me", "--password", GOOD_PASSWORD,
-                url=sqlite_db).returncode == 0
+    assert (
+        reup(
+            "create-admin", "--email", "me@example.com", "--name", "Me", "--password", GOOD_PASSWORD, url=sqlite_db
+        ).returncode
+        == 0
+    )
     result = reup("seed", "--if-empty", url=sqlite_db)
     assert result.returncode == 0 and "not loaded" in result.stdout
     assert set(_users(sqlite_db)) == {"me@example.com"}
@@ -197,7 +228,7 @@ def test_unreachable_database_and_bad_settings_are_one_line_errors(tmp_path):
 
 
 @pytest.mark.mysql
-def test_worker_expires_licences_at_start_and_stops_on_sigterm(mysql_db):
+def test_worker_expires_licenses_at_start_and_stops_on_sigterm(mysql_db):
     import signal
     import time
     from datetime import date, timedelta
@@ -215,8 +246,14 @@ def test_worker_expires_licences_at_start_and_stops_on_sigterm(mysql_db):
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("REUP_")}
         env["REUP_DATABASE_URL"] = mysql_db  # no Redis: a single worker runs the job directly
-        proc = subprocess.Popen([sys.executable, "-m", "reup_app.cli", "worker"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reup_app.cli", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 30
             status = "active"

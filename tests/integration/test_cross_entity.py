@@ -1,24 +1,21 @@
 """A member of entity C hands A's and B's order numbers, invoice numbers, lot ids, product ids,
-licence ids and cart item ids to every data-changing service function: every call is refused and
+license ids and cart item ids to every data-changing service function: every call is refused and
 the database is unchanged."""
 
 from __future__ import annotations
 
 import pytest
 
-from reup_app.services.ordering import cart
-from reup_app.services.reporting import dashboards
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.billing import invoices
-from reup_app.services.ordering import messages
-from reup_app.services.ordering import orders
-from reup_app.services.billing import payments
 from reup_app.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
     ValidationError,
 )
+from reup_app.services.billing import invoices, payments
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.ordering import cart, messages, orders
+from reup_app.services.reporting import dashboards
 from tests.integration.orderkit import (
     advance,
     call,
@@ -44,6 +41,7 @@ def scene(engine, session):
         a = make_seller(session)
         b = make_buyer(session)
         c = make_party(session, "both", roles=ROLES)
+
     s = Scene()
     s.product, s.lots = stock(session, s.a, qty="50")
     s.c_product, s.c_lots = stock(session, s.c, qty="50")
@@ -67,40 +65,69 @@ def attempts(s):
     out = []
     for number in (s.submitted, s.accepted, s.shipped):
         for action in sorted(orders.ACTIONS):
-            out.append((f"transition {action} {number}", orders.transition, (number, action),
-                        {"idempotency_key": key()}))
-        out.append((f"edit_lines {number}", orders.edit_lines, (number, [{"line_id": s.line_id, "quantity": "1"}]),
-                    {"idempotency_key": key()}))
+            out.append(
+                (f"transition {action} {number}", orders.transition, (number, action), {"idempotency_key": key()})
+            )
+        out.append(
+            (
+                f"edit_lines {number}",
+                orders.edit_lines,
+                (number, [{"line_id": s.line_id, "quantity": "1"}]),
+                {"idempotency_key": key()},
+            )
+        )
         out.append((f"reorder {number}", orders.reorder, (number,), {}))
         out.append((f"post_message {number}", messages.post_message, (number, "hello"), {}))
     out += [
         ("update B's cart item", cart.update_cart_item, (s.cart_item, "1"), {}),
         ("remove B's cart item", cart.remove_cart_item, (s.cart_item,), {}),
-        ("checkout to B's licence", cart.checkout, (), {"buyer_license_id": s.b.license.id,
-                                                        "idempotency_key": key()}),
-        ("checkout to A's licence", cart.checkout, (), {"buyer_license_id": s.a.license.id,
-                                                        "idempotency_key": key()}),
+        ("checkout to B's license", cart.checkout, (), {"buyer_license_id": s.b.license.id, "idempotency_key": key()}),
+        ("checkout to A's license", cart.checkout, (), {"buyer_license_id": s.a.license.id, "idempotency_key": key()}),
         ("record payment on A's invoice", payments.record_payment, (s.invoice, "1.00", "cash"), {}),
         ("hold A", payments.set_buyer_hold, (s.a.id, True, "x"), {}),
         ("adjust A's lot", inventory.adjust_lot, (s.lots[0].id,), {"quantity_on_hand": "0", "reason": "x"}),
         ("adjust A's lot by delta", inventory.adjust_lot, (s.lots[0].id,), {"delta": "-1", "reason": "x"}),
-        ("lot for A's product", inventory.create_lot, (), {
-            "product_id": s.product.id, "license_id": s.a.license.id, "package_label": "1A4000000000000000000001",
-            "quantity_on_hand": "5"}),
-        ("lot under A's licence", inventory.create_lot, (), {
-            "product_id": s.c_product.id, "license_id": s.a.license.id,
-            "package_label": "1A4000000000000000000002", "quantity_on_hand": "5"}),
-        ("fulfil C's order from A's lot", orders.transition, (s.c_order, "fulfill"), {
-            "idempotency_key": key(), "allocations": {s.c_line_id: [{"lot_id": s.lots[0].id, "quantity": "1"}]}}),
-        ("edit C's order with A's line", orders.edit_lines, (s.c_order_open, [{"line_id": s.line_id, "remove": True}]),
-         {}),
+        (
+            "lot for A's product",
+            inventory.create_lot,
+            (),
+            {
+                "product_id": s.product.id,
+                "license_id": s.a.license.id,
+                "package_label": "1A4000000000000000000001",
+                "quantity_on_hand": "5",
+            },
+        ),
+        (
+            "lot under A's license",
+            inventory.create_lot,
+            (),
+            {
+                "product_id": s.c_product.id,
+                "license_id": s.a.license.id,
+                "package_label": "1A4000000000000000000002",
+                "quantity_on_hand": "5",
+            },
+        ),
+        (
+            "fulfill C's order from A's lot",
+            orders.transition,
+            (s.c_order, "fulfill"),
+            {"idempotency_key": key(), "allocations": {s.c_line_id: [{"lot_id": s.lots[0].id, "quantity": "1"}]}},
+        ),
+        (
+            "edit C's order with A's line",
+            orders.edit_lines,
+            (s.c_order_open, [{"line_id": s.line_id, "remove": True}]),
+            {},
+        ),
     ]
     return out
 
 
 def test_member_of_c_cannot_change_anything_of_a_or_b(engine, scene):
     s = scene
-    advance(engine, s.c, s.c_order, "accept")  # so "fulfil C's order" reaches the allocation check
+    advance(engine, s.c, s.c_order, "accept")  # so "fulfill C's order" reaches the allocation check
     before = db_state(engine, entity_ids=[s.a.id, s.b.id, s.c.id])
     refused = 0
     for role in ROLES:
@@ -135,15 +162,19 @@ def test_orders_of_others_are_not_found_not_forbidden(engine, scene):
                 call(engine, p, fn, s.invoice)
         listed = call(engine, p, orders.list_orders)
         assert {o.number for o in listed.items} == {s.c_order, s.c_order_open}
-        assert all(lot.product_id == s.c_product.id for lot in call(engine, p, inventory.list_lots)) \
-            if role in ("owner", "admin", "sales", "fulfillment") else True
+        assert (
+            all(lot.product_id == s.c_product.id for lot in call(engine, p, inventory.list_lots))
+            if role in ("owner", "admin", "sales", "fulfillment")
+            else True
+        )
 
 
 def test_someone_elses_checkout_key_does_not_replay_their_orders(engine, scene):
     s = scene
     call(engine, s.c.p["buyer"], cart.add_to_cart, s.product.id, "1")
-    result = call(engine, s.c.p["buyer"], cart.checkout, buyer_license_id=s.c.license.id,
-                  idempotency_key=s.checkout_key)
+    result = call(
+        engine, s.c.p["buyer"], cart.checkout, buyer_license_id=s.c.license.id, idempotency_key=s.checkout_key
+    )
     assert not result.replayed
     assert [o.buyer_entity_id for o in result.orders] == [s.c.id]
     assert s.submitted not in {o.number for o in result.orders}

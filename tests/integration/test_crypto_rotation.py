@@ -35,8 +35,13 @@ def test_rotate_all_reencrypts_with_newest_key(session, keys_env):
     session.add(user)
     entity = make_entity(session)
     lic = make_license(session, entity)
-    conn = IntegrationConnection(entity_id=entity.id, license_id=lic.id, provider="metrc", base_url="http://x",
-                                 credentials_encrypted=crypto.encrypt_credentials(lic.id, "metrc", {"k": "v"}))
+    conn = IntegrationConnection(
+        entity_id=entity.id,
+        license_id=lic.id,
+        provider="metrc",
+        base_url="http://x",
+        credentials_encrypted=crypto.encrypt_credentials(lic.id, "metrc", {"k": "v"}),
+    )
     session.add(conn)
     broken = make_user(session)
     broken.mfa_secret_encrypted = "v1:gone:" + "A" * 60  # encrypted with a key nobody has any more
@@ -62,6 +67,9 @@ def test_rotate_all_reencrypts_with_newest_key(session, keys_env):
     keys_env(new)  # the old key can go now
     assert mfa.decrypt_secret(user.id, u.mfa_secret_encrypted) == "JBSWY3DPEHPK3PXP"
     assert crypto.decrypt_credentials(c) == {"k": "v"}
-    audit = session.exec(select(AuditLog).where(AuditLog.table_name == "users", AuditLog.row_id == str(user.id))
-                         .order_by(AuditLog.id.desc())).first()
+    audit = session.exec(
+        select(AuditLog)
+        .where(AuditLog.table_name == "users", AuditLog.row_id == str(user.id))
+        .order_by(AuditLog.id.desc())
+    ).first()
     assert json.loads(audit.changes)["mfa_secret_encrypted"] == ["[redacted]", "[redacted]"]

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
+from reup_app.errors import NotAuthenticated, PermissionDenied, ValidationError
 from reup_app.models import Order
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, Principal
-from reup_app.services.reporting import dashboards
-from reup_app.services.ordering import orders
 from reup_app.services.billing import payments
-from reup_app.errors import NotAuthenticated, PermissionDenied, ValidationError
+from reup_app.services.ordering import orders
+from reup_app.services.reporting import dashboards
 from tests.integration.orderkit import (
     advance,
     call,
@@ -34,8 +34,11 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # a Thursday
 
 def _at(engine, number, day: str, hour: int = 10):
     with fresh(engine) as s:
-        s.execute(update(Order).where(Order.number == number).values(
-            submitted_at=datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)))
+        s.execute(
+            update(Order)
+            .where(Order.number == number)
+            .values(submitted_at=datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC))
+        )
         s.commit()
 
 
@@ -46,6 +49,7 @@ def book(engine, session):
         s2 = make_seller(session)
         b1 = make_buyer(session, name=f"Alpha Retail {utcnow().timestamp()}")
         b2 = make_buyer(session, name=f"Beta Retail {utcnow().timestamp()}")
+
     bk = Book()
     bk.p1, _ = stock(session, bk.s, qty="1000", price="10.00", name="P1 Flower")
     bk.p2, _ = stock(session, bk.s, qty="1000", price="5.00", name="P2 Vape")
@@ -63,8 +67,7 @@ def book(engine, session):
     bk.o3 = order(bk.b2, [(bk.p1, "3")], "2026-01-08", "accept", "fulfill", "ship", "deliver", "complete")
     bk.o4 = order(bk.b2, [(bk.p2, "4")], "2026-01-15")  # submitted: not a sale yet
     bk.o5 = order(bk.b1, [(bk.p2, "1")], "2026-01-15")
-    call(engine, bk.b1.p["buyer"], orders.transition, bk.o5,
-         "cancel")
+    call(engine, bk.b1.p["buyer"], orders.transition, bk.o5, "cancel")
     bk.o6 = order(bk.b2, [(bk.p1, "1")], "2025-12-01", "accept")  # outside the window
     bk.o7 = order(bk.b2, [(bk.p2, "2")], "2026-01-13", "accept", "fulfill")
     bk.o8 = order(bk.b1, [(bk.q, "2")], "2026-01-10", "accept", seller=bk.s2)
@@ -75,7 +78,7 @@ def test_wholesaler_queues_and_daily_sales(engine, book):
     board = call(engine, book.s.p["viewer"], dashboards.wholesaler_dashboard, days=14, now=NOW)
     assert (board.incoming.count, [o.number for o in board.incoming.orders]) == (1, [book.o4])
     assert board.backorder.count == 0
-    assert (board.fulfilment.count, {o.number for o in board.fulfilment.orders}) == (2, {book.o1, book.o6})
+    assert (board.fulfillment.count, {o.number for o in board.fulfillment.orders}) == (2, {book.o1, book.o6})
     assert (board.shipment.count, [o.number for o in board.shipment.orders]) == (1, [book.o7])
 
     sales = board.sales
@@ -96,9 +99,13 @@ def test_wholesaler_queues_and_daily_sales(engine, book):
         (date(2026, 1, 8), "P1 Flower"): (D("30.00"), D("3.000"), 1),
     }
     assert [(t.label, t.amount, t.quantity, t.orders) for t in sales.product_totals] == [
-        ("P1 Flower", D("60.00"), D("6.000"), 3), ("P2 Vape", D("15.00"), D("3.000"), 2)]
+        ("P1 Flower", D("60.00"), D("6.000"), 3),
+        ("P2 Vape", D("15.00"), D("3.000"), 2),
+    ]
     assert [(t.key, t.amount, t.orders) for t in sales.customer_totals] == [
-        (book.b2.id, D("40.00"), 2), (book.b1.id, D("35.00"), 2)]
+        (book.b2.id, D("40.00"), 2),
+        (book.b1.id, D("35.00"), 2),
+    ]
     rows = sales.chart_data("product", top=1)
     assert rows[-1] == {"bucket": "2026-01-15", "P1 Flower": 20.0}
     assert rows[-2] == {"bucket": "2026-01-14", "P1 Flower": 10.0, "Other": 5.0}
@@ -110,8 +117,11 @@ def test_weekly_sales(engine, book):
     assert sales.buckets == [date(2025, 12, 29), date(2026, 1, 5), date(2026, 1, 12)]
     assert sales.totals_by_bucket == [D("0"), D("30.00"), D("45.00")]
     week = {(p.bucket, p.key): p.amount for p in sales.by_customer}
-    assert week == {(date(2026, 1, 5), book.b2.id): D("30.00"), (date(2026, 1, 12), book.b2.id): D("10.00"),
-                    (date(2026, 1, 12), book.b1.id): D("35.00")}
+    assert week == {
+        (date(2026, 1, 5), book.b2.id): D("30.00"),
+        (date(2026, 1, 12), book.b2.id): D("10.00"),
+        (date(2026, 1, 12), book.b1.id): D("35.00"),
+    }
     wider = call(engine, book.s.owner, dashboards.sales_report, days=60, granularity="week", now=NOW)
     assert wider.total_amount == D("85.00")  # now includes the December order
 
@@ -130,13 +140,17 @@ def test_receivables(engine, book):
 
 def test_retailer_dashboard(engine, book):
     board = call(engine, book.b1.p["buyer"], dashboards.retailer_dashboard, days=14, now=NOW)
-    assert (board.open_orders.count, {o.number for o in board.open_orders.orders}) == (3, {book.o1, book.o2,
-                                                                                          book.o8})
+    assert (board.open_orders.count, {o.number for o in board.open_orders.orders}) == (3, {book.o1, book.o2, book.o8})
     assert [(v["seller_entity_id"], v["amount"], v["orders"]) for v in board.spend_by_vendor] == [
-        (book.s2.id, D("50.00"), 1), (book.s.id, D("35.00"), 2)]
+        (book.s2.id, D("50.00"), 1),
+        (book.s.id, D("35.00"), 2),
+    ]
     recent = [(r["product_id"], r["last_quantity"], r["order_number"]) for r in board.recently_ordered]
-    assert recent == [(book.p1.id, D("2.000"), book.o1), (book.p2.id, D("1.000"), book.o2),
-                      (book.q.id, D("2.000"), book.o8)]
+    assert recent == [
+        (book.p1.id, D("2.000"), book.o1),
+        (book.p2.id, D("1.000"), book.o2),
+        (book.q.id, D("2.000"), book.o8),
+    ]
     assert all(r["orderable"] for r in board.recently_ordered)
     assert (board.payables.open_count, board.payables.open_total) == (1, D("15.00"))
 
@@ -147,7 +161,10 @@ def test_dashboard_arguments_and_access(engine, book):
     with pytest.raises(ValidationError):
         call(engine, book.s.owner, dashboards.sales_report, granularity="hour")
     with pytest.raises(PermissionDenied):
-        call(engine, Principal(user_id=book.s.owner.user_id, entity_id=book.s.id, roles=frozenset()),
-             dashboards.wholesaler_dashboard)
+        call(
+            engine,
+            Principal(user_id=book.s.owner.user_id, entity_id=book.s.id, roles=frozenset()),
+            dashboards.wholesaler_dashboard,
+        )
     with pytest.raises(NotAuthenticated):
         call(engine, ANONYMOUS, dashboards.retailer_dashboard)

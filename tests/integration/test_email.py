@@ -6,10 +6,10 @@ import pytest
 from sqlmodel import select
 
 from reup_app.db import unit_of_work
+from reup_app.errors import ValidationError
 from reup_app.models import EmailOutbox
 from reup_app.services.notifications import email as email_service
 from reup_app.services.notifications.email import send_email
-from reup_app.errors import ValidationError
 from reup_app.settings import reset_settings_cache
 from tests.identity_support import fresh, sfx
 
@@ -31,8 +31,9 @@ class FakeSMTP:
     def send_message(self, msg, from_addr=None, to_addrs=None):
         if FakeSMTP.fail:
             raise OSError("connection refused")
-        FakeSMTP.sent.append((self.host, self.port, from_addr, to_addrs, msg["Subject"], msg.get_content(),
-                              list(self.calls)))
+        FakeSMTP.sent.append(
+            (self.host, self.port, from_addr, to_addrs, msg["Subject"], msg.get_content(), list(self.calls))
+        )
 
     def quit(self):
         pass
@@ -42,7 +43,9 @@ class FakeSMTP:
 def smtp(monkeypatch):
     FakeSMTP.sent, FakeSMTP.fail = [], False
     monkeypatch.setattr(email_service.smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setenv("REUP_SMTP_URL", "smtp://mailer:p%40ss@mail.example.test:587?starttls=1&from=ReUp%20%3Cno-reply%40reup.test%3E")
+    monkeypatch.setenv(
+        "REUP_SMTP_URL", "smtp://mailer:p%40ss@mail.example.test:587?starttls=1&from=ReUp%20%3Cno-reply%40reup.test%3E"
+    )
     reset_settings_cache()
     yield FakeSMTP
     monkeypatch.undo()

@@ -7,10 +7,10 @@ victims' ids, and calls each handler with the victims' ids in every argument pos
 form dicts. It proves:
 
 1. nothing of the victim businesses changed (orders, lines, stock, invoices, payments, messages,
-   products, members, invitations, licences, users ...);
+   products, members, invitations, licenses, users ...);
 2. no browser-bound state (every non-underscore var of the whole state tree, a superset of any
    delta) ever holds a password hash, the tab's own tokens, a TOTP secret, or the victims' data
-   (names, e-mails, product names and SKUs, licence numbers);
+   (names, e-mails, product names and SKUs, license numbers);
 3. no handler crashes on hostile arguments (a crash is a silent failure for the user).
 """
 
@@ -41,9 +41,9 @@ from reup_app.models import (
 )
 from reup_app.security import mfa
 from reup_app.security.crypto import CryptoError
-from reup_app.services.ordering import messages
 from reup_app.services.billing import payments
 from reup_app.services.identity import team
+from reup_app.services.ordering import messages
 from reup_app.state.auth import AuthState
 from tests.integration import orderkit as ok
 from tests.integration.statekit import Tab, run
@@ -78,26 +78,41 @@ def _victim_rows(engine, entity_ids: list[int], user_ids: list[int]) -> dict:
     """`orderkit.db_state` (orders, stock, money) plus identity and catalog rows of the victims."""
     snap = ok.db_state(engine, entity_ids=entity_ids)
     with Session(engine) as s:
+
         def rows(model, cond, cols):
-            return [tuple(r) for r in s.execute(select(*[getattr(model, c) for c in cols]).where(cond)
-                                                .order_by(model.id)).all()]
+            return [
+                tuple(r)
+                for r in s.execute(select(*[getattr(model, c) for c in cols]).where(cond).order_by(model.id)).all()
+            ]
 
         tier_ids = select(PriceTier.id).where(PriceTier.seller_entity_id.in_(entity_ids))
-        snap.update({
-            "entities": rows(Entity, Entity.id.in_(entity_ids), ("id", "name", "status", "require_mfa",
-                                                              "updated_at")),
-            "users": rows(User, User.id.in_(user_ids), ("id", "email", "full_name", "password_hash", "is_active",
-                                                        "token_version", "mfa_enabled", "phone")),
-            "memberships": rows(Membership, Membership.entity_id.in_(entity_ids), ("id", "user_id", "role")),
-            "licences": rows(License, License.entity_id.in_(entity_ids), ("id", "number", "status", "updated_at")),
-            "invites": rows(OneTimeToken, OneTimeToken.entity_id.in_(entity_ids), ("id", "used_at", "expires_at")),
-            "products": rows(Product, Product.entity_id.in_(entity_ids), (
-                "id", "name", "sku", "listing_state", "unit_price", "available_qty", "updated_at")),
-            "tiers": rows(PriceTier, PriceTier.seller_entity_id.in_(entity_ids), ("id", "name")),
-            "tier_prices": rows(PriceTierPrice, PriceTierPrice.price_tier_id.in_(tier_ids), ("id", "unit_price")),
-            "notification_prefs": rows(NotificationPreference, NotificationPreference.user_id.in_(user_ids),
-                                       ("id", "kind", "in_app", "email")),
-        })
+        snap.update(
+            {
+                "entities": rows(
+                    Entity, Entity.id.in_(entity_ids), ("id", "name", "status", "require_mfa", "updated_at")
+                ),
+                "users": rows(
+                    User,
+                    User.id.in_(user_ids),
+                    ("id", "email", "full_name", "password_hash", "is_active", "token_version", "mfa_enabled", "phone"),
+                ),
+                "memberships": rows(Membership, Membership.entity_id.in_(entity_ids), ("id", "user_id", "role")),
+                "licenses": rows(License, License.entity_id.in_(entity_ids), ("id", "number", "status", "updated_at")),
+                "invites": rows(OneTimeToken, OneTimeToken.entity_id.in_(entity_ids), ("id", "used_at", "expires_at")),
+                "products": rows(
+                    Product,
+                    Product.entity_id.in_(entity_ids),
+                    ("id", "name", "sku", "listing_state", "unit_price", "available_qty", "updated_at"),
+                ),
+                "tiers": rows(PriceTier, PriceTier.seller_entity_id.in_(entity_ids), ("id", "name")),
+                "tier_prices": rows(PriceTierPrice, PriceTierPrice.price_tier_id.in_(tier_ids), ("id", "unit_price")),
+                "notification_prefs": rows(
+                    NotificationPreference,
+                    NotificationPreference.user_id.in_(user_ids),
+                    ("id", "kind", "in_app", "email"),
+                ),
+            }
+        )
     return snap
 
 
@@ -119,8 +134,13 @@ def world(engine):
     ok.advance(engine, seller, shipped, "accept", "fulfill", "ship")
     ok.call(engine, buyer.p["buyer"], messages.post_message, submitted, "Victim message: deliver before noon")
     with Session(engine, expire_on_commit=False) as s:
-        invoice = s.execute(select(ok.Invoice).join(ok.Order, ok.Order.id == ok.Invoice.order_id)
-                            .where(ok.Order.number == shipped)).scalars().one()
+        invoice = (
+            s.execute(
+                select(ok.Invoice).join(ok.Order, ok.Order.id == ok.Invoice.order_id).where(ok.Order.number == shipped)
+            )
+            .scalars()
+            .one()
+        )
     ok.call(engine, seller.owner, payments.record_payment, invoice.number, Decimal("1.00"), "cash")
     invite = ok.call(engine, seller.owner, team.invite_member, seller.id, "future-hire@example.test", "sales")
     ok.call(engine, buyer.p["buyer"], ok.cart.add_to_cart, products[1].id, "1")
@@ -130,50 +150,119 @@ def world(engine):
             row.listing_state = "internal"
             s.add(row)
         s.commit()
-        victim_users = list(s.execute(select(Membership.user_id).where(
-            Membership.entity_id.in_([seller.id, buyer.id]))).scalars())
+        victim_users = list(
+            s.execute(select(Membership.user_id).where(Membership.entity_id.in_([seller.id, buyer.id]))).scalars()
+        )
         users = s.execute(select(User).where(User.id.in_(victim_users))).scalars().all()
         cart_item = s.execute(select(ok.CartItem.id).where(ok.CartItem.buyer_entity_id == buyer.id)).scalars().first()
-        lot_id = s.execute(select(ok.InventoryLot.id).where(ok.InventoryLot.product_id == products[0].id)
-                           ).scalars().first()
+        lot_id = (
+            s.execute(select(ok.InventoryLot.id).where(ok.InventoryLot.product_id == products[0].id)).scalars().first()
+        )
         membership = s.execute(select(Membership.id).where(Membership.entity_id == seller.id)).scalars().first()
         tier_id = s.execute(select(PriceTier.id).where(PriceTier.seller_entity_id == seller.id)).scalars().first()
         all_hashes = list(s.execute(select(User.password_hash)).scalars())
-        secret_rows = s.execute(select(User.id, User.mfa_secret_encrypted)
-                                .where(User.mfa_secret_encrypted.is_not(None))).all()
+        secret_rows = s.execute(
+            select(User.id, User.mfa_secret_encrypted).where(User.mfa_secret_encrypted.is_not(None))
+        ).all()
     ids = {
-        "order": [submitted, accepted, shipped], "invoice": [invoice.number],
-        "int": [products[0].id, products[1].id, lot_id, membership, invite.id, cart_item, tier_id, seller.id,
-                buyer.id, seller.license.id, buyer.license.id, invoice.id],
+        "order": [submitted, accepted, shipped],
+        "invoice": [invoice.number],
+        "int": [
+            products[0].id,
+            products[1].id,
+            lot_id,
+            membership,
+            invite.id,
+            cart_item,
+            tier_id,
+            seller.id,
+            buyer.id,
+            seller.license.id,
+            buyer.license.id,
+            invoice.id,
+        ],
     }
-    forbidden = {seller.entity.name, buyer.entity.name, seller.license.number, buyer.license.number,
-                 *[u.email for u in users], *[u.full_name for u in users],
-                 *[p.name for p in products], *[p.sku for p in products], *all_hashes,
-                 "Victim message: deliver before noon"}
+    forbidden = {
+        seller.entity.name,
+        buyer.entity.name,
+        seller.license.number,
+        buyer.license.number,
+        *[u.email for u in users],
+        *[u.full_name for u in users],
+        *[p.name for p in products],
+        *[p.sku for p in products],
+        *all_hashes,
+        "Victim message: deliver before noon",
+    }
     for uid, enc in secret_rows:
         forbidden.add(enc)
         try:
             forbidden.add(mfa.decrypt_secret(uid, enc))
         except CryptoError:  # rows other tests encrypted with a key no longer configured
             pass
-    return {"victims": [seller.id, buyer.id], "victim_users": victim_users, "ids": ids, "attackers": attackers,
-            "forbidden": forbidden}
+    return {
+        "victims": [seller.id, buyer.id],
+        "victim_users": victim_users,
+        "ids": ids,
+        "attackers": attackers,
+        "forbidden": forbidden,
+    }
 
 
 def _arguments(world) -> list:
     ids = world["ids"]
     values = [*ids["order"], *ids["invoice"], *ids["int"], *[str(i) for i in ids["int"]]]
-    form = {k: str(ids["int"][0]) for k in ("id", "product_id", "lot_id", "entity_id", "buyer_entity_id",
-                                            "customer_id", "seller_id", "membership_id", "invite_id",
-                                            "cart_item_id", "tier_id", "license_id", "buyer_license_id",
-                                            "image_id", "item_id")}
-    form.update({"order_number": ids["order"][0], "number": ids["order"][0], "invoice_number": ids["invoice"][0],
-                 "quantity": "1", "qty": "1", "amount": "1.00", "method": "cash", "reason": "harness",
-                 "body": "harness", "message": "harness", "email": "harness@example.test", "role": "owner",
-                 "on_hold": "true", "code": "000000", "status": "accepted"})
+    form = {
+        k: str(ids["int"][0])
+        for k in (
+            "id",
+            "product_id",
+            "lot_id",
+            "entity_id",
+            "buyer_entity_id",
+            "customer_id",
+            "seller_id",
+            "membership_id",
+            "invite_id",
+            "cart_item_id",
+            "tier_id",
+            "license_id",
+            "buyer_license_id",
+            "image_id",
+            "item_id",
+        )
+    }
+    form.update(
+        {
+            "order_number": ids["order"][0],
+            "number": ids["order"][0],
+            "invoice_number": ids["invoice"][0],
+            "quantity": "1",
+            "qty": "1",
+            "amount": "1.00",
+            "method": "cash",
+            "reason": "harness",
+            "body": "harness",
+            "message": "harness",
+            "email": "harness@example.test",
+            "role": "owner",
+            "on_hold": "true",
+            "code": "000000",
+            "status": "accepted",
+        }
+    )
     forms = [form]
-    for key in ("membership_id", "entity_id", "product_id", "lot_id", "cart_item_id", "invite_id", "tier_id",
-                "buyer_entity_id", "id"):
+    for key in (
+        "membership_id",
+        "entity_id",
+        "product_id",
+        "lot_id",
+        "cart_item_id",
+        "invite_id",
+        "tier_id",
+        "buyer_entity_id",
+        "id",
+    ):
         for i in ids["int"]:
             forms.append({**form, key: str(i)})
     return values + forms
@@ -182,13 +271,23 @@ def _arguments(world) -> list:
 def _paths(world) -> list[str]:
     """Pages showing the victims' rows: route arguments are as hostile as event arguments."""
     ids = world["ids"]
-    return [f"/orders/{ids['order'][0]}", f"/orders/{ids['order'][2]}", f"/products/{ids['int'][0]}",
-            f"/invoices/{ids['invoice'][0]}", f"/seller/products/{ids['int'][0]}", "/invite/x", "/reset-password/x"]
+    return [
+        f"/orders/{ids['order'][0]}",
+        f"/orders/{ids['order'][2]}",
+        f"/products/{ids['int'][0]}",
+        f"/invoices/{ids['invoice'][0]}",
+        f"/seller/products/{ids['int'][0]}",
+        "/invite/x",
+        "/reset-password/x",
+    ]
 
 
 def _calls(handler_fn, args: list) -> list[tuple]:
-    params = [p for p in list(inspect.signature(handler_fn).parameters.values())[1:]
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = [
+        p
+        for p in list(inspect.signature(handler_fn).parameters.values())[1:]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     if not params:
         return [()]
     calls = [tuple([v] * len(params)) for v in args]
@@ -231,7 +330,7 @@ def test_foreign_ids_change_nothing_and_leak_nothing(engine, world, attacker_kin
             tried += 1
             try:
                 run(fn(target, *call_args))
-            except Exception as exc:  # noqa: BLE001 - every crash is reported below
+            except Exception as exc:
                 crashes.append(f"{cls.__name__}.{name}{call_args!r:.80}: {type(exc).__name__}: {exc}")
                 continue
             sent = json.dumps(tab.root.dict(), default=str)
@@ -249,8 +348,14 @@ def test_foreign_ids_change_nothing_and_leak_nothing(engine, world, attacker_kin
 
 def test_discovery_sees_the_handlers_of_every_page_state():
     names = {f"{cls.__name__}.{name}" for cls, name in _handlers()}
-    for expected in ("AuthState.login", "TeamState.remove", "AdminBusinessesState.approve",
-                     "SettingsState.change_password", "AuditState.apply_filters", "SignupState.submit"):
+    for expected in (
+        "AuthState.login",
+        "TeamState.remove",
+        "AdminBusinessesState.approve",
+        "SettingsState.change_password",
+        "AuditState.apply_filters",
+        "SignupState.submit",
+    ):
         assert expected in names
 
 

@@ -9,11 +9,11 @@ import uuid
 import pytest
 from sqlmodel import select
 
+from reup_app.errors import NotFound, PermissionDenied, ValidationError
 from reup_app.models import Entity, Membership, User
 from reup_app.security.principal import Principal
 from reup_app.services.identity import profile as profile_service
 from reup_app.services.identity import signup as signup_service
-from reup_app.errors import NotFound, PermissionDenied, ValidationError
 from reup_app.state.accounts import SignupState
 from tests.factories import make_entity, make_member, make_user
 
@@ -21,10 +21,21 @@ PASSWORD = "Correct-Horse-Battery-2026"
 
 
 def _signup_form(tag: str, **over) -> dict:
-    form = {"business_name": f"Handler Test {tag}", "kind": "wholesaler", "email": f"h-{tag}@example.test",
-            "full_name": "Hana Handler", "password": PASSWORD, "password_again": PASSWORD,
-            "licence_number_1": f"C11-{tag.upper()}-LIC", "licence_state_1": "CA", "licence_type_1": "distributor",
-            "licence_expires_1": "", "licence_number_2": "", "licence_state_2": "", "licence_type_2": ""}
+    form = {
+        "business_name": f"Handler Test {tag}",
+        "kind": "wholesaler",
+        "email": f"h-{tag}@example.test",
+        "full_name": "Hana Handler",
+        "password": PASSWORD,
+        "password_again": PASSWORD,
+        "license_number_1": f"C11-{tag.upper()}-LIC",
+        "license_state_1": "CA",
+        "license_type_1": "distributor",
+        "license_expires_1": "",
+        "license_number_2": "",
+        "license_state_2": "",
+        "license_type_2": "",
+    }
     form.update(over)
     return form
 
@@ -38,13 +49,16 @@ def test_signup_handler_creates_a_pending_business(session):
     assert entity.status == "pending" and entity.kind == "wholesaler"
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"password_again": "something-else-2026"}, "do not match"),
-    ({"licence_state_1": "ZZ"}, "US state"),
-    ({"licence_number_1": ""}, "licence number"),
-    ({"kind": "cartel"}, "retailer or a wholesaler"),
-    ({"email": "not-an-email"}, "e-mail"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"password_again": "something-else-2026"}, "do not match"),
+        ({"license_state_1": "ZZ"}, "US state"),
+        ({"license_number_1": ""}, "license number"),
+        ({"kind": "cartel"}, "retailer or a wholesaler"),
+        ({"email": "not-an-email"}, "e-mail"),
+    ],
+)
 def test_signup_handler_names_the_problem_and_creates_nothing(session, override, message):
     tag = uuid.uuid4().hex[:8]
     state = SignupState()
@@ -70,8 +84,9 @@ def test_only_platform_admins_list_businesses_for_review(session):
     with pytest.raises(PermissionDenied):
         signup_service.list_businesses(session, owner_p)
     admin = make_user(session, is_platform_admin=True)
-    admin_p = Principal(user_id=admin.id, entity_id=None, roles=frozenset(), is_platform_admin=True,
-                        token_version=admin.token_version)
+    admin_p = Principal(
+        user_id=admin.id, entity_id=None, roles=frozenset(), is_platform_admin=True, token_version=admin.token_version
+    )
     pending = signup_service.list_businesses(session, admin_p, status="pending")
     mine = next(b for b in pending if b.entity_id == entity.id)
     assert mine.owner_email == _owner.email and mine.status == "pending"
@@ -102,9 +117,11 @@ def test_team_membership_ids_of_another_business_are_refused(session):
     _owner, owner_p = make_member(session, mine, role="owner")
     victim, _ = make_member(session, theirs, role="buyer")
     victim_membership = session.exec(select(Membership).where(Membership.user_id == victim.id)).one()
-    for call in (lambda: team_service.change_member_role(session, owner_p, victim_membership.id, "viewer"),
-                 lambda: team_service.remove_member(session, owner_p, victim_membership.id),
-                 lambda: team_service.list_members(session, owner_p, theirs.id)):
+    for call in (
+        lambda: team_service.change_member_role(session, owner_p, victim_membership.id, "viewer"),
+        lambda: team_service.remove_member(session, owner_p, victim_membership.id),
+        lambda: team_service.list_members(session, owner_p, theirs.id),
+    ):
         with pytest.raises((PermissionDenied, NotFound)):
             call()
         session.rollback()
@@ -125,6 +142,7 @@ def test_admin_disables_a_user_whose_open_tab_then_signs_out(session):
     admin_tab = Tab()
     # A platform admin must pass MFA to sign in; tokens are issued directly for this handler test.
     from reup_app.services.identity.auth import _issue
+
     result = _issue(session, admin, None, None, client_ip=None, user_agent=None)
     session.commit()
     auth = admin_tab.state(AuthState)

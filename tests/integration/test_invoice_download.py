@@ -6,9 +6,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from reup_app.api.routes import build_api
+from reup_app.errors import NotFound
 from reup_app.security import ratelimit
 from reup_app.services.billing import download_tickets
-from reup_app.errors import NotFound
 from reup_app.state.order_detail import OrderDetailState
 from tests.integration.orderkit import advance, call, make_buyer, make_seller, order_row, place_one, stock
 from tests.integration.statekit import Tab, email_of, event_arg, run

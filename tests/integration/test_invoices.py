@@ -9,17 +9,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from reup_app.models import Invoice, Payment
-from reup_app.models.types import utcnow
-from reup_app.services.billing import invoice_pdf
-from reup_app.services.billing import invoices
-from reup_app.services.billing import payments
 from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
+from reup_app.models import Invoice, Payment
+from reup_app.models.types import utcnow
+from reup_app.services.billing import invoice_pdf, invoices, payments
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -45,6 +43,7 @@ def trade(session):
         seller = make_seller(session, terms="cod,prepay,net_7,net_15,net_30,net_60")
         buyer = make_buyer(session)
         outsider = make_party(session, "both", roles=("owner", "admin", "sales", "buyer", "viewer"))
+
     t = Trade()
     t.product, _ = stock(session, t.seller, qty="100", price="19.99", name="Blue Dream 3.5g")
     return t
@@ -74,7 +73,12 @@ def test_invoice_created_at_ship_with_due_date_from_terms(engine, trade, terms, 
     inv = invoice_of(engine, number)
     assert inv.number == "INV-" + number[3:]
     assert (inv.subtotal, inv.tax, inv.total, inv.amount_paid, inv.status) == (
-        D("59.97"), D("0.00"), D("59.97"), D("0.00"), "open")
+        D("59.97"),
+        D("0.00"),
+        D("59.97"),
+        D("0.00"),
+        "open",
+    )
     assert (inv.seller_entity_id, inv.buyer_entity_id) == (trade.seller.id, trade.buyer.id)
     assert inv.issued_at == order.shipped_at
     assert inv.due_at == order.shipped_at + timedelta(days=days)
@@ -83,7 +87,8 @@ def test_invoice_created_at_ship_with_due_date_from_terms(engine, trade, terms, 
     dto = call(engine, trade.buyer.p["viewer"], invoices.get_invoice, inv.number)
     assert dto.order_number == number and dto.payment_terms == terms and dto.balance == D("59.97")
     assert [(ln.sku, ln.quantity, ln.unit_price, ln.line_total) for ln in dto.lines] == [
-        (trade.product.sku, D("3.000"), D("19.99"), D("59.97"))]
+        (trade.product.sku, D("3.000"), D("19.99"), D("59.97"))
+    ]
 
 
 def test_invoice_pdf(engine, trade):
@@ -121,8 +126,15 @@ def test_payments_balance_and_paid_status(engine, trade):
         dto = call(engine, seller, payments.record_payment, inv.number, "20.00", "ach", "ACH-1")
     assert (dto.amount_paid, dto.balance, dto.status) == (D("20.00"), D("39.97"), "open")
     assert log.of("invoice.payment_recorded")[0].payload["balance"] == "39.97"
-    bad = [("0", "cash"), ("-5", "cash"), ("39.98", "cash"), ("1.001", "cash"), ("abc", "cash"),
-           ("5", "bitcoin"), ("5", None)]
+    bad = [
+        ("0", "cash"),
+        ("-5", "cash"),
+        ("39.98", "cash"),
+        ("1.001", "cash"),
+        ("abc", "cash"),
+        ("5", "bitcoin"),
+        ("5", None),
+    ]
     before = db_state(engine, entity_ids=[trade.seller.id, trade.buyer.id])
     for amount, method in bad:
         with pytest.raises(ValidationError):
@@ -143,7 +155,9 @@ def test_payments_balance_and_paid_status(engine, trade):
     dto = call(engine, seller, payments.record_payment, inv.number, "39.97", "wire", "W-77", received)
     assert (dto.amount_paid, dto.balance, dto.status, dto.is_overdue) == (D("59.97"), D("0.00"), "paid", False)
     assert [(p.amount, p.method, p.reference) for p in dto.payments] == [
-        (D("39.97"), "wire", "W-77"), (D("20.00"), "ach", "ACH-1")]  # oldest received first
+        (D("39.97"), "wire", "W-77"),
+        (D("20.00"), "ach", "ACH-1"),
+    ]  # oldest received first
     with pytest.raises(Conflict, match="paid in full"):
         call(engine, seller, payments.record_payment, inv.number, "1", "cash")
     with fresh(engine) as s:

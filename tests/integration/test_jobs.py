@@ -1,4 +1,4 @@
-"""Housekeeping jobs: licence expiry, the Redis slot lock, and the scheduler's job table."""
+"""Housekeeping jobs: license expiry, the Redis slot lock, and the scheduler's job table."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 
 from reup_app import migrations
 from reup_app.db import build_engine
+from reup_app.errors import PermissionDenied
 from reup_app.jobs import housekeeping
 from reup_app.jobs.locks import run_exclusive, slot_key
 from reup_app.jobs.scheduler import JOBS, build_scheduler, guarded
 from reup_app.models import License
 from reup_app.security.principal import Principal, system_principal
-from reup_app.errors import PermissionDenied
 from reup_app.services.compliance.licenses import expire_past_due_licenses
 from reup_app.settings import load_settings
 from tests.dbutil import drop_mysql_database, fresh_mysql_database
@@ -30,7 +30,7 @@ TODAY = NOW.date()
 
 @pytest.fixture(scope="module")
 def engine():
-    """An own database, so the expiry job's count covers only this module's licences."""
+    """An own database, so the expiry job's count covers only this module's licenses."""
     name = f"reup_jobs_{uuid.uuid4().hex[:10]}"
     url = fresh_mysql_database(name)
     eng = build_engine(url)
@@ -49,8 +49,8 @@ def session(engine):
 
 
 @pytest.fixture
-def licences(session):
-    """Licences around the expiry boundary; the job must change exactly the two past-due ones."""
+def licenses(session):
+    """Licenses around the expiry boundary; the job must change exactly the two past-due ones."""
     entity = make_entity(session, "wholesaler")
     rows = {
         "yesterday": make_license(session, entity, expires_on=TODAY - timedelta(days=1)),
@@ -90,14 +90,14 @@ def prefix(redis_client):
 
 
 # -------------------------------------------------------------------------------------------
-# licence expiry
+# license expiry
 # -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.mysql
-def test_expire_licenses_marks_only_past_due(engine, licences):
+def test_expire_licenses_marks_only_past_due(engine, licenses):
     assert housekeeping.expire_licenses(NOW, engine=engine) == 2
-    assert _statuses(engine, licences) == {
+    assert _statuses(engine, licenses) == {
         "yesterday": "expired",
         "last_year_pending": "expired",
         "today": "active",  # valid through its expiry date
@@ -106,24 +106,24 @@ def test_expire_licenses_marks_only_past_due(engine, licences):
         "suspended_past": "suspended",  # the regulator's status wins
     }
     with Session(engine) as s:
-        assert s.get(License, licences["yesterday"].id).updated_at > licences["yesterday"].updated_at
+        assert s.get(License, licenses["yesterday"].id).updated_at > licenses["yesterday"].updated_at
     # Running again is a no-op.
     assert housekeeping.expire_licenses(NOW, engine=engine) == 0
 
 
 @pytest.mark.mysql
-def test_expiry_day_after_marks_todays_licence(engine, licences):
+def test_expiry_day_after_marks_todays_license(engine, licenses):
     housekeeping.expire_licenses(NOW, engine=engine)
     assert housekeeping.expire_licenses(NOW + timedelta(days=1), engine=engine) == 1
-    assert _statuses(engine, licences)["today"] == "expired"
+    assert _statuses(engine, licenses)["today"] == "expired"
 
 
 @pytest.mark.mysql
-def test_expiry_service_refuses_ordinary_users(engine, licences):
-    member = Principal(user_id=1, entity_id=licences["yesterday"].entity_id, roles=frozenset({"owner"}))
+def test_expiry_service_refuses_ordinary_users(engine, licenses):
+    member = Principal(user_id=1, entity_id=licenses["yesterday"].entity_id, roles=frozenset({"owner"}))
     with Session(engine) as s, pytest.raises(PermissionDenied):
         expire_past_due_licenses(s, member, TODAY)
-    assert _statuses(engine, licences)["yesterday"] == "active"
+    assert _statuses(engine, licenses)["yesterday"] == "active"
     admin = Principal(user_id=1, is_platform_admin=True)
     with Session(engine) as s:
         assert expire_past_due_licenses(s, admin, TODAY) == 2
@@ -172,7 +172,7 @@ def test_lock_lets_only_one_of_two_concurrent_workers_run(redis_url, prefix):
 
 @pytest.mark.redis
 @pytest.mark.mysql
-def test_expire_job_skips_when_another_worker_holds_the_slot(engine, licences, redis_url, redis_client, prefix):
+def test_expire_job_skips_when_another_worker_holds_the_slot(engine, licenses, redis_url, redis_client, prefix):
     key = slot_key("expire_licenses", 3600, NOW, prefix)
     redis_client.set(key, "other-worker", ex=60)
 
@@ -181,12 +181,12 @@ def test_expire_job_skips_when_another_worker_holds_the_slot(engine, licences, r
 
     outcome = run_exclusive("expire_licenses", job, redis_url=redis_url, now=NOW, prefix=prefix)
     assert outcome.ran is False
-    assert _statuses(engine, licences)["yesterday"] == "active"
+    assert _statuses(engine, licenses)["yesterday"] == "active"
     assert redis_client.get(key) == b"other-worker"  # not ours to release
 
     outcome = run_exclusive("expire_licenses", job, redis_url=redis_url, now=NOW + timedelta(hours=1), prefix=prefix)
     assert outcome.ran is True and outcome.result == 2
-    assert _statuses(engine, licences)["yesterday"] == "expired"
+    assert _statuses(engine, licenses)["yesterday"] == "expired"
 
 
 @pytest.mark.redis

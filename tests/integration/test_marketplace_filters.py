@@ -18,17 +18,18 @@ def _names(state) -> set[str]:
 def test_strain_thc_price_and_stock_filters(session):
     tag = uuid.uuid4().hex[:8]
     seller = make_entity(session, kind="wholesaler")
-    licence = make_license(session, seller)
+    license = make_license(session, seller)
     specs = {  # name: (strain type, THC %, price, units in stock)
         f"Filterkush {tag} A": ("indica", "28.0", "40.00", "5"),
         f"Filterkush {tag} B": ("sativa", "18.0", "22.00", "5"),
         f"Filterkush {tag} C": ("indica", "12.0", "15.00", "0"),
     }
     for name, (strain, thc, price, qty) in specs.items():
-        product = make_product(session, seller, name=name, strain_type=strain, thc_percent=Decimal(thc),
-                               unit_price=Decimal(price))
+        product = make_product(
+            session, seller, name=name, strain_type=strain, thc_percent=Decimal(thc), unit_price=Decimal(price)
+        )
         if qty != "0":
-            make_lot(session, product, licence, Decimal(qty))
+            make_lot(session, product, license, Decimal(qty))
     page = Tab().at("/marketplace", {"q": f"Filterkush {tag}"}).state(CatalogState)
     run(page.load())
     assert _names(page) == set(specs)
@@ -57,8 +58,11 @@ def test_strain_thc_price_and_stock_filters(session):
 
 
 def test_filters_come_from_shareable_links(session):
-    page = Tab().at("/marketplace", {"strain_type": "sativa", "in_stock": "1", "thc_min": "15",
-                                     "price_max": "30"}).state(CatalogState)
+    page = (
+        Tab()
+        .at("/marketplace", {"strain_type": "sativa", "in_stock": "1", "thc_min": "15", "price_max": "30"})
+        .state(CatalogState)
+    )
     run(page.load())
     assert (page.strain_type, page.in_stock, page.thc_min, page.price_max) == ("sativa", True, "15", "30")
     assert page.error == ""

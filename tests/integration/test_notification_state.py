@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from reup_app.state.arg_guard import MALFORMED
-
 from reflex.state import State
 from reflex_base.event import EventSpec
 
 from reup_app.events.core import DomainEvent
 from reup_app.services.notifications import inbox as notifications
+from reup_app.state.arg_guard import MALFORMED
 from reup_app.state.auth import AuthState
 from reup_app.state.notifications import NotificationState
 from tests.factories import DEFAULT_PASSWORD, make_member
@@ -66,8 +65,9 @@ def test_pushed_events_reload_for_own_entity_and_do_nothing_for_others(engine, s
     assert bell.unread == 0
 
     number = place_one(engine, buyer, product, "1")  # stored; this bell is not told yet
-    foreign = DomainEvent("order.submitted", (buyer.id, other.id),
-                          {"order_number": number, "seller_entity_id": other.id})
+    foreign = DomainEvent(
+        "order.submitted", (buyer.id, other.id), {"order_number": number, "seller_entity_id": other.id}
+    )
     assert asyncio.run(bell._on_domain_event(foreign)) is None
     assert bell.unread == 0 and bell.items == []
 

@@ -7,14 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from reup_app.db import unit_of_work
+from reup_app.errors import NotAuthenticated, NotFound, ValidationError
 from reup_app.events import emit
 from reup_app.events.kinds import emit_sync_result
 from reup_app.models import EmailOutbox
 from reup_app.models.notifications import Notification
-from reup_app.services.ordering import messages
-from reup_app.services.notifications import inbox as notifications
-from reup_app.errors import NotAuthenticated, NotFound, ValidationError
 from reup_app.security.principal import ANONYMOUS
+from reup_app.services.notifications import inbox as notifications
+from reup_app.services.ordering import messages
 from tests.integration.orderkit import advance, call, fresh, make_buyer, make_seller, place_one, stock
 
 
@@ -27,8 +27,11 @@ def trade(session):
 
 def _rows(engine, user_ids):
     with fresh(engine) as s:
-        return list(s.execute(select(Notification).where(Notification.user_id.in_(list(user_ids)))
-                              .order_by(Notification.id)).scalars())
+        return list(
+            s.execute(
+                select(Notification).where(Notification.user_id.in_(list(user_ids))).order_by(Notification.id)
+            ).scalars()
+        )
 
 
 def _users(party, *roles):
@@ -93,12 +96,20 @@ def test_preferences_choose_the_channels(engine, trade):
 
 def test_preferences_refuse_bad_input_and_kinds_the_role_never_gets(engine, trade):
     seller, buyer, _other, _product = trade
-    for bad in ({"kind": "nope", "in_app": True, "email": False},
-                {"kind": "order.submitted", "in_app": "yes", "email": False},
-                {"kind": ["order.submitted"], "in_app": True, "email": False}):
+    for bad in (
+        {"kind": "nope", "in_app": True, "email": False},
+        {"kind": "order.submitted", "in_app": "yes", "email": False},
+        {"kind": ["order.submitted"], "in_app": True, "email": False},
+    ):
         with pytest.raises(ValidationError):
-            call(engine, seller.p["owner"], notifications.set_preference, bad["kind"], in_app=bad["in_app"],
-                 email=bad["email"])
+            call(
+                engine,
+                seller.p["owner"],
+                notifications.set_preference,
+                bad["kind"],
+                in_app=bad["in_app"],
+                email=bad["email"],
+            )
     # integration sync results go to owners and admins only
     with pytest.raises(ValidationError, match="role does not receive"):
         call(engine, seller.p["viewer"], notifications.set_preference, "sync.failed", in_app=True, email=True)
@@ -151,8 +162,13 @@ def test_events_naming_users_reach_only_those_users(engine, trade):
     seller, _buyer, _other, _product = trade
     target = seller.p["admin"].user_id
     with unit_of_work(None, engine=engine) as s:
-        emit(s, "sync.finished", entity_ids=[seller.id], user_ids=[target],
-             payload={"integration": "dutchie", "summary": "42 products"})
+        emit(
+            s,
+            "sync.finished",
+            entity_ids=[seller.id],
+            user_ids=[target],
+            payload={"integration": "dutchie", "summary": "42 products"},
+        )
     assert [n.user_id for n in _rows(engine, _users(seller))] == [target]
 
 
@@ -179,8 +195,7 @@ def test_bells_for_a_push_match_each_users_own_summary(engine, trade):
     assert elsewhere[(owner.user_id, other.p["owner"].entity_id)].items == []
 
 
-def test_the_bell_batch_fills_what_it_promised_and_a_failed_batch_lets_each_tab_load_alone(engine, trade,
-                                                                                           monkeypatch):
+def test_the_bell_batch_fills_what_it_promised_and_a_failed_batch_lets_each_tab_load_alone(engine, trade, monkeypatch):
     """The push hub asks the bell to prepare an event for the sessions about to get it: the bells
     are promised at once, the one query fills them, and a tab waiting meanwhile gets its own user's
     bell; when that query fails, each tab loads its own instead of showing an error."""

@@ -8,14 +8,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent
 from reup_app.models import Delivery, Order, TradeRelationship
-from reup_app.services.ordering import cart
 from reup_app.services.billing import payments
-from reup_app.errors import NotFound
+from reup_app.services.ordering import cart
+from reup_app.state.arg_guard import MALFORMED
 from reup_app.state.order_detail import OrderDetailState
 from reup_app.state.orders import OrdersState
-from reup_app.state.arg_guard import MALFORMED
 from tests.integration.orderkit import advance, call, fresh, make_buyer, make_seller, order_row, place, place_one, stock
 from tests.integration.statekit import Tab, email_of, frontend_json, run
 
@@ -72,7 +72,9 @@ def test_seller_moves_order_to_shipped_and_buyer_sees_timeline_and_invoice(sessi
     buyer_page = _detail(session, buyer.p["buyer"], number)
     assert buyer_page.actions == ["cancel"] and buyer_page.can_reorder and not buyer_page.can_edit_lines
     run(buyer_page.act("accept"))  # not offered to the buyer, and refused by the service anyway
-    assert buyer_page.error == "Only the seller can accept this order." and order_row(engine, number).status == "submitted"
+    assert (
+        buyer_page.error == "Only the seller can accept this order." and order_row(engine, number).status == "submitted"
+    )
 
     seller_page = _detail(session, seller.p["sales"], number)
     assert seller_page.actions == ["accept", "backorder", "reject"] and seller_page.can_edit_lines
@@ -90,8 +92,11 @@ def test_seller_moves_order_to_shipped_and_buyer_sees_timeline_and_invoice(sessi
     assert seller_page.error == "" and seller_page.order["status"] == "shipped" and len(seller_page.events) == 4
     assert seller_page.invoice["number"].startswith("INV-") and seller_page.can_record_payment
     with fresh(engine) as s:
-        delivery = s.execute(select(Delivery).join(Order, Order.id == Delivery.order_id)
-                             .where(Order.number == number)).scalars().one()
+        delivery = (
+            s.execute(select(Delivery).join(Order, Order.id == Delivery.order_id).where(Order.number == number))
+            .scalars()
+            .one()
+        )
     assert (delivery.driver_name, delivery.vehicle) == ("Dana Ruiz", "Van 7")
 
     run(buyer_page._on_domain_event(DomainEvent("order.status_changed", (buyer.id,), {"order_number": number})))
@@ -168,8 +173,15 @@ def test_messages_payments_and_holds(session, engine):
     run(seller_page.set_hold(True))
     assert seller_page.buyer_on_hold and seller_page.hold_reason == "Balance overdue"
     with fresh(engine) as s:
-        rel = s.execute(select(TradeRelationship).where(TradeRelationship.seller_entity_id == seller.id,
-                                                        TradeRelationship.buyer_entity_id == buyer.id)).scalars().one()
+        rel = (
+            s.execute(
+                select(TradeRelationship).where(
+                    TradeRelationship.seller_entity_id == seller.id, TradeRelationship.buyer_entity_id == buyer.id
+                )
+            )
+            .scalars()
+            .one()
+        )
         assert rel.on_hold
     assert MALFORMED in str(run(seller_page.set_hold("yes")))  # refused by the argument guard
     assert seller_page.buyer_on_hold
@@ -191,7 +203,7 @@ def test_other_business_cannot_open_an_order(session, engine):
     assert page.error == f"Order {number} was not found." and order_row(engine, number).status == "submitted"
 
 
-def test_hold_status_and_licences_are_only_readable_for_own_business(session, engine):
+def test_hold_status_and_licenses_are_only_readable_for_own_business(session, engine):
     seller, buyer, other_seller = make_seller(session), make_buyer(session), make_seller(session)
     product, _ = stock(session, seller)
     place_one(engine, buyer, product, "1")
@@ -200,7 +212,7 @@ def test_hold_status_and_licences_are_only_readable_for_own_business(session, en
     for who, target in ((other_seller.owner, buyer.id), (buyer.owner, seller.id)):
         with pytest.raises(NotFound, match="That customer was not found."):
             call(engine, who, payments.get_buyer_hold, target)
-    assert [lic.id for lic in call(engine, buyer.p["buyer"], cart.buyer_licences)] == [buyer.license.id]
+    assert [lic.id for lic in call(engine, buyer.p["buyer"], cart.buyer_licenses)] == [buyer.license.id]
 
 
 def test_list_search_by_number_and_counterparty(session, engine):

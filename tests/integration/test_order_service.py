@@ -6,15 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.ordering import messages
-from reup_app.services.ordering import orders
 from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.ordering import messages, orders
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -42,6 +41,7 @@ def deal(engine, session):
     class Deal:
         seller = make_seller(session)
         buyer = make_buyer(session)
+
     d = Deal()
     d.p1, d.lots1 = stock(session, d.seller, qty="20", price="10.00")
     d.p2, d.lots2 = stock(session, d.seller, qty="20", price="3.00")
@@ -53,16 +53,23 @@ def deal(engine, session):
 
 def test_seller_edits_lines_before_accepting(engine, deal):
     with EventLog() as log:
-        detail = call(engine, deal.seller.p["sales"], orders.edit_lines, deal.number,
-                      [{"line_id": deal.l1, "quantity": "8", "unit_price": "9.50"},
-                       {"line_id": deal.l2, "remove": True}],
-                      idempotency_key="edit-1")
+        detail = call(
+            engine,
+            deal.seller.p["sales"],
+            orders.edit_lines,
+            deal.number,
+            [{"line_id": deal.l1, "quantity": "8", "unit_price": "9.50"}, {"line_id": deal.l2, "remove": True}],
+            idempotency_key="edit-1",
+        )
     assert [(ln.product_id, ln.quantity, ln.unit_price, ln.line_total) for ln in detail.lines] == [
-        (deal.p1.id, D("8.000"), D("9.50"), D("76.00"))]
+        (deal.p1.id, D("8.000"), D("9.50"), D("76.00"))
+    ]
     assert (detail.subtotal, detail.total) == (D("76.00"), D("76.00"))
     assert sum(a.quantity for a in detail.lines[0].allocations) == 8
-    assert (lot_row(engine, deal.lots1[0].id).quantity_reserved, lot_row(engine, deal.lots2[0].id).quantity_reserved) \
-        == (8, 0)
+    assert (
+        lot_row(engine, deal.lots1[0].id).quantity_reserved,
+        lot_row(engine, deal.lots2[0].id).quantity_reserved,
+    ) == (8, 0)
     assert (product_row(engine, deal.p1.id).available_qty, product_row(engine, deal.p2.id).available_qty) == (12, 20)
     edit = detail.events[-1]
     assert edit.kind == "lines_edited" and edit.detail["total_before"] == "62.00"
@@ -70,8 +77,14 @@ def test_seller_edits_lines_before_accepting(engine, deal):
     emitted = log.of("order.lines_edited")
     assert len(emitted) == 1 and set(emitted[0].entity_ids) == {deal.buyer.id, deal.seller.id}
     # the same key again changes nothing
-    call(engine, deal.seller.owner, orders.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}],
-         idempotency_key="edit-1")
+    call(
+        engine,
+        deal.seller.owner,
+        orders.edit_lines,
+        deal.number,
+        [{"line_id": deal.l1, "quantity": "1"}],
+        idempotency_key="edit-1",
+    )
     assert order_row(engine, deal.number).total == D("76.00")
     assert [e.kind for e in events_of(engine, deal.number)] == ["submitted", "lines_edited"]
     assert_stock_consistent(engine, deal.p1.id)
@@ -81,11 +94,14 @@ def test_seller_edits_lines_before_accepting(engine, deal):
 def test_edit_lines_refusals(engine, deal):
     before = db_state(engine, entity_ids=[deal.seller.id, deal.buyer.id])
     bad = [
-        [], [{"line_id": deal.l1, "quantity": "0"}], [{"line_id": deal.l1, "unit_price": "-1"}],
-        [{"line_id": 999999999, "quantity": "1"}], [{"line_id": deal.l1, "remove": True}, {"line_id": deal.l2,
-                                                                                           "remove": True}],
+        [],
+        [{"line_id": deal.l1, "quantity": "0"}],
+        [{"line_id": deal.l1, "unit_price": "-1"}],
+        [{"line_id": 999999999, "quantity": "1"}],
+        [{"line_id": deal.l1, "remove": True}, {"line_id": deal.l2, "remove": True}],
         [{"line_id": deal.l1, "quantity": "2"}, {"line_id": deal.l1, "quantity": "3"}],
-        [{"line_id": deal.l1, "colour": "red"}], [{"line_id": deal.l1, "quantity": "5"}],  # no change at all
+        [{"line_id": deal.l1, "colour": "red"}],
+        [{"line_id": deal.l1, "quantity": "5"}],  # no change at all
     ]
     for changes in bad:
         with pytest.raises(ValidationError):
@@ -112,9 +128,13 @@ def test_messages(engine, deal):
     call(engine, deal.seller.p["fulfillment"], messages.post_message, deal.number, "Yes.")
     listed = call(engine, deal.seller.p["viewer"], messages.list_messages, deal.number)
     assert [(m.body, m.author_entity_name) for m in listed] == [
-        ("Can you deliver Friday?", deal.buyer.entity.name), ("Yes.", deal.seller.entity.name)]
+        ("Can you deliver Friday?", deal.buyer.entity.name),
+        ("Yes.", deal.seller.entity.name),
+    ]
     assert [m.body for m in call(engine, deal.buyer.owner, orders.get_order, deal.number).messages] == [
-        "Can you deliver Friday?", "Yes."]
+        "Can you deliver Friday?",
+        "Yes.",
+    ]
     for body in ("", "   ", None, "x" * 4001, 42):
         with pytest.raises(ValidationError):
             call(engine, deal.buyer.owner, messages.post_message, deal.number, body)
@@ -136,8 +156,7 @@ def test_list_orders_filters_and_pages(engine, session, deal):
     page = call(engine, deal.seller.owner, orders.list_orders, page=2, page_size=1)
     assert [o.number for o in page.items] == [deal.number] and page.pages == 2
     assert [o.number for o in call(engine, deal.seller.owner, orders.list_orders, search=second[3:]).items] == [second]
-    found = call(engine, deal.seller.owner, orders.list_orders, role_side="seller",
-                 search=deal.buyer.entity.name[-8:])
+    found = call(engine, deal.seller.owner, orders.list_orders, role_side="seller", search=deal.buyer.entity.name[-8:])
     assert found.total == 2
     with pytest.raises(ValidationError):
         call(engine, deal.seller.owner, orders.list_orders, status="lost")
@@ -146,41 +165,77 @@ def test_list_orders_filters_and_pages(engine, session, deal):
 
 
 def test_lot_management(engine, session, deal):
-    fulfil = deal.seller.p["fulfillment"]
-    lot = call(engine, fulfil, inventory.create_lot, product_id=deal.p1.id, license_id=deal.seller.license.id,
-               package_label="1A4060300002EE1000012345", quantity_on_hand="7.5", batch_number="B-1",
-               expires_on="2030-01-01")
+    fulfill = deal.seller.p["fulfillment"]
+    lot = call(
+        engine,
+        fulfill,
+        inventory.create_lot,
+        product_id=deal.p1.id,
+        license_id=deal.seller.license.id,
+        package_label="1A4060300002EE1000012345",
+        quantity_on_hand="7.5",
+        batch_number="B-1",
+        expires_on="2030-01-01",
+    )
     assert (lot.quantity_available, lot.license_number) == (D("7.500"), deal.seller.license.number)
     assert product_row(engine, deal.p1.id).available_qty == D("22.500")  # 20 - 5 reserved + 7.5
     for label in ("1a4060300002ee1000012345", "1A40603", "1A4060300002EE10000123456", "1A4060300002EE10000123-5"):
         with pytest.raises(ValidationError, match="24 characters"):
-            call(engine, fulfil, inventory.create_lot, product_id=deal.p1.id, license_id=deal.seller.license.id,
-                 package_label=label, quantity_on_hand="1")
+            call(
+                engine,
+                fulfill,
+                inventory.create_lot,
+                product_id=deal.p1.id,
+                license_id=deal.seller.license.id,
+                package_label=label,
+                quantity_on_hand="1",
+            )
     with pytest.raises(Conflict, match="already in use"):
-        call(engine, fulfil, inventory.create_lot, product_id=deal.p1.id, license_id=deal.seller.license.id,
-             package_label="1A4060300002EE1000012345", quantity_on_hand="1")
+        call(
+            engine,
+            fulfill,
+            inventory.create_lot,
+            product_id=deal.p1.id,
+            license_id=deal.seller.license.id,
+            package_label="1A4060300002EE1000012345",
+            quantity_on_hand="1",
+        )
     with pytest.raises(PermissionDenied):
-        call(engine, deal.seller.p["viewer"], inventory.create_lot, product_id=deal.p1.id,
-             license_id=deal.seller.license.id, package_label="1A4060300002EE1000099999", quantity_on_hand="1")
+        call(
+            engine,
+            deal.seller.p["viewer"],
+            inventory.create_lot,
+            product_id=deal.p1.id,
+            license_id=deal.seller.license.id,
+            package_label="1A4060300002EE1000099999",
+            quantity_on_hand="1",
+        )
     # adjust: count, delta, and never below what open orders reserve
     with EventLog() as log:
-        adjusted = call(engine, fulfil, inventory.adjust_lot, lot.id, delta="-2.5", reason="Damaged in storage")
+        adjusted = call(engine, fulfill, inventory.adjust_lot, lot.id, delta="-2.5", reason="Damaged in storage")
     assert adjusted.quantity_on_hand == D("5.000")
     changed = log.of("inventory.changed")
-    assert changed[0].payload == {"product_ids": [deal.p1.id], "available": {str(deal.p1.id): "20.000"},
-                                  "public": True}
+    assert changed[0].payload == {"product_ids": [deal.p1.id], "available": {str(deal.p1.id): "20.000"}, "public": True}
     assert changed[0].entity_ids == (deal.seller.id,)
     reserved_lot = deal.lots1[0]
     with pytest.raises(Conflict, match="reserved for open orders"):
-        call(engine, fulfil, inventory.adjust_lot, reserved_lot.id, quantity_on_hand="4", reason="Count")
-    assert call(engine, fulfil, inventory.adjust_lot, reserved_lot.id, quantity_on_hand="5",
-                reason="Count").quantity_available == 0
-    for kw in ({"reason": "x"}, {"quantity_on_hand": "1", "delta": "1", "reason": "x"},
-               {"quantity_on_hand": "1", "reason": " "}, {"delta": "-99", "reason": "x"},
-               {"delta": "0", "reason": "x"}):
+        call(engine, fulfill, inventory.adjust_lot, reserved_lot.id, quantity_on_hand="4", reason="Count")
+    assert (
+        call(
+            engine, fulfill, inventory.adjust_lot, reserved_lot.id, quantity_on_hand="5", reason="Count"
+        ).quantity_available
+        == 0
+    )
+    for kw in (
+        {"reason": "x"},
+        {"quantity_on_hand": "1", "delta": "1", "reason": "x"},
+        {"quantity_on_hand": "1", "reason": " "},
+        {"delta": "-99", "reason": "x"},
+        {"delta": "0", "reason": "x"},
+    ):
         with pytest.raises(ValidationError):
-            call(engine, fulfil, inventory.adjust_lot, lot.id, **kw)
-    labels = {x.package_label for x in call(engine, fulfil, inventory.list_lots, product_id=deal.p1.id)}
+            call(engine, fulfill, inventory.adjust_lot, lot.id, **kw)
+    labels = {x.package_label for x in call(engine, fulfill, inventory.list_lots, product_id=deal.p1.id)}
     assert labels == {"1A4060300002EE1000012345", reserved_lot.package_label}
     with pytest.raises(NotFound):
         call(engine, deal.buyer.owner, inventory.adjust_lot, lot.id, delta="1", reason="x")

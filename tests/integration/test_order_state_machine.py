@@ -10,18 +10,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from reup_app.models import ComplianceManifest, Delivery, Invoice, Order, OrderLine
-from reup_app.models.enums import OrderStatus
-from reup_app.security.permissions import ACTION_ROLES
-from reup_app.security.principal import Principal, system_principal
-from reup_app.services.ordering import orders
-from reup_app.services.ordering import shipping
 from reup_app.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
+from reup_app.models import ComplianceManifest, Delivery, Invoice, Order, OrderLine
+from reup_app.models.enums import OrderStatus
+from reup_app.security.permissions import ACTION_ROLES
+from reup_app.security.principal import Principal, system_principal
+from reup_app.services.ordering import orders, shipping
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -53,8 +52,13 @@ PATHS = {
     "fulfilled": [("seller", "accept"), ("seller", "fulfill")],
     "shipped": [("seller", "accept"), ("seller", "fulfill"), ("seller", "ship")],
     "delivered": [("seller", "accept"), ("seller", "fulfill"), ("seller", "ship"), ("seller", "deliver")],
-    "complete": [("seller", "accept"), ("seller", "fulfill"), ("seller", "ship"), ("seller", "deliver"),
-                 ("seller", "complete")],
+    "complete": [
+        ("seller", "accept"),
+        ("seller", "fulfill"),
+        ("seller", "ship"),
+        ("seller", "deliver"),
+        ("seller", "complete"),
+    ],
 }
 
 
@@ -80,15 +84,29 @@ def w(session):
 def order_in(engine, w: World, status: str, qty: str = "2") -> str:
     if status == "draft":
         with fresh(engine) as s:
-            order = Order(number=f"RU-9{uuid.uuid4().int % 10**9:09d}", buyer_entity_id=w.buyer.id,
-                          buyer_license_id=w.buyer.license.id, seller_entity_id=w.seller.id,
-                          seller_license_id=w.seller.license.id, status="draft", subtotal=D("20.00"),
-                          total=D("20.00"))
+            order = Order(
+                number=f"RU-9{uuid.uuid4().int % 10**9:09d}",
+                buyer_entity_id=w.buyer.id,
+                buyer_license_id=w.buyer.license.id,
+                seller_entity_id=w.seller.id,
+                seller_license_id=w.seller.license.id,
+                status="draft",
+                subtotal=D("20.00"),
+                total=D("20.00"),
+            )
             s.add(order)
             s.flush()
-            s.add(OrderLine(order_id=order.id, product_id=w.product.id, sku=w.product.sku,
-                            product_name=w.product.name, quantity=D(qty), unit_price=D("10.00"),
-                            line_total=D("20.00")))
+            s.add(
+                OrderLine(
+                    order_id=order.id,
+                    product_id=w.product.id,
+                    sku=w.product.sku,
+                    product_name=w.product.name,
+                    quantity=D(qty),
+                    unit_price=D("10.00"),
+                    line_total=D("20.00"),
+                )
+            )
             s.commit()
             return order.number
     number = place_one(engine, w.buyer, w.product, qty)
@@ -116,8 +134,7 @@ def test_transition_refused_for_wrong_role_side_and_outsiders(engine, w, t):
     if (t.action, other_side) not in orders.PERMISSIONS:
         for role in ROLES:
             with pytest.raises(PermissionDenied):
-                call(engine, w.party(other_side).p[role], orders.transition, number, t.action,
-                     idempotency_key=key())
+                call(engine, w.party(other_side).p[role], orders.transition, number, t.action, idempotency_key=key())
     for role in ROLES:
         with pytest.raises(NotFound):
             call(engine, w.outsider.p[role], orders.transition, number, t.action, idempotency_key=key())
@@ -241,8 +258,16 @@ def test_concurrent_clicks_apply_once(engine, w, same_key):
     def click():
         barrier.wait()
         try:
-            results.append(call(engine, w.seller.owner, orders.transition, number, "accept",
-                                idempotency_key=k if same_key else key()))
+            results.append(
+                call(
+                    engine,
+                    w.seller.owner,
+                    orders.transition,
+                    number,
+                    "accept",
+                    idempotency_key=k if same_key else key(),
+                )
+            )
         except Exception as err:  # pragma: no cover - reported below
             errors.append(err)
 
@@ -259,31 +284,55 @@ def test_concurrent_clicks_apply_once(engine, w, same_key):
 
 def test_full_timeline_is_recorded_and_visible_to_both_parties(engine, w):
     number = order_in(engine, w, "submitted")
-    steps = [("seller", "sales", "accept"), ("seller", "fulfillment", "fulfill"), ("seller", "fulfillment", "ship"),
-             ("seller", "fulfillment", "deliver"), ("buyer", "owner", "complete")]
+    steps = [
+        ("seller", "sales", "accept"),
+        ("seller", "fulfillment", "fulfill"),
+        ("seller", "fulfillment", "ship"),
+        ("seller", "fulfillment", "deliver"),
+        ("buyer", "owner", "complete"),
+    ]
     for side, role, action in steps:
-        call(engine, w.party(side).p[role], orders.transition, number, action, idempotency_key=key(),
-             **({"note": "Thanks!"} if action == "complete" else {}))
+        call(
+            engine,
+            w.party(side).p[role],
+            orders.transition,
+            number,
+            action,
+            idempotency_key=key(),
+            **({"note": "Thanks!"} if action == "complete" else {}),
+        )
     for viewer in (w.buyer.p["viewer"], w.seller.p["viewer"]):
         detail = call(engine, viewer, orders.get_order, number)
         kinds = [(e.kind, e.from_status, e.to_status) for e in detail.events]
-        assert kinds == [("submitted", None, "submitted"), ("accepted", "submitted", "accepted"),
-                         ("fulfilled", "accepted", "fulfilled"), ("shipped", "fulfilled", "shipped"),
-                         ("delivered", "shipped", "delivered"), ("complete", "delivered", "complete")]
+        assert kinds == [
+            ("submitted", None, "submitted"),
+            ("accepted", "submitted", "accepted"),
+            ("fulfilled", "accepted", "fulfilled"),
+            ("shipped", "fulfilled", "shipped"),
+            ("delivered", "shipped", "delivered"),
+            ("complete", "delivered", "complete"),
+        ]
         assert [e.actor_user_id for e in detail.events] == [w.buyer.p["buyer"].user_id] + [
-            w.party(side).p[role].user_id for side, role, _ in steps]
+            w.party(side).p[role].user_id for side, role, _ in steps
+        ]
         assert all(e.actor_name for e in detail.events)
         assert detail.events[-1].detail["note"] == "Thanks!"
         assert detail.events[2].detail["packages"][0]["package_label"] == w.lots[0].package_label
         assert detail.status == "complete" and detail.available_actions == []
-    assert all(getattr(order_row(engine, number), f) is not None for f in (
-        "submitted_at", "accepted_at", "fulfilled_at", "shipped_at", "delivered_at", "completed_at"))
+    assert all(
+        getattr(order_row(engine, number), f) is not None
+        for f in ("submitted_at", "accepted_at", "fulfilled_at", "shipped_at", "delivered_at", "completed_at")
+    )
 
 
 def test_available_actions_follow_the_table(engine, w):
     number = order_in(engine, w, "submitted")
     assert call(engine, w.seller.owner, orders.get_order, number).available_actions == [
-        "accept", "reject", "backorder", "edit_lines"]
+        "accept",
+        "reject",
+        "backorder",
+        "edit_lines",
+    ]
     assert call(engine, w.seller.p["fulfillment"], orders.get_order, number).available_actions == []
     assert call(engine, w.buyer.p["buyer"], orders.get_order, number).available_actions == ["cancel"]
     assert call(engine, w.buyer.p["viewer"], orders.get_order, number).available_actions == []
@@ -294,7 +343,7 @@ def test_available_actions_follow_the_table(engine, w):
 # --------------------------------------------------------------------------------------------
 
 
-def test_fulfil_with_chosen_packages(engine, session, w):
+def test_fulfill_with_chosen_packages(engine, session, w):
     number = order_in(engine, w, "accepted", qty="5")
     line_id = call(engine, w.seller.owner, orders.get_order, number).lines[0].id
     lot_a, lot_b = w.lots
@@ -308,12 +357,28 @@ def test_fulfil_with_chosen_packages(engine, session, w):
     before = db_state(engine, entity_ids=w.ids())
     for allocations in bad:
         with pytest.raises(ValidationError):
-            call(engine, w.seller.p["fulfillment"], orders.transition, number, "fulfill",
-                 idempotency_key=key(), allocations=allocations)
+            call(
+                engine,
+                w.seller.p["fulfillment"],
+                orders.transition,
+                number,
+                "fulfill",
+                idempotency_key=key(),
+                allocations=allocations,
+            )
     assert db_state(engine, entity_ids=w.ids()) == before
-    call(engine, w.seller.p["fulfillment"], orders.transition, number, "fulfill", idempotency_key=key(),
-         allocations=[{"line_id": line_id, "package_label": lot_a.package_label, "quantity": "2"},
-                      {"line_id": line_id, "lot_id": lot_b.id, "quantity": "3"}])
+    call(
+        engine,
+        w.seller.p["fulfillment"],
+        orders.transition,
+        number,
+        "fulfill",
+        idempotency_key=key(),
+        allocations=[
+            {"line_id": line_id, "package_label": lot_a.package_label, "quantity": "2"},
+            {"line_id": line_id, "lot_id": lot_b.id, "quantity": "3"},
+        ],
+    )
     detail = call(engine, w.buyer.owner, orders.get_order, number)
     picked = {(a.package_label, a.quantity, a.confirmed) for a in detail.lines[0].allocations}
     assert picked == {(lot_a.package_label, D("2.000"), True), (lot_b.package_label, D("3.000"), True)}
@@ -325,15 +390,22 @@ def test_fulfil_with_chosen_packages(engine, session, w):
     assert_stock_consistent(engine, w.product.id)
 
 
-def test_fulfil_refuses_packages_that_failed_lab_testing(engine, session, w):
+def test_fulfill_refuses_packages_that_failed_lab_testing(engine, session, w):
     number = order_in(engine, w, "accepted", qty="1")
     w.lots[1].lab_test_state = "failed"
     session.add(w.lots[1])
     session.commit()
     line_id = call(engine, w.seller.owner, orders.get_order, number).lines[0].id
     with pytest.raises(ValidationError, match="failed lab testing"):
-        call(engine, w.seller.owner, orders.transition, number, "fulfill", idempotency_key=key(),
-             allocations={line_id: [{"lot_id": w.lots[1].id, "quantity": "1"}]})
+        call(
+            engine,
+            w.seller.owner,
+            orders.transition,
+            number,
+            "fulfill",
+            idempotency_key=key(),
+            allocations={line_id: [{"lot_id": w.lots[1].id, "quantity": "1"}]},
+        )
 
 
 def test_ship_records_manifest_delivery_invoice_and_calls_hooks(engine, w):
@@ -351,8 +423,16 @@ def test_ship_records_manifest_delivery_invoice_and_calls_hooks(engine, w):
 
     previous = shipping.set_shipping_hooks(Recorder())
     try:
-        call(engine, w.seller.owner, orders.transition, number, "ship", idempotency_key=key(),
-             driver_name="Dana Driver", vehicle="Ford Transit 7ABC123")
+        call(
+            engine,
+            w.seller.owner,
+            orders.transition,
+            number,
+            "ship",
+            idempotency_key=key(),
+            driver_name="Dana Driver",
+            vehicle="Ford Transit 7ABC123",
+        )
         call(engine, w.seller.owner, orders.transition, number, "deliver", idempotency_key=key())
     finally:
         shipping.set_shipping_hooks(previous)
@@ -367,7 +447,10 @@ def test_ship_records_manifest_delivery_invoice_and_calls_hooks(engine, w):
     assert invoice.total == order.total
     detail = call(engine, w.buyer.owner, orders.get_order, number)
     assert (detail.manifest_status, detail.delivery_status, detail.invoice_number) == (
-        "pending", "delivered", invoice.number)
+        "pending",
+        "delivered",
+        invoice.number,
+    )
 
 
 def test_failed_hook_rolls_back_the_shipment(engine, w):

@@ -11,10 +11,9 @@ from sqlalchemy import func, select
 from sqlmodel import create_engine
 
 from reup_app.db import engine_kwargs, unit_of_work
-from reup_app.models import Order, OrderLine
-from reup_app.services.ordering import cart
-from reup_app.services.ordering import orders
 from reup_app.errors import Conflict
+from reup_app.models import Order, OrderLine
+from reup_app.services.ordering import cart, orders
 from tests.factories import make_lot, make_product
 from tests.integration.orderkit import (
     advance,
@@ -79,6 +78,7 @@ def test_fifty_buyers_race_for_ten_units(engine, wide_engine, session, lot_sizes
         def go():
             with unit_of_work(b.p["buyer"], engine=wide_engine) as s:
                 return cart.checkout(s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key())
+
         return go
 
     results = run_concurrently([checkout(b) for b in buyers])
@@ -90,8 +90,11 @@ def test_fifty_buyers_race_for_ten_units(engine, wide_engine, session, lot_sizes
     assert all(product.name in str(e) and "Only 0" in str(e) for e in losses)
 
     with fresh(engine) as s:
-        sold = s.execute(select(func.count(OrderLine.id)).join(Order, Order.id == OrderLine.order_id)
-                         .where(OrderLine.product_id == product.id, Order.status == "submitted")).scalar_one()
+        sold = s.execute(
+            select(func.count(OrderLine.id))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.product_id == product.id, Order.status == "submitted")
+        ).scalar_one()
     assert sold == 10
     for lot in lots:
         row = lot_row(engine, lot.id)
@@ -133,8 +136,9 @@ def test_opposite_cart_orders_do_not_deadlock(engine, wide_engine, session):
         call(wide_engine, buyer.p["buyer"], cart.add_to_cart, second.id, "2")
 
     def checkout(buyer):
-        return lambda: call(wide_engine, buyer.p["buyer"], cart.checkout, buyer_license_id=buyer.license.id,
-                            idempotency_key=key())
+        return lambda: call(
+            wide_engine, buyer.p["buyer"], cart.checkout, buyer_license_id=buyer.license.id, idempotency_key=key()
+        )
 
     results = run_concurrently([checkout(x) for x in buyers])
     assert [e for _, e in results if e is not None] == []
@@ -154,12 +158,20 @@ def test_concurrent_checkouts_cancels_and_shipments_keep_stock_consistent(engine
     for bu in buyers[6:]:
         call(engine, bu.p["buyer"], cart.add_to_cart, product.id, "3")
 
-    work = [lambda bu=bu, n=n: call(wide_engine, bu.p["buyer"], orders.transition, n, "cancel",
-                                    idempotency_key=key()) for bu, n in placed[:3]]
-    work += [lambda n=n: call(wide_engine, seller.owner, orders.transition, n, "ship", idempotency_key=key())
-             for _, n in placed[3:]]
-    work += [lambda bu=bu: call(wide_engine, bu.p["buyer"], cart.checkout, buyer_license_id=bu.license.id,
-                                idempotency_key=key()) for bu in buyers[6:]]
+    work = [
+        lambda bu=bu, n=n: call(wide_engine, bu.p["buyer"], orders.transition, n, "cancel", idempotency_key=key())
+        for bu, n in placed[:3]
+    ]
+    work += [
+        lambda n=n: call(wide_engine, seller.owner, orders.transition, n, "ship", idempotency_key=key())
+        for _, n in placed[3:]
+    ]
+    work += [
+        lambda bu=bu: call(
+            wide_engine, bu.p["buyer"], cart.checkout, buyer_license_id=bu.license.id, idempotency_key=key()
+        )
+        for bu in buyers[6:]
+    ]
     results = run_concurrently(work)
     assert [e for _, e in results if e is not None] == []
     on_hand = sum(lot_row(engine, lot.id).quantity_on_hand for lot in lots)

@@ -13,13 +13,11 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from reup_app.api.routes import build_api
-from reup_app.models import ProductImage, TradeRelationship
-from reup_app.services.ordering import cart
-from reup_app.services.ordering import orders
-from reup_app.services.catalog import price_tiers
-from reup_app.services.catalog import images as product_images
-from reup_app.services.catalog import products
 from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from reup_app.models import ProductImage, TradeRelationship
+from reup_app.services.catalog import images as product_images
+from reup_app.services.catalog import price_tiers, products
+from reup_app.services.ordering import cart, orders
 from tests.integration.orderkit import call, fresh, key, make_buyer, make_seller, stock
 
 pytestmark = pytest.mark.mysql
@@ -30,13 +28,20 @@ D = Decimal
 def png(width: int = 3, height: int = 2) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" \
-       b"\xff\xc0\x00\x11\x08\x00\x20\x00\x40\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9"
+JPEG = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    b"\xff\xc0\x00\x11\x08\x00\x20\x00\x40\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9"
+)
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 24
 
 
@@ -63,9 +68,11 @@ def test_upload_checks_real_type_and_size_and_stores_privately(engine, session, 
     assert (jpeg.content_type, jpeg.width, jpeg.height) == ("image/jpeg", 64, 32)
     assert call(engine, seller.owner, product_images.add_image, product.id, "c.webp", WEBP).content_type == "image/webp"
     # the extension is not trusted: an HTML page named .png is refused, so is an oversized image
-    for name, data, message in (("evil.png", b"<html><script>alert(1)</script></html>", "not a PNG, JPEG or WebP"),
-                                ("big.png", png() + b"\x00" * product_images.MAX_IMAGE_BYTES, "at most 5 MB"),
-                                ("empty.png", b"", "empty")):
+    for name, data, message in (
+        ("evil.png", b"<html><script>alert(1)</script></html>", "not a PNG, JPEG or WebP"),
+        ("big.png", png() + b"\x00" * product_images.MAX_IMAGE_BYTES, "at most 5 MB"),
+        ("empty.png", b"", "empty"),
+    ):
         with pytest.raises(ValidationError, match=message):
             call(engine, seller.owner, product_images.add_image, product.id, name, data)
     assert len(call(engine, seller.p["viewer"], product_images.list_images, product.id)) == 3
@@ -163,8 +170,11 @@ def test_another_sellers_tiers_products_and_customers_are_out_of_reach(engine, s
     session.commit()
     tier_a = call(engine, a.owner, price_tiers.create_tier, "A tier")
     tier_b = call(engine, b.owner, price_tiers.create_tier, "B tier")
-    for fn, args in ((price_tiers.set_tier_price, (tier_a.id, pa.id, "1")),
-                     (price_tiers.tier_prices, (tier_a.id,)), (price_tiers.delete_tier, (tier_a.id,))):
+    for fn, args in (
+        (price_tiers.set_tier_price, (tier_a.id, pa.id, "1")),
+        (price_tiers.tier_prices, (tier_a.id,)),
+        (price_tiers.delete_tier, (tier_a.id,)),
+    ):
         with pytest.raises(NotFound):
             call(engine, b.owner, fn, *args)
     with pytest.raises(NotFound):  # B's tier, A's product

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent
 from reup_app.models import CartItem
 from reup_app.services.catalog import product_detail
-from reup_app.errors import NotFound
 from reup_app.state.product import ProductState
 from tests.factories import make_lot
 from tests.integration.orderkit import call, fresh, make_buyer, make_seller, make_tier, stock

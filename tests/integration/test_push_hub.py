@@ -31,15 +31,18 @@ SELLER, BUYER, OTHER = 101, 202, 303
 def world(redis_url, unique):
     registry = RedisRegistry(redis_url, f"reup:test:{unique}")
     tm = LocalTokenManager()
-    app = SimpleNamespace(event_namespace=SimpleNamespace(_token_manager=tm),
-                          state_manager=StateManagerRedis(redis=aioredis.Redis.from_url(redis_url)))
+    app = SimpleNamespace(
+        event_namespace=SimpleNamespace(_token_manager=tm),
+        state_manager=StateManagerRedis(redis=aioredis.Redis.from_url(redis_url)),
+    )
     raw = redis.Redis.from_url(redis_url)
     tokens = {}
 
     def session(name: str, info: SessionInfo | None, *, owned=True, loaded=(NotificationState,)):
         token = tokens[name] = f"{unique}-{name}"
-        tm.token_to_socket[token] = SocketRecord(instance_id=tm.instance_id if owned else "another-worker",
-                                                 sid=f"sid-{token}")
+        tm.token_to_socket[token] = SocketRecord(
+            instance_id=tm.instance_id if owned else "another-worker", sid=f"sid-{token}"
+        )
         if info is not None:
             registry.register(token, info)
         for cls in loaded:  # what Reflex's Redis state manager stores once a state was touched
@@ -66,8 +69,11 @@ def test_plan_picks_owned_entitled_sessions_and_only_their_loaded_listeners(worl
     assert world.tokens["elsewhere"] not in owned and len(owned) == 6
 
     order = DomainEvent("order.submitted", (BUYER, SELLER), {"order_number": "RU-1", "seller_entity_id": SELLER})
-    assert hub.plan(order, owned) == {seller: [NotificationState], seller_on_catalog: [NotificationState],
-                                      buyer: [NotificationState]}
+    assert hub.plan(order, owned) == {
+        seller: [NotificationState],
+        seller_on_catalog: [NotificationState],
+        buyer: [NotificationState],
+    }
     # public stock news: every session that shows the catalog, whoever it belongs to
     stock = DomainEvent("inventory.changed", (SELLER,), {"product_ids": [7], "public": True})
     assert hub.plan(stock, owned) == {seller_on_catalog: [CatalogState], world.tokens["other"]: [CatalogState]}

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from reup_app.security.ratelimit import Limit, MemoryBackend, RedisBackend, enforce, set_backend
 from reup_app.errors import RateLimited
+from reup_app.security.ratelimit import Limit, MemoryBackend, RedisBackend, enforce, set_backend
 
 
 class Clock:
@@ -29,7 +29,7 @@ def redis_backend(redis_url):
 def test_memory_limit_and_retry_after():
     clock = Clock()
     b = MemoryBackend(clock)
-    for i in range(3):
+    for _ in range(3):
         clock.t += 1
         assert b.hit("k", 3, 60) == (True, 0.0)
     allowed, retry = b.hit("k", 3, 60)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from reup_app.errors import NotAuthenticated
 from reup_app.models import RefreshToken, User
 from reup_app.models.types import utcnow
 from reup_app.security import tokens
@@ -14,7 +15,6 @@ from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, set_backend
 from reup_app.security.tokens import RefreshTokenInvalid, RefreshTokenReused
 from reup_app.services.identity import accounts
-from reup_app.errors import NotAuthenticated
 from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import fresh, make_entity, make_member, uow
 
@@ -37,8 +37,9 @@ def member(session):
 
 def login(user):
     with uow(ANONYMOUS) as s:
-        return accounts.login(s, email=user.email, password="Test-Password-123", client_ip="10.9.0.1",
-                              user_agent="pytest")
+        return accounts.login(
+            s, email=user.email, password="Test-Password-123", client_ip="10.9.0.1", user_agent="pytest"
+        )
 
 
 def refresh(raw):
@@ -49,8 +50,9 @@ def refresh(raw):
 def family_rows(session, raw):
     fresh(session)
     row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_token(raw))).one()
-    return session.exec(select(RefreshToken).where(RefreshToken.family_id == row.family_id)
-                        .order_by(RefreshToken.id)).all()
+    return session.exec(
+        select(RefreshToken).where(RefreshToken.family_id == row.family_id).order_by(RefreshToken.id)
+    ).all()
 
 
 def test_only_the_hash_is_stored(session, member):

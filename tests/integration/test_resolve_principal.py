@@ -15,8 +15,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
 from reup_app.security.tokens import TokenExpired, TokenInvalid, create_access_token
-from reup_app.services.identity import accounts
-from reup_app.services.identity import principal_cache
+from reup_app.services.identity import accounts, principal_cache
 from reup_app.services.identity.auth import SessionEnded, resolve_principal, resolve_principal_cached
 from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import admin_principal, make_entity, make_member
@@ -59,8 +58,14 @@ def test_valid_token_resolves_with_current_roles(member):
 
 def test_expired_and_invalid_tokens(member):
     user, entity, _ = member
-    old = create_access_token(user_id=user.id, entity_id=entity.id, roles={"sales"}, is_platform_admin=False,
-                              token_version=user.token_version, now=utcnow() - timedelta(hours=2))
+    old = create_access_token(
+        user_id=user.id,
+        entity_id=entity.id,
+        roles={"sales"},
+        is_platform_admin=False,
+        token_version=user.token_version,
+        now=utcnow() - timedelta(hours=2),
+    )
     with pytest.raises(TokenExpired):
         resolve_principal(None, old)
     with pytest.raises(TokenInvalid):
@@ -72,6 +77,7 @@ def _disable(user_id):
         u = s.get(User, user_id)
         u.is_active = False
         s.add(u)
+
     return fn
 
 
@@ -154,34 +160,43 @@ def test_role_change_applies_and_suspension_refused(session, member):
 
 def test_forged_admin_claim_refused(member):
     user, entity, _ = member
-    forged = create_access_token(user_id=user.id, entity_id=None, roles=set(), is_platform_admin=True,
-                                 token_version=user.token_version)
+    forged = create_access_token(
+        user_id=user.id, entity_id=None, roles=set(), is_platform_admin=True, token_version=user.token_version
+    )
     with pytest.raises(SessionEnded):
         resolve_principal(None, forged)
-    other_entity = create_access_token(user_id=user.id, entity_id=entity.id + 100000, roles={"owner"},
-                                       is_platform_admin=False, token_version=user.token_version)
+    other_entity = create_access_token(
+        user_id=user.id,
+        entity_id=entity.id + 100000,
+        roles={"owner"},
+        is_platform_admin=False,
+        token_version=user.token_version,
+    )
     with pytest.raises(SessionEnded):
         resolve_principal(None, other_entity)
 
 
 def test_token_roles_are_not_trusted(member):
     user, entity, _ = member
-    t = create_access_token(user_id=user.id, entity_id=entity.id, roles={"owner"}, is_platform_admin=False,
-                            token_version=user.token_version)
+    t = create_access_token(
+        user_id=user.id, entity_id=entity.id, roles={"owner"}, is_platform_admin=False, token_version=user.token_version
+    )
     assert resolve_principal(None, t).roles == frozenset({"sales"})
 
 
 def test_unknown_user_refused(backend):
-    t = create_access_token(user_id=2_000_000_000, entity_id=None, roles=set(), is_platform_admin=False,
-                            token_version=1)
+    t = create_access_token(
+        user_id=2_000_000_000, entity_id=None, roles=set(), is_platform_admin=False, token_version=1
+    )
     with pytest.raises(SessionEnded):
         resolve_principal(None, t)
 
 
 def test_platform_admin_resolves_without_entity(session, backend):
     admin = admin_principal(session)
-    t = create_access_token(user_id=admin.user_id, entity_id=None, roles=set(), is_platform_admin=True,
-                            token_version=admin.token_version)
+    t = create_access_token(
+        user_id=admin.user_id, entity_id=None, roles=set(), is_platform_admin=True, token_version=admin.token_version
+    )
     p = resolve_principal(None, t)
     assert p.is_platform_admin and p.entity_id is None and p.roles == frozenset()
 

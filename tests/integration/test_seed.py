@@ -1,6 +1,6 @@
 """The demo seed: realistic, internally consistent, deterministic and idempotent.
 
-Seeds its own MySQL database (the demo uses fixed e-mails and licence numbers, so it cannot share
+Seeds its own MySQL database (the demo uses fixed e-mails and license numbers, so it cannot share
 the per-worker test database).
 """
 
@@ -90,20 +90,20 @@ def test_summary_reports_what_was_created(seeded, db):
         assert account.email in text
 
 
-def test_wholesalers_have_licences_brands_and_full_catalogues(db):
+def test_wholesalers_have_licenses_brands_and_full_catalogs(db):
     wholesalers = _all(db, Entity, Entity.kind == "wholesaler")
     assert len(wholesalers) >= 2
     for w in wholesalers:
         assert w.status == "approved" and w.approved_at is not None and w.approved_by_user_id is not None
         assert set(w.payment_terms_offered.split(",")) <= {t.value for t in PaymentTerms}
         assert w.min_order_amount > 0
-        licences = _all(db, License, License.entity_id == w.id)
-        assert 1 <= len(licences) <= 2
-        for lic in licences:
+        licenses = _all(db, License, License.entity_id == w.id)
+        assert 1 <= len(licenses) <= 2
+        for lic in licenses:
             assert re.match(r"^(C11-\d{7}-LIC|CDPH-\d{8})$", lic.number), lic.number
             assert lic.license_type in {"distributor", "manufacturer"}
             assert lic.status == "active" and lic.expires_on is not None and lic.premises_address
-        assert any(lic.license_type == "distributor" for lic in licences)
+        assert any(lic.license_type == "distributor" for lic in licenses)
         assert 3 <= len(_all(db, Brand, Brand.entity_id == w.id)) <= 6
         products = _all(db, Product, Product.entity_id == w.id)
         assert len(products) >= 40
@@ -131,15 +131,15 @@ def test_products_look_real(db):
     assert any("Eighth (3.5g)" in n for n in names) and any("Live Resin Cartridge" in n for n in names)
 
 
-def test_retailers_have_adult_use_licences_and_relationships(db):
+def test_retailers_have_adult_use_licenses_and_relationships(db):
     retailers = _all(db, Entity, Entity.kind == "retailer")
     wholesalers = _all(db, Entity, Entity.kind == "wholesaler")
     assert len(retailers) == 2
     for r in retailers:
         assert r.status == "approved"
-        licences = _all(db, License, License.entity_id == r.id)
-        assert licences and all(lic.license_type == "adult_use_retail" for lic in licences)
-        assert all(re.match(r"^C10-\d{7}-LIC$", lic.number) for lic in licences)
+        licenses = _all(db, License, License.entity_id == r.id)
+        assert licenses and all(lic.license_type == "adult_use_retail" for lic in licenses)
+        assert all(re.match(r"^C10-\d{7}-LIC$", lic.number) for lic in licenses)
     pairs = {(t.seller_entity_id, t.buyer_entity_id) for t in _all(db, TradeRelationship)}
     assert pairs == {(w.id, r.id) for w in wholesalers for r in retailers}
 
@@ -163,7 +163,7 @@ def test_every_role_has_a_demo_user_with_the_documented_password(db):
 def test_inventory_lots_are_consistent(db):
     lots = _all(db, InventoryLot)
     products = _all(db, Product)
-    licences = {lic.id: lic for lic in _all(db, License)}
+    licenses = {lic.id: lic for lic in _all(db, License)}
     assert len(lots) >= len(products)
     labels = [lot.package_label for lot in lots]
     assert len(set(labels)) == len(labels)
@@ -179,7 +179,7 @@ def test_inventory_lots_are_consistent(db):
     for p in products:
         assert by_product[p.id], f"{p.sku} has no lots"
         assert p.available_qty == sum(lot.quantity_available for lot in by_product[p.id])
-        assert all(licences[lot.license_id].entity_id == p.entity_id for lot in by_product[p.id])
+        assert all(licenses[lot.license_id].entity_id == p.entity_id for lot in by_product[p.id])
     assert {lot.lab_test_state for lot in lots} >= {"passed", "submitted"}
 
 
@@ -215,17 +215,25 @@ def test_orders_cover_the_lifecycle_with_consistent_money_and_timelines(db):
     assert len(orders) >= 10
     statuses = {o.status for o in orders}
     assert len(statuses) >= 5
-    assert statuses >= {"submitted", "accepted", "fulfilled", "shipped", "delivered", "complete", "rejected",
-                        "cancelled"}
+    assert statuses >= {
+        "submitted",
+        "accepted",
+        "fulfilled",
+        "shipped",
+        "delivered",
+        "complete",
+        "rejected",
+        "cancelled",
+    }
     numbers = [o.number for o in orders]
     assert len(set(numbers)) == len(numbers) and all(re.match(r"^RU-\d{6}$", n) for n in numbers)
     relationships = {(t.seller_entity_id, t.buyer_entity_id) for t in _all(db, TradeRelationship)}
-    licences = {lic.id: lic for lic in _all(db, License)}
+    licenses = {lic.id: lic for lic in _all(db, License)}
     sellers = {e.id: e for e in _all(db, Entity)}
     for o in orders:
         assert (o.seller_entity_id, o.buyer_entity_id) in relationships
-        assert licences[o.buyer_license_id].entity_id == o.buyer_entity_id
-        assert licences[o.seller_license_id].entity_id == o.seller_entity_id
+        assert licenses[o.buyer_license_id].entity_id == o.buyer_entity_id
+        assert licenses[o.seller_license_id].entity_id == o.seller_entity_id
         assert o.payment_terms in sellers[o.seller_entity_id].payment_terms_offered.split(",")
         lines = _all(db, OrderLine, OrderLine.order_id == o.id)
         assert lines
@@ -240,13 +248,21 @@ def test_orders_cover_the_lifecycle_with_consistent_money_and_timelines(db):
         events = db.exec(select(OrderEvent).where(OrderEvent.order_id == o.id).order_by(OrderEvent.created_at)).all()
         assert events[0].from_status == "draft" and events[0].to_status == "submitted"
         assert events[-1].to_status == o.status
-        for before, after in zip(events, events[1:]):
+        for before, after in zip(events, events[1:], strict=False):
             assert after.from_status == before.to_status
             assert after.created_at >= before.created_at
         for ev in events:  # shaped like the order state machine's own timeline entries
             assert ev.kind == ev.to_status and ev.actor_user_id is not None
-            assert json.loads(ev.detail)["action"] in {"submit", "accept", "reject", "cancel", "fulfill", "ship",
-                                                       "deliver", "complete"}
+            assert json.loads(ev.detail)["action"] in {
+                "submit",
+                "accept",
+                "reject",
+                "cancel",
+                "fulfill",
+                "ship",
+                "deliver",
+                "complete",
+            }
         if o.status == "fulfilled":
             packages = json.loads(events[-1].detail)["packages"]
             assert {p["line_id"] for p in packages} == {line.id for line in lines}
@@ -314,7 +330,7 @@ def test_second_run_changes_nothing(seeded, db):
 
 
 def test_seed_is_deterministic(db, tmp_path):
-    """A second database seeded from scratch (SQLite) holds the same catalogue, lots and orders."""
+    """A second database seeded from scratch (SQLite) holds the same catalog, lots and orders."""
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     migrations.upgrade(url)
     engine = build_engine(url)
@@ -323,10 +339,13 @@ def test_seed_is_deterministic(db, tmp_path):
             seed_demo(s, now=NOW)  # same anchor time as the MySQL seed
 
         def fingerprint(session):
-            products = sorted((p.sku, p.name, str(p.unit_price), str(p.available_qty))
-                              for p in session.exec(select(Product)).all())
-            lots = sorted((lot.package_label, str(lot.quantity_on_hand), str(lot.quantity_reserved))
-                          for lot in session.exec(select(InventoryLot)).all())
+            products = sorted(
+                (p.sku, p.name, str(p.unit_price), str(p.available_qty)) for p in session.exec(select(Product)).all()
+            )
+            lots = sorted(
+                (lot.package_label, str(lot.quantity_on_hand), str(lot.quantity_reserved))
+                for lot in session.exec(select(InventoryLot)).all()
+            )
             orders = sorted((o.number, o.status, str(o.total)) for o in session.exec(select(Order)).all())
             return products, lots, orders
 

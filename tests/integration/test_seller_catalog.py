@@ -8,13 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from reup_app.errors import NotFound, PermissionDenied, ValidationError
 from reup_app.models import Brand, Product
 from reup_app.models.catalog import product_search_text
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.catalog import product_csv
-from reup_app.services.catalog import products
-from reup_app.errors import NotFound, PermissionDenied, ValidationError
+from reup_app.services.catalog import product_csv, products
 from reup_app.services.catalog.products import ProductFieldErrors
+from reup_app.services.inventory import lots as inventory
 from tests.integration.orderkit import EventLog, call, fresh, make_seller, product_row, stock
 
 pytestmark = pytest.mark.mysql
@@ -23,10 +22,23 @@ D = Decimal
 
 
 def _form(unique: str, **kw) -> dict[str, str]:
-    base = {"sku": f"SKU-{unique}", "name": f"Blue Dream {unique}", "brand": f"Coastal {unique}",
-            "category": "flower", "strain_name": "Blue Dream", "strain_type": "hybrid", "thc_percent": "21.5",
-            "cbd_percent": "", "unit_of_measure": "g", "unit_price": "12.50", "case_size": "10",
-            "case_price": "115.00", "min_order_qty": "2", "listing_state": "available", "description": "Dense buds"}
+    base = {
+        "sku": f"SKU-{unique}",
+        "name": f"Blue Dream {unique}",
+        "brand": f"Coastal {unique}",
+        "category": "flower",
+        "strain_name": "Blue Dream",
+        "strain_type": "hybrid",
+        "thc_percent": "21.5",
+        "cbd_percent": "",
+        "unit_of_measure": "g",
+        "unit_price": "12.50",
+        "case_size": "10",
+        "case_price": "115.00",
+        "min_order_qty": "2",
+        "listing_state": "available",
+        "description": "Dense buds",
+    }
     base.update(kw)
     return base
 
@@ -40,19 +52,30 @@ def test_create_edit_archive_and_search_text(engine, seller, unique):
     with EventLog() as log:
         row = call(engine, seller.p["sales"], products.create_product, _form(unique))
     assert (row.sku, row.unit_price, row.case_price, row.case_size, row.thc_percent) == (
-        f"SKU-{unique}", D("12.50"), D("115.00"), 10, D("21.50"))
+        f"SKU-{unique}",
+        D("12.50"),
+        D("115.00"),
+        10,
+        D("21.50"),
+    )
     saved = product_row(engine, row.id)
     assert saved.entity_id == seller.id and saved.min_order_qty == D("2.000")
-    assert saved.search_text == product_search_text(f"Blue Dream {unique}", f"Coastal {unique}", "Blue Dream",
-                                                    f"SKU-{unique}")
+    assert saved.search_text == product_search_text(
+        f"Blue Dream {unique}", f"Coastal {unique}", "Blue Dream", f"SKU-{unique}"
+    )
     assert log.of("product.changed")[0].payload == {"product_ids": [row.id]}
     # the brand was created once and is reused, case-insensitively
     call(engine, seller.owner, products.create_product, _form(unique, sku=f"SKU2-{unique}", brand=f"coastal {unique}"))
     with fresh(engine) as s:
         assert len(s.execute(select(Brand).where(Brand.entity_id == seller.id)).scalars().all()) == 1
 
-    edited = call(engine, seller.owner, products.update_product, row.id,
-                  _form(unique, name=f"Renamed {unique}", listing_state="internal", case_price="", case_size="1"))
+    edited = call(
+        engine,
+        seller.owner,
+        products.update_product,
+        row.id,
+        _form(unique, name=f"Renamed {unique}", listing_state="internal", case_price="", case_size="1"),
+    )
     assert edited.name == f"Renamed {unique}" and edited.case_price is None
     assert product_row(engine, row.id).search_text.startswith(f"renamed {unique}")
 
@@ -68,12 +91,31 @@ def test_create_edit_archive_and_search_text(engine, seller, unique):
 
 
 def test_every_bad_field_is_named_and_nothing_is_saved(engine, seller, unique):
-    bad = _form(unique, sku="bad sku!", name=" ", category="weed", thc_percent="140", unit_price="-3",
-                case_size="0", min_order_qty="0", listing_state="hidden", strain_type=5)
+    bad = _form(
+        unique,
+        sku="bad sku!",
+        name=" ",
+        category="weed",
+        thc_percent="140",
+        unit_price="-3",
+        case_size="0",
+        min_order_qty="0",
+        listing_state="hidden",
+        strain_type=5,
+    )
     with pytest.raises(ProductFieldErrors) as err:
         call(engine, seller.owner, products.create_product, bad)
-    assert set(err.value.errors) == {"sku", "name", "category", "thc_percent", "unit_price", "case_size",
-                                     "min_order_qty", "listing_state", "strain_type"}
+    assert set(err.value.errors) == {
+        "sku",
+        "name",
+        "category",
+        "thc_percent",
+        "unit_price",
+        "case_size",
+        "min_order_qty",
+        "listing_state",
+        "strain_type",
+    }
     assert "weed" in err.value.errors["category"] and "100" in err.value.errors["thc_percent"]
     with fresh(engine) as s:
         assert s.execute(select(Product).where(Product.entity_id == seller.id)).first() is None
@@ -89,25 +131,39 @@ def test_another_entitys_product_is_not_found_and_unchanged(engine, session, sel
     other = make_seller(session)
     theirs, _ = stock(session, other, name=f"Theirs {unique}")
     before = product_row(engine, theirs.id)
-    for fn, args in ((products.update_product, (theirs.id, _form(unique))), (products.archive_product, (theirs.id,)),
-                     (products.get_own_product, (theirs.id,))):
+    for fn, args in (
+        (products.update_product, (theirs.id, _form(unique))),
+        (products.archive_product, (theirs.id,)),
+        (products.get_own_product, (theirs.id,)),
+    ):
         with pytest.raises(NotFound):
             call(engine, seller.owner, fn, *args)
     after = product_row(engine, theirs.id)
-    assert (after.name, after.listing_state, after.updated_at) == (before.name, before.listing_state,
-                                                                   before.updated_at)
+    assert (after.name, after.listing_state, after.updated_at) == (before.name, before.listing_state, before.updated_at)
     assert theirs.id not in [p.id for p in call(engine, seller.owner, products.list_own_products).items]
-    # roles: viewers and fulfilment can look, not edit
+    # roles: viewers and fulfillment can look, not edit
     for role in ("viewer", "fulfillment", "buyer"):
         with pytest.raises(PermissionDenied):
             call(engine, seller.p[role], products.create_product, _form(unique, sku=f"R-{role}"))
 
 
 def test_csv_export_imports_back_unchanged(engine, seller, unique):
-    call(engine, seller.owner, products.create_product, _form(unique, name="=HYPERLINK(\"x\")"))
-    call(engine, seller.owner, products.create_product, _form(unique, sku=f"B-{unique}", brand="", thc_percent="",
-                                                             case_price="", case_size="1", listing_state="archived",
-                                                             description="Line one\nline, two"))
+    call(engine, seller.owner, products.create_product, _form(unique, name='=HYPERLINK("x")'))
+    call(
+        engine,
+        seller.owner,
+        products.create_product,
+        _form(
+            unique,
+            sku=f"B-{unique}",
+            brand="",
+            thc_percent="",
+            case_price="",
+            case_size="1",
+            listing_state="archived",
+            description="Line one\nline, two",
+        ),
+    )
     text = call(engine, seller.owner, product_csv.export_products_csv)
     lines = text.splitlines()
     assert lines[0].split(",") == list(products.FIELDS)
@@ -153,17 +209,21 @@ def test_csv_import_of_a_large_semicolon_file(engine, seller, unique):
     assert (report.created, report.errors) == (2000, [])
     assert time.monotonic() - started < 30
     assert call(engine, seller.owner, products.list_own_products, text=f"l1999-{unique}").items[0].unit_price == D(
-        "50.25")
+        "50.25"
+    )
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
-    ("sku,name,category,unit_price\nA,Caf\u00e9,flower,1\n".encode("latin-1"), "not UTF-8"),
-    (b"sku,name,price_each\nA,B,1\n", "missing required columns: category, unit_price"),
-    (b"sku,name,category,unit_price\n" + b"x" * (2 * 1024 * 1024), "limit is 2 MB"),
-    ('sku,name,category,unit_price\n"A,B\n'.encode(), "not valid CSV"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        ("sku,name,category,unit_price\nA,Caf\u00e9,flower,1\n".encode("latin-1"), "not UTF-8"),
+        (b"sku,name,price_each\nA,B,1\n", "missing required columns: category, unit_price"),
+        (b"sku,name,category,unit_price\n" + b"x" * (2 * 1024 * 1024), "limit is 2 MB"),
+        (b'sku,name,category,unit_price\n"A,B\n', "not valid CSV"),
+    ],
+)
 def test_a_bad_file_is_refused_with_a_clear_message_and_changes_nothing(engine, seller, unique, data, message):
     call(engine, seller.owner, products.create_product, _form(unique))
     with pytest.raises(ValidationError, match=message):
@@ -173,18 +233,37 @@ def test_a_bad_file_is_refused_with_a_clear_message_and_changes_nothing(engine, 
 
 def test_inventory_lot_with_lab_fields_and_events(engine, seller, unique):
     product = call(engine, seller.owner, products.create_product, _form(unique))
-    licences = call(engine, seller.p["fulfillment"], inventory.list_own_licences)
-    assert [x.id for x in licences] == [seller.license.id]
+    licenses = call(engine, seller.p["fulfillment"], inventory.list_own_licenses)
+    assert [x.id for x in licenses] == [seller.license.id]
     label = ("1A40" + unique.upper() + "0" * 20)[:24]
     with EventLog() as log:
-        lot = call(engine, seller.p["fulfillment"], inventory.create_lot, product_id=product.id,
-                   license_id=seller.license.id, package_label=label, quantity_on_hand="40", batch_number="B-1",
-                   lab_test_state="passed", lab_thc_percent="22.4", lab_name="SC Labs", lab_tested_on="2026-11-01")
+        lot = call(
+            engine,
+            seller.p["fulfillment"],
+            inventory.create_lot,
+            product_id=product.id,
+            license_id=seller.license.id,
+            package_label=label,
+            quantity_on_hand="40",
+            batch_number="B-1",
+            lab_test_state="passed",
+            lab_thc_percent="22.4",
+            lab_name="SC Labs",
+            lab_tested_on="2026-11-01",
+        )
     assert (lot.lab_thc_percent, lot.lab_name, str(lot.lab_tested_on)) == (D("22.40"), "SC Labs", "2026-11-01")
     assert [e.payload["product_ids"] for e in log.of("inventory.changed")] == [[product.id]]
     with pytest.raises(ValidationError, match="between 0 and 100"):
-        call(engine, seller.owner, inventory.create_lot, product_id=product.id, license_id=seller.license.id,
-             package_label=label[:-1] + "9", quantity_on_hand="1", lab_thc_percent="101")
+        call(
+            engine,
+            seller.owner,
+            inventory.create_lot,
+            product_id=product.id,
+            license_id=seller.license.id,
+            package_label=label[:-1] + "9",
+            quantity_on_hand="1",
+            lab_thc_percent="101",
+        )
     with EventLog() as log:
         call(engine, seller.owner, inventory.adjust_lot, lot.id, delta="-5", reason="Damaged")
     assert log.of("inventory.changed")[0].payload["product_ids"] == [product.id]

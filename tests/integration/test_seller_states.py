@@ -32,6 +32,7 @@ class Upload:
 def as_member(monkeypatch, state_cls, principal):
     async def _principal(self):
         return principal
+
     monkeypatch.setattr(state_cls, "_principal", _principal)
     return state_cls()
 
@@ -51,8 +52,15 @@ def test_product_form_errors_keep_input_and_ids_of_others_change_nothing(engine,
     for bad in ({"name": ["list"]}, {"name": {"a": 1}}):
         run(st.save_product(bad))
         assert st.form_error == "The form could not be read; reload the page and try again."
-    form = {"name": f"Typed {unique}", "sku": f"T-{unique}", "category": "flower", "unit_price": "abc",
-            "thc_percent": "150", "listing_state": "available", "evil": "ignored"}
+    form = {
+        "name": f"Typed {unique}",
+        "sku": f"T-{unique}",
+        "category": "flower",
+        "unit_price": "abc",
+        "thc_percent": "150",
+        "listing_state": "available",
+        "evil": "ignored",
+    }
     run(st.save_product(form))
     assert st.field_errors["unit_price"].startswith("Unit price") and "100" in st.field_errors["thc_percent"]
     assert st.field_errors["name"] == "" and st.form_values["name"] == f"Typed {unique}" and st.form_open
@@ -77,8 +85,9 @@ def test_csv_import_handler_reports_bad_rows_and_bad_files(engine, session, monk
     seller = make_seller(session)
     st = as_member(monkeypatch, SellerProductsState, seller.owner)
     run(st.load())
-    data = (f"sku,name,category,unit_price\nA-{unique},Good {unique},flower,5\n"
-            f"B-{unique},Bad {unique},flower,free\n").encode()
+    data = (
+        f"sku,name,category,unit_price\nA-{unique},Good {unique},flower,5\nB-{unique},Bad {unique},flower,free\n"
+    ).encode()
     run(st.import_csv([Upload("p.csv", data)]))
     assert st.import_summary.startswith("Imported 2 rows: 1 created, 0 updated, 1 row with problems")
     assert st.import_errors == [{"row": "3", "column": "unit_price", "problem": st.import_errors[0]["problem"]}]
@@ -100,13 +109,18 @@ def test_inventory_form_errors_and_adjust(engine, session, monkeypatch, unique):
     st = as_member(monkeypatch, SellerInventoryState, seller.p["fulfillment"])
     run(st.load())
     assert [x["package_label"] for x in st.lots] == [lots[0].package_label]
-    assert st.licence_totals[0]["available"] == "10"
+    assert st.license_totals[0]["available"] == "10"
     st.open_form()
     run(st.create_lot({"product_id": "", "license_id": "x", "lab_test_state": "maybe", "package_label": "short"}))
-    assert (st.lot_errors["product_id"], st.lot_errors["license_id"]) == ("Choose a product.", "Choose a licence.")
+    assert (st.lot_errors["product_id"], st.lot_errors["license_id"]) == ("Choose a product.", "Choose a license.")
     assert st.lot_errors["quantity_on_hand"] and st.lot_errors["lab_test_state"]
-    form = {"product_id": str(product.id), "license_id": str(seller.license.id), "package_label": "short",
-            "quantity_on_hand": "5", "lab_test_state": "passed"}
+    form = {
+        "product_id": str(product.id),
+        "license_id": str(seller.license.id),
+        "package_label": "short",
+        "quantity_on_hand": "5",
+        "lab_test_state": "passed",
+    }
     run(st.create_lot(form))
     assert "24 characters" in st.lot_errors["package_label"]
     label = ("1a40" + unique + "0" * 20)[:24]
@@ -153,6 +167,7 @@ def test_dashboard_state_builds_chart_rows(engine, session, monkeypatch):
 
     async def kind(self):
         return "wholesaler"
+
     monkeypatch.setattr(DashboardState, "_entity_kind", kind)
     run(st.set_period("13"))
     assert st.error == "Choose 7, 30 or 90 days."
@@ -195,9 +210,17 @@ def test_viewers_see_products_and_stock_but_get_no_write_controls(engine, sessio
     viewer_stock = as_member(monkeypatch, SellerInventoryState, seller.p["viewer"])
     run(viewer_stock.load())
     assert not viewer_stock.can_manage and viewer_stock.error == "" and viewer_stock.lots[0]["available"] == "7"
-    run(viewer_stock.create_lot({"product_id": str(product.id), "license_id": str(seller.license.id),
-                                 "package_label": "1A4060300002EE1000099999", "quantity_on_hand": "1",
-                                 "lab_test_state": "passed"}))
+    run(
+        viewer_stock.create_lot(
+            {
+                "product_id": str(product.id),
+                "license_id": str(seller.license.id),
+                "package_label": "1A4060300002EE1000099999",
+                "quantity_on_hand": "1",
+                "lab_test_state": "passed",
+            }
+        )
+    )
     assert viewer_stock.lot_error == "You are not allowed to do that."
     sales = as_member(monkeypatch, SellerProductsState, seller.p["sales"])
     run(sales.load())
@@ -221,8 +244,9 @@ def test_auth_state_exposes_the_entity_kind_for_navigation(session):
 def test_images_refused_by_the_browser_are_explained(monkeypatch, session):
     seller = make_seller(session)
     st = as_member(monkeypatch, SellerProductsState, seller.owner)
-    st.images_rejected([{"name": "huge.png", "codes": ["file-too-large"]},
-                        {"name": "doc.pdf", "codes": ["file-invalid-type"]}])
+    st.images_rejected(
+        [{"name": "huge.png", "codes": ["file-too-large"]}, {"name": "doc.pdf", "codes": ["file-invalid-type"]}]
+    )
     assert st.image_error == "huge.png is larger than 5 MB. doc.pdf is not a PNG, JPEG or WebP image."
     for junk in (None, "x", [1, "a", {"name": 3, "codes": "file-too-large"}]):
         st.images_rejected(junk)

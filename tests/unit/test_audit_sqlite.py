@@ -28,7 +28,10 @@ def test_audit_rows_on_sqlite(tmp_path):
         with Session(engine) as s:
             rows = s.exec(select(AuditLog).order_by(AuditLog.id)).all()
         assert [(r.id, r.action, r.table_name) for r in rows] == [
-            (1, "insert", "entities"), (2, "insert", "entities"), (3, "update", "entities")]
+            (1, "insert", "entities"),
+            (2, "insert", "entities"),
+            (3, "update", "entities"),
+        ]
         assert json.loads(rows[2].changes) == {"name": ["A", "A2"]}
         assert rows[2].subject_entity_id == int(rows[2].row_id)
     finally:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from reup_app.errors import ValidationError
 from reup_app.services.catalog.search import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
@@ -15,7 +16,6 @@ from reup_app.services.catalog.search import (
     CatalogQuery,
     search_terms,
 )
-from reup_app.errors import ValidationError
 
 
 def _error(**raw) -> ValidationError:
@@ -26,23 +26,57 @@ def _error(**raw) -> ValidationError:
 
 def test_defaults_when_nothing_is_given():
     q = CatalogQuery.parse()
-    assert q == CatalogQuery(text="", category=None, strain_type=None, thc_min=None, thc_max=None, price_min=None,
-                             price_max=None, in_stock=False, seller_entity_id=None, sort="name", page=1,
-                             page_size=DEFAULT_PAGE_SIZE)
+    assert q == CatalogQuery(
+        text="",
+        category=None,
+        strain_type=None,
+        thc_min=None,
+        thc_max=None,
+        price_min=None,
+        price_max=None,
+        in_stock=False,
+        seller_entity_id=None,
+        sort="name",
+        page=1,
+        page_size=DEFAULT_PAGE_SIZE,
+    )
     assert q.page_size == 24
     assert q.offset == 0
 
 
 def test_empty_strings_mean_no_filter():
-    q = CatalogQuery.parse(text="   ", category="", strain_type="", thc_min="", thc_max=" ", price_min="",
-                           price_max="", in_stock="", seller_entity_id="", sort="", page="", page_size="")
+    q = CatalogQuery.parse(
+        text="   ",
+        category="",
+        strain_type="",
+        thc_min="",
+        thc_max=" ",
+        price_min="",
+        price_max="",
+        in_stock="",
+        seller_entity_id="",
+        sort="",
+        page="",
+        page_size="",
+    )
     assert q == CatalogQuery()
 
 
 def test_browser_strings_are_converted():
-    q = CatalogQuery.parse(text="  Blue   Dream\t", category=" Flower ", strain_type="HYBRID", thc_min="18.5",
-                           thc_max="30", price_min="10", price_max="99.99", in_stock="on", seller_entity_id="42",
-                           sort="PRICE_DESC", page="3", page_size="48")
+    q = CatalogQuery.parse(
+        text="  Blue   Dream\t",
+        category=" Flower ",
+        strain_type="HYBRID",
+        thc_min="18.5",
+        thc_max="30",
+        price_min="10",
+        price_max="99.99",
+        in_stock="on",
+        seller_entity_id="42",
+        sort="PRICE_DESC",
+        page="3",
+        page_size="48",
+    )
     assert q.text == "Blue Dream"
     assert q.category == "flower"
     assert q.strain_type == "hybrid"
@@ -56,15 +90,29 @@ def test_browser_strings_are_converted():
 
 
 def test_python_values_are_accepted():
-    q = CatalogQuery.parse(price_min=Decimal("5.25"), price_max=20, thc_min=12.5, in_stock=True, page=2,
-                           page_size=100, seller_entity_id=7)
+    q = CatalogQuery.parse(
+        price_min=Decimal("5.25"), price_max=20, thc_min=12.5, in_stock=True, page=2, page_size=100, seller_entity_id=7
+    )
     assert (q.price_min, q.price_max, q.thc_min) == (Decimal("5.25"), Decimal(20), Decimal("12.5"))
     assert (q.in_stock, q.page, q.page_size, q.seller_entity_id) == (True, 2, 100, 7)
 
 
-@pytest.mark.parametrize("raw,expected", [("true", True), ("1", True), ("yes", True), ("ON", True),
-                                          ("false", False), ("0", False), ("off", False), ("", False),
-                                          (None, False), (0, False), (1, True)])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("true", True),
+        ("1", True),
+        ("yes", True),
+        ("ON", True),
+        ("false", False),
+        ("0", False),
+        ("off", False),
+        ("", False),
+        (None, False),
+        (0, False),
+        (1, True),
+    ],
+)
 def test_in_stock_values(raw, expected):
     assert CatalogQuery.parse(in_stock=raw).in_stock is expected
 
@@ -233,7 +281,14 @@ def test_validate_checks_directly_built_queries():
 
 def test_search_terms_strip_boolean_operators_and_wildcards():
     assert search_terms('+Blue -"dream" (OG)~ *kush* <haze> @3 %50_off% blue') == [
-        "blue", "dream", "og", "kush", "haze", "3", "50_off"]
-    assert search_terms("+-<>()~*\"@%") == []
+        "blue",
+        "dream",
+        "og",
+        "kush",
+        "haze",
+        "3",
+        "50_off",
+    ]
+    assert search_terms('+-<>()~*"@%') == []
     assert search_terms("Jack's") == ["jack", "s"]
     assert search_terms("Café Crème") == ["café", "crème"]

@@ -30,8 +30,7 @@ def db(tmp_path):
 
 def _product(session, seller, brand=None, **kw):
     kw.setdefault("sku", f"SKU-{uuid.uuid4().hex[:8]}")  # hex: never contains the words searched below
-    kw["search_text"] = product_search_text(kw["name"], brand.name if brand else None, kw.get("strain_name"),
-                                            kw["sku"])
+    kw["search_text"] = product_search_text(kw["name"], brand.name if brand else None, kw.get("strain_name"), kw["sku"])
     return make_product(session, seller, brand, **kw)
 
 
@@ -42,12 +41,36 @@ def _ids(session, **raw) -> list[int]:
 def test_like_fallback_search_filters_sorts_and_pages(db):
     seller = make_entity(db, "wholesaler", name="Bay Wholesale")
     brand = make_brand(db, seller, name="Emerald Farms")
-    dream = _product(db, seller, brand, name="Blue Dream 3.5g", strain_name="Blue Dream", category="flower",
-                     unit_price=Decimal("25.00"), thc_percent=Decimal("22.00"))
-    cart = _product(db, seller, name="Blue Dream Cart 1g", strain_name="Blue Dream", category="vapes",
-                    unit_price=Decimal("30.00"), thc_percent=None)
-    kush = _product(db, seller, brand, name="OG Kush Pre-Roll", strain_name="OG Kush", category="pre_rolls",
-                    sku="SKU-OGKUSH", unit_price=Decimal("8.00"), thc_percent=Decimal("27.50"))
+    dream = _product(
+        db,
+        seller,
+        brand,
+        name="Blue Dream 3.5g",
+        strain_name="Blue Dream",
+        category="flower",
+        unit_price=Decimal("25.00"),
+        thc_percent=Decimal("22.00"),
+    )
+    cart = _product(
+        db,
+        seller,
+        name="Blue Dream Cart 1g",
+        strain_name="Blue Dream",
+        category="vapes",
+        unit_price=Decimal("30.00"),
+        thc_percent=None,
+    )
+    kush = _product(
+        db,
+        seller,
+        brand,
+        name="OG Kush Pre-Roll",
+        strain_name="OG Kush",
+        category="pre_rolls",
+        sku="SKU-OGKUSH",
+        unit_price=Decimal("8.00"),
+        thc_percent=Decimal("27.50"),
+    )
     under = _product(db, seller, name="a_c Special", category="topicals", unit_price=Decimal("12.00"))
     plain = _product(db, seller, name="abc Special", category="topicals", unit_price=Decimal("12.00"))
     _product(db, seller, brand, name="Blue Dream Internal", listing_state="internal")
@@ -88,4 +111,11 @@ def test_like_fallback_search_filters_sorts_and_pages(db):
 
     facets = get_catalog_facets(db)
     assert {f.value: f.count for f in facets.categories} == {
-        "flower": 1, "pre_rolls": 1, "vapes": 1, "edibles": 0, "concentrates": 0, "tinctures": 0, "topicals": 2}
+        "flower": 1,
+        "pre_rolls": 1,
+        "vapes": 1,
+        "edibles": 0,
+        "concentrates": 0,
+        "tinctures": 0,
+        "topicals": 2,
+    }

@@ -15,8 +15,14 @@ anonymous = SessionInfo(user_id=None, entity_id=None)
 
 def test_order_events_reach_both_parties_and_nobody_else():
     ev = DomainEvent("order.submitted", (BUYER, SELLER), {"order_number": "RU-1"})
-    assert [is_entitled(ev, s) for s in (seller_owner, seller_viewer, buyer, other, admin, anonymous)] == \
-        [True, True, True, False, False, False]
+    assert [is_entitled(ev, s) for s in (seller_owner, seller_viewer, buyer, other, admin, anonymous)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_user_ids_narrow_the_audience_within_the_entities():

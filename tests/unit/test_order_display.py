@@ -10,9 +10,18 @@ from reup_app.state.route_args import route_arg
 
 
 def _event(kind: str, detail: dict, to_status: str | None = None) -> OrderEventDTO:
-    return OrderEventDTO(id=1, kind=kind, from_status=None, to_status=to_status or kind, actor_user_id=1,
-                         actor_name="Ana", actor_entity_id=2, actor_entity_name="Shop", detail=detail,
-                         created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return OrderEventDTO(
+        id=1,
+        kind=kind,
+        from_status=None,
+        to_status=to_status or kind,
+        actor_user_id=1,
+        actor_name="Ana",
+        actor_entity_id=2,
+        actor_entity_name="Shop",
+        detail=detail,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def test_route_arg_takes_the_segment_after_its_prefix_only():
@@ -33,7 +42,15 @@ def test_timeline_sentences():
     packages = {"packages": [{"package_label": "B"}, {"package_label": "A"}, {"package_label": "A"}]}
     assert describe_event(_event("fulfilled", packages)) == "Fulfilled from packages A, B"
     assert describe_event(_event("shipped", {"invoice_number": "INV-1"})) == "Shipped; invoice INV-1"
-    edit = {"changes": [{"product_name": "Gummies", "before": {"quantity": "4.000"}, "after": {"quantity": "2"}},
-                        {"product_name": "Vape", "removed": True}], "total_before": "40", "total_after": "20"}
-    assert describe_event(_event("lines_edited", edit, "submitted")) == \
-        "Lines edited: Gummies: 4 → 2; removed Vape (total $40.00 → $20.00)"
+    edit = {
+        "changes": [
+            {"product_name": "Gummies", "before": {"quantity": "4.000"}, "after": {"quantity": "2"}},
+            {"product_name": "Vape", "removed": True},
+        ],
+        "total_before": "40",
+        "total_after": "20",
+    }
+    assert (
+        describe_event(_event("lines_edited", edit, "submitted"))
+        == "Lines edited: Gummies: 4 → 2; removed Vape (total $40.00 → $20.00)"
+    )

@@ -11,12 +11,9 @@ from sqlmodel import Session, SQLModel
 
 from reup_app.db import build_engine
 from reup_app.models import InventoryLot, Product
-from reup_app.services.ordering import cart
+from reup_app.services.billing import invoices, payments
+from reup_app.services.ordering import cart, messages, orders
 from reup_app.services.reporting import dashboards
-from reup_app.services.billing import invoices
-from reup_app.services.ordering import messages
-from reup_app.services.ordering import orders
-from reup_app.services.billing import payments
 from tests.factories import (
     make_entity,
     make_license,
@@ -61,8 +58,14 @@ def test_cart_to_paid_invoice_on_sqlite(db):
         product = make_product(s, seller, unit_price=D("12.00"))
         make_lot(s, product, seller_lic, D("10"))
     _call(db, bp, cart.add_to_cart, product.id, "4")
-    result = _call(db, bp, cart.checkout, buyer_license_id=buyer_lic.id, idempotency_key=uuid.uuid4().hex,
-                   choices={seller.id: {"payment_terms": "net_30"}})
+    result = _call(
+        db,
+        bp,
+        cart.checkout,
+        buyer_license_id=buyer_lic.id,
+        idempotency_key=uuid.uuid4().hex,
+        choices={seller.id: {"payment_terms": "net_30"}},
+    )
     number = result.orders[0].number
     assert result.orders[0].total == D("48.00")
     _call(db, bp, messages.post_message, number, "Thanks")

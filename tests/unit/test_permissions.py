@@ -9,10 +9,10 @@ import itertools
 
 import pytest
 
+from reup_app.errors import NotAuthenticated, PermissionDenied
 from reup_app.security import permissions
 from reup_app.security.permissions import authorize, is_allowed
 from reup_app.security.principal import ANONYMOUS, Principal, system_principal
-from reup_app.errors import NotAuthenticated, PermissionDenied
 
 # O owner, A admin, B buyer, S sales, F fulfillment, V viewer
 EXPECTED = {
@@ -26,7 +26,7 @@ EXPECTED = {
     "order.accept": "OAS",
     "order.reject": "OAS",
     "order.edit_lines": "OAS",
-    "order.fulfil": "OASF",
+    "order.fulfill": "OASF",
     "order.ship": "OASF",
     "order.complete": "OAS",
     "invoice.manage": "OAS",

@@ -10,6 +10,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
+from reup_app.errors import NotAuthenticated
 from reup_app.models.types import utcnow
 from reup_app.security import tokens
 from reup_app.security.tokens import (
@@ -20,7 +21,6 @@ from reup_app.security.tokens import (
     decode_access_token,
     decode_challenge_token,
 )
-from reup_app.errors import NotAuthenticated
 from reup_app.settings import get_settings
 
 
@@ -107,8 +107,9 @@ def test_alg_none_is_invalid():
         decode_access_token(forged)
 
 
-@pytest.mark.parametrize("change", [{"iss": "evil"}, {"aud": "other"}, {"typ": "refresh"}, {"sub": "abc"},
-                                    {"tv": None}, {"ent": "3"}])
+@pytest.mark.parametrize(
+    "change", [{"iss": "evil"}, {"aud": "other"}, {"typ": "refresh"}, {"sub": "abc"}, {"tv": None}, {"ent": "3"}]
+)
 def test_wrong_claims_are_invalid(change):
     payload = jwt.decode(_token(), options={"verify_signature": False})
     payload.update(change)
@@ -146,8 +147,9 @@ def test_mfa_challenge_expires_after_five_minutes():
     c = create_challenge_token(user_id=7, entity_id=3, token_version=1, now=utcnow() - timedelta(minutes=6))
     with pytest.raises(TokenExpired):
         decode_challenge_token(c)
-    raw = jwt.decode(create_challenge_token(user_id=7, entity_id=3, token_version=1),
-                     options={"verify_signature": False})
+    raw = jwt.decode(
+        create_challenge_token(user_id=7, entity_id=3, token_version=1), options={"verify_signature": False}
+    )
     assert raw["exp"] - raw["iat"] == 300
 
 

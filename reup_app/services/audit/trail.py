@@ -47,24 +47,31 @@ from typing import Any
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import attributes
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
+from reup_app.errors import ValidationError
 from reup_app.models import AuditLog, User
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
-EXCLUDED_TABLES = frozenset({"audit_log", "email_outbox", "notifications", "webhook_receipts", "sync_runs",
-                             "sync_cursors"})
-REDACTED_COLUMNS = frozenset({
-    "password_hash", "mfa_secret_encrypted", "token_hash", "code_hash", "credentials_encrypted",
-})
+EXCLUDED_TABLES = frozenset(
+    {"audit_log", "email_outbox", "notifications", "webhook_receipts", "sync_runs", "sync_cursors"}
+)
+REDACTED_COLUMNS = frozenset(
+    {
+        "password_hash",
+        "mfa_secret_encrypted",
+        "token_hash",
+        "code_hash",
+        "credentials_encrypted",
+    }
+)
 _SECRET_WORDS = ("secret", "token", "password", "hash", "credential")
 NOT_SECRET_COLUMNS = frozenset({"token_version"})
 MAX_VALUE_CHARS = 2000
@@ -121,6 +128,7 @@ def _value(name: str, value: Any) -> Any:
 
 
 # --- the listener ---------------------------------------------------------------------------
+
 
 def _actor(session) -> tuple[int | None, int | None, str | None]:
     p = session.info.get("principal")
@@ -185,8 +193,9 @@ def _mapped_classes() -> dict[str, type]:
     return _CLASSES
 
 
-def _subject(table_name: str, pk: dict[str, Any], values: dict[str, Any], actor_entity: int | None,
-             lookup: _OwnerLookup) -> int | None:
+def _subject(
+    table_name: str, pk: dict[str, Any], values: dict[str, Any], actor_entity: int | None, lookup: _OwnerLookup
+) -> int | None:
     if table_name == "entities":
         return pk.get("id")
     if table_name in PERSONAL_TABLES:
@@ -238,7 +247,7 @@ def _row_for(obj, action: str, actor: tuple, lookup: _OwnerLookup, now: datetime
     if any(v is None for v in pk.values()):
         try:
             ident = mapper.primary_key_from_instance(obj)
-            pk = {c.name: v for c, v in zip(pk_cols, ident)}
+            pk = {c.name: v for c, v in zip(pk_cols, ident, strict=True)}
         except Exception:  # pragma: no cover - defensive
             pass
     row_id = ":".join("" if v is None else str(v) for v in pk.values())
@@ -288,13 +297,26 @@ def _do_orm_execute(state) -> None:
         return
     params = state.parameters if isinstance(state.parameters, dict) else {}
     actor_user, actor_entity, ip = _actor(state.session)
-    changes = {"_bulk_sql": [None, _jsonable(str(state.statement))],
-               "_params": [None, {k: _value(k, v) for k, v in params.items()}]}
-    _insert(state.session.connection(), [{
-        "occurred_at": utcnow(), "actor_user_id": actor_user, "actor_entity_id": actor_entity,
-        "subject_entity_id": None, "client_ip": ip, "action": "update" if state.is_update else "delete",
-        "table_name": table_name, "row_id": "*", "changes": json.dumps(changes, default=str),
-    }])
+    changes = {
+        "_bulk_sql": [None, _jsonable(str(state.statement))],
+        "_params": [None, {k: _value(k, v) for k, v in params.items()}],
+    }
+    _insert(
+        state.session.connection(),
+        [
+            {
+                "occurred_at": utcnow(),
+                "actor_user_id": actor_user,
+                "actor_entity_id": actor_entity,
+                "subject_entity_id": None,
+                "client_ip": ip,
+                "action": "update" if state.is_update else "delete",
+                "table_name": table_name,
+                "row_id": "*",
+                "changes": json.dumps(changes, default=str),
+            }
+        ],
+    )
 
 
 def install_audit() -> None:
@@ -306,6 +328,7 @@ def install_audit() -> None:
 
 
 # --- reading the trail ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -345,10 +368,20 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
-def list_audit(session: Session, principal: Principal, *, entity_id: int | None = None,
-               table_name: str | None = None, action: str | None = None, actor_user_id: int | None = None,
-               row_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
-               page: int = 1, page_size: int = 50) -> AuditPage:
+def list_audit(
+    session: Session,
+    principal: Principal,
+    *,
+    entity_id: int | None = None,
+    table_name: str | None = None,
+    action: str | None = None,
+    actor_user_id: int | None = None,
+    row_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> AuditPage:
     """The audit trail, newest first.
 
     Entity owners/admins ("audit.view") see their own entity's trail (`entity_id` defaults to the
@@ -387,19 +420,35 @@ def list_audit(session: Session, principal: Principal, *, entity_id: int | None 
         conds.append(AuditLog.occurred_at < until)
 
     total = session.execute(select(func.count()).select_from(AuditLog).where(*conds)).scalar_one()
-    q = (select(AuditLog, User.email).outerjoin(User, User.id == AuditLog.actor_user_id).where(*conds)
-         .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
-         .offset((page - 1) * page_size).limit(page_size))
+    q = (
+        select(AuditLog, User.email)
+        .outerjoin(User, User.id == AuditLog.actor_user_id)
+        .where(*conds)
+        .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
     items = []
     for row, email in session.execute(q).all():
         try:
             changes = json.loads(row.changes)
         except ValueError:
             changes = {}
-        items.append(AuditEntry(id=row.id, occurred_at=row.occurred_at, actor_user_id=row.actor_user_id,
-                                actor_email=email, actor_entity_id=row.actor_entity_id,
-                                subject_entity_id=row.subject_entity_id, client_ip=row.client_ip,
-                                action=row.action, table_name=row.table_name, row_id=row.row_id, changes=changes))
+        items.append(
+            AuditEntry(
+                id=row.id,
+                occurred_at=row.occurred_at,
+                actor_user_id=row.actor_user_id,
+                actor_email=email,
+                actor_entity_id=row.actor_entity_id,
+                subject_entity_id=row.subject_entity_id,
+                client_ip=row.client_ip,
+                action=row.action,
+                table_name=row.table_name,
+                row_id=row.row_id,
+                changes=changes,
+            )
+        )
     return AuditPage(items=items, total=int(total), page=page, page_size=page_size)
 
 

@@ -14,13 +14,13 @@ import re
 
 from sqlmodel import Session
 
+from reup_app.errors import NotAuthenticated, PermissionDenied
 from reup_app.models.enums import EntityStatus
 from reup_app.security import tickets
 from reup_app.security.principal import Principal
-from reup_app.services.identity import principal_cache
-from reup_app.services.common import require_member
-from reup_app.errors import NotAuthenticated, PermissionDenied
 from reup_app.services.billing.invoices import load_invoice
+from reup_app.services.common import require_member
+from reup_app.services.identity import principal_cache
 
 TICKET_SECONDS = 60
 _TICKET_RE = re.compile(r"^[A-Za-z0-9_\-]{20,128}$")
@@ -32,8 +32,14 @@ def create_invoice_ticket(session: Session, principal: Principal, invoice_number
     """A ticket for downloading one invoice's PDF; refused unless the principal may view it."""
     require_member(principal)
     invoice = load_invoice(session, principal, invoice_number)
-    bound = {"kind": "invoice", "ref": invoice.number, "u": principal.user_id, "e": principal.entity_id,
-             "r": sorted(principal.roles), "tv": principal.token_version}
+    bound = {
+        "kind": "invoice",
+        "ref": invoice.number,
+        "u": principal.user_id,
+        "e": principal.entity_id,
+        "r": sorted(principal.roles),
+        "tv": principal.token_version,
+    }
     return tickets.issue(PURPOSE, bound, TICKET_SECONDS)
 
 
@@ -52,8 +58,15 @@ def redeem_invoice_ticket(ticket: object, invoice_number: object) -> Principal:
         raise PermissionDenied("This download link is for another file.")
     state, _revoked = principal_cache.auth_state(int(bound["u"]))
     member = (state or {}).get("m", {}).get(str(bound["e"]))
-    if (state is None or not state["a"] or state["tv"] != bound["tv"] or member is None
-            or member[1] != EntityStatus.APPROVED or member[0] not in bound["r"]):
+    if (
+        state is None
+        or not state["a"]
+        or state["tv"] != bound["tv"]
+        or member is None
+        or member[1] != EntityStatus.APPROVED
+        or member[0] not in bound["r"]
+    ):
         raise NotAuthenticated("Your session has ended. Please sign in again.")
-    return Principal(user_id=int(bound["u"]), entity_id=int(bound["e"]), roles=frozenset(bound["r"]),
-                     token_version=bound["tv"])
+    return Principal(
+        user_id=int(bound["u"]), entity_id=int(bound["e"]), roles=frozenset(bound["r"]), token_version=bound["tv"]
+    )

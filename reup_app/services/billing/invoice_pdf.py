@@ -28,18 +28,27 @@ def _usd(amount: Decimal, currency: str = "USD") -> str:
 
 
 def _facts(inv) -> list[tuple[str, str]]:
-    facts = [("Invoice", inv.number), ("Order", inv.order_number),
-             ("Issued", inv.issued_at.strftime("%Y-%m-%d")), ("Due", inv.due_at.strftime("%Y-%m-%d")),
-             ("Terms", inv.payment_terms.replace("_", " ").upper()), ("Status", inv.status.upper())]
+    facts = [
+        ("Invoice", inv.number),
+        ("Order", inv.order_number),
+        ("Issued", inv.issued_at.strftime("%Y-%m-%d")),
+        ("Due", inv.due_at.strftime("%Y-%m-%d")),
+        ("Terms", inv.payment_terms.replace("_", " ").upper()),
+        ("Status", inv.status.upper()),
+    ]
     if inv.is_overdue:
         facts.append(("Overdue", f"{inv.days_overdue} days"))
     return facts
 
 
 def _totals(inv) -> list[tuple[str, str]]:
-    return [("Subtotal", _usd(inv.subtotal, inv.currency)), ("Tax", _usd(inv.tax, inv.currency)),
-            ("Total", _usd(inv.total, inv.currency)), ("Paid", _usd(inv.amount_paid, inv.currency)),
-            ("Balance due", _usd(inv.balance, inv.currency))]
+    return [
+        ("Subtotal", _usd(inv.subtotal, inv.currency)),
+        ("Tax", _usd(inv.tax, inv.currency)),
+        ("Total", _usd(inv.total, inv.currency)),
+        ("Paid", _usd(inv.amount_paid, inv.currency)),
+        ("Balance due", _usd(inv.balance, inv.currency)),
+    ]
 
 
 def render(inv) -> bytes:
@@ -69,21 +78,29 @@ def _render_fpdf(inv) -> bytes:
 
     top = pdf.get_y()
     width = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
-    for col, (title, lines, lic) in enumerate((("From", inv.seller_address, inv.seller_license_number),
-                                               ("Bill to", inv.buyer_address, inv.buyer_license_number))):
+    for col, (title, lines, lic) in enumerate(
+        (
+            ("From", inv.seller_address, inv.seller_license_number),
+            ("Bill to", inv.buyer_address, inv.buyer_license_number),
+        )
+    ):
         pdf.set_xy(pdf.l_margin + col * width, top)
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(width, 14, _latin1(title), new_x=XPos.LEFT, new_y=YPos.NEXT)
         pdf.set_font("Helvetica", "", 10)
-        for ln in [*lines, f"Licence {lic}" if lic else ""]:
+        for ln in [*lines, f"License {lic}" if lic else ""]:
             if ln:
                 pdf.cell(width, 13, _latin1(ln), new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_x(pdf.l_margin)
     pdf.ln(16)
 
     pdf.set_font("Helvetica", "", 9)
-    with pdf.table(col_widths=(70, 200, 55, 70, 75), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-                   line_height=14, first_row_as_headings=True) as table:
+    with pdf.table(
+        col_widths=(70, 200, 55, 70, 75),
+        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=14,
+        first_row_as_headings=True,
+    ) as table:
         header = table.row()
         for h in ("SKU", "Product", "Qty", "Unit price", "Amount"):
             header.cell(h)
@@ -107,8 +124,12 @@ def _render_fpdf(inv) -> bytes:
         pdf.set_font("Helvetica", "", 9)
         for p in inv.payments:
             ref = f" ref {p.reference}" if p.reference else ""
-            pdf.cell(0, 13, _latin1(f"{p.received_at:%Y-%m-%d}  {p.method.upper()}{ref}  "
-                                    f"{_usd(p.amount, inv.currency)}"), **nl)
+            pdf.cell(
+                0,
+                13,
+                _latin1(f"{p.received_at:%Y-%m-%d}  {p.method.upper()}{ref}  {_usd(p.amount, inv.currency)}"),
+                **nl,
+            )
     return bytes(pdf.output())
 
 
@@ -126,20 +147,24 @@ def plain_lines(inv) -> list[str]:
     out += [f"{label}: {value}" for label, value in _facts(inv)]
     out += ["", "From:", *inv.seller_address]
     if inv.seller_license_number:
-        out.append(f"Licence {inv.seller_license_number}")
+        out.append(f"License {inv.seller_license_number}")
     out += ["", "Bill to:", *inv.buyer_address]
     if inv.buyer_license_number:
-        out.append(f"Licence {inv.buyer_license_number}")
+        out.append(f"License {inv.buyer_license_number}")
     out += ["", f"{'SKU':<16} {'Product':<34} {'Qty':>9} {'Unit':>12} {'Amount':>13}"]
     for ln in inv.lines:
-        out.append(f"{ln.sku[:16]:<16} {ln.product_name[:34]:<34} {fmt_qty(ln.quantity):>9} "
-                   f"{_usd(ln.unit_price, inv.currency):>12} {_usd(ln.line_total, inv.currency):>13}")
+        out.append(
+            f"{ln.sku[:16]:<16} {ln.product_name[:34]:<34} {fmt_qty(ln.quantity):>9} "
+            f"{_usd(ln.unit_price, inv.currency):>12} {_usd(ln.line_total, inv.currency):>13}"
+        )
     out.append("")
     out += [f"{label:>74}  {value:>13}" for label, value in _totals(inv)]
     if inv.payments:
         out += ["", "Payments received:"]
-        out += [f"{p.received_at:%Y-%m-%d}  {p.method.upper()}  {p.reference or ''}  {_usd(p.amount, inv.currency)}"
-                for p in inv.payments]
+        out += [
+            f"{p.received_at:%Y-%m-%d}  {p.method.upper()}  {p.reference or ''}  {_usd(p.amount, inv.currency)}"
+            for p in inv.payments
+        ]
     return out
 
 
@@ -149,7 +174,7 @@ def render_plain(inv) -> bytes:
 
 def minimal_pdf(lines: list[str], *, title: str = "", per_page: int = 56) -> bytes:
     """A valid PDF 1.4 of monospaced text lines (Courier, US letter), paginated."""
-    pages = [lines[i:i + per_page] for i in range(0, max(len(lines), 1), per_page)] or [[]]
+    pages = [lines[i : i + per_page] for i in range(0, max(len(lines), 1), per_page)] or [[]]
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -167,12 +192,17 @@ def minimal_pdf(lines: list[str], *, title: str = "", per_page: int = 56) -> byt
         ops.append("ET")
         stream = "\n".join(ops).encode("latin-1")
         content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
-                        b"/Resources << /Font << /F1 %d 0 R >> >> "
-                        b"/Contents %d 0 R >>" % (pages_obj, font, content)))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
+                b"/Resources << /Font << /F1 %d 0 R >> >> "
+                b"/Contents %d 0 R >>" % (pages_obj, font, content)
+            )
+        )
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj
-    objects[pages_obj - 1] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids)
-                              + b"] /Count %d >>" % len(kids))
+    objects[pages_obj - 1] = (
+        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % len(kids)
+    )
     info = add(b"<< /Title (" + _pdf_escape(title).encode("latin-1") + b") /Producer (ReUp) >>")
 
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -185,5 +215,9 @@ def minimal_pdf(lines: list[str], *, title: str = "", per_page: int = 56) -> byt
     for off in offsets:
         out += b"%010d 00000 n \n" % off
     out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, catalog, info, xref)
+        len(objects) + 1,
+        catalog,
+        info,
+        xref,
+    )
     return bytes(out)

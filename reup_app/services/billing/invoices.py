@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from reup_app.errors import ValidationError
 from reup_app.models import Entity, Invoice, License, Order, OrderLine, Payment, User
 from reup_app.models.enums import InvoiceStatus
 from reup_app.models.types import utcnow
@@ -28,7 +29,6 @@ from reup_app.services.common import (
     q2,
     require_member,
 )
-from reup_app.errors import ValidationError
 from reup_app.services.ordering.records import emit_order_event
 
 NET_TERMS_RE = re.compile(r"^net_?(\d{1,3})$")
@@ -62,14 +62,25 @@ def create_invoice_for_order(session: Session, order: Order) -> Invoice:
     if existing is not None:
         return existing
     issued = order.shipped_at or utcnow()
-    invoice = Invoice(number=invoice_number_for(order), order_id=order.id, seller_entity_id=order.seller_entity_id,
-                      buyer_entity_id=order.buyer_entity_id, status=str(InvoiceStatus.OPEN), subtotal=order.subtotal,
-                      tax=order.tax, total=order.total, amount_paid=ZERO, issued_at=issued,
-                      due_at=due_date_for(order.payment_terms, issued), created_at=utcnow())
+    invoice = Invoice(
+        number=invoice_number_for(order),
+        order_id=order.id,
+        seller_entity_id=order.seller_entity_id,
+        buyer_entity_id=order.buyer_entity_id,
+        status=str(InvoiceStatus.OPEN),
+        subtotal=order.subtotal,
+        tax=order.tax,
+        total=order.total,
+        amount_paid=ZERO,
+        issued_at=issued,
+        due_at=due_date_for(order.payment_terms, issued),
+        created_at=utcnow(),
+    )
     session.add(invoice)
     session.flush()
-    emit_order_event(session, "invoice.created", order, invoice_number=invoice.number,
-                     due_at=invoice.due_at.isoformat())
+    emit_order_event(
+        session, "invoice.created", order, invoice_number=invoice.number, due_at=invoice.due_at.isoformat()
+    )
     return invoice
 
 
@@ -144,15 +155,27 @@ def _days_overdue(invoice: Invoice, now: datetime) -> int:
 
 
 def _summary(invoice: Invoice, order_number: str, seller_name: str, buyer_name: str, now: datetime) -> InvoiceSummary:
-    return InvoiceSummary(number=invoice.number, order_number=order_number, seller_entity_id=invoice.seller_entity_id,
-                          seller_name=seller_name, buyer_entity_id=invoice.buyer_entity_id, buyer_name=buyer_name,
-                          status=invoice.status, total=invoice.total, amount_paid=invoice.amount_paid,
-                          balance=balance_of(invoice), issued_at=invoice.issued_at, due_at=invoice.due_at,
-                          is_overdue=is_overdue(invoice, now), days_overdue=_days_overdue(invoice, now))
+    return InvoiceSummary(
+        number=invoice.number,
+        order_number=order_number,
+        seller_entity_id=invoice.seller_entity_id,
+        seller_name=seller_name,
+        buyer_entity_id=invoice.buyer_entity_id,
+        buyer_name=buyer_name,
+        status=invoice.status,
+        total=invoice.total,
+        amount_paid=invoice.amount_paid,
+        balance=balance_of(invoice),
+        issued_at=invoice.issued_at,
+        due_at=invoice.due_at,
+        is_overdue=is_overdue(invoice, now),
+        days_overdue=_days_overdue(invoice, now),
+    )
 
 
-def load_invoice(session: Session, principal: Principal, invoice_number: str, action: str = "invoice.view",
-                 *, lock: bool = False) -> Invoice:
+def load_invoice(
+    session: Session, principal: Principal, invoice_number: str, action: str = "invoice.view", *, lock: bool = False
+) -> Invoice:
     """An invoice the principal's entity is party to (NotFound for anyone else).
 
     Acting on an invoice (any action but invoice.view) is the seller's business. With lock=True
@@ -170,12 +193,12 @@ def load_invoice(session: Session, principal: Principal, invoice_number: str, ac
     return invoice
 
 
-def _address(entity: Entity, licence: License | None) -> list[str]:
+def _address(entity: Entity, license: License | None) -> list[str]:
     lines = [entity.legal_name or entity.name]
-    if licence and licence.premises_address:
-        lines.append(licence.premises_address)
-        city = ", ".join(x for x in [licence.premises_city, licence.state] if x)
-        lines.append(" ".join(x for x in [city, licence.premises_postal_code] if x))
+    if license and license.premises_address:
+        lines.append(license.premises_address)
+        city = ", ".join(x for x in [license.premises_city, license.state] if x)
+        lines.append(" ".join(x for x in [city, license.premises_postal_code] if x))
     elif entity.address_line1:
         lines.append(entity.address_line1)
         city = ", ".join(x for x in [entity.city, entity.state] if x)
@@ -189,20 +212,47 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDTO:
     seller, buyer = session.get(Entity, invoice.seller_entity_id), session.get(Entity, invoice.buyer_entity_id)
     seller_lic, buyer_lic = session.get(License, order.seller_license_id), session.get(License, order.buyer_license_id)
     lines = session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
-    payments = session.execute(select(Payment, User.full_name).outerjoin(User, User.id == Payment.recorded_by_user_id)
-                               .where(Payment.invoice_id == invoice.id).order_by(Payment.received_at, Payment.id)).all()
+    payments = session.execute(
+        select(Payment, User.full_name)
+        .outerjoin(User, User.id == Payment.recorded_by_user_id)
+        .where(Payment.invoice_id == invoice.id)
+        .order_by(Payment.received_at, Payment.id)
+    ).all()
     base = _summary(invoice, order.number, seller.name, buyer.name, now)
     return InvoiceDTO(
-        **base.__dict__, currency=invoice.currency, subtotal=invoice.subtotal, tax=invoice.tax,
-        payment_terms=order.payment_terms, seller_address=_address(seller, seller_lic),
+        **base.__dict__,
+        currency=invoice.currency,
+        subtotal=invoice.subtotal,
+        tax=invoice.tax,
+        payment_terms=order.payment_terms,
+        seller_address=_address(seller, seller_lic),
         seller_license_number=f"{seller_lic.state} {seller_lic.number}" if seller_lic else "",
         buyer_address=_address(buyer, buyer_lic),
         buyer_license_number=f"{buyer_lic.state} {buyer_lic.number}" if buyer_lic else "",
-        lines=[InvoiceLineDTO(sku=ln.sku, product_name=ln.product_name, quantity=ln.quantity,
-                              unit_price=ln.unit_price, line_total=ln.line_total) for ln in lines],
-        payments=[PaymentDTO(id=p.id, amount=p.amount, method=p.method, reference=p.reference, note=p.note,
-                             received_at=p.received_at, recorded_by_user_id=p.recorded_by_user_id,
-                             recorded_by_name=name) for p, name in payments])
+        lines=[
+            InvoiceLineDTO(
+                sku=ln.sku,
+                product_name=ln.product_name,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                line_total=ln.line_total,
+            )
+            for ln in lines
+        ],
+        payments=[
+            PaymentDTO(
+                id=p.id,
+                amount=p.amount,
+                method=p.method,
+                reference=p.reference,
+                note=p.note,
+                received_at=p.received_at,
+                recorded_by_user_id=p.recorded_by_user_id,
+                recorded_by_name=name,
+            )
+            for p, name in payments
+        ],
+    )
 
 
 def get_invoice(session: Session, principal: Principal, invoice_number: str) -> InvoiceDTO:
@@ -212,8 +262,15 @@ def get_invoice(session: Session, principal: Principal, invoice_number: str) -> 
 INVOICE_FILTERS = ("open", "paid", "void", "overdue")
 
 
-def list_invoices(session: Session, principal: Principal, *, side: str | None = None, status: str | None = None,
-                  page: int = 1, page_size: int = 25) -> InvoicePage:
+def list_invoices(
+    session: Session,
+    principal: Principal,
+    *,
+    side: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 25,
+) -> InvoicePage:
     """The principal's entity's invoices: side "seller" (receivables), "buyer" (payables) or both.
 
     status: "open", "paid", "void" or "overdue" (open, past due, with a balance). Newest first.
@@ -242,11 +299,19 @@ def list_invoices(session: Session, principal: Principal, *, side: str | None = 
     rows = session.execute(
         select(Invoice, Order.number, seller.name, buyer.name)
         .join(Order, Order.id == Invoice.order_id)
-        .join(seller, seller.id == Invoice.seller_entity_id).join(buyer, buyer.id == Invoice.buyer_entity_id)
-        .where(*conds).order_by(Invoice.issued_at.desc(), Invoice.id.desc())
-        .offset((page - 1) * page_size).limit(page_size)).all()
-    return InvoicePage(items=[_summary(inv, num, s, b, now) for inv, num, s, b in rows], page=page,
-                       page_size=page_size, total=int(total))
+        .join(seller, seller.id == Invoice.seller_entity_id)
+        .join(buyer, buyer.id == Invoice.buyer_entity_id)
+        .where(*conds)
+        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return InvoicePage(
+        items=[_summary(inv, num, s, b, now) for inv, num, s, b in rows],
+        page=page,
+        page_size=page_size,
+        total=int(total),
+    )
 
 
 def render_invoice_pdf(session: Session, principal: Principal, invoice_number: str) -> bytes:

@@ -14,12 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from reup_app.errors import Conflict, NotFound, ValidationError
 from reup_app.events import emit
 from reup_app.models import Entity, Order, Payment, TradeRelationship
 from reup_app.models.enums import InvoiceStatus, PaymentMethod
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
+from reup_app.services.billing.invoices import (
+    InvoiceDTO,
+    PaymentDTO,
+    balance_of,
+    invoice_detail,
+    load_invoice,
+)
 from reup_app.services.common import (
     begin_read_committed,
     clean_text,
@@ -29,22 +37,22 @@ from reup_app.services.common import (
     parse_money,
     require_member,
 )
-from reup_app.errors import Conflict, NotFound, ValidationError
-from reup_app.services.billing.invoices import (
-    InvoiceDTO,
-    PaymentDTO,
-    balance_of,
-    invoice_detail,
-    load_invoice,
-)
 
 METHODS = tuple(str(m) for m in PaymentMethod)
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-def record_payment(session: Session, principal: Principal, invoice_number: str, amount: Decimal | str, method: str,
-                   reference: str | None = None, received_at: datetime | str | None = None, *,
-                   note: str | None = None) -> InvoiceDTO:
+def record_payment(
+    session: Session,
+    principal: Principal,
+    invoice_number: str,
+    amount: Decimal | str,
+    method: str,
+    reference: str | None = None,
+    received_at: datetime | str | None = None,
+    *,
+    note: str | None = None,
+) -> InvoiceDTO:
     """Record money the seller received against one of its invoices; returns the updated invoice.
 
     amount > 0 and at most the balance; method one of cash/check/ach/wire; received_at defaults
@@ -70,21 +78,44 @@ def record_payment(session: Session, principal: Principal, invoice_number: str, 
         raise Conflict(f"Invoice {invoice.number} is already paid in full.")
     if value > balance:
         raise ValidationError(f"That is more than the ${money_str(balance)} still due on {invoice.number}.", "amount")
-    if ref and session.execute(select(Payment.id).where(Payment.invoice_id == invoice.id, Payment.method == how,
-                                                        Payment.reference == ref)).first() is not None:
+    if (
+        ref
+        and session.execute(
+            select(Payment.id).where(Payment.invoice_id == invoice.id, Payment.method == how, Payment.reference == ref)
+        ).first()
+        is not None
+    ):
         raise Conflict(f"A {how} payment with reference {ref} is already recorded on {invoice.number}.")
-    session.add(Payment(invoice_id=invoice.id, amount=value, method=how, reference=ref, note=memo, received_at=when,
-                        recorded_by_user_id=principal.user_id if principal.is_authenticated else None))
+    session.add(
+        Payment(
+            invoice_id=invoice.id,
+            amount=value,
+            method=how,
+            reference=ref,
+            note=memo,
+            received_at=when,
+            recorded_by_user_id=principal.user_id if principal.is_authenticated else None,
+        )
+    )
     invoice.amount_paid = invoice.amount_paid + value
     if balance_of(invoice) == 0:
         invoice.status = str(InvoiceStatus.PAID)
     session.add(invoice)
     session.flush()
     order = session.get(Order, invoice.order_id)
-    emit(session, "invoice.payment_recorded", entity_ids=[invoice.seller_entity_id, invoice.buyer_entity_id],
-         payload={"invoice_number": invoice.number, "order_number": order.number, "amount": str(value),
-                  "amount_paid": str(invoice.amount_paid), "balance": str(balance_of(invoice)),
-                  "status": invoice.status})
+    emit(
+        session,
+        "invoice.payment_recorded",
+        entity_ids=[invoice.seller_entity_id, invoice.buyer_entity_id],
+        payload={
+            "invoice_number": invoice.number,
+            "order_number": order.number,
+            "amount": str(value),
+            "amount_paid": str(invoice.amount_paid),
+            "balance": str(balance_of(invoice)),
+            "status": invoice.status,
+        },
+    )
     return invoice_detail(session, invoice)
 
 
@@ -101,19 +132,30 @@ class BuyerHold:
 def _customer(session: Session, seller_id: int, buyer_entity_id: int) -> Entity:
     """A buyer the seller trades with (has an order or an account with); NotFound otherwise."""
     buyer = session.get(Entity, buyer_entity_id)
-    known = buyer is not None and buyer.id != seller_id and (
-        session.execute(select(Order.id).where(Order.seller_entity_id == seller_id,
-                                               Order.buyer_entity_id == buyer.id).limit(1)).first() is not None
-        or session.execute(select(TradeRelationship.id).where(TradeRelationship.seller_entity_id == seller_id,
-                                                              TradeRelationship.buyer_entity_id == buyer.id)).first()
-        is not None)
+    known = (
+        buyer is not None
+        and buyer.id != seller_id
+        and (
+            session.execute(
+                select(Order.id).where(Order.seller_entity_id == seller_id, Order.buyer_entity_id == buyer.id).limit(1)
+            ).first()
+            is not None
+            or session.execute(
+                select(TradeRelationship.id).where(
+                    TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id
+                )
+            ).first()
+            is not None
+        )
+    )
     if not known:
         raise NotFound("That customer was not found.")
     return buyer
 
 
-def set_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int, on_hold: bool,
-                   reason: str | None = None) -> BuyerHold:
+def set_buyer_hold(
+    session: Session, principal: Principal, buyer_entity_id: int, on_hold: bool, reason: str | None = None
+) -> BuyerHold:
     """Put a customer on (or take them off) credit hold with the principal's business."""
     begin_read_committed(session)
     seller_id = require_member(principal)
@@ -125,8 +167,13 @@ def set_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int,
         why = "Overdue balance"
     buyer = _customer(session, seller_id, parse_int(buyer_entity_id, "buyer_entity_id"))
     pair = (TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id)
-    rel = session.execute(select(TradeRelationship).where(*pair).with_for_update()
-                          .execution_options(populate_existing=True)).scalars().first()
+    rel = (
+        session.execute(
+            select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
+        )
+        .scalars()
+        .first()
+    )
     now = utcnow()
     if rel is None:
         rel = TradeRelationship(seller_entity_id=seller_id, buyer_entity_id=buyer.id, created_at=now, updated_at=now)
@@ -135,8 +182,13 @@ def set_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int,
                 session.add(rel)
                 session.flush()
         except IntegrityError:  # created concurrently
-            rel = session.execute(select(TradeRelationship).where(*pair).with_for_update()
-                                  .execution_options(populate_existing=True)).scalars().one()
+            rel = (
+                session.execute(
+                    select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
+                )
+                .scalars()
+                .one()
+            )
     changed = rel.on_hold != on_hold or (on_hold and rel.hold_reason != why)
     rel.on_hold = on_hold
     rel.hold_reason = why if on_hold else None
@@ -144,11 +196,25 @@ def set_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int,
     session.add(rel)
     session.flush()
     if changed:
-        emit(session, "customer.hold_changed", entity_ids=[seller_id, buyer.id],
-             payload={"seller_entity_id": seller_id, "buyer_entity_id": buyer.id, "on_hold": on_hold,
-                      "reason": rel.hold_reason})
-    return BuyerHold(seller_entity_id=seller_id, buyer_entity_id=buyer.id, buyer_name=buyer.name, on_hold=rel.on_hold,
-                     reason=rel.hold_reason, updated_at=rel.updated_at)
+        emit(
+            session,
+            "customer.hold_changed",
+            entity_ids=[seller_id, buyer.id],
+            payload={
+                "seller_entity_id": seller_id,
+                "buyer_entity_id": buyer.id,
+                "on_hold": on_hold,
+                "reason": rel.hold_reason,
+            },
+        )
+    return BuyerHold(
+        seller_entity_id=seller_id,
+        buyer_entity_id=buyer.id,
+        buyer_name=buyer.name,
+        on_hold=rel.on_hold,
+        reason=rel.hold_reason,
+        updated_at=rel.updated_at,
+    )
 
 
 def list_payments(session: Session, principal: Principal, invoice_number: str) -> list[PaymentDTO]:
@@ -164,9 +230,20 @@ def get_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int)
     seller_id = require_member(principal)
     authorize(principal, "order.view", seller_id)
     buyer = _customer(session, seller_id, parse_int(buyer_entity_id, "buyer_entity_id"))
-    rel = session.execute(select(TradeRelationship).where(TradeRelationship.seller_entity_id == seller_id,
-                                                          TradeRelationship.buyer_entity_id == buyer.id)
-                          ).scalars().first()
-    return BuyerHold(seller_entity_id=seller_id, buyer_entity_id=buyer.id, buyer_name=buyer.name,
-                     on_hold=bool(rel and rel.on_hold), reason=rel.hold_reason if rel else None,
-                     updated_at=rel.updated_at if rel else utcnow())
+    rel = (
+        session.execute(
+            select(TradeRelationship).where(
+                TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id
+            )
+        )
+        .scalars()
+        .first()
+    )
+    return BuyerHold(
+        seller_entity_id=seller_id,
+        buyer_entity_id=buyer.id,
+        buyer_name=buyer.name,
+        on_hold=bool(rel and rel.on_hold),
+        reason=rel.hold_reason if rel else None,
+        updated_at=rel.updated_at if rel else utcnow(),
+    )

@@ -1,8 +1,8 @@
-"""Tax on wholesale orders: one rate per state of the *seller's* licence, applied to the subtotal.
+"""Tax on wholesale orders: one rate per state of the *seller's* license, applied to the subtotal.
 
 The rule, deliberately simple and kept in this one module:
 
-    tax = round_half_up(subtotal * WHOLESALE_TAX_RATES.get(seller_licence_state, 0), cents)
+    tax = round_half_up(subtotal * WHOLESALE_TAX_RATES.get(seller_license_state, 0), cents)
 
 Every rate is 0 today. A sale between two licensees is a sale for resale, so no sales tax is due
 on it, and in the states ReUp starts in the cannabis excise tax is collected from the consumer at

@@ -30,12 +30,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from reup_app.errors import NotFound, ValidationError
 from reup_app.models import Entity, Product, ProductImage
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
-from reup_app.services.common import parse_int
-from reup_app.errors import NotFound, ValidationError
 from reup_app.services.catalog.products import is_public, own_product
+from reup_app.services.common import parse_int
 from reup_app.settings import VAR_DIR, get_settings
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -79,9 +79,9 @@ def _jpeg_size(data: bytes) -> tuple[int | None, int | None]:
             return None, None
         marker = data[i + 1]
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
             return width, height
-        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+        i += 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
     return None, None
 
 
@@ -131,17 +131,27 @@ def image_url(product_id: int, image_id: int, ticket: str | None = None) -> str:
 
 def _row(image: ProductImage, public: bool) -> ImageRow:
     ticket = None if public else make_ticket(image.product_id, image.id)
-    return ImageRow(id=image.id, product_id=image.product_id, content_type=image.content_type,
-                    size_bytes=image.size_bytes, width=image.width, height=image.height, position=image.position,
-                    url=image_url(image.product_id, image.id, ticket))
+    return ImageRow(
+        id=image.id,
+        product_id=image.product_id,
+        content_type=image.content_type,
+        size_bytes=image.size_bytes,
+        width=image.width,
+        height=image.height,
+        position=image.position,
+        url=image_url(image.product_id, image.id, ticket),
+    )
 
 
 def list_images(session: Session, principal: Principal, product_id: int) -> list[ImageRow]:
     """A product's images for its own entity's members, with URLs that work for them."""
     product = own_product(session, principal, product_id, "catalog.view")
     public = _publicly_visible(session, product)
-    images = session.execute(select(ProductImage).where(ProductImage.product_id == product.id)
-                             .order_by(ProductImage.position, ProductImage.id)).scalars()
+    images = session.execute(
+        select(ProductImage)
+        .where(ProductImage.product_id == product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+    ).scalars()
     return [_row(i, public) for i in images]
 
 
@@ -151,25 +161,37 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ValidationError("The file is empty.", "file")
     if len(data) > MAX_IMAGE_BYTES:
-        raise ValidationError(f"{str(filename)[:60]} is {len(data) / 1024 / 1024:.1f} MB; images can be at most "
-                              f"{MAX_IMAGE_BYTES // 1024 // 1024} MB.", "file")
+        raise ValidationError(
+            f"{str(filename)[:60]} is {len(data) / 1024 / 1024:.1f} MB; images can be at most "
+            f"{MAX_IMAGE_BYTES // 1024 // 1024} MB.",
+            "file",
+        )
     try:
         content_type, width, height = sniff_image(bytes(data))
     except ValidationError:
         raise ValidationError(f"{str(filename)[:60]} is not a PNG, JPEG or WebP image.", "file") from None
-    count, top = session.execute(select(func.count(ProductImage.id), func.max(ProductImage.position))
-                                 .where(ProductImage.product_id == product.id)).one()
+    count, top = session.execute(
+        select(func.count(ProductImage.id), func.max(ProductImage.position)).where(
+            ProductImage.product_id == product.id
+        )
+    ).one()
     if count >= MAX_IMAGES_PER_PRODUCT:
-        raise ValidationError(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images; remove one first.",
-                              "file")
+        raise ValidationError(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images; remove one first.", "file")
     key = f"{product.entity_id}/{uuid.uuid4().hex}.{_EXT[content_type]}"
     path = media_root() / key
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
     tmp.write_bytes(bytes(data))
     tmp.replace(path)
-    image = ProductImage(product_id=product.id, storage_key=key, content_type=content_type, size_bytes=len(data),
-                         width=width, height=height, position=(top or 0) + 1 if count else 0)
+    image = ProductImage(
+        product_id=product.id,
+        storage_key=key,
+        content_type=content_type,
+        size_bytes=len(data),
+        width=width,
+        height=height,
+        position=(top or 0) + 1 if count else 0,
+    )
     try:
         session.add(image)
         session.flush()
@@ -199,10 +221,15 @@ def public_image_urls(session: Session, principal: Principal, product_ids: list[
         return {}
     rows = session.execute(
         select(ProductImage.product_id, ProductImage.id)
-        .join(Product, Product.id == ProductImage.product_id).join(Entity, Entity.id == Product.entity_id)
-        .where(ProductImage.product_id.in_(ids), Product.listing_state.in_([str(s) for s in PUBLIC_LISTING_STATES]),
-               Entity.status == EntityStatus.APPROVED)
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)).all()
+        .join(Product, Product.id == ProductImage.product_id)
+        .join(Entity, Entity.id == Product.entity_id)
+        .where(
+            ProductImage.product_id.in_(ids),
+            Product.listing_state.in_([str(s) for s in PUBLIC_LISTING_STATES]),
+            Entity.status == EntityStatus.APPROVED,
+        )
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+    ).all()
     out: dict[int, list[str]] = {}
     for pid, iid in rows:
         out.setdefault(pid, []).append(image_url(pid, iid))
@@ -235,6 +262,20 @@ def open_image(session: Session, product_id: int, image_id: int, ticket: str | N
     return ServedImage(path=path, content_type=image.content_type, public=public)
 
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGES_PER_PRODUCT", "TICKET_SECONDS", "ImageRow", "ServedImage", "add_image",
-           "delete_image", "image_url", "list_images", "make_ticket", "media_root", "open_image", "public_image_urls",
-           "sniff_image", "ticket_valid"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGES_PER_PRODUCT",
+    "TICKET_SECONDS",
+    "ImageRow",
+    "ServedImage",
+    "add_image",
+    "delete_image",
+    "image_url",
+    "list_images",
+    "make_ticket",
+    "media_root",
+    "open_image",
+    "public_image_urls",
+    "sniff_image",
+    "ticket_valid",
+]

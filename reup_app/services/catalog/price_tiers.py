@@ -16,13 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from reup_app.errors import Conflict, NotFound
 from reup_app.models import Entity, Order, PriceTier, PriceTierPrice, Product, TradeRelationship
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.common import authorize_party, clean_text, parse_int, parse_money, require_member
-from reup_app.errors import Conflict, NotFound
 from reup_app.services.catalog.products import own_product
+from reup_app.services.common import authorize_party, clean_text, parse_int, parse_money, require_member
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,9 @@ def _seller(principal: Principal) -> int:
 
 def _own_tier(session: Session, principal: Principal, tier_id: Any) -> PriceTier:
     tier = session.get(PriceTier, parse_int(tier_id, "price_tier_id"))
-    authorize_party(principal, "pricing.manage", [tier.seller_entity_id if tier else None],
-                    "That price tier was not found.")
+    authorize_party(
+        principal, "pricing.manage", [tier.seller_entity_id if tier else None], "That price tier was not found."
+    )
     if tier is None:
         raise NotFound("That price tier was not found.")
     return tier
@@ -68,21 +69,28 @@ def _own_tier(session: Session, principal: Principal, tier_id: Any) -> PriceTier
 
 def list_tiers(session: Session, principal: Principal) -> list[TierRow]:
     seller = _seller(principal)
-    products = (select(func.count(PriceTierPrice.id)).where(PriceTierPrice.price_tier_id == PriceTier.id)
-                .scalar_subquery())
-    customers = (select(func.count(TradeRelationship.id)).where(TradeRelationship.price_tier_id == PriceTier.id,
-                                                                TradeRelationship.seller_entity_id == seller)
-                 .scalar_subquery())
-    rows = session.execute(select(PriceTier.id, PriceTier.name, products, customers)
-                           .where(PriceTier.seller_entity_id == seller).order_by(PriceTier.name)).all()
+    products = (
+        select(func.count(PriceTierPrice.id)).where(PriceTierPrice.price_tier_id == PriceTier.id).scalar_subquery()
+    )
+    customers = (
+        select(func.count(TradeRelationship.id))
+        .where(TradeRelationship.price_tier_id == PriceTier.id, TradeRelationship.seller_entity_id == seller)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(PriceTier.id, PriceTier.name, products, customers)
+        .where(PriceTier.seller_entity_id == seller)
+        .order_by(PriceTier.name)
+    ).all()
     return [TierRow(id=i, name=n, product_count=int(p), customer_count=int(c)) for i, n, p, c in rows]
 
 
 def create_tier(session: Session, principal: Principal, name: str) -> TierRow:
     seller = _seller(principal)
     label = clean_text(name, "name", max_len=64, required=True, label="a tier name")
-    if session.execute(select(PriceTier.id).where(PriceTier.seller_entity_id == seller,
-                                                  PriceTier.name == label)).first():
+    if session.execute(
+        select(PriceTier.id).where(PriceTier.seller_entity_id == seller, PriceTier.name == label)
+    ).first():
         raise Conflict(f"You already have a price tier called {label}.")
     tier = PriceTier(seller_entity_id=seller, name=label)
     try:
@@ -99,25 +107,36 @@ def tier_prices(session: Session, principal: Principal, tier_id: int) -> list[Ti
     tier = _own_tier(session, principal, tier_id)
     rows = session.execute(
         select(Product.id, Product.sku, Product.name, Product.unit_price, PriceTierPrice.unit_price)
-        .outerjoin(PriceTierPrice, (PriceTierPrice.product_id == Product.id)
-                   & (PriceTierPrice.price_tier_id == tier.id))
-        .where(Product.entity_id == tier.seller_entity_id,
-               (Product.listing_state != "archived") | PriceTierPrice.id.is_not(None))
-        .order_by(Product.name, Product.id)).all()
+        .outerjoin(
+            PriceTierPrice, (PriceTierPrice.product_id == Product.id) & (PriceTierPrice.price_tier_id == tier.id)
+        )
+        .where(
+            Product.entity_id == tier.seller_entity_id,
+            (Product.listing_state != "archived") | PriceTierPrice.id.is_not(None),
+        )
+        .order_by(Product.name, Product.id)
+    ).all()
     return [TierPriceRow(product_id=i, sku=s, name=n, list_price=lp, tier_price=tp) for i, s, n, lp, tp in rows]
 
 
-def set_tier_price(session: Session, principal: Principal, tier_id: int, product_id: int,
-                   unit_price: Any) -> Decimal | None:
+def set_tier_price(
+    session: Session, principal: Principal, tier_id: int, product_id: int, unit_price: Any
+) -> Decimal | None:
     """Set (or, with a blank price, remove) a product's price in a tier; returns the new price."""
     tier = _own_tier(session, principal, tier_id)
     product = own_product(session, principal, product_id, "pricing.manage")
     if product.entity_id != tier.seller_entity_id:  # only reachable by a platform admin / system
         raise NotFound("That product was not found.")
     blank = unit_price is None or (isinstance(unit_price, str) and not unit_price.strip())
-    existing = session.execute(select(PriceTierPrice).where(PriceTierPrice.price_tier_id == tier.id,
-                                                            PriceTierPrice.product_id == product.id)
-                               ).scalars().first()
+    existing = (
+        session.execute(
+            select(PriceTierPrice).where(
+                PriceTierPrice.price_tier_id == tier.id, PriceTierPrice.product_id == product.id
+            )
+        )
+        .scalars()
+        .first()
+    )
     if blank:
         if existing is not None:
             session.delete(existing)
@@ -155,17 +174,31 @@ def list_customers(session: Session, principal: Principal) -> list[CustomerRow]:
     rows = session.execute(
         select(TradeRelationship, Entity.name, PriceTier.name)
         .join(Entity, Entity.id == TradeRelationship.buyer_entity_id)
-        .outerjoin(PriceTier, (PriceTier.id == TradeRelationship.price_tier_id)
-                   & (PriceTier.seller_entity_id == seller))
-        .where(TradeRelationship.seller_entity_id == seller)).all()
-    out = [CustomerRow(buyer_entity_id=rel.buyer_entity_id, name=name,
-                       price_tier_id=rel.price_tier_id if tier_name else None, price_tier_name=tier_name,
-                       on_hold=rel.on_hold) for rel, name, tier_name in rows]
+        .outerjoin(
+            PriceTier, (PriceTier.id == TradeRelationship.price_tier_id) & (PriceTier.seller_entity_id == seller)
+        )
+        .where(TradeRelationship.seller_entity_id == seller)
+    ).all()
+    out = [
+        CustomerRow(
+            buyer_entity_id=rel.buyer_entity_id,
+            name=name,
+            price_tier_id=rel.price_tier_id if tier_name else None,
+            price_tier_name=tier_name,
+            on_hold=rel.on_hold,
+        )
+        for rel, name, tier_name in rows
+    ]
     known = {c.buyer_entity_id for c in out}
-    others = session.execute(select(Entity.id, Entity.name).where(
-        Entity.id.in_(_ordered_from(session, seller).distinct()), Entity.id.not_in(known or {0}))).all()
-    out += [CustomerRow(buyer_entity_id=i, name=n, price_tier_id=None, price_tier_name=None, on_hold=False)
-            for i, n in others]
+    others = session.execute(
+        select(Entity.id, Entity.name).where(
+            Entity.id.in_(_ordered_from(session, seller).distinct()), Entity.id.not_in(known or {0})
+        )
+    ).all()
+    out += [
+        CustomerRow(buyer_entity_id=i, name=n, price_tier_id=None, price_tier_name=None, on_hold=False)
+        for i, n in others
+    ]
     return sorted(out, key=lambda c: (c.name.lower(), c.buyer_entity_id))
 
 
@@ -175,12 +208,20 @@ def assign_tier(session: Session, principal: Principal, buyer_entity_id: int, ti
     seller = _seller(principal)
     buyer_id = parse_int(buyer_entity_id, "buyer_entity_id")
     tier = None if tier_id in (None, "", "none") else _own_tier(session, principal, tier_id)
-    rel = session.execute(select(TradeRelationship).where(
-        TradeRelationship.seller_entity_id == seller, TradeRelationship.buyer_entity_id == buyer_id).with_for_update()
-    ).scalars().first()
+    rel = (
+        session.execute(
+            select(TradeRelationship)
+            .where(TradeRelationship.seller_entity_id == seller, TradeRelationship.buyer_entity_id == buyer_id)
+            .with_for_update()
+        )
+        .scalars()
+        .first()
+    )
     if rel is None:
-        if session.execute(_ordered_from(session, seller).where(Order.buyer_entity_id == buyer_id).limit(1)
-                           ).first() is None:
+        if (
+            session.execute(_ordered_from(session, seller).where(Order.buyer_entity_id == buyer_id).limit(1)).first()
+            is None
+        ):
             raise NotFound("That customer was not found.")
         rel = TradeRelationship(seller_entity_id=seller, buyer_entity_id=buyer_id)
     rel.price_tier_id = tier.id if tier else None
@@ -192,9 +233,24 @@ def assign_tier(session: Session, principal: Principal, buyer_entity_id: int, ti
     except IntegrityError:
         raise Conflict("That customer was just changed by someone else; reload and try again.") from None
     name = session.get(Entity, rel.buyer_entity_id).name
-    return CustomerRow(buyer_entity_id=rel.buyer_entity_id, name=name, price_tier_id=rel.price_tier_id,
-                       price_tier_name=tier.name if tier else None, on_hold=rel.on_hold)
+    return CustomerRow(
+        buyer_entity_id=rel.buyer_entity_id,
+        name=name,
+        price_tier_id=rel.price_tier_id,
+        price_tier_name=tier.name if tier else None,
+        on_hold=rel.on_hold,
+    )
 
 
-__all__ = ["CustomerRow", "TierPriceRow", "TierRow", "assign_tier", "create_tier", "delete_tier", "list_customers",
-           "list_tiers", "set_tier_price", "tier_prices"]
+__all__ = [
+    "CustomerRow",
+    "TierPriceRow",
+    "TierRow",
+    "assign_tier",
+    "create_tier",
+    "delete_tier",
+    "list_customers",
+    "list_tiers",
+    "set_tier_price",
+    "tier_prices",
+]

@@ -11,8 +11,9 @@ from sqlmodel import Session
 from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
 
 
-def buyer_unit_prices(session: Session, buyer_entity_id: int, products: Sequence[Product],
-                      tiers: dict[int, int] | None = None) -> dict[int, Decimal]:
+def buyer_unit_prices(
+    session: Session, buyer_entity_id: int, products: Sequence[Product], tiers: dict[int, int] | None = None
+) -> dict[int, Decimal]:
     """product id -> unit price for this buyer.
 
     A seller assigns a buyer a price tier through their TradeRelationship; a product with a price
@@ -29,21 +30,24 @@ def buyer_unit_prices(session: Session, buyer_entity_id: int, products: Sequence
     rels = session.execute(
         select(TradeRelationship.seller_entity_id, TradeRelationship.price_tier_id)
         .join(PriceTier, PriceTier.id == TradeRelationship.price_tier_id)
-        .where(TradeRelationship.buyer_entity_id == buyer_entity_id,
-               TradeRelationship.seller_entity_id.in_(seller_ids),
-               PriceTier.seller_entity_id == TradeRelationship.seller_entity_id)
+        .where(
+            TradeRelationship.buyer_entity_id == buyer_entity_id,
+            TradeRelationship.seller_entity_id.in_(seller_ids),
+            PriceTier.seller_entity_id == TradeRelationship.seller_entity_id,
+        )
     ).all()
     return _apply_tiers(session, products, prices, {seller: tier for seller, tier in rels})
 
 
-def _apply_tiers(session: Session, products: Sequence[Product], prices: dict[int, Decimal],
-                 tier_by_seller: dict[int, int]) -> dict[int, Decimal]:
+def _apply_tiers(
+    session: Session, products: Sequence[Product], prices: dict[int, Decimal], tier_by_seller: dict[int, int]
+) -> dict[int, Decimal]:
     if not tier_by_seller:
         return prices
     rows = session.execute(
-        select(PriceTierPrice.price_tier_id, PriceTierPrice.product_id, PriceTierPrice.unit_price)
-        .where(PriceTierPrice.price_tier_id.in_(set(tier_by_seller.values())),
-               PriceTierPrice.product_id.in_(list(prices)))
+        select(PriceTierPrice.price_tier_id, PriceTierPrice.product_id, PriceTierPrice.unit_price).where(
+            PriceTierPrice.price_tier_id.in_(set(tier_by_seller.values())), PriceTierPrice.product_id.in_(list(prices))
+        )
     ).all()
     tier_price = {(tier, pid): price for tier, pid, price in rows}
     for p in products:

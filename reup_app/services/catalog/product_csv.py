@@ -23,11 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from reup_app.errors import Conflict, ValidationError
 from reup_app.models import Brand, Product
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.common import require_member
-from reup_app.errors import Conflict, ValidationError
 from reup_app.services.catalog.products import (
     FIELD_LABELS,
     FIELDS,
@@ -38,6 +37,7 @@ from reup_app.services.catalog.products import (
     emit_products_changed,
     parse_product_fields,
 )
+from reup_app.services.common import require_member
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -47,8 +47,17 @@ _HEADER_ALIASES: dict[str, str] = {}
 for _f, _label in FIELD_LABELS.items():
     for _alias in (_f, _label, _label.replace(" %", "_percent"), _label.replace(" ", "_")):
         _HEADER_ALIASES[_alias.strip().lower().replace(" ", "_")] = _f
-_HEADER_ALIASES.update({"thc": "thc_percent", "cbd": "cbd_percent", "moq": "min_order_qty", "price": "unit_price",
-                        "unit": "unit_of_measure", "strain": "strain_name", "state": "listing_state"})
+_HEADER_ALIASES.update(
+    {
+        "thc": "thc_percent",
+        "cbd": "cbd_percent",
+        "moq": "min_order_qty",
+        "price": "unit_price",
+        "unit": "unit_of_measure",
+        "strain": "strain_name",
+        "state": "listing_state",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +96,12 @@ def export_products_csv(session: Session, principal: Principal) -> str:
     """Every product of the principal's entity as CSV text (header + one row each, by SKU)."""
     entity_id = require_member(principal)
     authorize(principal, "catalog.view", entity_id)
-    rows = session.execute(select(Product, Brand.name).outerjoin(Brand, Brand.id == Product.brand_id)
-                           .where(Product.entity_id == entity_id).order_by(Product.sku)).all()
+    rows = session.execute(
+        select(Product, Brand.name)
+        .outerjoin(Brand, Brand.id == Product.brand_id)
+        .where(Product.entity_id == entity_id)
+        .order_by(Product.sku)
+    ).all()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
@@ -120,15 +133,20 @@ def _decode(data: Any) -> str:
     if not data.strip():
         raise ValidationError("The file is empty.", "file")
     if len(data) > MAX_BYTES:
-        raise ValidationError(f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-                              f"{MAX_BYTES // 1024 // 1024} MB. Split it into smaller files.", "file")
+        raise ValidationError(
+            f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+            f"{MAX_BYTES // 1024 // 1024} MB. Split it into smaller files.",
+            "file",
+        )
     if b"\x00" in data[:8192]:
         raise ValidationError("That is not a CSV file (it contains binary data). Export your sheet as CSV.", "file")
     try:
         return bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValidationError(f"The file is not UTF-8 text (bad byte at position {err.start}). "
-                              "Save it as \"CSV UTF-8\" and try again.", "file") from None
+        raise ValidationError(
+            f'The file is not UTF-8 text (bad byte at position {err.start}). Save it as "CSV UTF-8" and try again.',
+            "file",
+        ) from None
 
 
 def _header(cells: list[str]) -> tuple[dict[int, str], list[str]]:
@@ -148,7 +166,8 @@ def _header(cells: list[str]) -> tuple[dict[int, str], list[str]]:
         raise ValidationError(
             "The first line must name the columns; missing required column"
             f"{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. Expected columns: {', '.join(FIELDS)}.",
-            "file")
+            "file",
+        )
     return columns, ignored
 
 
@@ -179,8 +198,10 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
         raise ValidationError(f"The file has {len(data_rows):,} rows; the limit is {MAX_ROWS:,} per import.", "file")
     report.rows = len(data_rows)
 
-    existing = {p.sku: p for p in session.execute(
-        select(Product).where(Product.entity_id == entity_id).with_for_update()).scalars()}
+    existing = {
+        p.sku: p
+        for p in session.execute(select(Product).where(Product.entity_id == entity_id).with_for_update()).scalars()
+    }
     brand_names = dict(session.execute(select(Brand.id, Brand.name).where(Brand.entity_id == entity_id)).all())
     seen: dict[str, int] = {}
     brand_cache: dict[str, int] = {}
@@ -197,16 +218,23 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
         try:
             values = parse_product_fields(raw)
         except ProductFieldErrors as err:
-            report.errors.extend(RowError(row_no, column_of.get(f, FIELD_LABELS.get(f, f)), msg)
-                                 for f, msg in err.errors.items())
+            report.errors.extend(
+                RowError(row_no, column_of.get(f, FIELD_LABELS.get(f, f)), msg) for f, msg in err.errors.items()
+            )
             continue
         if values.sku in seen:
-            report.errors.append(RowError(row_no, column_of["sku"],
-                                          f"SKU {values.sku} already appears on row {seen[values.sku]}."))
+            report.errors.append(
+                RowError(row_no, column_of["sku"], f"SKU {values.sku} already appears on row {seen[values.sku]}.")
+            )
             continue
         seen[values.sku] = row_no
-        product = current or Product(entity_id=entity_id, sku=values.sku, name=values.name,
-                                     category=values.category, unit_price=values.unit_price)
+        product = current or Product(
+            entity_id=entity_id,
+            sku=values.sku,
+            name=values.name,
+            category=values.category,
+            unit_price=values.unit_price,
+        )
         if current is not None and _same(current, values, brand_names.get(current.brand_id)):
             report.unchanged += 1
             continue
@@ -220,16 +248,25 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
     try:
         session.flush()  # one round of INSERT/UPDATEs for the whole file
     except IntegrityError:
-        raise Conflict("Someone else changed these products at the same time; nothing was imported. "
-                       "Try again.") from None
+        raise Conflict(
+            "Someone else changed these products at the same time; nothing was imported. Try again."
+        ) from None
     emit_products_changed(session, entity_id, [p.id for p in changed])
     return report
 
 
 def _same(product: Product, values, brand: str | None) -> bool:
-    return all(getattr(product, name) == getattr(values, name) for name in FIELDS if name != "brand") \
-        and (brand or None) == (values.brand or None)
+    return all(getattr(product, name) == getattr(values, name) for name in FIELDS if name != "brand") and (
+        brand or None
+    ) == (values.brand or None)
 
 
-__all__ = ["MAX_BYTES", "MAX_ROWS", "ImportReport", "RowError", "error_report_csv", "export_products_csv",
-           "import_products_csv"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_ROWS",
+    "ImportReport",
+    "RowError",
+    "error_report_csv",
+    "export_products_csv",
+    "import_products_csv",
+]

@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from reup_app.errors import NotFound
 from reup_app.models import Brand, Entity, InventoryLot, Product
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus, LabTestState
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
-from reup_app.services.common import ZERO, parse_int
-from reup_app.services.catalog.search import CatalogItem
-from reup_app.errors import NotFound
 from reup_app.services.catalog.pricing import buyer_unit_prices
+from reup_app.services.catalog.search import CatalogItem
+from reup_app.services.common import ZERO, parse_int
 
 _PUBLIC = tuple(str(s) for s in PUBLIC_LISTING_STATES)
 NOT_AVAILABLE = "That product is not available."
@@ -70,14 +70,29 @@ def _visible_product(session: Session, product_id: Any) -> tuple[Product, str, s
 def _lots(session: Session, product_id: int) -> list[LotInfo]:
     today = utcnow().date()
     lots = session.execute(
-        select(InventoryLot).where(InventoryLot.product_id == product_id, InventoryLot.quantity_available > 0,
-                                   InventoryLot.lab_test_state != LabTestState.FAILED)
-        .order_by(InventoryLot.expires_on, InventoryLot.id)).scalars()
-    return [LotInfo(package_label=lot.package_label, batch_number=lot.batch_number,
-                    lab_test_state=lot.lab_test_state, lab_tested_on=lot.lab_tested_on,
-                    lab_thc_percent=lot.lab_thc_percent, lab_cbd_percent=lot.lab_cbd_percent, lab_name=lot.lab_name,
-                    quantity_available=lot.quantity_available, expires_on=lot.expires_on)
-            for lot in lots if lot.expires_on is None or lot.expires_on >= today]
+        select(InventoryLot)
+        .where(
+            InventoryLot.product_id == product_id,
+            InventoryLot.quantity_available > 0,
+            InventoryLot.lab_test_state != LabTestState.FAILED,
+        )
+        .order_by(InventoryLot.expires_on, InventoryLot.id)
+    ).scalars()
+    return [
+        LotInfo(
+            package_label=lot.package_label,
+            batch_number=lot.batch_number,
+            lab_test_state=lot.lab_test_state,
+            lab_tested_on=lot.lab_tested_on,
+            lab_thc_percent=lot.lab_thc_percent,
+            lab_cbd_percent=lot.lab_cbd_percent,
+            lab_name=lot.lab_name,
+            quantity_available=lot.quantity_available,
+            expires_on=lot.expires_on,
+        )
+        for lot in lots
+        if lot.expires_on is None or lot.expires_on >= today
+    ]
 
 
 def availability(session: Session, principal: Principal | None, product_id: Any) -> tuple[Decimal, str, list[LotInfo]]:
@@ -96,10 +111,26 @@ def get_product_detail(session: Session, principal: Principal | None, product_id
         price = buyer_unit_prices(session, entity_id, [product]).get(product.id, product.unit_price)
         can_order = is_allowed(principal, "order.place", entity_id)
     return ProductDetail(
-        id=product.id, sku=product.sku, name=product.name, description=product.description, brand=brand,
-        seller_entity_id=product.entity_id, seller_name=seller_name, category=product.category,
-        strain_name=product.strain_name, strain_type=product.strain_type, thc_percent=product.thc_percent,
-        cbd_percent=product.cbd_percent, unit_of_measure=product.unit_of_measure, list_price=product.unit_price,
-        unit_price=price, case_size=product.case_size, case_price=product.case_price,
-        min_order_qty=product.min_order_qty, available_qty=product.available_qty or ZERO,
-        listing_state=product.listing_state, can_order=can_order, lots=_lots(session, product.id))
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        brand=brand,
+        seller_entity_id=product.entity_id,
+        seller_name=seller_name,
+        category=product.category,
+        strain_name=product.strain_name,
+        strain_type=product.strain_type,
+        thc_percent=product.thc_percent,
+        cbd_percent=product.cbd_percent,
+        unit_of_measure=product.unit_of_measure,
+        list_price=product.unit_price,
+        unit_price=price,
+        case_size=product.case_size,
+        case_price=product.case_price,
+        min_order_qty=product.min_order_qty,
+        available_qty=product.available_qty or ZERO,
+        listing_state=product.listing_state,
+        can_order=can_order,
+        lots=_lots(session, product.id),
+    )

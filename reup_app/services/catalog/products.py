@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from reup_app.errors import NotFound, ValidationError
 from reup_app.events import emit
 from reup_app.models import Brand, Product
 from reup_app.models.catalog import product_search_text
@@ -37,7 +38,6 @@ from reup_app.services.common import (
     parse_quantity,
     require_member,
 )
-from reup_app.errors import NotFound, ValidationError
 
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 MAX_DESCRIPTION = 5000
@@ -47,15 +47,39 @@ MAX_SEARCH = 100
 
 # Form/CSV field names, in the order forms and CSV files show them.
 FIELDS: tuple[str, ...] = (
-    "sku", "name", "brand", "category", "strain_name", "strain_type", "thc_percent", "cbd_percent",
-    "unit_of_measure", "unit_price", "case_size", "case_price", "min_order_qty", "listing_state", "description",
+    "sku",
+    "name",
+    "brand",
+    "category",
+    "strain_name",
+    "strain_type",
+    "thc_percent",
+    "cbd_percent",
+    "unit_of_measure",
+    "unit_price",
+    "case_size",
+    "case_price",
+    "min_order_qty",
+    "listing_state",
+    "description",
 )
 REQUIRED_FIELDS: tuple[str, ...] = ("sku", "name", "category", "unit_price")
 FIELD_LABELS: dict[str, str] = {
-    "sku": "SKU", "name": "Name", "brand": "Brand", "category": "Category", "strain_name": "Strain",
-    "strain_type": "Strain type", "thc_percent": "THC %", "cbd_percent": "CBD %", "unit_of_measure": "Unit",
-    "unit_price": "Unit price", "case_size": "Case size", "case_price": "Case price",
-    "min_order_qty": "Minimum order quantity", "listing_state": "Listing state", "description": "Description",
+    "sku": "SKU",
+    "name": "Name",
+    "brand": "Brand",
+    "category": "Category",
+    "strain_name": "Strain",
+    "strain_type": "Strain type",
+    "thc_percent": "THC %",
+    "cbd_percent": "CBD %",
+    "unit_of_measure": "Unit",
+    "unit_price": "Unit price",
+    "case_size": "Case size",
+    "case_price": "Case price",
+    "min_order_qty": "Minimum order quantity",
+    "listing_state": "Listing state",
+    "description": "Description",
 }
 CATEGORIES = tuple(c.value for c in Category)
 STRAIN_TYPES = tuple(s.value for s in StrainType)
@@ -69,9 +93,12 @@ class ProductFieldErrors(ValidationError):
 
     def __init__(self, errors: dict[str, str]):
         first = next(iter(errors))
-        super().__init__(errors[first] if len(errors) == 1 else
-                         f"{len(errors)} fields need attention: " + ", ".join(FIELD_LABELS.get(f, f) for f in errors),
-                         first)
+        super().__init__(
+            errors[first]
+            if len(errors) == 1
+            else f"{len(errors)} fields need attention: " + ", ".join(FIELD_LABELS.get(f, f) for f in errors),
+            first,
+        )
         self.errors = dict(errors)
 
 
@@ -176,8 +203,13 @@ def parse_product_fields(raw: Mapping[str, Any]) -> ProductFields:
             errors[name] = str(err)
 
     def text(name: str, max_len: int, required: bool = False):
-        return lambda v: clean_text(v, name, max_len=max_len, required=required,
-                                    label=FIELD_LABELS[name].lower() if required else FIELD_LABELS[name])
+        return lambda v: clean_text(
+            v,
+            name,
+            max_len=max_len,
+            required=required,
+            label=FIELD_LABELS[name].lower() if required else FIELD_LABELS[name],
+        )
 
     def sku(v):
         value = clean_text(v, "sku", max_len=64, required=True, label="a SKU")
@@ -232,20 +264,40 @@ def parse_product_fields(raw: Mapping[str, Any]) -> ProductFields:
 
 def _row(product: Product, brand: str | None) -> ProductRow:
     return ProductRow(
-        id=product.id, sku=product.sku, name=product.name, brand=brand, category=product.category,
-        strain_name=product.strain_name, strain_type=product.strain_type, thc_percent=product.thc_percent,
-        cbd_percent=product.cbd_percent, unit_of_measure=product.unit_of_measure, unit_price=product.unit_price,
-        case_size=product.case_size, case_price=product.case_price, min_order_qty=product.min_order_qty,
-        listing_state=product.listing_state, description=product.description, available_qty=product.available_qty,
-        updated_at=product.updated_at)
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        brand=brand,
+        category=product.category,
+        strain_name=product.strain_name,
+        strain_type=product.strain_type,
+        thc_percent=product.thc_percent,
+        cbd_percent=product.cbd_percent,
+        unit_of_measure=product.unit_of_measure,
+        unit_price=product.unit_price,
+        case_size=product.case_size,
+        case_price=product.case_price,
+        min_order_qty=product.min_order_qty,
+        listing_state=product.listing_state,
+        description=product.description,
+        available_qty=product.available_qty,
+        updated_at=product.updated_at,
+    )
 
 
 def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_own_products(session: Session, principal: Principal, *, text: str = "", listing_state: str = "",
-                      page: int = 1, page_size: int = 50) -> ProductPage:
+def list_own_products(
+    session: Session,
+    principal: Principal,
+    *,
+    text: str = "",
+    listing_state: str = "",
+    page: int = 1,
+    page_size: int = 50,
+) -> ProductPage:
     """The principal's entity's products in every listing state, by name; filter by text and state."""
     entity_id = require_member(principal)
     authorize(principal, "catalog.view", entity_id)
@@ -265,16 +317,28 @@ def list_own_products(session: Session, principal: Principal, *, text: str = "",
         conds.append(or_(Product.search_text.like(pattern, escape="\\"), Product.sku.like(pattern, escape="\\")))
     total = session.execute(select(func.count(Product.id)).where(*conds)).scalar_one()
     rows = session.execute(
-        select(Product, Brand.name).outerjoin(Brand, Brand.id == Product.brand_id).where(*conds)
-        .order_by(Product.name, Product.id).offset((page - 1) * page_size).limit(page_size)).all()
-    counts = dict(session.execute(select(Product.listing_state, func.count(Product.id))
-                                  .where(Product.entity_id == entity_id).group_by(Product.listing_state)).all())
-    return ProductPage(items=[_row(p, b) for p, b in rows], total=int(total),
-                       counts={s: int(counts.get(s, 0)) for s in LISTING_STATES})
+        select(Product, Brand.name)
+        .outerjoin(Brand, Brand.id == Product.brand_id)
+        .where(*conds)
+        .order_by(Product.name, Product.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    counts = dict(
+        session.execute(
+            select(Product.listing_state, func.count(Product.id))
+            .where(Product.entity_id == entity_id)
+            .group_by(Product.listing_state)
+        ).all()
+    )
+    return ProductPage(
+        items=[_row(p, b) for p, b in rows], total=int(total), counts={s: int(counts.get(s, 0)) for s in LISTING_STATES}
+    )
 
 
-def own_product(session: Session, principal: Principal, product_id: Any, action: str = "catalog.manage",
-                *, lock: bool = False) -> Product:
+def own_product(
+    session: Session, principal: Principal, product_id: Any, action: str = "catalog.manage", *, lock: bool = False
+) -> Product:
     """A product of the principal's entity, authorized for `action` (NotFound for anyone else's)."""
     pid = parse_int(product_id, "product_id")
     stmt = select(Product).where(Product.id == pid)
@@ -306,8 +370,11 @@ def brand_for(session: Session, entity_id: int, name: str | None, cache: dict[st
     key = name.lower()
     if cache is not None and key in cache:
         return cache[key]
-    brand = session.execute(select(Brand).where(Brand.entity_id == entity_id, func.lower(Brand.name) == key)
-                            ).scalars().first()
+    brand = (
+        session.execute(select(Brand).where(Brand.entity_id == entity_id, func.lower(Brand.name) == key))
+        .scalars()
+        .first()
+    )
     if brand is None:
         brand = Brand(entity_id=entity_id, name=name)
         session.add(brand)
@@ -348,8 +415,9 @@ def create_product(session: Session, principal: Principal, raw: Mapping[str, Any
     values = parse_product_fields(raw)
     if sku_taken(session, entity_id, values.sku):
         raise ProductFieldErrors({"sku": f"You already have a product with SKU {values.sku}."})
-    product = Product(entity_id=entity_id, sku=values.sku, name=values.name, category=values.category,
-                      unit_price=values.unit_price)
+    product = Product(
+        entity_id=entity_id, sku=values.sku, name=values.name, category=values.category, unit_price=values.unit_price
+    )
     apply_fields(session, product, values, brand_for(session, entity_id, values.brand))
     session.flush()
     emit_products_changed(session, entity_id, [product.id])
@@ -395,8 +463,28 @@ def is_public(product: Product) -> bool:
 
 
 __all__ = [
-    "CATEGORIES", "FIELDS", "FIELD_LABELS", "LISTING_STATES", "REQUIRED_FIELDS", "STRAIN_TYPES", "UNITS",
-    "ProductFieldErrors", "ProductFields", "ProductPage", "ProductRow", "apply_fields", "archive_product",
-    "brand_for", "create_product", "emit_products_changed", "get_own_product", "is_public", "list_own_products",
-    "own_product", "parse_product_fields", "sku_taken", "unarchive_product", "update_product",
+    "CATEGORIES",
+    "FIELDS",
+    "FIELD_LABELS",
+    "LISTING_STATES",
+    "REQUIRED_FIELDS",
+    "STRAIN_TYPES",
+    "UNITS",
+    "ProductFieldErrors",
+    "ProductFields",
+    "ProductPage",
+    "ProductRow",
+    "apply_fields",
+    "archive_product",
+    "brand_for",
+    "create_product",
+    "emit_products_changed",
+    "get_own_product",
+    "is_public",
+    "list_own_products",
+    "own_product",
+    "parse_product_fields",
+    "sku_taken",
+    "unarchive_product",
+    "update_product",
 ]

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from reup_app.errors import ValidationError
 from reup_app.models.catalog import Brand, Product
 from reup_app.models.entities import Entity
 from reup_app.models.enums import (
@@ -52,7 +53,6 @@ from reup_app.models.enums import (
     StrainType,
 )
 from reup_app.security.principal import ANONYMOUS, Principal
-from reup_app.errors import ValidationError
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -168,8 +168,9 @@ def _parse_choice(value: Any, allowed: tuple[str, ...], what: str, field_name: s
         raise ValidationError(f"Unknown {what} {_echo(value)!r}.", field_name)
     text = value.strip().lower()
     if text not in allowed:
-        raise ValidationError(f"Unknown {what} {_echo(value.strip())!r}. Choose one of: {', '.join(allowed)}.",
-                              field_name)
+        raise ValidationError(
+            f"Unknown {what} {_echo(value.strip())!r}. Choose one of: {', '.join(allowed)}.", field_name
+        )
     return text
 
 
@@ -181,8 +182,9 @@ def _normalise_text(value: Any) -> str:
     return _SPACE_RE.sub(" ", _CONTROL_RE.sub(" ", value)).strip()
 
 
-def _check_range(lo: Decimal | None, hi: Decimal | None, *, what: str, field_name: str,
-                 upper: Decimal, places: int = 2) -> None:
+def _check_range(
+    lo: Decimal | None, hi: Decimal | None, *, what: str, field_name: str, upper: Decimal, places: int = 2
+) -> None:
     for bound, which in ((lo, "Minimum"), (hi, "Maximum")):
         if bound is None:
             continue
@@ -193,14 +195,27 @@ def _check_range(lo: Decimal | None, hi: Decimal | None, *, what: str, field_nam
         if bound > upper:
             raise ValidationError(f"{which} {what} cannot be more than {upper}.", f"{field_name}_{which[:3].lower()}")
         if bound != bound.quantize(Decimal(1).scaleb(-places), rounding="ROUND_DOWN"):
-            raise ValidationError(f"{which} {what} can have at most {places} decimal places.",
-                                  f"{field_name}_{which[:3].lower()}")
+            raise ValidationError(
+                f"{which} {what} can have at most {places} decimal places.", f"{field_name}_{which[:3].lower()}"
+            )
     if lo is not None and hi is not None and lo > hi:
         raise ValidationError(f"Minimum {what} cannot be more than the maximum {what}.", f"{field_name}_min")
 
 
-_FIELDS = ("text", "category", "strain_type", "thc_min", "thc_max", "price_min", "price_max", "in_stock",
-           "seller_entity_id", "sort", "page", "page_size")
+_FIELDS = (
+    "text",
+    "category",
+    "strain_type",
+    "thc_min",
+    "thc_max",
+    "price_min",
+    "price_max",
+    "in_stock",
+    "seller_entity_id",
+    "sort",
+    "page",
+    "page_size",
+)
 
 
 @dataclass
@@ -253,20 +268,25 @@ class CatalogQuery:
         if len(self.text) > MAX_TEXT_LENGTH:
             raise ValidationError(f"Search text must be at most {MAX_TEXT_LENGTH} characters.", "text")
         if self.category is not None and self.category not in _CATEGORIES:
-            raise ValidationError(f"Unknown category {_echo(self.category)!r}. Choose one of: "
-                                  f"{', '.join(_CATEGORIES)}.", "category")
+            raise ValidationError(
+                f"Unknown category {_echo(self.category)!r}. Choose one of: {', '.join(_CATEGORIES)}.", "category"
+            )
         if self.strain_type is not None and self.strain_type not in _STRAIN_TYPES:
-            raise ValidationError(f"Unknown strain type {_echo(self.strain_type)!r}. Choose one of: "
-                                  f"{', '.join(_STRAIN_TYPES)}.", "strain_type")
+            raise ValidationError(
+                f"Unknown strain type {_echo(self.strain_type)!r}. Choose one of: {', '.join(_STRAIN_TYPES)}.",
+                "strain_type",
+            )
         if self.sort not in SORTS:
-            raise ValidationError(f"Unknown sort order {_echo(self.sort)!r}. Choose one of: {', '.join(SORTS)}.",
-                                  "sort")
+            raise ValidationError(
+                f"Unknown sort order {_echo(self.sort)!r}. Choose one of: {', '.join(SORTS)}.", "sort"
+            )
         _check_range(self.price_min, self.price_max, what="price", field_name="price", upper=MAX_PRICE)
         _check_range(self.thc_min, self.thc_max, what="THC %", field_name="thc", upper=MAX_PERCENT)
         if not isinstance(self.in_stock, bool):
             raise ValidationError("In stock must be true or false.", "in_stock")
         if self.seller_entity_id is not None and (
-            isinstance(self.seller_entity_id, bool) or not isinstance(self.seller_entity_id, int)
+            isinstance(self.seller_entity_id, bool)
+            or not isinstance(self.seller_entity_id, int)
             or self.seller_entity_id < 1
         ):
             raise ValidationError("Unknown seller.", "seller_entity_id")
@@ -274,8 +294,11 @@ class CatalogQuery:
             raise ValidationError("Page must be 1 or more.", "page")
         if self.page > MAX_PAGE:
             raise ValidationError(f"Page cannot be more than {MAX_PAGE}; narrow your search instead.", "page")
-        if (isinstance(self.page_size, bool) or not isinstance(self.page_size, int)
-                or not 1 <= self.page_size <= MAX_PAGE_SIZE):
+        if (
+            isinstance(self.page_size, bool)
+            or not isinstance(self.page_size, int)
+            or not 1 <= self.page_size <= MAX_PAGE_SIZE
+        ):
             raise ValidationError(f"Page size must be between 1 and {MAX_PAGE_SIZE}.", "page_size")
         return self
 
@@ -351,11 +374,45 @@ class _FulltextConfig:
 _FT_CACHE: weakref.WeakKeyDictionary[Engine, _FulltextConfig] = weakref.WeakKeyDictionary()
 _FT_LOCK = threading.Lock()
 # InnoDB's built-in list (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD), used if it can't be read.
-_DEFAULT_STOPWORDS = frozenset({
-    "a", "about", "an", "are", "as", "at", "be", "by", "com", "de", "en", "for", "from", "how", "i", "in",
-    "is", "it", "la", "of", "on", "or", "that", "the", "this", "to", "was", "what", "when", "where", "who",
-    "will", "with", "und", "www",
-})
+_DEFAULT_STOPWORDS = frozenset(
+    {
+        "a",
+        "about",
+        "an",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "com",
+        "de",
+        "en",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "la",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "who",
+        "will",
+        "with",
+        "und",
+        "www",
+    }
+)
 
 
 def _fulltext_config(conn: Connection) -> _FulltextConfig:
@@ -372,10 +429,12 @@ def _fulltext_config(conn: Connection) -> _FulltextConfig:
 
 
 def _read_fulltext_config(conn: Connection) -> _FulltextConfig:
-    row = conn.execute(sql(
-        "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, @@innodb_ft_enable_stopword, "
-        "@@innodb_ft_server_stopword_table"
-    )).one()
+    row = conn.execute(
+        sql(
+            "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, @@innodb_ft_enable_stopword, "
+            "@@innodb_ft_server_stopword_table"
+        )
+    ).one()
     min_token, max_token, enabled, server_table = int(row[0]), int(row[1]), bool(int(row[2])), row[3]
     stopwords: frozenset[str] = frozenset()
     if enabled:
@@ -441,9 +500,24 @@ _ENTITIES = Entity.__table__
 _BRANDS = Brand.__table__
 
 _ITEM_COLUMNS = (
-    P.id, P.sku, P.name, B.name.label("brand_name"), P.entity_id, E.name.label("seller_name"), P.category,
-    P.strain_name, P.strain_type, P.thc_percent, P.cbd_percent, P.unit_of_measure, P.unit_price, P.case_size,
-    P.case_price, P.min_order_qty, P.available_qty, P.listing_state,
+    P.id,
+    P.sku,
+    P.name,
+    B.name.label("brand_name"),
+    P.entity_id,
+    E.name.label("seller_name"),
+    P.category,
+    P.strain_name,
+    P.strain_type,
+    P.thc_percent,
+    P.cbd_percent,
+    P.unit_of_measure,
+    P.unit_price,
+    P.case_size,
+    P.case_price,
+    P.min_order_qty,
+    P.available_qty,
+    P.listing_state,
 )
 
 # sort -> ((column, descending), ...); the last key (id) makes every order total, so pages never
@@ -476,8 +550,7 @@ def _product_filters(query: CatalogQuery, conn: Connection) -> tuple[list[Any], 
             ft_words = [w for w in words if ft.min_token <= len(w) <= ft.max_token and w not in ft.stopwords]
             like_words = [w for w in words if w not in ft_words]
             if ft_words:
-                relevance = mysql_match(P.search_text, against=" ".join(f"+{w}*" for w in ft_words)
-                                        ).in_boolean_mode()
+                relevance = mysql_match(P.search_text, against=" ".join(f"+{w}*" for w in ft_words)).in_boolean_mode()
                 conds.append(relevance)
         conds.extend(P.search_text.like(_like_pattern(w), escape="\\") for w in like_words)
     if query.category is not None:
@@ -522,8 +595,14 @@ def _item_from(source: Any) -> Any:
 
 
 def _plain_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> list[Any]:
-    stmt = (select(*_ITEM_COLUMNS).select_from(_item_from(_PRODUCTS)).where(*_visible(), *conds)
-            .order_by(*_ordering(keys)).limit(query.page_size).offset(query.offset))
+    stmt = (
+        select(*_ITEM_COLUMNS)
+        .select_from(_item_from(_PRODUCTS))
+        .where(*_visible(), *conds)
+        .order_by(*_ordering(keys))
+        .limit(query.page_size)
+        .offset(query.offset)
+    )
     if query.seller_entity_id is None:
         # MySQL would otherwise walk a (listing_state, ...) index over most of the table with a
         # random row read per entry (~130 ms at 100k rows); a sequential scan + sort is ~18 ms.
@@ -552,8 +631,11 @@ def _fulltext_page(conn: Connection, conds: list[Any], keys: tuple, query: Catal
         .limit(query.page_size)
         .offset(query.offset)
     ).subquery("k")
-    stmt = (select(*_ITEM_COLUMNS, k.c.total_rows).select_from(_item_from(k.join(_PRODUCTS, P.id == k.c.id)))
-            .order_by(*_outer_ordering(k, keys)))
+    stmt = (
+        select(*_ITEM_COLUMNS, k.c.total_rows)
+        .select_from(_item_from(k.join(_PRODUCTS, P.id == k.c.id)))
+        .order_by(*_outer_ordering(k, keys))
+    )
     return conn.execute(_straight(stmt)).all()
 
 
@@ -572,26 +654,50 @@ def _union_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQ
         for state in _PUBLIC_STATES
     ]
     k = union_all(*parts).subquery("k")
-    stmt = (select(*_ITEM_COLUMNS).select_from(_item_from(k.join(_PRODUCTS, P.id == k.c.id)))
-            .order_by(*_outer_ordering(k, keys)).limit(query.page_size).offset(query.offset))
+    stmt = (
+        select(*_ITEM_COLUMNS)
+        .select_from(_item_from(k.join(_PRODUCTS, P.id == k.c.id)))
+        .order_by(*_outer_ordering(k, keys))
+        .limit(query.page_size)
+        .offset(query.offset)
+    )
     return conn.execute(_straight(stmt)).all()
 
 
 def _count(conn: Connection, conds: list[Any]) -> int:
-    per_seller = (select(P.entity_id.label("entity_id"), func.count().label("n"))
-                  .where(P.listing_state.in_(_PUBLIC_STATES), *conds)
-                  .group_by(P.entity_id).subquery("per_seller"))
-    stmt = (select(func.coalesce(func.sum(per_seller.c.n), 0))
-            .select_from(per_seller.join(_ENTITIES, E.id == per_seller.c.entity_id))
-            .where(E.status == _APPROVED))
+    per_seller = (
+        select(P.entity_id.label("entity_id"), func.count().label("n"))
+        .where(P.listing_state.in_(_PUBLIC_STATES), *conds)
+        .group_by(P.entity_id)
+        .subquery("per_seller")
+    )
+    stmt = (
+        select(func.coalesce(func.sum(per_seller.c.n), 0))
+        .select_from(per_seller.join(_ENTITIES, E.id == per_seller.c.entity_id))
+        .where(E.status == _APPROVED)
+    )
     return int(conn.execute(stmt).scalar_one())
 
 
 def _item(r: Any) -> CatalogItem:
     return CatalogItem(
-        id=r[0], sku=r[1], name=r[2], brand=r[3], seller_entity_id=r[4], seller_name=r[5], category=r[6],
-        strain_name=r[7], strain_type=r[8], thc_percent=r[9], cbd_percent=r[10], unit_of_measure=r[11],
-        unit_price=r[12], case_size=r[13], case_price=r[14], min_order_qty=r[15], available_qty=r[16],
+        id=r[0],
+        sku=r[1],
+        name=r[2],
+        brand=r[3],
+        seller_entity_id=r[4],
+        seller_name=r[5],
+        category=r[6],
+        strain_name=r[7],
+        strain_type=r[8],
+        thc_percent=r[9],
+        cbd_percent=r[10],
+        unit_of_measure=r[11],
+        unit_price=r[12],
+        case_size=r[13],
+        case_price=r[14],
+        min_order_qty=r[15],
+        available_qty=r[16],
         listing_state=r[17],
     )
 
@@ -638,8 +744,15 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
             total = _count(conn, conds)
 
     pages = math.ceil(total / query.page_size) if total else 0
-    return CatalogPage(items=items, total=total, page=query.page, page_size=query.page_size, pages=pages,
-                       has_next=query.page < pages, has_prev=query.page > 1)
+    return CatalogPage(
+        items=items,
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+        pages=pages,
+        has_next=query.page < pages,
+        has_prev=query.page > 1,
+    )
 
 
 def get_catalog_facets(session: Session, principal: Principal | None = None) -> CatalogFacets:
@@ -650,14 +763,23 @@ def get_catalog_facets(session: Session, principal: Principal | None = None) -> 
     """
     _ = principal or ANONYMOUS
     conn = session.connection()
-    per_seller = (select(P.entity_id.label("entity_id"), P.category.label("category"),
-                         P.strain_type.label("strain_type"), func.count().label("n"))
-                  .where(P.listing_state.in_(_PUBLIC_STATES))
-                  .group_by(P.entity_id, P.category, P.strain_type).subquery("per_seller"))
-    stmt = (select(per_seller.c.category, per_seller.c.strain_type, func.sum(per_seller.c.n))
-            .select_from(per_seller.join(_ENTITIES, E.id == per_seller.c.entity_id))
-            .where(E.status == _APPROVED)
-            .group_by(per_seller.c.category, per_seller.c.strain_type))
+    per_seller = (
+        select(
+            P.entity_id.label("entity_id"),
+            P.category.label("category"),
+            P.strain_type.label("strain_type"),
+            func.count().label("n"),
+        )
+        .where(P.listing_state.in_(_PUBLIC_STATES))
+        .group_by(P.entity_id, P.category, P.strain_type)
+        .subquery("per_seller")
+    )
+    stmt = (
+        select(per_seller.c.category, per_seller.c.strain_type, func.sum(per_seller.c.n))
+        .select_from(per_seller.join(_ENTITIES, E.id == per_seller.c.entity_id))
+        .where(E.status == _APPROVED)
+        .group_by(per_seller.c.category, per_seller.c.strain_type)
+    )
     cat_counts: dict[str, int] = {}
     strain_counts: dict[str, int] = {}
     for category, strain_type, n in conn.execute(stmt).all():

@@ -1,4 +1,4 @@
-"""Licence lifecycle rules that run without a user (the hourly housekeeping job)."""
+"""License lifecycle rules that run without a user (the hourly housekeeping job)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,26 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from reup_app.errors import PermissionDenied, ValidationError
 from reup_app.events import emit
 from reup_app.models import License
 from reup_app.models.enums import LicenseStatus
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
-from reup_app.errors import PermissionDenied, ValidationError
 
-# Statuses a licence leaves when its expiry date passes. A suspended licence stays suspended:
+# Statuses a license leaves when its expiry date passes. A suspended license stays suspended:
 # the regulator's action says more than the calendar does.
 _EXPIRABLE = (LicenseStatus.ACTIVE, LicenseStatus.PENDING)
 
 
 def expire_past_due_licenses(session: Session, principal: Principal, today: date) -> int:
-    """Mark every active or pending licence whose `expires_on` is before `today` as expired.
+    """Mark every active or pending license whose `expires_on` is before `today` as expired.
 
-    A licence is valid through its expiry date, so one expiring today is left alone. Only the
-    system (jobs) and platform admins may run this. Returns the number of licences changed.
+    A license is valid through its expiry date, so one expiring today is left alone. Only the
+    system (jobs) and platform admins may run this. Returns the number of licenses changed.
     """
     if not (principal.is_system or (principal.is_authenticated and principal.is_platform_admin)):
-        raise PermissionDenied("Only the system or a platform admin can expire licences.")
+        raise PermissionDenied("Only the system or a platform admin can expire licenses.")
     if not isinstance(today, date):
         raise ValidationError("`today` must be a date.", field="today")
 
@@ -40,7 +40,11 @@ def expire_past_due_licenses(session: Session, principal: Principal, today: date
         lic.status = LicenseStatus.EXPIRED
         lic.updated_at = now
         session.add(lic)
-        emit(session, "license.expired", entity_ids=[lic.entity_id],
-             payload={"license_id": lic.id, "number": lic.number, "expires_on": lic.expires_on.isoformat()})
+        emit(
+            session,
+            "license.expired",
+            entity_ids=[lic.entity_id],
+            payload={"license_id": lic.id, "number": lic.number, "expires_on": lic.expires_on.isoformat()},
+        )
     session.flush()
     return len(rows)

@@ -25,6 +25,13 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from reup_app.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from reup_app.models import Entity, Membership, User
 from reup_app.models.enums import EntityStatus, OneTimeTokenPurpose
 from reup_app.models.types import utcnow
@@ -49,14 +56,6 @@ from reup_app.security.tokens import (
     rotate_refresh_token,
 )
 from reup_app.services.identity import principal_cache
-from reup_app.services.notifications.email import send_email
-from reup_app.errors import (
-    Conflict,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    ValidationError,
-)
 from reup_app.services.identity.common import (
     RESET_TTL,
     AccountBlocked,
@@ -77,6 +76,7 @@ from reup_app.services.identity.common import (
     validate_email,
     validate_password,
 )
+from reup_app.services.notifications.email import send_email
 from reup_app.settings import get_settings
 
 BAD_CREDENTIALS = "Email or password is incorrect."
@@ -84,11 +84,30 @@ BAD_CODE = "That code is incorrect or has already been used."
 PASSWORD_CHANGE_LIMIT = Limit(5, 15 * 60)
 
 __all__ = [
-    "AccountBlocked", "BAD_CREDENTIALS", "EntityChoice", "LoginResult", "MfaSetup", "SessionEnded",
-    "admin_reset_mfa", "begin_mfa_enrolment", "begin_mfa_enrolment_with_challenge", "change_password",
-    "complete_mfa", "confirm_mfa_enrolment", "confirm_mfa_enrolment_with_challenge", "disable_mfa",
-    "disable_user", "enable_user", "list_my_entities", "login", "logout", "refresh",
-    "regenerate_recovery_codes", "request_password_reset", "reset_password", "resolve_principal",
+    "AccountBlocked",
+    "BAD_CREDENTIALS",
+    "EntityChoice",
+    "LoginResult",
+    "MfaSetup",
+    "SessionEnded",
+    "admin_reset_mfa",
+    "begin_mfa_enrolment",
+    "begin_mfa_enrolment_with_challenge",
+    "change_password",
+    "complete_mfa",
+    "confirm_mfa_enrolment",
+    "confirm_mfa_enrolment_with_challenge",
+    "disable_mfa",
+    "disable_user",
+    "enable_user",
+    "list_my_entities",
+    "login",
+    "logout",
+    "refresh",
+    "regenerate_recovery_codes",
+    "request_password_reset",
+    "reset_password",
+    "resolve_principal",
     "switch_entity",
 ]
 
@@ -127,45 +146,104 @@ class MfaSetup:
 
 # --- sessions -------------------------------------------------------------------------------
 
-def _issue(session: Session, user: User, entity: Entity | None, role: str | None, *, client_ip: str | None,
-           user_agent: str | None, family_id: str | None = None, raw_refresh: str | None = None,
-           **extra) -> LoginResult:
+
+def _issue(
+    session: Session,
+    user: User,
+    entity: Entity | None,
+    role: str | None,
+    *,
+    client_ip: str | None,
+    user_agent: str | None,
+    family_id: str | None = None,
+    raw_refresh: str | None = None,
+    **extra,
+) -> LoginResult:
     entity_id = entity.id if entity is not None else None
     roles = frozenset({role}) if role else frozenset()
-    access = create_access_token(user_id=user.id, entity_id=entity_id, roles=roles,
-                                 is_platform_admin=user.is_platform_admin, token_version=user.token_version)
+    access = create_access_token(
+        user_id=user.id,
+        entity_id=entity_id,
+        roles=roles,
+        is_platform_admin=user.is_platform_admin,
+        token_version=user.token_version,
+    )
     if raw_refresh is None:
-        raw_refresh, _ = issue_refresh_token(session, user_id=user.id, entity_id=entity_id, family_id=family_id,
-                                             client_ip=client_ip, user_agent=user_agent)
+        raw_refresh, _ = issue_refresh_token(
+            session,
+            user_id=user.id,
+            entity_id=entity_id,
+            family_id=family_id,
+            client_ip=client_ip,
+            user_agent=user_agent,
+        )
     claims = decode_access_token(access)
-    principal = Principal(user_id=user.id, entity_id=entity_id, roles=roles,
-                          is_platform_admin=bool(user.is_platform_admin), token_version=user.token_version,
-                          client_ip=client_ip)
-    return LoginResult(status="ok", user_id=user.id, entity_id=entity_id, principal=principal,
-                       access_token=access, refresh_token=raw_refresh, access_expires_at=claims.expires_at,
-                       entities=entity_choices(session, user.id), email=user.email,
-                       entity_kind=(entity.kind if entity is not None else None), **extra)
+    principal = Principal(
+        user_id=user.id,
+        entity_id=entity_id,
+        roles=roles,
+        is_platform_admin=bool(user.is_platform_admin),
+        token_version=user.token_version,
+        client_ip=client_ip,
+    )
+    return LoginResult(
+        status="ok",
+        user_id=user.id,
+        entity_id=entity_id,
+        principal=principal,
+        access_token=access,
+        refresh_token=raw_refresh,
+        access_expires_at=claims.expires_at,
+        entities=entity_choices(session, user.id),
+        email=user.email,
+        entity_kind=(entity.kind if entity is not None else None),
+        **extra,
+    )
 
 
-def _finish_password_step(session: Session, user: User, entity: Entity | None, role: str | None, *,
-                          client_ip: str | None, user_agent: str | None) -> LoginResult:
+def _finish_password_step(
+    session: Session,
+    user: User,
+    entity: Entity | None,
+    role: str | None,
+    *,
+    client_ip: str | None,
+    user_agent: str | None,
+) -> LoginResult:
     """After the password (or an invitation) is verified: MFA challenge or tokens."""
     entity_id = entity.id if entity is not None else None
     if user.mfa_enabled:
-        return LoginResult(status="mfa_required", user_id=user.id, entity_id=entity_id,
-                           challenge=create_challenge_token(user_id=user.id, entity_id=entity_id,
-                                                            token_version=user.token_version, typ=TYP_MFA))
+        return LoginResult(
+            status="mfa_required",
+            user_id=user.id,
+            entity_id=entity_id,
+            challenge=create_challenge_token(
+                user_id=user.id, entity_id=entity_id, token_version=user.token_version, typ=TYP_MFA
+            ),
+        )
     if mfa_required_for(user, entity):
-        return LoginResult(status="mfa_enrolment_required", user_id=user.id, entity_id=entity_id,
-                           challenge=create_challenge_token(user_id=user.id, entity_id=entity_id,
-                                                            token_version=user.token_version, typ=TYP_MFA_ENROL))
+        return LoginResult(
+            status="mfa_enrolment_required",
+            user_id=user.id,
+            entity_id=entity_id,
+            challenge=create_challenge_token(
+                user_id=user.id, entity_id=entity_id, token_version=user.token_version, typ=TYP_MFA_ENROL
+            ),
+        )
     user.last_login_at = utcnow()
     session.add(user)
     return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent)
 
 
-def login(session: Session, *, email: str, password: str, client_ip: str | None = None,
-          user_agent: str | None = None, entity_id: int | None = None) -> LoginResult:
+def login(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+    entity_id: int | None = None,
+) -> LoginResult:
     """Check e-mail and password; return tokens, or an MFA challenge (see module docstring).
 
     Raises NotAuthenticated(BAD_CREDENTIALS) for an unknown user or a wrong password alike,
@@ -206,8 +284,13 @@ def login(session: Session, *, email: str, password: str, client_ip: str | None 
     return _finish_password_step(session, user, entity, role, client_ip=client_ip, user_agent=user_agent)
 
 
-def _challenge_user(session: Session, challenge: str, typ: str, *, lock: bool = False,
-                    ) -> tuple[User, object, Entity | None, str | None]:
+def _challenge_user(
+    session: Session,
+    challenge: str,
+    typ: str,
+    *,
+    lock: bool = False,
+) -> tuple[User, object, Entity | None, str | None]:
     c = decode_challenge_token(challenge, typ)
     q = select(User).where(User.id == c.user_id)
     user = session.exec(q.with_for_update() if lock else q).first()
@@ -230,8 +313,9 @@ def _burn_challenge(jti: str, expires_at: int) -> None:
         raise TokenInvalid("This sign-in attempt was already completed. Please sign in again.")
 
 
-def complete_mfa(session: Session, challenge: str, code: str, *, client_ip: str | None = None,
-                 user_agent: str | None = None) -> LoginResult:
+def complete_mfa(
+    session: Session, challenge: str, code: str, *, client_ip: str | None = None, user_agent: str | None = None
+) -> LoginResult:
     """Second step: a 6-digit TOTP code or a recovery code (abcd-efgh-ijkl); returns tokens."""
     c = decode_challenge_token(challenge, TYP_MFA)
     _enforce_mfa_limits(c.user_id, client_ip)
@@ -253,12 +337,17 @@ def complete_mfa(session: Session, challenge: str, code: str, *, client_ip: str 
     user.last_login_at = utcnow()
     session.add(user)
     if remaining is not None:
-        send_email(session, user.email, "A ReUp recovery code was used",
-                   f"Hello {user.full_name},\n\nA recovery code was used to sign in to your ReUp account. "
-                   f"{remaining} recovery code(s) remain. If this was not you, change your password now "
-                   f"and contact ReUp support.\n")
-    return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent,
-                  recovery_codes_remaining=remaining)
+        send_email(
+            session,
+            user.email,
+            "A ReUp recovery code was used",
+            f"Hello {user.full_name},\n\nA recovery code was used to sign in to your ReUp account. "
+            f"{remaining} recovery code(s) remain. If this was not you, change your password now "
+            f"and contact ReUp support.\n",
+        )
+    return _issue(
+        session, user, entity, role, client_ip=client_ip, user_agent=user_agent, recovery_codes_remaining=remaining
+    )
 
 
 def begin_mfa_enrolment_with_challenge(session: Session, challenge: str) -> MfaSetup:
@@ -269,9 +358,14 @@ def begin_mfa_enrolment_with_challenge(session: Session, challenge: str) -> MfaS
     return _new_pending_secret(session, user)
 
 
-def confirm_mfa_enrolment_with_challenge(session: Session, challenge: str, code: str, *,
-                                         client_ip: str | None = None, user_agent: str | None = None,
-                                         ) -> LoginResult:
+def confirm_mfa_enrolment_with_challenge(
+    session: Session,
+    challenge: str,
+    code: str,
+    *,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
     """Finish forced enrolment with the first code; returns tokens and the recovery codes."""
     c = decode_challenge_token(challenge, TYP_MFA_ENROL)
     _enforce_mfa_limits(c.user_id, client_ip)
@@ -283,12 +377,12 @@ def confirm_mfa_enrolment_with_challenge(session: Session, challenge: str, code:
     _burn_challenge(c.jti, c.expires_at)
     user.last_login_at = utcnow()
     session.add(user)
-    return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent,
-                  recovery_codes=tuple(codes))
+    return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent, recovery_codes=tuple(codes))
 
 
-def refresh(session: Session, raw_refresh: str, *, client_ip: str | None = None,
-            user_agent: str | None = None) -> LoginResult:
+def refresh(
+    session: Session, raw_refresh: str, *, client_ip: str | None = None, user_agent: str | None = None
+) -> LoginResult:
     """Rotate the refresh token and issue a new access token (status "ok").
 
     Raises RefreshTokenInvalid / RefreshTokenReused (whole family revoked) / SessionEnded.
@@ -299,8 +393,11 @@ def refresh(session: Session, raw_refresh: str, *, client_ip: str | None = None,
         raise SessionEnded("This account has been disabled. Please contact your business owner or ReUp support.")
     entity, role = None, None
     if row.entity_id is not None:
-        pair = session.exec(select(Membership, Entity).join(Entity, Entity.id == Membership.entity_id)
-                            .where(Membership.user_id == user.id, Membership.entity_id == row.entity_id)).first()
+        pair = session.exec(
+            select(Membership, Entity)
+            .join(Entity, Entity.id == Membership.entity_id)
+            .where(Membership.user_id == user.id, Membership.entity_id == row.entity_id)
+        ).first()
         if pair is None:
             raise SessionEnded("You are no longer a member of this business. Please sign in again.")
         membership, entity = pair
@@ -360,8 +457,14 @@ def _checked_principal(claims, state: dict | None, revoked: bool, client_ip: str
         if status != EntityStatus.APPROVED:
             raise SessionEnded(_STATUS_MESSAGES.get(status, "This business cannot be used right now."))
         roles = frozenset({role})
-    return Principal(user_id=claims.user_id, entity_id=claims.entity_id, roles=roles,
-                     is_platform_admin=bool(state["adm"]), token_version=claims.token_version, client_ip=client_ip)
+    return Principal(
+        user_id=claims.user_id,
+        entity_id=claims.entity_id,
+        roles=roles,
+        is_platform_admin=bool(state["adm"]),
+        token_version=claims.token_version,
+        client_ip=client_ip,
+    )
 
 
 _STATUS_MESSAGES = {
@@ -375,8 +478,15 @@ def list_my_entities(session: Session, principal: Principal) -> tuple[EntityChoi
     return entity_choices(session, require_user(principal))
 
 
-def switch_entity(session: Session, principal: Principal, entity_id: int | None, *, raw_refresh: str | None = None,
-                  client_ip: str | None = None, user_agent: str | None = None) -> LoginResult:
+def switch_entity(
+    session: Session,
+    principal: Principal,
+    entity_id: int | None,
+    *,
+    raw_refresh: str | None = None,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
     """Act for another of the user's businesses (None: platform admins back to the platform view).
 
     Returns new tokens; with `raw_refresh` that refresh token is rotated into the new entity
@@ -391,8 +501,11 @@ def switch_entity(session: Session, principal: Principal, entity_id: int | None,
             raise ValidationError("Choose a business.", field="entity_id")
         entity, role = None, None
     else:
-        pair = session.exec(select(Membership, Entity).join(Entity, Entity.id == Membership.entity_id)
-                            .where(Membership.user_id == user_id, Membership.entity_id == entity_id)).first()
+        pair = session.exec(
+            select(Membership, Entity)
+            .join(Entity, Entity.id == Membership.entity_id)
+            .where(Membership.user_id == user_id, Membership.entity_id == entity_id)
+        ).first()
         if pair is None:
             raise PermissionDenied("You are not a member of that business.")
         membership, entity = pair
@@ -400,21 +513,29 @@ def switch_entity(session: Session, principal: Principal, entity_id: int | None,
             raise PermissionDenied(entity_block_message(entity))
         role = membership.role
         if entity.require_mfa and not user.mfa_enabled:
-            raise PermissionDenied(f"{entity.name} requires two-factor authentication. "
-                                   "Set it up in your account settings first.")
+            raise PermissionDenied(
+                f"{entity.name} requires two-factor authentication. Set it up in your account settings first."
+            )
     target = entity.id if entity else None
     if raw_refresh is not None:
         row = find_refresh_token(session, raw_refresh)
         if row is None or row.user_id != user_id:
             raise RefreshTokenInvalid("Your session is no longer valid. Please sign in again.")
-        new_raw, _ = rotate_refresh_token(session, raw_refresh, client_ip=client_ip, user_agent=user_agent,
-                                          entity_id=target)
+        new_raw, _ = rotate_refresh_token(
+            session, raw_refresh, client_ip=client_ip, user_agent=user_agent, entity_id=target
+        )
         return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent, raw_refresh=new_raw)
     return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent)
 
 
-def logout(session: Session, principal: Principal, raw_refresh: str | None = None, everywhere: bool = False, *,
-           access_token: str | None = None) -> None:
+def logout(
+    session: Session,
+    principal: Principal,
+    raw_refresh: str | None = None,
+    everywhere: bool = False,
+    *,
+    access_token: str | None = None,
+) -> None:
     """Sign out: revoke this session's refresh-token family and deny its access token.
 
     `everywhere=True` bumps the user's token_version (every access token dies within the principal
@@ -449,8 +570,13 @@ def logout(session: Session, principal: Principal, raw_refresh: str | None = Non
 # The cookie holds a refresh token of its own family (never shown to page scripts); each tab
 # gets a separate token pair kept in backend-only state. See reup_app/api/auth_routes.py.
 
-def _session_subject(session: Session, user_id: int, entity_id: int | None, token_version: int,
-                     ) -> tuple[User, Entity | None, str | None]:
+
+def _session_subject(
+    session: Session,
+    user_id: int,
+    entity_id: int | None,
+    token_version: int,
+) -> tuple[User, Entity | None, str | None]:
     """The user, entity and role for a server-verified hand-over; SessionEnded if it no longer holds."""
     user = session.get(User, int(user_id))
     if user is None or not user.is_active or user.token_version != int(token_version):
@@ -459,30 +585,49 @@ def _session_subject(session: Session, user_id: int, entity_id: int | None, toke
         if not user.is_platform_admin:
             raise SessionEnded("Your session is no longer valid. Please sign in again.")
         return user, None, None
-    pair = session.exec(select(Membership, Entity).join(Entity, Entity.id == Membership.entity_id)
-                        .where(Membership.user_id == user.id, Membership.entity_id == int(entity_id))).first()
+    pair = session.exec(
+        select(Membership, Entity)
+        .join(Entity, Entity.id == Membership.entity_id)
+        .where(Membership.user_id == user.id, Membership.entity_id == int(entity_id))
+    ).first()
     if pair is None or pair[1].status != EntityStatus.APPROVED:
         raise SessionEnded("Your session is no longer valid. Please sign in again.")
     return user, pair[1], pair[0].role
 
 
-def issue_cookie_token(session: Session, *, user_id: int, entity_id: int | None, token_version: int,
-                       client_ip: str | None = None, user_agent: str | None = None) -> str:
+def issue_cookie_token(
+    session: Session,
+    *,
+    user_id: int,
+    entity_id: int | None,
+    token_version: int,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> str:
     """A refresh token of a new family for the browser's session cookie (after a verified sign-in)."""
     user, entity, _role = _session_subject(session, user_id, entity_id, token_version)
-    raw, _ = issue_refresh_token(session, user_id=user.id, entity_id=entity.id if entity else None,
-                                 client_ip=client_ip, user_agent=user_agent)
+    raw, _ = issue_refresh_token(
+        session, user_id=user.id, entity_id=entity.id if entity else None, client_ip=client_ip, user_agent=user_agent
+    )
     return raw
 
 
-def rotate_cookie_token(session: Session, raw_cookie: str, *, client_ip: str | None = None,
-                        user_agent: str | None = None) -> LoginResult:
+def rotate_cookie_token(
+    session: Session, raw_cookie: str, *, client_ip: str | None = None, user_agent: str | None = None
+) -> LoginResult:
     """Use the cookie's refresh token once (rotation + reuse detection as for any refresh token)."""
     return refresh(session, raw_cookie, client_ip=client_ip, user_agent=user_agent)
 
 
-def issue_tab_session(session: Session, *, user_id: int, entity_id: int | None, token_version: int,
-                      client_ip: str | None = None, user_agent: str | None = None) -> LoginResult:
+def issue_tab_session(
+    session: Session,
+    *,
+    user_id: int,
+    entity_id: int | None,
+    token_version: int,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
     """A fresh token pair (new family) for one browser tab, after the cookie was verified."""
     user, entity, role = _session_subject(session, user_id, entity_id, token_version)
     if mfa_required_for(user, entity) and not user.mfa_enabled:
@@ -492,8 +637,16 @@ def issue_tab_session(session: Session, *, user_id: int, entity_id: int | None, 
 
 # --- passwords ------------------------------------------------------------------------------
 
-def change_password(session: Session, principal: Principal, current: str, new: str, *,
-                    client_ip: str | None = None, user_agent: str | None = None) -> LoginResult:
+
+def change_password(
+    session: Session,
+    principal: Principal,
+    current: str,
+    new: str,
+    *,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
     """Change the caller's password; signs out every other session and returns fresh tokens."""
     uid = require_user(principal)
     enforce(f"pwchange:user:{uid}", PASSWORD_CHANGE_LIMIT, "Too many password attempts.")
@@ -510,14 +663,19 @@ def change_password(session: Session, principal: Principal, current: str, new: s
     session.add(user)
     revoke_user_tokens(session, uid)
     principal_cache.invalidate_users(session, uid)
-    send_email(session, user.email, "Your ReUp password was changed",
-               f"Hello {user.full_name},\n\nThe password of your ReUp account was just changed and all other "
-               f"sessions were signed out. If this was not you, reset your password now and contact ReUp support.\n")
+    send_email(
+        session,
+        user.email,
+        "Your ReUp password was changed",
+        f"Hello {user.full_name},\n\nThe password of your ReUp account was just changed and all other "
+        f"sessions were signed out. If this was not you, reset your password now and contact ReUp support.\n",
+    )
     entity, role = None, None
     if principal.entity_id is not None:
         entity = session.get(Entity, principal.entity_id)
-        m = session.exec(select(Membership).where(Membership.user_id == uid,
-                                                  Membership.entity_id == principal.entity_id)).first()
+        m = session.exec(
+            select(Membership).where(Membership.user_id == uid, Membership.entity_id == principal.entity_id)
+        ).first()
         role = m.role if m else None
         if m is None or entity is None or entity.status != EntityStatus.APPROVED:
             entity, role = None, None
@@ -534,19 +692,25 @@ def request_password_reset(session: Session, email: str, *, client_ip: str | Non
     if client_ip:
         enforce(f"reset:ip:{client_ip}", ratelimit.RESET_PER_IP, "Too many password reset requests.")
     addr = validate_email(email)
-    enforce(rate_key("reset:acct", addr), ratelimit.RESET_PER_ACCOUNT,
-            "Too many password reset requests for this address.")
+    enforce(
+        rate_key("reset:acct", addr), ratelimit.RESET_PER_ACCOUNT, "Too many password reset requests for this address."
+    )
     user = session.exec(select(User).where(User.email == addr)).first()
     if user is None or not user.is_active:
         return
     expire_open_tokens(session, purpose=OneTimeTokenPurpose.PASSWORD_RESET, email=addr)
-    raw, _ = create_one_time_token(session, purpose=OneTimeTokenPurpose.PASSWORD_RESET, email=addr,
-                                   ttl=RESET_TTL, user_id=user.id)
+    raw, _ = create_one_time_token(
+        session, purpose=OneTimeTokenPurpose.PASSWORD_RESET, email=addr, ttl=RESET_TTL, user_id=user.id
+    )
     link = f"{get_settings().app_url}/reset-password/{raw}"
-    send_email(session, addr, "Reset your ReUp password",
-               f"Hello {user.full_name},\n\nTo choose a new password, open this link within one hour:\n\n{link}\n\n"
-               f"If you did not ask for this, ignore this e-mail; your password stays the same.\n",
-               sensitive=True)
+    send_email(
+        session,
+        addr,
+        "Reset your ReUp password",
+        f"Hello {user.full_name},\n\nTo choose a new password, open this link within one hour:\n\n{link}\n\n"
+        f"If you did not ask for this, ignore this e-mail; your password stays the same.\n",
+        sensitive=True,
+    )
 
 
 def reset_password(session: Session, token: str, new_password: str) -> None:
@@ -566,12 +730,17 @@ def reset_password(session: Session, token: str, new_password: str) -> None:
     revoke_user_tokens(session, user.id)
     principal_cache.invalidate_users(session, user.id)
     ratelimit.reset(rate_key("login:acct", user.email))
-    send_email(session, user.email, "Your ReUp password was reset",
-               f"Hello {user.full_name},\n\nYour ReUp password was reset and all sessions were signed out. "
-               f"If this was not you, contact ReUp support immediately.\n")
+    send_email(
+        session,
+        user.email,
+        "Your ReUp password was reset",
+        f"Hello {user.full_name},\n\nYour ReUp password was reset and all sessions were signed out. "
+        f"If this was not you, contact ReUp support immediately.\n",
+    )
 
 
 # --- two-factor authentication (signed-in user) --------------------------------------------
+
 
 def _new_pending_secret(session: Session, user: User) -> MfaSetup:
     secret = mfa.new_secret()
@@ -589,15 +758,20 @@ def _confirm_pending_secret(session: Session, user: User, code: str) -> list[str
     if not user.mfa_secret_encrypted:
         raise ValidationError("Start the two-factor setup first.", field="code")
     if not mfa.verify_totp(user.id, mfa.decrypt_secret(user.id, user.mfa_secret_encrypted), code or ""):
-        raise ValidationError("That code is incorrect. Check the time on your phone and try the current code.",
-                              field="code")
+        raise ValidationError(
+            "That code is incorrect. Check the time on your phone and try the current code.", field="code"
+        )
     ratelimit.reset(f"mfa:user:{user.id}")
     user.mfa_enabled = True
     user.updated_at = utcnow()
     session.add(user)
     codes = mfa.replace_recovery_codes(session, user.id)
-    send_email(session, user.email, "Two-factor authentication is on",
-               f"Hello {user.full_name},\n\nTwo-factor authentication was turned on for your ReUp account.\n")
+    send_email(
+        session,
+        user.email,
+        "Two-factor authentication is on",
+        f"Hello {user.full_name},\n\nTwo-factor authentication was turned on for your ReUp account.\n",
+    )
     return codes
 
 
@@ -648,9 +822,13 @@ def disable_mfa(session: Session, principal: Principal, *, password: str) -> Non
     user.updated_at = utcnow()
     session.add(user)
     mfa.delete_recovery_codes(session, user.id)
-    send_email(session, user.email, "Two-factor authentication is off",
-               f"Hello {user.full_name},\n\nTwo-factor authentication was turned off for your ReUp account. "
-               f"If this was not you, change your password now and contact ReUp support.\n")
+    send_email(
+        session,
+        user.email,
+        "Two-factor authentication is off",
+        f"Hello {user.full_name},\n\nTwo-factor authentication was turned off for your ReUp account. "
+        f"If this was not you, change your password now and contact ReUp support.\n",
+    )
 
 
 def regenerate_recovery_codes(session: Session, principal: Principal, *, password: str) -> list[str]:
@@ -665,6 +843,7 @@ def regenerate_recovery_codes(session: Session, principal: Principal, *, passwor
 
 
 # --- platform administration of users -------------------------------------------------------
+
 
 def _admin_target(session: Session, principal: Principal, user_id: int) -> User:
     authorize(principal, "user.disable", None)
@@ -708,6 +887,10 @@ def admin_reset_mfa(session: Session, principal: Principal, user_id: int) -> Non
     mfa.delete_recovery_codes(session, user.id)
     revoke_user_tokens(session, user.id)
     principal_cache.invalidate_users(session, user.id)
-    send_email(session, user.email, "Your two-factor authentication was reset",
-               f"Hello {user.full_name},\n\nReUp support removed two-factor authentication from your account. "
-               f"You will be asked to set it up again when you next sign in, where it is required.\n")
+    send_email(
+        session,
+        user.email,
+        "Your two-factor authentication was reset",
+        f"Hello {user.full_name},\n\nReUp support removed two-factor authentication from your account. "
+        f"You will be asked to set it up again when you next sign in, where it is required.\n",
+    )

@@ -10,16 +10,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from reup_app.errors import NotAuthenticated, ValidationError
 from reup_app.models import Entity, Membership, OneTimeToken, User
 from reup_app.models.enums import EntityStatus, Role
 from reup_app.models.types import utcnow
 from reup_app.security import passwords
 from reup_app.security.principal import Principal
 from reup_app.security.tokens import hash_token
-from reup_app.errors import NotAuthenticated, ValidationError
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 ROLES = tuple(r.value for r in Role)
 INVITE_TTL = timedelta(days=7)
 RESET_TTL = timedelta(hours=1)
@@ -53,8 +55,10 @@ def validate_password(password: str, email: str | None = None, field: str = "pas
 def validate_name(value: str, label: str, field: str, *, min_len: int = 1, max_len: int = 255) -> str:
     v = " ".join(value.split()) if isinstance(value, str) else ""
     if len(v) < min_len:
-        raise ValidationError(f"Enter the {label}." if min_len <= 1 else
-                              f"The {label} must be at least {min_len} characters.", field=field)
+        raise ValidationError(
+            f"Enter the {label}." if min_len <= 1 else f"The {label} must be at least {min_len} characters.",
+            field=field,
+        )
     if len(v) > max_len:
         raise ValidationError(f"The {label} must be at most {max_len} characters.", field=field)
     if any(ord(c) < 32 for c in v):
@@ -83,7 +87,7 @@ def require_user(principal: Principal) -> int:
 
 def entity_block_message(entity: Entity) -> str:
     if entity.status == EntityStatus.PENDING:
-        return (f"{entity.name} is awaiting approval by ReUp. We will e-mail you as soon as it is approved.")
+        return f"{entity.name} is awaiting approval by ReUp. We will e-mail you as soon as it is approved."
     if entity.status == EntityStatus.REJECTED:
         reason = f" Reason: {entity.rejection_reason}" if entity.rejection_reason else ""
         return f"The application for {entity.name} was not approved.{reason}"
@@ -103,18 +107,29 @@ class EntityChoice:
 
 
 def memberships_of(session: Session, user_id: int) -> list[tuple[Membership, Entity]]:
-    q = (select(Membership, Entity).join(Entity, Entity.id == Membership.entity_id)
-         .where(Membership.user_id == user_id).order_by(Membership.id))
+    q = (
+        select(Membership, Entity)
+        .join(Entity, Entity.id == Membership.entity_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.id)
+    )
     return list(session.exec(q).all())
 
 
 def entity_choices(session: Session, user_id: int) -> tuple[EntityChoice, ...]:
-    return tuple(EntityChoice(entity_id=e.id, name=e.name, kind=e.kind, status=e.status, role=m.role,
-                              require_mfa=bool(e.require_mfa)) for m, e in memberships_of(session, user_id))
+    return tuple(
+        EntityChoice(
+            entity_id=e.id, name=e.name, kind=e.kind, status=e.status, role=m.role, require_mfa=bool(e.require_mfa)
+        )
+        for m, e in memberships_of(session, user_id)
+    )
 
 
-def choose_membership(session: Session, user: User, preferred_entity_id: int | None = None,
-                      ) -> tuple[Entity | None, str | None]:
+def choose_membership(
+    session: Session,
+    user: User,
+    preferred_entity_id: int | None = None,
+) -> tuple[Entity | None, str | None]:
     """The (entity, role) a user acts for after sign-in; platform admins default to none.
 
     Members of several businesses get the first approved one (oldest membership) unless
@@ -151,15 +166,21 @@ def mfa_required_anywhere(session: Session, user: User) -> bool:
     return any(e.require_mfa for _, e in memberships_of(session, user.id))
 
 
-def act_as(session: Session, user: User, entity_id: int | None = None, role: str | None = None,
-           client_ip: str | None = None) -> None:
+def act_as(
+    session: Session, user: User, entity_id: int | None = None, role: str | None = None, client_ip: str | None = None
+) -> None:
     """Attribute the rest of this unit of work to `user` in the audit trail (when nobody else is)."""
     current = session.info.get("principal")
     if current is not None and getattr(current, "is_authenticated", False):
         return
     session.info["principal"] = Principal(
-        user_id=user.id, entity_id=entity_id, roles=frozenset({role}) if role else frozenset(),
-        is_platform_admin=bool(user.is_platform_admin), token_version=user.token_version, client_ip=client_ip)
+        user_id=user.id,
+        entity_id=entity_id,
+        roles=frozenset({role}) if role else frozenset(),
+        is_platform_admin=bool(user.is_platform_admin),
+        token_version=user.token_version,
+        client_ip=client_ip,
+    )
 
 
 def bump_token_version(user: User) -> None:
@@ -174,21 +195,43 @@ def rate_key(kind: str, value: str) -> str:
 
 # --- one-time tokens (invitations, password resets) ----------------------------------------
 
-def create_one_time_token(session: Session, *, purpose: str, email: str, ttl: timedelta,
-                          user_id: int | None = None, entity_id: int | None = None, role: str | None = None,
-                          created_by_user_id: int | None = None) -> tuple[str, OneTimeToken]:
+
+def create_one_time_token(
+    session: Session,
+    *,
+    purpose: str,
+    email: str,
+    ttl: timedelta,
+    user_id: int | None = None,
+    entity_id: int | None = None,
+    role: str | None = None,
+    created_by_user_id: int | None = None,
+) -> tuple[str, OneTimeToken]:
     raw = secrets.token_urlsafe(32)
-    row = OneTimeToken(purpose=purpose, token_hash=hash_token(raw), email=email, user_id=user_id,
-                       entity_id=entity_id, role=role, created_by_user_id=created_by_user_id,
-                       expires_at=utcnow() + ttl)
+    row = OneTimeToken(
+        purpose=purpose,
+        token_hash=hash_token(raw),
+        email=email,
+        user_id=user_id,
+        entity_id=entity_id,
+        role=role,
+        created_by_user_id=created_by_user_id,
+        expires_at=utcnow() + ttl,
+    )
     session.add(row)
     session.flush()
     return raw, row
 
 
-def find_one_time_token(session: Session, raw: str, purpose: str, *, lock: bool = False,
-                        now: datetime | None = None, message: str = "This link is invalid or has expired.",
-                        ) -> OneTimeToken:
+def find_one_time_token(
+    session: Session,
+    raw: str,
+    purpose: str,
+    *,
+    lock: bool = False,
+    now: datetime | None = None,
+    message: str = "This link is invalid or has expired.",
+) -> OneTimeToken:
     """The usable token for `raw` (right purpose, unused, unexpired) or ValidationError."""
     if not isinstance(raw, str) or not raw or len(raw) > 256:
         raise ValidationError(message, field="token")
@@ -203,8 +246,12 @@ def find_one_time_token(session: Session, raw: str, purpose: str, *, lock: bool 
 
 def expire_open_tokens(session: Session, *, purpose: str, email: str, entity_id: int | None = None) -> None:
     """Mark earlier unused tokens of this purpose for this address (and entity) as used."""
-    q = select(OneTimeToken).where(OneTimeToken.purpose == purpose, OneTimeToken.email == email,
-                                   OneTimeToken.used_at.is_(None), OneTimeToken.expires_at > utcnow())
+    q = select(OneTimeToken).where(
+        OneTimeToken.purpose == purpose,
+        OneTimeToken.email == email,
+        OneTimeToken.used_at.is_(None),
+        OneTimeToken.expires_at > utcnow(),
+    )
     if entity_id is not None:
         q = q.where(OneTimeToken.entity_id == entity_id)
     now = utcnow()

@@ -115,8 +115,9 @@ def _jti_key(jti: str) -> str:
 
 
 _STATE_QUERY = (
-    select(User.is_active, User.is_platform_admin, User.token_version, Membership.entity_id, Membership.role,
-           Entity.status)
+    select(
+        User.is_active, User.is_platform_admin, User.token_version, Membership.entity_id, Membership.role, Entity.status
+    )
     .select_from(User)
     .outerjoin(Membership, Membership.user_id == User.id)
     .outerjoin(Entity, Entity.id == Membership.entity_id)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from reup_app.errors import NotFound, ValidationError
 from reup_app.models import Entity, User
 from reup_app.models.types import utcnow
 from reup_app.security import mfa
 from reup_app.security.principal import Principal
-from reup_app.errors import NotFound, ValidationError
 from reup_app.services.identity.common import mfa_required_for, require_user, validate_name
 
 PHONE_RE = re.compile(r"^\+?[0-9 ().-]{7,31}$")
@@ -39,10 +39,15 @@ def _me(session: Session, principal: Principal, *, lock: bool = False) -> User:
 def get_profile(session: Session, principal: Principal) -> Profile:
     user = _me(session, principal)
     entity = session.get(Entity, principal.entity_id) if principal.entity_id is not None else None
-    return Profile(email=user.email, full_name=user.full_name, phone=user.phone or "",
-                   mfa_enabled=bool(user.mfa_enabled), mfa_required=mfa_required_for(user, entity),
-                   recovery_codes_remaining=mfa.remaining_recovery_codes(session, user.id) if user.mfa_enabled else 0,
-                   business_requires_mfa=bool(entity is not None and entity.require_mfa))
+    return Profile(
+        email=user.email,
+        full_name=user.full_name,
+        phone=user.phone or "",
+        mfa_enabled=bool(user.mfa_enabled),
+        mfa_required=mfa_required_for(user, entity),
+        recovery_codes_remaining=mfa.remaining_recovery_codes(session, user.id) if user.mfa_enabled else 0,
+        business_requires_mfa=bool(entity is not None and entity.require_mfa),
+    )
 
 
 def update_profile(session: Session, principal: Principal, *, full_name: str, phone: str | None) -> Profile:
@@ -50,8 +55,11 @@ def update_profile(session: Session, principal: Principal, *, full_name: str, ph
     name = validate_name(full_name, "your full name", "full_name")
     phone_value = " ".join(phone.split()) if isinstance(phone, str) else ""
     if phone_value and not PHONE_RE.match(phone_value):
-        raise ValidationError("Enter the phone number with digits only (spaces, dashes, brackets and a leading + "
-                              "are fine), e.g. +1 510 555 0100.", field="phone")
+        raise ValidationError(
+            "Enter the phone number with digits only (spaces, dashes, brackets and a leading + "
+            "are fine), e.g. +1 510 555 0100.",
+            field="phone",
+        )
     user = _me(session, principal, lock=True)
     user.full_name = name
     user.phone = phone_value or None
@@ -62,7 +70,7 @@ def update_profile(session: Session, principal: Principal, *, full_name: str, ph
 
 
 def business_kind(session: Session, principal: Principal) -> str | None:
-    """"retailer" / "wholesaler" / "both" for the business the principal acts for (None: none)."""
+    """ "retailer" / "wholesaler" / "both" for the business the principal acts for (None: none)."""
     if principal.entity_id is None:
         return None
     entity = session.get(Entity, principal.entity_id)

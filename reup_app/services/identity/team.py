@@ -12,6 +12,12 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from reup_app.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from reup_app.models import Entity, Membership, OneTimeToken, User
 from reup_app.models.enums import EntityStatus, OneTimeTokenPurpose, Role
 from reup_app.models.types import utcnow
@@ -20,13 +26,6 @@ from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.security.tokens import revoke_user_tokens
 from reup_app.services.identity import principal_cache
-from reup_app.services.notifications.email import send_email
-from reup_app.errors import (
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    ValidationError,
-)
 from reup_app.services.identity.common import (
     INVITE_TTL,
     act_as,
@@ -40,11 +39,22 @@ from reup_app.services.identity.common import (
     validate_password,
     validate_role,
 )
+from reup_app.services.notifications.email import send_email
 from reup_app.settings import get_settings
 
 __all__ = [
-    "AcceptedInvite", "InviteInfo", "MemberInfo", "accept_invite", "change_member_role", "describe_invite",
-    "invite_member", "list_invites", "list_members", "remove_member", "revoke_invite", "set_require_mfa",
+    "AcceptedInvite",
+    "InviteInfo",
+    "MemberInfo",
+    "accept_invite",
+    "change_member_role",
+    "describe_invite",
+    "invite_member",
+    "list_invites",
+    "list_members",
+    "remove_member",
+    "revoke_invite",
+    "set_require_mfa",
 ]
 
 INVALID_INVITE = "This invitation is invalid, expired or already used. Ask for a new one."
@@ -108,21 +118,39 @@ def invite_member(session: Session, principal: Principal, entity_id: int, email:
     if entity.status != EntityStatus.APPROVED:
         raise Conflict(f"{entity.name} must be approved before inviting members.")
     existing = user_by_email(session, addr)
-    if existing is not None and session.exec(select(Membership.id).where(
-            Membership.user_id == existing.id, Membership.entity_id == entity.id)).first() is not None:
+    if (
+        existing is not None
+        and session.exec(
+            select(Membership.id).where(Membership.user_id == existing.id, Membership.entity_id == entity.id)
+        ).first()
+        is not None
+    ):
         raise Conflict(f"{addr} is already a member of {entity.name}.")
     expire_open_tokens(session, purpose=OneTimeTokenPurpose.INVITE, email=addr, entity_id=entity.id)
-    raw, row = create_one_time_token(session, purpose=OneTimeTokenPurpose.INVITE, email=addr, ttl=INVITE_TTL,
-                                     user_id=existing.id if existing else None, entity_id=entity.id, role=role,
-                                     created_by_user_id=principal.user_id)
+    raw, row = create_one_time_token(
+        session,
+        purpose=OneTimeTokenPurpose.INVITE,
+        email=addr,
+        ttl=INVITE_TTL,
+        user_id=existing.id if existing else None,
+        entity_id=entity.id,
+        role=role,
+        created_by_user_id=principal.user_id,
+    )
     inviter = session.get(User, principal.user_id) if principal.user_id else None
     by = f"{inviter.full_name} invited you" if inviter else "You are invited"
     link = f"{get_settings().app_url}/invite/{raw}"
-    send_email(session, addr, f"Join {entity.name} on ReUp",
-               f"Hello,\n\n{by} to join {entity.name} on ReUp as {role}.\n\nAccept within 7 days:\n\n{link}\n\n"
-               f"If you did not expect this, ignore this e-mail.\n", sensitive=True)
-    return InviteInfo(id=row.id, email=addr, role=role, entity_id=entity.id, entity_name=entity.name,
-                      expires_at=row.expires_at)
+    send_email(
+        session,
+        addr,
+        f"Join {entity.name} on ReUp",
+        f"Hello,\n\n{by} to join {entity.name} on ReUp as {role}.\n\nAccept within 7 days:\n\n{link}\n\n"
+        f"If you did not expect this, ignore this e-mail.\n",
+        sensitive=True,
+    )
+    return InviteInfo(
+        id=row.id, email=addr, role=role, entity_id=entity.id, entity_name=entity.name, expires_at=row.expires_at
+    )
 
 
 def describe_invite(session: Session, token: str) -> InviteInfo:
@@ -131,13 +159,20 @@ def describe_invite(session: Session, token: str) -> InviteInfo:
     entity = session.get(Entity, ott.entity_id)
     if entity is None:
         raise ValidationError(INVALID_INVITE, field="token")
-    return InviteInfo(id=ott.id, email=ott.email, role=ott.role or Role.VIEWER.value, entity_id=entity.id,
-                      entity_name=entity.name, expires_at=ott.expires_at,
-                      existing_user=user_by_email(session, ott.email) is not None)
+    return InviteInfo(
+        id=ott.id,
+        email=ott.email,
+        role=ott.role or Role.VIEWER.value,
+        entity_id=entity.id,
+        entity_name=entity.name,
+        expires_at=ott.expires_at,
+        existing_user=user_by_email(session, ott.email) is not None,
+    )
 
 
-def accept_invite(session: Session, token: str, full_name: str | None, password: str, *,
-                  client_ip: str | None = None) -> AcceptedInvite:
+def accept_invite(
+    session: Session, token: str, full_name: str | None, password: str, *, client_ip: str | None = None
+) -> AcceptedInvite:
     """Join the business of an invitation.
 
     New address: creates the account with `full_name` and `password` (password policy applies).
@@ -169,31 +204,51 @@ def accept_invite(session: Session, token: str, full_name: str | None, password:
     act_as(session, user, entity.id, role, client_ip)
     ott.used_at = utcnow()
     session.add(ott)
-    already = session.exec(select(Membership).where(Membership.user_id == user.id,
-                                                    Membership.entity_id == entity.id)).first()
+    already = session.exec(
+        select(Membership).where(Membership.user_id == user.id, Membership.entity_id == entity.id)
+    ).first()
     if already is None:
         session.add(Membership(user_id=user.id, entity_id=entity.id, role=role))
     session.flush()
     principal_cache.invalidate_users(session, user.id)
-    return AcceptedInvite(user_id=user.id, entity_id=entity.id, role=already.role if already else role,
-                          created_user=created)
+    return AcceptedInvite(
+        user_id=user.id, entity_id=entity.id, role=already.role if already else role, created_user=created
+    )
 
 
 def list_invites(session: Session, principal: Principal, entity_id: int) -> list[InviteInfo]:
     """Open (unused, unexpired) invitations of a business."""
     entity = _entity(session, entity_id)
     authorize(principal, "team.view", entity.id)
-    rows = session.exec(select(OneTimeToken).where(
-        OneTimeToken.entity_id == entity.id, OneTimeToken.purpose == OneTimeTokenPurpose.INVITE,
-        OneTimeToken.used_at.is_(None), OneTimeToken.expires_at > utcnow()).order_by(OneTimeToken.id)).all()
-    return [InviteInfo(id=r.id, email=r.email, role=r.role or "", entity_id=entity.id, entity_name=entity.name,
-                       expires_at=r.expires_at) for r in rows]
+    rows = session.exec(
+        select(OneTimeToken)
+        .where(
+            OneTimeToken.entity_id == entity.id,
+            OneTimeToken.purpose == OneTimeTokenPurpose.INVITE,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.expires_at > utcnow(),
+        )
+        .order_by(OneTimeToken.id)
+    ).all()
+    return [
+        InviteInfo(
+            id=r.id,
+            email=r.email,
+            role=r.role or "",
+            entity_id=entity.id,
+            entity_name=entity.name,
+            expires_at=r.expires_at,
+        )
+        for r in rows
+    ]
 
 
 def revoke_invite(session: Session, principal: Principal, invite_id: int) -> None:
-    row = session.exec(select(OneTimeToken).where(OneTimeToken.id == int(invite_id),
-                                                  OneTimeToken.purpose == OneTimeTokenPurpose.INVITE)
-                       .with_for_update()).first()
+    row = session.exec(
+        select(OneTimeToken)
+        .where(OneTimeToken.id == int(invite_id), OneTimeToken.purpose == OneTimeTokenPurpose.INVITE)
+        .with_for_update()
+    ).first()
     if row is None or row.entity_id is None:
         raise NotFound("Invitation not found.")
     authorize(principal, "team.manage", row.entity_id)
@@ -206,11 +261,25 @@ def revoke_invite(session: Session, principal: Principal, invite_id: int) -> Non
 def list_members(session: Session, principal: Principal, entity_id: int) -> list[MemberInfo]:
     entity = _entity(session, entity_id)
     authorize(principal, "team.view", entity.id)
-    q = (select(Membership, User).join(User, User.id == Membership.user_id)
-         .where(Membership.entity_id == entity.id).order_by(Membership.id))
-    return [MemberInfo(membership_id=m.id, user_id=u.id, email=u.email, full_name=u.full_name, role=m.role,
-                       is_active=u.is_active, mfa_enabled=u.mfa_enabled, joined_at=m.created_at)
-            for m, u in session.exec(q).all()]
+    q = (
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.entity_id == entity.id)
+        .order_by(Membership.id)
+    )
+    return [
+        MemberInfo(
+            membership_id=m.id,
+            user_id=u.id,
+            email=u.email,
+            full_name=u.full_name,
+            role=m.role,
+            is_active=u.is_active,
+            mfa_enabled=u.mfa_enabled,
+            joined_at=m.created_at,
+        )
+        for m, u in session.exec(q).all()
+    ]
 
 
 def _locked_membership(session: Session, membership_id: int) -> Membership:
@@ -225,9 +294,13 @@ def _locked_membership(session: Session, membership_id: int) -> Membership:
 
 
 def _owner_count_locked(session: Session, entity_id: int) -> int:
-    return len(session.exec(select(Membership.id).where(Membership.entity_id == entity_id,
-                                                        Membership.role == Role.OWNER.value)
-                            .with_for_update()).all())
+    return len(
+        session.exec(
+            select(Membership.id)
+            .where(Membership.entity_id == entity_id, Membership.role == Role.OWNER.value)
+            .with_for_update()
+        ).all()
+    )
 
 
 def change_member_role(session: Session, principal: Principal, membership_id: int, role: str) -> MemberInfo:
@@ -247,8 +320,16 @@ def change_member_role(session: Session, principal: Principal, membership_id: in
         session.flush()
         principal_cache.invalidate_users(session, m.user_id)
     u = session.get(User, m.user_id)
-    return MemberInfo(membership_id=m.id, user_id=u.id, email=u.email, full_name=u.full_name, role=m.role,
-                      is_active=u.is_active, mfa_enabled=u.mfa_enabled, joined_at=m.created_at)
+    return MemberInfo(
+        membership_id=m.id,
+        user_id=u.id,
+        email=u.email,
+        full_name=u.full_name,
+        role=m.role,
+        is_active=u.is_active,
+        mfa_enabled=u.mfa_enabled,
+        joined_at=m.created_at,
+    )
 
 
 def remove_member(session: Session, principal: Principal, membership_id: int) -> None:

@@ -24,9 +24,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 from sqlalchemy import event
 from sqlmodel import Session
 
+from reup_app.errors import ValidationError
 from reup_app.models import EmailOutbox
 from reup_app.models.types import utcnow
-from reup_app.errors import ValidationError
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)

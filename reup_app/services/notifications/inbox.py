@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, tuple_, union_all, update
 from sqlmodel import Session
 
+from reup_app.errors import NotFound, ValidationError
 from reup_app.events.core import DomainEvent, emit, register_precommit
 from reup_app.events.kinds import NOTIFICATION_READ
 from reup_app.models import Entity, Membership, User
@@ -28,16 +29,21 @@ from reup_app.security.permissions import ACTION_ROLES, authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import parse_int, require_member
 from reup_app.services.notifications.email import send_email
-from reup_app.errors import NotFound, ValidationError
 
 log = logging.getLogger(__name__)
 
 MAX_LIST = 50
 READ_EVENT = NOTIFICATION_READ  # not a notification itself: tells the reader's other tabs
 STATUS_WORDS = {
-    "accepted": "was accepted", "rejected": "was rejected", "backorder": "is on backorder",
-    "cancelled": "was cancelled", "fulfilled": "is packed and ready to ship", "shipped": "has shipped",
-    "delivered": "was delivered", "complete": "is complete", "submitted": "was submitted",
+    "accepted": "was accepted",
+    "rejected": "was rejected",
+    "backorder": "is on backorder",
+    "cancelled": "was cancelled",
+    "fulfilled": "is packed and ready to ship",
+    "shipped": "has shipped",
+    "delivered": "was delivered",
+    "complete": "is complete",
+    "submitted": "was submitted",
 }
 
 
@@ -52,18 +58,21 @@ class NotificationKind:
     email_default: bool = False
 
 
-KINDS: dict[str, NotificationKind] = {k.key: k for k in (
-    NotificationKind("order.submitted", "New orders from retailers", "order.view", "seller"),
-    NotificationKind("order.status_changed", "Order status changes", "order.view", "parties"),
-    NotificationKind("order.message", "Messages on orders", "order.view", "other_party"),
-    NotificationKind("order.lines_edited", "Changes the seller makes to your order", "order.view", "buyer"),
-    NotificationKind("invoice.created", "New invoices", "invoice.view", "buyer"),
-    NotificationKind("invoice.payment_recorded", "Payments recorded", "invoice.view", "parties"),
-    NotificationKind("customer.hold_changed", "Account holds", "order.view", "buyer"),
-    NotificationKind("sync.finished", "Integration syncs finished", "integration.manage", "entity"),
-    NotificationKind("sync.failed", "Integration syncs failed", "integration.manage", "entity", email_default=True),
-    NotificationKind("license.expired", "Licence expiry", "team.manage", "entity", email_default=True),
-)}
+KINDS: dict[str, NotificationKind] = {
+    k.key: k
+    for k in (
+        NotificationKind("order.submitted", "New orders from retailers", "order.view", "seller"),
+        NotificationKind("order.status_changed", "Order status changes", "order.view", "parties"),
+        NotificationKind("order.message", "Messages on orders", "order.view", "other_party"),
+        NotificationKind("order.lines_edited", "Changes the seller makes to your order", "order.view", "buyer"),
+        NotificationKind("invoice.created", "New invoices", "invoice.view", "buyer"),
+        NotificationKind("invoice.payment_recorded", "Payments recorded", "invoice.view", "parties"),
+        NotificationKind("customer.hold_changed", "Account holds", "order.view", "buyer"),
+        NotificationKind("sync.finished", "Integration syncs finished", "integration.manage", "entity"),
+        NotificationKind("sync.failed", "Integration syncs failed", "integration.manage", "entity", email_default=True),
+        NotificationKind("license.expired", "License expiry", "team.manage", "entity", email_default=True),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -121,32 +130,42 @@ def _text(kind: str, ev: DomainEvent, names: dict[int, str]) -> tuple[str, str, 
     if kind == "order.submitted":
         return f"New order {number} from {buyer}", f"Total ${p.get('total', '')}", link
     if kind == "order.status_changed":
-        return f"Order {number} {STATUS_WORDS.get(p.get('status'), 'changed status')}", \
-            f"{buyer} ← {seller}", link
+        return f"Order {number} {STATUS_WORDS.get(p.get('status'), 'changed status')}", f"{buyer} ← {seller}", link
     if kind == "order.message":
         return f"New message on order {number}", f"{p.get('author_name', '')}: {p.get('preview', '')}", link
     if kind == "order.lines_edited":
         return f"{seller} changed order {number}", f"New total ${p.get('total', '')}", link
     if kind == "invoice.created":
-        return f"Invoice {p.get('invoice_number', '')} from {seller}", f"Order {number}, total ${p.get('total', '')}", link
+        return (
+            f"Invoice {p.get('invoice_number', '')} from {seller}",
+            f"Order {number}, total ${p.get('total', '')}",
+            link,
+        )
     if kind == "invoice.payment_recorded":
-        return f"Payment of ${p.get('amount', '')} on {p.get('invoice_number', '')}", \
-            f"Balance ${p.get('balance', '')}", link
+        return (
+            f"Payment of ${p.get('amount', '')} on {p.get('invoice_number', '')}",
+            f"Balance ${p.get('balance', '')}",
+            link,
+        )
     if kind == "customer.hold_changed":
         on_hold = bool(p.get("on_hold"))
-        return (f"{seller} put your account on hold" if on_hold else f"{seller} lifted the hold on your account"), \
-            (p.get("reason") or ""), None
+        return (
+            (f"{seller} put your account on hold" if on_hold else f"{seller} lifted the hold on your account"),
+            (p.get("reason") or ""),
+            None,
+        )
     if kind in ("sync.finished", "sync.failed"):
         what = str(p.get("integration", "integration")).upper()
         verb = "finished" if kind == "sync.finished" else "failed"
         return f"{what} sync {verb}", str(p.get("summary", ""))[:1000], None
     if kind == "license.expired":
-        return f"Licence {p.get('number', '')} expired", f"Expired on {p.get('expires_on', '')}", None
+        return f"License {p.get('number', '')} expired", f"Expired on {p.get('expires_on', '')}", None
     return kind, "", link
 
 
-def _recipients(session: Session, kind: NotificationKind, entity_ids: list[int], exclude_user: int | None
-                ) -> list[tuple[int, int, str]]:
+def _recipients(
+    session: Session, kind: NotificationKind, entity_ids: list[int], exclude_user: int | None
+) -> list[tuple[int, int, str]]:
     """(user_id, entity_id, email) of active members whose role may see this kind."""
     if not entity_ids:
         return []
@@ -160,12 +179,17 @@ def _recipients(session: Session, kind: NotificationKind, entity_ids: list[int],
     return [(u, e, email) for u, e, email in rows if u != exclude_user]
 
 
-def _preferences(session: Session, user_ids: Iterable[int], kinds: Iterable[str]) -> dict[tuple[int, str], tuple[bool, bool]]:
+def _preferences(
+    session: Session, user_ids: Iterable[int], kinds: Iterable[str]
+) -> dict[tuple[int, str], tuple[bool, bool]]:
     ids, ks = list(set(user_ids)), list(set(kinds))
     if not ids or not ks:
         return {}
-    rows = session.execute(select(NotificationPreference).where(
-        NotificationPreference.user_id.in_(ids), NotificationPreference.kind.in_(ks))).scalars()
+    rows = session.execute(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id.in_(ids), NotificationPreference.kind.in_(ks)
+        )
+    ).scalars()
     return {(r.user_id, r.kind): (r.in_app, r.email) for r in rows}
 
 
@@ -176,10 +200,17 @@ def write_for_events(session: Session, events: list[DomainEvent]) -> int:
         return 0
     principal = session.info.get("principal")
     actor = getattr(principal, "user_id", None)
-    names_needed = {e for ev in relevant for e in (ev.payload.get("buyer_entity_id"), ev.payload.get("seller_entity_id"))
-                    if e is not None}
-    names = dict(session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(names_needed))).all()) \
-        if names_needed else {}
+    names_needed = {
+        e
+        for ev in relevant
+        for e in (ev.payload.get("buyer_entity_id"), ev.payload.get("seller_entity_id"))
+        if e is not None
+    }
+    names = (
+        dict(session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(names_needed))).all())
+        if names_needed
+        else {}
+    )
     plan = []
     for ev in relevant:
         kind = KINDS[ev.kind]
@@ -194,8 +225,17 @@ def write_for_events(session: Session, events: list[DomainEvent]) -> int:
         for user_id, entity_id, email in people:
             in_app, by_email = prefs.get((user_id, ev.kind), (True, kind.email_default))
             if in_app:
-                rows.append({"user_id": user_id, "entity_id": entity_id, "kind": ev.kind, "title": title[:255],
-                             "body": body, "link": link, "created_at": now})
+                rows.append(
+                    {
+                        "user_id": user_id,
+                        "entity_id": entity_id,
+                        "kind": ev.kind,
+                        "title": title[:255],
+                        "body": body,
+                        "link": link,
+                        "created_at": now,
+                    }
+                )
             if by_email:
                 text = f"{title}\n\n{body}\n" + (f"\n{_absolute(link)}\n" if link else "")
                 send_email(session, email, f"ReUp: {title}", text)
@@ -246,31 +286,55 @@ def check_view(principal: Principal) -> None:
 
 
 def _newest(user_id: int, entity_id: int, limit: int):
-    return (select(Notification.user_id, Notification.entity_id, Notification.id, Notification.kind,
-                   Notification.title, Notification.body, Notification.link, Notification.created_at,
-                   Notification.read_at)
-            .where(_mine(user_id, entity_id)).order_by(Notification.id.desc()).limit(limit))
+    return (
+        select(
+            Notification.user_id,
+            Notification.entity_id,
+            Notification.id,
+            Notification.kind,
+            Notification.title,
+            Notification.body,
+            Notification.link,
+            Notification.created_at,
+            Notification.read_at,
+        )
+        .where(_mine(user_id, entity_id))
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
 
 
-def _summaries(session: Session, pairs: list[tuple[int, int]], limit: int) -> dict[tuple[int, int], NotificationSummary]:
+def _summaries(
+    session: Session, pairs: list[tuple[int, int]], limit: int
+) -> dict[tuple[int, int], NotificationSummary]:
     """Unread counts and newest notifications of (user, entity) pairs: two round trips, columns
     rather than ORM objects (the bell reloads this on every push)."""
     out = {pair: NotificationSummary(unread=0, items=[]) for pair in pairs}
     if not pairs:
         return out
     owners = tuple_(Notification.user_id, Notification.entity_id).in_(pairs)
-    counts = session.execute(select(Notification.user_id, Notification.entity_id, func.count())
-                             .where(owners, Notification.read_at.is_(None))
-                             .group_by(Notification.user_id, Notification.entity_id)).all()
+    counts = session.execute(
+        select(Notification.user_id, Notification.entity_id, func.count())
+        .where(owners, Notification.read_at.is_(None))
+        .group_by(Notification.user_id, Notification.entity_id)
+    ).all()
     for user_id, entity_id, unread in counts:
         out[(user_id, entity_id)] = NotificationSummary(unread=int(unread), items=[])
     parts = [_newest(u, e, limit) for u, e in pairs]
     if session.get_bind().dialect.name == "sqlite":  # no parenthesised members in a compound select
         parts = [select(*part.subquery().c) for part in parts]
     for n in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all():
-        out[(n.user_id, n.entity_id)].items.append(NotificationView(
-            id=n.id, kind=n.kind, title=n.title, body=n.body or "", link=n.link or "", created_at=n.created_at,
-            read=n.read_at is not None))
+        out[(n.user_id, n.entity_id)].items.append(
+            NotificationView(
+                id=n.id,
+                kind=n.kind,
+                title=n.title,
+                body=n.body or "",
+                link=n.link or "",
+                created_at=n.created_at,
+                read=n.read_at is not None,
+            )
+        )
     return out
 
 
@@ -284,8 +348,9 @@ def summary(session: Session, principal: Principal, *, limit: int = 10) -> Notif
 PUSH_BATCH = 100
 
 
-def summaries_for_push(session: Session, pairs: Iterable[tuple[int, int]], *,
-                       limit: int = 10) -> dict[tuple[int, int], NotificationSummary]:
+def summaries_for_push(
+    session: Session, pairs: Iterable[tuple[int, int]], *, limit: int = 10
+) -> dict[tuple[int, int], NotificationSummary]:
     """System read for the push layer: the bells of many (user, entity) pairs at once (a few round
     trips per PUSH_BATCH pairs), when one event reaches many signed-in users. The caller must hand
     each summary only to a session whose re-validated principal is that user in that entity and
@@ -294,14 +359,19 @@ def summaries_for_push(session: Session, pairs: Iterable[tuple[int, int]], *,
     limit = max(1, min(int(limit), MAX_LIST))
     out: dict[tuple[int, int], NotificationSummary] = {}
     for i in range(0, len(wanted), PUSH_BATCH):
-        out.update(_summaries(session, wanted[i:i + PUSH_BATCH], limit))
+        out.update(_summaries(session, wanted[i : i + PUSH_BATCH], limit))
     return out
 
 
 def unread_count(session: Session, principal: Principal) -> int:
     user_id, entity_id = _me(principal)
-    return int(session.execute(select(func.count()).select_from(Notification).where(
-        _mine(user_id, entity_id), Notification.read_at.is_(None))).scalar_one())
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Notification)
+            .where(_mine(user_id, entity_id), Notification.read_at.is_(None))
+        ).scalar_one()
+    )
 
 
 def mark_read(session: Session, principal: Principal, notification_id: Any) -> None:
@@ -325,8 +395,9 @@ def _emit_read(session: Session, user_id: int, entity_id: int) -> None:
 
 def mark_all_read(session: Session, principal: Principal) -> int:
     user_id, entity_id = _me(principal)
-    result = session.execute(update(Notification).where(_mine(user_id, entity_id), Notification.read_at.is_(None))
-                             .values(read_at=utcnow()))
+    result = session.execute(
+        update(Notification).where(_mine(user_id, entity_id), Notification.read_at.is_(None)).values(read_at=utcnow())
+    )
     if result.rowcount:
         _emit_read(session, user_id, entity_id)
     return int(result.rowcount or 0)
@@ -346,9 +417,15 @@ def get_preferences(session: Session, principal: Principal) -> list[PreferenceVi
     user_id, _entity_id = _me(principal)
     kinds = _kinds_for(principal)
     prefs = _preferences(session, [user_id], [k.key for k in kinds])
-    return [PreferenceView(kind=k.key, label=k.label,
-                           in_app=prefs.get((user_id, k.key), (True, k.email_default))[0],
-                           email=prefs.get((user_id, k.key), (True, k.email_default))[1]) for k in kinds]
+    return [
+        PreferenceView(
+            kind=k.key,
+            label=k.label,
+            in_app=prefs.get((user_id, k.key), (True, k.email_default))[0],
+            email=prefs.get((user_id, k.key), (True, k.email_default))[1],
+        )
+        for k in kinds
+    ]
 
 
 def set_preference(session: Session, principal: Principal, kind: Any, *, in_app: Any, email: Any) -> PreferenceView:
@@ -361,9 +438,15 @@ def set_preference(session: Session, principal: Principal, kind: Any, *, in_app:
     k = KINDS[kind]
     if k not in _kinds_for(principal):
         raise ValidationError("Your role does not receive that type of notification.", "kind")
-    row = session.execute(select(NotificationPreference).where(
-        NotificationPreference.user_id == user_id, NotificationPreference.kind == kind).with_for_update()
-    ).scalars().first()
+    row = (
+        session.execute(
+            select(NotificationPreference)
+            .where(NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)
+            .with_for_update()
+        )
+        .scalars()
+        .first()
+    )
     if row is None:
         row = NotificationPreference(user_id=user_id, kind=kind)
     row.in_app, row.email = in_app, email

@@ -19,6 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 from sqlmodel import Session
 
+from reup_app.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from reup_app.models import (
     CartItem,
     Entity,
@@ -41,7 +47,8 @@ from reup_app.models.enums import (
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.inventory import lots as inventory
+from reup_app.services.billing.tax import wholesale_tax
+from reup_app.services.catalog.pricing import buyer_unit_prices
 from reup_app.services.common import (
     ZERO,
     begin_read_committed,
@@ -56,25 +63,26 @@ from reup_app.services.common import (
     q2,
     require_member,
 )
-from reup_app.errors import (
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    ValidationError,
-)
+from reup_app.services.inventory import lots as inventory
 from reup_app.services.ordering.records import (
     OrderSummary,
     emit_order_event,
     record_event,
     summaries,
 )
-from reup_app.services.catalog.pricing import buyer_unit_prices
-from reup_app.services.billing.tax import wholesale_tax
 
 PUBLIC_STATES = frozenset(str(s) for s in PUBLIC_LISTING_STATES)
 ALL_TERMS = tuple(str(t) for t in PaymentTerms)
-CHOICE_KEYS = frozenset({"payment_terms", "delivery_preferences", "requested_delivery_start",
-                         "requested_delivery_end", "notes", "seller_license_id"})
+CHOICE_KEYS = frozenset(
+    {
+        "payment_terms",
+        "delivery_preferences",
+        "requested_delivery_start",
+        "requested_delivery_end",
+        "notes",
+        "seller_license_id",
+    }
+)
 ORDER_NUMBER_PREFIX = "RU-"
 
 
@@ -154,10 +162,20 @@ def hold_message(seller: Entity) -> str:
 
 
 # Only the columns the order flow reads: narrower rows are cheaper to fetch and decode.
-_LICENCE_COLS = load_only(License.id, License.entity_id, License.state, License.number, License.status,
-                          License.expires_on)
-_PRODUCT_COLS = load_only(Product.id, Product.entity_id, Product.sku, Product.name, Product.unit_of_measure,
-                          Product.unit_price, Product.min_order_qty, Product.listing_state, Product.available_qty)
+_LICENSE_COLS = load_only(
+    License.id, License.entity_id, License.state, License.number, License.status, License.expires_on
+)
+_PRODUCT_COLS = load_only(
+    Product.id,
+    Product.entity_id,
+    Product.sku,
+    Product.name,
+    Product.unit_of_measure,
+    Product.unit_price,
+    Product.min_order_qty,
+    Product.listing_state,
+    Product.available_qty,
+)
 BUYER_NOT_APPROVED = "Your business must be approved before it can place orders."
 
 
@@ -176,8 +194,12 @@ def _sellable_product(session: Session, product_id: Any, buyer_entity_id: int) -
     """
     pid = parse_int(product_id, "product_id")
     buyer_status = select(Entity.status).where(Entity.id == buyer_entity_id).scalar_subquery()
-    row = session.execute(select(Product, Entity.status, buyer_status).options(_PRODUCT_COLS)
-                          .join(Entity, Entity.id == Product.entity_id).where(Product.id == pid)).first()
+    row = session.execute(
+        select(Product, Entity.status, buyer_status)
+        .options(_PRODUCT_COLS)
+        .join(Entity, Entity.id == Product.entity_id)
+        .where(Product.id == pid)
+    ).first()
     if row is not None and row[2] != EntityStatus.APPROVED:
         raise PermissionDenied(BUYER_NOT_APPROVED)
     if row is None or row[0].listing_state not in PUBLIC_STATES or row[1] != EntityStatus.APPROVED:
@@ -192,15 +214,20 @@ def _check_quantity(product: Product, qty: Decimal, *, check_stock: bool = True)
     if uom == UnitOfMeasure.EACH and qty != qty.to_integral_value():
         raise ValidationError(f"{product.name} is sold in whole units.", "quantity")
     if qty < product.min_order_qty:
-        raise ValidationError(f"The minimum order for {product.name} is {fmt_qty(product.min_order_qty)} {uom}.",
-                              "quantity")
+        raise ValidationError(
+            f"The minimum order for {product.name} is {fmt_qty(product.min_order_qty)} {uom}.", "quantity"
+        )
     if check_stock and qty > product.available_qty:
         raise Conflict(f"Only {fmt_qty(product.available_qty)} {uom} of {product.name} available.")
 
 
 def _line_issue(product: Product | None, seller: Entity | None, qty: Decimal, buyer_entity_id: int) -> str | None:
-    if product is None or seller is None or product.listing_state not in PUBLIC_STATES \
-            or seller.status != EntityStatus.APPROVED:
+    if (
+        product is None
+        or seller is None
+        or product.listing_state not in PUBLIC_STATES
+        or seller.status != EntityStatus.APPROVED
+    ):
         return "No longer available."
     if product.entity_id == buyer_entity_id:
         return "You can't order your own products."
@@ -222,10 +249,16 @@ def _lock_cart(session: Session, entity_id: int, user_id: int) -> list[CartItem]
     The index hint matters on MySQL/MariaDB: on a small table the optimizer prefers a full scan,
     and a locking full scan waits on every other buyer's locked cart rows.
     """
-    return list(session.execute(
-        select(CartItem).with_hint(CartItem, "FORCE INDEX (uq_cart_items_owner_product)", "mysql")
-        .where(CartItem.buyer_entity_id == entity_id, CartItem.user_id == user_id)
-        .order_by(CartItem.id).with_for_update().execution_options(populate_existing=True)).scalars())
+    return list(
+        session.execute(
+            select(CartItem)
+            .with_hint(CartItem, "FORCE INDEX (uq_cart_items_owner_product)", "mysql")
+            .where(CartItem.buyer_entity_id == entity_id, CartItem.user_id == user_id)
+            .order_by(CartItem.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
 
 
 def _cart_owner(principal: Principal) -> int:
@@ -236,8 +269,11 @@ def _cart_owner(principal: Principal) -> int:
 
 def _own_item(session: Session, principal: Principal, cart_item_id: Any, *, lock: bool = True) -> CartItem:
     entity_id = _cart_owner(principal)
-    stmt = select(CartItem).where(CartItem.id == parse_int(cart_item_id, "cart_item_id"),
-                                  CartItem.buyer_entity_id == entity_id, CartItem.user_id == principal.user_id)
+    stmt = select(CartItem).where(
+        CartItem.id == parse_int(cart_item_id, "cart_item_id"),
+        CartItem.buyer_entity_id == entity_id,
+        CartItem.user_id == principal.user_id,
+    )
     if lock:
         stmt = stmt.with_for_update()
     item = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
@@ -252,10 +288,16 @@ def add_to_cart(session: Session, principal: Principal, product_id: int, quantit
     entity_id = _cart_owner(principal)
     qty = parse_quantity(quantity)
     product = _sellable_product(session, product_id, entity_id)
-    owner = (CartItem.buyer_entity_id == entity_id, CartItem.user_id == principal.user_id,
-             CartItem.product_id == product.id)
-    item = session.execute(select(CartItem).where(*owner).with_for_update()
-                           .execution_options(populate_existing=True)).scalars().first()
+    owner = (
+        CartItem.buyer_entity_id == entity_id,
+        CartItem.user_id == principal.user_id,
+        CartItem.product_id == product.id,
+    )
+    item = (
+        session.execute(select(CartItem).where(*owner).with_for_update().execution_options(populate_existing=True))
+        .scalars()
+        .first()
+    )
     if item is None:
         _check_quantity(product, qty)
         item = CartItem(buyer_entity_id=entity_id, user_id=principal.user_id, product_id=product.id, quantity=qty)
@@ -265,8 +307,13 @@ def add_to_cart(session: Session, principal: Principal, product_id: int, quantit
                 session.flush()
             return CartItemDTO(item.id, product.id, item.quantity)
         except IntegrityError:  # the same user added the same product at the same moment
-            item = session.execute(select(CartItem).where(*owner).with_for_update()
-                                   .execution_options(populate_existing=True)).scalars().one()
+            item = (
+                session.execute(
+                    select(CartItem).where(*owner).with_for_update().execution_options(populate_existing=True)
+                )
+                .scalars()
+                .one()
+            )
     new_qty = item.quantity + qty
     _check_quantity(product, new_qty)
     item.quantity = new_qty
@@ -311,15 +358,26 @@ def clear_cart(session: Session, principal: Principal) -> int:
 def get_cart(session: Session, principal: Principal) -> Cart:
     """The cart grouped by seller, with this buyer's prices and what stands in the way of checkout."""
     entity_id = _cart_owner(principal)
-    items = session.execute(select(CartItem).where(CartItem.buyer_entity_id == entity_id,
-                                                   CartItem.user_id == principal.user_id)
-                            .order_by(CartItem.id)).scalars().all()
+    items = (
+        session.execute(
+            select(CartItem)
+            .where(CartItem.buyer_entity_id == entity_id, CartItem.user_id == principal.user_id)
+            .order_by(CartItem.id)
+        )
+        .scalars()
+        .all()
+    )
     if not items:
         return Cart()
-    products = {p.id: p for p in session.execute(
-        select(Product).where(Product.id.in_([i.product_id for i in items]))).scalars()}
-    sellers = {e.id: e for e in session.execute(
-        select(Entity).where(Entity.id.in_({p.entity_id for p in products.values()}))).scalars()}
+    products = {
+        p.id: p for p in session.execute(select(Product).where(Product.id.in_([i.product_id for i in items]))).scalars()
+    }
+    sellers = {
+        e.id: e
+        for e in session.execute(
+            select(Entity).where(Entity.id.in_({p.entity_id for p in products.values()}))
+        ).scalars()
+    }
     holds = _holds(session, entity_id, sellers)
     prices = buyer_unit_prices(session, entity_id, list(products.values()))
     by_seller: dict[int, list[CartLine]] = defaultdict(list)
@@ -327,14 +385,22 @@ def get_cart(session: Session, principal: Principal) -> Cart:
         product = products.get(item.product_id)
         seller = sellers.get(product.entity_id) if product else None
         price = prices.get(item.product_id, ZERO)
-        by_seller[product.entity_id if product else 0].append(CartLine(
-            cart_item_id=item.id, product_id=item.product_id, sku=product.sku if product else "",
-            name=product.name if product else "Unavailable product",
-            unit_of_measure=product.unit_of_measure if product else "", quantity=item.quantity,
-            unit_price=price, list_price=product.unit_price if product else ZERO,
-            line_total=q2(item.quantity * price), min_order_qty=product.min_order_qty if product else ZERO,
-            available_qty=product.available_qty if product else ZERO,
-            issue=_line_issue(product, seller, item.quantity, entity_id)))
+        by_seller[product.entity_id if product else 0].append(
+            CartLine(
+                cart_item_id=item.id,
+                product_id=item.product_id,
+                sku=product.sku if product else "",
+                name=product.name if product else "Unavailable product",
+                unit_of_measure=product.unit_of_measure if product else "",
+                quantity=item.quantity,
+                unit_price=price,
+                list_price=product.unit_price if product else ZERO,
+                line_total=q2(item.quantity * price),
+                min_order_qty=product.min_order_qty if product else ZERO,
+                available_qty=product.available_qty if product else ZERO,
+                issue=_line_issue(product, seller, item.quantity, entity_id),
+            )
+        )
     groups = []
     for seller_id in sorted(by_seller, key=lambda s: (sellers[s].name.lower() if s in sellers else "", s)):
         seller = sellers.get(seller_id)
@@ -342,27 +408,43 @@ def get_cart(session: Session, principal: Principal) -> Cart:
         subtotal = sum((ln.line_total for ln in lines), ZERO)
         minimum = seller.min_order_amount if seller else ZERO
         on_hold = seller_id in holds
-        groups.append(CartSellerGroup(
-            seller_entity_id=seller_id, seller_name=seller.name if seller else "Unavailable seller", lines=lines,
-            subtotal=subtotal, min_order_amount=minimum, meets_minimum=subtotal >= minimum,
-            shortfall=max(ZERO, minimum - subtotal), payment_terms_offered=offered_terms(seller) if seller else [],
-            on_hold=on_hold, hold_message=hold_message(seller) if on_hold and seller else None,
-            can_checkout=bool(seller) and not on_hold and subtotal >= minimum
-            and all(ln.issue is None for ln in lines)))
+        groups.append(
+            CartSellerGroup(
+                seller_entity_id=seller_id,
+                seller_name=seller.name if seller else "Unavailable seller",
+                lines=lines,
+                subtotal=subtotal,
+                min_order_amount=minimum,
+                meets_minimum=subtotal >= minimum,
+                shortfall=max(ZERO, minimum - subtotal),
+                payment_terms_offered=offered_terms(seller) if seller else [],
+                on_hold=on_hold,
+                hold_message=hold_message(seller) if on_hold and seller else None,
+                can_checkout=bool(seller)
+                and not on_hold
+                and subtotal >= minimum
+                and all(ln.issue is None for ln in lines),
+            )
+        )
     return Cart(groups=groups, item_count=len(items), subtotal=sum((g.subtotal for g in groups), ZERO))
 
 
-def _sellers_for(session: Session, buyer_entity_id: int, seller_ids: list[int]
-                 ) -> tuple[dict[int, Entity], set[int], dict[int, int]]:
+def _sellers_for(
+    session: Session, buyer_entity_id: int, seller_ids: list[int]
+) -> tuple[dict[int, Entity], set[int], dict[int, int]]:
     """Sellers, the ones holding this buyer, and the price tier each assigns it (one query)."""
     rows = session.execute(
         select(Entity, TradeRelationship.on_hold, TradeRelationship.price_tier_id, PriceTier.seller_entity_id)
-        .options(load_only(Entity.id, Entity.name, Entity.status, Entity.payment_terms_offered,
-                           Entity.min_order_amount))
-        .outerjoin(TradeRelationship, and_(TradeRelationship.seller_entity_id == Entity.id,
-                                           TradeRelationship.buyer_entity_id == buyer_entity_id))
+        .options(
+            load_only(Entity.id, Entity.name, Entity.status, Entity.payment_terms_offered, Entity.min_order_amount)
+        )
+        .outerjoin(
+            TradeRelationship,
+            and_(TradeRelationship.seller_entity_id == Entity.id, TradeRelationship.buyer_entity_id == buyer_entity_id),
+        )
         .outerjoin(PriceTier, PriceTier.id == TradeRelationship.price_tier_id)
-        .where(Entity.id.in_(seller_ids))).all()
+        .where(Entity.id.in_(seller_ids))
+    ).all()
     sellers = {e.id: e for e, *_ in rows}
     holds = {e.id for e, on_hold, *_ in rows if on_hold}
     tiers = {e.id: tier for e, _h, tier, owner in rows if tier is not None and owner == e.id}
@@ -373,9 +455,15 @@ def _holds(session: Session, buyer_entity_id: int, seller_ids: Iterable[int]) ->
     ids = list(seller_ids)
     if not ids:
         return set()
-    return set(session.execute(select(TradeRelationship.seller_entity_id).where(
-        TradeRelationship.buyer_entity_id == buyer_entity_id, TradeRelationship.seller_entity_id.in_(ids),
-        TradeRelationship.on_hold.is_(True))).scalars())
+    return set(
+        session.execute(
+            select(TradeRelationship.seller_entity_id).where(
+                TradeRelationship.buyer_entity_id == buyer_entity_id,
+                TradeRelationship.seller_entity_id.in_(ids),
+                TradeRelationship.on_hold.is_(True),
+            )
+        ).scalars()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -416,8 +504,9 @@ def _plan_for(seller: Entity, items: list[CartItem], choice: dict[str, Any]) -> 
     terms = str(terms).strip().lower() if terms is not None else None
     if terms not in offered:
         nice = ", ".join(offered) or "none"
-        raise ValidationError(f"{seller.name} doesn't offer {terms or 'those'} payment terms (offered: {nice}).",
-                              "payment_terms")
+        raise ValidationError(
+            f"{seller.name} doesn't offer {terms or 'those'} payment terms (offered: {nice}).", "payment_terms"
+        )
     start = parse_datetime(choice.get("requested_delivery_start"), "requested_delivery_start")
     end = parse_datetime(choice.get("requested_delivery_end"), "requested_delivery_end")
     if start and end and end < start:
@@ -425,50 +514,64 @@ def _plan_for(seller: Entity, items: list[CartItem], choice: dict[str, Any]) -> 
     if (end or start) and (end or start) < utcnow():
         raise ValidationError("The requested delivery window is in the past.", "requested_delivery_start")
     license_id = choice.get("seller_license_id")
-    return _SellerPlan(seller=seller, items=items, terms=terms,
-                       notes=clean_text(choice.get("notes"), "notes", max_len=2000),
-                       delivery_preferences=clean_text(choice.get("delivery_preferences"), "delivery_preferences",
-                                                       max_len=1000),
-                       start=start, end=end,
-                       license_id=parse_int(license_id, "seller_license_id") if license_id not in (None, "") else None)
+    return _SellerPlan(
+        seller=seller,
+        items=items,
+        terms=terms,
+        notes=clean_text(choice.get("notes"), "notes", max_len=2000),
+        delivery_preferences=clean_text(choice.get("delivery_preferences"), "delivery_preferences", max_len=1000),
+        start=start,
+        end=end,
+        license_id=parse_int(license_id, "seller_license_id") if license_id not in (None, "") else None,
+    )
 
 
 def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> License:
-    licence = session.execute(select(License).options(_LICENCE_COLS)
-                              .where(License.id == parse_int(buyer_license_id, "buyer_license_id"))).scalars().first()
+    license = (
+        session.execute(
+            select(License).options(_LICENSE_COLS).where(License.id == parse_int(buyer_license_id, "buyer_license_id"))
+        )
+        .scalars()
+        .first()
+    )
     today = utcnow().date()
-    if licence is None or licence.entity_id != entity_id:
-        raise ValidationError("Choose one of your business's licences to receive this order.", "buyer_license_id")
-    if licence.status != LicenseStatus.ACTIVE or (licence.expires_on is not None and licence.expires_on < today):
-        raise ValidationError(f"Licence {licence.number} is not active, so it can't receive orders.",
-                              "buyer_license_id")
-    return licence
+    if license is None or license.entity_id != entity_id:
+        raise ValidationError("Choose one of your business's licenses to receive this order.", "buyer_license_id")
+    if license.status != LicenseStatus.ACTIVE or (license.expires_on is not None and license.expires_on < today):
+        raise ValidationError(
+            f"License {license.number} is not active, so it can't receive orders.", "buyer_license_id"
+        )
+    return license
 
 
-def _seller_licences(session: Session, seller_ids: list[int], state: str) -> dict[int, list[License]]:
-    """Active, unexpired licences of these sellers in `state` (cannabis can't cross state lines)."""
+def _seller_licenses(session: Session, seller_ids: list[int], state: str) -> dict[int, list[License]]:
+    """Active, unexpired licenses of these sellers in `state` (cannabis can't cross state lines)."""
     today = utcnow().date()
     out: dict[int, list[License]] = defaultdict(list)
-    for lic in session.execute(select(License).options(_LICENCE_COLS)
-                               .where(License.entity_id.in_(seller_ids), License.state == state,
-                                                     License.status == LicenseStatus.ACTIVE)
-                               .order_by(License.id)).scalars():
+    for lic in session.execute(
+        select(License)
+        .options(_LICENSE_COLS)
+        .where(License.entity_id.in_(seller_ids), License.state == state, License.status == LicenseStatus.ACTIVE)
+        .order_by(License.id)
+    ).scalars():
         if lic.expires_on is None or lic.expires_on >= today:
             out[lic.entity_id].append(lic)
     return out
 
 
 def _seller_license(plan: _SellerPlan, candidates: list[License], state: str, stock: inventory.StockLock) -> License:
-    """The seller licence an order ships under: the chosen one, else the first whose stock covers
+    """The seller license an order ships under: the chosen one, else the first whose stock covers
     every line, else the first (reservation then names the product that is short)."""
     if plan.license_id is not None:
         chosen = next((lic for lic in candidates if lic.id == plan.license_id), None)
         if chosen is None:
-            raise ValidationError(f"{plan.seller.name} can't ship to you under that licence.", "seller_license_id")
+            raise ValidationError(f"{plan.seller.name} can't ship to you under that license.", "seller_license_id")
         return chosen
     if not candidates:
-        raise ValidationError(f"{plan.seller.name} holds no active licence in {state}, so it can't sell to "
-                              f"your licence there.", "buyer_license_id")
+        raise ValidationError(
+            f"{plan.seller.name} holds no active license in {state}, so it can't sell to your license there.",
+            "buyer_license_id",
+        )
     for lic in candidates:
         if all(stock.sellable_qty(i.product_id, lic.id) >= i.quantity for i in plan.items):
             return lic
@@ -476,18 +579,32 @@ def _seller_license(plan: _SellerPlan, candidates: list[License], state: str, st
 
 
 def _replay(session: Session, entity_id: int, key: str) -> list[Order]:
-    ids = list(session.execute(
-        select(Order.id).join(OrderEvent, OrderEvent.order_id == Order.id)
-        .where(Order.buyer_entity_id == entity_id, OrderEvent.kind == "submitted",
-               OrderEvent.idempotency_key == key).order_by(Order.id)).scalars().unique())
+    ids = list(
+        session.execute(
+            select(Order.id)
+            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            .where(
+                Order.buyer_entity_id == entity_id, OrderEvent.kind == "submitted", OrderEvent.idempotency_key == key
+            )
+            .order_by(Order.id)
+        )
+        .scalars()
+        .unique()
+    )
     if not ids:
         return []
     return list(session.execute(select(Order).where(Order.id.in_(ids)).order_by(Order.id)).scalars())
 
 
-def checkout(session: Session, principal: Principal, *, buyer_license_id: int,
-             choices: Mapping[Any, Mapping[str, Any]] | None = None, idempotency_key: str,
-             seller_entity_ids: Iterable[int] | None = None) -> CheckoutResult:
+def checkout(
+    session: Session,
+    principal: Principal,
+    *,
+    buyer_license_id: int,
+    choices: Mapping[Any, Mapping[str, Any]] | None = None,
+    idempotency_key: str,
+    seller_entity_ids: Iterable[int] | None = None,
+) -> CheckoutResult:
     """Turn the principal's cart into one submitted order per seller, reserving their stock.
 
     `choices` maps seller entity id -> {payment_terms, delivery_preferences,
@@ -507,7 +624,7 @@ def checkout(session: Session, principal: Principal, *, buyer_license_id: int,
     if done:
         return CheckoutResult(orders=summaries(session, done), replayed=True)
     buyer_name = _buyer_name(session, entity_id)
-    buyer_licence = _buyer_license(session, entity_id, buyer_license_id)
+    buyer_license = _buyer_license(session, entity_id, buyer_license_id)
     if not items:
         raise ValidationError("Your cart is empty.")
     # From here on the cart's products and their lots are locked (FOR UPDATE) until commit.
@@ -541,32 +658,56 @@ def checkout(session: Session, principal: Principal, *, buyer_license_id: int,
             raise ValidationError("You can't order your own products.")
         _check_quantity(product, item.quantity, check_stock=False)
     prices = buyer_unit_prices(session, entity_id, [products[i.product_id] for i in items], tiers=tiers)
-    licences = _seller_licences(session, seller_ids, buyer_licence.state)
+    licenses = _seller_licenses(session, seller_ids, buyer_license.state)
 
     now = utcnow()
     numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(plans))
     orders: list[Order] = []
     order_lines: list[tuple[Order, list[OrderLine]]] = []
     for plan, number in zip(plans, numbers, strict=True):
-        licence = _seller_license(plan, licences.get(plan.seller.id, []), buyer_licence.state, stock)
+        license = _seller_license(plan, licenses.get(plan.seller.id, []), buyer_license.state, stock)
         lines = []
         for item in plan.items:
             product = stock.products[item.product_id]
             price = prices[product.id]
-            lines.append(OrderLine(product_id=product.id, sku=product.sku, product_name=product.name,
-                                   quantity=item.quantity, unit_price=price, line_total=q2(item.quantity * price)))
+            lines.append(
+                OrderLine(
+                    product_id=product.id,
+                    sku=product.sku,
+                    product_name=product.name,
+                    quantity=item.quantity,
+                    unit_price=price,
+                    line_total=q2(item.quantity * price),
+                )
+            )
         subtotal = sum((ln.line_total for ln in lines), ZERO)
         if subtotal < plan.seller.min_order_amount:
             raise ValidationError(
                 f"{plan.seller.name} has a minimum order of ${money_str(plan.seller.min_order_amount)}; your "
-                f"order from them comes to ${money_str(subtotal)}.", "cart")
-        tax = wholesale_tax(subtotal, licence.state)
-        order = Order(number=number, buyer_entity_id=entity_id, buyer_license_id=buyer_licence.id,
-                      seller_entity_id=plan.seller.id, seller_license_id=licence.id, status=str(OrderStatus.SUBMITTED),
-                      payment_terms=plan.terms, subtotal=subtotal, tax=tax, total=subtotal + tax, notes=plan.notes,
-                      delivery_preferences=plan.delivery_preferences, requested_delivery_start=plan.start,
-                      requested_delivery_end=plan.end, created_by_user_id=principal.user_id, submitted_at=now,
-                      created_at=now, updated_at=now)
+                f"order from them comes to ${money_str(subtotal)}.",
+                "cart",
+            )
+        tax = wholesale_tax(subtotal, license.state)
+        order = Order(
+            number=number,
+            buyer_entity_id=entity_id,
+            buyer_license_id=buyer_license.id,
+            seller_entity_id=plan.seller.id,
+            seller_license_id=license.id,
+            status=str(OrderStatus.SUBMITTED),
+            payment_terms=plan.terms,
+            subtotal=subtotal,
+            tax=tax,
+            total=subtotal + tax,
+            notes=plan.notes,
+            delivery_preferences=plan.delivery_preferences,
+            requested_delivery_start=plan.start,
+            requested_delivery_end=plan.end,
+            created_by_user_id=principal.user_id,
+            submitted_at=now,
+            created_at=now,
+            updated_at=now,
+        )
         orders.append(order)
         order_lines.append((order, lines))
     session.add_all(orders)
@@ -583,36 +724,67 @@ def checkout(session: Session, principal: Principal, *, buyer_license_id: int,
             stock.reserve_line(ln, order.seller_license_id)
     stock.settle()
     for order, lines in order_lines:
-        record_event(session, order, "submitted", principal, from_status=None, to_status=str(OrderStatus.SUBMITTED),
-                     detail={"source": "checkout", "lines": len(lines), "total": str(order.total),
-                             "payment_terms": order.payment_terms}, idempotency_key=key)
+        record_event(
+            session,
+            order,
+            "submitted",
+            principal,
+            from_status=None,
+            to_status=str(OrderStatus.SUBMITTED),
+            detail={
+                "source": "checkout",
+                "lines": len(lines),
+                "total": str(order.total),
+                "payment_terms": order.payment_terms,
+            },
+            idempotency_key=key,
+        )
         emit_order_event(session, "order.submitted", order, line_count=len(lines))
     for item in items:
         session.delete(item)
     session.flush()
-    result = [OrderSummary(number=o.number, status=o.status, buyer_entity_id=o.buyer_entity_id, buyer_name=buyer_name,
-                           seller_entity_id=o.seller_entity_id, seller_name=sellers[o.seller_entity_id].name,
-                           payment_terms=o.payment_terms, subtotal=o.subtotal, tax=o.tax, total=o.total,
-                           line_count=len(lines), created_at=o.created_at, submitted_at=o.submitted_at,
-                           updated_at=o.updated_at) for o, lines in order_lines]
+    result = [
+        OrderSummary(
+            number=o.number,
+            status=o.status,
+            buyer_entity_id=o.buyer_entity_id,
+            buyer_name=buyer_name,
+            seller_entity_id=o.seller_entity_id,
+            seller_name=sellers[o.seller_entity_id].name,
+            payment_terms=o.payment_terms,
+            subtotal=o.subtotal,
+            tax=o.tax,
+            total=o.total,
+            line_count=len(lines),
+            created_at=o.created_at,
+            submitted_at=o.submitted_at,
+            updated_at=o.updated_at,
+        )
+        for o, lines in order_lines
+    ]
     return CheckoutResult(orders=result, replayed=False)
 
 
 @dataclass(frozen=True)
-class LicenceChoice:
+class LicenseChoice:
     id: int
     state: str
     number: str
     premises_name: str | None
 
 
-def buyer_licences(session: Session, principal: Principal) -> list[LicenceChoice]:
-    """The principal's business's active, unexpired licences an order can be received under."""
+def buyer_licenses(session: Session, principal: Principal) -> list[LicenseChoice]:
+    """The principal's business's active, unexpired licenses an order can be received under."""
     entity_id = require_member(principal)
     authorize(principal, "order.place", entity_id)
     today = utcnow().date()
-    rows = session.execute(select(License).where(License.entity_id == entity_id,
-                                                 License.status == LicenseStatus.ACTIVE)
-                           .order_by(License.id)).scalars()
-    return [LicenceChoice(id=lic.id, state=lic.state, number=lic.number, premises_name=lic.premises_name)
-            for lic in rows if lic.expires_on is None or lic.expires_on >= today]
+    rows = session.execute(
+        select(License)
+        .where(License.entity_id == entity_id, License.status == LicenseStatus.ACTIVE)
+        .order_by(License.id)
+    ).scalars()
+    return [
+        LicenseChoice(id=lic.id, state=lic.state, number=lic.number, premises_name=lic.premises_name)
+        for lic in rows
+        if lic.expires_on is None or lic.expires_on >= today
+    ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from reup_app.errors import PermissionDenied
 from reup_app.models import Entity, OrderMessage, User
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
 from reup_app.services.common import clean_text
-from reup_app.errors import PermissionDenied
-from reup_app.services.ordering.records import MessageDTO, emit_order_event
 from reup_app.services.ordering.orders import load_order, messages_of
+from reup_app.services.ordering.records import MessageDTO, emit_order_event
 
 MAX_MESSAGE_LENGTH = 4000
 PREVIEW_LENGTH = 140
@@ -27,16 +27,35 @@ def post_message(session: Session, principal: Principal, order_number: str, body
     if side is None:  # a platform admin's oversight or the system: they don't take part
         raise PermissionDenied("Only the buyer and the seller can post messages on an order.")
     now = utcnow()
-    msg = OrderMessage(order_id=order.id, author_user_id=principal.user_id, author_entity_id=principal.entity_id,
-                       body=text, created_at=now)
+    msg = OrderMessage(
+        order_id=order.id,
+        author_user_id=principal.user_id,
+        author_entity_id=principal.entity_id,
+        body=text,
+        created_at=now,
+    )
     session.add(msg)
     session.flush()
     user, entity = session.get(User, principal.user_id), session.get(Entity, principal.entity_id)
-    emit_order_event(session, "order.message", order, message_id=msg.id, author_entity_id=principal.entity_id,
-                     author_name=user.full_name if user else "", preview=text[:PREVIEW_LENGTH])
-    return MessageDTO(id=msg.id, order_number=order.number, author_user_id=msg.author_user_id,
-                      author_name=user.full_name if user else "", author_entity_id=msg.author_entity_id,
-                      author_entity_name=entity.name if entity else "", body=msg.body, created_at=msg.created_at)
+    emit_order_event(
+        session,
+        "order.message",
+        order,
+        message_id=msg.id,
+        author_entity_id=principal.entity_id,
+        author_name=user.full_name if user else "",
+        preview=text[:PREVIEW_LENGTH],
+    )
+    return MessageDTO(
+        id=msg.id,
+        order_number=order.number,
+        author_user_id=msg.author_user_id,
+        author_name=user.full_name if user else "",
+        author_entity_id=msg.author_entity_id,
+        author_entity_name=entity.name if entity else "",
+        body=msg.body,
+        created_at=msg.created_at,
+    )
 
 
 def list_messages(session: Session, principal: Principal, order_number: str) -> list[MessageDTO]:

@@ -12,7 +12,7 @@ order's status. Each row says which side acts (buyer or seller), which permissio
     backorder  --accept-->    accepted    seller   order.accept
     backorder  --reject-->    rejected    seller   order.reject    releases stock
     submitted  --cancel-->    cancelled   buyer    order.cancel    releases stock
-    accepted   --fulfill-->   fulfilled   seller   order.fulfil    confirms package labels per line
+    accepted   --fulfill-->   fulfilled   seller   order.fulfill    confirms package labels per line
     fulfilled  --ship-->      shipped     seller   order.ship      consumes stock, invoice, manifest + delivery
     shipped    --deliver-->   delivered   seller   order.ship      (also the system: delivery webhooks)
     delivered  --complete-->  complete    seller   order.complete  (also the system)
@@ -37,6 +37,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from reup_app.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    ValidationError,
+)
 from reup_app.models import (
     ComplianceManifest,
     Delivery,
@@ -54,9 +61,8 @@ from reup_app.models.enums import OrderStatus
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize, is_allowed
 from reup_app.security.principal import Principal
-from reup_app.services.ordering import cart
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.ordering import shipping
+from reup_app.services.billing.invoices import balance_of, create_invoice_for_order
+from reup_app.services.billing.tax import wholesale_tax
 from reup_app.services.common import (
     ZERO,
     authorize_party,
@@ -72,14 +78,8 @@ from reup_app.services.common import (
     q2,
     require_member,
 )
-from reup_app.errors import (
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    ServiceError,
-    ValidationError,
-)
-from reup_app.services.billing.invoices import balance_of, create_invoice_for_order
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.ordering import cart, shipping
 from reup_app.services.ordering.records import (
     AllocationDTO,
     MessageDTO,
@@ -92,7 +92,6 @@ from reup_app.services.ordering.records import (
     summary_from_row,
     summary_query,
 )
-from reup_app.services.billing.tax import wholesale_tax
 
 BUYER, SELLER = "buyer", "seller"
 S = OrderStatus
@@ -120,7 +119,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("accept", S.BACKORDER, S.ACCEPTED, SELLER, "order.accept"),
     Transition("reject", S.BACKORDER, S.REJECTED, SELLER, "order.reject"),
     Transition("cancel", S.SUBMITTED, S.CANCELLED, BUYER, "order.cancel"),
-    Transition("fulfill", S.ACCEPTED, S.FULFILLED, SELLER, "order.fulfil"),
+    Transition("fulfill", S.ACCEPTED, S.FULFILLED, SELLER, "order.fulfill"),
     Transition("ship", S.FULFILLED, S.SHIPPED, SELLER, "order.ship"),
     Transition("deliver", S.SHIPPED, S.DELIVERED, SELLER, "order.ship", system_allowed=True),
     Transition("complete", S.DELIVERED, S.COMPLETE, SELLER, "order.complete", system_allowed=True),
@@ -134,19 +133,37 @@ for _t in TRANSITIONS:
     assert PERMISSIONS.setdefault((_t.action, _t.side), _t.permission) == _t.permission, _t
 # The timeline kind an action records (the status it leads to).
 EVENT_KIND: dict[str, str] = {t.action: str(t.target) for t in TRANSITIONS}
-STATUS_TIMESTAMP = {S.SUBMITTED: "submitted_at", S.ACCEPTED: "accepted_at", S.FULFILLED: "fulfilled_at",
-                    S.SHIPPED: "shipped_at", S.DELIVERED: "delivered_at", S.COMPLETE: "completed_at",
-                    S.CANCELLED: "cancelled_at"}
+STATUS_TIMESTAMP = {
+    S.SUBMITTED: "submitted_at",
+    S.ACCEPTED: "accepted_at",
+    S.FULFILLED: "fulfilled_at",
+    S.SHIPPED: "shipped_at",
+    S.DELIVERED: "delivered_at",
+    S.COMPLETE: "completed_at",
+    S.CANCELLED: "cancelled_at",
+}
 ACTION_DATA: dict[str, frozenset[str]] = {
-    "submit": frozenset(), "accept": frozenset({"note"}), "backorder": frozenset({"note"}),
-    "reject": frozenset({"reason"}), "cancel": frozenset({"reason"}),
+    "submit": frozenset(),
+    "accept": frozenset({"note"}),
+    "backorder": frozenset({"note"}),
+    "reject": frozenset({"reason"}),
+    "cancel": frozenset({"reason"}),
     "fulfill": frozenset({"allocations", "note"}),
     "ship": frozenset({"driver_name", "driver_phone", "vehicle", "eta", "note"}),
-    "deliver": frozenset({"note"}), "complete": frozenset({"note"}),
+    "deliver": frozenset({"note"}),
+    "complete": frozenset({"note"}),
 }
-PAST = {"submit": "submitted", "accept": "accepted", "reject": "rejected", "backorder": "put on backorder",
-        "cancel": "cancelled", "fulfill": "fulfilled", "ship": "shipped", "deliver": "marked delivered",
-        "complete": "completed"}
+PAST = {
+    "submit": "submitted",
+    "accept": "accepted",
+    "reject": "rejected",
+    "backorder": "put on backorder",
+    "cancel": "cancelled",
+    "fulfill": "fulfilled",
+    "ship": "shipped",
+    "deliver": "marked delivered",
+    "complete": "completed",
+}
 EDITABLE_STATUSES = frozenset({S.SUBMITTED, S.BACKORDER})
 OPEN_STATUSES = tuple(str(s) for s in (S.SUBMITTED, S.BACKORDER, S.ACCEPTED, S.FULFILLED, S.SHIPPED, S.DELIVERED))
 
@@ -188,8 +205,13 @@ def _get_locked(session: Session, number: Any) -> Order:
     (its lines, allocations, events). Everything that changes an order holds this lock.
     """
     text = clean_text(number, "order_number", max_len=32, required=True, label="an order number")
-    order = session.execute(select(Order).where(Order.number == text).with_for_update()
-                            .execution_options(populate_existing=True)).scalars().first()
+    order = (
+        session.execute(
+            select(Order).where(Order.number == text).with_for_update().execution_options(populate_existing=True)
+        )
+        .scalars()
+        .first()
+    )
     if order is None:
         raise NotFound(_not_found(text))
     return order
@@ -205,13 +227,15 @@ def _side_of(principal: Principal, order: Order) -> str | None:
     return None
 
 
-def load_order(session: Session, principal: Principal, number: Any,
-               action: str = "order.view") -> tuple[Order, str | None]:
+def load_order(
+    session: Session, principal: Principal, number: Any, action: str = "order.view"
+) -> tuple[Order, str | None]:
     """An order either party may see (NotFound for everyone else); returns (order, side)."""
     text = clean_text(number, "order_number", max_len=32, required=True, label="an order number")
     order = session.execute(select(Order).where(Order.number == text)).scalars().first()
-    authorize_party(principal, action, [order.buyer_entity_id, order.seller_entity_id] if order else [],
-                    _not_found(text))
+    authorize_party(
+        principal, action, [order.buyer_entity_id, order.seller_entity_id] if order else [], _not_found(text)
+    )
     return order, _side_of(principal, order)
 
 
@@ -227,14 +251,18 @@ def _acting_side(principal: Principal, order: Order, action: str) -> str:
         if principal.is_platform_admin:
             raise PermissionDenied("Platform admins can view orders but not act on them.")
         raise NotFound(_not_found(order.number))
-    sides = [s for s in (SELLER, BUYER)
-             if principal.entity_id == (order.seller_entity_id if s == SELLER else order.buyer_entity_id)]
+    sides = [
+        s
+        for s in (SELLER, BUYER)
+        if principal.entity_id == (order.seller_entity_id if s == SELLER else order.buyer_entity_id)
+    ]
     side = next((s for s in sides if (action, s) in PERMISSIONS), None)
     if side is None:
         other = BUYER if sides[0] == SELLER else SELLER
         raise PermissionDenied(f"Only the {other} can {action} this order.")
-    authorize(principal, PERMISSIONS[(action, side)],
-              order.seller_entity_id if side == SELLER else order.buyer_entity_id)
+    authorize(
+        principal, PERMISSIONS[(action, side)], order.seller_entity_id if side == SELLER else order.buyer_entity_id
+    )
     return side
 
 
@@ -247,8 +275,11 @@ def available_actions(principal: Principal, order: Order) -> list[str]:
         entity = order.seller_entity_id if t.side == SELLER else order.buyer_entity_id
         if principal.entity_id == entity and is_allowed(principal, t.permission, entity) and t.action not in out:
             out.append(t.action)
-    if (order.status in EDITABLE_STATUSES and principal.entity_id == order.seller_entity_id
-            and is_allowed(principal, "order.edit_lines", order.seller_entity_id)):
+    if (
+        order.status in EDITABLE_STATUSES
+        and principal.entity_id == order.seller_entity_id
+        and is_allowed(principal, "order.edit_lines", order.seller_entity_id)
+    ):
         out.append("edit_lines")
     return out
 
@@ -257,8 +288,11 @@ def _replayed(session: Session, order: Order, key: str | None, kind: str) -> Ord
     """The event already recorded with this key on this order (the order is locked, so this is current)."""
     if key is None:
         return None
-    ev = session.execute(select(OrderEvent).where(OrderEvent.order_id == order.id,
-                                                  OrderEvent.idempotency_key == key)).scalars().first()
+    ev = (
+        session.execute(select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.idempotency_key == key))
+        .scalars()
+        .first()
+    )
     if ev is not None and ev.kind != kind:
         raise Conflict(f"This request was already used to record '{ev.kind}' on order {order.number}.")
     return ev
@@ -291,16 +325,20 @@ def _parse_allocations(raw: Any) -> dict[int, list[tuple[int | None, str | None,
         label = pick.get("package_label")
         if lot_id in (None, "") and not label:
             raise ValidationError("Each allocation needs a package.", "allocations")
-        out[parse_int(line_id, "line_id")].append((
-            parse_int(lot_id, "lot_id") if lot_id not in (None, "") else None,
-            clean_text(label, "package_label", max_len=32) if label else None,
-            parse_quantity(pick.get("quantity"), "allocations")))
+        out[parse_int(line_id, "line_id")].append(
+            (
+                parse_int(lot_id, "lot_id") if lot_id not in (None, "") else None,
+                clean_text(label, "package_label", max_len=32) if label else None,
+                parse_quantity(pick.get("quantity"), "allocations"),
+            )
+        )
     return dict(out)
 
 
 def _lines(session: Session, order: Order) -> list[OrderLine]:
-    return list(session.execute(select(OrderLine).where(OrderLine.order_id == order.id)
-                                .order_by(OrderLine.id)).scalars())
+    return list(
+        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+    )
 
 
 def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str, Any]) -> dict[str, Any]:
@@ -320,9 +358,11 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
     elif t.action == "fulfill":
         lines = _lines(session, order)
         requested = _parse_allocations(data.get("allocations"))
-        allocations = inventory.allocate_for_fulfilment(session, order, lines, requested)
-        detail["packages"] = [{"line_id": a.order_line_id, "package_label": a.package_label,
-                               "quantity": str(a.quantity)} for a in allocations]
+        allocations = inventory.allocate_for_fulfillment(session, order, lines, requested)
+        detail["packages"] = [
+            {"line_id": a.order_line_id, "package_label": a.package_label, "quantity": str(a.quantity)}
+            for a in allocations
+        ]
     elif t.action == "ship":
         lines = _lines(session, order)
         allocations = inventory.allocations_of(session, [ln.id for ln in lines])
@@ -331,8 +371,10 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
             allocated[a.order_line_id] += a.quantity
         for ln in lines:
             if allocated[ln.id] != ln.quantity:
-                raise Conflict(f"{ln.product_name} has {fmt_qty(allocated[ln.id])} of {fmt_qty(ln.quantity)} "
-                               f"allocated to packages; fulfil the order again before shipping.")
+                raise Conflict(
+                    f"{ln.product_name} has {fmt_qty(allocated[ln.id])} of {fmt_qty(ln.quantity)} "
+                    f"allocated to packages; fulfill the order again before shipping."
+                )
         stock = inventory.StockLock(session, [ln.product_id for ln in lines])
         stock.consume(allocations)
         stock.settle()
@@ -343,7 +385,8 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
             driver_phone=clean_text(data.get("driver_phone"), "driver_phone", max_len=32),
             vehicle=clean_text(data.get("vehicle"), "vehicle", max_len=128),
             eta=parse_datetime(data.get("eta"), "eta"),
-            package_labels=sorted({a.package_label for a in allocations}))
+            package_labels=sorted({a.package_label for a in allocations}),
+        )
         shipping.get_shipping_hooks().order_shipped(session, order, details)
         detail["invoice_number"] = invoice.number
     elif t.action == "deliver":
@@ -352,8 +395,15 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
     return detail
 
 
-def transition(session: Session, principal: Principal, order_number: str, action: str, *,
-               idempotency_key: str | None = None, **data: Any) -> TransitionResult:
+def transition(
+    session: Session,
+    principal: Principal,
+    order_number: str,
+    action: str,
+    *,
+    idempotency_key: str | None = None,
+    **data: Any,
+) -> TransitionResult:
     """Move an order along the state machine (see the module docstring for the table).
 
     Extra keyword data by action: reject/cancel `reason`; accept/backorder/deliver/complete
@@ -389,8 +439,16 @@ def transition(session: Session, principal: Principal, order_number: str, action
         setattr(order, stamp, now)
     order.updated_at = now
     session.add(order)
-    ev = record_event(session, order, kind, principal, from_status=before, to_status=t.target,
-                      detail={"action": action, **detail}, idempotency_key=key)
+    ev = record_event(
+        session,
+        order,
+        kind,
+        principal,
+        from_status=before,
+        to_status=t.target,
+        detail={"action": action, **detail},
+        idempotency_key=key,
+    )
     session.flush()
     emit_order_event(session, "order.status_changed", order, from_status=before, action=action)
     return TransitionResult(order.number, order.status, before, applied=True, event_id=ev.id)
@@ -401,8 +459,13 @@ def transition(session: Session, principal: Principal, order_number: str, action
 # --------------------------------------------------------------------------------------------
 
 
-def edit_lines(session: Session, principal: Principal, order_number: str, changes: Sequence[Mapping[str, Any]],
-               idempotency_key: str | None = None) -> OrderDetail:
+def edit_lines(
+    session: Session,
+    principal: Principal,
+    order_number: str,
+    changes: Sequence[Mapping[str, Any]],
+    idempotency_key: str | None = None,
+) -> OrderDetail:
     """The seller changes quantities or prices, or removes lines, before accepting the order.
 
     changes: [{"line_id": 12, "quantity": "4"}, {"line_id": 13, "unit_price": "9.50"},
@@ -417,8 +480,7 @@ def edit_lines(session: Session, principal: Principal, order_number: str, change
     if not principal.is_system and not principal.is_platform_admin:
         require_member(principal)
     if principal.is_system or principal.entity_id != order.seller_entity_id:
-        if not principal.is_system and not principal.is_platform_admin \
-                and principal.entity_id != order.buyer_entity_id:
+        if not principal.is_system and not principal.is_platform_admin and principal.entity_id != order.buyer_entity_id:
             raise NotFound(_not_found(order.number))
         raise PermissionDenied("Only the seller can edit an order's lines.")
     authorize(principal, "order.edit_lines", order.seller_entity_id)
@@ -450,8 +512,11 @@ def edit_lines(session: Session, principal: Principal, order_number: str, change
         parsed[line_id] = entry
     if all(e.get("remove") for e in parsed.values()) and len(parsed) == len(lines):
         raise ValidationError("An order needs at least one line; reject the order instead.", "changes")
-    restock = [lid for lid, e in parsed.items()
-               if e.get("remove") or ("quantity" in e and e["quantity"] != lines[lid].quantity)]
+    restock = [
+        lid
+        for lid, e in parsed.items()
+        if e.get("remove") or ("quantity" in e and e["quantity"] != lines[lid].quantity)
+    ]
     stock = inventory.StockLock(session, [lines[lid].product_id for lid in restock])
     allocations = inventory.allocations_of(session, restock)
     stock.release(allocations)
@@ -463,8 +528,9 @@ def edit_lines(session: Session, principal: Principal, order_number: str, change
         if entry.get("remove"):
             session.delete(line)
             del lines[lid]
-            log.append({"line_id": lid, "sku": line.sku, "product_name": line.product_name, "removed": True,
-                        "before": before})
+            log.append(
+                {"line_id": lid, "sku": line.sku, "product_name": line.product_name, "removed": True, "before": before}
+            )
             continue
         line.quantity = entry.get("quantity", line.quantity)
         line.unit_price = entry.get("unit_price", line.unit_price)
@@ -472,23 +538,31 @@ def edit_lines(session: Session, principal: Principal, order_number: str, change
         session.add(line)
         after = {"quantity": str(line.quantity), "unit_price": str(line.unit_price)}
         if after != before:
-            log.append({"line_id": lid, "sku": line.sku, "product_name": line.product_name, "before": before,
-                        "after": after})
+            log.append(
+                {"line_id": lid, "sku": line.sku, "product_name": line.product_name, "before": before, "after": after}
+            )
         if lid in restock:
             stock.reserve_line(line, order.seller_license_id)
     stock.settle()
     if not log:
         raise ValidationError("Those changes leave the order as it is.", "changes")
-    licence = session.get(License, order.seller_license_id)
+    license = session.get(License, order.seller_license_id)
     total_before = order.total
     order.subtotal = sum((ln.line_total for ln in lines.values()), ZERO)
-    order.tax = wholesale_tax(order.subtotal, licence.state if licence else None)
+    order.tax = wholesale_tax(order.subtotal, license.state if license else None)
     order.total = order.subtotal + order.tax
     order.updated_at = utcnow()
     session.add(order)
-    record_event(session, order, "lines_edited", principal, from_status=order.status, to_status=order.status,
-                 detail={"changes": log, "total_before": str(total_before), "total_after": str(order.total)},
-                 idempotency_key=key)
+    record_event(
+        session,
+        order,
+        "lines_edited",
+        principal,
+        from_status=order.status,
+        to_status=order.status,
+        detail={"changes": log, "total_before": str(total_before), "total_after": str(order.total)},
+        idempotency_key=key,
+    )
     session.flush()
     emit_order_event(session, "order.lines_edited", order, changes=len(log))
     return _detail(session, principal, order, SELLER)
@@ -499,9 +573,16 @@ def edit_lines(session: Session, principal: Principal, order_number: str, change
 # --------------------------------------------------------------------------------------------
 
 
-def list_orders(session: Session, principal: Principal, *, role_side: str | None = None,
-                status: str | Iterable[str] | None = None, search: str | None = None, page: int = 1,
-                page_size: int = 25) -> OrderPage:
+def list_orders(
+    session: Session,
+    principal: Principal,
+    *,
+    role_side: str | None = None,
+    status: str | Iterable[str] | None = None,
+    search: str | None = None,
+    page: int = 1,
+    page_size: int = 25,
+) -> OrderPage:
     """The principal's entity's orders, newest first.
 
     role_side: "buyer" (orders it placed), "seller" (orders it received) or None (both).
@@ -534,14 +615,20 @@ def list_orders(session: Session, principal: Principal, *, role_side: str | None
     if text:
         like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         other = seller_e.name if role_side == BUYER else buyer_e.name if role_side == SELLER else None
-        name_conds = [other.like(f"%{like}%")] if other is not None else [buyer_e.name.like(f"%{like}%"),
-                                                                          seller_e.name.like(f"%{like}%")]
+        name_conds = (
+            [other.like(f"%{like}%")]
+            if other is not None
+            else [buyer_e.name.like(f"%{like}%"), seller_e.name.like(f"%{like}%")]
+        )
         conds.append(or_(Order.number.like(f"{like}%"), Order.number.like(f"RU-{like}%"), *name_conds))
     total = session.execute(select(func.count()).select_from(stmt.where(*conds).subquery())).scalar_one()
-    rows = session.execute(stmt.where(*conds).order_by(Order.created_at.desc(), Order.id.desc())
-                           .offset((page - 1) * page_size).limit(page_size)).all()
-    return OrderPage(items=[summary_from_row(*row) for row in rows], page=page, page_size=page_size,
-                     total=int(total))
+    rows = session.execute(
+        stmt.where(*conds)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return OrderPage(items=[summary_from_row(*row) for row in rows], page=page, page_size=page_size, total=int(total))
 
 
 def _detail(session: Session, principal: Principal, order: Order, side: str | None) -> OrderDetail:
@@ -552,45 +639,104 @@ def _detail(session: Session, principal: Principal, order: Order, side: str | No
     confirmed = order.status in (S.FULFILLED, S.SHIPPED, S.DELIVERED, S.COMPLETE)
     by_line: dict[int, list[AllocationDTO]] = defaultdict(list)
     for a in allocs:
-        by_line[a.order_line_id].append(AllocationDTO(id=a.id, order_line_id=a.order_line_id,
-                                                      inventory_lot_id=a.inventory_lot_id,
-                                                      package_label=a.package_label, quantity=a.quantity,
-                                                      confirmed=confirmed))
+        by_line[a.order_line_id].append(
+            AllocationDTO(
+                id=a.id,
+                order_line_id=a.order_line_id,
+                inventory_lot_id=a.inventory_lot_id,
+                package_label=a.package_label,
+                quantity=a.quantity,
+                confirmed=confirmed,
+            )
+        )
     actor_entity = aliased(Entity)
     events = session.execute(
         select(OrderEvent, User.full_name, actor_entity.name)
         .outerjoin(User, User.id == OrderEvent.actor_user_id)
         .outerjoin(actor_entity, actor_entity.id == OrderEvent.actor_entity_id)
-        .where(OrderEvent.order_id == order.id).order_by(OrderEvent.created_at, OrderEvent.id)).all()
+        .where(OrderEvent.order_id == order.id)
+        .order_by(OrderEvent.created_at, OrderEvent.id)
+    ).all()
     invoice = session.execute(select(Invoice).where(Invoice.order_id == order.id)).scalars().first()
-    delivery = session.execute(select(Delivery).where(Delivery.order_id == order.id)
-                               .order_by(Delivery.id.desc())).scalars().first()
-    manifest = session.execute(select(ComplianceManifest).where(ComplianceManifest.order_id == order.id)
-                               .order_by(ComplianceManifest.id.desc())).scalars().first()
+    delivery = (
+        session.execute(select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.id.desc()))
+        .scalars()
+        .first()
+    )
+    manifest = (
+        session.execute(
+            select(ComplianceManifest)
+            .where(ComplianceManifest.order_id == order.id)
+            .order_by(ComplianceManifest.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     return OrderDetail(
-        number=order.number, status=order.status, side=side, buyer_entity_id=order.buyer_entity_id,
-        buyer_name=buyer.name, buyer_license_id=order.buyer_license_id,
-        buyer_license_number=buyer_lic.number if buyer_lic else "", seller_entity_id=order.seller_entity_id,
-        seller_name=seller.name, seller_license_id=order.seller_license_id,
-        seller_license_number=seller_lic.number if seller_lic else "", payment_terms=order.payment_terms,
-        subtotal=order.subtotal, tax=order.tax, total=order.total, notes=order.notes,
-        delivery_preferences=order.delivery_preferences, requested_delivery_start=order.requested_delivery_start,
-        requested_delivery_end=order.requested_delivery_end, created_at=order.created_at,
-        submitted_at=order.submitted_at, accepted_at=order.accepted_at, fulfilled_at=order.fulfilled_at,
-        shipped_at=order.shipped_at, delivered_at=order.delivered_at, completed_at=order.completed_at,
-        cancelled_at=order.cancelled_at, updated_at=order.updated_at,
-        lines=[OrderLineDTO(id=ln.id, product_id=ln.product_id, sku=ln.sku, product_name=ln.product_name,
-                            quantity=ln.quantity, unit_price=ln.unit_price, line_total=ln.line_total,
-                            allocations=by_line.get(ln.id, [])) for ln in lines],
-        events=[OrderEventDTO(id=e.id, kind=e.kind, from_status=e.from_status, to_status=e.to_status,
-                              actor_user_id=e.actor_user_id, actor_name=name, actor_entity_id=e.actor_entity_id,
-                              actor_entity_name=ename, detail=from_json(e.detail), created_at=e.created_at)
-                for e, name, ename in events],
+        number=order.number,
+        status=order.status,
+        side=side,
+        buyer_entity_id=order.buyer_entity_id,
+        buyer_name=buyer.name,
+        buyer_license_id=order.buyer_license_id,
+        buyer_license_number=buyer_lic.number if buyer_lic else "",
+        seller_entity_id=order.seller_entity_id,
+        seller_name=seller.name,
+        seller_license_id=order.seller_license_id,
+        seller_license_number=seller_lic.number if seller_lic else "",
+        payment_terms=order.payment_terms,
+        subtotal=order.subtotal,
+        tax=order.tax,
+        total=order.total,
+        notes=order.notes,
+        delivery_preferences=order.delivery_preferences,
+        requested_delivery_start=order.requested_delivery_start,
+        requested_delivery_end=order.requested_delivery_end,
+        created_at=order.created_at,
+        submitted_at=order.submitted_at,
+        accepted_at=order.accepted_at,
+        fulfilled_at=order.fulfilled_at,
+        shipped_at=order.shipped_at,
+        delivered_at=order.delivered_at,
+        completed_at=order.completed_at,
+        cancelled_at=order.cancelled_at,
+        updated_at=order.updated_at,
+        lines=[
+            OrderLineDTO(
+                id=ln.id,
+                product_id=ln.product_id,
+                sku=ln.sku,
+                product_name=ln.product_name,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                line_total=ln.line_total,
+                allocations=by_line.get(ln.id, []),
+            )
+            for ln in lines
+        ],
+        events=[
+            OrderEventDTO(
+                id=e.id,
+                kind=e.kind,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor_user_id=e.actor_user_id,
+                actor_name=name,
+                actor_entity_id=e.actor_entity_id,
+                actor_entity_name=ename,
+                detail=from_json(e.detail),
+                created_at=e.created_at,
+            )
+            for e, name, ename in events
+        ],
         messages=messages_of(session, order),
-        invoice_number=invoice.number if invoice else None, invoice_status=invoice.status if invoice else None,
+        invoice_number=invoice.number if invoice else None,
+        invoice_status=invoice.status if invoice else None,
         invoice_balance=balance_of(invoice) if invoice else None,
-        delivery_status=delivery.status if delivery else None, manifest_status=manifest.status if manifest else None,
-        available_actions=available_actions(principal, order))
+        delivery_status=delivery.status if delivery else None,
+        manifest_status=manifest.status if manifest else None,
+        available_actions=available_actions(principal, order),
+    )
 
 
 def messages_of(session: Session, order: Order) -> list[MessageDTO]:
@@ -599,10 +745,22 @@ def messages_of(session: Session, order: Order) -> list[MessageDTO]:
         select(OrderMessage, User.full_name, author_entity.name)
         .join(User, User.id == OrderMessage.author_user_id)
         .join(author_entity, author_entity.id == OrderMessage.author_entity_id)
-        .where(OrderMessage.order_id == order.id).order_by(OrderMessage.created_at, OrderMessage.id)).all()
-    return [MessageDTO(id=m.id, order_number=order.number, author_user_id=m.author_user_id, author_name=name,
-                       author_entity_id=m.author_entity_id, author_entity_name=ename, body=m.body,
-                       created_at=m.created_at) for m, name, ename in rows]
+        .where(OrderMessage.order_id == order.id)
+        .order_by(OrderMessage.created_at, OrderMessage.id)
+    ).all()
+    return [
+        MessageDTO(
+            id=m.id,
+            order_number=order.number,
+            author_user_id=m.author_user_id,
+            author_name=name,
+            author_entity_id=m.author_entity_id,
+            author_entity_name=ename,
+            body=m.body,
+            created_at=m.created_at,
+        )
+        for m, name, ename in rows
+    ]
 
 
 def get_order(session: Session, principal: Principal, number: str) -> OrderDetail:
@@ -637,8 +795,12 @@ def reorder(session: Session, principal: Principal, number: str) -> ReorderResul
         raise PermissionDenied("Only the buyer can reorder an order.")
     authorize(principal, "cart.manage", order.buyer_entity_id)
     result = ReorderResult()
-    products = {p.id: p for p in session.execute(
-        select(Product).where(Product.id.in_([ln.product_id for ln in _lines(session, order)]))).scalars()}
+    products = {
+        p.id: p
+        for p in session.execute(
+            select(Product).where(Product.id.in_([ln.product_id for ln in _lines(session, order)]))
+        ).scalars()
+    }
     for line in _lines(session, order):
         product = products.get(line.product_id)
         qty = line.quantity
@@ -654,5 +816,3 @@ def reorder(session: Session, principal: Principal, number: str) -> ReorderResul
         except ServiceError as err:
             result.skipped.append({"sku": line.sku, "name": line.product_name, "reason": str(err)})
     return result
-
-

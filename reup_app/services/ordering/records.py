@@ -47,7 +47,7 @@ class AllocationDTO:
     package_label: str
     quantity: Decimal
     # False while the order is not yet fulfilled: the package is reserved provisionally and the
-    # seller may still pick another one at fulfilment.
+    # seller may still pick another one at fulfillment.
     confirmed: bool
 
 
@@ -146,20 +146,34 @@ class OrderPage:
 def summary_query():
     """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias)."""
     buyer, seller = aliased(Entity), aliased(Entity)
-    line_count = (select(func.count(OrderLine.id)).where(OrderLine.order_id == Order.id)
-                  .correlate(Order).scalar_subquery())
-    stmt = (select(Order, buyer.name, seller.name, line_count)
-            .join(buyer, buyer.id == Order.buyer_entity_id)
-            .join(seller, seller.id == Order.seller_entity_id))
+    line_count = (
+        select(func.count(OrderLine.id)).where(OrderLine.order_id == Order.id).correlate(Order).scalar_subquery()
+    )
+    stmt = (
+        select(Order, buyer.name, seller.name, line_count)
+        .join(buyer, buyer.id == Order.buyer_entity_id)
+        .join(seller, seller.id == Order.seller_entity_id)
+    )
     return stmt, buyer, seller
 
 
 def summary_from_row(order: Order, buyer_name: str, seller_name: str, line_count: int) -> OrderSummary:
-    return OrderSummary(number=order.number, status=order.status, buyer_entity_id=order.buyer_entity_id,
-                        buyer_name=buyer_name, seller_entity_id=order.seller_entity_id, seller_name=seller_name,
-                        payment_terms=order.payment_terms, subtotal=order.subtotal, tax=order.tax,
-                        total=order.total, line_count=int(line_count or 0), created_at=order.created_at,
-                        submitted_at=order.submitted_at, updated_at=order.updated_at)
+    return OrderSummary(
+        number=order.number,
+        status=order.status,
+        buyer_entity_id=order.buyer_entity_id,
+        buyer_name=buyer_name,
+        seller_entity_id=order.seller_entity_id,
+        seller_name=seller_name,
+        payment_terms=order.payment_terms,
+        subtotal=order.subtotal,
+        tax=order.tax,
+        total=order.total,
+        line_count=int(line_count or 0),
+        created_at=order.created_at,
+        submitted_at=order.submitted_at,
+        updated_at=order.updated_at,
+    )
 
 
 def summaries(session: Session, orders: Sequence[Order]) -> list[OrderSummary]:
@@ -171,27 +185,48 @@ def summaries(session: Session, orders: Sequence[Order]) -> list[OrderSummary]:
     return [by_id[o.id] for o in orders if o.id in by_id]
 
 
-def record_event(session: Session, order: Order, kind: str, principal: Principal, *, from_status: str | None,
-                 to_status: str | None, detail: dict[str, Any] | None = None,
-                 idempotency_key: str | None = None) -> OrderEvent:
+def record_event(
+    session: Session,
+    order: Order,
+    kind: str,
+    principal: Principal,
+    *,
+    from_status: str | None,
+    to_status: str | None,
+    detail: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> OrderEvent:
     """Append to the order's timeline (who, when, from/to, JSON detail)."""
-    ev = OrderEvent(order_id=order.id, kind=kind, from_status=from_status, to_status=to_status,
-                    actor_user_id=principal.user_id if principal.is_authenticated else None,
-                    actor_entity_id=principal.entity_id if principal.is_authenticated else None,
-                    detail=to_json(detail) if detail else None, idempotency_key=idempotency_key)
+    ev = OrderEvent(
+        order_id=order.id,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor_user_id=principal.user_id if principal.is_authenticated else None,
+        actor_entity_id=principal.entity_id if principal.is_authenticated else None,
+        detail=to_json(detail) if detail else None,
+        idempotency_key=idempotency_key,
+    )
     session.add(ev)
     return ev
 
 
 def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
-    payload = {"order_number": order.number, "status": order.status, "buyer_entity_id": order.buyer_entity_id,
-               "seller_entity_id": order.seller_entity_id, "subtotal": str(order.subtotal),
-               "tax": str(order.tax), "total": str(order.total)}
+    payload = {
+        "order_number": order.number,
+        "status": order.status,
+        "buyer_entity_id": order.buyer_entity_id,
+        "seller_entity_id": order.seller_entity_id,
+        "subtotal": str(order.subtotal),
+        "tax": str(order.tax),
+        "total": str(order.total),
+    }
     payload.update(extra)
     return payload
 
 
 def emit_order_event(session: Session, kind: str, order: Order, **extra: Any) -> None:
     """A domain event whose audience is the order's two parties."""
-    emit(session, kind, entity_ids=[order.buyer_entity_id, order.seller_entity_id],
-         payload=order_payload(order, **extra))
+    emit(
+        session, kind, entity_ids=[order.buyer_entity_id, order.seller_entity_id], payload=order_payload(order, **extra)
+    )

@@ -56,14 +56,30 @@ class PendingRecordsHooks:
         now = utcnow()
         has_manifest = select(ComplianceManifest.id).where(ComplianceManifest.order_id == order.id)
         if session.execute(has_manifest).first() is None:
-            session.add(ComplianceManifest(order_id=order.id, license_id=order.seller_license_id,
-                                           provider=str(Provider.METRC), status=str(ManifestStatus.PENDING),
-                                           created_at=now, updated_at=now))
+            session.add(
+                ComplianceManifest(
+                    order_id=order.id,
+                    license_id=order.seller_license_id,
+                    provider=str(Provider.METRC),
+                    status=str(ManifestStatus.PENDING),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         if session.execute(select(Delivery.id).where(Delivery.order_id == order.id)).first() is None:
-            session.add(Delivery(order_id=order.id, provider=str(Provider.FLEETBASE),
-                                 status=str(DeliveryStatus.PENDING),
-                                 driver_name=details.driver_name, driver_phone=details.driver_phone,
-                                 vehicle=details.vehicle, eta=details.eta, created_at=now, updated_at=now))
+            session.add(
+                Delivery(
+                    order_id=order.id,
+                    provider=str(Provider.FLEETBASE),
+                    status=str(DeliveryStatus.PENDING),
+                    driver_name=details.driver_name,
+                    driver_phone=details.driver_phone,
+                    vehicle=details.vehicle,
+                    eta=details.eta,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
     def order_delivered(self, session: Session, order: Order) -> None:
         now = utcnow()

@@ -20,19 +20,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from reup_app.errors import ValidationError
 from reup_app.models import Entity, Invoice, Order, OrderLine, Product
 from reup_app.models.enums import PUBLIC_LISTING_STATES, InvoiceStatus, OrderStatus
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import ZERO, parse_int, require_member
-from reup_app.errors import ValidationError
+from reup_app.services.ordering.orders import OPEN_STATUSES
 from reup_app.services.ordering.records import (
     OrderSummary,
     summary_from_row,
     summary_query,
 )
-from reup_app.services.ordering.orders import OPEN_STATUSES
 
 S = OrderStatus
 SALES_STATUSES = (S.ACCEPTED, S.FULFILLED, S.SHIPPED, S.DELIVERED, S.COMPLETE)
@@ -109,7 +109,7 @@ class MoneySummary:
 class WholesalerDashboard:
     incoming: OrderQueue  # submitted: accept / reject / backorder
     backorder: OrderQueue
-    fulfilment: OrderQueue  # accepted: pick, pack, assign packages
+    fulfillment: OrderQueue  # accepted: pick, pack, assign packages
     shipment: OrderQueue  # fulfilled: ready to ship
     sales: SalesReport
     receivables: MoneySummary
@@ -175,81 +175,139 @@ def _fold(rows, granularity: str) -> tuple[list[SalesPoint], list[SalesTotal]]:
         t[1] += amount
         t[2] += qty
         t[3] += int(orders or 0)
-    pts = [SalesPoint(bucket=b, key=k, label=v[0], amount=v[1], quantity=v[2], orders=v[3])
-           for (b, k), v in sorted(points.items(), key=lambda kv: (kv[0][0], -kv[1][1], kv[0][1]))]
-    tots = [SalesTotal(key=k, label=v[0], amount=v[1], quantity=v[2], orders=v[3])
-            for k, v in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[1][0], kv[0]))]
+    pts = [
+        SalesPoint(bucket=b, key=k, label=v[0], amount=v[1], quantity=v[2], orders=v[3])
+        for (b, k), v in sorted(points.items(), key=lambda kv: (kv[0][0], -kv[1][1], kv[0][1]))
+    ]
+    tots = [
+        SalesTotal(key=k, label=v[0], amount=v[1], quantity=v[2], orders=v[3])
+        for k, v in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[1][0], kv[0]))
+    ]
     return pts, tots
 
 
-def sales_report(session: Session, principal: Principal, *, days: int = 30, granularity: str = "day",
-                 now: datetime | None = None) -> SalesReport:
+def sales_report(
+    session: Session, principal: Principal, *, days: int = 30, granularity: str = "day", now: datetime | None = None
+) -> SalesReport:
     """The principal's entity's sales by product and by customer, bucketed by day or week."""
     entity_id = _member(principal)
     start, end, buckets, lo, hi = _window(days, granularity, now)
     day = func.date(Order.submitted_at)
-    base = (Order.seller_entity_id == entity_id, Order.status.in_([str(s) for s in SALES_STATUSES]),
-            Order.submitted_at >= lo, Order.submitted_at < hi)
+    base = (
+        Order.seller_entity_id == entity_id,
+        Order.status.in_([str(s) for s in SALES_STATUSES]),
+        Order.submitted_at >= lo,
+        Order.submitted_at < hi,
+    )
     product_rows = session.execute(
-        select(day, OrderLine.product_id, func.max(OrderLine.product_name), func.sum(OrderLine.line_total),
-               func.sum(OrderLine.quantity), func.count(func.distinct(Order.id)))
-        .join(Order, Order.id == OrderLine.order_id).where(*base)
-        .group_by(day, OrderLine.product_id)).all()
+        select(
+            day,
+            OrderLine.product_id,
+            func.max(OrderLine.product_name),
+            func.sum(OrderLine.line_total),
+            func.sum(OrderLine.quantity),
+            func.count(func.distinct(Order.id)),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(*base)
+        .group_by(day, OrderLine.product_id)
+    ).all()
     customer_rows = session.execute(
-        select(day, Order.buyer_entity_id, func.max(Entity.name), func.sum(OrderLine.line_total),
-               func.sum(OrderLine.quantity), func.count(func.distinct(Order.id)))
-        .join(Order, Order.id == OrderLine.order_id).join(Entity, Entity.id == Order.buyer_entity_id).where(*base)
-        .group_by(day, Order.buyer_entity_id)).all()
+        select(
+            day,
+            Order.buyer_entity_id,
+            func.max(Entity.name),
+            func.sum(OrderLine.line_total),
+            func.sum(OrderLine.quantity),
+            func.count(func.distinct(Order.id)),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Entity, Entity.id == Order.buyer_entity_id)
+        .where(*base)
+        .group_by(day, Order.buyer_entity_id)
+    ).all()
     by_product, product_totals = _fold(product_rows, granularity)
     by_customer, customer_totals = _fold(customer_rows, granularity)
     per_bucket: dict[date, Decimal] = defaultdict(lambda: ZERO)
     for p in by_customer:
         per_bucket[p.bucket] += p.amount
-    return SalesReport(granularity=granularity, start=start, end=end, buckets=buckets,
-                       totals_by_bucket=[per_bucket[b] for b in buckets], by_product=by_product,
-                       by_customer=by_customer, product_totals=product_totals, customer_totals=customer_totals,
-                       total_amount=sum((t.amount for t in customer_totals), ZERO),
-                       order_count=sum(t.orders for t in customer_totals))
+    return SalesReport(
+        granularity=granularity,
+        start=start,
+        end=end,
+        buckets=buckets,
+        totals_by_bucket=[per_bucket[b] for b in buckets],
+        by_product=by_product,
+        by_customer=by_customer,
+        product_totals=product_totals,
+        customer_totals=customer_totals,
+        total_amount=sum((t.amount for t in customer_totals), ZERO),
+        order_count=sum(t.orders for t in customer_totals),
+    )
 
 
 def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, limit: int) -> OrderQueue:
     stmt, _, _ = summary_query()
     conds = (side_cond, Order.status.in_([str(s) for s in statuses]))
     count = session.execute(select(func.count(Order.id)).where(*conds)).scalar_one()
-    rows = session.execute(stmt.where(*conds).order_by(Order.submitted_at.desc(), Order.id.desc())
-                           .limit(limit)).all() if count else []
-    return OrderQueue(name=name, statuses=[str(s) for s in statuses], count=int(count),
-                      orders=[summary_from_row(*r) for r in rows])
+    rows = (
+        session.execute(stmt.where(*conds).order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit)).all()
+        if count
+        else []
+    )
+    return OrderQueue(
+        name=name, statuses=[str(s) for s in statuses], count=int(count), orders=[summary_from_row(*r) for r in rows]
+    )
 
 
 def _money(session: Session, side_cond, now: datetime) -> MoneySummary:
     balance = Invoice.total - Invoice.amount_paid
     open_conds = (side_cond, Invoice.status == InvoiceStatus.OPEN, balance > 0)
     open_count, open_total = session.execute(
-        select(func.count(Invoice.id), func.coalesce(func.sum(balance), 0)).where(*open_conds)).one()
+        select(func.count(Invoice.id), func.coalesce(func.sum(balance), 0)).where(*open_conds)
+    ).one()
     over_count, over_total = session.execute(
-        select(func.count(Invoice.id), func.coalesce(func.sum(balance), 0))
-        .where(*open_conds, Invoice.due_at < now)).one()
-    return MoneySummary(open_count=int(open_count), open_total=Decimal(open_total or 0),
-                        overdue_count=int(over_count), overdue_total=Decimal(over_total or 0))
+        select(func.count(Invoice.id), func.coalesce(func.sum(balance), 0)).where(*open_conds, Invoice.due_at < now)
+    ).one()
+    return MoneySummary(
+        open_count=int(open_count),
+        open_total=Decimal(open_total or 0),
+        overdue_count=int(over_count),
+        overdue_total=Decimal(over_total or 0),
+    )
 
 
-def wholesaler_dashboard(session: Session, principal: Principal, *, days: int = 30, granularity: str = "day",
-                         queue_limit: int = 10, now: datetime | None = None) -> WholesalerDashboard:
+def wholesaler_dashboard(
+    session: Session,
+    principal: Principal,
+    *,
+    days: int = 30,
+    granularity: str = "day",
+    queue_limit: int = 10,
+    now: datetime | None = None,
+) -> WholesalerDashboard:
     entity_id = _member(principal)
     limit = min(100, max(1, parse_int(queue_limit, "queue_limit")))
     mine = Order.seller_entity_id == entity_id
     return WholesalerDashboard(
         incoming=_queue(session, "incoming", (S.SUBMITTED,), mine, limit),
         backorder=_queue(session, "backorder", (S.BACKORDER,), mine, limit),
-        fulfilment=_queue(session, "fulfilment", (S.ACCEPTED,), mine, limit),
+        fulfillment=_queue(session, "fulfillment", (S.ACCEPTED,), mine, limit),
         shipment=_queue(session, "shipment", (S.FULFILLED,), mine, limit),
         sales=sales_report(session, principal, days=days, granularity=granularity, now=now),
-        receivables=_money(session, Invoice.seller_entity_id == entity_id, now or utcnow()))
+        receivables=_money(session, Invoice.seller_entity_id == entity_id, now or utcnow()),
+    )
 
 
-def retailer_dashboard(session: Session, principal: Principal, *, days: int = 30, recent_limit: int = 10,
-                       queue_limit: int = 10, now: datetime | None = None) -> RetailerDashboard:
+def retailer_dashboard(
+    session: Session,
+    principal: Principal,
+    *,
+    days: int = 30,
+    recent_limit: int = 10,
+    queue_limit: int = 10,
+    now: datetime | None = None,
+) -> RetailerDashboard:
     entity_id = _member(principal)
     now = now or utcnow()
     limit = min(100, max(1, parse_int(queue_limit, "queue_limit")))
@@ -259,41 +317,75 @@ def retailer_dashboard(session: Session, principal: Principal, *, days: int = 30
     spend_rows = session.execute(
         select(Order.seller_entity_id, func.max(Entity.name), func.sum(Order.total), func.count(Order.id))
         .join(Entity, Entity.id == Order.seller_entity_id)
-        .where(mine, Order.status.in_([str(s) for s in SALES_STATUSES]), Order.submitted_at >= lo,
-               Order.submitted_at < hi)
-        .group_by(Order.seller_entity_id)).all()
-    spend = sorted(({"seller_entity_id": sid, "seller_name": name, "amount": Decimal(amount or 0), "orders": int(n)}
-                    for sid, name, amount, n in spend_rows), key=lambda d: (-d["amount"], d["seller_name"]))
+        .where(
+            mine, Order.status.in_([str(s) for s in SALES_STATUSES]), Order.submitted_at >= lo, Order.submitted_at < hi
+        )
+        .group_by(Order.seller_entity_id)
+    ).all()
+    spend = sorted(
+        (
+            {"seller_entity_id": sid, "seller_name": name, "amount": Decimal(amount or 0), "orders": int(n)}
+            for sid, name, amount, n in spend_rows
+        ),
+        key=lambda d: (-d["amount"], d["seller_name"]),
+    )
     return RetailerDashboard(
         open_orders=_queue(session, "open", OPEN_STATUSES, mine, limit),
         spend_by_vendor=spend,
         recently_ordered=_recently_ordered(session, entity_id, recent_limit),
-        payables=_money(session, Invoice.buyer_entity_id == entity_id, now))
+        payables=_money(session, Invoice.buyer_entity_id == entity_id, now),
+    )
 
 
 def _recently_ordered(session: Session, entity_id: int, limit: int) -> list[dict[str, Any]]:
     rows = session.execute(
         select(OrderLine, Order.number, Order.submitted_at, Order.seller_entity_id, Entity.name, Product)
-        .join(Order, Order.id == OrderLine.order_id).join(Entity, Entity.id == Order.seller_entity_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Entity, Entity.id == Order.seller_entity_id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(Order.buyer_entity_id == entity_id, Order.submitted_at.is_not(None),
-               Order.status.not_in([S.DRAFT, S.CANCELLED, S.REJECTED]))
-        .order_by(Order.submitted_at.desc(), OrderLine.id).limit(limit * 20)).all()
+        .where(
+            Order.buyer_entity_id == entity_id,
+            Order.submitted_at.is_not(None),
+            Order.status.not_in([S.DRAFT, S.CANCELLED, S.REJECTED]),
+        )
+        .order_by(Order.submitted_at.desc(), OrderLine.id)
+        .limit(limit * 20)
+    ).all()
     public = {str(s) for s in PUBLIC_LISTING_STATES}
     out, seen = [], set()
     for line, number, submitted_at, seller_id, seller_name, product in rows:
         if line.product_id in seen:
             continue
         seen.add(line.product_id)
-        out.append({"product_id": line.product_id, "sku": line.sku, "name": product.name,
-                    "seller_entity_id": seller_id, "seller_name": seller_name, "order_number": number,
-                    "last_ordered_at": submitted_at, "last_quantity": line.quantity,
-                    "last_unit_price": line.unit_price, "available_qty": product.available_qty,
-                    "orderable": product.listing_state in public and product.available_qty > 0})
+        out.append(
+            {
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "name": product.name,
+                "seller_entity_id": seller_id,
+                "seller_name": seller_name,
+                "order_number": number,
+                "last_ordered_at": submitted_at,
+                "last_quantity": line.quantity,
+                "last_unit_price": line.unit_price,
+                "available_qty": product.available_qty,
+                "orderable": product.listing_state in public and product.available_qty > 0,
+            }
+        )
         if len(out) >= limit:
             break
     return out
 
 
-__all__ = ["MoneySummary", "OrderQueue", "RetailerDashboard", "SalesPoint", "SalesReport", "SalesTotal",
-           "WholesalerDashboard", "retailer_dashboard", "sales_report", "wholesaler_dashboard"]
+__all__ = [
+    "MoneySummary",
+    "OrderQueue",
+    "RetailerDashboard",
+    "SalesPoint",
+    "SalesReport",
+    "SalesTotal",
+    "WholesalerDashboard",
+    "retailer_dashboard",
+    "sales_report",
+    "wholesaler_dashboard",
+]
