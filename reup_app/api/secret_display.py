@@ -21,7 +21,7 @@ from starlette.routing import Route
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import mfa
 from reup_app.security.tickets import issue, peek
-from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import mfa_settings as mfa_settings_service
 
 MFA_SETUP = "reveal-mfa-setup"
 RECOVERY = "reveal-recovery-codes"
@@ -74,7 +74,7 @@ async def mfa_setup_svg(request: Request) -> Response:
     if ticket is None:
         return _gone()
 
-    found = await run_in_unit_of_work(None, auth_service.pending_mfa_secret, int(ticket["user_id"]))
+    found = await run_in_unit_of_work(None, mfa_settings_service.pending_mfa_secret, int(ticket["user_id"]))
     if found is None:
         return _gone()
     email, secret = found

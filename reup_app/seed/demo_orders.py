@@ -13,14 +13,14 @@ from reup_app.db import unit_of_work
 from reup_app.models import Entity, License, Product
 from reup_app.security.principal import Principal
 from reup_app.seed.demo import DEMO_PASSWORD
-from reup_app.services.identity import auth
-from reup_app.services.ordering import cart, orders
+from reup_app.services.identity import sign_in
+from reup_app.services.ordering import cart, checkout, orders
 
 
 def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:
     """Sign in through the auth service (argon2 check, MFA-free demo accounts)."""
     with unit_of_work(None) as s:
-        result = auth.login(s, email=email, password=password)
+        result = sign_in.login(s, email=email, password=password)
     if result.principal is None:
         raise RuntimeError(f"{email} cannot sign in without a browser step ({result.status})")
     return result.principal
@@ -69,7 +69,7 @@ def place_demo_order(
     with unit_of_work(buyer) as s:
         cart.add_to_cart(s, buyer, product.id, qty)
     with unit_of_work(buyer) as s:
-        result = cart.checkout(
+        result = checkout.checkout(
             s,
             buyer,
             buyer_license_id=license_id,

@@ -24,6 +24,7 @@ from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import sign_in as sign_in_service
 from reup_app.state.base import AppState, error_message, form_text
 
 log = logging.getLogger(__name__)
@@ -202,7 +203,9 @@ class AuthState(AppState):
             return
         ip = self._ip()
         try:
-            result = await run_in_unit_of_work(None, auth_service.login, email=email, password=password, client_ip=ip)
+            result = await run_in_unit_of_work(
+                None, sign_in_service.login, email=email, password=password, client_ip=ip
+            )
         except Exception as err:  # service errors are shown as they are
             if not isinstance(err, ServiceError):
                 log.exception("login failed")
@@ -218,7 +221,7 @@ class AuthState(AppState):
             return
         challenge = self._challenge
         try:
-            await run_in_unit_of_work(None, auth_service.begin_mfa_enrolment_with_challenge, challenge)
+            await run_in_unit_of_work(None, sign_in_service.begin_mfa_enrolment_with_challenge, challenge)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -233,7 +236,7 @@ class AuthState(AppState):
             return
         challenge, ip = self._challenge, self._ip()
         try:
-            result = await run_in_unit_of_work(None, auth_service.complete_mfa, challenge, code, client_ip=ip)
+            result = await run_in_unit_of_work(None, sign_in_service.complete_mfa, challenge, code, client_ip=ip)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -249,7 +252,7 @@ class AuthState(AppState):
         challenge, ip = self._challenge, self._ip()
         try:
             result = await run_in_unit_of_work(
-                None, auth_service.confirm_mfa_enrolment_with_challenge, challenge, code, client_ip=ip
+                None, sign_in_service.confirm_mfa_enrolment_with_challenge, challenge, code, client_ip=ip
             )
         except ServiceError as err:
             self.login_error = error_message(err)

@@ -22,6 +22,7 @@ from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.registry import SessionInfo, get_registry
 from reup_app.security.principal import Principal
 from reup_app.services.notifications import inbox as notif_service
+from reup_app.services.notifications import preferences as preferences_service
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
@@ -254,7 +255,7 @@ class NotificationPrefsState(AppState):
 
     async def _load(self) -> None:
         try:
-            rows = await self._call(notif_service.get_preferences)
+            rows = await self._call(preferences_service.get_preferences)
         except Exception as err:
             self.prefs_error = error_message(err)
             self.prefs = []
@@ -287,7 +288,7 @@ class NotificationPrefsState(AppState):
             return
         values = {"in_app": current["in_app"] == "yes", "email": current["email"] == "yes", channel: on}
         try:
-            await self._call(notif_service.set_preference, kind, in_app=values["in_app"], email=values["email"])
+            await self._call(preferences_service.set_preference, kind, in_app=values["in_app"], email=values["email"])
         except Exception as err:
             self.prefs_error = error_message(err)
             return

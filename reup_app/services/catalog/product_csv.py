@@ -27,16 +27,14 @@ from reup_app.errors import Conflict, ValidationError
 from reup_app.models import Brand, Product
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.catalog.products import (
+from reup_app.services.catalog.product_fields import (
     FIELD_LABELS,
     FIELDS,
     REQUIRED_FIELDS,
     ProductFieldErrors,
-    apply_fields,
-    brand_for,
-    emit_products_changed,
     parse_product_fields,
 )
+from reup_app.services.catalog.products import apply_fields, brand_for, emit_products_changed
 from reup_app.services.common import require_member
 
 MAX_BYTES = 2 * 1024 * 1024

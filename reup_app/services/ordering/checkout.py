@@ -1,0 +1,324 @@
+"""Checkout: turn the buyer's cart into one submitted order per seller, with license checks, holds and replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from reup_app.errors import (
+    Conflict,
+    NotFound,
+    ValidationError,
+)
+from reup_app.models import (
+    CartItem,
+    Entity,
+    Order,
+    OrderEvent,
+    OrderLine,
+)
+from reup_app.models.enums import (
+    EntityStatus,
+    OrderStatus,
+)
+from reup_app.models.types import utcnow
+from reup_app.security.permissions import authorize
+from reup_app.security.principal import Principal
+from reup_app.services.billing.tax import wholesale_tax
+from reup_app.services.catalog.pricing import buyer_unit_prices
+from reup_app.services.common import (
+    ZERO,
+    begin_read_committed,
+    check_idempotency_key,
+    clean_text,
+    money_str,
+    new_numbers,
+    parse_datetime,
+    parse_int,
+    q2,
+    require_member,
+)
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.ordering.cart import (
+    PUBLIC_STATES,
+    _buyer_name,
+    _check_quantity,
+    _lock_cart,
+    _sellers_for,
+    hold_message,
+    offered_terms,
+)
+from reup_app.services.ordering.checkout_licenses import _buyer_license, _seller_license, _seller_licenses
+from reup_app.services.ordering.records import (
+    OrderSummary,
+    emit_order_event,
+    record_event,
+    summaries,
+)
+
+CHOICE_KEYS = frozenset(
+    {
+        "payment_terms",
+        "delivery_preferences",
+        "requested_delivery_start",
+        "requested_delivery_end",
+        "notes",
+        "seller_license_id",
+    }
+)
+
+
+ORDER_NUMBER_PREFIX = "RU-"
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    orders: list[OrderSummary]
+    replayed: bool  # True when this idempotency key had already checked out: nothing changed
+
+
+@dataclass
+class _SellerPlan:
+    seller: Entity
+    items: list[CartItem]
+    terms: str
+    notes: str | None
+    delivery_preferences: str | None
+    start: datetime | None
+    end: datetime | None
+    license_id: int | None
+
+
+def _normalise_choices(choices: Mapping[Any, Any] | None) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for key, value in (choices or {}).items():
+        seller_id = parse_int(key, "choices")
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise ValidationError("Invalid checkout choices.", "choices")
+        unknown = set(value) - CHOICE_KEYS
+        if unknown:
+            raise ValidationError(f"Unknown checkout choice {sorted(unknown)[0]!r}.", "choices")
+        out[seller_id] = dict(value)
+    return out
+
+
+def _plan_for(seller: Entity, items: list[CartItem], choice: dict[str, Any]) -> _SellerPlan:
+    offered = offered_terms(seller)
+    terms = choice.get("payment_terms") or (offered[0] if offered else None)
+    terms = str(terms).strip().lower() if terms is not None else None
+    if terms not in offered:
+        nice = ", ".join(offered) or "none"
+        raise ValidationError(
+            f"{seller.name} doesn't offer {terms or 'those'} payment terms (offered: {nice}).", "payment_terms"
+        )
+    start = parse_datetime(choice.get("requested_delivery_start"), "requested_delivery_start")
+    end = parse_datetime(choice.get("requested_delivery_end"), "requested_delivery_end")
+    if start and end and end < start:
+        raise ValidationError("The delivery window ends before it starts.", "requested_delivery_end")
+    if (end or start) and (end or start) < utcnow():
+        raise ValidationError("The requested delivery window is in the past.", "requested_delivery_start")
+    license_id = choice.get("seller_license_id")
+    return _SellerPlan(
+        seller=seller,
+        items=items,
+        terms=terms,
+        notes=clean_text(choice.get("notes"), "notes", max_len=2000),
+        delivery_preferences=clean_text(choice.get("delivery_preferences"), "delivery_preferences", max_len=1000),
+        start=start,
+        end=end,
+        license_id=parse_int(license_id, "seller_license_id") if license_id not in (None, "") else None,
+    )
+
+
+def _replay(session: Session, entity_id: int, key: str) -> list[Order]:
+    ids = list(
+        session.execute(
+            select(Order.id)
+            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            .where(
+                Order.buyer_entity_id == entity_id, OrderEvent.kind == "submitted", OrderEvent.idempotency_key == key
+            )
+            .order_by(Order.id)
+        )
+        .scalars()
+        .unique()
+    )
+    if not ids:
+        return []
+    return list(session.execute(select(Order).where(Order.id.in_(ids)).order_by(Order.id)).scalars())
+
+
+def checkout(
+    session: Session,
+    principal: Principal,
+    *,
+    buyer_license_id: int,
+    choices: Mapping[Any, Mapping[str, Any]] | None = None,
+    idempotency_key: str,
+    seller_entity_ids: Iterable[int] | None = None,
+) -> CheckoutResult:
+    """Turn the principal's cart into one submitted order per seller, reserving their stock.
+
+    `choices` maps seller entity id -> {payment_terms, delivery_preferences,
+    requested_delivery_start, requested_delivery_end, notes, seller_license_id}; payment terms
+    default to the seller's first offered term. `seller_entity_ids` limits checkout to those
+    sellers' items (the rest stay in the cart). Refused as a whole, with a message naming the
+    seller or product, when any order can't be placed. Retrying with the same `idempotency_key`
+    returns the orders already placed and changes nothing.
+    """
+    begin_read_committed(session)
+    entity_id = require_member(principal)
+    authorize(principal, "order.place", entity_id)
+    key = check_idempotency_key(idempotency_key, required=True)
+    # Lock this user's cart first: a concurrent double-submit waits here, then sees the orders.
+    items = _lock_cart(session, entity_id, principal.user_id)
+    done = _replay(session, entity_id, key)
+    if done:
+        return CheckoutResult(orders=summaries(session, done), replayed=True)
+    buyer_name = _buyer_name(session, entity_id)
+    buyer_license = _buyer_license(session, entity_id, buyer_license_id)
+    if not items:
+        raise ValidationError("Your cart is empty.")
+    # From here on the cart's products and their lots are locked (FOR UPDATE) until commit.
+    stock = inventory.StockLock(session, [i.product_id for i in items])
+    products = stock.products
+    missing = next((i for i in items if i.product_id not in products), None)
+    if missing is not None:
+        raise NotFound("A product in your cart no longer exists; remove it from your cart.")
+    if seller_entity_ids is not None:
+        wanted = {parse_int(s, "seller_entity_ids") for s in seller_entity_ids}
+        items = [i for i in items if products[i.product_id].entity_id in wanted]
+        if not items:
+            raise ValidationError("Your cart has nothing from those sellers.")
+    seller_ids = sorted({products[i.product_id].entity_id for i in items})
+    sellers, holds, tiers = _sellers_for(session, entity_id, seller_ids)
+    chosen = _normalise_choices(choices)
+    plans: list[_SellerPlan] = []
+    for seller_id in seller_ids:
+        seller = sellers[seller_id]
+        if seller.status != EntityStatus.APPROVED:
+            raise ValidationError(f"{seller.name} is not accepting orders right now.")
+        if seller_id in holds:
+            raise Conflict(hold_message(seller))
+        mine = [i for i in items if products[i.product_id].entity_id == seller_id]
+        plans.append(_plan_for(seller, mine, chosen.get(seller_id, {})))
+    for item in items:
+        product = products[item.product_id]
+        if product.listing_state not in PUBLIC_STATES:
+            raise NotFound(f"{product.name} is no longer available; remove it from your cart.")
+        if product.entity_id == entity_id:
+            raise ValidationError("You can't order your own products.")
+        _check_quantity(product, item.quantity, check_stock=False)
+    prices = buyer_unit_prices(session, entity_id, [products[i.product_id] for i in items], tiers=tiers)
+    licenses = _seller_licenses(session, seller_ids, buyer_license.state)
+
+    now = utcnow()
+    numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(plans))
+    orders: list[Order] = []
+    order_lines: list[tuple[Order, list[OrderLine]]] = []
+    for plan, number in zip(plans, numbers, strict=True):
+        license = _seller_license(plan, licenses.get(plan.seller.id, []), buyer_license.state, stock)
+        lines = []
+        for item in plan.items:
+            product = stock.products[item.product_id]
+            price = prices[product.id]
+            lines.append(
+                OrderLine(
+                    product_id=product.id,
+                    sku=product.sku,
+                    product_name=product.name,
+                    quantity=item.quantity,
+                    unit_price=price,
+                    line_total=q2(item.quantity * price),
+                )
+            )
+        subtotal = sum((ln.line_total for ln in lines), ZERO)
+        if subtotal < plan.seller.min_order_amount:
+            raise ValidationError(
+                f"{plan.seller.name} has a minimum order of ${money_str(plan.seller.min_order_amount)}; your "
+                f"order from them comes to ${money_str(subtotal)}.",
+                "cart",
+            )
+        tax = wholesale_tax(subtotal, license.state)
+        order = Order(
+            number=number,
+            buyer_entity_id=entity_id,
+            buyer_license_id=buyer_license.id,
+            seller_entity_id=plan.seller.id,
+            seller_license_id=license.id,
+            status=str(OrderStatus.SUBMITTED),
+            payment_terms=plan.terms,
+            subtotal=subtotal,
+            tax=tax,
+            total=subtotal + tax,
+            notes=plan.notes,
+            delivery_preferences=plan.delivery_preferences,
+            requested_delivery_start=plan.start,
+            requested_delivery_end=plan.end,
+            created_by_user_id=principal.user_id,
+            submitted_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        orders.append(order)
+        order_lines.append((order, lines))
+    session.add_all(orders)
+    session.flush()
+    all_lines = []
+    for order, lines in order_lines:
+        for ln in lines:
+            ln.order_id = order.id
+        all_lines.extend(lines)
+    session.add_all(all_lines)
+    session.flush()
+    for order, lines in order_lines:
+        for ln in lines:
+            stock.reserve_line(ln, order.seller_license_id)
+    stock.settle()
+    for order, lines in order_lines:
+        record_event(
+            session,
+            order,
+            "submitted",
+            principal,
+            from_status=None,
+            to_status=str(OrderStatus.SUBMITTED),
+            detail={
+                "source": "checkout",
+                "lines": len(lines),
+                "total": str(order.total),
+                "payment_terms": order.payment_terms,
+            },
+            idempotency_key=key,
+        )
+        emit_order_event(session, "order.submitted", order, line_count=len(lines))
+    for item in items:
+        session.delete(item)
+    session.flush()
+    result = [
+        OrderSummary(
+            number=o.number,
+            status=o.status,
+            buyer_entity_id=o.buyer_entity_id,
+            buyer_name=buyer_name,
+            seller_entity_id=o.seller_entity_id,
+            seller_name=sellers[o.seller_entity_id].name,
+            payment_terms=o.payment_terms,
+            subtotal=o.subtotal,
+            tax=o.tax,
+            total=o.total,
+            line_count=len(lines),
+            created_at=o.created_at,
+            submitted_at=o.submitted_at,
+            updated_at=o.updated_at,
+        )
+        for o, lines in order_lines
+    ]
+    return CheckoutResult(orders=result, replayed=False)
