@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -18,9 +19,11 @@ from reup_app.errors import (
 from reup_app.models import (
     CartItem,
     Entity,
+    License,
     Order,
     OrderEvent,
     OrderLine,
+    Product,
 )
 from reup_app.models.enums import (
     EntityStatus,
@@ -188,18 +191,64 @@ def checkout(
         raise ValidationError("Your cart is empty.")
     # From here on the cart's products and their lots are locked (FOR UPDATE) until commit.
     stock = inventory.StockLock(session, [i.product_id for i in items])
-    products = stock.products
+    items = _items_for_sellers(items, stock.products, seller_entity_ids)
+    seller_ids = sorted({stock.products[i.product_id].entity_id for i in items})
+    sellers, holds, tiers = _sellers_for(session, entity_id, seller_ids)
+    plans = _plan_sellers(items, stock.products, sellers, holds, seller_ids, _normalise_choices(choices))
+    _check_items_orderable(items, stock.products, entity_id)
+    prices = buyer_unit_prices(session, entity_id, [stock.products[i.product_id] for i in items], tiers=tiers)
+    licenses = _seller_licenses(session, seller_ids, buyer_license.state)
+
+    now = utcnow()
+    numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(plans))
+    order_lines: list[tuple[Order, list[OrderLine]]] = []
+    for plan, number in zip(plans, numbers, strict=True):
+        license = _seller_license(plan, licenses.get(plan.seller.id, []), buyer_license.state, stock)
+        lines = _order_lines_for(plan, stock, prices)
+        order = _new_order(
+            plan,
+            lines,
+            number=number,
+            buyer_entity_id=entity_id,
+            license=license,
+            buyer_license=buyer_license,
+            principal=principal,
+            now=now,
+        )
+        order_lines.append((order, lines))
+    _save_and_reserve(session, order_lines, stock)
+    _record_submissions(session, principal, order_lines, key)
+    for item in items:
+        session.delete(item)
+    session.flush()
+    return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False)
+
+
+def _items_for_sellers(
+    items: list[CartItem], products: Mapping[int, Product], seller_entity_ids: Iterable[int] | None
+) -> list[CartItem]:
+    """The cart items to check out: all of them, or only those from `seller_entity_ids`."""
     missing = next((i for i in items if i.product_id not in products), None)
     if missing is not None:
         raise NotFound("A product in your cart no longer exists; remove it from your cart.")
-    if seller_entity_ids is not None:
-        wanted = {parse_int(s, "seller_entity_ids") for s in seller_entity_ids}
-        items = [i for i in items if products[i.product_id].entity_id in wanted]
-        if not items:
-            raise ValidationError("Your cart has nothing from those sellers.")
-    seller_ids = sorted({products[i.product_id].entity_id for i in items})
-    sellers, holds, tiers = _sellers_for(session, entity_id, seller_ids)
-    chosen = _normalise_choices(choices)
+    if seller_entity_ids is None:
+        return items
+    wanted = {parse_int(s, "seller_entity_ids") for s in seller_entity_ids}
+    items = [i for i in items if products[i.product_id].entity_id in wanted]
+    if not items:
+        raise ValidationError("Your cart has nothing from those sellers.")
+    return items
+
+
+def _plan_sellers(
+    items: list[CartItem],
+    products: Mapping[int, Product],
+    sellers: Mapping[int, Entity],
+    holds: Iterable[int],
+    seller_ids: list[int],
+    chosen: dict[int, dict[str, Any]],
+) -> list[_SellerPlan]:
+    """One plan per seller, refusing a seller that isn't approved or has the buyer on hold."""
     plans: list[_SellerPlan] = []
     for seller_id in seller_ids:
         seller = sellers[seller_id]
@@ -209,6 +258,11 @@ def checkout(
             raise Conflict(hold_message(seller))
         mine = [i for i in items if products[i.product_id].entity_id == seller_id]
         plans.append(_plan_for(seller, mine, chosen.get(seller_id, {})))
+    return plans
+
+
+def _check_items_orderable(items: list[CartItem], products: Mapping[int, Product], entity_id: int) -> None:
+    """Each product is still listed, not the buyer's own, and ordered in a valid quantity."""
     for item in items:
         product = products[item.product_id]
         if product.listing_state not in PUBLIC_STATES:
@@ -216,60 +270,74 @@ def checkout(
         if product.entity_id == entity_id:
             raise ValidationError("You can't order your own products.")
         _check_quantity(product, item.quantity, check_stock=False)
-    prices = buyer_unit_prices(session, entity_id, [products[i.product_id] for i in items], tiers=tiers)
-    licenses = _seller_licenses(session, seller_ids, buyer_license.state)
 
-    now = utcnow()
-    numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(plans))
-    orders: list[Order] = []
-    order_lines: list[tuple[Order, list[OrderLine]]] = []
-    for plan, number in zip(plans, numbers, strict=True):
-        license = _seller_license(plan, licenses.get(plan.seller.id, []), buyer_license.state, stock)
-        lines = []
-        for item in plan.items:
-            product = stock.products[item.product_id]
-            price = prices[product.id]
-            lines.append(
-                OrderLine(
-                    product_id=product.id,
-                    sku=product.sku,
-                    product_name=product.name,
-                    quantity=item.quantity,
-                    unit_price=price,
-                    line_total=q2(item.quantity * price),
-                )
+
+def _order_lines_for(plan: _SellerPlan, stock: inventory.StockLock, prices: Mapping[int, Decimal]) -> list[OrderLine]:
+    """The order lines for one seller's items, at the buyer's unit prices."""
+    lines = []
+    for item in plan.items:
+        product = stock.products[item.product_id]
+        price = prices[product.id]
+        lines.append(
+            OrderLine(
+                product_id=product.id,
+                sku=product.sku,
+                product_name=product.name,
+                quantity=item.quantity,
+                unit_price=price,
+                line_total=q2(item.quantity * price),
             )
-        subtotal = sum((ln.line_total for ln in lines), ZERO)
-        if subtotal < plan.seller.min_order_amount:
-            raise ValidationError(
-                f"{plan.seller.name} has a minimum order of ${money_str(plan.seller.min_order_amount)}; your "
-                f"order from them comes to ${money_str(subtotal)}.",
-                "cart",
-            )
-        tax = wholesale_tax(subtotal, license.state)
-        order = Order(
-            number=number,
-            buyer_entity_id=entity_id,
-            buyer_license_id=buyer_license.id,
-            seller_entity_id=plan.seller.id,
-            seller_license_id=license.id,
-            status=str(OrderStatus.SUBMITTED),
-            payment_terms=plan.terms,
-            subtotal=subtotal,
-            tax=tax,
-            total=subtotal + tax,
-            notes=plan.notes,
-            delivery_preferences=plan.delivery_preferences,
-            requested_delivery_start=plan.start,
-            requested_delivery_end=plan.end,
-            created_by_user_id=principal.user_id,
-            submitted_at=now,
-            created_at=now,
-            updated_at=now,
         )
-        orders.append(order)
-        order_lines.append((order, lines))
-    session.add_all(orders)
+    return lines
+
+
+def _new_order(
+    plan: _SellerPlan,
+    lines: list[OrderLine],
+    *,
+    number: str,
+    buyer_entity_id: int,
+    license: License,
+    buyer_license: License,
+    principal: Principal,
+    now: datetime,
+) -> Order:
+    """A submitted order for one seller, after checking the seller's minimum order; taxed by license state."""
+    subtotal = sum((ln.line_total for ln in lines), ZERO)
+    if subtotal < plan.seller.min_order_amount:
+        raise ValidationError(
+            f"{plan.seller.name} has a minimum order of ${money_str(plan.seller.min_order_amount)}; your "
+            f"order from them comes to ${money_str(subtotal)}.",
+            "cart",
+        )
+    tax = wholesale_tax(subtotal, license.state)
+    return Order(
+        number=number,
+        buyer_entity_id=buyer_entity_id,
+        buyer_license_id=buyer_license.id,
+        seller_entity_id=plan.seller.id,
+        seller_license_id=license.id,
+        status=str(OrderStatus.SUBMITTED),
+        payment_terms=plan.terms,
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
+        notes=plan.notes,
+        delivery_preferences=plan.delivery_preferences,
+        requested_delivery_start=plan.start,
+        requested_delivery_end=plan.end,
+        created_by_user_id=principal.user_id,
+        submitted_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _save_and_reserve(
+    session: Session, order_lines: list[tuple[Order, list[OrderLine]]], stock: inventory.StockLock
+) -> None:
+    """Insert the orders and their lines, then reserve stock for every line."""
+    session.add_all([order for order, _ in order_lines])
     session.flush()
     all_lines = []
     for order, lines in order_lines:
@@ -282,6 +350,12 @@ def checkout(
         for ln in lines:
             stock.reserve_line(ln, order.seller_license_id)
     stock.settle()
+
+
+def _record_submissions(
+    session: Session, principal: Principal, order_lines: list[tuple[Order, list[OrderLine]]], key: str | None
+) -> None:
+    """Each order's "submitted" timeline entry and its order.submitted event."""
     for order, lines in order_lines:
         record_event(
             session,
@@ -299,10 +373,12 @@ def checkout(
             idempotency_key=key,
         )
         emit_order_event(session, "order.submitted", order, line_count=len(lines))
-    for item in items:
-        session.delete(item)
-    session.flush()
-    result = [
+
+
+def _summaries_of(
+    order_lines: list[tuple[Order, list[OrderLine]]], buyer_name: str, sellers: Mapping[int, Entity]
+) -> list[OrderSummary]:
+    return [
         OrderSummary(
             number=o.number,
             status=o.status,
@@ -321,4 +397,3 @@ def checkout(
         )
         for o, lines in order_lines
     ]
-    return CheckoutResult(orders=result, replayed=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -15,6 +15,8 @@ from reup_app.errors import (
 )
 from reup_app.models import (
     License,
+    Order,
+    OrderLine,
 )
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
@@ -58,6 +60,35 @@ def edit_lines(
     key = check_idempotency_key(idempotency_key, required=False)
     if not isinstance(changes, (list, tuple)) or not changes:
         raise ValidationError("Nothing to change.", "changes")
+    order = _lock_for_seller_edit(session, principal, order_number)
+    if _replayed(session, order, key, "lines_edited") is not None:
+        return _detail(session, principal, order, SELLER)
+    if order.status not in EDITABLE_STATUSES:
+        raise Conflict(f"Order {order.number} is {order.status}; lines can only be edited before it is accepted.")
+    lines = {ln.id: ln for ln in _lines(session, order)}
+    parsed = _parse_line_changes(changes, lines, order)
+    log = _apply_line_changes(session, order, lines, parsed)
+    if not log:
+        raise ValidationError("Those changes leave the order as it is.", "changes")
+    total_before = order.total
+    _retotal(session, order, lines.values())
+    record_event(
+        session,
+        order,
+        "lines_edited",
+        principal,
+        from_status=order.status,
+        to_status=order.status,
+        detail={"changes": log, "total_before": str(total_before), "total_after": str(order.total)},
+        idempotency_key=key,
+    )
+    session.flush()
+    emit_order_event(session, "order.lines_edited", order, changes=len(log))
+    return _detail(session, principal, order, SELLER)
+
+
+def _lock_for_seller_edit(session: Session, principal: Principal, order_number: str) -> Order:
+    """The order, locked, if the principal's business is its seller (NotFound to strangers)."""
     order = _get_locked(session, order_number)
     if not principal.is_system and not principal.is_platform_admin:
         require_member(principal)
@@ -66,11 +97,13 @@ def edit_lines(
             raise NotFound(_not_found(order.number))
         raise PermissionDenied("Only the seller can edit an order's lines.")
     authorize(principal, "order.edit_lines", order.seller_entity_id)
-    if _replayed(session, order, key, "lines_edited") is not None:
-        return _detail(session, principal, order, SELLER)
-    if order.status not in EDITABLE_STATUSES:
-        raise Conflict(f"Order {order.number} is {order.status}; lines can only be edited before it is accepted.")
-    lines = {ln.id: ln for ln in _lines(session, order)}
+    return order
+
+
+def _parse_line_changes(
+    changes: Sequence[Mapping[str, Any]], lines: Mapping[int, OrderLine], order: Order
+) -> dict[int, dict[str, Any]]:
+    """{line_id: {"remove": True} | {"quantity": Decimal, "unit_price": Decimal}}, validated."""
     parsed: dict[int, dict[str, Any]] = {}
     for change in changes:
         if not isinstance(change, Mapping):
@@ -94,6 +127,16 @@ def edit_lines(
         parsed[line_id] = entry
     if all(e.get("remove") for e in parsed.values()) and len(parsed) == len(lines):
         raise ValidationError("An order needs at least one line; reject the order instead.", "changes")
+    return parsed
+
+
+def _apply_line_changes(
+    session: Session, order: Order, lines: dict[int, OrderLine], parsed: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Change or delete the lines, re-reserving stock for changed quantities; returns the change log.
+
+    Removed lines are also dropped from `lines`.
+    """
     restock = [
         lid
         for lid, e in parsed.items()
@@ -126,25 +169,14 @@ def edit_lines(
         if lid in restock:
             stock.reserve_line(line, order.seller_license_id)
     stock.settle()
-    if not log:
-        raise ValidationError("Those changes leave the order as it is.", "changes")
+    return log
+
+
+def _retotal(session: Session, order: Order, lines: Iterable[OrderLine]) -> None:
+    """Recompute the order's subtotal, tax (by the seller license's state) and total."""
     license = session.get(License, order.seller_license_id)
-    total_before = order.total
-    order.subtotal = sum((ln.line_total for ln in lines.values()), ZERO)
+    order.subtotal = sum((ln.line_total for ln in lines), ZERO)
     order.tax = wholesale_tax(order.subtotal, license.state if license else None)
     order.total = order.subtotal + order.tax
     order.updated_at = utcnow()
     session.add(order)
-    record_event(
-        session,
-        order,
-        "lines_edited",
-        principal,
-        from_status=order.status,
-        to_status=order.status,
-        detail={"changes": log, "total_before": str(total_before), "total_after": str(order.total)},
-        idempotency_key=key,
-    )
-    session.flush()
-    emit_order_event(session, "order.lines_edited", order, changes=len(log))
-    return _detail(session, principal, order, SELLER)
