@@ -91,6 +91,31 @@ def list_audit(
         raise ValidationError("Page and page size must be numbers.") from exc
     since, until = _aware(since, "since"), _aware(until, "until")
 
+    conds = _conditions(entity_id, table_name, action, actor_user_id, row_id, since, until)
+
+    total = session.execute(select(func.count()).select_from(AuditLog).where(*conds)).scalar_one()
+    q = (
+        select(AuditLog, User.email)
+        .outerjoin(User, User.id == AuditLog.actor_user_id)
+        .where(*conds)
+        .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    items = [_entry(row, email) for row, email in session.execute(q).all()]
+    return AuditPage(items=items, total=int(total), page=page, page_size=page_size)
+
+
+def _conditions(
+    entity_id: int | None,
+    table_name: str | None,
+    action: str | None,
+    actor_user_id: int | None,
+    row_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Any]:
+    """The WHERE conditions for the filters that are set."""
     conds = []
     if entity_id is not None:
         conds.append(AuditLog.subject_entity_id == entity_id)
@@ -106,35 +131,24 @@ def list_audit(
         conds.append(AuditLog.occurred_at >= since)
     if until is not None:
         conds.append(AuditLog.occurred_at < until)
+    return conds
 
-    total = session.execute(select(func.count()).select_from(AuditLog).where(*conds)).scalar_one()
-    q = (
-        select(AuditLog, User.email)
-        .outerjoin(User, User.id == AuditLog.actor_user_id)
-        .where(*conds)
-        .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+
+def _entry(row: AuditLog, email: str | None) -> AuditEntry:
+    try:
+        changes = json.loads(row.changes)
+    except ValueError:
+        changes = {}
+    return AuditEntry(
+        id=row.id,
+        occurred_at=row.occurred_at,
+        actor_user_id=row.actor_user_id,
+        actor_email=email,
+        actor_entity_id=row.actor_entity_id,
+        subject_entity_id=row.subject_entity_id,
+        client_ip=row.client_ip,
+        action=row.action,
+        table_name=row.table_name,
+        row_id=row.row_id,
+        changes=changes,
     )
-    items = []
-    for row, email in session.execute(q).all():
-        try:
-            changes = json.loads(row.changes)
-        except ValueError:
-            changes = {}
-        items.append(
-            AuditEntry(
-                id=row.id,
-                occurred_at=row.occurred_at,
-                actor_user_id=row.actor_user_id,
-                actor_email=email,
-                actor_entity_id=row.actor_entity_id,
-                subject_entity_id=row.subject_entity_id,
-                client_ip=row.client_ip,
-                action=row.action,
-                table_name=row.table_name,
-                row_id=row.row_id,
-                changes=changes,
-            )
-        )
-    return AuditPage(items=items, total=int(total), page=page, page_size=page_size)

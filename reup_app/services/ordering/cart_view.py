@@ -90,46 +90,47 @@ def get_cart(session: Session, principal: Principal) -> Cart:
     for item in items:
         product = products.get(item.product_id)
         seller = sellers.get(product.entity_id) if product else None
-        price = prices.get(item.product_id, ZERO)
-        by_seller[product.entity_id if product else 0].append(
-            CartLine(
-                cart_item_id=item.id,
-                product_id=item.product_id,
-                sku=product.sku if product else "",
-                name=product.name if product else "Unavailable product",
-                unit_of_measure=product.unit_of_measure if product else "",
-                quantity=item.quantity,
-                unit_price=price,
-                list_price=product.unit_price if product else ZERO,
-                line_total=q2(item.quantity * price),
-                min_order_qty=product.min_order_qty if product else ZERO,
-                available_qty=product.available_qty if product else ZERO,
-                issue=_line_issue(product, seller, item.quantity, entity_id),
-            )
-        )
+        line = _cart_line(item, product, seller, prices.get(item.product_id, ZERO), entity_id)
+        by_seller[product.entity_id if product else 0].append(line)
     groups = []
     for seller_id in sorted(by_seller, key=lambda s: (sellers[s].name.lower() if s in sellers else "", s)):
-        seller = sellers.get(seller_id)
-        lines = by_seller[seller_id]
-        subtotal = sum((ln.line_total for ln in lines), ZERO)
-        minimum = seller.min_order_amount if seller else ZERO
-        on_hold = seller_id in holds
-        groups.append(
-            CartSellerGroup(
-                seller_entity_id=seller_id,
-                seller_name=seller.name if seller else "Unavailable seller",
-                lines=lines,
-                subtotal=subtotal,
-                min_order_amount=minimum,
-                meets_minimum=subtotal >= minimum,
-                shortfall=max(ZERO, minimum - subtotal),
-                payment_terms_offered=offered_terms(seller) if seller else [],
-                on_hold=on_hold,
-                hold_message=hold_message(seller) if on_hold and seller else None,
-                can_checkout=bool(seller)
-                and not on_hold
-                and subtotal >= minimum
-                and all(ln.issue is None for ln in lines),
-            )
-        )
+        groups.append(_seller_group(seller_id, sellers.get(seller_id), by_seller[seller_id], seller_id in holds))
     return Cart(groups=groups, item_count=len(items), subtotal=sum((g.subtotal for g in groups), ZERO))
+
+
+def _cart_line(
+    item: CartItem, product: Product | None, seller: Entity | None, price: Decimal, entity_id: int
+) -> CartLine:
+    return CartLine(
+        cart_item_id=item.id,
+        product_id=item.product_id,
+        sku=product.sku if product else "",
+        name=product.name if product else "Unavailable product",
+        unit_of_measure=product.unit_of_measure if product else "",
+        quantity=item.quantity,
+        unit_price=price,
+        list_price=product.unit_price if product else ZERO,
+        line_total=q2(item.quantity * price),
+        min_order_qty=product.min_order_qty if product else ZERO,
+        available_qty=product.available_qty if product else ZERO,
+        issue=_line_issue(product, seller, item.quantity, entity_id),
+    )
+
+
+def _seller_group(seller_id: int, seller: Entity | None, lines: list[CartLine], on_hold: bool) -> CartSellerGroup:
+    """One seller's lines with the subtotal, minimum, terms and hold that decide if they can check out."""
+    subtotal = sum((ln.line_total for ln in lines), ZERO)
+    minimum = seller.min_order_amount if seller else ZERO
+    return CartSellerGroup(
+        seller_entity_id=seller_id,
+        seller_name=seller.name if seller else "Unavailable seller",
+        lines=lines,
+        subtotal=subtotal,
+        min_order_amount=minimum,
+        meets_minimum=subtotal >= minimum,
+        shortfall=max(ZERO, minimum - subtotal),
+        payment_terms_offered=offered_terms(seller) if seller else [],
+        on_hold=on_hold,
+        hold_message=hold_message(seller) if on_hold and seller else None,
+        can_checkout=bool(seller) and not on_hold and subtotal >= minimum and all(ln.issue is None for ln in lines),
+    )

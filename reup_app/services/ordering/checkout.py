@@ -199,6 +199,28 @@ def checkout(
     prices = buyer_unit_prices(session, entity_id, [stock.products[i.product_id] for i in items], tiers=tiers)
     licenses = _seller_licenses(session, seller_ids, buyer_license.state)
 
+    order_lines = _build_orders(
+        session, plans, licenses, stock, prices, buyer_license=buyer_license, principal=principal
+    )
+    _save_and_reserve(session, order_lines, stock)
+    _record_submissions(session, principal, order_lines, key)
+    for item in items:
+        session.delete(item)
+    session.flush()
+    return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False)
+
+
+def _build_orders(
+    session: Session,
+    plans: list[_SellerPlan],
+    licenses: Mapping[int, list[License]],
+    stock: inventory.StockLock,
+    prices: Mapping[int, Decimal],
+    *,
+    buyer_license: License,
+    principal: Principal,
+) -> list[tuple[Order, list[OrderLine]]]:
+    """One numbered, submitted order (with its lines) per seller plan, under the chosen seller license."""
     now = utcnow()
     numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(plans))
     order_lines: list[tuple[Order, list[OrderLine]]] = []
@@ -209,19 +231,14 @@ def checkout(
             plan,
             lines,
             number=number,
-            buyer_entity_id=entity_id,
+            buyer_entity_id=buyer_license.entity_id,
             license=license,
             buyer_license=buyer_license,
             principal=principal,
             now=now,
         )
         order_lines.append((order, lines))
-    _save_and_reserve(session, order_lines, stock)
-    _record_submissions(session, principal, order_lines, key)
-    for item in items:
-        session.delete(item)
-    session.flush()
-    return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False)
+    return order_lines
 
 
 def _items_for_sellers(

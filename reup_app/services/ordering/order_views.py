@@ -109,44 +109,7 @@ def list_orders(
 def _detail(session: Session, principal: Principal, order: Order, side: str | None) -> OrderDetail:
     buyer, seller = session.get(Entity, order.buyer_entity_id), session.get(Entity, order.seller_entity_id)
     buyer_lic, seller_lic = session.get(License, order.buyer_license_id), session.get(License, order.seller_license_id)
-    lines = _lines(session, order)
-    allocs = inventory.allocations_of(session, [ln.id for ln in lines])
-    confirmed = order.status in (S.FULFILLED, S.SHIPPED, S.DELIVERED, S.COMPLETE)
-    by_line: dict[int, list[AllocationDTO]] = defaultdict(list)
-    for a in allocs:
-        by_line[a.order_line_id].append(
-            AllocationDTO(
-                id=a.id,
-                order_line_id=a.order_line_id,
-                inventory_lot_id=a.inventory_lot_id,
-                package_label=a.package_label,
-                quantity=a.quantity,
-                confirmed=confirmed,
-            )
-        )
-    actor_entity = aliased(Entity)
-    events = session.execute(
-        select(OrderEvent, User.full_name, actor_entity.name)
-        .outerjoin(User, User.id == OrderEvent.actor_user_id)
-        .outerjoin(actor_entity, actor_entity.id == OrderEvent.actor_entity_id)
-        .where(OrderEvent.order_id == order.id)
-        .order_by(OrderEvent.created_at, OrderEvent.id)
-    ).all()
-    invoice = session.execute(select(Invoice).where(Invoice.order_id == order.id)).scalars().first()
-    delivery = (
-        session.execute(select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.id.desc()))
-        .scalars()
-        .first()
-    )
-    manifest = (
-        session.execute(
-            select(ComplianceManifest)
-            .where(ComplianceManifest.order_id == order.id)
-            .order_by(ComplianceManifest.id.desc())
-        )
-        .scalars()
-        .first()
-    )
+    invoice, delivery, manifest = _paperwork(session, order)
     return OrderDetail(
         number=order.number,
         status=order.status,
@@ -176,34 +139,8 @@ def _detail(session: Session, principal: Principal, order: Order, side: str | No
         completed_at=order.completed_at,
         cancelled_at=order.cancelled_at,
         updated_at=order.updated_at,
-        lines=[
-            OrderLineDTO(
-                id=ln.id,
-                product_id=ln.product_id,
-                sku=ln.sku,
-                product_name=ln.product_name,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                line_total=ln.line_total,
-                allocations=by_line.get(ln.id, []),
-            )
-            for ln in lines
-        ],
-        events=[
-            OrderEventDTO(
-                id=e.id,
-                kind=e.kind,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                actor_user_id=e.actor_user_id,
-                actor_name=name,
-                actor_entity_id=e.actor_entity_id,
-                actor_entity_name=ename,
-                detail=from_json(e.detail),
-                created_at=e.created_at,
-            )
-            for e, name, ename in events
-        ],
+        lines=_line_dtos(session, order),
+        events=_event_dtos(session, order),
         messages=messages_of(session, order),
         invoice_number=invoice.number if invoice else None,
         invoice_status=invoice.status if invoice else None,
@@ -212,6 +149,85 @@ def _detail(session: Session, principal: Principal, order: Order, side: str | No
         manifest_status=manifest.status if manifest else None,
         available_actions=available_actions(principal, order),
     )
+
+
+def _line_dtos(session: Session, order: Order) -> list[OrderLineDTO]:
+    """The order's lines with their package allocations (confirmed once the order is fulfilled)."""
+    lines = _lines(session, order)
+    allocs = inventory.allocations_of(session, [ln.id for ln in lines])
+    confirmed = order.status in (S.FULFILLED, S.SHIPPED, S.DELIVERED, S.COMPLETE)
+    by_line: dict[int, list[AllocationDTO]] = defaultdict(list)
+    for a in allocs:
+        by_line[a.order_line_id].append(
+            AllocationDTO(
+                id=a.id,
+                order_line_id=a.order_line_id,
+                inventory_lot_id=a.inventory_lot_id,
+                package_label=a.package_label,
+                quantity=a.quantity,
+                confirmed=confirmed,
+            )
+        )
+    return [
+        OrderLineDTO(
+            id=ln.id,
+            product_id=ln.product_id,
+            sku=ln.sku,
+            product_name=ln.product_name,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price,
+            line_total=ln.line_total,
+            allocations=by_line.get(ln.id, []),
+        )
+        for ln in lines
+    ]
+
+
+def _event_dtos(session: Session, order: Order) -> list[OrderEventDTO]:
+    """The order's timeline, oldest first, with who acted."""
+    actor_entity = aliased(Entity)
+    events = session.execute(
+        select(OrderEvent, User.full_name, actor_entity.name)
+        .outerjoin(User, User.id == OrderEvent.actor_user_id)
+        .outerjoin(actor_entity, actor_entity.id == OrderEvent.actor_entity_id)
+        .where(OrderEvent.order_id == order.id)
+        .order_by(OrderEvent.created_at, OrderEvent.id)
+    ).all()
+    return [
+        OrderEventDTO(
+            id=e.id,
+            kind=e.kind,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            actor_user_id=e.actor_user_id,
+            actor_name=name,
+            actor_entity_id=e.actor_entity_id,
+            actor_entity_name=ename,
+            detail=from_json(e.detail),
+            created_at=e.created_at,
+        )
+        for e, name, ename in events
+    ]
+
+
+def _paperwork(session: Session, order: Order) -> tuple[Invoice | None, Delivery | None, ComplianceManifest | None]:
+    """The order's invoice, latest delivery and latest compliance manifest, if any."""
+    invoice = session.execute(select(Invoice).where(Invoice.order_id == order.id)).scalars().first()
+    delivery = (
+        session.execute(select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.id.desc()))
+        .scalars()
+        .first()
+    )
+    manifest = (
+        session.execute(
+            select(ComplianceManifest)
+            .where(ComplianceManifest.order_id == order.id)
+            .order_by(ComplianceManifest.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    return invoice, delivery, manifest
 
 
 def messages_of(session: Session, order: Order) -> list[MessageDTO]:
