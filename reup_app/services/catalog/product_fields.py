@@ -166,6 +166,43 @@ def _money(value: Any, label: str, *, required: bool) -> Decimal | None:
         raise ValueError(f"{label}: {err}") from None
 
 
+def _text(name: str, max_len: int, required: bool = False):
+    return lambda v: clean_text(
+        v,
+        name,
+        max_len=max_len,
+        required=required,
+        label=FIELD_LABELS[name].lower() if required else FIELD_LABELS[name],
+    )
+
+
+def _sku(v):
+    value = clean_text(v, "sku", max_len=64, required=True, label="a SKU")
+    if not SKU_RE.match(value):
+        raise ValueError("SKU may use letters, digits, '.', '_' and '-' only (up to 64).")
+    return value
+
+
+def _case_size(v):
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return 1
+    if isinstance(v, str) and not re.fullmatch(r"\s*\d{1,7}\s*", v):
+        raise ValueError("Case size must be a whole number.")
+    n = parse_int(v, "case_size")
+    if not 1 <= n <= MAX_CASE_SIZE:
+        raise ValueError(f"Case size must be between 1 and {MAX_CASE_SIZE:,}.")
+    return n
+
+
+def _min_order_qty(v):
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return Decimal("1")
+    try:
+        return parse_quantity(v, "min_order_qty")
+    except ValidationError as err:
+        raise ValueError(str(err).replace("Quantity", "Minimum order quantity")) from None
+
+
 def parse_product_fields(raw: Mapping[str, Any]) -> ProductFields:
     """Validate untrusted form/CSV values; raise ProductFieldErrors naming every bad field."""
     if not isinstance(raw, Mapping):
@@ -179,54 +216,21 @@ def parse_product_fields(raw: Mapping[str, Any]) -> ProductFields:
         except (ValueError, ValidationError) as err:
             errors[name] = str(err)
 
-    def text(name: str, max_len: int, required: bool = False):
-        return lambda v: clean_text(
-            v,
-            name,
-            max_len=max_len,
-            required=required,
-            label=FIELD_LABELS[name].lower() if required else FIELD_LABELS[name],
-        )
-
-    def sku(v):
-        value = clean_text(v, "sku", max_len=64, required=True, label="a SKU")
-        if not SKU_RE.match(value):
-            raise ValueError("SKU may use letters, digits, '.', '_' and '-' only (up to 64).")
-        return value
-
-    def case_size(v):
-        if v is None or (isinstance(v, str) and not v.strip()):
-            return 1
-        if isinstance(v, str) and not re.fullmatch(r"\s*\d{1,7}\s*", v):
-            raise ValueError("Case size must be a whole number.")
-        n = parse_int(v, "case_size")
-        if not 1 <= n <= MAX_CASE_SIZE:
-            raise ValueError(f"Case size must be between 1 and {MAX_CASE_SIZE:,}.")
-        return n
-
-    def moq(v):
-        if v is None or (isinstance(v, str) and not v.strip()):
-            return Decimal("1")
-        try:
-            return parse_quantity(v, "min_order_qty")
-        except ValidationError as err:
-            raise ValueError(str(err).replace("Quantity", "Minimum order quantity")) from None
-
-    check("sku", sku)
-    check("name", text("name", 255, required=True))
-    check("brand", text("brand", 128))
+    check("sku", _sku)
+    check("name", _text("name", 255, required=True))
+    check("brand", _text("brand", 128))
     check("category", lambda v: _choice(v, CATEGORIES, "category"))
-    check("strain_name", text("strain_name", 128))
+    check("strain_name", _text("strain_name", 128))
     check("strain_type", lambda v: _choice(v, STRAIN_TYPES, "strain type", "none"))
     check("thc_percent", lambda v: _percent(v, "THC %"))
     check("cbd_percent", lambda v: _percent(v, "CBD %"))
     check("unit_of_measure", lambda v: _choice(v, UNITS, "unit", "each"))
     check("unit_price", lambda v: _money(v, "Unit price", required=True))
-    check("case_size", case_size)
+    check("case_size", _case_size)
     check("case_price", lambda v: _money(v, "Case price", required=False))
-    check("min_order_qty", moq)
+    check("min_order_qty", _min_order_qty)
     check("listing_state", lambda v: _choice(v, LISTING_STATES, "listing state", "available"))
-    check("description", text("description", MAX_DESCRIPTION))
+    check("description", _text("description", MAX_DESCRIPTION))
     if not errors and out["case_price"] is not None and out["case_size"] < 2:
         errors["case_size"] = "A case price needs a case size of 2 or more."
     if errors:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -188,11 +189,7 @@ def create_lot(
     lab_cbd = _lab_percent(lab_cbd_percent, "lab_cbd_percent")
     lab = clean_text(lab_name, "lab_name", max_len=128)
     tested = _parse_date(lab_tested_on, "lab_tested_on")
-    license = session.get(License, parse_int(license_id, "license_id"))
-    if license is None or license.entity_id != product.entity_id:
-        raise ValidationError("Choose one of your own licenses for this package.", "license_id")
-    if license.status != LicenseStatus.ACTIVE:
-        raise ValidationError(f"License {license.number} is not active.", "license_id")
+    license = _own_active_license(session, product, license_id)
     stock = StockLock(session, [product.id])  # lock the product (and its lots) before inserting
     if session.execute(select(InventoryLot.id).where(InventoryLot.package_label == label)).first() is not None:
         raise Conflict(f"Package label {label} is already in use.")
@@ -212,15 +209,30 @@ def create_lot(
         lab_name=lab,
         lab_tested_on=tested,
     )
+    _insert_lot(session, lot)
+    stock.track(lot)
+    stock.settle()
+    return _lot_dto(lot, product, license)
+
+
+def _own_active_license(session: Session, product: Product, license_id: Any) -> License:
+    """One of the product owner's licenses, if active: the license a new package is held under."""
+    license = session.get(License, parse_int(license_id, "license_id"))
+    if license is None or license.entity_id != product.entity_id:
+        raise ValidationError("Choose one of your own licenses for this package.", "license_id")
+    if license.status != LicenseStatus.ACTIVE:
+        raise ValidationError(f"License {license.number} is not active.", "license_id")
+    return license
+
+
+def _insert_lot(session: Session, lot: InventoryLot) -> None:
+    """Insert the lot; Conflict if its package label was taken meanwhile."""
     try:
         with session.begin_nested():
             session.add(lot)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"Package label {label} is already in use.") from None
-    stock.track(lot)
-    stock.settle()
-    return _lot_dto(lot, product, license)
+        raise Conflict(f"Package label {lot.package_label} is already in use.") from None
 
 
 def adjust_lot(
