@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -29,9 +29,7 @@ from reup_app.services.inventory import lots as inventory
 from reup_app.services.ordering.cart import (
     _LICENSE_COLS,
 )
-
-if TYPE_CHECKING:
-    from reup_app.services.ordering.checkout import _SellerPlan
+from reup_app.services.ordering.checkout_plans import _SellerPlan
 
 
 def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> License:
