@@ -14,7 +14,7 @@ from reup_app.models import Entity, License, Product
 from reup_app.security.principal import Principal
 from reup_app.seed.demo import DEMO_PASSWORD
 from reup_app.services.identity import sign_in
-from reup_app.services.ordering import cart, checkout, orders
+from reup_app.services.ordering import cart, checkout_flow, orders
 
 
 def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:
@@ -69,7 +69,7 @@ def place_demo_order(
     with unit_of_work(buyer) as s:
         cart.add_to_cart(s, buyer, product.id, qty)
     with unit_of_work(buyer) as s:
-        result = checkout.checkout(
+        result = checkout_flow.checkout(
             s,
             buyer,
             buyer_license_id=license_id,

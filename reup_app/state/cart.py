@@ -13,7 +13,7 @@ from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
 from reup_app.services.ordering import cart as cart_service
 from reup_app.services.ordering import cart_view as cart_view_service
-from reup_app.services.ordering import checkout as checkout_service
+from reup_app.services.ordering import checkout_flow as checkout_service
 from reup_app.services.ordering import checkout_licenses as checkout_licenses_service
 from reup_app.state.base import AppState, error_message
 

@@ -18,7 +18,7 @@ from reup_app.services.ordering import line_edits as line_edits_service
 from reup_app.services.ordering import messages
 from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering import orders as orders_service
-from reup_app.services.ordering import reorder as reorder_service
+from reup_app.services.ordering import reordering as reordering_service
 from reup_app.state.base import AppState, error_message
 from reup_app.state.live import live_listener
 from reup_app.state.order_views import (
@@ -273,7 +273,7 @@ class OrderDetailState(AppState):
         if not self._number:
             return
         try:
-            result = await self._call(reorder_service.reorder, self._number)
+            result = await self._call(reordering_service.reorder, self._number)
         except ServiceError as err:
             self.error = error_message(err)
             return

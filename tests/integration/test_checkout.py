@@ -19,7 +19,7 @@ from reup_app.errors import (
 from reup_app.models import Order, OrderEvent
 from reup_app.models.types import utcnow
 from reup_app.services.billing import payments, tax
-from reup_app.services.ordering import cart, cart_view, checkout, order_views, reorder
+from reup_app.services.ordering import cart, cart_view, checkout_flow, order_views, reordering
 from tests.factories import make_license
 from tests.integration.orderkit import (
     EventLog,
@@ -63,7 +63,7 @@ def _fill(engine, shop, items):
 
 def _checkout(engine, shop, **kw):
     kw.setdefault("idempotency_key", key())
-    return call(engine, shop.buyer.p["buyer"], checkout.checkout, buyer_license_id=shop.buyer.license.id, **kw)
+    return call(engine, shop.buyer.p["buyer"], checkout_flow.checkout, buyer_license_id=shop.buyer.license.id, **kw)
 
 
 def _order_count(engine, buyer) -> int:
@@ -244,13 +244,25 @@ def test_buyer_license_must_be_the_buyers_own_active_license(engine, session, sh
     _fill(engine, shop, [(shop.pb, "1")])
     for license_id in (shop.a.license.id, 999999999, "nope"):
         with pytest.raises(ValidationError):
-            call(engine, shop.buyer.p["buyer"], checkout.checkout, buyer_license_id=license_id, idempotency_key=key())
+            call(
+                engine,
+                shop.buyer.p["buyer"],
+                checkout_flow.checkout,
+                buyer_license_id=license_id,
+                idempotency_key=key(),
+            )
     expired = make_license(session, shop.buyer.entity, status="expired")
     with pytest.raises(ValidationError, match="not active"):
-        call(engine, shop.buyer.p["buyer"], checkout.checkout, buyer_license_id=expired.id, idempotency_key=key())
+        call(engine, shop.buyer.p["buyer"], checkout_flow.checkout, buyer_license_id=expired.id, idempotency_key=key())
     other_state = make_license(session, shop.buyer.entity, state="CO")
     with pytest.raises(ValidationError, match="no active license in CO"):
-        call(engine, shop.buyer.p["buyer"], checkout.checkout, buyer_license_id=other_state.id, idempotency_key=key())
+        call(
+            engine,
+            shop.buyer.p["buyer"],
+            checkout_flow.checkout,
+            buyer_license_id=other_state.id,
+            idempotency_key=key(),
+        )
     assert _order_count(engine, shop.buyer) == 0
 
 
@@ -265,7 +277,7 @@ def test_checkout_needs_a_key_a_role_and_a_cart(engine, shop):
             call(
                 engine,
                 shop.buyer.p[role],
-                checkout.checkout,
+                checkout_flow.checkout,
                 buyer_license_id=shop.buyer.license.id,
                 idempotency_key=key(),
             )
@@ -347,8 +359,8 @@ def test_reorder_puts_lines_back_in_the_cart(engine, session, shop):
     gone.listing_state = "archived"
     session.add(gone)
     session.commit()
-    result = call(engine, shop.buyer.p["buyer"], reorder.reorder, number)
+    result = call(engine, shop.buyer.p["buyer"], reordering.reorder, number)
     assert [(a.product_id, a.quantity) for a in result.added] == [(shop.pa.id, D("4.000"))]
     assert [s["sku"] for s in result.skipped] == [shop.pa2.sku]
     with pytest.raises(PermissionDenied):
-        call(engine, shop.a.owner, reorder.reorder, number)
+        call(engine, shop.a.owner, reordering.reorder, number)

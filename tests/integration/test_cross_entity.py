@@ -14,7 +14,15 @@ from reup_app.errors import (
 )
 from reup_app.services.billing import invoices, payments
 from reup_app.services.inventory import lot_management as lot_management_service
-from reup_app.services.ordering import cart, checkout, line_edits, messages, order_views, orders, reorder
+from reup_app.services.ordering import (
+    cart,
+    checkout_flow,
+    line_edits,
+    messages,
+    order_views,
+    orders,
+    reordering,
+)
 from reup_app.services.reporting import dashboards
 from tests.integration.orderkit import (
     advance,
@@ -76,20 +84,20 @@ def attempts(s):
                 {"idempotency_key": key()},
             )
         )
-        out.append((f"reorder {number}", reorder.reorder, (number,), {}))
+        out.append((f"reorder {number}", reordering.reorder, (number,), {}))
         out.append((f"post_message {number}", messages.post_message, (number, "hello"), {}))
     out += [
         ("update B's cart item", cart.update_cart_item, (s.cart_item, "1"), {}),
         ("remove B's cart item", cart.remove_cart_item, (s.cart_item,), {}),
         (
             "checkout to B's license",
-            checkout.checkout,
+            checkout_flow.checkout,
             (),
             {"buyer_license_id": s.b.license.id, "idempotency_key": key()},
         ),
         (
             "checkout to A's license",
-            checkout.checkout,
+            checkout_flow.checkout,
             (),
             {"buyer_license_id": s.a.license.id, "idempotency_key": key()},
         ),
@@ -188,7 +196,7 @@ def test_someone_elses_checkout_key_does_not_replay_their_orders(engine, scene):
     s = scene
     call(engine, s.c.p["buyer"], cart.add_to_cart, s.product.id, "1")
     result = call(
-        engine, s.c.p["buyer"], checkout.checkout, buyer_license_id=s.c.license.id, idempotency_key=s.checkout_key
+        engine, s.c.p["buyer"], checkout_flow.checkout, buyer_license_id=s.c.license.id, idempotency_key=s.checkout_key
     )
     assert not result.replayed
     assert [o.buyer_entity_id for o in result.orders] == [s.c.id]

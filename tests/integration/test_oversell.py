@@ -14,7 +14,7 @@ from reup_app.db import engine_kwargs, unit_of_work
 from reup_app.errors import Conflict
 from reup_app.models import Order, OrderLine
 from reup_app.services.ordering import cart, cart_view, orders
-from reup_app.services.ordering import checkout as checkout_service
+from reup_app.services.ordering import checkout_flow as checkout_service
 from tests.factories import make_lot, make_product
 from tests.integration.orderkit import (
     advance,
@@ -78,7 +78,9 @@ def test_fifty_buyers_race_for_ten_units(engine, wide_engine, session, lot_sizes
     def checkout(b):
         def go():
             with unit_of_work(b.p["buyer"], engine=wide_engine) as s:
-                return checkout_service.checkout(s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key())
+                return checkout_service.checkout(
+                    s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key()
+                )
 
         return go
 
@@ -173,7 +175,11 @@ def test_concurrent_checkouts_cancels_and_shipments_keep_stock_consistent(engine
     ]
     work += [
         lambda bu=bu: call(
-            wide_engine, bu.p["buyer"], checkout_service.checkout, buyer_license_id=bu.license.id, idempotency_key=key()
+            wide_engine,
+            bu.p["buyer"],
+            checkout_service.checkout,
+            buyer_license_id=bu.license.id,
+            idempotency_key=key(),
         )
         for bu in buyers[6:]
     ]

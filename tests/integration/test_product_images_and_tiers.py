@@ -17,7 +17,7 @@ from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationErro
 from reup_app.models import ProductImage, TradeRelationship
 from reup_app.services.catalog import images as product_images
 from reup_app.services.catalog import price_tiers, products
-from reup_app.services.ordering import cart, cart_view, checkout, order_views
+from reup_app.services.ordering import cart, cart_view, checkout_flow, order_views
 from tests.integration.orderkit import call, fresh, key, make_buyer, make_seller, stock
 
 pytestmark = pytest.mark.mysql
@@ -146,7 +146,9 @@ def test_tiers_configured_by_the_seller_set_the_buyers_cart_and_order_price(engi
     call(engine, buyer.p["buyer"], cart.add_to_cart, p2.id, "1")
     prices = {ln.product_id: ln.unit_price for ln in call(engine, buyer.p["buyer"], cart_view.get_cart).groups[0].lines}
     assert prices == {p1.id: D("17.50"), p2.id: D("8.00")}
-    result = call(engine, buyer.p["buyer"], checkout.checkout, buyer_license_id=buyer.license.id, idempotency_key=key())
+    result = call(
+        engine, buyer.p["buyer"], checkout_flow.checkout, buyer_license_id=buyer.license.id, idempotency_key=key()
+    )
     detail = call(engine, seller.owner, order_views.get_order, result.orders[0].number)
     assert detail.subtotal == D("43.00")
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel
 from reup_app.db import build_engine
 from reup_app.models import InventoryLot, Product
 from reup_app.services.billing import invoices, payments
-from reup_app.services.ordering import cart, checkout, messages, order_views, orders
+from reup_app.services.ordering import cart, checkout_flow, messages, order_views, orders
 from reup_app.services.reporting import dashboards
 from tests.factories import (
     make_entity,
@@ -61,7 +61,7 @@ def test_cart_to_paid_invoice_on_sqlite(db):
     result = _call(
         db,
         bp,
-        checkout.checkout,
+        checkout_flow.checkout,
         buyer_license_id=buyer_lic.id,
         idempotency_key=uuid.uuid4().hex,
         choices={seller.id: {"payment_terms": "net_30"}},

@@ -1,21 +1,10 @@
-"""Sign-in, sessions, passwords and two-factor authentication.
+"""Sessions: issue, refresh, resolve and end sign-in sessions, switch business, cookie and tab tokens.
 
-How a UI uses it (every call inside ``with unit_of_work(principal) as s:``; tokens live only in
-backend-only state or server-side storage, never in a frontend var):
-
-1. ``res = login(s, email=..., password=..., client_ip=..., user_agent=...)``
-   - ``res.status == "ok"``: keep ``res.access_token`` / ``res.refresh_token``.
-   - ``"mfa_required"``: keep ``res.challenge`` (5 min); ask for a code; then
-     ``complete_mfa(s, res.challenge, code_or_recovery_code, client_ip=..., user_agent=...)``.
-   - ``"mfa_enrolment_required"`` (admin, or a business that requires 2FA, and the user has none):
-     ``res.challenge`` (15 min) only allows enrolment:
-     ``begin_mfa_enrolment_with_challenge(s, challenge)`` -> QR/secret, then
-     ``confirm_mfa_enrolment_with_challenge(s, challenge, code, ...)`` -> an "ok" LoginResult
-     whose ``recovery_codes`` must be shown once. No access token exists before that.
-2. Each event handler: ``principal = resolve_principal(None, access_token, client_ip=ip)``;
-   on TokenExpired call ``refresh(s, refresh_token)`` and keep the new pair (the old refresh
-   token is dead; presenting it again signs the whole family out).
-3. ``logout(s, principal, refresh_token, everywhere=False, access_token=access_token)``.
+Each event handler: ``principal = resolve_principal(None, access_token, client_ip=ip)``; on
+TokenExpired call ``refresh(s, refresh_token)`` and keep the new pair (the old refresh token is
+dead; presenting it again signs the whole family out). Sign out with
+``logout(s, principal, refresh_token, everywhere=False, access_token=access_token)``. Signing in
+is in `sign_in`, passwords in `password_reset`, two-factor settings in `mfa_settings`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,18 @@
-"""Sign-in: the password step, the MFA challenge, and MFA enrolment forced at sign-in."""
+"""Sign-in: the password step, the MFA challenge, and MFA enrolment forced at sign-in.
+
+How a UI uses it (every call inside ``with unit_of_work(principal) as s:``; tokens live only in
+backend-only state or server-side storage, never in a frontend var):
+``res = login(s, email=..., password=..., client_ip=..., user_agent=...)``, then
+
+- ``res.status == "ok"``: keep ``res.access_token`` / ``res.refresh_token`` (sessions: `auth`).
+- ``"mfa_required"``: keep ``res.challenge`` (5 min); ask for a code; then
+  ``complete_mfa(s, res.challenge, code_or_recovery_code, client_ip=..., user_agent=...)``.
+- ``"mfa_enrolment_required"`` (admin, or a business that requires 2FA, and the user has none):
+  ``res.challenge`` (15 min) only allows enrolment:
+  ``begin_mfa_enrolment_with_challenge(s, challenge)`` -> QR/secret, then
+  ``confirm_mfa_enrolment_with_challenge(s, challenge, code, ...)`` -> an "ok" LoginResult
+  whose ``recovery_codes`` must be shown once. No access token exists before that.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stock: reservations for orders, consumption on shipment, and the wholesaler's own lot management.
+"""Stock: reservations for orders, their release, and consumption on shipment (`StockLock`).
 
 Invariants kept here (and backed by CHECK constraints in the database):
 

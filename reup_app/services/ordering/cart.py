@@ -1,8 +1,6 @@
-"""The buyer's cart (one per user per buying entity, spanning sellers) and checkout.
+"""The buyer's cart (one per user per buying entity, spanning sellers): add, change, remove items.
 
-Checkout splits the cart into one order per seller (Nabis/LeafLink style), each with its own
-payment terms, delivery preferences and notes, places them straight in "submitted", and reserves
-their stock in the same transaction. Call `checkout` in its own unit of work.
+The cart as shown is built in `cart_view`; checkout is in `checkout`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Orders after checkout: the one state machine, line edits, reads, and reorder.
+"""Orders after checkout: the one state machine. Line edits, reads and reorder have their own modules.
 
 The state machine is the TRANSITIONS table below; `transition()` is the only code that changes an
 order's status. Each row says which side acts (buyer or seller), which permission

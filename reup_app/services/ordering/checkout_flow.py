@@ -1,4 +1,9 @@
-"""Checkout: turn the buyer's cart into one submitted order per seller, with license checks, holds and replay."""
+"""Checkout: turn the buyer's cart into one submitted order per seller.
+
+Checkout splits the cart into one order per seller (Nabis/LeafLink style), each with its own
+payment terms, delivery preferences and notes, places them straight in "submitted", and reserves
+their stock in the same transaction. Call `checkout` in its own unit of work.
+"""
 
 from __future__ import annotations
 
