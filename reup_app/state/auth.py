@@ -24,6 +24,7 @@ from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import browser_sessions as browser_sessions_service
 from reup_app.services.identity import sign_in as sign_in_service
 from reup_app.state.base import AppState, error_message, form_text
 
@@ -316,7 +317,7 @@ class AuthState(AppState):
         try:
             result = await run_in_unit_of_work(
                 None,
-                auth_service.issue_tab_session,
+                browser_sessions_service.issue_tab_session,
                 user_id=payload["user_id"],
                 entity_id=payload["entity_id"],
                 token_version=payload["tv"],

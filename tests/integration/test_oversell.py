@@ -78,9 +78,7 @@ def test_fifty_buyers_race_for_ten_units(engine, wide_engine, session, lot_sizes
     def checkout(b):
         def go():
             with unit_of_work(b.p["buyer"], engine=wide_engine) as s:
-                return checkout_service.checkout(
-                    s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key()
-                )
+                return checkout_service.checkout(s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key())
 
         return go
 

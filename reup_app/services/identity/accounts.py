@@ -1,5 +1,5 @@
 """Identity and access, in one import: sign-up and moderation (`signup`), sign-in (`sign_in`),
-sessions (`auth`), passwords (`password_reset`), two-factor settings (`mfa_settings`), platform
+sessions (`auth`, `browser_sessions`), passwords (`password_reset`), two-factor settings (`mfa_settings`), platform
 admin of users (`admin_users`) and teams (`team`). See each module for the rules.
 
     from reup_app.services.identity import accounts
