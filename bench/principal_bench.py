@@ -7,7 +7,7 @@ REUP_TEST_MYSQL_URL / REUP_TEST_REDIS_URL environment variables say otherwise):
     .venv/bin/python -m bench.principal_bench --iterations 50000
 
 It (re)creates the database `reup_bench_principal`, migrates it, creates one approved entity with
-one member, signs in through `auth.login` to get a real access token, then times
+one member, signs in through `sign_in.login` to get a real access token, then times
 `resolve_principal(None, token)` call by call in these modes:
 
 - redis cache   : the production set-up (REUP_REDIS_URL set), auth state cached in Redis

@@ -1,6 +1,6 @@
 """The buyer's cart (one per user per buying entity, spanning sellers): add, change, remove items.
 
-The cart as shown is built in `cart_view`; checkout is in `checkout`.
+The cart as shown is built in `cart_view`; checkout is in `checkout_flow`.
 """
 
 from __future__ import annotations
