@@ -79,6 +79,7 @@ from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
+from reup_app.services.audit.trail import install_audit_listener
 
 SEED = 20261124
 DEMO_PASSWORD = "ReUp-demo-2026!"
@@ -1002,6 +1003,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
     now = now or utcnow()
     if now.tzinfo is None:
         raise ValueError("seed_demo needs a timezone-aware `now`")
+    install_audit_listener()  # the demo rows are audited like any other writes
     if session.info.get("principal") is None:
         session.info["principal"] = system_principal("seed")
 
