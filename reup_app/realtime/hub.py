@@ -31,9 +31,9 @@ from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
+from reup_app.realtime.listeners import listeners_for
 from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry
 from reup_app.settings import get_settings
-from reup_app.state.live import listeners_for
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from reup_app.api.auth_routes import GRANT_PURPOSE, RESTORE_PURPOSE
-from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
 from reup_app.db import run_in_unit_of_work
 from reup_app.errors import NotAuthenticated, ServiceError
+from reup_app.realtime.registry import remember_session
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
+from reup_app.security.ticket_links import GRANT_PURPOSE, RESTORE_PURPOSE, mfa_setup_url, recovery_codes_urls
 from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
-from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.base import AppState, error_message, form_text, session_state
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def login_redirect(path: str) -> rx.event.EventSpec:
     return rx.redirect(f"/login?next={quote(nxt)}" if nxt else "/login")
 
 
+@session_state
 class AuthState(AppState):
     _access_token: str = ""
     _refresh_token: str = ""
@@ -153,8 +154,6 @@ class AuthState(AppState):
 
     def _remember_live(self, principal: Principal | None) -> None:
         """Tell the push layer who this browser session now belongs to (None: nobody)."""
-        from reup_app.state.notifications import remember_session
-
         remember_session(self.router.session.client_token or "", principal)
 
     async def _current_principal(self) -> Principal:
@@ -329,6 +328,10 @@ class AuthState(AppState):
         """Callback of RESTORE_SCRIPT on a public page: signed in if the cookie holds, else nothing."""
         if not self.signed_in:
             await self._restore(code)
+
+    def _restore_required(self) -> rx.event.EventSpec:
+        """What a protected page returns for a signed-out tab (`AppState._gate`): try the cookie."""
+        return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_required)
 
     @rx.event
     async def finish_restore_required(self, code: str = ""):

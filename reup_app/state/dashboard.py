@@ -14,10 +14,10 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.services.reporting import dashboards
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 

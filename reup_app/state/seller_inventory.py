@@ -11,13 +11,13 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError, ValidationError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import products
 from reup_app.services.inventory import lots as inventory
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import parse_id
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import images as product_images
 from reup_app.services.catalog import product_csv, products
@@ -20,7 +21,6 @@ from reup_app.services.catalog.products import FIELDS, ProductFieldErrors
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import describe_rejected_files, parse_id
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
