@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from reup_app.events.core import DomainEvent
+from reup_app.events.event import DomainEvent
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
