@@ -38,6 +38,7 @@ LOT_FIELDS = (
     "expires_on",
 )
 NO_LOT_ERRORS = {name: "" for name in LOT_FIELDS}
+PACKAGE_LABEL_HELP = inventory.PACKAGE_LABEL_HELP  # shown by the page; the service enforces the format
 ADJUST_FIELDS = ("mode", "amount", "reason")
 ADJUST_FORM_ID = "adjust-form-card"
 

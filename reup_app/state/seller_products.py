@@ -44,6 +44,10 @@ BLANK_FORM = {name: "" for name in FIELDS} | {
 }
 NO_ERRORS = {name: "" for name in FIELDS}
 FORM_ID = "product-form-card"
+# Limits the page shows (pages import the state, never the services; the services enforce them).
+IMAGE_MAX_BYTES = product_images.MAX_IMAGE_BYTES
+CSV_MAX_BYTES = product_csv.MAX_BYTES
+CSV_COLUMNS = FIELDS
 
 
 def _product_view(p: products.ProductRow) -> dict[str, str]:
