@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from reup_app.security.principal import Principal
 from reup_app.settings import get_settings
@@ -104,7 +105,7 @@ class RedisRegistry:
     def __init__(self, url: str, channel: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        self.redis: Any = redis.Redis.from_url(url)  # Any: redis-py types replies as `Awaitable | Any`
         self.prefix = f"{channel}:session:"
 
     def key(self, token: str) -> str:

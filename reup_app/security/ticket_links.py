@@ -8,6 +8,7 @@ independent callers of the services; see docs/ARCHITECTURE.md).
 
 from __future__ import annotations
 
+from reup_app.errors import NotAuthenticated
 from reup_app.security.tickets import issue
 
 GRANT_PURPOSE = "session-cookie-grant"
@@ -18,11 +19,18 @@ RECOVERY = "reveal-recovery-codes"
 TTL_SECONDS = 600.0
 
 
-def mfa_setup_url(user_id: int) -> str:
-    return f"/api/auth/reveal/mfa-setup.svg?t={issue(MFA_SETUP, {'user_id': int(user_id)}, TTL_SECONDS)}"
+def _owner(user_id: int | None) -> int:
+    """A secret is shown to one signed-in user only."""
+    if user_id is None:
+        raise NotAuthenticated("Please sign in again.")
+    return int(user_id)
 
 
-def recovery_codes_urls(user_id: int, codes: list[str]) -> tuple[str, str]:
+def mfa_setup_url(user_id: int | None) -> str:
+    return f"/api/auth/reveal/mfa-setup.svg?t={issue(MFA_SETUP, {'user_id': _owner(user_id)}, TTL_SECONDS)}"
+
+
+def recovery_codes_urls(user_id: int | None, codes: list[str]) -> tuple[str, str]:
     """(picture URL, text-file URL) for freshly generated recovery codes."""
-    t = issue(RECOVERY, {"user_id": int(user_id), "codes": list(codes)}, TTL_SECONDS)
+    t = issue(RECOVERY, {"user_id": _owner(user_id), "codes": list(codes)}, TTL_SECONDS)
     return (f"/api/auth/reveal/recovery-codes.svg?t={t}", f"/api/auth/reveal/recovery-codes.txt?t={t}")

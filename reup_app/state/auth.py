@@ -15,6 +15,7 @@ import logging
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from reup_app.db import run_in_unit_of_work
 from reup_app.errors import NotAuthenticated, ServiceError
@@ -60,7 +61,7 @@ def safe_next(value: object, default: str = "") -> str:
     return default
 
 
-def login_redirect(path: str) -> rx.event.EventSpec:
+def login_redirect(path: str) -> EventSpec:
     nxt = safe_next(path)
     return rx.redirect(f"/login?next={quote(nxt)}" if nxt else "/login")
 
@@ -109,7 +110,7 @@ class AuthState(AppState):
 
     def _accept(
         self, result: auth_service.LoginResult, *, cookie: bool = True, then_redirect: bool = False
-    ) -> rx.event.EventSpec | None:
+    ) -> EventSpec | None:
         """Keep the tab's tokens; with `cookie`, answer the script that turns a one-time grant into
         the session cookie (and, with `then_redirect`, leave the sign-in page once it is set, so
         navigating away cannot cancel the request)."""
@@ -127,7 +128,7 @@ class AuthState(AppState):
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
         p = result.principal
         self._remember_live(p)
-        if not cookie:
+        if not cookie or p is None:
             return None
         grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version})
         self._go_next = then_redirect
@@ -145,7 +146,7 @@ class AuthState(AppState):
             self._go_next = False
             return self._after_sign_in()
 
-    def _after_sign_in(self) -> rx.event.EventSpec:
+    def _after_sign_in(self) -> EventSpec:
         return rx.redirect(safe_next(self._next, self.home_path))
 
     def _ip(self) -> str | None:
@@ -329,7 +330,7 @@ class AuthState(AppState):
         if not self.signed_in:
             await self._restore(code)
 
-    def _restore_required(self) -> rx.event.EventSpec:
+    def _restore_required(self) -> EventSpec:
         """What a protected page returns for a signed-out tab (`AppState._gate`): try the cookie."""
         return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_required)
 

@@ -45,7 +45,9 @@ def _series(report: dashboards.SalesReport, dimension: str) -> tuple[list[dict[s
     key_of = {t.key: SERIES_KEYS[i] for i, t in enumerate(totals[:TOP])}
     names = [t.label for t in totals[:TOP]] + [""] * (TOP - len(totals[:TOP]))
     names.append("Other" if len(totals) > TOP else "")
-    rows = {b: {"bucket": b.strftime("%b %d"), **{k: 0.0 for k in SERIES_KEYS}} for b in report.buckets}
+    rows: dict[Any, dict[str, Any]] = {
+        b: {"bucket": b.strftime("%b %d"), **{k: 0.0 for k in SERIES_KEYS}} for b in report.buckets
+    }
     for p in points:
         row = rows.get(p.bucket)
         if row is not None:

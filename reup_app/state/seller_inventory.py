@@ -209,7 +209,7 @@ class SellerInventoryState(AppState):
     def start_adjust(self, lot_id: str):
         lid = parse_id(lot_id)
         lot = next((x for x in self.lots if x["id"] == str(lid)), None)
-        if lot is None:
+        if lid is None or lot is None:
             return
         self.adjusting_id, self.adjusting_label, self.adjust_error, self.notice = lid, lot["package_label"], "", ""
         return rx.scroll_to(ADJUST_FORM_ID)
