@@ -64,6 +64,12 @@ def test_the_real_tree_keeps_every_contract():
     [
         ("no-reflex-below-state", "reup_app.services", "import reflex", "reup_app.services -> reflex"),
         ("no-reflex-below-state", "reup_app.models.types", "import reflex", "reup_app.models.types -> reflex"),
+        (
+            "no-reflex-below-state",
+            "reup_app.integrations.metrc",
+            "import reflex",
+            "reup_app.integrations.metrc -> reflex",
+        ),
         ("layers", "reup_app.services", "from reup_app.pages import home", "reup_app.pages.home"),
         ("layers", "reup_app.state", "from reup_app.api import routes", "reup_app.api.routes"),
         ("layers", "reup_app.jobs", "from reup_app.state import auth", "reup_app.state.auth"),
