@@ -90,3 +90,18 @@ def test_a_planted_violation_breaks_its_contract(project, contract, module, line
     assert result.returncode != 0, result.stdout
     assert f"{NAMES[contract]} BROKEN" in out, result.stdout
     assert named in out, result.stdout
+
+
+def test_any_service_brings_the_notification_writer_without_events_naming_it():
+    """The events layer no longer imports services by name: importing any service registers the
+    notification writer's pre-commit handler (reup_app/services/__init__.py)."""
+    code = (
+        "from reup_app.events import core\n"
+        "print('before:', [h.__module__ for h in core._PRECOMMIT_HANDLERS])\n"
+        "import reup_app.services.catalog.search\n"
+        "print('after:', [h.__module__ for h in core._PRECOMMIT_HANDLERS])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "before: []" in result.stdout
+    assert "after: ['reup_app.services.notifications.inbox']" in result.stdout
