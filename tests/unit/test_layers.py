@@ -98,7 +98,7 @@ def test_any_service_brings_the_notification_writer_without_events_naming_it():
     code = (
         "from reup_app.events import core\n"
         "print('before:', [h.__module__ for h in core._PRECOMMIT_HANDLERS])\n"
-        "import reup_app.services.catalog.search\n"
+        "import reup_app.services  # what importing any service module does first\n"
         "print('after:', [h.__module__ for h in core._PRECOMMIT_HANDLERS])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
