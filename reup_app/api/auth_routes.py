@@ -29,6 +29,7 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
+from reup_app.security.ticket_links import GRANT_PURPOSE, RESTORE_PURPOSE
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import browser_sessions as browser_sessions_service
 from reup_app.settings import get_settings
@@ -37,8 +38,6 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "reup_session"
 COOKIE_PATH = "/api/auth"
-GRANT_PURPOSE = "session-cookie-grant"
-RESTORE_PURPOSE = "session-restore"
 RESTORE_TTL_SECONDS = 30.0
 
 

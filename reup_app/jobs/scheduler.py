@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from reup_app.jobs import housekeeping
 from reup_app.jobs.locks import JobRun, run_exclusive
 from reup_app.models.types import utcnow
+from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def build_scheduler(settings: Settings | None = None, jobs: tuple[JobSpec, ...] 
 def run_worker(settings: Settings | None = None) -> None:
     """Start the scheduler and block until SIGINT/SIGTERM."""
     settings = settings or get_settings()
+    install_audit_listener()  # the jobs' writes are audited like the app's
     scheduler = build_scheduler(settings)
 
     def _stop(signum, _frame):

@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from reup_app.db import unit_of_work
 from reup_app.models import Entity, License, Product
@@ -28,7 +29,7 @@ def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:
 
 def entity_id_named(name: str) -> int:
     with unit_of_work(None) as s:
-        return s.execute(select(Entity.id).where(Entity.name == name)).scalar_one()
+        return s.execute(select(col(Entity.id)).where(col(Entity.name) == name)).scalar_one()
 
 
 def stocked_products(seller_entity_id: int) -> list[Product]:
@@ -38,11 +39,11 @@ def stocked_products(seller_entity_id: int) -> list[Product]:
             s.execute(
                 select(Product)
                 .where(
-                    Product.entity_id == seller_entity_id,
-                    Product.available_qty > 0,
-                    Product.listing_state == "available",
+                    col(Product.entity_id) == seller_entity_id,
+                    col(Product.available_qty) > 0,
+                    col(Product.listing_state) == "available",
                 )
-                .order_by(Product.available_qty.desc(), Product.id)
+                .order_by(col(Product.available_qty).desc(), col(Product.id))
             ).scalars()
         )
 
@@ -55,10 +56,16 @@ def place_demo_order(
     products = [p for p in stocked_products(seller_entity_id) if product_id in (None, p.id)]
     with unit_of_work(buyer) as s:
         license_id = (
-            s.execute(select(License.id).where(License.entity_id == buyer.entity_id, License.status == "active"))
+            s.execute(
+                select(col(License.id)).where(
+                    col(License.entity_id) == buyer.entity_id, col(License.status) == "active"
+                )
+            )
             .scalars()
             .first()
         )
+    if license_id is None:
+        raise RuntimeError("the buyer has no active license to order with")
     for product in products:
         step = product.min_order_qty or Decimal(1)
         qty = max(step, step * math.ceil(minimum / (product.unit_price * step)))

@@ -34,3 +34,8 @@ their public functions (``from reup_app.services.ordering import checkout``).
 Size rule (tests/unit/test_code_shape.py): no module here over 400 lines, no function over 60
 unless the line above its ``def`` says ``# long: <reason>``.
 """
+
+# Hooks every process that runs a service needs: the notification writer joins each transaction
+# that emits events (it registers with `reup_app.events.core.register_precommit` when imported;
+# the events layer never imports the services).
+from reup_app.services.notifications import inbox as _notification_writer  # noqa: F401

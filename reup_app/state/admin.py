@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import reflex as rx
 
 from reup_app.errors import ServiceError
@@ -31,7 +33,7 @@ class AdminBusinessesState(AppState):
                 "status": b.status,
                 "owner": f"{b.owner_name} <{b.owner_email}>",
                 "licenses": "; ".join(b.licenses),
-                "created": format_datetime(b.created_at),
+                "created": format_datetime(b.created_at) if isinstance(b.created_at, datetime) else "",
                 "reason": b.rejection_reason or "",
             }
             for b in rows

@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.billing import download_tickets, invoices, payments
 from reup_app.services.ordering import line_edits as line_edits_service
@@ -20,7 +21,6 @@ from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering import orders as orders_service
 from reup_app.services.ordering import reordering as reordering_service
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 from reup_app.state.order_views import (
     actor,
     describe_event,

@@ -6,10 +6,10 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.models.enums import OrderStatus
+from reup_app.realtime.listeners import live_listener
 from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering.records import OrderSummary
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 
 ALL = "all"
 STATUS_FILTERS = [(ALL, "All statuses"), ("open", "Open")] + [

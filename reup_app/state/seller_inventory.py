@@ -11,13 +11,13 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError, ValidationError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import products
 from reup_app.services.inventory import lot_management as lot_management_service
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import parse_id
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ LOT_FIELDS = (
     "expires_on",
 )
 NO_LOT_ERRORS = {name: "" for name in LOT_FIELDS}
+PACKAGE_LABEL_HELP = lot_management_service.PACKAGE_LABEL_HELP  # shown by the page; the service enforces the format
 ADJUST_FIELDS = ("mode", "amount", "reason")
 ADJUST_FORM_ID = "adjust-form-card"
 
@@ -208,7 +209,7 @@ class SellerInventoryState(AppState):
     def start_adjust(self, lot_id: str):
         lid = parse_id(lot_id)
         lot = next((x for x in self.lots if x["id"] == str(lid)), None)
-        if lot is None:
+        if lid is None or lot is None:
             return
         self.adjusting_id, self.adjusting_label, self.adjust_error, self.notice = lid, lot["package_label"], "", ""
         return rx.scroll_to(ADJUST_FORM_ID)

@@ -13,6 +13,7 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import images as product_images
 from reup_app.services.catalog import product_csv, product_fields, products
@@ -20,7 +21,6 @@ from reup_app.services.catalog.product_fields import FIELDS, ProductFieldErrors
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import describe_rejected_files, parse_id
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ BLANK_FORM = {name: "" for name in FIELDS} | {
 }
 NO_ERRORS = {name: "" for name in FIELDS}
 FORM_ID = "product-form-card"
+# Limits the page shows (pages import the state, never the services; the services enforce them).
+IMAGE_MAX_BYTES = product_images.MAX_IMAGE_BYTES
+CSV_MAX_BYTES = product_csv.MAX_BYTES
+CSV_COLUMNS = FIELDS
 
 
 def _product_view(p: products.ProductRow) -> dict[str, str]:

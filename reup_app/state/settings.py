@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
 from reup_app.errors import ServiceError
+from reup_app.security.ticket_links import mfa_setup_url, recovery_codes_urls
 from reup_app.services.identity import mfa_settings as mfa_settings_service
 from reup_app.services.identity import password_reset as password_reset_service
 from reup_app.services.identity import profile as profile_service

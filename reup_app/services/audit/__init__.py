@@ -4,7 +4,7 @@ Modules, and the public functions re-exported here (loaded on first use):
 
 - `log_listing`: Reading the audit trail: filter and page audit entries for admins and for a
   business's own rows. `list_audit`.
-- `trail`: The audit trail: one mechanism, at the ORM layer. `is_secret_column`, `install_audit`.
+- `trail`: The audit trail: one mechanism, at the ORM layer. `is_secret_column`, `install_audit_listener`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
         list_audit,
     )
     from reup_app.services.audit.trail import (
-        install_audit,
+        install_audit_listener,
         is_secret_column,
     )
 
@@ -29,7 +29,7 @@ __all__ = [
     "AuditPage",
     "list_audit",
     "is_secret_column",
-    "install_audit",
+    "install_audit_listener",
 ]
 
 _HOME = {
@@ -37,7 +37,7 @@ _HOME = {
     "AuditPage": "log_listing",
     "list_audit": "log_listing",
     "is_secret_column": "trail",
-    "install_audit": "trail",
+    "install_audit_listener": "trail",
 }
 
 __getattr__ = exports(__name__, _HOME)

@@ -1,6 +1,6 @@
 """The audit trail: one mechanism, at the ORM layer.
 
-`install_audit()` (run when `reup_app.db` is imported) registers an ``after_flush`` listener on
+`install_audit_listener()` (called by every entry point: app, worker, CLI, tests) registers an ``after_flush`` listener on
 `sqlmodel.Session`. At that point the flush has executed, so new rows have their ids, while the
 session still knows what was inserted, changed and deleted and each attribute's old value. For
 every insert/update/delete of an audited table it writes one `AuditLog` row through the same
@@ -315,7 +315,7 @@ def _do_orm_execute(state) -> None:
     )
 
 
-def install_audit() -> None:
+def install_audit_listener() -> None:
     """Register the listeners on sqlmodel.Session (idempotent)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
@@ -324,6 +324,3 @@ def install_audit() -> None:
 
 
 # --- reading the trail ----------------------------------------------------------------------
-
-
-install_audit()
