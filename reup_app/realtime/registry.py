@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from reup_app.settings import get_settings
 
 # An entry outlives a disconnected worker by at most this long; live sessions are refreshed by the
-# hub well before (every SWEEP_SECONDS).
+# hub well before (every REUP_RT_SWEEP_SECONDS).
 SESSION_TTL_SECONDS = 15 * 60
 MAX_TOKEN_LENGTH = 128
 

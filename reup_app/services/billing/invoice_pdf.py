@@ -1,21 +1,17 @@
 """Render an InvoiceDTO as a PDF.
 
-Uses fpdf2 (pure Python, pin `fpdf2==2.8.9`) when installed; otherwise a small built-in writer
-produces a plain but valid one-font PDF, so invoices never fail to render. Content streams are
-left uncompressed: invoices are small and their text stays searchable.
+Uses fpdf2 (pure Python, pinned in pyproject.toml). Content streams are left uncompressed:
+invoices are small and their text stays searchable.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from reup_app.services.common import fmt_qty, money_str
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 
-try:  # pragma: no cover - exercised by whichever branch the environment has
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-except ImportError:  # pragma: no cover
-    FPDF = None
+from reup_app.services.common import fmt_qty, money_str
 
 
 def _latin1(text: object) -> str:
@@ -52,12 +48,6 @@ def _totals(inv) -> list[tuple[str, str]]:
 
 
 def render(inv) -> bytes:
-    if FPDF is not None:
-        return _render_fpdf(inv)
-    return render_plain(inv)
-
-
-def _render_fpdf(inv) -> bytes:
     pdf = FPDF(format="letter", unit="pt")
     pdf.set_compression(False)
     pdf.set_title(_latin1(f"Invoice {inv.number}"))
@@ -131,93 +121,3 @@ def _render_fpdf(inv) -> bytes:
                 **nl,
             )
     return bytes(pdf.output())
-
-
-# --------------------------------------------------------------------------------------------
-# Dependency-free fallback
-# --------------------------------------------------------------------------------------------
-
-
-def _pdf_escape(text: str) -> str:
-    return _latin1(text).replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def plain_lines(inv) -> list[str]:
-    out = [f"INVOICE {inv.number}", ""]
-    out += [f"{label}: {value}" for label, value in _facts(inv)]
-    out += ["", "From:", *inv.seller_address]
-    if inv.seller_license_number:
-        out.append(f"License {inv.seller_license_number}")
-    out += ["", "Bill to:", *inv.buyer_address]
-    if inv.buyer_license_number:
-        out.append(f"License {inv.buyer_license_number}")
-    out += ["", f"{'SKU':<16} {'Product':<34} {'Qty':>9} {'Unit':>12} {'Amount':>13}"]
-    for ln in inv.lines:
-        out.append(
-            f"{ln.sku[:16]:<16} {ln.product_name[:34]:<34} {fmt_qty(ln.quantity):>9} "
-            f"{_usd(ln.unit_price, inv.currency):>12} {_usd(ln.line_total, inv.currency):>13}"
-        )
-    out.append("")
-    out += [f"{label:>74}  {value:>13}" for label, value in _totals(inv)]
-    if inv.payments:
-        out += ["", "Payments received:"]
-        out += [
-            f"{p.received_at:%Y-%m-%d}  {p.method.upper()}  {p.reference or ''}  {_usd(p.amount, inv.currency)}"
-            for p in inv.payments
-        ]
-    return out
-
-
-def render_plain(inv) -> bytes:
-    return minimal_pdf(plain_lines(inv), title=f"Invoice {inv.number}")
-
-
-def minimal_pdf(lines: list[str], *, title: str = "", per_page: int = 56) -> bytes:
-    """A valid PDF 1.4 of monospaced text lines (Courier, US letter), paginated."""
-    pages = [lines[i : i + per_page] for i in range(0, max(len(lines), 1), per_page)] or [[]]
-    objects: list[bytes] = []
-
-    def add(body: bytes) -> int:
-        objects.append(body)
-        return len(objects)
-
-    catalog = add(b"")  # placeholders filled below
-    pages_obj = add(b"")
-    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
-    kids = []
-    for page_lines in pages:
-        ops = ["BT", "/F1 9 Tf", "11 TL", "50 750 Td"]
-        for ln in page_lines:
-            ops.append(f"({_pdf_escape(ln)}) Tj T*")
-        ops.append("ET")
-        stream = "\n".join(ops).encode("latin-1")
-        content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        kids.append(
-            add(
-                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
-                b"/Resources << /Font << /F1 %d 0 R >> >> "
-                b"/Contents %d 0 R >>" % (pages_obj, font, content)
-            )
-        )
-    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj
-    objects[pages_obj - 1] = (
-        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % len(kids)
-    )
-    info = add(b"<< /Title (" + _pdf_escape(title).encode("latin-1") + b") /Producer (ReUp) >>")
-
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        catalog,
-        info,
-        xref,
-    )
-    return bytes(out)
