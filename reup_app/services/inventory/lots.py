@@ -57,6 +57,7 @@ from reup_app.services.common import (
     parse_signed_quantity,
     require_member,
 )
+from reup_app.services.compliance.license_calendar import license_today
 
 # Only the columns stock changes read (narrower rows are cheaper to fetch and decode).
 _PRODUCT_COLS = load_only(
@@ -108,6 +109,7 @@ class StockLock:
         self.lots_by_id: dict[int, InventoryLot] = {}
         self._before: dict[int, Decimal] = {}
         self._touched: set[int] = set()
+        self._license_states: dict[int, str] = {}
         if not ids:
             return
         for p in session.execute(
@@ -148,9 +150,17 @@ class StockLock:
             and (lot.expires_on is None or lot.expires_on >= today)
         )
 
+    def license_today(self, license_id: int) -> date:
+        """Today in the state of the license the lots are held under (see license_calendar)."""
+        if license_id not in self._license_states:
+            self._license_states[license_id] = self.session.execute(
+                select(License.state).where(License.id == license_id)
+            ).scalar_one()
+        return license_today(self._license_states[license_id])
+
     def sellable_lots(self, product_id: int, license_id: int) -> list[InventoryLot]:
         """Lots of a product under a license that may be sold, first-expiring first (FIFO)."""
-        today = utcnow().date()
+        today = self.license_today(license_id)
         lots = [lot for lot in self.lots.get(product_id, []) if self.sellable(lot, license_id, today)]
         return sorted(lots, key=lambda lot: (lot.expires_on or date.max, lot.packaged_on or date.max, lot.id))
 
@@ -365,7 +375,7 @@ def allocate_for_fulfillment(
     for a in current:
         by_line[a.order_line_id].append(a)
     stock = StockLock(session, [ln.product_id for ln in lines])
-    today = utcnow().date()
+    today = stock.license_today(order.seller_license_id)
     result: list[OrderLineAllocation] = []
     for line in lines:
         product = stock.product(line.product_id)
