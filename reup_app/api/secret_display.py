@@ -6,8 +6,12 @@ Instead the handler issues a short-lived ticket and the page shows an <img> (or 
     GET /api/auth/reveal/mfa-setup.svg?t=...        QR code + manual key of a *pending* enrolment
     GET /api/auth/reveal/recovery-codes.svg?t=...   the recovery codes just generated
     GET /api/auth/reveal/recovery-codes.txt?t=...   the same as a text file to save
-A ticket lives 10 minutes and is bound to one user; the enrolment picture stops working as soon
-as two-factor authentication is confirmed. Responses are `no-store`.
+Each ticket lives 10 minutes, works ONCE (the picture and the text file have a ticket each) and is
+bound to one user: a browser whose session cookie belongs to someone else is refused, and a ticket
+issued from a signed-in page (`bound=True`) also requires that user's own session cookie. Tickets
+issued during sign-in (no cookie yet) are bound to the user and shown once. The recovery codes sit
+in Redis encrypted (reup_app.security.crypto, AAD naming the purpose and user), never in plain
+text. Responses are `no-store`.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reup_app.db import run_in_unit_of_work
-from reup_app.security import mfa
-from reup_app.security.tickets import issue, peek
+from reup_app.security import crypto, mfa
+from reup_app.security.tickets import issue, peek, take
 from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity.session_cookie import session_cookie_user
 
 MFA_SETUP = "reveal-mfa-setup"
 RECOVERY = "reveal-recovery-codes"
@@ -29,14 +34,41 @@ TTL_SECONDS = 600.0
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
 
-def mfa_setup_url(user_id: int) -> str:
-    return f"/api/auth/reveal/mfa-setup.svg?t={issue(MFA_SETUP, {'user_id': int(user_id)}, TTL_SECONDS)}"
+COOKIE_NAME = "reup_session"  # the session cookie (reup_app.api.auth_routes), path /api/auth
 
 
-def recovery_codes_urls(user_id: int, codes: list[str]) -> tuple[str, str]:
-    """(picture URL, text-file URL) for freshly generated recovery codes."""
-    t = issue(RECOVERY, {"user_id": int(user_id), "codes": list(codes)}, TTL_SECONDS)
-    return (f"/api/auth/reveal/recovery-codes.svg?t={t}", f"/api/auth/reveal/recovery-codes.txt?t={t}")
+def _codes_aad(user_id: int) -> str:
+    return f"reveal-recovery-codes:{int(user_id)}"
+
+
+def mfa_setup_url(user_id: int, *, bound: bool = False) -> str:
+    t = issue(MFA_SETUP, {"user_id": int(user_id), "bound": bool(bound)}, TTL_SECONDS)
+    return f"/api/auth/reveal/mfa-setup.svg?t={t}"
+
+
+def recovery_codes_urls(user_id: int, codes: list[str], *, bound: bool = False) -> tuple[str, str]:
+    """(picture URL, text-file URL) for freshly generated recovery codes; each works once."""
+    sealed = crypto.encrypt("\n".join(codes), _codes_aad(user_id))
+    payload = {"user_id": int(user_id), "bound": bool(bound), "codes_sealed": sealed}
+    svg, txt = issue(RECOVERY, payload, TTL_SECONDS), issue(RECOVERY, payload, TTL_SECONDS)
+    return (f"/api/auth/reveal/recovery-codes.svg?t={svg}", f"/api/auth/reveal/recovery-codes.txt?t={txt}")
+
+
+async def _redeem(request: Request, purpose: str) -> dict | None:
+    """The ticket's payload, consumed, if this browser may see it; None otherwise (not consumed
+    when refused, so a stranger probing a leaked link cannot spoil it for its owner)."""
+    code = request.query_params.get("t")
+    ticket = peek(purpose, code)
+    if ticket is None:
+        return None
+    cookie_user = None
+    raw = request.cookies.get(COOKIE_NAME)
+    if raw:
+        cookie_user = await run_in_unit_of_work(None, session_cookie_user, raw)
+    owner = int(ticket["user_id"])
+    if (cookie_user is not None and cookie_user != owner) or (ticket.get("bound") and cookie_user != owner):
+        return None
+    return take(purpose, code)
 
 
 def _gone() -> JSONResponse:
@@ -70,7 +102,7 @@ def grouped(secret: str) -> str:
 
 
 async def mfa_setup_svg(request: Request) -> Response:
-    ticket = peek(MFA_SETUP, request.query_params.get("t"))
+    ticket = await _redeem(request, MFA_SETUP)
     if ticket is None:
         return _gone()
 
@@ -83,10 +115,10 @@ async def mfa_setup_svg(request: Request) -> Response:
 
 
 async def recovery_codes(request: Request) -> Response:
-    ticket = peek(RECOVERY, request.query_params.get("t"))
+    ticket = await _redeem(request, RECOVERY)
     if ticket is None:
         return _gone()
-    codes = [str(c) for c in ticket.get("codes", [])]
+    codes = crypto.decrypt(str(ticket["codes_sealed"]), _codes_aad(int(ticket["user_id"]))).split("\n")
     if request.url.path.endswith(".txt"):
         text = "ReUp recovery codes (each works once):\n" + "\n".join(codes) + "\n"
         return Response(
