@@ -294,3 +294,13 @@ def test_buyer_licenses_and_lot_sellability_use_the_license_state_date(engine, m
         monkeypatch.setattr(license_calendar, "utcnow", lambda: datetime(2026, 1, 11, 8, 0, tzinfo=UTC))  # 00:00 PST
         assert StockLock(s, [product.id]).sellable_lots(product.id, seller_ca.id) == []
         s.rollback()
+
+
+def test_scheduler_runs_the_email_sender_every_minute(monkeypatch):
+    for var in ("REUP_REDIS_URL", "REUP_ENV", "REUP_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    jobs = {job.id: job for job in build_scheduler(load_settings()).get_jobs()}
+    trigger = jobs["send_due_emails"].trigger
+    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC))
+    assert first == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    assert trigger.get_next_fire_time(first, first + timedelta(seconds=1)) - first == timedelta(minutes=1)
