@@ -217,3 +217,55 @@ def test_without_smtp_rows_are_logged(session, engine, monkeypatch, caplog):
 def test_bad_address_refused(session):
     with pytest.raises(ValidationError), unit_of_work(None) as s:
         send_email(s, "not an address", "x", "y")
+
+
+def test_a_password_reset_request_handler_never_talks_smtp(session, smtp, engine):
+    """The real Reflex handler: the link is queued (sensitive), and only the sender job sends it."""
+    import asyncio
+
+    from reup_app.state.accounts import PasswordResetState
+    from tests.factories import make_user
+
+    user = make_user(session, email=f"reset-{sfx()}@example.test")
+    tab = PasswordResetState()
+    asyncio.run(tab.request_reset({"email": user.email}))
+    assert "we have e-mailed it a link" in tab.notice
+    assert smtp.messages == []
+    fresh(session)
+    row = session.exec(select(EmailOutbox).where(EmailOutbox.to_address == user.email)).one()
+    assert row.status == "pending" and row.sensitive and "/reset-password/" in row.body
+    send_due_emails(engine=engine)
+    assert any(m[1] == [user.email] and "/reset-password/" in m[2] for m in smtp.messages)
+
+
+def test_admin_email_page_lists_failed_sends_and_retries_them(session, smtp, engine):
+    from reup_app.services.identity.auth import _issue
+    from reup_app.state.admin import AdminEmailsState
+    from reup_app.state.auth import AuthState
+    from tests.factories import make_entity, make_member, make_user
+    from tests.integration.statekit import Tab, run
+
+    smtp.reply = "550 5.1.1 no such mailbox"
+    to = f"page-{sfx()}@example.test"
+    row_id = _queue(to, "Your invoice", "private body")
+    send_due_emails(engine=engine)
+
+    admin = make_user(session, is_platform_admin=True)
+    result = _issue(session, admin, None, None, client_ip=None, user_agent=None)  # MFA skipped for the handler test
+    session.commit()
+    admin_tab = Tab()
+    admin_tab.state(AuthState)._accept(result, cookie=False)
+    page = admin_tab.state(AdminEmailsState)
+    run(page.load())
+    shown = next(m for m in page.failed if m["id"] == str(row_id))
+    assert shown["to"] == to and "550" in shown["error"] and "private body" not in str(page.failed)
+    run(page.retry("not-a-number"))
+    assert page.error == "Unknown e-mail."
+    run(page.retry(str(row_id)))
+    assert to in page.notice and all(m["id"] != str(row_id) for m in page.failed)
+    assert _row(session, row_id).status == "pending"
+
+    outsider = Tab().sign_in(make_member(session, make_entity(session, "retailer"), role="owner")[0].email)
+    denied = outsider.state(AdminEmailsState)
+    run(denied.load())
+    assert denied.failed == []
