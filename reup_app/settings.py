@@ -123,7 +123,7 @@ def _describe(err: ValidationError) -> str:
 def load_settings() -> Settings:
     """Read the environment now (SettingsError naming the variable when a value is unusable)."""
     try:
-        return Settings()
+        return Settings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment
     except ValidationError as err:
         raise SettingsError(_describe(err)) from None
 

@@ -63,8 +63,11 @@ def deliver_smtp(smtp_url: str, to: str, subject: str, body: str) -> None:
     msg["Subject"] = subject
     msg.set_content(body)
     timeout = float(q.get("timeout", ["15"])[0])
+    client: smtplib.SMTP
     if u.scheme == "smtps":
-        client = smtplib.SMTP_SSL(u.hostname, u.port or 465, timeout=timeout, context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(
+            u.hostname or "localhost", u.port or 465, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(u.hostname or "localhost", u.port or 25, timeout=timeout)
     try:
@@ -170,5 +173,6 @@ def send_due(engine: Engine, *, now: datetime | None = None, limit: int = 100) -
             log.warning("SMTP delivery of e-mail %s failed: %s", row_id, exc)
             error = exc
         status = _record(engine, row_id, error, settings, now)
-        counts[{OutboxStatus.SENT: "sent", OutboxStatus.FAILED: "failed"}.get(status, "retrying")] += 1
+        outcome = {OutboxStatus.SENT.value: "sent", OutboxStatus.FAILED.value: "failed"}.get(status, "retrying")
+        counts[outcome] += 1
     return SendReport(**counts)
