@@ -221,7 +221,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"app url:         {settings.app_url}",
         f"secret key:      {secret}",
         f"encryption keys: {len(settings.encryption_keys)}",
-        f"smtp:            {'set' if settings.smtp_url else 'not set (e-mails kept in the outbox)'}",
+        f"smtp:            {'set' if settings.smtp_url else 'not set (the sender job logs e-mails)'}",
+        f"proxy hops:      {settings.trusted_proxy_hops} (X-Forwarded-For {'trusted' if settings.trusted_proxy_hops else 'ignored'})",
     ]
     print("\n".join(lines))
     settings.validate_for_production()  # SettingsError -> one line on stderr, exit 1
