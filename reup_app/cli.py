@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -36,13 +35,7 @@ class CliError(Exception):
 
 def _settings() -> Settings:
     reset_settings_cache()
-    try:
-        return get_settings()
-    except ValueError as err:  # e.g. REUP_PORT=abc
-        port = os.environ.get("REUP_PORT", "")
-        if port and not port.strip().isdigit():
-            raise CliError(f"REUP_PORT must be a port number, not {port!r}") from None
-        raise CliError(f"invalid configuration: {err}") from None
+    return get_settings()  # SettingsError (naming the variable) -> one line on stderr, exit 1
 
 
 def describe_database(url: str) -> str:
