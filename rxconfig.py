@@ -34,6 +34,9 @@ config = rx.Config(
     redis_url=_s.redis_url,
     state_manager_mode="redis" if _s.redis_url else "memory",
     show_built_with_reflex=False,
+    # Behind N reverse proxies, the client address is the N-th from the right in X-Forwarded-For
+    # (REUP_TRUSTED_PROXY_HOPS; 0 ignores the header, which any client can forge).
+    trusted_proxy_hops=_s.trusted_proxy_hops,
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(appearance="light", accent_color="grass", gray_color="sage", radius="medium")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -36,13 +35,7 @@ class CliError(Exception):
 
 def _settings() -> Settings:
     reset_settings_cache()
-    try:
-        return get_settings()
-    except ValueError as err:  # e.g. REUP_PORT=abc
-        port = os.environ.get("REUP_PORT", "")
-        if port and not port.strip().isdigit():
-            raise CliError(f"REUP_PORT must be a port number, not {port!r}") from None
-        raise CliError(f"invalid configuration: {err}") from None
+    return get_settings()  # SettingsError (naming the variable) -> one line on stderr, exit 1
 
 
 def describe_database(url: str) -> str:
@@ -221,7 +214,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"app url:         {settings.app_url}",
         f"secret key:      {secret}",
         f"encryption keys: {len(settings.encryption_keys)}",
-        f"smtp:            {'set' if settings.smtp_url else 'not set (e-mails kept in the outbox)'}",
+        f"smtp:            {'set' if settings.smtp_url else 'not set (the sender job logs e-mails)'}",
+        f"proxy hops:      {settings.trusted_proxy_hops} (X-Forwarded-For {'trusted' if settings.trusted_proxy_hops else 'ignored'})",
     ]
     print("\n".join(lines))
     settings.validate_for_production()  # SettingsError -> one line on stderr, exit 1

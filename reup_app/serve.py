@@ -17,9 +17,13 @@ import os
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m reup_app.serve")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("REUP_PORT", "3000")))
+    parser.add_argument("--port", type=int, default=None, help="default: REUP_PORT (3000)")
     parser.add_argument("--workers", type=int, default=None, help="backend workers (needs Redis for > 1)")
     args = parser.parse_args(argv)
+    if args.port is None:
+        from reup_app.settings import get_settings
+
+        args.port = get_settings().port
     if args.workers:
         os.environ["GRANIAN_WORKERS"] = str(args.workers)
     os.environ.setdefault("REFLEX_USE_GRANIAN", "1")

@@ -1,14 +1,22 @@
-"""Settings read from the environment, with embedded defaults.
+"""Settings read from the environment (every ``REUP_*`` variable), with embedded defaults.
 
-Nothing here imports reflex; every layer (pages, services, jobs, CLI) reads the same object.
+One typed pydantic-settings class; nothing here imports reflex, so every layer (pages, services,
+jobs, CLI) reads the same object through `get_settings()`. An empty variable counts as unset.
+A value that cannot be used (``REUP_ENV=production``, ``REUP_PORT=abc``) raises `SettingsError`
+with the variable's name, so start-up stops with one clear line.
+
+Adding a setting: add a typed field below (its variable is ``REUP_<FIELD NAME>``), a row in the
+README's configuration table, and a test in tests/unit/test_settings.py.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -16,34 +24,63 @@ VAR_DIR = PROJECT_ROOT / "var"
 # Dev-only default; production refuses to start with it (see `validate_for_production`).
 DEV_SECRET = "reup-dev-secret-not-for-production-use-000000"
 MIN_SECRET_LENGTH = 32
+ENVIRONMENTS = ("dev", "prod")
+MAX_PRINCIPAL_CACHE_SECONDS = 30.0
 
 
 class SettingsError(RuntimeError):
     """Raised when the configuration cannot be used safely."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+class Settings(BaseSettings):
+    """Every REUP_* variable. Field `x` is read from `REUP_X`."""
 
+    model_config = SettingsConfigDict(env_prefix="REUP_", env_ignore_empty=True, frozen=True, extra="ignore")
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    redis_url: str | None
-    secret_key: str
-    port: int
-    app_url: str
-    env: str  # "dev" or "prod"
-    encryption_keys: tuple[str, ...] = field(default_factory=tuple)
+    env: Literal["dev", "prod"] = "dev"  # "prod" enforces the production checks
+    database_url: str = f"sqlite:///{VAR_DIR / 'reup.db'}"
     db_ssl_ca: str | None = None
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET
+    encryption_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    port: int = Field(3000, ge=1, le=65535)
+    app_url: str = ""  # default: http://localhost:<port>
+    # Reverse proxies in front of the app that append to X-Forwarded-For (0: ignore the header).
+    # Reflex and the REST API then take the address that many hops from the right as the client's,
+    # so rate limits and the audit trail see the real client, not the proxy.
+    trusted_proxy_hops: int = Field(0, ge=0, le=10)
     smtp_url: str | None = None
+    # Outbox sender: attempts per e-mail before it is marked 'failed' (admins can retry it).
+    email_max_attempts: int = Field(6, ge=1, le=50)
     # Redis pub/sub channel of the event bus, and the namespace of every other Redis key ReUp keeps
     # (rate limits, principal cache, tickets, session registry): separate deployments (or test
     # runs) sharing one Redis must use different channels.
     event_channel: str = "reup:events"
-    access_token_minutes: int = 60
-    refresh_token_days: int = 14
+    access_token_minutes: int = Field(60, ge=1)
+    refresh_token_days: int = Field(14, ge=1)
+    media_dir: Path = VAR_DIR / "product_images"  # private storage of product images
+    # Seconds a resolved principal may be served from cache (0 disables; capped at 30).
+    principal_cache_seconds: float = Field(15.0, ge=0)
+    rt_sweep_seconds: float = Field(30.0, gt=0)  # push hub keep-alive / forget closed tabs
+    rt_trace: bool = False  # record every push delivery in Redis (multi-worker tests)
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("principal_cache_seconds")
+    @classmethod
+    def _cap_cache(cls, value: float) -> float:
+        return min(value, MAX_PRINCIPAL_CACHE_SECONDS)
+
+    @model_validator(mode="after")
+    def _default_app_url(self) -> Settings:
+        url = (self.app_url or f"http://localhost:{self.port}").rstrip("/")
+        object.__setattr__(self, "app_url", url)  # frozen model: set once, here
+        return self
 
     @property
     def is_production(self) -> bool:
@@ -54,7 +91,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     def validate_for_production(self) -> None:
-        """Stop start-up in production when the secret is missing or weak."""
+        """Stop start-up in production when the secret is missing or weak, or the app URL is not https."""
         if not self.is_production:
             return
         problems = []
@@ -65,26 +102,30 @@ class Settings:
             )
         if len(set(self.secret_key)) < 10:
             problems.append("REUP_SECRET_KEY is too repetitive to be a real secret")
+        if not self.app_url.startswith("https://") or len(self.app_url) <= len("https://"):
+            problems.append(f"REUP_APP_URL must be the public https:// URL of the app, not {self.app_url!r}")
         if problems:
             raise SettingsError("ReUp refuses to start in production: " + "; ".join(problems))
 
 
+def _describe(err: ValidationError) -> str:
+    """One line per bad variable, naming it; never echoes a value (it may be a secret)."""
+    lines = []
+    for e in err.errors():
+        name = "REUP_" + str(e["loc"][0]).upper() if e["loc"] else "REUP_*"
+        if name == "REUP_ENV":
+            lines.append(f"REUP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        else:
+            lines.append(f"{name}: {e['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
 def load_settings() -> Settings:
-    port = int(_env("REUP_PORT", "3000"))
-    default_db = f"sqlite:///{VAR_DIR / 'reup.db'}"
-    keys = tuple(k.strip() for k in (_env("REUP_ENCRYPTION_KEYS", "") or "").split(",") if k.strip())
-    return Settings(
-        database_url=_env("REUP_DATABASE_URL", default_db),
-        redis_url=_env("REUP_REDIS_URL"),
-        secret_key=_env("REUP_SECRET_KEY", DEV_SECRET),
-        port=port,
-        app_url=_env("REUP_APP_URL", f"http://localhost:{port}").rstrip("/"),
-        env=_env("REUP_ENV", "dev"),
-        encryption_keys=keys,
-        db_ssl_ca=_env("REUP_DB_SSL_CA"),
-        smtp_url=_env("REUP_SMTP_URL"),
-        event_channel=_env("REUP_EVENT_CHANNEL", "reup:events"),
-    )
+    """Read the environment now (SettingsError naming the variable when a value is unusable)."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment
+    except ValidationError as err:
+        raise SettingsError(_describe(err)) from None
 
 
 @lru_cache(maxsize=1)

@@ -42,7 +42,17 @@ RESTORE_TTL_SECONDS = 30.0
 
 
 def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The peer's address, or (REUP_TRUSTED_PROXY_HOPS > 0) the one our proxies put in X-Forwarded-For.
+
+    Same rule as Reflex's WebSocket (`trusted_proxy_hops`), so rate limits key on the same address.
+    """
+    peer = request.client.host if request.client else None
+    hops = get_settings().trusted_proxy_hops
+    if hops:
+        forwarded = [ip.strip() for ip in request.headers.get("x-forwarded-for", "").split(",") if ip.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return peer
 
 
 def _refused(message: str, status: int = 403) -> JSONResponse:

@@ -6,8 +6,12 @@ Instead the handler issues a short-lived ticket and the page shows an <img> (or 
     GET /api/auth/reveal/mfa-setup.svg?t=...        QR code + manual key of a *pending* enrolment
     GET /api/auth/reveal/recovery-codes.svg?t=...   the recovery codes just generated
     GET /api/auth/reveal/recovery-codes.txt?t=...   the same as a text file to save
-A ticket lives 10 minutes and is bound to one user; the enrolment picture stops working as soon
-as two-factor authentication is confirmed. Responses are `no-store`.
+Each ticket lives 10 minutes, works ONCE (the picture and the text file have a ticket each) and is
+bound to one user: a browser whose session cookie belongs to someone else is refused, and a ticket
+issued from a signed-in page (`bound=True`) also requires that user's own session cookie. Tickets
+issued during sign-in (no cookie yet) are bound to the user and shown once. The recovery codes sit
+in Redis encrypted (reup_app.security.crypto, AAD naming the purpose and user), never in plain
+text. Responses are `no-store`.
 """
 
 from __future__ import annotations
@@ -19,12 +23,33 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reup_app.db import run_in_unit_of_work
-from reup_app.security import mfa
-from reup_app.security.ticket_links import MFA_SETUP, RECOVERY
-from reup_app.security.tickets import peek
+from reup_app.security import crypto, mfa
+from reup_app.security.ticket_links import MFA_SETUP, RECOVERY, codes_aad
+from reup_app.security.tickets import peek, take
 from reup_app.services.identity import mfa_settings as mfa_settings_service
+from reup_app.services.identity.session_cookie import session_cookie_user
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+
+
+COOKIE_NAME = "reup_session"  # the session cookie (reup_app.api.auth_routes), path /api/auth
+
+
+async def _redeem(request: Request, purpose: str) -> dict | None:
+    """The ticket's payload, consumed, if this browser may see it; None otherwise (not consumed
+    when refused, so a stranger probing a leaked link cannot spoil it for its owner)."""
+    code = request.query_params.get("t")
+    ticket = peek(purpose, code)
+    if ticket is None:
+        return None
+    cookie_user = None
+    raw = request.cookies.get(COOKIE_NAME)
+    if raw:
+        cookie_user = await run_in_unit_of_work(None, session_cookie_user, raw)
+    owner = int(ticket["user_id"])
+    if (cookie_user is not None and cookie_user != owner) or (ticket.get("bound") and cookie_user != owner):
+        return None
+    return take(purpose, code)
 
 
 def _gone() -> JSONResponse:
@@ -58,7 +83,7 @@ def grouped(secret: str) -> str:
 
 
 async def mfa_setup_svg(request: Request) -> Response:
-    ticket = peek(MFA_SETUP, request.query_params.get("t"))
+    ticket = await _redeem(request, MFA_SETUP)
     if ticket is None:
         return _gone()
 
@@ -71,10 +96,10 @@ async def mfa_setup_svg(request: Request) -> Response:
 
 
 async def recovery_codes(request: Request) -> Response:
-    ticket = peek(RECOVERY, request.query_params.get("t"))
+    ticket = await _redeem(request, RECOVERY)
     if ticket is None:
         return _gone()
-    codes = [str(c) for c in ticket.get("codes", [])]
+    codes = crypto.decrypt(str(ticket["codes_sealed"]), codes_aad(int(ticket["user_id"]))).split("\n")
     if request.url.path.endswith(".txt"):
         text = "ReUp recovery codes (each works once):\n" + "\n".join(codes) + "\n"
         return Response(

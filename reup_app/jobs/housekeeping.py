@@ -16,11 +16,11 @@ log = logging.getLogger(__name__)
 
 
 def expire_licenses(now: datetime | None = None, *, engine: Engine | None = None) -> int:
-    """Mark licenses whose expiry date is before today (UTC) as expired; returns how many."""
+    """Mark licenses whose expiry date is before today (in each license's state) as expired; returns how many."""
     now = now or utcnow()
     principal = system_principal("jobs.expire_licenses")
     with unit_of_work(principal, engine=engine) as session:
-        changed = expire_past_due_licenses(session, principal, now.date())
+        changed = expire_past_due_licenses(session, principal, now)
     if changed:
         log.info("expire_licenses: %d license(s) marked expired", changed)
     return changed

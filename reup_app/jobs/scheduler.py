@@ -17,6 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from reup_app.jobs import housekeeping
+from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.locks import JobRun, run_exclusive
 from reup_app.models.types import utcnow
 from reup_app.services.audit.trail import install_audit_listener
@@ -40,6 +41,12 @@ JOBS: tuple[JobSpec, ...] = (
         housekeeping.expire_licenses,
         lambda: CronTrigger(minute=5, timezone=UTC),
         period_seconds=3600,
+    ),
+    JobSpec(
+        "send_due_emails",
+        send_due_emails,
+        lambda: CronTrigger(second=0, timezone=UTC),  # every minute
+        period_seconds=60,
     ),
 )
 

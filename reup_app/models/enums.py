@@ -16,6 +16,15 @@ class EntityStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class OutboxStatus(StrEnum):
+    """An e-mail in the outbox: waiting (or between retries), delivered, logged (no SMTP), or given up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    LOGGED = "logged"
+    FAILED = "failed"
+
+
 class LicenseStatus(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"

@@ -77,17 +77,26 @@ class OneTimeToken(SQLModel, table=True):
 
 
 class EmailOutbox(SQLModel, table=True):
-    """Every e-mail ReUp sends; delivered by SMTP when configured, otherwise kept here and logged."""
+    """Every e-mail ReUp sends. The request writes the row ('pending'); the sender job delivers it
+    by SMTP ('sent'), or logs it when no SMTP is configured ('logged'), retrying with backoff until
+    the retry budget is spent ('failed'; platform admins can retry it)."""
 
     __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_due", "status", "next_attempt_at"),)
 
     id: int = Field(default=None, primary_key=True)
     to_address: str = str_field(255, index=True)
     subject: str = str_field(255)
     body: str = text_field()
+    # Carries a sign-in link (invite, reset): once sent, the body is replaced and only its hash kept.
+    sensitive: bool = Field(default=False)
+    body_sha256: str | None = str_field(64, default=None)
+    status: str = str_field(16, default="pending")  # OutboxStatus
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = opt_ts_field()
     created_at: datetime = ts_field()
     sent_at: datetime | None = opt_ts_field()
-    error: str | None = text_field(default=None)
+    last_error: str | None = text_field(default=None)
 
 
 __all__ = ["User", "RefreshToken", "MfaRecoveryCode", "OneTimeToken", "EmailOutbox", "UniqueConstraint"]

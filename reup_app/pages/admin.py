@@ -1,5 +1,6 @@
-"""/admin/businesses and /admin/users: platform admins approve, reject or suspend businesses, and
-disable, re-enable or reset the two-factor authentication of accounts."""
+"""/admin/businesses, /admin/users and /admin/emails: platform admins approve, reject or suspend
+businesses; disable, re-enable or reset the two-factor authentication of accounts; and retry the
+e-mails the sender gave up on."""
 
 import reflex as rx
 
@@ -7,6 +8,7 @@ from reup_app.components.forms import data_table, error_callout, field, notice_c
 from reup_app.components.shell import page_shell
 from reup_app.state.admin import STATUSES
 from reup_app.state.admin import AdminBusinessesState as S
+from reup_app.state.admin import AdminEmailsState as E
 from reup_app.state.admin import AdminUsersState as U
 
 
@@ -72,7 +74,9 @@ def _row(b) -> rx.Component:
 def admin_businesses() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.link("Users", href="/admin/users", size="2"),
+            rx.hstack(
+                rx.link("Users", href="/admin/users", size="2"), rx.link("E-mail", href="/admin/emails", size="2")
+            ),
             rx.hstack(
                 *[
                     rx.button(
@@ -143,7 +147,10 @@ def _user_row(u) -> rx.Component:
 def admin_users() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.link("Businesses", href="/admin/businesses", size="2"),
+            rx.hstack(
+                rx.link("Businesses", href="/admin/businesses", size="2"),
+                rx.link("E-mail", href="/admin/emails", size="2"),
+            ),
             rx.form(
                 rx.hstack(
                     field("Find user", "query", prefix="admin", placeholder="e-mail or name"),
@@ -161,4 +168,46 @@ def admin_users() -> rx.Component:
             width="100%",
         ),
         title="Users",
+    )
+
+
+def _failed_row(m) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.vstack(rx.text(m["to"], weight="medium"), rx.text(m["subject"], size="1"), spacing="0")),
+        rx.table.cell(m["created"]),
+        rx.table.cell(m["attempts"]),
+        rx.table.cell(rx.text(m["error"], size="1", color_scheme="red")),
+        rx.table.cell(
+            rx.button(
+                "Retry", size="1", variant="soft", on_click=E.retry(m["id"]), aria_label="Retry e-mail to " + m["to"]
+            )
+        ),
+    )
+
+
+@rx.page(route="/admin/emails", title="E-mail · ReUp admin", on_load=E.load)
+def admin_emails() -> rx.Component:
+    return page_shell(
+        rx.vstack(
+            rx.hstack(
+                rx.link("Businesses", href="/admin/businesses", size="2"),
+                rx.link("Users", href="/admin/users", size="2"),
+            ),
+            rx.text(
+                "E-mails the sender gave up on after its retries, or that the mail server refused. "
+                "Retry sends one again within a minute.",
+                size="2",
+                color_scheme="gray",
+            ),
+            error_callout(E.error),
+            notice_callout(E.notice),
+            rx.cond(
+                E.failed.length() == 0,
+                rx.text("No failed e-mails.", color_scheme="gray"),
+                data_table(["To", "Queued", "Attempts", "Last error", ""], E.failed, _failed_row),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        title="Failed e-mails",
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,10 +38,6 @@ log = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 MAX_CONCURRENT = 32
-SWEEP_SECONDS = float(os.environ.get("REUP_RT_SWEEP_SECONDS", "30"))  # keep-alive / forget closed tabs
-# When set, every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind> <token>":
-# the multi-worker tests use it to prove each session got each event exactly once.
-TRACE_ENV = "REUP_RT_TRACE"
 # EXISTS of each key, in one command (a pipeline costs a command per key on the client side)
 _EXISTS_EACH = "local out = {} for i, key in ipairs(KEYS) do out[i] = redis.call('EXISTS', key) end return out"
 
@@ -54,7 +49,10 @@ class PushHub:
         self.app = app
         self.bus = bus or get_bus()
         self.registry = registry or get_registry()
-        self.trace_key = f"{get_settings().event_channel}:trace" if os.environ.get(TRACE_ENV) else None
+        # REUP_RT_TRACE: every delivery is recorded in Redis (`<channel>:trace`) as "<event id> <kind>
+        # <token>"; the multi-worker tests use it to prove each session got each event exactly once.
+        settings = get_settings()
+        self.trace_key = f"{settings.event_channel}:trace" if settings.rt_trace else None
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
@@ -284,7 +282,7 @@ class PushHub:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
+            await asyncio.sleep(get_settings().rt_sweep_seconds)
             try:
                 await self.sweep()
             except Exception:

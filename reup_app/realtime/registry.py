@@ -19,7 +19,7 @@ from reup_app.security.principal import Principal
 from reup_app.settings import get_settings
 
 # An entry outlives a disconnected worker by at most this long; live sessions are refreshed by the
-# hub well before (every SWEEP_SECONDS).
+# hub well before (every REUP_RT_SWEEP_SECONDS).
 SESSION_TTL_SECONDS = 15 * 60
 MAX_TOKEN_LENGTH = 128
 

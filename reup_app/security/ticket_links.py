@@ -9,6 +9,7 @@ independent callers of the services; see docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 from reup_app.errors import NotAuthenticated
+from reup_app.security import crypto
 from reup_app.security.tickets import issue
 
 GRANT_PURPOSE = "session-cookie-grant"
@@ -26,11 +27,21 @@ def _owner(user_id: int | None) -> int:
     return int(user_id)
 
 
-def mfa_setup_url(user_id: int | None) -> str:
-    return f"/api/auth/reveal/mfa-setup.svg?t={issue(MFA_SETUP, {'user_id': _owner(user_id)}, TTL_SECONDS)}"
+def codes_aad(user_id: int) -> str:
+    """Associated data sealing recovery codes to their purpose and user (reup_app.security.crypto)."""
+    return f"reveal-recovery-codes:{int(user_id)}"
 
 
-def recovery_codes_urls(user_id: int | None, codes: list[str]) -> tuple[str, str]:
-    """(picture URL, text-file URL) for freshly generated recovery codes."""
-    t = issue(RECOVERY, {"user_id": _owner(user_id), "codes": list(codes)}, TTL_SECONDS)
-    return (f"/api/auth/reveal/recovery-codes.svg?t={t}", f"/api/auth/reveal/recovery-codes.txt?t={t}")
+def mfa_setup_url(user_id: int | None, *, bound: bool = False) -> str:
+    t = issue(MFA_SETUP, {"user_id": _owner(user_id), "bound": bool(bound)}, TTL_SECONDS)
+    return f"/api/auth/reveal/mfa-setup.svg?t={t}"
+
+
+def recovery_codes_urls(user_id: int | None, codes: list[str], *, bound: bool = False) -> tuple[str, str]:
+    """(picture URL, text-file URL) for freshly generated recovery codes; each works once. The codes
+    wait in the ticket store encrypted, never in plain text."""
+    owner = _owner(user_id)
+    sealed = crypto.encrypt("\n".join(codes), codes_aad(owner))
+    payload = {"user_id": owner, "bound": bool(bound), "codes_sealed": sealed}
+    svg, txt = issue(RECOVERY, payload, TTL_SECONDS), issue(RECOVERY, payload, TTL_SECONDS)
+    return (f"/api/auth/reveal/recovery-codes.svg?t={svg}", f"/api/auth/reveal/recovery-codes.txt?t={txt}")

@@ -11,6 +11,7 @@ from reup_app.formatting import format_datetime
 from reup_app.services.identity import admin_users
 from reup_app.services.identity import admin_users as admin_users_service
 from reup_app.services.identity import signup as signup_service
+from reup_app.services.notifications import email_admin
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
 
@@ -159,3 +160,46 @@ class AdminUsersState(AppState):
             user_id,
             "Two-factor authentication reset; the user sets it up again at next sign-in.",
         )
+
+
+class AdminEmailsState(AppState):
+    """/admin/emails: e-mails the sender gave up on (retry budget spent or refused), with retry."""
+
+    failed: list[dict[str, str]] = []
+    error: str = ""
+    notice: str = ""
+
+    async def _reload(self) -> None:
+        rows = await self._call(email_admin.list_failed_emails)
+        self.failed = [
+            {
+                "id": str(r.id),
+                "to": r.to_address,
+                "subject": r.subject,
+                "attempts": str(r.attempts),
+                "error": r.last_error[:300],
+                "created": format_datetime(r.created_at),
+            }
+            for r in rows
+        ]
+
+    @rx.event
+    async def load(self):
+        if (denied := await self._gate(platform_admin=True)) is not None:
+            return denied
+        self.error = self.notice = ""
+        await self._reload()
+
+    @rx.event
+    async def retry(self, email_id: str):
+        ident = parse_id(email_id)
+        if ident is None:
+            self.error = "Unknown e-mail."
+            return
+        try:
+            row = await self._call(email_admin.retry_email, ident)
+        except ServiceError as err:
+            self.error, self.notice = error_message(err), ""
+            return
+        self.error, self.notice = "", f"The e-mail to {row.to_address} will be sent again within a minute."
+        await self._reload()

@@ -93,7 +93,7 @@ class SettingsState(AppState):
         except ServiceError as err:
             self._failed(err)
             return
-        self.enrol_image_url = mfa_setup_url((await self._principal()).user_id)
+        self.enrol_image_url = mfa_setup_url((await self._principal()).user_id, bound=True)
         self.mfa_step = "enrol"
         self.error = self.notice = ""
 
@@ -114,7 +114,7 @@ class SettingsState(AppState):
 
     async def _reveal(self, codes: list[str]) -> None:
         uid = (await self._principal()).user_id
-        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(uid, codes)
+        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(uid, codes, bound=True)
         self.enrol_image_url = ""
         self.mfa_step = "codes"
 

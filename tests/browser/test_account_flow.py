@@ -22,12 +22,18 @@ def _sign_in(page, email: str, password: str) -> None:
     page.locator("form").get_by_role("button", name="Sign in").click()
 
 
-def _svg_text(page, img_testid: str) -> str:
-    src = page.get_by_test_id(img_testid).get_attribute("src")
-    assert src and src.startswith("/api/auth/reveal/")
-    response = page.request.get(src)
+def _svg_text(page, img_testid: str, show) -> str:
+    """The picture the page loads when `show()` runs. Display tickets work once, so the test reads
+    the browser's own response, then checks that the link is gone."""
+    with page.expect_response(lambda r: "/api/auth/reveal/" in r.url and ".svg" in r.url) as loaded:
+        show()
+    response = loaded.value
     assert response.ok and response.headers["cache-control"] == "no-store"
-    return response.text()
+    src = page.get_by_test_id(img_testid).get_attribute("src")
+    assert src and src.startswith("/api/auth/reveal/") and response.url.endswith(src)
+    text = response.text()
+    assert page.request.get(src).status == 404  # shown once, then gone
+    return text
 
 
 def test_signup_approval_mfa_sign_in_and_sign_out(browser, app_url):
@@ -74,11 +80,12 @@ def test_signup_approval_mfa_sign_in_and_sign_out(browser, app_url):
         expect(owner).to_have_url(re.compile(r"/marketplace/?$"))  # left /login once the cookie was set
         owner.goto("/settings/security")
         expect(owner.get_by_test_id("mfa-status")).to_contain_text("off")
-        owner.get_by_role("button", name="Set up two-factor authentication").click()
-        key = re.search(r"Key: ([A-Z2-7 ]+)<", _svg_text(owner, "mfa-setup-image")).group(1).replace(" ", "")
+        setup = owner.get_by_role("button", name="Set up two-factor authentication")
+        key = re.search(r"Key: ([A-Z2-7 ]+)<", _svg_text(owner, "mfa-setup-image", setup.click)).group(1)
+        key = key.replace(" ", "")
         owner.get_by_label("Authentication code").fill(pyotp.TOTP(key).now())
-        owner.get_by_role("button", name="Turn on two-factor authentication").click()
-        codes_svg = _svg_text(owner, "recovery-codes-image")
+        turn_on = owner.get_by_role("button", name="Turn on two-factor authentication")
+        codes_svg = _svg_text(owner, "recovery-codes-image", turn_on.click)
         recovery = re.findall(r">([a-z0-9]{4,}(?:-[a-z0-9]{4,})+)<", codes_svg)
         assert len(recovery) == 10, codes_svg
         owner.get_by_role("button", name="I have saved them").click()

@@ -210,7 +210,11 @@ def test_check_config_redacts_and_reports_weak_production_secret():
     weak = reup("check-config", url=url, REUP_ENV="prod")
     assert_clean_error(weak, "refuses to start in production", "REUP_SECRET_KEY")
 
-    strong = reup("check-config", url=url, REUP_ENV="prod", REUP_SECRET_KEY="Zq" + uuid.uuid4().hex + uuid.uuid4().hex)
+    secret = "Zq" + uuid.uuid4().hex + uuid.uuid4().hex
+    plain_http = reup("check-config", url=url, REUP_ENV="prod", REUP_SECRET_KEY=secret)
+    assert_clean_error(plain_http, "refuses to start in production", "REUP_APP_URL")
+
+    strong = reup("check-config", url=url, REUP_ENV="prod", REUP_SECRET_KEY=secret, REUP_APP_URL="https://reup.example")
     assert strong.returncode == 0, strong.stderr
     assert "Configuration OK." in strong.stdout and "Zq" not in strong.stdout
 

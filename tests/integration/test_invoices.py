@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,7 +16,7 @@ from reup_app.errors import (
 )
 from reup_app.models import Invoice, Payment
 from reup_app.models.types import utcnow
-from reup_app.services.billing import invoice_pdf, invoices, payments
+from reup_app.services.billing import invoices, payments
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -102,20 +101,6 @@ def test_invoice_pdf(engine, trade):
         assert b"Blue Dream 3.5g" in pdf and b"49.97" in pdf  # balance after the payment
     with pytest.raises(NotFound):
         call(engine, trade.outsider.owner, invoices.render_invoice_pdf, inv.number)
-
-
-def test_invoice_pdf_without_fpdf2(engine, trade, monkeypatch):
-    number = shipped(engine, trade)
-    inv = invoice_of(engine, number)
-    monkeypatch.setattr(invoice_pdf, "FPDF", None)
-    pdf = call(engine, trade.buyer.owner, invoices.render_invoice_pdf, inv.number)
-    assert pdf.startswith(b"%PDF-1.4") and inv.number.encode() in pdf and b"Blue Dream 3.5g" in pdf
-    # the cross-reference table points at each object
-    xref_at = int(re.search(rb"startxref\n(\d+)", pdf).group(1))
-    assert pdf[xref_at:].startswith(b"xref")
-    offsets = [int(m) for m in re.findall(rb"(\d{10}) 00000 n", pdf)]
-    for i, off in enumerate(offsets, start=1):
-        assert pdf[off:].startswith(b"%d 0 obj" % i)
 
 
 def test_payments_balance_and_paid_status(engine, trade):

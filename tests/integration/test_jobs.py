@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import redis
@@ -122,14 +122,14 @@ def test_expiry_day_after_marks_todays_license(engine, licenses):
 def test_expiry_service_refuses_ordinary_users(engine, licenses):
     member = Principal(user_id=1, entity_id=licenses["yesterday"].entity_id, roles=frozenset({"owner"}))
     with Session(engine) as s, pytest.raises(PermissionDenied):
-        expire_past_due_licenses(s, member, TODAY)
+        expire_past_due_licenses(s, member, NOW)
     assert _statuses(engine, licenses)["yesterday"] == "active"
     admin = Principal(user_id=1, is_platform_admin=True)
     with Session(engine) as s:
-        assert expire_past_due_licenses(s, admin, TODAY) == 2
+        assert expire_past_due_licenses(s, admin, NOW) == 2
         s.rollback()
     with Session(engine) as s:
-        assert expire_past_due_licenses(s, system_principal("test"), TODAY) == 2
+        assert expire_past_due_licenses(s, system_principal("test"), NOW) == 2
         s.rollback()
 
 
@@ -235,3 +235,72 @@ def test_guarded_job_logs_failures_instead_of_raising(caplog):
     spec = JobSpec("boom", boom, JOBS[0].trigger, period_seconds=3600)
     assert guarded(spec, None)() is None
     assert any("job boom failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.mysql
+def test_expiry_follows_each_license_state_calendar_around_midnight(engine):
+    """At 23:30 Pacific (07:30 UTC the next day) a CA license expiring "today" stays active;
+    a New York one with the same date has expired (it is already 02:30 there)."""
+    night = datetime(2026, 1, 11, 7, 30, tzinfo=UTC)  # 2026-01-10 23:30 PST
+    day = date(2026, 1, 10)
+    with Session(engine) as s:
+        entity = make_entity(s)
+        ca = make_license(s, entity, state="CA", expires_on=day)
+        ny = make_license(s, entity, state="NY", expires_on=day)
+        s.commit()
+        ids = {"ca": ca.id, "ny": ny.id}
+    housekeeping.expire_licenses(night, engine=engine)
+    with Session(engine) as s:
+        assert s.get(License, ids["ca"]).status == "active"
+        assert s.get(License, ids["ny"]).status == "expired"
+    housekeeping.expire_licenses(night + timedelta(minutes=31), engine=engine)  # midnight in CA
+    with Session(engine) as s:
+        assert s.get(License, ids["ca"]).status == "expired"
+
+
+@pytest.mark.mysql
+def test_buyer_licenses_and_lot_sellability_use_the_license_state_date(engine, monkeypatch):
+    """Checkout's license list and the stock lock's sellable lots ask the same calendar."""
+    from reup_app.models import InventoryLot, Product
+    from reup_app.services.compliance import license_calendar
+    from reup_app.services.inventory.lots import StockLock
+    from reup_app.services.ordering.checkout_licenses import buyer_licenses
+    from tests.factories import make_member, make_product
+
+    monkeypatch.setattr(license_calendar, "utcnow", lambda: datetime(2026, 1, 11, 7, 30, tzinfo=UTC))  # 23:30 PST
+    day = date(2026, 1, 10)
+    with Session(engine, expire_on_commit=False) as s:
+        buyer = make_entity(s, "retailer")
+        ca = make_license(s, buyer, state="CA", status="active", expires_on=day)
+        make_license(s, buyer, state="NY", status="active", expires_on=day)
+        _, principal = make_member(s, buyer)
+        assert [c.id for c in buyer_licenses(s, principal)] == [ca.id]
+
+        seller = make_entity(s, "wholesaler")
+        seller_ca = make_license(s, seller, state="CA", status="active")
+        product: Product = make_product(s, seller)
+        lot = InventoryLot(
+            product_id=product.id,
+            license_id=seller_ca.id,
+            package_label=f"PKG-{product.id}",
+            quantity_on_hand=5,
+            quantity_available=5,
+            expires_on=day,
+        )
+        s.add(lot)
+        s.commit()
+        assert [x.id for x in StockLock(s, [product.id]).sellable_lots(product.id, seller_ca.id)] == [lot.id]
+        s.rollback()
+        monkeypatch.setattr(license_calendar, "utcnow", lambda: datetime(2026, 1, 11, 8, 0, tzinfo=UTC))  # 00:00 PST
+        assert StockLock(s, [product.id]).sellable_lots(product.id, seller_ca.id) == []
+        s.rollback()
+
+
+def test_scheduler_runs_the_email_sender_every_minute(monkeypatch):
+    for var in ("REUP_REDIS_URL", "REUP_ENV", "REUP_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    jobs = {job.id: job for job in build_scheduler(load_settings()).get_jobs()}
+    trigger = jobs["send_due_emails"].trigger
+    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC))
+    assert first == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    assert trigger.get_next_fire_time(first, first + timedelta(seconds=1)) - first == timedelta(minutes=1)

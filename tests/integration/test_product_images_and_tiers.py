@@ -18,6 +18,7 @@ from reup_app.models import ProductImage, TradeRelationship
 from reup_app.services.catalog import images as product_images
 from reup_app.services.catalog import price_tiers, products
 from reup_app.services.ordering import cart, cart_view, checkout_flow, order_views
+from reup_app.settings import reset_settings_cache
 from tests.integration.orderkit import call, fresh, key, make_buyer, make_seller, stock
 
 pytestmark = pytest.mark.mysql
@@ -48,7 +49,10 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 24
 @pytest.fixture
 def media(tmp_path, monkeypatch):
     monkeypatch.setenv("REUP_MEDIA_DIR", str(tmp_path / "media"))
-    return tmp_path / "media"
+    reset_settings_cache()
+    yield tmp_path / "media"
+    monkeypatch.delenv("REUP_MEDIA_DIR")
+    reset_settings_cache()
 
 
 @pytest.fixture

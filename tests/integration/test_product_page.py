@@ -12,6 +12,7 @@ from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent
 from reup_app.models import CartItem
 from reup_app.services.catalog import product_detail
+from reup_app.services.compliance.license_calendar import license_today
 from reup_app.state.product import ProductState
 from tests.factories import make_lot
 from tests.integration.orderkit import call, fresh, make_buyer, make_seller, make_tier, stock
@@ -27,7 +28,8 @@ def test_detail_shows_public_products_with_buyer_price_and_sellable_lots(session
     session.add(lot)
     session.commit()
     make_lot(session, product, seller.license, D("5"), lab_test_state="failed")
-    make_lot(session, product, seller.license, D("5"), expires_on=date.today() - timedelta(days=1))
+    yesterday = license_today(seller.license.state) - timedelta(days=1)  # in the license's state
+    make_lot(session, product, seller.license, D("5"), expires_on=yesterday)
     make_tier(session, seller, buyer, {product.id: "17.50"})
 
     detail = call(engine, buyer.p["buyer"], product_detail.get_product_detail, product.id)

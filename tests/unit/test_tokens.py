@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 from datetime import timedelta
 
@@ -66,7 +65,7 @@ def test_token_just_before_expiry_is_accepted():
 def test_lifetime_is_capped_at_60_minutes(monkeypatch):
     with pytest.raises(ValueError):
         _token(ttl=timedelta(minutes=61))
-    long_settings = dataclasses.replace(get_settings(), access_token_minutes=600)
+    long_settings = get_settings().model_copy(update={"access_token_minutes": 600})
     monkeypatch.setattr(tokens, "get_settings", lambda: long_settings)
     raw = jwt.decode(_token(), options={"verify_signature": False})
     assert raw["exp"] - raw["iat"] == 3600

@@ -1,6 +1,6 @@
 """Product images: upload checks, private storage, and who may fetch them.
 
-Storage: bytes go to `<media root>/<entity id>/<uuid>.<ext>` (media root: `REUP_MEDIA_DIR`, default
+Storage: bytes go to `<media root>/<entity id>/<uuid>.<ext>` (media root: setting `media_dir`, REUP_MEDIA_DIR, default
 `var/product_images`), never under Reflex's public upload folder; `ProductImage.storage_key` holds
 the relative path. Uploads are at most 5 MB and must *be* PNG, JPEG or WebP by their first bytes
 (the file name's extension is not trusted), at most 10 per product.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import struct
 import time
 import uuid
@@ -36,7 +35,7 @@ from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.products import is_public, own_product
 from reup_app.services.common import parse_int
-from reup_app.settings import VAR_DIR, get_settings
+from reup_app.settings import get_settings
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGES_PER_PRODUCT = 10
@@ -57,7 +56,7 @@ class ImageRow:
 
 
 def media_root() -> Path:
-    return Path(os.environ.get("REUP_MEDIA_DIR") or VAR_DIR / "product_images")
+    return Path(get_settings().media_dir)
 
 
 def sniff_image(data: bytes) -> tuple[str, int | None, int | None]:

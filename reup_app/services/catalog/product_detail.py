@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from reup_app.errors import NotFound
-from reup_app.models import Brand, Entity, InventoryLot, Product
+from reup_app.models import Brand, Entity, InventoryLot, License, Product
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus, LabTestState
-from reup_app.models.types import utcnow
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.pricing import buyer_unit_prices
 from reup_app.services.catalog.search import CatalogItem
 from reup_app.services.common import ZERO, parse_int
+from reup_app.services.compliance.license_calendar import is_current
 
 _PUBLIC = tuple(str(s) for s in PUBLIC_LISTING_STATES)
 NOT_AVAILABLE = "That product is not available."
@@ -68,16 +68,16 @@ def _visible_product(session: Session, product_id: Any) -> tuple[Product, str, s
 
 
 def _lots(session: Session, product_id: int) -> list[LotInfo]:
-    today = utcnow().date()
     lots = session.execute(
-        select(InventoryLot)
+        select(InventoryLot, License.state)
+        .join(License, License.id == InventoryLot.license_id)
         .where(
             InventoryLot.product_id == product_id,
             InventoryLot.quantity_available > 0,
             InventoryLot.lab_test_state != LabTestState.FAILED,
         )
         .order_by(InventoryLot.expires_on, InventoryLot.id)
-    ).scalars()
+    ).all()
     return [
         LotInfo(
             package_label=lot.package_label,
@@ -90,8 +90,8 @@ def _lots(session: Session, product_id: int) -> list[LotInfo]:
             quantity_available=lot.quantity_available,
             expires_on=lot.expires_on,
         )
-        for lot in lots
-        if lot.expires_on is None or lot.expires_on >= today
+        for lot, state in lots
+        if is_current(lot.expires_on, state)  # the date in the license's state
     ]
 
 

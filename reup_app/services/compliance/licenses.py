@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -12,29 +12,34 @@ from reup_app.models import License
 from reup_app.models.enums import LicenseStatus
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
+from reup_app.services.compliance.license_calendar import license_today
 
 # Statuses a license leaves when its expiry date passes. A suspended license stays suspended:
 # the regulator's action says more than the calendar does.
 _EXPIRABLE = (LicenseStatus.ACTIVE, LicenseStatus.PENDING)
 
 
-def expire_past_due_licenses(session: Session, principal: Principal, today: date) -> int:
-    """Mark every active or pending license whose `expires_on` is before `today` as expired.
+def expire_past_due_licenses(session: Session, principal: Principal, now: datetime) -> int:
+    """Mark every active or pending license whose `expires_on` is before today, at instant `now`,
+    in its own state's calendar (`license_today`), as expired.
 
     A license is valid through its expiry date, so one expiring today is left alone. Only the
     system (jobs) and platform admins may run this. Returns the number of licenses changed.
     """
     if not (principal.is_system or (principal.is_authenticated and principal.is_platform_admin)):
         raise PermissionDenied("Only the system or a platform admin can expire licenses.")
-    if not isinstance(today, date):
-        raise ValidationError("`today` must be a date.", field="today")
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValidationError("`now` must be a timezone-aware datetime.", field="now")
 
-    rows = session.exec(
+    # No state's date is later than UTC's + 1 day (Guam is UTC+10): a superset, then each state's calendar.
+    latest = now.astimezone(UTC).date() + timedelta(days=1)
+    candidates = session.exec(
         select(License)
-        .where(License.expires_on.is_not(None), License.expires_on < today, License.status.in_(_EXPIRABLE))
+        .where(License.expires_on.is_not(None), License.expires_on < latest, License.status.in_(_EXPIRABLE))
         .order_by(License.id)
         .with_for_update()
     ).all()
+    rows = [lic for lic in candidates if lic.expires_on < license_today(lic.state, now)]
     now = utcnow()
     for lic in rows:
         lic.status = LicenseStatus.EXPIRED

@@ -3,7 +3,7 @@
 Per user: active flag, platform-admin flag, token_version and memberships (entity -> role,
 entity status). Kept in the rate-limit backend (Redis when configured, so every worker shares it
 and an invalidation reaches all of them; otherwise process memory) for at most
-`cache_ttl()` seconds (default 15, env REUP_PRINCIPAL_CACHE_SECONDS, capped at 30).
+`cache_ttl()` seconds (default 15, setting REUP_PRINCIPAL_CACHE_SECONDS, capped at 30).
 
 Every change that can end access (logout everywhere, password change/reset, disable, membership
 removal or role change, entity suspension) invalidates the affected users at once and again after
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 
@@ -31,6 +30,7 @@ from sqlmodel import Session
 
 from reup_app.models import Entity, Membership, User
 from reup_app.security.ratelimit import get_backend
+from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,7 @@ def cache_ttl() -> float:
     """Seconds a cached auth state may be used; 0 disables the cache."""
     if _ttl_override is not None:
         return _ttl_override
-    try:
-        ttl = float(os.environ.get("REUP_PRINCIPAL_CACHE_SECONDS", "15"))
-    except ValueError:
-        ttl = 15.0
-    return max(0.0, min(ttl, MAX_TTL_SECONDS))
+    return max(0.0, min(get_settings().principal_cache_seconds, MAX_TTL_SECONDS))
 
 
 def set_cache_ttl(seconds: float | None) -> None:

@@ -16,6 +16,7 @@ from reup_app.models.types import utcnow
 from reup_app.security import passwords, ratelimit
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
+from reup_app.services.compliance.license_calendar import is_current
 from reup_app.services.identity import principal_cache
 from reup_app.services.identity.common import (
     user_by_email,
@@ -72,7 +73,6 @@ def _validate_licenses(licenses) -> list[dict]:
     if len(licenses) > MAX_LICENSES:
         raise ValidationError(f"At most {MAX_LICENSES} licenses can be added at sign-up.", field="licenses")
     out, seen = [], set()
-    today = utcnow().date()
     for i, lic in enumerate(licenses, start=1):
         if not isinstance(lic, dict):
             raise ValidationError(f"License {i} is incomplete.", field="licenses")
@@ -97,7 +97,7 @@ def _validate_licenses(licenses) -> list[dict]:
                 f"{label}: enter the license type (e.g. distributor, adult_use_retail).", field="licenses"
             )
         expires = _parse_date(lic.get("expires_on"), label)
-        if expires is not None and expires < today:
+        if not is_current(expires, state):  # the date in the issuing state
             raise ValidationError(f"{label} expired on {expires.isoformat()}; add a current license.", field="licenses")
         if (state, number) in seen:
             raise ValidationError(f"{label} ({state}) is listed twice.", field="licenses")

@@ -33,6 +33,7 @@ from reup_app.errors import Conflict, NotFound
 from reup_app.events import emit
 from reup_app.models import (
     InventoryLot,
+    License,
     Order,
     OrderLine,
     OrderLineAllocation,
@@ -44,6 +45,7 @@ from reup_app.services.common import (
     ZERO,
     fmt_qty,
 )
+from reup_app.services.compliance.license_calendar import license_today
 
 # Only the columns stock changes read (narrower rows are cheaper to fetch and decode).
 _PRODUCT_COLS = load_only(
@@ -91,6 +93,7 @@ class StockLock:
         self.lots_by_id: dict[int, InventoryLot] = {}
         self._before: dict[int, Decimal] = {}
         self._touched: set[int] = set()
+        self._license_states: dict[int, str] = {}
         if not ids:
             return
         for p in session.execute(
@@ -131,9 +134,17 @@ class StockLock:
             and (lot.expires_on is None or lot.expires_on >= today)
         )
 
+    def license_today(self, license_id: int) -> date:
+        """Today in the state of the license the lots are held under (see license_calendar)."""
+        if license_id not in self._license_states:
+            self._license_states[license_id] = self.session.execute(
+                select(License.state).where(License.id == license_id)
+            ).scalar_one()
+        return license_today(self._license_states[license_id])
+
     def sellable_lots(self, product_id: int, license_id: int) -> list[InventoryLot]:
         """Lots of a product under a license that may be sold, first-expiring first (FIFO)."""
-        today = utcnow().date()
+        today = self.license_today(license_id)
         lots = [lot for lot in self.lots.get(product_id, []) if self.sellable(lot, license_id, today)]
         return sorted(lots, key=lambda lot: (lot.expires_on or date.max, lot.packaged_on or date.max, lot.id))
 

@@ -18,7 +18,6 @@ from reup_app.models import (
     Product,
 )
 from reup_app.models.enums import LabTestState
-from reup_app.models.types import utcnow
 from reup_app.services.common import (
     ZERO,
     fmt_qty,
@@ -49,7 +48,7 @@ def allocate_for_fulfillment(
     for a in current:
         by_line[a.order_line_id].append(a)
     stock = StockLock(session, [ln.product_id for ln in lines])
-    today = utcnow().date()
+    today = stock.license_today(order.seller_license_id)
     result: list[OrderLineAllocation] = []
     for line in lines:
         product = stock.product(line.product_id)

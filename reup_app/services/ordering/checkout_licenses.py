@@ -18,13 +18,13 @@ from reup_app.models import (
 from reup_app.models.enums import (
     LicenseStatus,
 )
-from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import (
     parse_int,
     require_member,
 )
+from reup_app.services.compliance.license_calendar import is_current, license_today
 from reup_app.services.inventory import lots as inventory
 from reup_app.services.ordering.cart import (
     _LICENSE_COLS,
@@ -40,10 +40,9 @@ def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> L
         .scalars()
         .first()
     )
-    today = utcnow().date()
     if license is None or license.entity_id != entity_id:
         raise ValidationError("Choose one of your business's licenses to receive this order.", "buyer_license_id")
-    if license.status != LicenseStatus.ACTIVE or (license.expires_on is not None and license.expires_on < today):
+    if license.status != LicenseStatus.ACTIVE or not is_current(license.expires_on, license.state):
         raise ValidationError(
             f"License {license.number} is not active, so it can't receive orders.", "buyer_license_id"
         )
@@ -52,7 +51,7 @@ def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> L
 
 def _seller_licenses(session: Session, seller_ids: list[int], state: str) -> dict[int, list[License]]:
     """Active, unexpired licenses of these sellers in `state` (cannabis can't cross state lines)."""
-    today = utcnow().date()
+    today = license_today(state)
     out: dict[int, list[License]] = defaultdict(list)
     for lic in session.execute(
         select(License)
@@ -96,7 +95,6 @@ def buyer_licenses(session: Session, principal: Principal) -> list[LicenseChoice
     """The principal's business's active, unexpired licenses an order can be received under."""
     entity_id = require_member(principal)
     authorize(principal, "order.place", entity_id)
-    today = utcnow().date()
     rows = session.execute(
         select(License)
         .where(License.entity_id == entity_id, License.status == LicenseStatus.ACTIVE)
@@ -105,5 +103,5 @@ def buyer_licenses(session: Session, principal: Principal) -> list[LicenseChoice
     return [
         LicenseChoice(id=lic.id, state=lic.state, number=lic.number, premises_name=lic.premises_name)
         for lic in rows
-        if lic.expires_on is None or lic.expires_on >= today
+        if is_current(lic.expires_on, lic.state)
     ]

@@ -1,0 +1,91 @@
+"""MFA enrolment and recovery-code display tickets: bound to their user's browser, shown once,
+and the recovery codes never in plain text in the ticket store (Redis in production)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from starlette.testclient import TestClient
+
+from reup_app.api.routes import build_api
+from reup_app.security import ticket_links, tickets
+from reup_app.security.ratelimit import get_backend
+from reup_app.services.identity import browser_sessions
+from reup_app.settings import get_settings
+from tests.factories import make_entity, make_member
+
+CODES = ["ab12-cd34-ef56", "gh78-ij90-kl12", "mn34-op56-qr78"]
+
+
+@pytest.fixture
+def client(engine):
+    with TestClient(build_api(), base_url=get_settings().app_url) as c:
+        yield c
+
+
+def make_user(session):
+    """A member of a business (a session cookie needs a subject the sign-in would accept)."""
+    user, principal = make_member(session, make_entity(session, "retailer"))
+    _ENTITY[user.id] = principal.entity_id
+    return user
+
+
+_ENTITY: dict[int, int] = {}
+
+
+def _cookie_for(session, user) -> str:
+    raw = browser_sessions.issue_cookie_token(
+        session, user_id=user.id, entity_id=_ENTITY[user.id], token_version=user.token_version
+    )
+    session.commit()
+    return raw
+
+
+def _ticket(url: str) -> str:
+    return parse_qs(urlparse(url).query)["t"][0]
+
+
+def test_recovery_codes_are_sealed_in_the_store_and_each_link_works_once(session, client):
+    user = make_user(session)
+    svg_url, txt_url = ticket_links.recovery_codes_urls(user.id, CODES)
+    for url in (svg_url, txt_url):
+        stored = get_backend().get(tickets.ticket_key(ticket_links.RECOVERY, _ticket(url)))
+        assert stored and not any(code in stored for code in CODES)
+        assert "ab12" not in stored
+    text = client.get(txt_url)
+    assert text.status_code == 200 and all(code in text.text for code in CODES)
+    assert client.get(txt_url).status_code == 404  # shown once, then gone
+    picture = client.get(svg_url)
+    assert picture.status_code == 200 and all(code in picture.text for code in CODES)
+    assert client.get(svg_url).status_code == 404
+
+
+def test_another_users_browser_cannot_redeem_and_does_not_spoil_the_link(session, client):
+    owner, stranger = make_user(session), make_user(session)
+    stranger_cookie = _cookie_for(session, stranger)
+    svg_url, _ = ticket_links.recovery_codes_urls(owner.id, CODES)
+    client.cookies.set("reup_session", stranger_cookie, path="/api/auth")
+    assert client.get(svg_url).status_code == 404
+    client.cookies.clear()
+    client.cookies.set("reup_session", _cookie_for(session, owner), path="/api/auth")
+    assert client.get(svg_url).status_code == 200  # the owner still sees it once
+
+
+def test_a_ticket_issued_from_a_signed_in_page_needs_that_users_session_cookie(session, client):
+    owner = make_user(session)
+    _, txt_url = ticket_links.recovery_codes_urls(owner.id, CODES, bound=True)
+    assert client.get(txt_url).status_code == 404  # no session cookie: not this user's browser
+    client.cookies.set("reup_session", _cookie_for(session, owner), path="/api/auth")
+    assert client.get(txt_url).status_code == 200
+    assert client.get(txt_url).status_code == 404
+
+
+def test_mfa_setup_picture_is_bound_and_shown_once(session, client):
+    owner, stranger = make_user(session), make_user(session)
+    url = ticket_links.mfa_setup_url(owner.id, bound=True)
+    stored = get_backend().get(tickets.ticket_key(ticket_links.MFA_SETUP, _ticket(url)))
+    assert stored
+    client.cookies.set("reup_session", _cookie_for(session, stranger), path="/api/auth")
+    assert client.get(url).status_code == 404
+    assert tickets.peek(ticket_links.MFA_SETUP, _ticket(url)) is not None  # refused, not consumed
