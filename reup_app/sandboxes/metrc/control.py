@@ -1,0 +1,186 @@
+"""METRC-specific control endpoints under /_sandbox/metrc/ (JSON), for tests and demos.
+
+GET  /_sandbox/metrc/credentials                       vendor keys, user keys and their licenses
+GET  /_sandbox/metrc/templates                         every template with its transfer (if registered)
+POST /_sandbox/metrc/templates/{id}/register           the licensee registers it: {TransferId, ManifestNumber, ...}
+POST /_sandbox/metrc/receive  {"manifest_number": "...", "packages": [{"label": ..., "accepted": false}, ...]}
+POST /_sandbox/metrc/packages {"license_number", "label", "item", "quantity", ...}   create a package
+POST /_sandbox/metrc/packages/{label} {"license_number", "on_hold", "lab_state", "quantity", "finished"}
+POST /_sandbox/metrc/bulk     {"facilities": 5, "packages": 20000, "days": 7}
+POST /_sandbox/metrc/settings {"register_after_seconds": 5 | null, "facility_gets_per_second": 50, ...}
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from reup_app.sandboxes.app import ControlError, control_route, json_body
+from reup_app.sandboxes.metrc.routes import MetrcApi
+from reup_app.sandboxes.metrc.rules import Limits
+from reup_app.sandboxes.metrc.seed import add_bulk
+from reup_app.sandboxes.metrc.store import LAB_STATES, Item, Package
+from reup_app.sandboxes.metrc.transfers import receive_delivery, register_template
+
+
+def _decimal(name: str, value) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise ControlError(f"{name} must be a number, not {value!r}") from None
+    if result < 0:
+        raise ControlError(f"{name} must not be negative")
+    return result
+
+
+def _transfer_summary(transfer) -> dict:
+    return {
+        "TransferId": transfer.id,
+        "ManifestNumber": transfer.manifest_number,
+        "ShipperLicenseNumber": transfer.license_number,
+        "TemplateId": transfer.template_id,
+        "DeliveryIds": [d.id for d in transfer.deliveries],
+        "RecipientLicenseNumbers": [d.recipient_license for d in transfer.deliveries],
+    }
+
+
+def metrc_control_routes(api: MetrcApi, options: dict) -> list[BaseRoute]:
+    store, clock = api.store, api.ctx.clock
+
+    async def credentials(request: Request):
+        return {
+            "vendor_keys": sorted(api.rules.vendor_keys),
+            "user_keys": {k: sorted(v) for k, v in sorted(store.state.user_keys.items())},
+        }
+
+    async def templates(request: Request):
+        api.register_due()
+        with store.lock:
+            return [
+                {"Id": t.id, "Name": t.name, "LicenseNumber": t.license_number, "TransferId": t.transfer_id}
+                for t in store.state.templates.values()
+                if not t.deleted
+            ]
+
+    async def register(request: Request):
+        template_id = int(request.path_params["id"])
+        return _transfer_summary(register_template(store, template_id, clock.now()))
+
+    async def receive(request: Request):
+        body = await json_body(request)
+        with store.lock:
+            transfer = next(
+                (t for t in store.state.transfers.values() if t.manifest_number == body.get("manifest_number")), None
+            )
+            if transfer is None:
+                raise LookupError(f"no transfer with manifest number {body.get('manifest_number')!r}")
+            decisions = {}
+            for entry in body.get("packages") or []:
+                if not isinstance(entry, dict) or not isinstance(entry.get("label"), str):
+                    raise ControlError('each package decision needs a "label"')
+                decision = {"accepted": entry.get("accepted", True) is not False}
+                if "received_quantity" in entry:
+                    decision["received_quantity"] = _decimal("received_quantity", entry["received_quantity"])
+                decisions[entry["label"]] = decision
+            now = clock.now()
+            delivery_ids = [d.id for d in transfer.deliveries if d.received_at is None]
+            for delivery_id in delivery_ids:
+                receive_delivery(store, delivery_id, decisions, now)
+        return {**_transfer_summary(transfer), "Received": delivery_ids}
+
+    async def create_package(request: Request):
+        body = await json_body(request)
+        number, label = body.get("license_number"), body.get("label")
+        if number not in store.state.facilities:
+            raise ControlError(f"unknown license_number {number!r}")
+        if not isinstance(label, str) or len(label) != 24:
+            raise ControlError("label must be a 24-character package tag")
+        if store.package(number, label) is not None:
+            raise ControlError(f"package {label} already exists at {number}")
+        lab_state = body.get("lab_state", "TestPassed")
+        if lab_state not in LAB_STATES:
+            raise ControlError(f"lab_state must be one of {LAB_STATES}")
+        now = clock.now()
+        package = store.add_package(
+            Package(
+                id=store.state.next_id(),
+                label=label,
+                license_number=number,
+                item=Item(
+                    str(body.get("item", "Sandbox Item")),
+                    str(body.get("category", "Flower")),
+                    body.get("strain"),
+                    str(body.get("unit", "Each")),
+                ),
+                quantity=_decimal("quantity", body.get("quantity", 1)),
+                lab_state=lab_state,
+                packaged_date=date.fromisoformat(body["packaged_date"]) if body.get("packaged_date") else now.date(),
+                last_modified=now,
+                on_hold=bool(body.get("on_hold", False)),
+            )
+        )
+        return {"Id": package.id, "Label": package.label}
+
+    async def update_package(request: Request):
+        body = await json_body(request)
+        label = request.path_params["label"]
+        with store.lock:
+            package = store.package(str(body.get("license_number")), label)
+            if package is None:
+                raise LookupError(f"no package {label} at {body.get('license_number')!r}")
+            if "lab_state" in body and body["lab_state"] not in LAB_STATES:
+                raise ControlError(f"lab_state must be one of {LAB_STATES}")
+            if "quantity" in body:
+                package.quantity = _decimal("quantity", body["quantity"])
+            for key, attr in (("on_hold", "on_hold"), ("finished", "finished"), ("lab_state", "lab_state")):
+                if key in body:
+                    setattr(package, attr, body[key] if key == "lab_state" else bool(body[key]))
+            package.last_modified = clock.now()
+            return {"Id": package.id, "Label": package.label, "LastModified": package.last_modified.isoformat()}
+
+    async def bulk(request: Request):
+        body = await json_body(request)
+        with store.lock:
+            return add_bulk(
+                store.state,
+                clock.now(),
+                facilities=int(body.get("facilities", 5)),
+                packages=int(body.get("packages", 20_000)),
+                days=int(body.get("days", 7)),
+            ) | {"total_packages": store.refresh_index()}
+
+    async def settings(request: Request):
+        body = await json_body(request)
+        if "register_after_seconds" in body:
+            value = body["register_after_seconds"]
+            api.register_after = None if value is None else float(_decimal("register_after_seconds", value))
+        limits = api.rules.limits
+        new = Limits(
+            facility_gets_per_second=int(body.get("facility_gets_per_second", limits.facility_gets_per_second)),
+            vendor_gets_per_second=int(body.get("vendor_gets_per_second", limits.vendor_gets_per_second)),
+            max_page_size=limits.max_page_size,
+            max_window=limits.max_window,
+            max_objects=limits.max_objects,
+        )
+        if new.facility_gets_per_second < 1 or new.vendor_gets_per_second < 1:
+            raise ControlError("rate limits must be at least 1 per second")
+        api.rules.set_limits(new)
+        return {
+            "register_after_seconds": api.register_after,
+            "facility_gets_per_second": new.facility_gets_per_second,
+            "vendor_gets_per_second": new.vendor_gets_per_second,
+        }
+
+    return [
+        control_route("/_sandbox/metrc/credentials", credentials, ["GET"]),
+        control_route("/_sandbox/metrc/templates", templates, ["GET"]),
+        control_route("/_sandbox/metrc/templates/{id:int}/register", register, ["POST"]),
+        control_route("/_sandbox/metrc/receive", receive, ["POST"]),
+        control_route("/_sandbox/metrc/packages", create_package, ["POST"]),
+        control_route("/_sandbox/metrc/packages/{label}", update_package, ["POST"]),
+        control_route("/_sandbox/metrc/bulk", bulk, ["POST"]),
+        control_route("/_sandbox/metrc/settings", settings, ["POST"]),
+    ]
