@@ -33,8 +33,14 @@ def sandbox_now(sb: MetrcSandbox) -> datetime:
 
 
 def shippable(sb: MetrcSandbox, n: int = 2) -> list[dict]:
+    """Passed, not-on-hold packages of Pacific Bloom that Greenleaf has never received."""
     rows = get(sb, "/packages/v2/active", licenseNumber=PB_DIST).json()["Data"]
-    ok = [p for p in rows if p["LabTestingState"] == "TestPassed" and not p["IsOnHold"] and p["Quantity"] > 0]
+    held = {p["Label"] for p in get(sb, "/packages/v2/active", "greenleaf", licenseNumber=GREENLEAF).json()["Data"]}
+    ok = [
+        p
+        for p in rows
+        if p["LabTestingState"] == "TestPassed" and not p["IsOnHold"] and p["Quantity"] > 0 and p["Label"] not in held
+    ]
     assert len(ok) >= n
     return ok[:n]
 
@@ -283,15 +289,16 @@ def test_template_registration_manifest_and_receiving(metrc_sandbox):
     assert r.json()["Warnings"] is None and len(ids) == 1
     listed = get(sb, "/transfers/v2/templates/outgoing", licenseNumber=PB_DIST).json()["Data"]
     assert listed[0]["Id"] == ids[0] and listed[0]["ManifestNumber"] is None
-    assert get(sb, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Total"] == 0
+    before = {t["ManifestNumber"] for t in get(sb, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Data"]}
 
     manifest = sb.register_template(ids[0])["ManifestNumber"]
     assert len(manifest) == 10 and manifest.isdigit()
     out = get(sb, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Data"]
-    assert [t["ManifestNumber"] for t in out] == [manifest]
+    assert {t["ManifestNumber"] for t in out} == before | {manifest}
+    out = [t for t in out if t["ManifestNumber"] == manifest]
     assert out[0]["RecipientFacilityLicenseNumber"] == GREENLEAF and out[0]["PackageCount"] == 2
     incoming = get(sb, "/transfers/v2/incoming", "greenleaf", licenseNumber=GREENLEAF).json()["Data"]
-    assert [t["ManifestNumber"] for t in incoming] == [manifest]
+    assert manifest in [t["ManifestNumber"] for t in incoming]
     active = {p["Label"] for p in get(sb, "/packages/v2/active", licenseNumber=PB_DIST).json()["Data"]}
     assert not active & set(labels)  # in transit: out of the shipper's active inventory
 
@@ -323,18 +330,21 @@ def test_template_registration_manifest_and_receiving(metrc_sandbox):
     mine = get(sb, f"/packages/v2/{accepted['Label']}", "greenleaf", licenseNumber=GREENLEAF).json()
     assert mine["Quantity"] == received_qty and mine["ReceivedFromManifestNumber"] == manifest
     assert get(sb, f"/packages/v2/{accepted['Label']}", "greenleaf").json()["Quantity"] == received_qty
-    done = get(sb, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Data"][0]
+    done = get(sb, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Data"]
+    done = next(t for t in done if t["ManifestNumber"] == manifest)
     assert done["ReceivedDeliveryCount"] == 1 and done["ReceivedDateTime"] is not None
 
 
 def test_template_registers_itself_after_the_configured_delay(metrc_sandbox):
     metrc_sandbox.settings(register_after_seconds=600)
     labels = [p["Label"] for p in shippable(metrc_sandbox, 1)]
+    before = get(metrc_sandbox, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Total"]
     post(metrc_sandbox, "/transfers/v2/templates/outgoing", [template("RU-100901", labels)], licenseNumber=PB_DIST)
-    assert get(metrc_sandbox, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Total"] == 0
+    assert get(metrc_sandbox, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Total"] == before
     metrc_sandbox.advance_clock(601)
     out = get(metrc_sandbox, "/transfers/v2/outgoing", licenseNumber=PB_DIST).json()["Data"]
-    assert len(out) == 1 and out[0]["ManifestNumber"]
+    assert len(out) == before + 1 and out[-1]["ManifestNumber"]  # oldest LastModified first
+    assert [t["Id"] for t in metrc_sandbox.templates() if t["Name"] == "RU-100901"] and out[-1]["Name"] is None
 
 
 def test_delete_template(metrc_sandbox):
@@ -379,6 +389,7 @@ def test_demo_seed_packages_match_reup_seed(metrc_sandbox):
             (licenses[lot.license_id], lot.package_label): (float(lot.quantity_on_hand), lot.lab_test_state)
             for lot in s.exec(select(m.InventoryLot)).all()
         }
+        manifests = {man.manifest_number for man in s.exec(select(m.ComplianceManifest)).all() if man.manifest_number}
     states = {"passed": "TestPassed", "failed": "TestFailed", "submitted": "SubmittedForTesting"}
     got = {}
     for company, lics in (("pacificbloom", [PB_DIST, PB_KITCHEN]), ("emeraldcoast", [EC_DIST])):
@@ -387,6 +398,13 @@ def test_demo_seed_packages_match_reup_seed(metrc_sandbox):
                 got[(lic, p["Label"])] = (p["Quantity"], p["LabTestingState"])
     assert len(expected) > 100
     assert got == {k: (q, states[s]) for k, (q, s) in expected.items()}
+    # the demo's received manifests exist in METRC as received transfers the buyers can see
+    incoming = set()
+    for company, lic in (("greenleaf", GREENLEAF), ("canopy", "C10-0001456-LIC"), ("canopy", "C10-0002089-LIC")):
+        for t in get(metrc_sandbox, "/transfers/v2/incoming", company, licenseNumber=lic).json()["Data"]:
+            assert t["ReceivedDateTime"] is not None
+            incoming.add(t["ManifestNumber"])
+    assert manifests and incoming == manifests
 
 
 def test_bulk_packages_for_the_benchmark(metrc_sandbox):

@@ -8,10 +8,11 @@ ones `reup seed` writes (nothing is copied here).
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from reup_app.sandboxes.metrc.store import Facility, Item, MetrcState, Package
+from reup_app.sandboxes.metrc.store import Delivery, DeliveryPackage, Facility, Item, MetrcState, Package, Transfer
 
 DEFAULT_VENDOR_KEY = "reup-sandbox-vendor-key"
 BENCH_USER_KEY = "bench-user-key"
@@ -99,9 +100,70 @@ def demo_state(now: datetime) -> MetrcState:
                     expiration_date=lot.expires_on,
                     production_batch=lot.batch_number,
                 )
+            _demo_transfers(session, state, licenses)
     finally:
         engine.dispose()
     return state
+
+
+def _demo_transfers(session, state: MetrcState, licenses: dict) -> None:
+    """The demo's received METRC manifests as received transfers: the shipped package lines were accepted in
+    full and the buyer holds its own package with the same label (the seller's package keeps the rest)."""
+    from sqlmodel import select
+
+    import reup_app.models as models
+
+    manifests = session.exec(
+        select(models.ComplianceManifest).where(models.ComplianceManifest.manifest_number.is_not(None))
+    ).all()
+    by_key = {(p.license_number, p.label): p for p in state.packages.values()}
+    for manifest in sorted(manifests, key=lambda m: m.id):
+        order = session.get(models.Order, manifest.order_id)
+        shipper, recipient = licenses[order.seller_license_id].number, licenses[order.buyer_license_id].number
+        received_at = _aware(order.delivered_at or order.shipped_at)
+        rows = session.exec(
+            select(models.OrderLineAllocation, models.OrderLine)
+            .join(models.OrderLine, models.OrderLine.id == models.OrderLineAllocation.order_line_id)
+            .where(models.OrderLine.order_id == order.id)
+            .order_by(models.OrderLineAllocation.id)
+        ).all()
+        lines = []
+        for allocation, line in rows:
+            source = by_key[(shipper, allocation.package_label)]
+            lines.append(
+                DeliveryPackage(
+                    source.id,
+                    source.label,
+                    Decimal(allocation.quantity),
+                    source.item.unit,
+                    Decimal(line.unit_price) * Decimal(allocation.quantity),
+                    "Accepted",
+                    Decimal(allocation.quantity),
+                )
+            )
+            held = by_key.get((recipient, source.label))
+            if held is not None:  # a second shipment from the same package: one package at the buyer
+                held.quantity += Decimal(allocation.quantity)
+                held.received_from_manifest, held.received_at = manifest.manifest_number, received_at
+                held.last_modified = max(held.last_modified, received_at)
+                continue
+            pid = state.next_id()
+            state.packages[pid] = by_key[(recipient, source.label)] = replace(
+                source,
+                id=pid,
+                license_number=recipient,
+                quantity=Decimal(allocation.quantity),
+                received_from_manifest=manifest.manifest_number,
+                received_from_license=shipper,
+                received_at=received_at,
+                last_modified=received_at,
+            )
+        delivery = Delivery(state.next_id(), recipient, "Wholesale", None, None, None, lines, received_at=received_at)
+        tid = state.next_id()
+        shipped_at = _aware(order.shipped_at)
+        state.transfers[tid] = Transfer(
+            tid, manifest.manifest_number, shipper, None, shipped_at, received_at, {}, [delivery]
+        )
 
 
 def _aware(value: datetime) -> datetime:

@@ -220,6 +220,11 @@ def _receive_line(store, transfer: Transfer, delivery: Delivery, line: DeliveryP
     line.received_quantity = quantity
     shipped.finished = True
     shipped.quantity = Decimal("0")
+    held = store.package(delivery.recipient_license, shipped.label)
+    if held is not None and not held.finished:  # the buyer already holds this package: it grows
+        held.quantity += quantity
+        held.received_from_manifest, held.received_at, held.last_modified = transfer.manifest_number, now, now
+        return
     store.add_package(
         Package(
             id=store.state.next_id(),
