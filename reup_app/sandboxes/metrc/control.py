@@ -47,33 +47,37 @@ def _transfer_summary(transfer) -> dict:
     }
 
 
-def metrc_control_routes(api: MetrcApi, options: dict) -> list[BaseRoute]:
-    store, clock = api.store, api.ctx.clock
+class MetrcControl:
+    """The METRC control endpoints over one `MetrcApi` (its store, clock, rules and registration delay)."""
 
-    async def credentials(request: Request):
+    def __init__(self, api: MetrcApi) -> None:
+        self.api, self.store, self.clock = api, api.store, api.ctx.clock
+
+    async def credentials(self, request: Request):
         return {
-            "vendor_keys": sorted(api.rules.vendor_keys),
-            "user_keys": {k: sorted(v) for k, v in sorted(store.state.user_keys.items())},
+            "vendor_keys": sorted(self.api.rules.vendor_keys),
+            "user_keys": {k: sorted(v) for k, v in sorted(self.store.state.user_keys.items())},
         }
 
-    async def templates(request: Request):
-        api.register_due()
-        with store.lock:
+    async def templates(self, request: Request):
+        self.api.register_due()
+        with self.store.lock:
             return [
                 {"Id": t.id, "Name": t.name, "LicenseNumber": t.license_number, "TransferId": t.transfer_id}
-                for t in store.state.templates.values()
+                for t in self.store.state.templates.values()
                 if not t.deleted
             ]
 
-    async def register(request: Request):
+    async def register(self, request: Request):
         template_id = int(request.path_params["id"])
-        return _transfer_summary(register_template(store, template_id, clock.now()))
+        return _transfer_summary(register_template(self.store, template_id, self.clock.now()))
 
-    async def receive(request: Request):
+    async def receive(self, request: Request):
         body = await json_body(request)
-        with store.lock:
+        with self.store.lock:
             transfer = next(
-                (t for t in store.state.transfers.values() if t.manifest_number == body.get("manifest_number")), None
+                (t for t in self.store.state.transfers.values() if t.manifest_number == body.get("manifest_number")),
+                None,
             )
             if transfer is None:
                 raise LookupError(f"no transfer with manifest number {body.get('manifest_number')!r}")
@@ -85,28 +89,28 @@ def metrc_control_routes(api: MetrcApi, options: dict) -> list[BaseRoute]:
                 if "received_quantity" in entry:
                     decision["received_quantity"] = _decimal("received_quantity", entry["received_quantity"])
                 decisions[entry["label"]] = decision
-            now = clock.now()
+            now = self.clock.now()
             delivery_ids = [d.id for d in transfer.deliveries if d.received_at is None]
             for delivery_id in delivery_ids:
-                receive_delivery(store, delivery_id, decisions, now)
+                receive_delivery(self.store, delivery_id, decisions, now)
         return {**_transfer_summary(transfer), "Received": delivery_ids}
 
-    async def create_package(request: Request):
+    async def create_package(self, request: Request):
         body = await json_body(request)
         number, label = body.get("license_number"), body.get("label")
-        if number not in store.state.facilities:
+        if number not in self.store.state.facilities:
             raise ControlError(f"unknown license_number {number!r}")
         if not isinstance(label, str) or len(label) != 24:
             raise ControlError("label must be a 24-character package tag")
-        if store.package(number, label) is not None:
+        if self.store.package(number, label) is not None:
             raise ControlError(f"package {label} already exists at {number}")
         lab_state = body.get("lab_state", "TestPassed")
         if lab_state not in LAB_STATES:
             raise ControlError(f"lab_state must be one of {LAB_STATES}")
-        now = clock.now()
-        package = store.add_package(
+        now = self.clock.now()
+        package = self.store.add_package(
             Package(
-                id=store.state.next_id(),
+                id=self.store.state.next_id(),
                 label=label,
                 license_number=number,
                 item=Item(
@@ -124,11 +128,11 @@ def metrc_control_routes(api: MetrcApi, options: dict) -> list[BaseRoute]:
         )
         return {"Id": package.id, "Label": package.label}
 
-    async def update_package(request: Request):
+    async def update_package(self, request: Request):
         body = await json_body(request)
         label = request.path_params["label"]
-        with store.lock:
-            package = store.package(str(body.get("license_number")), label)
+        with self.store.lock:
+            package = self.store.package(str(body.get("license_number")), label)
             if package is None:
                 raise LookupError(f"no package {label} at {body.get('license_number')!r}")
             if "lab_state" in body and body["lab_state"] not in LAB_STATES:
@@ -138,26 +142,26 @@ def metrc_control_routes(api: MetrcApi, options: dict) -> list[BaseRoute]:
             for key, attr in (("on_hold", "on_hold"), ("finished", "finished"), ("lab_state", "lab_state")):
                 if key in body:
                     setattr(package, attr, body[key] if key == "lab_state" else bool(body[key]))
-            package.last_modified = clock.now()
+            package.last_modified = self.clock.now()
             return {"Id": package.id, "Label": package.label, "LastModified": package.last_modified.isoformat()}
 
-    async def bulk(request: Request):
+    async def bulk(self, request: Request):
         body = await json_body(request)
-        with store.lock:
+        with self.store.lock:
             return add_bulk(
-                store.state,
-                clock.now(),
+                self.store.state,
+                self.clock.now(),
                 facilities=int(body.get("facilities", 5)),
                 packages=int(body.get("packages", 20_000)),
                 days=int(body.get("days", 7)),
-            ) | {"total_packages": store.refresh_index()}
+            ) | {"total_packages": self.store.refresh_index()}
 
-    async def settings(request: Request):
+    async def settings(self, request: Request):
         body = await json_body(request)
         if "register_after_seconds" in body:
             value = body["register_after_seconds"]
-            api.register_after = None if value is None else float(_decimal("register_after_seconds", value))
-        limits = api.rules.limits
+            self.api.register_after = None if value is None else float(_decimal("register_after_seconds", value))
+        limits = self.api.rules.limits
         new = Limits(
             facility_gets_per_second=int(body.get("facility_gets_per_second", limits.facility_gets_per_second)),
             vendor_gets_per_second=int(body.get("vendor_gets_per_second", limits.vendor_gets_per_second)),
@@ -167,20 +171,25 @@ def metrc_control_routes(api: MetrcApi, options: dict) -> list[BaseRoute]:
         )
         if new.facility_gets_per_second < 1 or new.vendor_gets_per_second < 1:
             raise ControlError("rate limits must be at least 1 per second")
-        api.rules.set_limits(new)
+        self.api.rules.set_limits(new)
         return {
-            "register_after_seconds": api.register_after,
+            "register_after_seconds": self.api.register_after,
             "facility_gets_per_second": new.facility_gets_per_second,
             "vendor_gets_per_second": new.vendor_gets_per_second,
         }
 
-    return [
-        control_route("/_sandbox/metrc/credentials", credentials, ["GET"]),
-        control_route("/_sandbox/metrc/templates", templates, ["GET"]),
-        control_route("/_sandbox/metrc/templates/{id:int}/register", register, ["POST"]),
-        control_route("/_sandbox/metrc/receive", receive, ["POST"]),
-        control_route("/_sandbox/metrc/packages", create_package, ["POST"]),
-        control_route("/_sandbox/metrc/packages/{label}", update_package, ["POST"]),
-        control_route("/_sandbox/metrc/bulk", bulk, ["POST"]),
-        control_route("/_sandbox/metrc/settings", settings, ["POST"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        return [
+            control_route("/_sandbox/metrc/credentials", self.credentials, ["GET"]),
+            control_route("/_sandbox/metrc/templates", self.templates, ["GET"]),
+            control_route("/_sandbox/metrc/templates/{id:int}/register", self.register, ["POST"]),
+            control_route("/_sandbox/metrc/receive", self.receive, ["POST"]),
+            control_route("/_sandbox/metrc/packages", self.create_package, ["POST"]),
+            control_route("/_sandbox/metrc/packages/{label}", self.update_package, ["POST"]),
+            control_route("/_sandbox/metrc/bulk", self.bulk, ["POST"]),
+            control_route("/_sandbox/metrc/settings", self.settings, ["POST"]),
+        ]
+
+
+def metrc_control_routes(api: MetrcApi) -> list[BaseRoute]:
+    return MetrcControl(api).routes()

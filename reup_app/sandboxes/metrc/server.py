@@ -73,7 +73,7 @@ def create_app(options: dict):
         rules.set_limits(limits)
         api.register_after = options.get("register_after_seconds")
 
-    app = build_app(ctx, [*metrc_control_routes(api, options), *api.routes()], reset_vendor)
+    app = build_app(ctx, [*metrc_control_routes(api), *api.routes()], reset_vendor)
     return PersistingApp(app, store, state_file) if state_file else app
 
 
