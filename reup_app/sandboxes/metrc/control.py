@@ -143,6 +143,7 @@ class MetrcControl:
                 if key in body:
                     setattr(package, attr, body[key] if key == "lab_state" else bool(body[key]))
             package.last_modified = self.clock.now()
+            self.store.touch()
             return {"Id": package.id, "Label": package.label, "LastModified": package.last_modified.isoformat()}
 
     async def bulk(self, request: Request):

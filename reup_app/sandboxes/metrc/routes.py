@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -56,14 +57,16 @@ class MetrcApi:
         rows = [shapes.facility(f) for n, f in sorted(self.store.state.facilities.items()) if n in permitted]
         return JSONResponse(rows)  # the spec: a bare array, not the paging wrapper
 
-    def _package_list(self, keep: Callable[[Package], bool]):
+    def _package_list(self, kind: str, keep: Callable[[Package], bool]):
         async def handler(request: Request) -> Response:
             _, number = self._enter(request)
             window = self.rules.window(request)
-            with self.store.lock:
-                rows = [p for p in self.store.packages_of(number) if keep(p) and in_window(p.last_modified, window)]
-            rows.sort(key=lambda p: (p.last_modified, p.id))
-            return JSONResponse(self.rules.page(request, [shapes.package(p) for p in rows]))
+            rows = self.store.sorted_packages(number, kind, keep)
+            if window is not None:  # rows are sorted by LastModified: cut the window out by bisection
+                lo = bisect.bisect_left(rows, window[0], key=lambda p: p.last_modified)
+                hi = bisect.bisect_right(rows, window[1], key=lambda p: p.last_modified)
+                rows = rows[lo:hi]
+            return JSONResponse(self.rules.page(request, rows, shapes.package))
 
         return handler
 
@@ -180,10 +183,14 @@ class MetrcApi:
         return [
             r("/facilities/v2", self.facilities, ["GET"]),
             r("/facilities/v2/", self.facilities, ["GET"]),
-            r("/packages/v2/active", self._package_list(lambda p: p.active), ["GET"]),
-            r("/packages/v2/onhold", self._package_list(lambda p: p.active and p.on_hold), ["GET"]),
-            r("/packages/v2/inactive", self._package_list(lambda p: p.finished), ["GET"]),
-            r("/packages/v2/intransit", self._package_list(lambda p: p.in_transit and not p.finished), ["GET"]),
+            r("/packages/v2/active", self._package_list("active", lambda p: p.active), ["GET"]),
+            r("/packages/v2/onhold", self._package_list("onhold", lambda p: p.active and p.on_hold), ["GET"]),
+            r("/packages/v2/inactive", self._package_list("inactive", lambda p: p.finished), ["GET"]),
+            r(
+                "/packages/v2/intransit",
+                self._package_list("intransit", lambda p: p.in_transit and not p.finished),
+                ["GET"],
+            ),
             r("/packages/v2/{label}", self.package_by_label, ["GET"]),
             r("/transfers/v2/types", self.types, ["GET"]),
             r("/transfers/v2/outgoing", self.outgoing, ["GET"]),

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -111,8 +112,11 @@ class Rules:
             )
         return start, end
 
-    def page(self, request: Request, rows: list) -> dict:
-        """The v2 paging wrapper; no pageSize means one page with everything (METRC: paging off by default)."""
+    def page(self, request: Request, rows: list, shape: Callable[[object], dict] | None = None) -> dict:
+        """The v2 paging wrapper; no pageSize means one page with everything (METRC: paging off by default).
+
+        `shape` turns a row into its JSON object; only the rows on the page are shaped.
+        """
         page_number = _int(request, "pageNumber", 1)
         size = _int(request, "pageSize", None)
         if page_number < 1:
@@ -120,15 +124,16 @@ class Rules:
         if size is not None and not 1 <= size <= self.limits.max_page_size:
             raise message(400, f"The pageSize must be between 1 and {self.limits.max_page_size}.")
         total = len(rows)
+        shape = shape or (lambda row: row)
         if size is None:
-            return _wrapper(rows, total, total, 1, 1)
+            return _wrapper([shape(r) for r in rows], total, total, 1, 1)
         offset = (page_number - 1) * size
         fault = self.ctx.faults.take_page_fault()
         if fault and fault[0] == "duplicate" and page_number > 1:
             offset -= size  # the previous page again
         elif fault and fault[0] == "shift":
             offset = max(0, offset + fault[1])
-        data = rows[offset : offset + size]
+        data = [shape(r) for r in rows[max(0, offset) : max(0, offset) + size]]
         return _wrapper(data, total, size, page_number, max(1, math.ceil(total / size)))
 
     def write_body(self, raw: bytes) -> list:

@@ -130,17 +130,48 @@ class MetrcStore:
     def __init__(self, state: MetrcState) -> None:
         self.lock = threading.RLock()
         self.state = state
-        self.by_label: dict[tuple[str, str], int] = {(p.license_number, p.label): p.id for p in state.packages.values()}
+        self._sorted: dict[tuple[str, str], list[Package]] = {}
+        self.refresh_index()
+
+    def touch(self) -> None:
+        """Something may have changed: drop the cached sorted package lists."""
+        with self.lock:
+            self._sorted.clear()
+
+    def sorted_packages(self, license_number: str, kind: str, keep) -> list[Package]:
+        """The facility's packages passing `keep`, oldest LastModified first; cached until `touch`."""
+        with self.lock:
+            key = (license_number, kind)
+            if key not in self._sorted:
+                rows = [p for p in self.by_license.get(license_number, ()) if keep(p)]
+                rows.sort(key=lambda p: (p.last_modified, p.id))
+                self._sorted[key] = rows
+            return self._sorted[key]
 
     def replace(self, state: MetrcState) -> None:
         with self.lock:
             self.state = state
-            self.by_label = {(p.license_number, p.label): p.id for p in state.packages.values()}
+            self.refresh_index()
+
+    def refresh_index(self) -> int:
+        """Rebuild the label and facility indexes (after packages were added to the state directly)."""
+        with self.lock:
+            self._sorted.clear()
+            self.by_label: dict[tuple[str, str], int] = {}
+            self.by_license: dict[str, list[Package]] = {}
+            for package in self.state.packages.values():
+                self._index(package)
+            return len(self.state.packages)
+
+    def _index(self, package: Package) -> None:
+        self.by_label[(package.license_number, package.label)] = package.id
+        self.by_license.setdefault(package.license_number, []).append(package)
 
     def add_package(self, package: Package) -> Package:
         with self.lock:
             self.state.packages[package.id] = package
-            self.by_label[(package.license_number, package.label)] = package.id
+            self._index(package)
+            self._sorted.clear()
             return package
 
     def package(self, license_number: str, label: str) -> Package | None:
@@ -150,7 +181,7 @@ class MetrcStore:
 
     def packages_of(self, license_number: str) -> list[Package]:
         with self.lock:
-            return [p for p in self.state.packages.values() if p.license_number == license_number]
+            return list(self.by_license.get(license_number, ()))
 
     def transfer_by_delivery(self, delivery_id: int) -> tuple[Transfer, Delivery] | None:
         with self.lock:
@@ -159,9 +190,3 @@ class MetrcStore:
                     if delivery.id == delivery_id:
                         return transfer, delivery
         return None
-
-    def refresh_index(self) -> int:
-        """Rebuild the label index after packages were added to the state directly; the package count."""
-        with self.lock:
-            self.by_label = {(p.license_number, p.label): p.id for p in self.state.packages.values()}
-            return len(self.state.packages)

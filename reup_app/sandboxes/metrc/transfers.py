@@ -180,6 +180,7 @@ def register_template(store: MetrcStore, template_id: int, now: datetime) -> Tra
         store.state.transfers[transfer.id] = transfer
         template.transfer_id = transfer.id
         template.last_modified = now
+        store.touch()
         return transfer
 
 
@@ -203,6 +204,7 @@ def receive_delivery(store: MetrcStore, delivery_id: int, decisions: dict[str, d
             _receive_line(store, transfer, delivery, line, decisions.get(line.label, {}), now)
         delivery.received_at = now
         transfer.last_modified = now
+        store.touch()
         return delivery
 
 
