@@ -72,6 +72,11 @@ class SandboxContext:
         return Route(path, endpoint, methods=methods)
 
     async def _run(self, request: Request, handler: Handler) -> Response:
+        if not self.faults.applies(request.url.path):
+            try:
+                return await handler(request)
+            except VendorError as err:
+                return err.response()
         delay = self.faults.latency()
         if delay:
             await asyncio.sleep(delay)

@@ -7,6 +7,7 @@
 {"stall_after_write": 1, "stall_seconds": 30}  the next write is APPLIED, then the answer stalls
 {"page_fault": "duplicate"|"shift", "page_fault_next": 1, "shift": -1}  paged reads: the page
     repeats the previous page, or its window slides by `shift` rows (as if rows were inserted)
+{"path_prefix": "/transfers/"}               faults hit only calls whose path starts with this
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class FaultSettings:
     page_fault: str | None = None
     page_fault_next: int = 0
     shift: int = 1
+    path_prefix: str = ""
 
 
 class Faults:
@@ -61,6 +63,10 @@ class Faults:
                     self.settings.page_fault = value
                 elif key == "error_rate" and not 0 <= _number(key, value) <= 1:
                     raise FaultError("error_rate must be between 0 and 1")
+                elif key == "path_prefix":
+                    if not isinstance(value, str):
+                        raise FaultError("path_prefix must be a string")
+                    self.settings.path_prefix = value
                 elif key == "shift":
                     self.settings.shift = int(_number(key, value))
                 else:
@@ -79,6 +85,9 @@ class Faults:
         data = asdict(self.settings)
         data["storm_seconds_left"] = max(0.0, round(data.pop("storm_until") - time.monotonic(), 3))
         return data
+
+    def applies(self, path: str) -> bool:
+        return path.startswith(self.settings.path_prefix)
 
     def latency(self) -> float:
         return self.settings.latency_ms / 1000.0

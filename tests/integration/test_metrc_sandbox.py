@@ -234,6 +234,12 @@ def test_fault_next_n_500s_then_recovery(metrc_sandbox):
     assert r.status_code == 500 and "Message" in r.json()
 
 
+def test_faults_can_target_one_path_prefix(metrc_sandbox):
+    metrc_sandbox.fault(error_rate=1.0, path_prefix="/transfers/")
+    assert get(metrc_sandbox, "/transfers/v2/types", licenseNumber=PB_DIST).status_code == 500
+    assert get(metrc_sandbox, "/packages/v2/active", licenseNumber=PB_DIST, pageSize=1).status_code == 200
+
+
 def test_fault_429_storm_with_retry_after(metrc_sandbox):
     metrc_sandbox.fault(storm_next=2, retry_after=3)
     first = get(metrc_sandbox, "/facilities/v2")
