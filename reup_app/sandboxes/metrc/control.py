@@ -12,6 +12,7 @@ POST /_sandbox/metrc/settings {"register_after_seconds": 5 | null, "facility_get
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -20,7 +21,6 @@ from starlette.routing import BaseRoute
 
 from reup_app.sandboxes.app import ControlError, control_route, json_body
 from reup_app.sandboxes.metrc.routes import MetrcApi
-from reup_app.sandboxes.metrc.rules import Limits
 from reup_app.sandboxes.metrc.seed import add_bulk
 from reup_app.sandboxes.metrc.store import LAB_STATES, Item, Package
 from reup_app.sandboxes.metrc.transfers import receive_delivery, register_template
@@ -163,20 +163,20 @@ class MetrcControl:
             value = body["register_after_seconds"]
             self.api.register_after = None if value is None else float(_decimal("register_after_seconds", value))
         limits = self.api.rules.limits
-        new = Limits(
+        new = replace(
+            limits,
             facility_gets_per_second=int(body.get("facility_gets_per_second", limits.facility_gets_per_second)),
             vendor_gets_per_second=int(body.get("vendor_gets_per_second", limits.vendor_gets_per_second)),
-            max_page_size=limits.max_page_size,
-            max_window=limits.max_window,
-            max_objects=limits.max_objects,
+            rate_window_seconds=float(body.get("rate_window_seconds", limits.rate_window_seconds)),
         )
-        if new.facility_gets_per_second < 1 or new.vendor_gets_per_second < 1:
-            raise ControlError("rate limits must be at least 1 per second")
+        if new.facility_gets_per_second < 1 or new.vendor_gets_per_second < 1 or new.rate_window_seconds <= 0:
+            raise ControlError("rate limits must be at least 1 call per window, and the window longer than 0 s")
         self.api.rules.set_limits(new)
         return {
             "register_after_seconds": self.api.register_after,
             "facility_gets_per_second": new.facility_gets_per_second,
             "vendor_gets_per_second": new.vendor_gets_per_second,
+            "rate_window_seconds": new.rate_window_seconds,
         }
 
     def routes(self) -> list[BaseRoute]:

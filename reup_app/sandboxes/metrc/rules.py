@@ -34,6 +34,7 @@ class Limits:
     max_page_size: int = 20
     max_window: timedelta = timedelta(hours=24)
     max_objects: int = 10
+    rate_window_seconds: float = 1.0  # tests stretch it so a slow machine still hits the limit
 
 
 @dataclass
@@ -43,8 +44,9 @@ class Rules:
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
-        self.facility_limiter = SlidingWindowLimiter(self.limits.facility_gets_per_second)
-        self.vendor_limiter = SlidingWindowLimiter(self.limits.vendor_gets_per_second)
+        window = self.limits.rate_window_seconds
+        self.facility_limiter = SlidingWindowLimiter(self.limits.facility_gets_per_second, window)
+        self.vendor_limiter = SlidingWindowLimiter(self.limits.vendor_gets_per_second, window)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits
