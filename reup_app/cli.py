@@ -6,6 +6,7 @@ configuration check.
     reup create-admin --email E --name N [--password P]
     reup worker                       run the background job scheduler (blocks)
     reup check-config                 validate settings and print a redacted summary
+    reup sandbox metrc --port N       run the local METRC v2 sandbox (see reup_app/sandboxes/)
 
 User errors print one line to stderr (`reup: error: ...`) and exit 1; no tracebacks.
 """
@@ -199,6 +200,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from reup_app.sandboxes.__main__ import run
+
+    return run(args)
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     from reup_app.settings import DEV_SECRET
 
@@ -249,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run the background job scheduler (blocks until stopped)")
     p.set_defaults(handler=cmd_worker)
+
+    from reup_app.sandboxes.__main__ import add_arguments
+
+    p = sub.add_parser("sandbox", help="run a local vendor sandbox (METRC) for tests and the demo")
+    add_arguments(p)
+    p.set_defaults(handler=cmd_sandbox)
 
     p = sub.add_parser("check-config", help="validate the settings and print a redacted summary")
     p.set_defaults(handler=cmd_check_config)

@@ -16,6 +16,8 @@ os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
 
 from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database
 
+pytest_plugins = ["tests.sandboxes"]  # metrc_sandbox: vendor sandboxes as subprocesses
+
 _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
 
 

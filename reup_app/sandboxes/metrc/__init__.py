@@ -1,0 +1,1 @@
+"""The METRC v2 sandbox: `reup sandbox metrc --port N` (see docs/ARCHITECTURE.md, "Sandboxes")."""

@@ -1,0 +1,67 @@
+"""Helpers for the METRC sandbox tests: demo license numbers, authenticated calls, a transfer template body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from tests.sandboxes import MetrcSandbox
+
+PB_DIST = "C11-0000347-LIC"  # Pacific Bloom distributor (demo seed)
+PB_KITCHEN = "CDPH-10003412"
+EC_DIST = "C11-0001172-LIC"  # Emerald Coast
+GREENLEAF = "C10-0000712-LIC"  # retailer
+
+
+def get(sb: MetrcSandbox, path: str, company: str = "pacificbloom", **params) -> httpx.Response:
+    return httpx.get(sb.base_url + path, params=params, auth=sb.auth(company), timeout=30)
+
+
+def post(sb: MetrcSandbox, path: str, body, company: str = "pacificbloom", timeout: float = 30, **params):
+    return httpx.post(sb.base_url + path, params=params, json=body, auth=sb.auth(company), timeout=timeout)
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sandbox_now(sb: MetrcSandbox) -> datetime:
+    return datetime.fromisoformat(sb.now())
+
+
+def shippable(sb: MetrcSandbox, n: int = 2) -> list[dict]:
+    """Passed, not-on-hold packages of Pacific Bloom that Greenleaf has never received."""
+    rows = get(sb, "/packages/v2/active", licenseNumber=PB_DIST).json()["Data"]
+    held = {p["Label"] for p in get(sb, "/packages/v2/active", "greenleaf", licenseNumber=GREENLEAF).json()["Data"]}
+    ok = [
+        p
+        for p in rows
+        if p["LabTestingState"] == "TestPassed" and not p["IsOnHold"] and p["Quantity"] > 0 and p["Label"] not in held
+    ]
+    assert len(ok) >= n
+    return ok[:n]
+
+
+def template(name: str, labels: list[str], recipient: str = GREENLEAF) -> dict:
+    return {
+        "Name": name,
+        "TransporterFacilityLicenseNumber": PB_DIST,
+        "DriverName": "Dana Driver",
+        "DriverOccupationalLicenseNumber": "D-100",
+        "DriverLicenseNumber": "CA-D1234567",
+        "PhoneNumberForQuestions": "15105550142",
+        "VehicleMake": "Ford",
+        "VehicleModel": "Transit",
+        "VehicleLicensePlateNumber": "8ABC123",
+        "Destinations": [
+            {
+                "RecipientLicenseNumber": recipient,
+                "TransferTypeName": "Wholesale",
+                "PlannedRoute": "I-80 W to US-101 S",
+                "EstimatedDepartureDateTime": "2026-11-30T09:00:00.000",
+                "EstimatedArrivalDateTime": "2026-11-30T11:00:00.000",
+                "Packages": [{"PackageLabel": label, "WholesalePrice": 100.5} for label in labels],
+            }
+        ],
+    }
