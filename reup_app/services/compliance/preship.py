@@ -157,6 +157,30 @@ def _package_checks(order: Order, lot: InventoryLot, qty: Decimal, today: date) 
     return out
 
 
+def _assigned(session: Session, order: Order) -> tuple[list[OrderLine], dict[int, Decimal], dict[int, Decimal]]:
+    """The order's lines, and the quantities assigned to packages per line id and per lot id."""
+    lines = list(
+        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+    )
+    per_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    per_lot: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for a in session.execute(
+        select(OrderLineAllocation).where(OrderLineAllocation.order_line_id.in_([ln.id for ln in lines] or [0]))
+    ).scalars():
+        per_line[a.order_line_id] += a.quantity
+        per_lot[a.inventory_lot_id] += a.quantity
+    return lines, per_line, per_lot
+
+
+def _line_check(ln: OrderLine, assigned: Decimal) -> PreshipCheck:
+    done = assigned == ln.quantity
+    msg = (
+        f"{ln.product_name} has {fmt_qty(assigned)} of {fmt_qty(ln.quantity)} assigned to packages; "
+        "fulfill the order again."
+    )
+    return PreshipCheck("allocation", f"{ln.product_name}: assigned to packages", done, "" if done else msg)
+
+
 def check_order(session: Session, order: Order, *, now: datetime | None = None) -> PreshipReport:
     """Every pre-ship check for `order` (no authorization: callers authorize first)."""
     now = now or utcnow()
@@ -166,43 +190,16 @@ def check_order(session: Session, order: Order, *, now: datetime | None = None) 
         *_license_checks("buyer", buyer, now),
         _pair_check(seller, buyer),
     ]
-    lines = list(
-        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
-    )
-    allocations = list(
-        session.execute(
-            select(OrderLineAllocation)
-            .where(OrderLineAllocation.order_line_id.in_([ln.id for ln in lines] or [0]))
-            .order_by(OrderLineAllocation.id)
-        ).scalars()
-    )
-    per_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    per_lot: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for a in allocations:
-        per_line[a.order_line_id] += a.quantity
-        per_lot[a.inventory_lot_id] += a.quantity
-    for ln in lines:
-        done = per_line[ln.id] == ln.quantity
-        msg = (
-            ""
-            if done
-            else f"{ln.product_name} has {fmt_qty(per_line[ln.id])} of {fmt_qty(ln.quantity)} assigned to packages; "
-            "fulfill the order again."
-        )
-        checks.append(PreshipCheck("allocation", f"{ln.product_name}: assigned to packages", done, msg))
+    lines, per_line, per_lot = _assigned(session, order)
+    checks += [_line_check(ln, per_line[ln.id]) for ln in lines]
     today = license_today(seller.state if seller else None, now)
-    lots = {
-        lot.id: lot
-        for lot in session.execute(select(InventoryLot).where(InventoryLot.id.in_(list(per_lot) or [0]))).scalars()
-    }
+    lots = session.execute(select(InventoryLot).where(InventoryLot.id.in_(list(per_lot) or [0]))).scalars()
+    by_id = {lot.id: lot for lot in lots}
     for lot_id in sorted(per_lot):
-        lot = lots.get(lot_id)
-        if lot is None:
-            checks.append(
-                PreshipCheck("allocation", "Assigned package exists", False, "An assigned package no longer exists.")
-            )
+        if lot_id not in by_id:
+            checks.append(PreshipCheck("allocation", "Assigned package exists", False, "An assigned package is gone."))
             continue
-        checks += _package_checks(order, lot, per_lot[lot_id], today)
+        checks += _package_checks(order, by_id[lot_id], per_lot[lot_id], today)
     return PreshipReport(order.number, checks)
 
 
