@@ -17,6 +17,7 @@ from reup_app.errors import NotFound, ServiceError
 from reup_app.services.billing import download_tickets
 from reup_app.services.billing.invoices import render_invoice_pdf
 from reup_app.services.catalog import images as product_images
+from reup_app.services.compliance.manifest_pdf import render_manifest_pdf
 
 _ERROR_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "invalid": 400}
 
@@ -35,6 +36,24 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _refusal(err: ServiceError) -> Response:
+    return PlainTextResponse(
+        str(err), status_code=_ERROR_STATUS.get(err.code, 400), headers={"Cache-Control": "no-store"}
+    )
+
+
 async def invoice_pdf(request: Request) -> Response:
     """An invoice PDF, for the holder of a single-use download ticket (see services.download_tickets)."""
     number = request.path_params["number"][:32]
@@ -48,18 +67,25 @@ async def invoice_pdf(request: Request) -> Response:
     try:
         pdf = await asyncio.to_thread(render)
     except ServiceError as err:
-        return PlainTextResponse(
-            str(err), status_code=_ERROR_STATUS.get(err.code, 400), headers={"Cache-Control": "no-store"}
-        )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{number}.pdf"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+        return _refusal(err)
+    return _pdf_response(pdf, f"{number}.pdf")
+
+
+async def manifest_pdf(request: Request) -> Response:
+    """An order's printable METRC manifest, for the holder of a single-use download ticket."""
+    number = request.path_params["number"][:32]
+    ticket = request.query_params.get("ticket", "")
+
+    def render() -> bytes:
+        principal = download_tickets.redeem_ticket(ticket, "manifest", number)
+        with unit_of_work(principal) as session:
+            return render_manifest_pdf(session, principal, number)
+
+    try:
+        pdf = await asyncio.to_thread(render)
+    except ServiceError as err:
+        return _refusal(err)
+    return _pdf_response(pdf, f"manifest-{number}.pdf")
 
 
 async def product_image(request: Request) -> Response:
@@ -83,6 +109,7 @@ def build_api() -> Starlette:
         routes=[
             Route("/api/health", health, methods=["GET"]),
             Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
+            Route("/api/orders/{number}/manifest.pdf", manifest_pdf, methods=["GET"]),
             *AUTH_ROUTES,
             *SECRET_DISPLAY_ROUTES,
             Route("/api/products/{product_id:int}/images/{image_id:int}", product_image, methods=["GET"]),

@@ -6,6 +6,8 @@ Payload contracts (ids and display values only; receivers re-read what they show
   entity ids, totals) plus the kind's extras (from_status/action, message preview, ...).
 - inventory.changed: {"product_ids": [...], "available": {id: qty}, "public": True}, one per seller
   and transaction.
+- manifest.status_changed: {"order_number", "buyer_entity_id", "seller_entity_id", "manifest_status",
+  "from_status", "manifest_number"} (services/compliance/manifests.record_manifest_update).
 - sync.finished / sync.failed: {"integration": "metrc"|"dutchie"|"fleetbase", "summary": str}.
 """
 
@@ -19,6 +21,7 @@ ORDER_SUBMITTED = "order.submitted"
 ORDER_STATUS_CHANGED = "order.status_changed"
 ORDER_MESSAGE = "order.message"
 INVENTORY_CHANGED = "inventory.changed"
+MANIFEST_STATUS_CHANGED = "manifest.status_changed"
 SYNC_FINISHED = "sync.finished"
 SYNC_FAILED = "sync.failed"
 NOTIFICATION_READ = "notification.read"

@@ -123,6 +123,8 @@ class InventoryLot(SQLModel, table=True):
     # on_hand - reserved; kept in step under row lock by the inventory service.
     quantity_available: Decimal = qty_field()
     lab_test_state: str = str_field(32, default="not_submitted")  # LabTestState
+    # METRC's isOnHold: a regulator or the licensee froze the package; it can't be sold or shipped.
+    on_hold: bool = Field(default=False)
     lab_thc_percent: Decimal | None = percent_field()
     lab_cbd_percent: Decimal | None = percent_field()
     lab_name: str | None = str_field(128, default=None)

@@ -83,6 +83,7 @@ class LabTestState(StrEnum):
     SUBMITTED = "submitted"
     PASSED = "passed"
     FAILED = "failed"
+    NOT_REQUIRED = "not_required"  # METRC "NotRequired": the item needs no lab test
 
 
 class OrderStatus(StrEnum):

@@ -1,9 +1,11 @@
-"""/orders/<number>: one order: lines, totals, timeline, actions, messages, invoice and payments."""
+"""/orders/<number>: one order: lines, totals, timeline, actions (with the pre-ship checklist), METRC
+manifest, messages, invoice and payments."""
 
 import reflex as rx
 
 from reup_app.components.shell import page_shell
 from reup_app.components.status import SELECT_STYLE, status_badge
+from reup_app.pages.order_compliance import manifest_card, preship_checklist
 from reup_app.state.order_detail import ACTION_LABELS, PAYMENT_METHODS, OrderDetailState
 
 S = OrderDetailState
@@ -58,6 +60,7 @@ def _action_button(action: str, label: str) -> rx.Component:
             on_click=S.act(action),
             color_scheme="red" if danger else "grass",
             variant="soft" if danger else "solid",
+            disabled=S.preship_blocked if action == "ship" else False,
         ),
     )
 
@@ -88,6 +91,7 @@ def _actions() -> rx.Component:
                     margin_top="12px",
                 ),
             ),
+            preship_checklist(),
             rx.cond(
                 needs_reason,
                 rx.box(
@@ -364,6 +368,7 @@ def order_detail_page() -> rx.Component:
                 _header(),
                 _actions(),
                 _lines(),
+                manifest_card(),
                 _invoice(),
                 _timeline(),
                 _messages(),

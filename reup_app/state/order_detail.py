@@ -15,6 +15,7 @@ from reup_app.errors import ServiceError
 from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.billing import download_tickets, invoices, payments
+from reup_app.services.compliance import manifest_pdf, manifests, preship
 from reup_app.services.ordering import line_edits as line_edits_service
 from reup_app.services.ordering import messages
 from reup_app.services.ordering import order_views as order_views_service
@@ -26,8 +27,10 @@ from reup_app.state.order_views import (
     describe_event,
     invoice_view,
     line_view,
+    manifest_view,
     order_view,
     payment_view,
+    preship_view,
     when,
 )
 from reup_app.state.route_args import route_arg
@@ -45,6 +48,7 @@ ACTION_LABELS = {
 }
 NEEDS_REASON = frozenset({"reject"})
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
+SHIPPED_STATUSES = frozenset({"shipped", "delivered", "complete"})
 MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
 
 
@@ -60,6 +64,9 @@ class OrderDetailState(AppState):
     can_message: bool = False
     invoice: dict[str, str] = {}
     payment_rows: list[dict[str, str]] = []
+    manifest: dict[str, str] = {}  # METRC manifest: status, number, last error (both parties, live)
+    preship_checks: list[dict[str, str]] = []  # the seller's pre-ship checklist while the order can ship
+    preship_blocked: bool = False
     can_record_payment: bool = False
     can_hold: bool = False
     buyer_on_hold: bool = False
@@ -103,6 +110,7 @@ class OrderDetailState(AppState):
         self.can_record_payment = seller and is_allowed(principal, "payment.record", o.seller_entity_id)
         self.can_hold = seller and is_allowed(principal, "customer.hold", o.seller_entity_id)
         await self._load_invoice(o.invoice_number, principal)
+        await self._load_compliance(o, principal)
         if self.can_hold:
             try:
                 hold = await self._call(payments.get_buyer_hold, o.buyer_entity_id, principal=principal)
@@ -123,8 +131,22 @@ class OrderDetailState(AppState):
         self.invoice = invoice_view(inv)
         self.payment_rows = [payment_view(p) for p in inv.payments]
 
+    async def _load_compliance(self, o, principal) -> None:
+        """The manifest once shipped; the pre-ship checklist while this principal may ship."""
+        self.manifest, self.preship_checks, self.preship_blocked = {}, [], False
+        try:
+            if o.status in SHIPPED_STATUSES:
+                m = await self._call(manifests.get_order_manifest, o.number, principal=principal)
+                self.manifest = manifest_view(m) if m is not None else {}
+            if "ship" in o.available_actions:
+                report = await self._call(preship.preship_report, o.number, principal=principal)
+                self.preship_checks = [preship_view(c) for c in report.checks]
+                self.preship_blocked = not report.ok
+        except ServiceError as err:
+            self.error = error_message(err)
+
     async def _on_domain_event(self, event) -> None:
-        """Reload when this order (or its invoice) changed."""
+        """Reload when this order (its status, invoice or METRC manifest) changed."""
         payload = getattr(event, "payload", None) or {}
         if self._number and payload.get("order_number") == self._number:
             await self._refresh()
@@ -335,3 +357,17 @@ class OrderDetailState(AppState):
             self.error = error_message(err)
             return
         return rx.download(url=f"/api/invoices/{number}.pdf?ticket={ticket}", filename=f"{number}.pdf")
+
+    @rx.event
+    async def download_manifest(self):
+        if not self._number or not self.manifest:
+            self.error = "This order has no manifest yet; it gets one when it ships."
+            return
+        try:
+            ticket = await self._call(manifest_pdf.create_manifest_ticket, self._number)
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        return rx.download(
+            url=f"/api/orders/{self._number}/manifest.pdf?ticket={ticket}", filename=f"manifest-{self._number}.pdf"
+        )

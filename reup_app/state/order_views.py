@@ -122,3 +122,29 @@ def payment_view(p: PaymentDTO) -> dict[str, str]:
         "when": when(p.received_at),
         "by": p.recorded_by_name or "",
     }
+
+
+MANIFEST_LABELS = {
+    "pending": "Waiting to be sent to METRC",
+    "submitted": "Sent to METRC",
+    "accepted": "Manifest issued",
+    "failed": "METRC refused it",
+    "voided": "Voided",
+}
+
+
+def manifest_view(m) -> dict[str, str]:
+    """A METRC manifest (services.compliance.manifests.ManifestView) for the order page."""
+    return {
+        "status": m.status,
+        "status_label": MANIFEST_LABELS.get(m.status, m.status),
+        "number": m.manifest_number or "",
+        "last_error": m.last_error or "",
+        "updated": when(m.updated_at),
+        "packages": str(len(m.packages)),
+    }
+
+
+def preship_view(check) -> dict[str, str]:
+    """One pre-ship check (services.compliance.preship.PreshipCheck) as a checklist row."""
+    return {"label": check.label, "ok": "yes" if check.ok else "no", "message": check.message}

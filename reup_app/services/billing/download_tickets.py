@@ -2,7 +2,7 @@
 
 Access tokens live only in the backend state, so a download link can't carry them. Instead a
 state handler asks for a ticket (the service authorizes the principal for that very file), and the
-browser follows /api/invoices/<number>.pdf?ticket=<t>. The ticket is a `reup_app.security.tickets`
+browser follows /api/invoices/<number>.pdf?ticket=<t> (or /api/orders/<number>/manifest.pdf). The ticket is a `reup_app.security.tickets`
 one-time code (random, kept only as its SHA-256 for TICKET_SECONDS, consumed atomically), bound to
 the user, business and file. Redemption re-checks that the user is still
 active and still a member with the same token version.
@@ -26,35 +26,47 @@ TICKET_SECONDS = 60
 _TICKET_RE = re.compile(r"^[A-Za-z0-9_\-]{20,128}$")
 EXPIRED = "This download link has expired or was already used. Download the file again from the page."
 PURPOSE = "invoice-download"
+PURPOSES = {"invoice": PURPOSE, "manifest": "manifest-download"}
 
 
 def create_invoice_ticket(session: Session, principal: Principal, invoice_number: str) -> str:
     """A ticket for downloading one invoice's PDF; refused unless the principal may view it."""
     require_member(principal)
     invoice = load_invoice(session, principal, invoice_number)
+    return issue_ticket(principal, "invoice", invoice.number)
+
+
+def redeem_invoice_ticket(ticket: object, invoice_number: object) -> Principal:
+    """The principal a ticket was issued to, for this invoice; burns the ticket."""
+    return redeem_ticket(ticket, "invoice", invoice_number)
+
+
+def issue_ticket(principal: Principal, kind: str, ref: str) -> str:
+    """A ticket for file `ref` of `kind` ("invoice", "manifest"); the caller has authorized the principal."""
+    require_member(principal)
     bound = {
-        "kind": "invoice",
-        "ref": invoice.number,
+        "kind": kind,
+        "ref": ref,
         "u": principal.user_id,
         "e": principal.entity_id,
         "r": sorted(principal.roles),
         "tv": principal.token_version,
     }
-    return tickets.issue(PURPOSE, bound, TICKET_SECONDS)
+    return tickets.issue(PURPOSES[kind], bound, TICKET_SECONDS)
 
 
-def redeem_invoice_ticket(ticket: object, invoice_number: object) -> Principal:
-    """The principal a ticket was issued to, for this invoice; burns the ticket.
+def redeem_ticket(ticket: object, kind: str, ref: object) -> Principal:
+    """The principal a ticket was issued to, for this file; burns the ticket.
 
     NotAuthenticated for an unknown, expired or used ticket; PermissionDenied for a ticket issued
     for another file or a user whose access has ended since.
     """
     if not isinstance(ticket, str) or not _TICKET_RE.match(ticket):
         raise NotAuthenticated(EXPIRED)
-    bound = tickets.take(PURPOSE, ticket)
+    bound = tickets.take(PURPOSES[kind], ticket)
     if bound is None:
         raise NotAuthenticated(EXPIRED)
-    if bound.get("kind") != "invoice" or bound.get("ref") != invoice_number:
+    if bound.get("kind") != kind or bound.get("ref") != ref:
         raise PermissionDenied("This download link is for another file.")
     state, _revoked = principal_cache.auth_state(int(bound["u"]))
     member = (state or {}).get("m", {}).get(str(bound["e"]))

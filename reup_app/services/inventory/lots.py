@@ -68,6 +68,7 @@ _LOT_COLS = load_only(
     InventoryLot.quantity_reserved,
     InventoryLot.quantity_available,
     InventoryLot.lab_test_state,
+    InventoryLot.on_hold,
     InventoryLot.packaged_on,
     InventoryLot.expires_on,
 )
@@ -131,6 +132,7 @@ class StockLock:
         return (
             lot.license_id == license_id
             and lot.lab_test_state != LabTestState.FAILED
+            and not lot.on_hold
             and (lot.expires_on is None or lot.expires_on >= today)
         )
 

@@ -26,6 +26,7 @@ from reup_app.services.common import (
     parse_int,
     parse_quantity,
 )
+from reup_app.services.compliance import preship
 from reup_app.services.inventory import lots as inventory
 from reup_app.services.inventory import package_allocation as package_allocation_service
 from reup_app.services.ordering import shipping
@@ -104,6 +105,7 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
                     f"allocated to packages; fulfill the order again before shipping."
                 )
         stock = inventory.StockLock(session, [ln.product_id for ln in lines])
+        preship.enforce_preship_checks(session, order)  # with the lots locked, before stock moves
         stock.consume(allocations)
         stock.settle()
         order.shipped_at = utcnow()

@@ -1,6 +1,6 @@
 """e-mail outbox sender: status, attempts, next attempt, last error, sensitive flag and body hash
 
-Revision ID: 0003c
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28 03:30:00
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from reup_app.models.types import UtcDateTime
 
-revision: str = "0003c"
+revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
