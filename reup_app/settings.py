@@ -44,6 +44,15 @@ class Settings:
     event_channel: str = "reup:events"
     access_token_minutes: int = 60
     refresh_token_days: int = 14
+    # --- integrations runtime and METRC (issue 11; kept as one block for the pydantic-settings move) ---
+    metrc_vendor_key: str | None = None  # the integrator's key; each license's user key is on its connection
+    metrc_base_url: str = "http://127.0.0.1:8801"  # the local METRC sandbox; https://api-{st}.metrc.com live
+    metrc_facility_gets_per_second: float = 50.0
+    metrc_vendor_gets_per_second: float = 150.0
+    worker_concurrency: int = 4  # per-connection jobs and outbox sends at a time in the leader
+    worker_lease_ttl_ms: int = 15_000
+    worker_poll_seconds: float = 2.0
+    # --- end integrations block ---
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +93,14 @@ def load_settings() -> Settings:
         db_ssl_ca=_env("REUP_DB_SSL_CA"),
         smtp_url=_env("REUP_SMTP_URL"),
         event_channel=_env("REUP_EVENT_CHANNEL", "reup:events"),
+        # integrations runtime and METRC (issue 11)
+        metrc_vendor_key=_env("REUP_METRC_VENDOR_KEY"),
+        metrc_base_url=_env("REUP_METRC_BASE_URL", "http://127.0.0.1:8801").rstrip("/"),
+        metrc_facility_gets_per_second=float(_env("REUP_METRC_FACILITY_GETS_PER_SECOND", "50")),
+        metrc_vendor_gets_per_second=float(_env("REUP_METRC_VENDOR_GETS_PER_SECOND", "150")),
+        worker_concurrency=int(_env("REUP_WORKER_CONCURRENCY", "4")),
+        worker_lease_ttl_ms=int(_env("REUP_WORKER_LEASE_TTL_MS", "15000")),
+        worker_poll_seconds=float(_env("REUP_WORKER_POLL_SECONDS", "2")),
     )
 
 

@@ -144,3 +144,11 @@ class SyncStatus(StrEnum):
 class OneTimeTokenPurpose(StrEnum):
     INVITE = "invite"
     PASSWORD_RESET = "password_reset"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # failed at least once, will retry at next_attempt_at
+    DEAD = "dead"  # retry budget spent: in the admin error queue

@@ -50,7 +50,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 # Actions only a platform admin may perform (no entity role grants them).
-ADMIN_ONLY_ACTIONS = frozenset({"entity.approve", "entity.suspend", "platform.audit.view", "user.disable"})
+ADMIN_ONLY_ACTIONS = frozenset(
+    {"entity.approve", "entity.suspend", "platform.audit.view", "user.disable", "platform.jobs.manage"}
+)
 
 # Actions a platform admin may also perform on any entity (oversight, not trading).
 ADMIN_OVERSIGHT_ACTIONS = frozenset(
