@@ -24,6 +24,17 @@ from reup_app.integrations.errors import AmbiguousWrite, IntegrationError, RateL
 
 log = logging.getLogger("reup_app.integrations.http")
 
+
+class _DropHttpxRequestLines(logging.Filter):
+    """httpx logs every request's full URL at INFO, unredacted; our transport logs the same line
+    redacted, so those records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request:")
+
+
+logging.getLogger("httpx").addFilter(_DropHttpxRequestLines())
+
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 REDACTED = "***"
 

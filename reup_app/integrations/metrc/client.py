@@ -32,8 +32,16 @@ class MetrcCredentials:
 
 @dataclass(frozen=True)
 class MetrcLimits:
+    """METRC's GET budgets. We pace at `headroom` of each (95%) so network jitter between our
+    limiter's clock and METRC's counter never pushes a one-second window over the limit."""
+
     facility_gets_per_second: float = 50
     vendor_gets_per_second: float = 150
+    headroom: float = 0.95
+
+    @classmethod
+    def from_settings(cls, settings) -> MetrcLimits:
+        return cls(settings.metrc_facility_gets_per_second, settings.metrc_vendor_gets_per_second)
 
 
 class MetrcClient:
@@ -67,9 +75,10 @@ class MetrcClient:
         """GETs spend the vendor key's budget and the facility's (METRC limits GETs only)."""
         if method != "GET":
             return []
-        out = [Limit(f"metrc:vendor:{self._vendor_tag}", self.limits.vendor_gets_per_second)]
+        lim = self.limits
+        out = [Limit(f"metrc:vendor:{self._vendor_tag}", lim.vendor_gets_per_second * lim.headroom)]
         if params.get("licenseNumber"):
-            out.append(Limit(f"metrc:facility:{params['licenseNumber']}", self.limits.facility_gets_per_second))
+            out.append(Limit(f"metrc:facility:{params['licenseNumber']}", lim.facility_gets_per_second * lim.headroom))
         return out
 
     # -- paging ---------------------------------------------------------------------------------
