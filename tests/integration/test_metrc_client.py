@@ -1,0 +1,173 @@
+"""The METRC v2 client against a small METRC-like server in the test (real sockets): Basic auth,
+licenseNumber on every call, pageSize <= 20 and the Data wrapper (or a bare list), 24-hour windows
+oldest first with look-back, chunked writes, and the reconcile-first template lookup.
+(Tests against the full METRC sandbox come with it.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reup_app.integrations.errors import AuthFailed, Rejected
+from reup_app.integrations.http.ratelimit import MemoryRateLimiter
+from reup_app.integrations.http.transport import RetryPolicy, close_all_clients
+from reup_app.integrations.metrc import MetrcClient, MetrcCredentials
+from reup_app.integrations.metrc.paging import Window, chunks, unwrap, windows
+from tests.vendor_server import Reply, VendorServer
+
+CREDS = MetrcCredentials("vendor-key-1234", "user-key-5678")
+LIC = "403R-00001"
+T0 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _t(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+class FakeMetrc:
+    """Just enough METRC for the client: packages by lastModified, templates, transfer types."""
+
+    def __init__(self, *, camel: bool = False, bare_types: bool = True) -> None:
+        self.packages = [
+            {"Id": i, "Label": f"1A4000000000000000{i:06d}", "Quantity": "10.5", "LabTestingState": "TestPassed",
+             "IsOnHold": i % 7 == 0, "LastModified": (T0 + timedelta(hours=i)).isoformat(),
+             "Item": {"Id": 9, "Name": "OG Kush 3.5g", "StrainName": "OG Kush"}}
+            for i in range(1, 61)
+        ]  # fmt: skip
+        self.templates: list[dict] = []
+        self.camel, self.bare_types = camel, bare_types
+
+    def wrap(self, rows, req) -> dict:
+        size = int(req.query.get("pageSize", 0) or 0)
+        page = int(req.query.get("pageNumber", 1) or 1)
+        if size > 20:
+            return None
+        size = size or len(rows) or 1
+        total_pages = max(1, -(-len(rows) // size))
+        data = rows[(page - 1) * size : page * size]
+        body = {"Data": data, "Total": len(rows), "TotalRecords": len(rows), "PageSize": size,
+                "RecordsOnPage": len(data), "Page": page, "CurrentPage": page, "TotalPages": total_pages}  # fmt: skip
+        return {k[0].lower() + k[1:]: v for k, v in body.items()} if self.camel else body
+
+    def __call__(self, req) -> Reply:
+        if req.auth != (CREDS.vendor_key, CREDS.user_key):
+            return Reply(401, None)
+        if req.path == "/facilities/v2":
+            return Reply(200, [{"Name": "Greenleaf", "DisplayName": "Greenleaf Wholesale",
+                                "License": {"Number": LIC, "LicenseType": "Distributor"}}])  # fmt: skip
+        if req.query.get("licenseNumber") != LIC:
+            return Reply(403, {"Message": "No access to this license"})
+        if int(req.query.get("pageSize", 0) or 0) > 20:
+            return Reply(400, {"Message": "pageSize must not exceed 20"})
+        start, end = req.query.get("lastModifiedStart"), req.query.get("lastModifiedEnd")
+        if start and end and _t(end) - _t(start) > timedelta(hours=24):
+            return Reply(400, {"Message": "The time period may not exceed 24 hours"})
+        if req.path == "/packages/v2/active":
+            rows = [p for p in self.packages if _t(start) <= _t(p["LastModified"]) <= _t(end)]
+            return Reply(200, self.wrap(rows, req))
+        if req.path == "/transfers/v2/types":
+            rows = [{"Name": "Wholesale Manifest", "ForLicensedShipments": True, "TransactionType": "Wholesale"}]
+            return Reply(200, rows if self.bare_types else self.wrap(rows, req))
+        if req.path == "/transfers/v2/templates/outgoing" and req.method == "POST":
+            if len(req.body) > 10:
+                return Reply(413, {"Message": "Too many objects"})
+            ids = []
+            for obj in req.body:
+                self.templates.append({"Id": 100 + len(self.templates), "Name": obj["Name"],
+                                       "LastModified": datetime.now(UTC).isoformat()})  # fmt: skip
+                ids.append(self.templates[-1]["Id"])
+            return Reply(200, {"Ids": ids, "Warnings": None})
+        if req.path == "/transfers/v2/templates/outgoing":
+            rows = [t for t in self.templates if _t(start) <= _t(t["LastModified"]) <= _t(end)]
+            return Reply(200, self.wrap(rows, req))
+        if req.path.startswith("/packages/v2/"):
+            label = req.path.rsplit("/", 1)[1]
+            found = [p for p in self.packages if p["Label"] == label]
+            return Reply(200, found[0]) if found else Reply(404, {"Message": "Package not found"})
+        return Reply(404, {"Message": f"no route {req.path}"})
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    close_all_clients()
+
+
+def client(url: str) -> MetrcClient:
+    return MetrcClient(url, CREDS, limiter=MemoryRateLimiter(), retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
+
+
+@pytest.mark.parametrize("camel", [False, True])
+def test_package_windows_walk_oldest_first_with_paging(camel):
+    fake = FakeMetrc(camel=camel)
+    with VendorServer(fake) as server:
+        c = client(server.url)
+        since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=61)
+        walked = list(c.package_windows("active", LIC, since, until))
+    starts = [w.start for w, _ in walked]
+    assert starts == sorted(starts) and starts[0] == since - timedelta(minutes=65)
+    assert all(w.end - w.start <= timedelta(hours=24) for w, _ in walked) and walked[-1][0].end == until
+    labels = [p.label for _, batch in walked for p in batch]
+    assert len(labels) == len(set(labels)) == 60  # ids 1..60: hour 1 is inside the 65 min look-back
+    reqs = server.requests("GET", "/packages/v2/active")
+    assert all(r.query["licenseNumber"] == LIC and r.query["pageSize"] == "20" for r in reqs)
+    assert {r.query["pageNumber"] for r in reqs} == {"1", "2"}  # 24 records in a full window: two pages
+    assert all(r.query["lastModifiedStart"].endswith("Z") for r in reqs)
+    pkg = walked[0][1][0]
+    assert pkg.item.strain_name == "OG Kush" and str(pkg.quantity) == "10.5" and pkg.lab_testing_state == "TestPassed"
+
+
+def test_bare_list_and_facilities_and_label_lookup():
+    with VendorServer(FakeMetrc()) as server:
+        c = client(server.url)
+        assert [t.name for t in c.transfer_types(LIC)] == ["Wholesale Manifest"]
+        facilities = c.facilities()
+        assert facilities[0].license_number == LIC and facilities[0].name == "Greenleaf Wholesale"
+        assert "licenseNumber" not in server.requests("GET", "/facilities/v2")[0].query  # the spec has none
+        assert c.package_by_label(LIC, "1A4000000000000000000003").id == 3
+        assert c.package_by_label(LIC, "1A4000000000000000999999") is None
+
+
+def test_writes_are_chunked_by_ten_and_found_by_name():
+    fake = FakeMetrc()
+    with VendorServer(fake) as server:
+        c = client(server.url)
+        result = c.create_outgoing_templates(LIC, [{"Name": f"ReUp ORD-{i}"} for i in range(23)])
+        assert len(result.ids) == 23 and [len(r.body) for r in server.requests("POST")] == [10, 10, 3]
+        now = datetime.now(UTC)
+        found = c.find_outgoing_template(LIC, "ReUp ORD-22", now - timedelta(hours=30), now + timedelta(minutes=1))
+        assert found is not None and found.id == result.ids[22]
+        assert c.find_outgoing_template(LIC, "ReUp ORD-99", now - timedelta(hours=1), now) is None
+
+
+def test_typed_errors_and_guards():
+    with VendorServer(FakeMetrc()) as server:
+        bad = MetrcClient(
+            server.url, MetrcCredentials("vendor-key-1234", "wrong-key-0000"), limiter=MemoryRateLimiter()
+        )
+        with pytest.raises(AuthFailed):
+            bad.facilities()
+        with pytest.raises(Rejected) as err:
+            client(server.url).packages("active", LIC, Window(T0, T0 + timedelta(hours=30)))
+        assert "24 hours" in err.value.vendor_message
+        with pytest.raises(ValueError):
+            client(server.url).packages("sold", LIC, Window(T0, T0 + timedelta(hours=1)))
+    with pytest.raises(ValueError):
+        MetrcClient("http://x", MetrcCredentials("", "k"))
+    assert "1234" not in repr(CREDS)
+
+
+def test_paging_helpers():
+    assert unwrap([{"Id": 1}]).records == [{"Id": 1}]
+    assert unwrap({"data": [1, 2], "totalPages": "3", "currentPage": 2}).total_pages == 3
+    with pytest.raises(ValueError):
+        unwrap({"Items": []})
+    w = windows(T0, T0 + timedelta(hours=50), lookback=timedelta(0))
+    assert [x.end - x.start for x in w] == [timedelta(hours=24), timedelta(hours=24), timedelta(hours=2)]
+    assert w[0].params() == {"lastModifiedStart": "2026-11-20T00:00:00Z", "lastModifiedEnd": "2026-11-21T00:00:00Z"}
+    assert [len(c) for c in chunks(list(range(21)))] == [10, 10, 1]
+    with pytest.raises(ValueError):
+        list(chunks([1], 11))
+    with pytest.raises(ValueError):
+        windows(T0, T0 + timedelta(hours=1), size=timedelta(hours=25))
