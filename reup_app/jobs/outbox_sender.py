@@ -181,5 +181,5 @@ def send_due(engine: Engine, fence: Fence, *, limit: int = 20, concurrency: int 
         return counts
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(claimed))), thread_name_prefix="outbox") as pool:
         for status in pool.map(lambda m: deliver(engine, fence, m), claimed):
-            counts[status] = counts.get(status, 0) + 1
+            counts[str(status)] = counts.get(str(status), 0) + 1
     return counts
