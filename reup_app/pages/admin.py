@@ -143,7 +143,11 @@ def _user_row(u) -> rx.Component:
 def admin_users() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.link("Businesses", href="/admin/businesses", size="2"),
+            rx.hstack(
+                rx.link("Businesses", href="/admin/businesses", size="2"),
+                rx.link("Jobs", href="/admin/jobs", size="2"),
+                spacing="3",
+            ),
             rx.form(
                 rx.hstack(
                     field("Find user", "query", prefix="admin", placeholder="e-mail or name"),
