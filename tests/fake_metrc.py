@@ -31,6 +31,7 @@ class FakeMetrc:
         self.templates: list[dict] = []
         self.camel, self.bare_types = camel, bare_types
         self.slow_posts = 0
+        self.no_totals = False  # a wrapper without TotalPages/TotalRecords
         self.slow_seconds = 1.5
 
     def wrap(self, rows, req) -> dict:
@@ -43,6 +44,8 @@ class FakeMetrc:
         data = rows[(page - 1) * size : page * size]
         body = {"Data": data, "Total": len(rows), "TotalRecords": len(rows), "PageSize": size,
                 "RecordsOnPage": len(data), "Page": page, "CurrentPage": page, "TotalPages": total_pages}  # fmt: skip
+        if self.no_totals:
+            body = {"Data": data}
         return {k[0].lower() + k[1:]: v for k, v in body.items()} if self.camel else body
 
     def __call__(self, req) -> Reply:

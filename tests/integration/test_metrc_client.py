@@ -28,9 +28,10 @@ def client(url: str) -> MetrcClient:
     return MetrcClient(url, CREDS, limiter=MemoryRateLimiter(), retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
 
 
-@pytest.mark.parametrize("camel", [False, True])
-def test_package_windows_walk_oldest_first_with_paging(camel):
+@pytest.mark.parametrize(("camel", "no_totals"), [(False, False), (True, False), (False, True)])
+def test_package_windows_walk_oldest_first_with_paging(camel, no_totals):
     fake = FakeMetrc(camel=camel)
+    fake.no_totals = no_totals
     with VendorServer(fake) as server:
         c = client(server.url)
         since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=61)
@@ -101,3 +102,17 @@ def test_paging_helpers():
         list(chunks([1], 11))
     with pytest.raises(ValueError):
         windows(T0, T0 + timedelta(hours=1), size=timedelta(hours=25))
+
+
+def test_from_settings_uses_the_vendor_key_and_limits(monkeypatch):
+    from reup_app.settings import load_settings
+
+    monkeypatch.setenv("REUP_METRC_FACILITY_GETS_PER_SECOND", "40")
+    monkeypatch.delenv("REUP_METRC_VENDOR_KEY", raising=False)
+    monkeypatch.delenv("REUP_REDIS_URL", raising=False)
+    with pytest.raises(ValueError, match="REUP_METRC_VENDOR_KEY"):
+        MetrcClient.from_settings(load_settings(), "user-key")
+    monkeypatch.setenv("REUP_METRC_VENDOR_KEY", CREDS.vendor_key)
+    with VendorServer(FakeMetrc()) as server:
+        c = MetrcClient.from_settings(load_settings(), CREDS.user_key, base_url=server.url)
+        assert c.limits.facility_gets_per_second == 40 and c.facilities()[0].license_number == LIC

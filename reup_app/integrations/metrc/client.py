@@ -71,6 +71,19 @@ class MetrcClient:
             limits_for=self._limits_for,
         )
 
+    @classmethod
+    def from_settings(cls, settings, user_key: str, *, base_url: str | None = None) -> MetrcClient:
+        """The client for one connection: the vendor key, limits and Redis from settings; the user
+        key (decrypted from the connection) and base URL (the connection's, else the setting)."""
+        if not settings.metrc_vendor_key:
+            raise ValueError("REUP_METRC_VENDOR_KEY is not set: METRC needs the integrator's vendor key")
+        return cls(
+            base_url or settings.metrc_base_url,
+            MetrcCredentials(settings.metrc_vendor_key, user_key),
+            limits=MetrcLimits.from_settings(settings),
+            redis_url=settings.redis_url,
+        )
+
     def _limits_for(self, method: str, params: dict[str, Any]) -> list[Limit]:
         """GETs spend the vendor key's budget and the facility's (METRC limits GETs only)."""
         if method != "GET":
@@ -99,22 +112,22 @@ class MetrcClient:
         page_number = 1
         while True:
             page = unwrap(self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **params))
+            fresh = 0
             for record in page.records:
                 key = _record_key(record)
                 if key is not None and key in seen:
                     continue
                 if key is not None:
                     seen.add(key)
+                fresh += 1
                 yield record
-            total = page.total_pages or page_number
+            if page.total_pages is not None:
+                more = page_number < page.total_pages
+            else:  # no totals: a full page of new records means there may be another
+                more = len(page.records) >= MAX_PAGE_SIZE and fresh > 0
             if on_page:
-                on_page(page_number, max(total, page_number))
-            if (
-                not page.records
-                or page_number >= total
-                or len(page.records) < MAX_PAGE_SIZE
-                and page.total_pages is None
-            ):
+                on_page(page_number, page.total_pages or page_number + int(more))
+            if not page.records or not more:
                 return
             page_number += 1
 
