@@ -40,11 +40,16 @@ def _send_outbox(fence) -> Any:
     return send_due(get_engine(), fence, concurrency=get_settings().worker_concurrency)
 
 
-def _run_syncs(fence) -> Any:
+def _run_syncs(fence, status: str | None = None) -> Any:
     from reup_app.db import get_engine
     from reup_app.jobs.sync_registry import run_registered_syncs
 
-    return run_registered_syncs(get_engine(), fence, max_workers=get_settings().worker_concurrency)
+    return run_registered_syncs(get_engine(), fence, max_workers=get_settings().worker_concurrency, status=status)
+
+
+def _retry_syncs(fence) -> Any:
+    """Connections an admin asked to retry (status "retry"), without waiting for the next full pass."""
+    return _run_syncs(fence, status="retry")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec("send_outbox", _send_outbox, lambda: IntervalTrigger(seconds=5), 5, exclusive=False, needs_fence=True),
     JobSpec("run_syncs", _run_syncs, lambda: IntervalTrigger(minutes=5), 300, exclusive=False, needs_fence=True),
+    JobSpec("retry_syncs", _retry_syncs, lambda: IntervalTrigger(seconds=15), 15, exclusive=False, needs_fence=True),
 )
 
 

@@ -5,6 +5,7 @@ recorded run (one connection's failure never stops another's)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from reup_app.models.integrations import IntegrationConnection
 
 SyncFn = Callable[[SyncContext, IntegrationConnection], Any]
 _RESOURCES: dict[str, dict[str, SyncFn]] = {}
+_running: set[int] = set()  # connections syncing in this (the leader's) process
+_running_lock = threading.Lock()
 
 
 def sync_resource(provider: str, resource: str) -> Callable[[SyncFn], SyncFn]:
@@ -35,21 +38,34 @@ def unregister(provider: str, resource: str) -> None:
     _RESOURCES.get(provider, {}).pop(resource, None)
 
 
-def run_registered_syncs(engine: Engine, fence: Fence, *, max_workers: int = 4) -> int:
-    """One pass over every enabled connection whose provider has syncs; returns the runs made."""
+def run_registered_syncs(engine: Engine, fence: Fence, *, max_workers: int = 4, status: str | None = None) -> int:
+    """One pass over every enabled connection whose provider has syncs (only those in `status` when
+    given, e.g. "retry" after an admin's Retry); a connection already syncing is skipped. Returns
+    the runs made."""
+    query = (
+        select(IntegrationConnection)
+        .where(IntegrationConnection.enabled.is_(True))
+        .where(IntegrationConnection.provider.in_(list(_RESOURCES)))
+    )
+    if status is not None:
+        query = query.where(IntegrationConnection.status == status)
     with Session(engine, expire_on_commit=False) as session:
-        connections = session.exec(
-            select(IntegrationConnection)
-            .where(IntegrationConnection.enabled.is_(True))
-            .where(IntegrationConnection.provider.in_(list(_RESOURCES)))
-        ).all()
+        connections = session.exec(query).all()
 
     def sync_connection(conn: IntegrationConnection) -> int:
-        runs = 0
-        for resource, fn in registered(conn.provider).items():
-            run_sync(engine, fence, connection_id=conn.id, resource=resource, fn=lambda ctx, f=fn: f(ctx, conn))
-            runs += 1
-        return runs
+        with _running_lock:
+            if conn.id in _running:
+                return 0
+            _running.add(conn.id)
+        try:
+            runs = 0
+            for resource, fn in registered(conn.provider).items():
+                run_sync(engine, fence, connection_id=conn.id, resource=resource, fn=lambda ctx, f=fn: f(ctx, conn))
+                runs += 1
+            return runs
+        finally:
+            with _running_lock:
+                _running.discard(conn.id)
 
     results = run_bounded(connections, sync_connection, max_workers=max_workers)
     return sum(r for r in results if isinstance(r, int))

@@ -69,4 +69,4 @@ class AdminJobsState(AppState):
 
     @rx.event
     async def retry_sync(self, run_id: str):
-        await self._retry(error_queue.retry_sync, run_id, "The connection syncs again on the next run.")
+        await self._retry(error_queue.retry_sync, run_id, "The connection syncs again within seconds.")

@@ -175,3 +175,22 @@ def test_registered_syncs_run_per_enabled_connection(engine, connection, fence):
     with Session(engine) as s:
         run = s.exec(select(SyncRun).where(SyncRun.connection_id == connection.id)).one()
     assert seen == [connection.id] and run.resource == "things" and (run.items_seen, run.items_changed) == (2, 1)
+
+
+def test_retry_pass_only_takes_connections_marked_retry(engine, connection, fence):
+    seen: list[int] = []
+
+    @sync_resource(connection.provider, "things")
+    def things(ctx, conn):
+        seen.append(conn.id)
+
+    try:
+        assert run_registered_syncs(engine, fence, status="retry") == 0
+        with Session(engine) as s:
+            s.get(IntegrationConnection, connection.id).status = "retry"
+            s.commit()
+        assert run_registered_syncs(engine, fence, status="retry") == 1
+    finally:
+        unregister(connection.provider, "things")
+    with Session(engine) as s:
+        assert s.get(IntegrationConnection, connection.id).status == "ok" and seen == [connection.id]
