@@ -4,6 +4,7 @@ bounded per-connection concurrency, and the registry the run_syncs job walks."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from reup_app.backoff import retry_delay
 from reup_app.events.bus import InProcessBus, set_bus
 from reup_app.events.kinds import SYNC_PROGRESS
 from reup_app.jobs.fencing import StaleLeader
@@ -194,3 +196,33 @@ def test_retry_pass_only_takes_connections_marked_retry(engine, connection, fenc
         unregister(connection.provider, "things")
     with Session(engine) as s:
         assert s.get(IntegrationConnection, connection.id).status == "ok" and seen == [connection.id]
+
+
+def test_failing_connection_backs_off_with_the_shared_policy(engine, connection, fence):
+    from reup_app.jobs.sync_registry import is_due
+
+    calls: list[int] = []
+
+    @sync_resource(connection.provider, "things")
+    def things(ctx, conn):
+        calls.append(1)
+        raise RuntimeError("vendor down")
+
+    try:
+        for _ in range(6):  # six failures in a row: the next delay is drawn from [0, 300 * 2**5] s
+            run_sync(
+                engine, fence, connection_id=connection.id, resource="things", fn=lambda ctx: things(ctx, connection)
+            )
+        with Session(engine) as s:
+            conn = s.get(IntegrationConnection, connection.id)
+            last = s.exec(select(SyncRun).where(SyncRun.connection_id == conn.id).order_by(SyncRun.id.desc())).first()
+            # the delay the shared policy draws for the 6th failure of this connection (fixed per count)
+            delay = retry_delay(6, base=300, cap=6 * 3600, rng=random.Random(f"{conn.id}:6"))
+            assert delay <= 300 * 2**5
+            assert not is_due(s, conn, last.finished_at + timedelta(seconds=delay - 1))
+            assert is_due(s, conn, last.finished_at + timedelta(seconds=delay + 1))
+        before = len(calls)
+        run_registered_syncs(engine, fence)  # now is inside the wait unless the draw was under a second
+        assert len(calls) - before == (1 if delay < 1 else 0)
+    finally:
+        unregister(connection.provider, "things")
