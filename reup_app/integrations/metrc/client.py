@@ -104,14 +104,21 @@ class MetrcClient:
         return self.requestor.request("GET", path, params=params)
 
     def _walk(
-        self, path: str, license_number: str | None, on_page: Progress | None = None, **params: Any
+        self,
+        path: str,
+        license_number: str | None,
+        params: dict[str, Any] | None = None,
+        *,
+        on_page: Progress | None = None,
     ) -> Iterator[Any]:
         """Every record of a paged list, page 1 upward; a record seen on an earlier page (a shifted or
         duplicated page) is yielded once."""
         seen: set[Any] = set()
         page_number = 1
         while True:
-            page = unwrap(self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **params))
+            page = unwrap(
+                self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **(params or {}))
+            )
             fresh = 0
             for record in page.records:
                 key = _record_key(record)
@@ -144,7 +151,7 @@ class MetrcClient:
         if state not in PACKAGE_STATES:
             raise ValueError(f"package state must be one of {PACKAGE_STATES}, got {state!r}")
         path = f"/packages/v2/{state}"
-        return [r.Package.parse(x) for x in self._walk(path, license_number, on_page, **window.params())]
+        return [r.Package.parse(x) for x in self._walk(path, license_number, window.params(), on_page=on_page)]
 
     def package_windows(
         self,
@@ -176,8 +183,7 @@ class MetrcClient:
 
     def outgoing_templates(self, license_number: str, window: Window) -> list[r.Transfer]:
         return [
-            r.Transfer.parse(x)
-            for x in self._walk("/transfers/v2/templates/outgoing", license_number, **window.params())
+            r.Transfer.parse(x) for x in self._walk("/transfers/v2/templates/outgoing", license_number, window.params())
         ]
 
     def find_outgoing_template(
@@ -208,7 +214,7 @@ class MetrcClient:
         return r.WriteResult(ids, warnings)
 
     def outgoing_transfers(self, license_number: str, window: Window) -> list[r.Transfer]:
-        return [r.Transfer.parse(x) for x in self._walk("/transfers/v2/outgoing", license_number, **window.params())]
+        return [r.Transfer.parse(x) for x in self._walk("/transfers/v2/outgoing", license_number, window.params())]
 
     def transfer_deliveries(self, license_number: str, transfer_id: int) -> list[r.TransferDelivery]:
         path = f"/transfers/v2/{int(transfer_id)}/deliveries"

@@ -23,11 +23,11 @@ class Fields:
         value = self._lower.get(name.lower(), default)
         return default if value is None else value
 
-    def str(self, name: str) -> str | None:
+    def text(self, name: str) -> str | None:
         value = self.get(name)
         return None if value is None else str(value)
 
-    def int(self, name: str) -> int | None:
+    def integer(self, name: str) -> int | None:
         value = self.get(name)
         try:
             return None if value is None else int(value)
@@ -41,7 +41,7 @@ class Fields:
         except InvalidOperation:
             return None
 
-    def bool(self, name: str) -> bool:
+    def flag(self, name: str) -> bool:
         return bool(self.get(name, False))
 
     def time(self, name: str) -> datetime | None:
@@ -70,9 +70,9 @@ class Facility:
         f = Fields(raw)
         lic = Fields(f.get("License") or {})
         return cls(
-            name=f.str("DisplayName") or f.str("Name"),
-            license_number=lic.str("Number"),
-            license_type=lic.str("LicenseType"),
+            name=f.text("DisplayName") or f.text("Name"),
+            license_number=lic.text("Number"),
+            license_type=lic.text("LicenseType"),
             facility_type=f.get("FacilityType") or {},
         )
 
@@ -91,7 +91,11 @@ class PackageItem:
             return None
         f = Fields(raw)
         return cls(
-            f.int("Id"), f.str("Name"), f.str("ProductCategoryName"), f.str("StrainName"), f.str("UnitOfMeasureName")
+            f.integer("Id"),
+            f.text("Name"),
+            f.text("ProductCategoryName"),
+            f.text("StrainName"),
+            f.text("UnitOfMeasureName"),
         )
 
 
@@ -112,19 +116,19 @@ class Package:
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Package:
         f = Fields(raw)
-        label = f.str("Label")
+        label = f.text("Label")
         if not label:
             raise ValueError("METRC package without a Label")
         return cls(
-            id=f.int("Id"),
+            id=f.integer("Id"),
             label=label,
             quantity=f.decimal("Quantity"),
-            unit_of_measure=f.str("UnitOfMeasureName"),
-            lab_testing_state=f.str("LabTestingState"),
-            is_on_hold=f.bool("IsOnHold"),
-            is_finished=f.bool("IsFinished") or f.get("FinishedDate") is not None,
+            unit_of_measure=f.text("UnitOfMeasureName"),
+            lab_testing_state=f.text("LabTestingState"),
+            is_on_hold=f.flag("IsOnHold"),
+            is_finished=f.flag("IsFinished") or f.get("FinishedDate") is not None,
             item=PackageItem.parse(f.get("Item")),
-            expiration_date=f.str("ExpirationDate"),
+            expiration_date=f.text("ExpirationDate"),
             last_modified=f.time("LastModified"),
             archived=f.get("ArchivedDate") is not None,
         )
@@ -139,7 +143,7 @@ class TransferType:
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> TransferType:
         f = Fields(raw)
-        return cls(f.str("Name") or "", f.bool("ForLicensedShipments"), f.str("TransactionType"))
+        return cls(f.text("Name") or "", f.flag("ForLicensedShipments"), f.text("TransactionType"))
 
 
 @dataclass(frozen=True)
@@ -161,16 +165,16 @@ class Transfer:
     def parse(cls, raw: dict[str, Any]) -> Transfer:
         f = Fields(raw)
         return cls(
-            id=f.int("Id"),
-            name=f.str("Name"),
-            manifest_number=f.str("ManifestNumber"),
-            recipient_license_number=f.str("RecipientFacilityLicenseNumber"),
-            delivery_id=f.int("DeliveryId"),
-            package_count=f.int("PackageCount"),
-            received_package_count=f.int("ReceivedPackageCount"),
+            id=f.integer("Id"),
+            name=f.text("Name"),
+            manifest_number=f.text("ManifestNumber"),
+            recipient_license_number=f.text("RecipientFacilityLicenseNumber"),
+            delivery_id=f.integer("DeliveryId"),
+            package_count=f.integer("PackageCount"),
+            received_package_count=f.integer("ReceivedPackageCount"),
             received_at=f.time("ReceivedDateTime"),
             last_modified=f.time("LastModified"),
-            is_voided=f.bool("IsVoided"),
+            is_voided=f.flag("IsVoided"),
         )
 
 
@@ -186,10 +190,10 @@ class TransferDelivery:
     def parse(cls, raw: dict[str, Any]) -> TransferDelivery:
         f = Fields(raw)
         return cls(
-            f.int("Id"),
-            f.str("RecipientFacilityLicenseNumber"),
-            f.int("DeliveryPackageCount"),
-            f.int("DeliveryReceivedPackageCount"),
+            f.integer("Id"),
+            f.text("RecipientFacilityLicenseNumber"),
+            f.integer("DeliveryPackageCount"),
+            f.integer("DeliveryReceivedPackageCount"),
             f.time("ReceivedDateTime"),
         )
 
@@ -207,12 +211,12 @@ class DeliveryPackage:
     def parse(cls, raw: dict[str, Any]) -> DeliveryPackage:
         f = Fields(raw)
         return cls(
-            f.int("PackageId"),
-            f.str("PackageLabel"),
-            f.str("ShipmentPackageState"),
+            f.integer("PackageId"),
+            f.text("PackageLabel"),
+            f.text("ShipmentPackageState"),
             f.decimal("ShippedQuantity"),
             f.decimal("ReceivedQuantity"),
-            f.str("ShippedUnitOfMeasureName"),
+            f.text("ShippedUnitOfMeasureName"),
         )
 
 
@@ -227,8 +231,8 @@ class WholesalePrice:
     def parse(cls, raw: dict[str, Any]) -> WholesalePrice:
         f = Fields(raw)
         return cls(
-            f.int("PackageId"),
-            f.str("PackageLabel"),
+            f.integer("PackageId"),
+            f.text("PackageLabel"),
             f.decimal("ShipperWholesalePrice"),
             f.decimal("ReceiverWholesalePrice"),
         )
