@@ -37,7 +37,9 @@ from reup_app.db import build_engine, unit_of_work
 from reup_app.models.catalog import product_search_text
 from reup_app.models.enums import PUBLIC_LISTING_STATES
 from reup_app.security.principal import ANONYMOUS
-from reup_app.services.catalog.search import CatalogQuery, get_catalog_facets, search_catalog
+from reup_app.services.catalog.catalog_query import CatalogQuery
+from reup_app.services.catalog.facets import get_catalog_facets
+from reup_app.services.catalog.search import search_catalog
 
 SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 P95_TARGET_MS = 50.0

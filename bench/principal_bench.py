@@ -7,7 +7,7 @@ REUP_TEST_MYSQL_URL / REUP_TEST_REDIS_URL environment variables say otherwise):
     .venv/bin/python -m bench.principal_bench --iterations 50000
 
 It (re)creates the database `reup_bench_principal`, migrates it, creates one approved entity with
-one member, signs in through `auth.login` to get a real access token, then times
+one member, signs in through `sign_in.login` to get a real access token, then times
 `resolve_principal(None, token)` call by call in these modes:
 
 - redis cache   : the production set-up (REUP_REDIS_URL set), auth state cached in Redis
@@ -51,7 +51,7 @@ def _setup(database: str) -> str:
     from reup_app.models import Entity, Membership, User
     from reup_app.security.passwords import hash_password
     from reup_app.security.principal import ANONYMOUS
-    from reup_app.services.identity import auth
+    from reup_app.services.identity import sign_in
 
     password = "Bench-Password-123"
     sfx = uuid.uuid4().hex[:8]
@@ -63,7 +63,7 @@ def _setup(database: str) -> str:
         s.flush()
         s.add(Membership(user_id=user.id, entity_id=entity.id, role="sales"))
     with unit_of_work(ANONYMOUS) as s:
-        res = auth.login(s, email=user.email, password=password, client_ip="127.0.0.1", user_agent="bench")
+        res = sign_in.login(s, email=user.email, password=password, client_ip="127.0.0.1", user_agent="bench")
     assert res.status == "ok"
     return res.access_token
 

@@ -271,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from sqlalchemy.exc import OperationalError
 
+    from reup_app.services.audit.trail import install_audit_listener
+
+    install_audit_listener()  # every command that writes (seed, create-admin, worker) is audited
+
     try:
         return args.handler(args) or 0
     except (CliError, SettingsError) as err:

@@ -85,9 +85,6 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
         session.close()
 
 
-import reup_app.services.audit.trail  # noqa: E402,F401  (installs the ORM audit listener)
-
-
 async def run_in_unit_of_work(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     """`fn(session, *args, **kw)` in a unit of work (commits on success) on a worker thread, so
     blocking database calls never stall the event loop. For states, API routes and the push layer."""

@@ -6,9 +6,11 @@ from reup_app import pages  # noqa: F401  (registers routes)
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
 from reup_app.realtime.hub import push_hub_task
+from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import get_settings
 
 get_settings().validate_for_production()
+install_audit_listener()  # every write through the app is audited (the ORM listener on Session)
 
 app = rx.App(
     api_transformer=[build_api(), security_headers],

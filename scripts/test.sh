@@ -19,11 +19,18 @@ fi
 
 python scripts/check_services.py
 
+# Static checks first; a failure fails the run, but the tests still run so all output is seen.
+status=0
+echo "==> ruff (lint), ruff (format), import contracts (lint-imports), mypy"
+ruff check . || status=$?
+ruff format --check . || status=$?
+lint-imports --no-cache || status=$?
+mypy || status=$?
+
 echo "==> Building the production frontend once for this run (port $REUP_TEST_PORT)"
 REUP_PORT="$REUP_TEST_PORT" REUP_APP_URL="http://localhost:$REUP_TEST_PORT" \
   reflex export --frontend-only --no-zip --loglevel warning >/dev/null
 
-status=0
 echo "==> Unit and integration tests (MySQL, Redis)"
 python -m pytest -n 2 -p no:cacheprovider tests/unit tests/integration "$@" || status=$?
 echo "==> Browser tests (production build, real Chromium)"

@@ -24,6 +24,14 @@ def _worker() -> str:
     return f"{_RUN_ID}_{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_listener() -> None:
+    """Install the ORM audit listener, as the app, worker and CLI entry points do."""
+    from reup_app.services.audit.trail import install_audit_listener
+
+    install_audit_listener()
+
+
 @pytest.fixture(scope="session")
 def mysql_url() -> str:
     """A freshly migrated MySQL database for this test worker; also made the app's default."""

@@ -29,15 +29,15 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
+from reup_app.security.ticket_links import GRANT_PURPOSE, RESTORE_PURPOSE
 from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import browser_sessions as browser_sessions_service
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 COOKIE_NAME = "reup_session"
 COOKIE_PATH = "/api/auth"
-GRANT_PURPOSE = "session-cookie-grant"
-RESTORE_PURPOSE = "session-restore"
 RESTORE_TTL_SECONDS = 30.0
 
 
@@ -95,7 +95,7 @@ async def set_session_cookie(request: Request) -> Response:
     try:
         raw = await run_in_unit_of_work(
             None,
-            auth_service.issue_cookie_token,
+            browser_sessions_service.issue_cookie_token,
             user_id=grant["user_id"],
             entity_id=grant["entity_id"],
             token_version=grant["tv"],
@@ -117,7 +117,7 @@ async def restore_session(request: Request) -> Response:
     ip = _client_ip(request)
 
     try:
-        result = await run_in_unit_of_work(None, auth_service.rotate_cookie_token, raw, client_ip=ip)
+        result = await run_in_unit_of_work(None, browser_sessions_service.rotate_cookie_token, raw, client_ip=ip)
     except ServiceError as err:
         response = _refused(str(err), 401)
         _clear_cookie(response)

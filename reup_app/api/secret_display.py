@@ -20,23 +20,11 @@ from starlette.routing import Route
 
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import mfa
-from reup_app.security.tickets import issue, peek
-from reup_app.services.identity import auth as auth_service
+from reup_app.security.ticket_links import MFA_SETUP, RECOVERY
+from reup_app.security.tickets import peek
+from reup_app.services.identity import mfa_settings as mfa_settings_service
 
-MFA_SETUP = "reveal-mfa-setup"
-RECOVERY = "reveal-recovery-codes"
-TTL_SECONDS = 600.0
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
-
-
-def mfa_setup_url(user_id: int) -> str:
-    return f"/api/auth/reveal/mfa-setup.svg?t={issue(MFA_SETUP, {'user_id': int(user_id)}, TTL_SECONDS)}"
-
-
-def recovery_codes_urls(user_id: int, codes: list[str]) -> tuple[str, str]:
-    """(picture URL, text-file URL) for freshly generated recovery codes."""
-    t = issue(RECOVERY, {"user_id": int(user_id), "codes": list(codes)}, TTL_SECONDS)
-    return (f"/api/auth/reveal/recovery-codes.svg?t={t}", f"/api/auth/reveal/recovery-codes.txt?t={t}")
 
 
 def _gone() -> JSONResponse:
@@ -74,7 +62,7 @@ async def mfa_setup_svg(request: Request) -> Response:
     if ticket is None:
         return _gone()
 
-    found = await run_in_unit_of_work(None, auth_service.pending_mfa_secret, int(ticket["user_id"]))
+    found = await run_in_unit_of_work(None, mfa_settings_service.pending_mfa_secret, int(ticket["user_id"]))
     if found is None:
         return _gone()
     email, secret = found

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from reup_app.events.core import DomainEvent
+from reup_app.events.event import DomainEvent
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class RedisBus(InProcessBus):
         self._redis = redis.Redis.from_url(url)
         self._channel = channel
         self._thread: threading.Thread | None = None
-        self._pubsub = None
+        self._pubsub: Any = None  # a redis PubSub once listening
         self._stop = threading.Event()
 
     def publish(self, ev: DomainEvent) -> None:

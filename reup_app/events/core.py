@@ -1,39 +1,23 @@
-"""Event type and the after-commit emission hook."""
+"""Emitting events: queued on the session, handed to pre-commit handlers, published after commit.
+
+The events layer knows nothing of the services: a service that must act inside the emitting
+transaction (the notification writer) registers itself with `register_precommit` when imported.
+"""
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlmodel import Session
 
-from reup_app.models.types import utcnow
+from reup_app.events.bus import get_bus
+from reup_app.events.event import DomainEvent
+
+__all__ = ["DomainEvent", "emit", "register_precommit"]
 
 _PENDING_KEY = "reup_pending_events"
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    kind: str  # e.g. "order.submitted", "order.status_changed", "inventory.changed"
-    entity_ids: tuple[int, ...]  # audience: members of these entities
-    payload: dict[str, Any] = field(default_factory=dict)
-    user_ids: tuple[int, ...] = ()  # optional narrower audience (e.g. one user's notification)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    occurred_at: str = field(default_factory=lambda: utcnow().isoformat())
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str)
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> DomainEvent:
-        data = json.loads(raw)
-        data["entity_ids"] = tuple(data.get("entity_ids") or ())
-        data["user_ids"] = tuple(data.get("user_ids") or ())
-        return cls(**data)
 
 
 def emit(session: Session, kind: str, *, entity_ids, payload: dict[str, Any] | None = None, user_ids=()) -> DomainEvent:
@@ -59,24 +43,11 @@ def register_precommit(handler: Callable[[Session, list[DomainEvent]], None]) ->
         _PRECOMMIT_HANDLERS.append(handler)
 
 
-# Modules that register pre-commit handlers, imported on the first commit with events (a lazy
-# import: they live in the service layer, above this module).
-_PRECOMMIT_MODULES = ("reup_app.services.notifications.inbox",)
-_modules_loaded = False
-
-
 @sa_event.listens_for(Session, "before_commit")
 def _run_precommit_handlers(session) -> None:
-    global _modules_loaded
     pending = session.info.get(_PENDING_KEY)
     if not pending:
         return
-    if not _modules_loaded:
-        import importlib
-
-        for name in _PRECOMMIT_MODULES:
-            importlib.import_module(name)
-        _modules_loaded = True
     # Only the outermost commit: a savepoint (a handler's own, or a service's) is not the end.
     if session.in_nested_transaction() or session.info.get("reup_precommit_running"):
         return
@@ -93,8 +64,6 @@ def _publish_after_commit(session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    from reup_app.events.bus import get_bus
-
     bus = get_bus()
     for ev in pending:
         bus.publish(ev)

@@ -28,6 +28,7 @@ from reup_app.jobs.leader import LeaderState, elect_forever
 from reup_app.jobs.lease import LocalLease, RedisLease
 from reup_app.jobs.locks import JobRun, run_exclusive
 from reup_app.models.types import utcnow
+from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ def make_lease(settings: Settings):
 def run_worker(settings: Settings | None = None, stop: threading.Event | None = None) -> None:
     """Elect, schedule while leading, and block until SIGINT/SIGTERM (or `stop`)."""
     settings = settings or get_settings()
+    install_audit_listener()  # the jobs' writes are audited like the app's
     stop = stop or threading.Event()
     leader = LeaderState(make_lease(settings))
     scheduler = build_scheduler(settings, leader=leader)

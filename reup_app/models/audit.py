@@ -19,7 +19,7 @@ class AuditLog(SQLModel, table=True):
         Index("ix_audit_time", "occurred_at"),
     )
 
-    id: int | None = Field(
+    id: int = Field(
         default=None,
         sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
     )

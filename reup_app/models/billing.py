@@ -18,7 +18,7 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoices_buyer_status", "buyer_entity_id", "status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     number: str = str_field(32, unique=True)
     order_id: int = Field(foreign_key="orders.id", unique=True)
     seller_entity_id: int = Field(foreign_key="entities.id")
@@ -37,7 +37,7 @@ class Invoice(SQLModel, table=True):
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoices.id", index=True)
     amount: Decimal = money_field()
     method: str = str_field(16)  # PaymentMethod

@@ -22,7 +22,7 @@ class Brand(SQLModel, table=True):
     __tablename__ = "brands"
     __table_args__ = (UniqueConstraint("entity_id", "name", name="uq_brands_entity_name"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entities.id", index=True)
     name: str = str_field(128)
     created_at: datetime = ts_field()
@@ -41,7 +41,7 @@ class Product(SQLModel, table=True):
         Index("ix_products_search_text", "search_text", mysql_prefix="FULLTEXT"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entities.id")  # the selling wholesaler
     brand_id: int | None = Field(default=None, foreign_key="brands.id", index=True)
     sku: str = str_field(64)
@@ -71,7 +71,7 @@ class ProductImage(SQLModel, table=True):
 
     __tablename__ = "product_images"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="products.id", index=True)
     storage_key: str = str_field(255, unique=True)
     content_type: str = str_field(64)
@@ -86,7 +86,7 @@ class PriceTier(SQLModel, table=True):
     __tablename__ = "price_tiers"
     __table_args__ = (UniqueConstraint("seller_entity_id", "name", name="uq_price_tiers_seller_name"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     seller_entity_id: int = Field(foreign_key="entities.id", index=True)
     name: str = str_field(64)
     created_at: datetime = ts_field()
@@ -96,7 +96,7 @@ class PriceTierPrice(SQLModel, table=True):
     __tablename__ = "price_tier_prices"
     __table_args__ = (UniqueConstraint("price_tier_id", "product_id", name="uq_tier_prices_tier_product"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     price_tier_id: int = Field(foreign_key="price_tiers.id", index=True)
     product_id: int = Field(foreign_key="products.id", index=True)
     unit_price: Decimal = money_field()
@@ -113,7 +113,7 @@ class InventoryLot(SQLModel, table=True):
         Index("ix_inventory_product_license", "product_id", "license_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="products.id")
     license_id: int = Field(foreign_key="licenses.id", index=True)
     package_label: str = str_field(32, unique=True)

@@ -15,7 +15,7 @@ class Entity(SQLModel, table=True):
     __tablename__ = "entities"
     __table_args__ = (Index("ix_entities_kind_status", "kind", "status"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     name: str = str_field(255, index=True)
     legal_name: str | None = str_field(255, default=None)
     kind: str = str_field(16)  # EntityKind
@@ -42,7 +42,7 @@ class License(SQLModel, table=True):
     __tablename__ = "licenses"
     __table_args__ = (UniqueConstraint("state", "number", name="uq_licenses_state_number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entities.id", index=True)
     state: str = str_field(2)
     number: str = str_field(64)
@@ -61,7 +61,7 @@ class Membership(SQLModel, table=True):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("user_id", "entity_id", name="uq_memberships_user_entity"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     entity_id: int = Field(foreign_key="entities.id", index=True)
     role: str = str_field(16)  # Role
@@ -74,7 +74,7 @@ class TradeRelationship(SQLModel, table=True):
     __tablename__ = "trade_relationships"
     __table_args__ = (UniqueConstraint("seller_entity_id", "buyer_entity_id", name="uq_trade_rel_pair"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     seller_entity_id: int = Field(foreign_key="entities.id", index=True)
     buyer_entity_id: int = Field(foreign_key="entities.id", index=True)
     price_tier_id: int | None = Field(default=None, foreign_key="price_tiers.id")

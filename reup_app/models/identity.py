@@ -13,7 +13,7 @@ from reup_app.models.types import opt_ts_field, str_field, text_field, ts_field
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     email: str = str_field(255, unique=True, index=True)
     full_name: str = str_field(255)
     password_hash: str = str_field(255)
@@ -35,7 +35,7 @@ class RefreshToken(SQLModel, table=True):
     __tablename__ = "refresh_tokens"
     __table_args__ = (Index("ix_refresh_tokens_family", "family_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     entity_id: int | None = Field(default=None, foreign_key="entities.id")
     family_id: str = str_field(36)
@@ -51,7 +51,7 @@ class RefreshToken(SQLModel, table=True):
 class MfaRecoveryCode(SQLModel, table=True):
     __tablename__ = "mfa_recovery_codes"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     code_hash: str = str_field(255)
     used_at: datetime | None = opt_ts_field()
@@ -63,7 +63,7 @@ class OneTimeToken(SQLModel, table=True):
 
     __tablename__ = "one_time_tokens"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     purpose: str = str_field(32)
     token_hash: str = str_field(64, unique=True)
     email: str = str_field(255, index=True)
@@ -81,7 +81,7 @@ class EmailOutbox(SQLModel, table=True):
 
     __tablename__ = "email_outbox"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     to_address: str = str_field(255, index=True)
     subject: str = str_field(255)
     body: str = text_field()

@@ -15,7 +15,7 @@ class IntegrationConnection(SQLModel, table=True):
     __tablename__ = "integration_connections"
     __table_args__ = (UniqueConstraint("license_id", "provider", name="uq_connections_license_provider"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entities.id", index=True)
     license_id: int = Field(foreign_key="licenses.id")
     provider: str = str_field(16)  # Provider
@@ -33,7 +33,7 @@ class SyncCursor(SQLModel, table=True):
     __tablename__ = "sync_cursors"
     __table_args__ = (UniqueConstraint("connection_id", "resource", name="uq_sync_cursors_conn_resource"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="integration_connections.id")
     resource: str = str_field(64)
     cursor_value: str | None = str_field(255, default=None)
@@ -45,7 +45,7 @@ class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_runs"
     __table_args__ = (Index("ix_sync_runs_conn_started", "connection_id", "started_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="integration_connections.id")
     resource: str = str_field(64)
     status: str = str_field(16, default="running")  # SyncStatus
@@ -61,7 +61,7 @@ class WebhookReceipt(SQLModel, table=True):
     __tablename__ = "webhook_receipts"
     __table_args__ = (UniqueConstraint("provider", "external_event_id", name="uq_webhooks_provider_event"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     provider: str = str_field(16)
     external_event_id: str = str_field(128)
     event_type: str | None = str_field(64, default=None)

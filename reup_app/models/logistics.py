@@ -14,7 +14,7 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("provider", "external_id", name="uq_deliveries_provider_ext"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     provider: str = str_field(16, default="fleetbase")
     external_id: str | None = str_field(64, default=None)
@@ -34,7 +34,7 @@ class ComplianceManifest(SQLModel, table=True):
     __tablename__ = "compliance_manifests"
     __table_args__ = (UniqueConstraint("provider", "external_transfer_id", name="uq_manifests_provider_ext"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     license_id: int = Field(foreign_key="licenses.id")
     provider: str = str_field(16, default="metrc")

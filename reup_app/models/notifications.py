@@ -18,7 +18,7 @@ class Notification(SQLModel, table=True):
         Index("ix_notifications_owner_unread", "user_id", "entity_id", "read_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")
     entity_id: int | None = Field(default=None, foreign_key="entities.id")
     kind: str = str_field(48)
@@ -33,7 +33,7 @@ class NotificationPreference(SQLModel, table=True):
     __tablename__ = "notification_preferences"
     __table_args__ = (UniqueConstraint("user_id", "kind", name="uq_notification_prefs_user_kind"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     kind: str = str_field(48)
     in_app: bool = Field(default=True)

@@ -25,7 +25,7 @@ class Order(SQLModel, table=True):
         Index("ix_orders_buyer_status", "buyer_entity_id", "status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     number: str = str_field(32, unique=True)
     buyer_entity_id: int = Field(foreign_key="entities.id")
     buyer_license_id: int = Field(foreign_key="licenses.id")
@@ -56,7 +56,7 @@ class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="ck_order_lines_qty_positive"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     product_id: int = Field(foreign_key="products.id", index=True)
     sku: str = str_field(64)  # snapshot at order time
@@ -71,7 +71,7 @@ class OrderLineAllocation(SQLModel, table=True):
 
     __tablename__ = "order_line_allocations"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_line_id: int = Field(foreign_key="order_lines.id", index=True)
     inventory_lot_id: int = Field(foreign_key="inventory_lots.id", index=True)
     package_label: str = str_field(32)
@@ -84,7 +84,7 @@ class OrderEvent(SQLModel, table=True):
     __tablename__ = "order_events"
     __table_args__ = (UniqueConstraint("order_id", "idempotency_key", name="uq_order_events_idem"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     kind: str = str_field(32)
     from_status: str | None = str_field(16, default=None)
@@ -99,7 +99,7 @@ class OrderEvent(SQLModel, table=True):
 class OrderMessage(SQLModel, table=True):
     __tablename__ = "order_messages"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     author_user_id: int = Field(foreign_key="users.id")
     author_entity_id: int = Field(foreign_key="entities.id")
@@ -116,7 +116,7 @@ class CartItem(SQLModel, table=True):
         CheckConstraint("quantity > 0", name="ck_cart_items_qty_positive"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     buyer_entity_id: int = Field(foreign_key="entities.id", index=True)
     user_id: int = Field(foreign_key="users.id")
     product_id: int = Field(foreign_key="products.id")

@@ -13,8 +13,7 @@ from reup_app.components.forms import (
     notice_callout,
 )
 from reup_app.components.shell import page_shell
-from reup_app.services.inventory.lots import PACKAGE_LABEL_HELP
-from reup_app.state.seller_inventory import ADJUST_FORM_ID, ALL, LAB_LABELS
+from reup_app.state.seller_inventory import ADJUST_FORM_ID, ALL, LAB_LABELS, PACKAGE_LABEL_HELP
 from reup_app.state.seller_inventory import SellerInventoryState as S
 
 

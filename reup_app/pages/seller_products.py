@@ -15,9 +15,7 @@ from reup_app.components.forms import (
     rejected_files,
 )
 from reup_app.components.shell import page_shell
-from reup_app.services.catalog import images as product_images
-from reup_app.services.catalog import product_csv
-from reup_app.state.seller_products import ALL, FORM_ID, LISTING_LABELS
+from reup_app.state.seller_products import ALL, CSV_COLUMNS, CSV_MAX_BYTES, FORM_ID, IMAGE_MAX_BYTES, LISTING_LABELS
 from reup_app.state.seller_products import SellerProductsState as S
 
 STRAIN_OPTIONS = [("none", "None"), ("indica", "Indica"), ("sativa", "Sativa"), ("hybrid", "Hybrid"), ("cbd", "CBD")]
@@ -98,7 +96,7 @@ def _images() -> rx.Component:
         rx.separator(margin_y="16px"),
         rx.heading("Images", size="4", as_="h3"),
         rx.text(
-            f"PNG, JPEG or WebP, up to {product_images.MAX_IMAGE_BYTES // 1024 // 1024} MB each. Images of "
+            f"PNG, JPEG or WebP, up to {IMAGE_MAX_BYTES // 1024 // 1024} MB each. Images of "
             "internal or archived products are visible only to your team.",
             size="2",
             color_scheme="gray",
@@ -152,7 +150,7 @@ def _image_upload() -> rx.Component:
             ),
             id="image_upload",
             accept=IMAGE_TYPES,
-            max_size=product_images.MAX_IMAGE_BYTES,
+            max_size=IMAGE_MAX_BYTES,
             multiple=True,
             border=f"1px dashed {rx.color('gray', 8)}",
             padding="16px",
@@ -175,7 +173,7 @@ def _csv_card() -> rx.Component:
             rx.heading("Import products from CSV", size="4", as_="h2"),
             rx.text(
                 "Columns: ",
-                ", ".join(product_csv.FIELDS),
+                ", ".join(CSV_COLUMNS),
                 ". sku, name, category and unit_price are required; "
                 "a row with an existing SKU updates that product. Bad rows are listed below and not imported.",
                 size="2",
@@ -187,7 +185,7 @@ def _csv_card() -> rx.Component:
                     id="csv_upload",
                     accept={"text/csv": [".csv"], "text/plain": [".csv", ".txt"]},
                     max_files=1,
-                    max_size=product_csv.MAX_BYTES,
+                    max_size=CSV_MAX_BYTES,
                     on_drop_rejected=lambda rejected: S.csv_rejected(rejected_files(rejected)),
                     border=f"1px dashed {rx.color('gray', 8)}",
                     padding="12px",

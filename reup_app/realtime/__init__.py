@@ -5,7 +5,7 @@
 - `entitlement`: the one rule deciding whether a session may receive an event.
 - `hub`: the per-worker lifespan task that subscribes to the bus and pushes each event to the
   sessions whose sockets this worker owns, by calling the `_on_domain_event` of their loaded
-  `@live_listener` states (reup_app/state/live.py) inside `app.modify_state`.
+  `@live_listener` states (reup_app/realtime/listeners.py) inside `app.modify_state`.
 
 `registry` and `entitlement` never import reflex; `hub` does.
 """

@@ -31,9 +31,9 @@ from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
+from reup_app.realtime.listeners import listeners_for
 from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry
 from reup_app.settings import get_settings
-from reup_app.state.live import listeners_for
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ class PushHub:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task] = set()
         self._seen_owned: set[str] = set()
-        self._known_loaded: set[tuple[str, type]] = set()  # (token, listener class) known to be loaded
-        self._exists_script = None
+        self._known_loaded: set[tuple[str, type[Any]]] = set()  # (token, listener class) known to be loaded
+        self._exists_script: Any = None  # a redis Script, registered on first use
         self._last_sweep = time.time()  # tabs registered since then showed fresh data: no resync
         self._reflex_context: contextvars.Context | None = None
         self.delivered = 0
@@ -83,14 +83,14 @@ class PushHub:
         mine = tm.instance_id
         return [token for token, record in list(tm.token_to_socket.items()) if record.instance_id == mine]
 
-    def plan(self, event: DomainEvent, owned: list[str]) -> dict[str, list[type]]:
+    def plan(self, event: DomainEvent, owned: list[str]) -> dict[str, list[type[Any]]]:
         """token -> listener classes to call, for the owned sessions entitled to `event`.
 
         Blocking (Redis): run it in a thread.
         """
         return self._plan(event, owned)[0]
 
-    def _plan(self, event: DomainEvent, owned: list[str]) -> tuple[dict[str, list[type]], dict[str, SessionInfo]]:
+    def _plan(self, event: DomainEvent, owned: list[str]) -> tuple[dict[str, list[type[Any]]], dict[str, SessionInfo]]:
         """`plan`, and the registered session of each token in it."""
         classes = listeners_for(event.kind)
         if not classes or not owned:
@@ -101,7 +101,7 @@ class PushHub:
             return {}, {}
         return self._loaded(entitled, classes), sessions
 
-    def _loaded(self, tokens: list[str], classes: list[type]) -> dict[str, list[type]]:
+    def _loaded(self, tokens: list[str], classes: list[type[Any]]) -> dict[str, list[type[Any]]]:
         """Only states the session has already loaded: Redis keeps a key per touched substate, and
         with opportunistic locking a state touched since the worker took the tab's lease is only in
         this worker's memory until the lease ends. Once loaded, a state stays loaded for as long as
@@ -109,8 +109,8 @@ class PushHub:
         in-memory state manager holds every state of a session, so all count as loaded."""
         if not isinstance(self.app.state_manager, StateManagerRedis) or not isinstance(self.registry, RedisRegistry):
             return {t: list(classes) for t in tokens}
-        out: dict[str, list[type]] = {}
-        unknown: list[tuple[str, type]] = []
+        out: dict[str, list[type[Any]]] = {}
+        unknown: list[tuple[str, type[Any]]] = []
         for t in tokens:
             for cls in classes:
                 if (t, cls) in self._known_loaded or self._touched_in_memory(t, cls):
@@ -128,7 +128,7 @@ class PushHub:
                     out.setdefault(t, []).append(cls)
         return out
 
-    def _touched_in_memory(self, token: str, cls: type) -> bool:
+    def _touched_in_memory(self, token: str, cls: type[Any]) -> bool:
         """Whether the tab's state held under this worker's opportunistic lease has `cls` touched."""
         cached = getattr(self.app.state_manager, "_cached_states", None)
         root = cached.get(token) if isinstance(cached, dict) else None
@@ -155,7 +155,9 @@ class PushHub:
             self._schedule(token, event, classes)
         return len(targets)
 
-    def _prepare(self, event: DomainEvent, targets: dict[str, list[type]], sessions: dict[str, SessionInfo]) -> None:
+    def _prepare(
+        self, event: DomainEvent, targets: dict[str, list[type[Any]]], sessions: dict[str, SessionInfo]
+    ) -> None:
         """Once per event and listener class, as the pushes are scheduled: `_prepare_domain_event(event,
         sessions)` of the classes that have it (the bell promises every receiving user's notifications
         and loads them in one query instead of one per user); what it returns runs alongside the
@@ -177,13 +179,13 @@ class PushHub:
                 task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _run_prepared(event: DomainEvent, cls: type, work) -> None:
+    async def _run_prepared(event: DomainEvent, cls: type[Any], work) -> None:
         try:
             await asyncio.wait_for(work, DELIVERY_TIMEOUT_SECONDS)
         except Exception as err:
             log.warning("preparing %s for %s failed: %s", event.kind, cls.__name__, type(err).__name__)
 
-    def _schedule(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+    def _schedule(self, token: str, event: DomainEvent, classes: list[type[Any]]) -> None:
         self._waiting[token] = self._waiting.get(token, 0) + 1
         task = asyncio.create_task(
             self._deliver(token, event, classes), name=f"reup-push|{event.kind}", context=self._task_context()
@@ -191,7 +193,7 @@ class PushHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+    async def _deliver(self, token: str, event: DomainEvent, classes: list[type[Any]]) -> None:
         lock = self._locks.setdefault(token, asyncio.Lock())
         try:
             async with lock, self._slots:
@@ -215,7 +217,7 @@ class PushHub:
             self._reflex_context = ctx
         return self._reflex_context.copy() if self._reflex_context is not None else None
 
-    async def _push(self, token: str, event: DomainEvent, classes: list[type]) -> None:
+    async def _push(self, token: str, event: DomainEvent, classes: list[type[Any]]) -> None:
         """What `app.modify_state` does, plus the listeners' events in the same update (one
         message per session instead of two when a listener returns a toast)."""
         app = self.app

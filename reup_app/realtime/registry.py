@@ -13,7 +13,9 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from reup_app.security.principal import Principal
 from reup_app.settings import get_settings
 
 # An entry outlives a disconnected worker by at most this long; live sessions are refreshed by the
@@ -103,7 +105,7 @@ class RedisRegistry:
     def __init__(self, url: str, channel: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        self.redis: Any = redis.Redis.from_url(url)  # Any: redis-py types replies as `Awaitable | Any`
         self.prefix = f"{channel}:session:"
 
     def key(self, token: str) -> str:
@@ -147,6 +149,17 @@ def get_registry() -> MemoryRegistry | RedisRegistry:
             s = get_settings()
             _registry = RedisRegistry(s.redis_url, s.event_channel) if s.redis_url else MemoryRegistry()
         return _registry
+
+
+def remember_session(token: str, principal: Principal | None) -> None:
+    """Record which user/entity this browser session (client token) belongs to, for pushes."""
+    if token:
+        get_registry().register(token, SessionInfo.of(principal))
+
+
+def forget_session(token: str) -> None:
+    if token:
+        get_registry().forget(token)
 
 
 def set_registry(registry: MemoryRegistry | RedisRegistry | None) -> None:

@@ -81,6 +81,13 @@ class KeyRing:
                 return key
         return None
 
+    def key(self, key_id: str) -> bytes:
+        """The key with this id, which must be in the ring (e.g. `current_id`)."""
+        key = self.get(key_id)
+        if key is None:
+            raise CryptoError(f"Encryption key {key_id!r} is not in the key ring.")
+        return key
+
 
 def _derive_from_secret(secret_key: str) -> tuple[str, bytes]:
     key = HKDF(
@@ -124,7 +131,7 @@ def encrypt(plaintext: str, aad: str, *, ring: KeyRing | None = None) -> str:
     ring = ring or keyring()
     kid = ring.current_id
     nonce = os.urandom(NONCE_BYTES)
-    ct = AESGCM(ring.get(kid)).encrypt(nonce, plaintext.encode("utf-8"), _aad_bytes(kid, aad))
+    ct = AESGCM(ring.key(kid)).encrypt(nonce, plaintext.encode("utf-8"), _aad_bytes(kid, aad))
     return f"{VERSION}:{kid}:{b64e(nonce + ct)}"
 
 

@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 
 import pyotp
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.models import MfaRecoveryCode
 from reup_app.models.types import utcnow
@@ -169,7 +169,7 @@ def use_recovery_code(session: Session, user_id: int, code: str) -> bool:
         return False
     rows = session.exec(
         select(MfaRecoveryCode)
-        .where(MfaRecoveryCode.user_id == user_id, MfaRecoveryCode.used_at.is_(None))
+        .where(MfaRecoveryCode.user_id == user_id, col(MfaRecoveryCode.used_at).is_(None))
         .with_for_update()
     ).all()
     match = None
@@ -187,7 +187,7 @@ def use_recovery_code(session: Session, user_id: int, code: str) -> bool:
 def remaining_recovery_codes(session: Session, user_id: int) -> int:
     return len(
         session.exec(
-            select(MfaRecoveryCode.id).where(MfaRecoveryCode.user_id == user_id, MfaRecoveryCode.used_at.is_(None))
+            select(MfaRecoveryCode.id).where(MfaRecoveryCode.user_id == user_id, col(MfaRecoveryCode.used_at).is_(None))
         ).all()
     )
 

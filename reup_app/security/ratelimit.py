@@ -158,7 +158,8 @@ class RedisBackend:
     def __init__(self, url: str, prefix: str = "reup:") -> None:
         import redis
 
-        self._r = redis.Redis.from_url(
+        # Any: redis-py types every reply as `Awaitable | Any` (its sync and async clients share stubs)
+        self._r: Any = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
         )
         self.prefix = prefix

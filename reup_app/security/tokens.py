@@ -20,9 +20,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import jwt
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import NotAuthenticated
 from reup_app.models import RefreshToken
@@ -131,7 +132,7 @@ def _decode(token: str, typ: str) -> dict:
         raise TokenInvalid("Invalid session. Please sign in again.")
     try:
         int(data["sub"])
-        int(data.get("tv"))
+        int(data.get("tv", ""))
     except (TypeError, ValueError) as exc:
         raise TokenInvalid("Invalid session. Please sign in again.") from exc
     return data
@@ -278,7 +279,7 @@ _INVALID_REFRESH = "Your session is no longer valid. Please sign in again."
 def revoke_family(session: Session, family_id: str) -> int:
     """Revoke every live token of a family; returns how many."""
     rows = session.exec(
-        select(RefreshToken).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        select(RefreshToken).where(RefreshToken.family_id == family_id, col(RefreshToken.revoked_at).is_(None))
     ).all()
     now = utcnow()
     for r in rows:
@@ -291,7 +292,7 @@ def revoke_family(session: Session, family_id: str) -> int:
 def revoke_user_tokens(session: Session, user_id: int, *, entity_id: int | None = None) -> int:
     """Revoke all live refresh tokens of a user (optionally only those for one entity)."""
     q = select(RefreshToken).where(
-        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > utcnow()
+        RefreshToken.user_id == user_id, col(RefreshToken.revoked_at).is_(None), RefreshToken.expires_at > utcnow()
     )
     if entity_id is not None:
         q = q.where(RefreshToken.entity_id == entity_id)
@@ -344,7 +345,7 @@ def rotate_refresh_token(
     new_raw, new_row = issue_refresh_token(
         session,
         user_id=row.user_id,
-        entity_id=row.entity_id if entity_id is KEEP else entity_id,
+        entity_id=row.entity_id if entity_id is KEEP else cast("int | None", entity_id),
         family_id=row.family_id,
         client_ip=client_ip or row.client_ip,
         user_agent=user_agent or row.user_agent,

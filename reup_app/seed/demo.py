@@ -34,6 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -79,6 +80,18 @@ from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
+from reup_app.services.audit.trail import install_audit_listener
+
+T = TypeVar("T")
+
+
+def _known(value: T | None) -> T:
+    """A value this builder has set before (an order's shipped_at, the admin, ...), which the
+    type of an optional column cannot show."""
+    if value is None:
+        raise RuntimeError("demo data: a value set earlier in the build is missing")
+    return value
+
 
 SEED = 20261124
 DEMO_PASSWORD = "ReUp-demo-2026!"
@@ -309,7 +322,7 @@ class _DemoBuilder:
                 min_order_amount=spec.min_order_amount,
                 description=spec.description,
                 approved_at=created + timedelta(days=2, hours=3),
-                approved_by_user_id=self.admin.id,
+                approved_by_user_id=_known(self.admin).id,
                 created_at=created,
                 updated_at=created + timedelta(days=2, hours=3),
             ),
@@ -498,7 +511,7 @@ class _DemoBuilder:
                     product_id=product.id,
                     license_id=lic.id,
                     package_label=self._package_label(lic),
-                    batch_number=f"{self.brand_prefix[product.brand_id]}{packaged:%y%m%d}-{product.sku[3:5]}{n:02d}",
+                    batch_number=f"{self.brand_prefix[_known(product.brand_id)]}{packaged:%y%m%d}-{product.sku[3:5]}{n:02d}",
                     quantity_on_hand=qty,
                     quantity_reserved=ZERO,
                     quantity_available=qty,
@@ -558,7 +571,7 @@ class _DemoBuilder:
 
     def _timeline(self, status: str, days_ago: float) -> dict[str, datetime]:
         submitted = self._ago(days_ago, hours=self.rng.uniform(0, 1.5))
-        times = {OrderStatus.SUBMITTED: submitted}
+        times: dict[str, datetime] = {OrderStatus.SUBMITTED: submitted}
         if status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
             times[status] = submitted + timedelta(hours=self.rng.uniform(1, 5))
             return times
@@ -739,7 +752,7 @@ class _DemoBuilder:
     ) -> None:
         """The order timeline, shaped as `reup_app.services.ordering.orders.transition` records it: one event
         per transition, kind = the status reached, detail = {"action": ..., plus what it carried}."""
-        actors = {
+        actors: dict[str, tuple[_Company, str, str]] = {
             OrderStatus.SUBMITTED: (buyer, Role.BUYER, "submit"),
             OrderStatus.CANCELLED: (buyer, Role.BUYER, "cancel"),
             OrderStatus.ACCEPTED: (seller, Role.SALES, "accept"),
@@ -749,7 +762,7 @@ class _DemoBuilder:
             OrderStatus.DELIVERED: (seller, Role.FULFILLMENT, "deliver"),
             OrderStatus.COMPLETE: (seller, Role.ADMIN, "complete"),
         }
-        extra = {
+        extra: dict[str, dict[str, Any]] = {
             OrderStatus.REJECTED: {"reason": REJECT_REASON},
             OrderStatus.CANCELLED: {"reason": CANCEL_REASON},
             OrderStatus.FULFILLED: {
@@ -761,7 +774,7 @@ class _DemoBuilder:
             OrderStatus.SHIPPED: {"invoice_number": invoice_number_for(order)},
             OrderStatus.COMPLETE: {"note": "Paid in full, thanks!"},
         }
-        previous = OrderStatus.DRAFT
+        previous: str = OrderStatus.DRAFT
         for status, at in sorted(times.items(), key=lambda kv: kv[1]):
             company, role, action = actors[status]
             detail = {"action": action, **extra.get(status, {})}
@@ -797,9 +810,9 @@ class _DemoBuilder:
                     provider=Provider.METRC,
                     status=ManifestStatus.ACCEPTED if delivered else ManifestStatus.PENDING,
                     manifest_number=f"{self.rng.randint(10**9, 10**10 - 1)}" if delivered else None,
-                    submitted_at=order.shipped_at - timedelta(hours=2) if delivered else None,
-                    created_at=order.shipped_at,
-                    updated_at=order.delivered_at or order.shipped_at,
+                    submitted_at=_known(order.shipped_at) - timedelta(hours=2) if delivered else None,
+                    created_at=_known(order.shipped_at),
+                    updated_at=_known(order.delivered_at or order.shipped_at),
                 ),
                 "manifests",
             )
@@ -811,10 +824,10 @@ class _DemoBuilder:
                     driver_name="Rosa Alvarez",
                     driver_phone="(510) 555-0175",
                     vehicle="2022 Ford Transit, CA 8XKD412",
-                    eta=None if delivered else order.shipped_at + timedelta(hours=5),
+                    eta=None if delivered else _known(order.shipped_at) + timedelta(hours=5),
                     delivered_at=order.delivered_at,
-                    created_at=order.shipped_at,
-                    updated_at=order.delivered_at or order.shipped_at,
+                    created_at=_known(order.shipped_at),
+                    updated_at=_known(order.delivered_at or order.shipped_at),
                 ),
                 "deliveries",
             )
@@ -828,7 +841,7 @@ class _DemoBuilder:
             if order.status not in SHIPPED_STATUSES:
                 continue
             seller = self._company_of(order.seller_entity_id)
-            issued = order.shipped_at
+            issued = _known(order.shipped_at)
             invoice = self._add(
                 Invoice(
                     number=invoice_number_for(order),
@@ -850,14 +863,16 @@ class _DemoBuilder:
             payments: list[tuple[Decimal, str, str, datetime]] = []
             if order.status == OrderStatus.COMPLETE:
                 if order.payment_terms == "cod":
-                    payments.append((order.total, PaymentMethod.CASH, "COD collected by driver", order.delivered_at))
+                    payments.append(
+                        (order.total, PaymentMethod.CASH, "COD collected by driver", _known(order.delivered_at))
+                    )
                 else:
                     payments.append(
                         (
                             order.total,
                             PaymentMethod.ACH,
                             f"ACH {self.rng.randint(100000, 999999)}",
-                            order.completed_at - timedelta(hours=2),
+                            _known(order.completed_at) - timedelta(hours=2),
                         )
                     )
             elif order.status == OrderStatus.DELIVERED and not partial_done:
@@ -868,7 +883,7 @@ class _DemoBuilder:
                         half,
                         PaymentMethod.CHECK,
                         f"Check #{self.rng.randint(1000, 9999)}",
-                        order.delivered_at + timedelta(days=2),
+                        _known(order.delivered_at) + timedelta(days=2),
                     )
                 )
             for amount, method, reference, at in payments:
@@ -902,7 +917,7 @@ class _DemoBuilder:
 
         accepted = by_status[OrderStatus.ACCEPTED][0]
         buyer, seller = self._company_of(accepted.buyer_entity_id), self._company_of(accepted.seller_entity_id)
-        t = accepted.accepted_at
+        t = _known(accepted.accepted_at)
         for offset, author, company, body in (
             (
                 20,
@@ -950,7 +965,7 @@ class _DemoBuilder:
                     f"New order {order.number} from {buyer.entity.name}",
                     f"{order.total:,} USD, {order.payment_terms.replace('_', ' ').upper()}",
                     order,
-                    order.submitted_at,
+                    _known(order.submitted_at),
                     read=False,
                 )
         for status, kind, verb in (
@@ -975,7 +990,7 @@ class _DemoBuilder:
                     f"Order {order.number} {verb}",
                     body,
                     order,
-                    at,
+                    _known(at),
                     read=status == OrderStatus.REJECTED,
                 )
         self.s.flush()
@@ -1002,6 +1017,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
     now = now or utcnow()
     if now.tzinfo is None:
         raise ValueError("seed_demo needs a timezone-aware `now`")
+    install_audit_listener()  # the demo rows are audited like any other writes
     if session.info.get("principal") is None:
         session.info["principal"] = system_principal("seed")
 

@@ -8,19 +8,20 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from reup_app.db import unit_of_work
 from reup_app.models import Entity, License, Product
 from reup_app.security.principal import Principal
 from reup_app.seed.demo import DEMO_PASSWORD
-from reup_app.services.identity import auth
-from reup_app.services.ordering import cart, orders
+from reup_app.services.identity import sign_in
+from reup_app.services.ordering import cart, checkout_flow, orders
 
 
 def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:
     """Sign in through the auth service (argon2 check, MFA-free demo accounts)."""
     with unit_of_work(None) as s:
-        result = auth.login(s, email=email, password=password)
+        result = sign_in.login(s, email=email, password=password)
     if result.principal is None:
         raise RuntimeError(f"{email} cannot sign in without a browser step ({result.status})")
     return result.principal
@@ -28,7 +29,7 @@ def demo_principal(email: str, password: str = DEMO_PASSWORD) -> Principal:
 
 def entity_id_named(name: str) -> int:
     with unit_of_work(None) as s:
-        return s.execute(select(Entity.id).where(Entity.name == name)).scalar_one()
+        return s.execute(select(col(Entity.id)).where(col(Entity.name) == name)).scalar_one()
 
 
 def stocked_products(seller_entity_id: int) -> list[Product]:
@@ -38,11 +39,11 @@ def stocked_products(seller_entity_id: int) -> list[Product]:
             s.execute(
                 select(Product)
                 .where(
-                    Product.entity_id == seller_entity_id,
-                    Product.available_qty > 0,
-                    Product.listing_state == "available",
+                    col(Product.entity_id) == seller_entity_id,
+                    col(Product.available_qty) > 0,
+                    col(Product.listing_state) == "available",
                 )
-                .order_by(Product.available_qty.desc(), Product.id)
+                .order_by(col(Product.available_qty).desc(), col(Product.id))
             ).scalars()
         )
 
@@ -55,10 +56,16 @@ def place_demo_order(
     products = [p for p in stocked_products(seller_entity_id) if product_id in (None, p.id)]
     with unit_of_work(buyer) as s:
         license_id = (
-            s.execute(select(License.id).where(License.entity_id == buyer.entity_id, License.status == "active"))
+            s.execute(
+                select(col(License.id)).where(
+                    col(License.entity_id) == buyer.entity_id, col(License.status) == "active"
+                )
+            )
             .scalars()
             .first()
         )
+    if license_id is None:
+        raise RuntimeError("the buyer has no active license to order with")
     for product in products:
         step = product.min_order_qty or Decimal(1)
         qty = max(step, step * math.ceil(minimum / (product.unit_price * step)))
@@ -69,7 +76,7 @@ def place_demo_order(
     with unit_of_work(buyer) as s:
         cart.add_to_cart(s, buyer, product.id, qty)
     with unit_of_work(buyer) as s:
-        result = cart.checkout(
+        result = checkout_flow.checkout(
             s,
             buyer,
             buyer_license_id=license_id,

@@ -6,7 +6,7 @@ import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
-from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import password_reset as password_reset_service
 from reup_app.services.identity import signup as signup_service
 from reup_app.services.identity import team as team_service
 from reup_app.state.base import AppState, error_message, form_text
@@ -76,7 +76,7 @@ class PasswordResetState(AppState):
             return
         ip = self.router.session.client_ip or None
         try:
-            await run_in_unit_of_work(None, auth_service.request_password_reset, email, client_ip=ip)
+            await run_in_unit_of_work(None, password_reset_service.request_password_reset, email, client_ip=ip)
         except ServiceError as err:
             self.error = error_message(err)
             return
@@ -95,7 +95,7 @@ class PasswordResetState(AppState):
             self.error = "Enter the new password twice, the same both times."
             return
         try:
-            await run_in_unit_of_work(None, auth_service.reset_password, code, new)
+            await run_in_unit_of_work(None, password_reset_service.reset_password, code, new)
         except ServiceError as err:
             self.error = error_message(err)
             return

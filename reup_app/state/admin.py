@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import reflex as rx
 
 from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
 from reup_app.services.identity import admin_users
-from reup_app.services.identity import auth as auth_service
+from reup_app.services.identity import admin_users as admin_users_service
 from reup_app.services.identity import signup as signup_service
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
@@ -31,7 +33,7 @@ class AdminBusinessesState(AppState):
                 "status": b.status,
                 "owner": f"{b.owner_name} <{b.owner_email}>",
                 "licenses": "; ".join(b.licenses),
-                "created": format_datetime(b.created_at),
+                "created": format_datetime(b.created_at) if isinstance(b.created_at, datetime) else "",
                 "reason": b.rejection_reason or "",
             }
             for b in rows
@@ -142,16 +144,18 @@ class AdminUsersState(AppState):
 
     @rx.event
     async def disable(self, user_id: str):
-        await self._act(auth_service.disable_user, user_id, "Account disabled; its sessions end within a minute.")
+        await self._act(
+            admin_users_service.disable_user, user_id, "Account disabled; its sessions end within a minute."
+        )
 
     @rx.event
     async def enable(self, user_id: str):
-        await self._act(auth_service.enable_user, user_id, "Account re-enabled.")
+        await self._act(admin_users_service.enable_user, user_id, "Account re-enabled.")
 
     @rx.event
     async def reset_mfa(self, user_id: str):
         await self._act(
-            auth_service.admin_reset_mfa,
+            admin_users_service.admin_reset_mfa,
             user_id,
             "Two-factor authentication reset; the user sets it up again at next sign-in.",
         )

@@ -9,7 +9,7 @@ import reflex as rx
 
 from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
-from reup_app.services.audit import trail as audit_service
+from reup_app.services.audit import log_listing as log_listing_service
 from reup_app.state.base import AppState, error_message, form_text
 
 PAGE_SIZE = 50
@@ -45,7 +45,7 @@ class AuditState(AppState):
             return
         try:
             result = await self._call(
-                audit_service.list_audit,
+                log_listing_service.list_audit,
                 table_name=self.table_name or None,
                 action=self.action or None,
                 since=since,

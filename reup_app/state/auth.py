@@ -15,16 +15,19 @@ import logging
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 
-from reup_app.api.auth_routes import GRANT_PURPOSE, RESTORE_PURPOSE
-from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
 from reup_app.db import run_in_unit_of_work
 from reup_app.errors import NotAuthenticated, ServiceError
+from reup_app.realtime.registry import remember_session
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
+from reup_app.security.ticket_links import GRANT_PURPOSE, RESTORE_PURPOSE, mfa_setup_url, recovery_codes_urls
 from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
-from reup_app.state.base import AppState, error_message, form_text
+from reup_app.services.identity import browser_sessions as browser_sessions_service
+from reup_app.services.identity import sign_in as sign_in_service
+from reup_app.state.base import AppState, error_message, form_text, session_state
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +63,12 @@ def safe_next(value: object, default: str = "") -> str:
     return default
 
 
-def login_redirect(path: str) -> rx.event.EventSpec:
+def login_redirect(path: str) -> EventSpec:
     nxt = safe_next(path)
     return rx.redirect(f"/login?next={quote(nxt)}" if nxt else "/login")
 
 
+@session_state
 class AuthState(AppState):
     _access_token: str = ""
     _refresh_token: str = ""
@@ -108,7 +112,7 @@ class AuthState(AppState):
 
     def _accept(
         self, result: auth_service.LoginResult, *, cookie: bool = True, then_redirect: bool = False
-    ) -> rx.event.EventSpec | None:
+    ) -> EventSpec | None:
         """Keep the tab's tokens; with `cookie`, answer the script that turns a one-time grant into
         the session cookie (and, with `then_redirect`, leave the sign-in page once it is set, so
         navigating away cannot cancel the request)."""
@@ -126,7 +130,7 @@ class AuthState(AppState):
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
         p = result.principal
         self._remember_live(p)
-        if not cookie:
+        if not cookie or p is None:
             return None
         grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version})
         self._go_next = then_redirect
@@ -144,7 +148,7 @@ class AuthState(AppState):
             self._go_next = False
             return self._after_sign_in()
 
-    def _after_sign_in(self) -> rx.event.EventSpec:
+    def _after_sign_in(self) -> EventSpec:
         return rx.redirect(safe_next(self._next, self.home_path))
 
     def _ip(self) -> str | None:
@@ -153,8 +157,6 @@ class AuthState(AppState):
 
     def _remember_live(self, principal: Principal | None) -> None:
         """Tell the push layer who this browser session now belongs to (None: nobody)."""
-        from reup_app.state.notifications import remember_session
-
         remember_session(self.router.session.client_token or "", principal)
 
     async def _current_principal(self) -> Principal:
@@ -202,7 +204,9 @@ class AuthState(AppState):
             return
         ip = self._ip()
         try:
-            result = await run_in_unit_of_work(None, auth_service.login, email=email, password=password, client_ip=ip)
+            result = await run_in_unit_of_work(
+                None, sign_in_service.login, email=email, password=password, client_ip=ip
+            )
         except Exception as err:  # service errors are shown as they are
             if not isinstance(err, ServiceError):
                 log.exception("login failed")
@@ -218,7 +222,7 @@ class AuthState(AppState):
             return
         challenge = self._challenge
         try:
-            await run_in_unit_of_work(None, auth_service.begin_mfa_enrolment_with_challenge, challenge)
+            await run_in_unit_of_work(None, sign_in_service.begin_mfa_enrolment_with_challenge, challenge)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -233,7 +237,7 @@ class AuthState(AppState):
             return
         challenge, ip = self._challenge, self._ip()
         try:
-            result = await run_in_unit_of_work(None, auth_service.complete_mfa, challenge, code, client_ip=ip)
+            result = await run_in_unit_of_work(None, sign_in_service.complete_mfa, challenge, code, client_ip=ip)
         except ServiceError as err:
             self.login_error = error_message(err)
             return
@@ -249,7 +253,7 @@ class AuthState(AppState):
         challenge, ip = self._challenge, self._ip()
         try:
             result = await run_in_unit_of_work(
-                None, auth_service.confirm_mfa_enrolment_with_challenge, challenge, code, client_ip=ip
+                None, sign_in_service.confirm_mfa_enrolment_with_challenge, challenge, code, client_ip=ip
             )
         except ServiceError as err:
             self.login_error = error_message(err)
@@ -313,7 +317,7 @@ class AuthState(AppState):
         try:
             result = await run_in_unit_of_work(
                 None,
-                auth_service.issue_tab_session,
+                browser_sessions_service.issue_tab_session,
                 user_id=payload["user_id"],
                 entity_id=payload["entity_id"],
                 token_version=payload["tv"],
@@ -329,6 +333,10 @@ class AuthState(AppState):
         """Callback of RESTORE_SCRIPT on a public page: signed in if the cookie holds, else nothing."""
         if not self.signed_in:
             await self._restore(code)
+
+    def _restore_required(self) -> EventSpec:
+        """What a protected page returns for a signed-out tab (`AppState._gate`): try the cookie."""
+        return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_required)
 
     @rx.event
     async def finish_restore_required(self, code: str = ""):

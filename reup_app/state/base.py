@@ -15,7 +15,21 @@ from reup_app.security.principal import Principal
 from reup_app.state.arg_guard import guard_class_handlers
 
 T = TypeVar("T")
+S = TypeVar("S", bound="AppState")
 log = logging.getLogger(__name__)
+
+# The state class that holds the session's tokens: AuthState, a subclass of AppState defined in
+# reup_app/state/auth.py, which names itself here with `@session_state` (a base never imports its
+# subclass). One per app.
+_session_state_cls: list[type[AppState]] = []
+
+
+def session_state(cls: type[S]) -> type[S]:
+    """Class decorator: `cls` resolves the principal of every page state (see `AppState._principal`)."""
+    if _session_state_cls and _session_state_cls[0] is not cls:
+        raise RuntimeError(f"{_session_state_cls[0].__name__} is already the session state")
+    _session_state_cls[:] = [cls]
+    return cls
 
 
 class AppState(rx.State):
@@ -26,12 +40,16 @@ class AppState(rx.State):
         guard_class_handlers(cls)
         super().__init_subclass__(**kwargs)
 
+    async def _session(self) -> Any:
+        """This session's instance of the `@session_state` class (AuthState)."""
+        if not _session_state_cls:
+            raise RuntimeError("no @session_state class defined (import reup_app.state.auth)")
+        cls = _session_state_cls[0]
+        return self if isinstance(self, cls) else await self.get_state(cls)
+
     async def _principal(self) -> Principal:
         """The acting principal, re-validated on the server for every event."""
-        from reup_app.state.auth import AuthState
-
-        auth = self if isinstance(self, AuthState) else await self.get_state(AuthState)
-        return await auth._current_principal()
+        return await (await self._session())._current_principal()
 
     async def _call(self, fn: Callable[..., T], *args: Any, principal: Principal | None = None, **kw: Any) -> T:
         """Run a service function in a unit of work on a worker thread (DB calls block)."""
@@ -44,11 +62,10 @@ class AppState(rx.State):
         Signed in without the right: the "not allowed" page. `action` is checked against the
         principal's own entity; `kind` limits the page to retailers or wholesalers."""
         from reup_app.services.identity.profile import business_kind
-        from reup_app.state.auth import RESTORE_SCRIPT, AuthState  # imported here: auth imports this module
 
         p = await self._principal()
         if not p.is_authenticated:
-            return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_required)
+            return (await self._session())._restore_required()
         if platform_admin and not p.is_platform_admin:
             return rx.redirect("/not-allowed")
         if action is not None and not is_allowed(p, action, p.entity_id):

@@ -12,6 +12,9 @@ import reflex as rx
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
 from reup_app.services.ordering import cart as cart_service
+from reup_app.services.ordering import cart_view as cart_view_service
+from reup_app.services.ordering import checkout_flow as checkout_service
+from reup_app.services.ordering import checkout_licenses as checkout_licenses_service
 from reup_app.state.base import AppState, error_message
 
 TERM_LABELS = {
@@ -62,7 +65,7 @@ class CartGroupView:
     date: str = ""
 
 
-def _line_view(ln: cart_service.CartLine) -> CartLineView:
+def _line_view(ln: cart_view_service.CartLine) -> CartLineView:
     unit = fmt.UNIT_LABELS.get(ln.unit_of_measure, ln.unit_of_measure)
     return CartLineView(
         item_id=str(ln.cart_item_id),
@@ -77,7 +80,7 @@ def _line_view(ln: cart_service.CartLine) -> CartLineView:
     )
 
 
-def _group_view(g: cart_service.CartSellerGroup, chosen: dict[str, str]) -> CartGroupView:
+def _group_view(g: cart_view_service.CartSellerGroup, chosen: dict[str, str]) -> CartGroupView:
     terms = chosen.get("terms") if chosen.get("terms") in g.payment_terms_offered else None
     return CartGroupView(
         seller_id=str(g.seller_entity_id),
@@ -119,7 +122,7 @@ class CartState(AppState):
 
     async def _refresh(self) -> None:
         try:
-            cart = await self._call(cart_service.get_cart)
+            cart = await self._call(cart_view_service.get_cart)
         except Exception as err:
             self.error = error_message(err, "cart load")
             return
@@ -136,7 +139,7 @@ class CartState(AppState):
         self.placing = False
         self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice
         try:
-            licenses = await self._call(cart_service.buyer_licenses)
+            licenses = await self._call(checkout_licenses_service.buyer_licenses)
         except ServiceError as err:
             self.error = error_message(err)
             self.licenses, self.groups, self.loaded = [], [], True
@@ -243,7 +246,7 @@ class CartState(AppState):
         yield
         try:
             result = await self._call(
-                cart_service.checkout,
+                checkout_service.checkout,
                 buyer_license_id=int(self.license_id),
                 choices=choices,
                 idempotency_key=self._checkout_key,

@@ -8,9 +8,10 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
+from reup_app.services.catalog import catalog_query as catalog_query_service
 from reup_app.services.catalog import search as catalog_service
 from reup_app.state.base import AppState, error_message, form_text
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class CatalogState(AppState):
             "page_size": 24,
         }
         try:
-            query = catalog_service.CatalogQuery.parse(**raw)
+            query = catalog_query_service.CatalogQuery.parse(**raw)
             result = await self._call(catalog_service.search_catalog, query)
         except Exception as err:  # service errors are shown as they are; others generically
             if not isinstance(err, ServiceError):

@@ -14,10 +14,10 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.services.reporting import dashboards
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ def _series(report: dashboards.SalesReport, dimension: str) -> tuple[list[dict[s
     key_of = {t.key: SERIES_KEYS[i] for i, t in enumerate(totals[:TOP])}
     names = [t.label for t in totals[:TOP]] + [""] * (TOP - len(totals[:TOP]))
     names.append("Other" if len(totals) > TOP else "")
-    rows = {b: {"bucket": b.strftime("%b %d"), **{k: 0.0 for k in SERIES_KEYS}} for b in report.buckets}
+    rows: dict[Any, dict[str, Any]] = {
+        b: {"bucket": b.strftime("%b %d"), **{k: 0.0 for k in SERIES_KEYS}} for b in report.buckets
+    }
     for p in points:
         row = rows.get(p.bucket)
         if row is not None:

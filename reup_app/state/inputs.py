@@ -19,7 +19,8 @@ def describe_rejected_files(rejections: Any, *, max_bytes: int, types_text: str)
     problems = []
     for r in (rejections if isinstance(rejections, list) else [])[:10]:
         name = str(r.get("name") or "A file")[:60] if isinstance(r, dict) else "A file"
-        codes = r.get("codes") if isinstance(r, dict) and isinstance(r.get("codes"), list) else []
+        codes = r.get("codes") if isinstance(r, dict) else None
+        codes = codes if isinstance(codes, list) else []
         if "file-too-large" in codes:
             problems.append(f"{name} is larger than {max_bytes // 1024 // 1024} MB.")
         elif "file-invalid-type" in codes:

@@ -19,12 +19,13 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
-from reup_app.realtime.registry import SessionInfo, get_registry
+from reup_app.realtime.listeners import live_listener
+from reup_app.realtime.registry import SessionInfo, remember_session
 from reup_app.security.principal import Principal
 from reup_app.services.notifications import inbox as notif_service
+from reup_app.services.notifications import preferences as preferences_service
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +70,6 @@ async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
 
 async def _toast(title: str):
     return rx.toast.info(title, duration=8000, close_button=True)
-
-
-def remember_session(token: str, principal: Principal | None) -> None:
-    """Record which user/entity this browser session (client token) belongs to, for pushes."""
-    if token:
-        get_registry().register(token, SessionInfo.of(principal))
-
-
-def forget_session(token: str) -> None:
-    if token:
-        get_registry().forget(token)
 
 
 def _item_view(n: notif_service.NotificationView) -> dict[str, str]:
@@ -254,7 +244,7 @@ class NotificationPrefsState(AppState):
 
     async def _load(self) -> None:
         try:
-            rows = await self._call(notif_service.get_preferences)
+            rows = await self._call(preferences_service.get_preferences)
         except Exception as err:
             self.prefs_error = error_message(err)
             self.prefs = []
@@ -287,7 +277,7 @@ class NotificationPrefsState(AppState):
             return
         values = {"in_app": current["in_app"] == "yes", "email": current["email"] == "yes", channel: on}
         try:
-            await self._call(notif_service.set_preference, kind, in_app=values["in_app"], email=values["email"])
+            await self._call(preferences_service.set_preference, kind, in_app=values["in_app"], email=values["email"])
         except Exception as err:
             self.prefs_error = error_message(err)
             return

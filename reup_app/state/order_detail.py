@@ -12,12 +12,15 @@ from typing import Any
 import reflex as rx
 
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.billing import download_tickets, invoices, payments
+from reup_app.services.ordering import line_edits as line_edits_service
 from reup_app.services.ordering import messages
+from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering import orders as orders_service
+from reup_app.services.ordering import reordering as reordering_service
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 from reup_app.state.order_views import (
     actor,
     describe_event,
@@ -80,7 +83,7 @@ class OrderDetailState(AppState):
     async def _refresh(self) -> None:
         principal = await self._principal()
         try:
-            o = await self._call(orders_service.get_order, self._number, principal=principal)
+            o = await self._call(order_views_service.get_order, self._number, principal=principal)
         except Exception as err:
             self.error, self.order, self.loaded = error_message(err, "order load"), {}, True
             return
@@ -247,7 +250,7 @@ class OrderDetailState(AppState):
         if current is None or current["quantity"] == quantity.strip():
             return
         await self._run(
-            orders_service.edit_lines,
+            line_edits_service.edit_lines,
             self._number,
             [{"line_id": int(line_id), "quantity": quantity.strip()[:16]}],
             success="Line updated.",
@@ -259,7 +262,7 @@ class OrderDetailState(AppState):
             self.error = "Unknown line."
             return
         await self._run(
-            orders_service.edit_lines,
+            line_edits_service.edit_lines,
             self._number,
             [{"line_id": int(line_id), "remove": True}],
             success="Line removed.",
@@ -270,7 +273,7 @@ class OrderDetailState(AppState):
         if not self._number:
             return
         try:
-            result = await self._call(orders_service.reorder, self._number)
+            result = await self._call(reordering_service.reorder, self._number)
         except ServiceError as err:
             self.error = error_message(err)
             return

@@ -62,9 +62,8 @@ def _dec(value: Any) -> Decimal | None:
 
 
 def order_view(o: OrderDetail) -> dict[str, str]:
-    requested = ""
-    if o.requested_delivery_start or o.requested_delivery_end:
-        requested = (o.requested_delivery_start or o.requested_delivery_end).strftime("%Y-%m-%d")
+    day = o.requested_delivery_start or o.requested_delivery_end
+    requested = day.strftime("%Y-%m-%d") if day else ""
     return {
         "number": o.number,
         "status": o.status,

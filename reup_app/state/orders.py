@@ -6,10 +6,10 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.models.enums import OrderStatus
-from reup_app.services.ordering import orders as orders_service
+from reup_app.realtime.listeners import live_listener
+from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering.records import OrderSummary
 from reup_app.state.base import AppState, error_message
-from reup_app.state.live import live_listener
 
 ALL = "all"
 STATUS_FILTERS = [(ALL, "All statuses"), ("open", "Open")] + [
@@ -60,7 +60,7 @@ class OrdersState(AppState):
         try:
             principal = await self._principal()
             result = await self._call(
-                orders_service.list_orders,
+                order_views_service.list_orders,
                 principal=principal,
                 role_side=None if self.side == ALL else self.side,
                 status=None if self.status == ALL else self.status,

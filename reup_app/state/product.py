@@ -6,11 +6,11 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.services.catalog import product_detail as detail_service
 from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message
 from reup_app.state.catalog import item_view
-from reup_app.state.live import live_listener
 from reup_app.state.route_args import route_arg
 
 LAB_LABELS = {"passed": "Passed", "failed": "Failed", "submitted": "Testing", "not_submitted": "Not tested"}

@@ -11,13 +11,13 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError, ValidationError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import products
-from reup_app.services.inventory import lots as inventory
+from reup_app.services.inventory import lot_management as lot_management_service
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import parse_id
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,12 @@ LOT_FIELDS = (
     "expires_on",
 )
 NO_LOT_ERRORS = {name: "" for name in LOT_FIELDS}
+PACKAGE_LABEL_HELP = lot_management_service.PACKAGE_LABEL_HELP  # shown by the page; the service enforces the format
 ADJUST_FIELDS = ("mode", "amount", "reason")
 ADJUST_FORM_ID = "adjust-form-card"
 
 
-def _lot_view(lot: inventory.LotDTO) -> dict[str, str]:
+def _lot_view(lot: lot_management_service.LotDTO) -> dict[str, str]:
     unit = fmt.UNIT_LABELS.get(lot.unit_of_measure, lot.unit_of_measure)
     return {
         "id": str(lot.id),
@@ -64,7 +65,7 @@ def _lot_view(lot: inventory.LotDTO) -> dict[str, str]:
     }
 
 
-def _license_totals(lots: list[inventory.LotDTO]) -> list[dict[str, str]]:
+def _license_totals(lots: list[lot_management_service.LotDTO]) -> list[dict[str, str]]:
     sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
     for lot in lots:
         s = sums[lot.license_number]
@@ -108,7 +109,7 @@ class SellerInventoryState(AppState):
     async def _refresh(self) -> None:
         lots, self.error = await attempt(
             self,
-            inventory.list_lots,
+            lot_management_service.list_lots,
             product_id=None if self.product_filter == ALL else int(self.product_filter),
             license_id=None if self.license_filter == ALL else int(self.license_filter),
         )
@@ -119,7 +120,7 @@ class SellerInventoryState(AppState):
         self.loaded = True
 
     async def _load_options(self) -> None:
-        licenses = await self._call(inventory.list_own_licenses)
+        licenses = await self._call(lot_management_service.list_own_licenses)
         self.licenses = [{"id": str(x.id), "label": f"{x.number} ({x.state}, {x.status})"} for x in licenses]
         page = await self._call(products.list_own_products, page_size=products.MAX_PAGE_SIZE)
         self.product_options = [
@@ -190,7 +191,7 @@ class SellerInventoryState(AppState):
         kw["package_label"] = (values["package_label"] or "").upper()
         kw["quantity_on_hand"] = values["quantity_on_hand"]
         try:
-            lot = await self._call(inventory.create_lot, product_id=pid, license_id=lid, **kw)
+            lot = await self._call(lot_management_service.create_lot, product_id=pid, license_id=lid, **kw)
         except ValidationError as err:
             self.lot_errors = NO_LOT_ERRORS | ({err.field: str(err)} if err.field in NO_LOT_ERRORS else {})
             self.lot_error = str(err)
@@ -208,7 +209,7 @@ class SellerInventoryState(AppState):
     def start_adjust(self, lot_id: str):
         lid = parse_id(lot_id)
         lot = next((x for x in self.lots if x["id"] == str(lid)), None)
-        if lot is None:
+        if lid is None or lot is None:
             return
         self.adjusting_id, self.adjusting_label, self.adjust_error, self.notice = lid, lot["package_label"], "", ""
         return rx.scroll_to(ADJUST_FORM_ID)
@@ -232,7 +233,9 @@ class SellerInventoryState(AppState):
             self.adjust_error = "Enter the new on-hand count." if mode == "count" else "Enter the change, e.g. -2."
             return
         kw = {"quantity_on_hand": amount} if mode == "count" else {"delta": amount}
-        lot, self.adjust_error = await attempt(self, inventory.adjust_lot, self.adjusting_id, reason=reason, **kw)
+        lot, self.adjust_error = await attempt(
+            self, lot_management_service.adjust_lot, self.adjusting_id, reason=reason, **kw
+        )
         if self.adjust_error:
             return
         self.adjusting_id, self.adjust_error = 0, ""

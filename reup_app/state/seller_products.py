@@ -13,14 +13,14 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
+from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import images as product_images
-from reup_app.services.catalog import product_csv, products
-from reup_app.services.catalog.products import FIELDS, ProductFieldErrors
+from reup_app.services.catalog import product_csv, product_fields, products
+from reup_app.services.catalog.product_fields import FIELDS, ProductFieldErrors
 from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message
 from reup_app.state.inputs import describe_rejected_files, parse_id
-from reup_app.state.live import live_listener
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ LISTING_LABELS = {
     "internal": "Internal",
     "archived": "Archived",
 }
-MAX_FIELD_TEXT = products.MAX_DESCRIPTION + 10
+MAX_FIELD_TEXT = product_fields.MAX_DESCRIPTION + 10
 PAGE_SIZE = 50
 BLANK_FORM = {name: "" for name in FIELDS} | {
     "category": "flower",
@@ -44,6 +44,10 @@ BLANK_FORM = {name: "" for name in FIELDS} | {
 }
 NO_ERRORS = {name: "" for name in FIELDS}
 FORM_ID = "product-form-card"
+# Limits the page shows (pages import the state, never the services; the services enforce them).
+IMAGE_MAX_BYTES = product_images.MAX_IMAGE_BYTES
+CSV_MAX_BYTES = product_csv.MAX_BYTES
+CSV_COLUMNS = FIELDS
 
 
 def _product_view(p: products.ProductRow) -> dict[str, str]:
@@ -127,7 +131,7 @@ class SellerProductsState(AppState):
         self.has_next = self.page * PAGE_SIZE < result.total
         self.state_counts = [
             {"value": s, "label": LISTING_LABELS[s], "count": str(result.counts.get(s, 0))}
-            for s in products.LISTING_STATES
+            for s in product_fields.LISTING_STATES
         ]
         self.loaded = True
 

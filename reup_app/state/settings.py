@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.api.secret_display import mfa_setup_url, recovery_codes_urls
 from reup_app.errors import ServiceError
-from reup_app.services.identity import auth as auth_service
+from reup_app.security.ticket_links import mfa_setup_url, recovery_codes_urls
+from reup_app.services.identity import mfa_settings as mfa_settings_service
+from reup_app.services.identity import password_reset as password_reset_service
 from reup_app.services.identity import profile as profile_service
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message, form_text
@@ -78,7 +79,7 @@ class SettingsState(AppState):
         auth = await self.get_state(AuthState)
         ip = self.router.session.client_ip or None
         try:
-            result = await self._call(auth_service.change_password, current, new, client_ip=ip)
+            result = await self._call(password_reset_service.change_password, current, new, client_ip=ip)
         except ServiceError as err:
             self._failed(err)
             return
@@ -88,7 +89,7 @@ class SettingsState(AppState):
     @rx.event
     async def start_mfa(self):
         try:
-            await self._call(auth_service.begin_mfa_enrolment)
+            await self._call(mfa_settings_service.begin_mfa_enrolment)
         except ServiceError as err:
             self._failed(err)
             return
@@ -103,7 +104,7 @@ class SettingsState(AppState):
             self.error = "Enter the 6-digit code your authenticator app shows for ReUp."
             return
         try:
-            codes = await self._call(auth_service.confirm_mfa_enrolment, code)
+            codes = await self._call(mfa_settings_service.confirm_mfa_enrolment, code)
         except ServiceError as err:
             self._failed(err)
             return
@@ -124,7 +125,7 @@ class SettingsState(AppState):
             self.error = "Enter your password to make new recovery codes."
             return
         try:
-            codes = await self._call(auth_service.regenerate_recovery_codes, password=password)
+            codes = await self._call(mfa_settings_service.regenerate_recovery_codes, password=password)
         except ServiceError as err:
             self._failed(err)
             return
@@ -139,7 +140,7 @@ class SettingsState(AppState):
             self.error = "Enter your password to turn two-factor authentication off."
             return
         try:
-            await self._call(auth_service.disable_mfa, password=password)
+            await self._call(mfa_settings_service.disable_mfa, password=password)
         except ServiceError as err:
             self._failed(err)
             return

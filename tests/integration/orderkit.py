@@ -33,7 +33,7 @@ from reup_app.models import (
     TradeRelationship,
 )
 from reup_app.security.principal import Principal
-from reup_app.services.ordering import cart, orders
+from reup_app.services.ordering import cart, checkout_flow, orders
 from tests.factories import (
     make_entity,
     make_license,
@@ -121,7 +121,7 @@ def place(
     return call(
         engine,
         principal,
-        cart.checkout,
+        checkout_flow.checkout,
         buyer_license_id=buyer.license.id,
         choices=choices,
         idempotency_key=idempotency_key or key(),

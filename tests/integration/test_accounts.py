@@ -22,8 +22,9 @@ from reup_app.security.passwords import verify_password
 from reup_app.security.principal import ANONYMOUS
 from reup_app.security.ratelimit import MemoryBackend, set_backend
 from reup_app.services.identity import accounts
-from reup_app.services.identity.auth import BAD_CREDENTIALS, AccountBlocked
+from reup_app.services.identity.auth import AccountBlocked
 from reup_app.services.identity.principal_cache import set_cache_ttl
+from reup_app.services.identity.sign_in import BAD_CREDENTIALS
 from tests.identity_support import (
     DEFAULT_PASSWORD,
     STRONG_PASSWORD,

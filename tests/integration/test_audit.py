@@ -17,7 +17,8 @@ from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, Principal, system_principal
 from reup_app.security.ratelimit import MemoryBackend, set_backend
 from reup_app.security.tokens import issue_refresh_token
-from reup_app.services.audit.trail import REDACTED, is_secret_column, list_audit
+from reup_app.services.audit.log_listing import list_audit
+from reup_app.services.audit.trail import REDACTED, is_secret_column
 from tests.factories import make_brand, make_entity, make_license, make_lot, make_member, make_product
 from tests.identity_support import admin_principal, audit_rows, fresh, sfx
 

@@ -17,13 +17,9 @@ from reup_app.errors import ValidationError
 from reup_app.models.catalog import product_search_text
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, system_principal
-from reup_app.services.catalog.search import (
-    CatalogItem,
-    CatalogPage,
-    CatalogQuery,
-    get_catalog_facets,
-    search_catalog,
-)
+from reup_app.services.catalog.catalog_query import CatalogQuery
+from reup_app.services.catalog.facets import get_catalog_facets
+from reup_app.services.catalog.search import CatalogItem, CatalogPage, search_catalog
 from tests.factories import make_brand, make_entity, make_member, make_product
 
 pytestmark = pytest.mark.mysql

@@ -19,7 +19,7 @@ from reup_app.errors import (
 from reup_app.models import Order, OrderEvent
 from reup_app.models.types import utcnow
 from reup_app.services.billing import payments, tax
-from reup_app.services.ordering import cart, orders
+from reup_app.services.ordering import cart, cart_view, checkout_flow, order_views, reordering
 from tests.factories import make_license
 from tests.integration.orderkit import (
     EventLog,
@@ -63,7 +63,7 @@ def _fill(engine, shop, items):
 
 def _checkout(engine, shop, **kw):
     kw.setdefault("idempotency_key", key())
-    return call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=shop.buyer.license.id, **kw)
+    return call(engine, shop.buyer.p["buyer"], checkout_flow.checkout, buyer_license_id=shop.buyer.license.id, **kw)
 
 
 def _order_count(engine, buyer) -> int:
@@ -111,7 +111,7 @@ def test_cart_with_two_sellers_becomes_two_orders(engine, shop):
     )
     assert row.requested_delivery_start is not None and row.submitted_at is not None
     assert order_row(engine, ob.number).delivery_preferences == "Deliver on Wednesdays"
-    assert call(engine, shop.buyer.p["buyer"], cart.get_cart).item_count == 0
+    assert call(engine, shop.buyer.p["buyer"], cart_view.get_cart).item_count == 0
     assert product_row(engine, shop.pa.id).available_qty == 96
     assert product_row(engine, shop.pb.id).available_qty == 97
     submitted = log.of("order.submitted")
@@ -122,7 +122,7 @@ def test_cart_with_two_sellers_becomes_two_orders(engine, shop):
     assert len(inv) == 2  # one event per seller, however many of its products changed
     assert all(e.payload["public"] is True and e.entity_ids for e in inv)
     # the seller sees its own order only
-    page = call(engine, shop.a.owner, orders.list_orders, role_side="seller")
+    page = call(engine, shop.a.owner, order_views.list_orders, role_side="seller")
     assert [o.number for o in page.items] == [oa.number]
 
 
@@ -133,13 +133,13 @@ def test_below_a_sellers_minimum_is_refused_and_nothing_changes(engine, shop):
         _checkout(engine, shop)
     assert shop.a.entity.name in str(err.value) and "$50.00" in str(err.value) and "$25.00" in str(err.value)
     assert db_state(engine, entity_ids=[shop.a.id, shop.b.id, shop.buyer.id]) == before
-    view = call(engine, shop.buyer.p["buyer"], cart.get_cart)
+    view = call(engine, shop.buyer.p["buyer"], cart_view.get_cart)
     group = next(g for g in view.groups if g.seller_entity_id == shop.a.id)
     assert (group.meets_minimum, group.shortfall, group.can_checkout) == (False, D("25.00"), False)
     # checking out only the other seller works and leaves A's items in the cart
     result = _checkout(engine, shop, seller_entity_ids=[shop.b.id])
     assert [o.seller_entity_id for o in result.orders] == [shop.b.id]
-    assert [g.seller_entity_id for g in call(engine, shop.buyer.p["buyer"], cart.get_cart).groups] == [shop.a.id]
+    assert [g.seller_entity_id for g in call(engine, shop.buyer.p["buyer"], cart_view.get_cart).groups] == [shop.a.id]
 
 
 def test_terms_not_offered_are_refused(engine, shop):
@@ -159,13 +159,13 @@ def test_buyer_on_hold_is_blocked_with_the_message(engine, shop):
     place_one(engine, shop.buyer, shop.pb, "1")  # makes them a customer of B
     call(engine, shop.b.owner, payments.set_buyer_hold, shop.buyer.id, True, "90 days overdue")
     _fill(engine, shop, [(shop.pb, "2")])
-    view = call(engine, shop.buyer.p["buyer"], cart.get_cart)
+    view = call(engine, shop.buyer.p["buyer"], cart_view.get_cart)
     assert view.groups[0].on_hold and not view.groups[0].can_checkout
     with pytest.raises(Conflict) as err:
         _checkout(engine, shop)
     assert str(err.value) == f"Pay your prior balance to {shop.b.entity.name} before placing new orders."
     assert _order_count(engine, shop.buyer) == 1
-    assert call(engine, shop.buyer.p["buyer"], cart.get_cart).item_count == 1
+    assert call(engine, shop.buyer.p["buyer"], cart_view.get_cart).item_count == 1
     call(engine, shop.b.owner, payments.set_buyer_hold, shop.buyer.id, False)
     assert len(_checkout(engine, shop).orders) == 1
 
@@ -216,12 +216,12 @@ def test_concurrent_double_submit_creates_the_orders_once(engine, shop):
 def test_price_tier_price_is_used(engine, session, shop):
     make_tier(session, shop.a, shop.buyer, {shop.pa.id: "10.00"})
     _fill(engine, shop, [(shop.pa, "4"), (shop.pa2, "5")])
-    view = call(engine, shop.buyer.p["buyer"], cart.get_cart)
+    view = call(engine, shop.buyer.p["buyer"], cart_view.get_cart)
     prices = {ln.product_id: (ln.unit_price, ln.list_price) for ln in view.groups[0].lines}
     assert prices == {shop.pa.id: (D("10.00"), D("12.50")), shop.pa2.id: (D("4.00"), D("4.00"))}
     assert view.groups[0].subtotal == D("60.00")
     number = _checkout(engine, shop).orders[0].number
-    detail = call(engine, shop.a.owner, orders.get_order, number)
+    detail = call(engine, shop.a.owner, order_views.get_order, number)
     assert {ln.product_id: (ln.unit_price, ln.line_total) for ln in detail.lines} == {
         shop.pa.id: (D("10.00"), D("40.00")),
         shop.pa2.id: (D("4.00"), D("20.00")),
@@ -230,7 +230,7 @@ def test_price_tier_price_is_used(engine, session, shop):
     # another buyer of the same seller still pays list price
     other = make_buyer(session)
     call(engine, other.p["buyer"], cart.add_to_cart, shop.pa.id, "4")
-    assert call(engine, other.p["buyer"], cart.get_cart).groups[0].lines[0].unit_price == D("12.50")
+    assert call(engine, other.p["buyer"], cart_view.get_cart).groups[0].lines[0].unit_price == D("12.50")
 
 
 def test_tax_rate_of_the_sellers_state_is_applied(engine, shop, monkeypatch):
@@ -244,13 +244,25 @@ def test_buyer_license_must_be_the_buyers_own_active_license(engine, session, sh
     _fill(engine, shop, [(shop.pb, "1")])
     for license_id in (shop.a.license.id, 999999999, "nope"):
         with pytest.raises(ValidationError):
-            call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=license_id, idempotency_key=key())
+            call(
+                engine,
+                shop.buyer.p["buyer"],
+                checkout_flow.checkout,
+                buyer_license_id=license_id,
+                idempotency_key=key(),
+            )
     expired = make_license(session, shop.buyer.entity, status="expired")
     with pytest.raises(ValidationError, match="not active"):
-        call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=expired.id, idempotency_key=key())
+        call(engine, shop.buyer.p["buyer"], checkout_flow.checkout, buyer_license_id=expired.id, idempotency_key=key())
     other_state = make_license(session, shop.buyer.entity, state="CO")
     with pytest.raises(ValidationError, match="no active license in CO"):
-        call(engine, shop.buyer.p["buyer"], cart.checkout, buyer_license_id=other_state.id, idempotency_key=key())
+        call(
+            engine,
+            shop.buyer.p["buyer"],
+            checkout_flow.checkout,
+            buyer_license_id=other_state.id,
+            idempotency_key=key(),
+        )
     assert _order_count(engine, shop.buyer) == 0
 
 
@@ -263,7 +275,11 @@ def test_checkout_needs_a_key_a_role_and_a_cart(engine, shop):
     for role in ("viewer", "sales", "fulfillment"):
         with pytest.raises(PermissionDenied):
             call(
-                engine, shop.buyer.p[role], cart.checkout, buyer_license_id=shop.buyer.license.id, idempotency_key=key()
+                engine,
+                shop.buyer.p[role],
+                checkout_flow.checkout,
+                buyer_license_id=shop.buyer.license.id,
+                idempotency_key=key(),
             )
     with pytest.raises(ValidationError, match="in the past"):
         _checkout(engine, shop, choices={shop.b.id: {"requested_delivery_end": "2001-01-01T00:00:00+00:00"}})
@@ -305,7 +321,7 @@ def test_cart_add_update_remove_and_grouping(engine, shop):
     assert again.cart_item_id == item.cart_item_id and again.quantity == 5
     call(engine, p, cart.add_to_cart, shop.pb.id, "1")
     call(engine, p, cart.update_cart_item, item.cart_item_id, "6")
-    view = call(engine, p, cart.get_cart)
+    view = call(engine, p, cart_view.get_cart)
     assert view.item_count == 2 and view.subtotal == D("82.00")
     ga = next(g for g in view.groups if g.seller_entity_id == shop.a.id)
     assert (ga.subtotal, ga.min_order_amount, ga.meets_minimum, ga.payment_terms_offered, ga.can_checkout) == (
@@ -318,9 +334,9 @@ def test_cart_add_update_remove_and_grouping(engine, shop):
     call(engine, p, cart.remove_cart_item, item.cart_item_id)
     with pytest.raises(NotFound):
         call(engine, p, cart.remove_cart_item, item.cart_item_id)
-    assert [g.seller_entity_id for g in call(engine, p, cart.get_cart).groups] == [shop.b.id]
+    assert [g.seller_entity_id for g in call(engine, p, cart_view.get_cart).groups] == [shop.b.id]
     # another member of the same business has a cart of their own
-    assert call(engine, shop.buyer.owner, cart.get_cart).item_count == 0
+    assert call(engine, shop.buyer.owner, cart_view.get_cart).item_count == 0
     assert call(engine, p, cart.clear_cart) == 1
 
 
@@ -331,7 +347,7 @@ def test_cart_shows_why_a_line_cannot_be_checked_out(engine, session, shop):
     product.listing_state = "archived"
     session.add(product)
     session.commit()
-    view = call(engine, p, cart.get_cart)
+    view = call(engine, p, cart_view.get_cart)
     assert view.groups[0].lines[0].issue == "No longer available." and not view.groups[0].can_checkout
     with pytest.raises(NotFound, match="no longer available"):
         _checkout(engine, shop)
@@ -343,8 +359,8 @@ def test_reorder_puts_lines_back_in_the_cart(engine, session, shop):
     gone.listing_state = "archived"
     session.add(gone)
     session.commit()
-    result = call(engine, shop.buyer.p["buyer"], orders.reorder, number)
+    result = call(engine, shop.buyer.p["buyer"], reordering.reorder, number)
     assert [(a.product_id, a.quantity) for a in result.added] == [(shop.pa.id, D("4.000"))]
     assert [s["sku"] for s in result.skipped] == [shop.pa2.sku]
     with pytest.raises(PermissionDenied):
-        call(engine, shop.a.owner, orders.reorder, number)
+        call(engine, shop.a.owner, reordering.reorder, number)

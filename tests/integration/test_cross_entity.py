@@ -13,8 +13,16 @@ from reup_app.errors import (
     ValidationError,
 )
 from reup_app.services.billing import invoices, payments
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.ordering import cart, messages, orders
+from reup_app.services.inventory import lot_management as lot_management_service
+from reup_app.services.ordering import (
+    cart,
+    checkout_flow,
+    line_edits,
+    messages,
+    order_views,
+    orders,
+    reordering,
+)
 from reup_app.services.reporting import dashboards
 from tests.integration.orderkit import (
     advance,
@@ -51,10 +59,10 @@ def scene(engine, session):
     advance(engine, s.a, s.accepted, "accept")
     s.shipped = place_one(engine, s.b, s.product, "1")
     advance(engine, s.a, s.shipped, "accept", "fulfill", "ship")
-    s.invoice = call(engine, s.a.owner, orders.get_order, s.shipped).invoice_number
-    s.line_id = call(engine, s.a.owner, orders.get_order, s.submitted).lines[0].id
+    s.invoice = call(engine, s.a.owner, order_views.get_order, s.shipped).invoice_number
+    s.line_id = call(engine, s.a.owner, order_views.get_order, s.submitted).lines[0].id
     s.c_order = place_one(engine, s.b, s.c_product, "1")  # an order C sells, for C's own actions
-    s.c_line_id = call(engine, s.c.owner, orders.get_order, s.c_order).lines[0].id
+    s.c_line_id = call(engine, s.c.owner, order_views.get_order, s.c_order).lines[0].id
     s.c_order_open = place_one(engine, s.b, s.c_product, "1")  # stays submitted
     s.cart_item = call(engine, s.b.p["buyer"], cart.add_to_cart, s.product.id, "3").cart_item_id
     return s
@@ -71,25 +79,40 @@ def attempts(s):
         out.append(
             (
                 f"edit_lines {number}",
-                orders.edit_lines,
+                line_edits.edit_lines,
                 (number, [{"line_id": s.line_id, "quantity": "1"}]),
                 {"idempotency_key": key()},
             )
         )
-        out.append((f"reorder {number}", orders.reorder, (number,), {}))
+        out.append((f"reorder {number}", reordering.reorder, (number,), {}))
         out.append((f"post_message {number}", messages.post_message, (number, "hello"), {}))
     out += [
         ("update B's cart item", cart.update_cart_item, (s.cart_item, "1"), {}),
         ("remove B's cart item", cart.remove_cart_item, (s.cart_item,), {}),
-        ("checkout to B's license", cart.checkout, (), {"buyer_license_id": s.b.license.id, "idempotency_key": key()}),
-        ("checkout to A's license", cart.checkout, (), {"buyer_license_id": s.a.license.id, "idempotency_key": key()}),
+        (
+            "checkout to B's license",
+            checkout_flow.checkout,
+            (),
+            {"buyer_license_id": s.b.license.id, "idempotency_key": key()},
+        ),
+        (
+            "checkout to A's license",
+            checkout_flow.checkout,
+            (),
+            {"buyer_license_id": s.a.license.id, "idempotency_key": key()},
+        ),
         ("record payment on A's invoice", payments.record_payment, (s.invoice, "1.00", "cash"), {}),
         ("hold A", payments.set_buyer_hold, (s.a.id, True, "x"), {}),
-        ("adjust A's lot", inventory.adjust_lot, (s.lots[0].id,), {"quantity_on_hand": "0", "reason": "x"}),
-        ("adjust A's lot by delta", inventory.adjust_lot, (s.lots[0].id,), {"delta": "-1", "reason": "x"}),
+        (
+            "adjust A's lot",
+            lot_management_service.adjust_lot,
+            (s.lots[0].id,),
+            {"quantity_on_hand": "0", "reason": "x"},
+        ),
+        ("adjust A's lot by delta", lot_management_service.adjust_lot, (s.lots[0].id,), {"delta": "-1", "reason": "x"}),
         (
             "lot for A's product",
-            inventory.create_lot,
+            lot_management_service.create_lot,
             (),
             {
                 "product_id": s.product.id,
@@ -100,7 +123,7 @@ def attempts(s):
         ),
         (
             "lot under A's license",
-            inventory.create_lot,
+            lot_management_service.create_lot,
             (),
             {
                 "product_id": s.c_product.id,
@@ -117,7 +140,7 @@ def attempts(s):
         ),
         (
             "edit C's order with A's line",
-            orders.edit_lines,
+            line_edits.edit_lines,
             (s.c_order_open, [{"line_id": s.line_id, "remove": True}]),
             {},
         ),
@@ -150,20 +173,20 @@ def test_orders_of_others_are_not_found_not_forbidden(engine, scene):
         p = s.c.p[role]
         for number in (s.submitted, s.accepted, s.shipped):
             with pytest.raises(NotFound) as err:
-                call(engine, p, orders.get_order, number)
+                call(engine, p, order_views.get_order, number)
             assert str(err.value) == f"Order {number} was not found."
             with pytest.raises(NotFound):
                 call(engine, p, messages.list_messages, number)
             with pytest.raises(NotFound) as missing:
-                call(engine, p, orders.get_order, "RU-00000000")
+                call(engine, p, order_views.get_order, "RU-00000000")
             assert str(missing.value) == "Order RU-00000000 was not found."
         for fn in (invoices.get_invoice, invoices.render_invoice_pdf):
             with pytest.raises(NotFound):
                 call(engine, p, fn, s.invoice)
-        listed = call(engine, p, orders.list_orders)
+        listed = call(engine, p, order_views.list_orders)
         assert {o.number for o in listed.items} == {s.c_order, s.c_order_open}
         assert (
-            all(lot.product_id == s.c_product.id for lot in call(engine, p, inventory.list_lots))
+            all(lot.product_id == s.c_product.id for lot in call(engine, p, lot_management_service.list_lots))
             if role in ("owner", "admin", "sales", "fulfillment")
             else True
         )
@@ -173,7 +196,7 @@ def test_someone_elses_checkout_key_does_not_replay_their_orders(engine, scene):
     s = scene
     call(engine, s.c.p["buyer"], cart.add_to_cart, s.product.id, "1")
     result = call(
-        engine, s.c.p["buyer"], cart.checkout, buyer_license_id=s.c.license.id, idempotency_key=s.checkout_key
+        engine, s.c.p["buyer"], checkout_flow.checkout, buyer_license_id=s.c.license.id, idempotency_key=s.checkout_key
     )
     assert not result.replayed
     assert [o.buyer_entity_id for o in result.orders] == [s.c.id]

@@ -14,7 +14,7 @@ from reup_app.models import Order
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.services.billing import payments
-from reup_app.services.ordering import orders
+from reup_app.services.ordering import order_views, orders
 from reup_app.services.reporting import dashboards
 from tests.integration.orderkit import (
     advance,
@@ -132,7 +132,7 @@ def test_receivables(engine, book):
     assert board.receivables.overdue_count == 0  # not yet due
     later = call(engine, book.s.owner, dashboards.wholesaler_dashboard, now=utcnow() + timedelta(days=1))
     assert (later.receivables.overdue_count, later.receivables.overdue_total) == (2, D("45.00"))  # cod: due at ship
-    detail = call(engine, book.s.owner, orders.get_order, book.o3)
+    detail = call(engine, book.s.owner, order_views.get_order, book.o3)
     call(engine, book.s.owner, payments.record_payment, detail.invoice_number, "30.00", "cash")
     board = call(engine, book.s.owner, dashboards.wholesaler_dashboard)
     assert (board.receivables.open_count, board.receivables.open_total) == (1, D("15.00"))

@@ -14,6 +14,7 @@ from reup_app.models import EmailOutbox
 from reup_app.models.notifications import Notification
 from reup_app.security.principal import ANONYMOUS
 from reup_app.services.notifications import inbox as notifications
+from reup_app.services.notifications import preferences as preferences_service
 from reup_app.services.ordering import messages
 from tests.integration.orderkit import advance, call, fresh, make_buyer, make_seller, place_one, stock
 
@@ -78,8 +79,8 @@ def test_message_tells_the_other_party_only(engine, trade):
 def test_preferences_choose_the_channels(engine, trade):
     seller, buyer, _other, product = trade
     owner, sales = seller.p["owner"], seller.p["sales"]
-    call(engine, owner, notifications.set_preference, "order.submitted", in_app=False, email=True)
-    prefs = {p.kind: p for p in call(engine, owner, notifications.get_preferences)}
+    call(engine, owner, preferences_service.set_preference, "order.submitted", in_app=False, email=True)
+    prefs = {p.kind: p for p in call(engine, owner, preferences_service.get_preferences)}
     assert (prefs["order.submitted"].in_app, prefs["order.submitted"].email) == (False, True)
     assert (prefs["order.status_changed"].in_app, prefs["order.status_changed"].email) == (True, False)
 
@@ -105,17 +106,17 @@ def test_preferences_refuse_bad_input_and_kinds_the_role_never_gets(engine, trad
             call(
                 engine,
                 seller.p["owner"],
-                notifications.set_preference,
+                preferences_service.set_preference,
                 bad["kind"],
                 in_app=bad["in_app"],
                 email=bad["email"],
             )
     # integration sync results go to owners and admins only
     with pytest.raises(ValidationError, match="role does not receive"):
-        call(engine, seller.p["viewer"], notifications.set_preference, "sync.failed", in_app=True, email=True)
-    assert "sync.failed" not in {p.kind for p in call(engine, seller.p["viewer"], notifications.get_preferences)}
+        call(engine, seller.p["viewer"], preferences_service.set_preference, "sync.failed", in_app=True, email=True)
+    assert "sync.failed" not in {p.kind for p in call(engine, seller.p["viewer"], preferences_service.get_preferences)}
     with pytest.raises(NotAuthenticated):
-        call(engine, ANONYMOUS, notifications.get_preferences)
+        call(engine, ANONYMOUS, preferences_service.get_preferences)
 
 
 def test_summary_mark_read_and_mark_all_read_touch_only_ones_own(engine, trade):

@@ -12,7 +12,7 @@ from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent
 from reup_app.models import Delivery, Order, TradeRelationship
 from reup_app.services.billing import payments
-from reup_app.services.ordering import cart
+from reup_app.services.ordering import checkout_licenses
 from reup_app.state.arg_guard import MALFORMED
 from reup_app.state.order_detail import OrderDetailState
 from reup_app.state.orders import OrdersState
@@ -212,7 +212,7 @@ def test_hold_status_and_licenses_are_only_readable_for_own_business(session, en
     for who, target in ((other_seller.owner, buyer.id), (buyer.owner, seller.id)):
         with pytest.raises(NotFound, match="That customer was not found."):
             call(engine, who, payments.get_buyer_hold, target)
-    assert [lic.id for lic in call(engine, buyer.p["buyer"], cart.buyer_licenses)] == [buyer.license.id]
+    assert [lic.id for lic in call(engine, buyer.p["buyer"], checkout_licenses.buyer_licenses)] == [buyer.license.id]
 
 
 def test_list_search_by_number_and_counterparty(session, engine):

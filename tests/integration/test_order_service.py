@@ -12,8 +12,8 @@ from reup_app.errors import (
     PermissionDenied,
     ValidationError,
 )
-from reup_app.services.inventory import lots as inventory
-from reup_app.services.ordering import messages, orders
+from reup_app.services.inventory import lot_management as lot_management_service
+from reup_app.services.ordering import line_edits, messages, order_views
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -46,7 +46,7 @@ def deal(engine, session):
     d.p1, d.lots1 = stock(session, d.seller, qty="20", price="10.00")
     d.p2, d.lots2 = stock(session, d.seller, qty="20", price="3.00")
     d.number = place(engine, d.buyer, [(d.p1, "5"), (d.p2, "4")]).orders[0].number
-    detail = call(engine, d.seller.owner, orders.get_order, d.number)
+    detail = call(engine, d.seller.owner, order_views.get_order, d.number)
     d.l1, d.l2 = (next(ln.id for ln in detail.lines if ln.product_id == p.id) for p in (d.p1, d.p2))
     return d
 
@@ -56,7 +56,7 @@ def test_seller_edits_lines_before_accepting(engine, deal):
         detail = call(
             engine,
             deal.seller.p["sales"],
-            orders.edit_lines,
+            line_edits.edit_lines,
             deal.number,
             [{"line_id": deal.l1, "quantity": "8", "unit_price": "9.50"}, {"line_id": deal.l2, "remove": True}],
             idempotency_key="edit-1",
@@ -80,7 +80,7 @@ def test_seller_edits_lines_before_accepting(engine, deal):
     call(
         engine,
         deal.seller.owner,
-        orders.edit_lines,
+        line_edits.edit_lines,
         deal.number,
         [{"line_id": deal.l1, "quantity": "1"}],
         idempotency_key="edit-1",
@@ -105,18 +105,20 @@ def test_edit_lines_refusals(engine, deal):
     ]
     for changes in bad:
         with pytest.raises(ValidationError):
-            call(engine, deal.seller.owner, orders.edit_lines, deal.number, changes)
+            call(engine, deal.seller.owner, line_edits.edit_lines, deal.number, changes)
     with pytest.raises(Conflict, match="Only 20 each"):
-        call(engine, deal.seller.owner, orders.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "21"}])
+        call(engine, deal.seller.owner, line_edits.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "21"}])
     for role in ("viewer", "fulfillment", "buyer"):
         with pytest.raises(PermissionDenied):
-            call(engine, deal.seller.p[role], orders.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}])
+            call(
+                engine, deal.seller.p[role], line_edits.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}]
+            )
     with pytest.raises(PermissionDenied):
-        call(engine, deal.buyer.owner, orders.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}])
+        call(engine, deal.buyer.owner, line_edits.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}])
     assert db_state(engine, entity_ids=[deal.seller.id, deal.buyer.id]) == before
     advance(engine, deal.seller, deal.number, "accept")
     with pytest.raises(Conflict, match="before it is accepted"):
-        call(engine, deal.seller.owner, orders.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}])
+        call(engine, deal.seller.owner, line_edits.edit_lines, deal.number, [{"line_id": deal.l1, "quantity": "1"}])
 
 
 def test_messages(engine, deal):
@@ -131,7 +133,7 @@ def test_messages(engine, deal):
         ("Can you deliver Friday?", deal.buyer.entity.name),
         ("Yes.", deal.seller.entity.name),
     ]
-    assert [m.body for m in call(engine, deal.buyer.owner, orders.get_order, deal.number).messages] == [
+    assert [m.body for m in call(engine, deal.buyer.owner, order_views.get_order, deal.number).messages] == [
         "Can you deliver Friday?",
         "Yes.",
     ]
@@ -147,21 +149,27 @@ def test_messages(engine, deal):
 def test_list_orders_filters_and_pages(engine, session, deal):
     second = place(engine, deal.buyer, [(deal.p2, "1")]).orders[0].number
     advance(engine, deal.seller, second, "accept")
-    mine = call(engine, deal.buyer.owner, orders.list_orders, role_side="buyer")
+    mine = call(engine, deal.buyer.owner, order_views.list_orders, role_side="buyer")
     assert [o.number for o in mine.items] == [second, deal.number] and mine.total == 2
-    assert call(engine, deal.buyer.owner, orders.list_orders, role_side="seller").total == 0
-    assert [o.number for o in call(engine, deal.seller.owner, orders.list_orders, status="accepted").items] == [second]
-    assert call(engine, deal.seller.owner, orders.list_orders, status=["submitted", "accepted"]).total == 2
-    assert call(engine, deal.seller.owner, orders.list_orders, status="open").total == 2
-    page = call(engine, deal.seller.owner, orders.list_orders, page=2, page_size=1)
+    assert call(engine, deal.buyer.owner, order_views.list_orders, role_side="seller").total == 0
+    assert [o.number for o in call(engine, deal.seller.owner, order_views.list_orders, status="accepted").items] == [
+        second
+    ]
+    assert call(engine, deal.seller.owner, order_views.list_orders, status=["submitted", "accepted"]).total == 2
+    assert call(engine, deal.seller.owner, order_views.list_orders, status="open").total == 2
+    page = call(engine, deal.seller.owner, order_views.list_orders, page=2, page_size=1)
     assert [o.number for o in page.items] == [deal.number] and page.pages == 2
-    assert [o.number for o in call(engine, deal.seller.owner, orders.list_orders, search=second[3:]).items] == [second]
-    found = call(engine, deal.seller.owner, orders.list_orders, role_side="seller", search=deal.buyer.entity.name[-8:])
+    assert [o.number for o in call(engine, deal.seller.owner, order_views.list_orders, search=second[3:]).items] == [
+        second
+    ]
+    found = call(
+        engine, deal.seller.owner, order_views.list_orders, role_side="seller", search=deal.buyer.entity.name[-8:]
+    )
     assert found.total == 2
     with pytest.raises(ValidationError):
-        call(engine, deal.seller.owner, orders.list_orders, status="lost")
+        call(engine, deal.seller.owner, order_views.list_orders, status="lost")
     with pytest.raises(ValidationError):
-        call(engine, deal.seller.owner, orders.list_orders, role_side="both")
+        call(engine, deal.seller.owner, order_views.list_orders, role_side="both")
 
 
 def test_lot_management(engine, session, deal):
@@ -169,7 +177,7 @@ def test_lot_management(engine, session, deal):
     lot = call(
         engine,
         fulfill,
-        inventory.create_lot,
+        lot_management_service.create_lot,
         product_id=deal.p1.id,
         license_id=deal.seller.license.id,
         package_label="1A4060300002EE1000012345",
@@ -184,7 +192,7 @@ def test_lot_management(engine, session, deal):
             call(
                 engine,
                 fulfill,
-                inventory.create_lot,
+                lot_management_service.create_lot,
                 product_id=deal.p1.id,
                 license_id=deal.seller.license.id,
                 package_label=label,
@@ -194,7 +202,7 @@ def test_lot_management(engine, session, deal):
         call(
             engine,
             fulfill,
-            inventory.create_lot,
+            lot_management_service.create_lot,
             product_id=deal.p1.id,
             license_id=deal.seller.license.id,
             package_label="1A4060300002EE1000012345",
@@ -204,7 +212,7 @@ def test_lot_management(engine, session, deal):
         call(
             engine,
             deal.seller.p["viewer"],
-            inventory.create_lot,
+            lot_management_service.create_lot,
             product_id=deal.p1.id,
             license_id=deal.seller.license.id,
             package_label="1A4060300002EE1000099999",
@@ -212,17 +220,19 @@ def test_lot_management(engine, session, deal):
         )
     # adjust: count, delta, and never below what open orders reserve
     with EventLog() as log:
-        adjusted = call(engine, fulfill, inventory.adjust_lot, lot.id, delta="-2.5", reason="Damaged in storage")
+        adjusted = call(
+            engine, fulfill, lot_management_service.adjust_lot, lot.id, delta="-2.5", reason="Damaged in storage"
+        )
     assert adjusted.quantity_on_hand == D("5.000")
     changed = log.of("inventory.changed")
     assert changed[0].payload == {"product_ids": [deal.p1.id], "available": {str(deal.p1.id): "20.000"}, "public": True}
     assert changed[0].entity_ids == (deal.seller.id,)
     reserved_lot = deal.lots1[0]
     with pytest.raises(Conflict, match="reserved for open orders"):
-        call(engine, fulfill, inventory.adjust_lot, reserved_lot.id, quantity_on_hand="4", reason="Count")
+        call(engine, fulfill, lot_management_service.adjust_lot, reserved_lot.id, quantity_on_hand="4", reason="Count")
     assert (
         call(
-            engine, fulfill, inventory.adjust_lot, reserved_lot.id, quantity_on_hand="5", reason="Count"
+            engine, fulfill, lot_management_service.adjust_lot, reserved_lot.id, quantity_on_hand="5", reason="Count"
         ).quantity_available
         == 0
     )
@@ -234,19 +244,19 @@ def test_lot_management(engine, session, deal):
         {"delta": "0", "reason": "x"},
     ):
         with pytest.raises(ValidationError):
-            call(engine, fulfill, inventory.adjust_lot, lot.id, **kw)
-    labels = {x.package_label for x in call(engine, fulfill, inventory.list_lots, product_id=deal.p1.id)}
+            call(engine, fulfill, lot_management_service.adjust_lot, lot.id, **kw)
+    labels = {x.package_label for x in call(engine, fulfill, lot_management_service.list_lots, product_id=deal.p1.id)}
     assert labels == {"1A4060300002EE1000012345", reserved_lot.package_label}
     with pytest.raises(NotFound):
-        call(engine, deal.buyer.owner, inventory.adjust_lot, lot.id, delta="1", reason="x")
+        call(engine, deal.buyer.owner, lot_management_service.adjust_lot, lot.id, delta="1", reason="x")
     assert_stock_consistent(engine, deal.p1.id)
 
 
 def test_get_order_detail(engine, deal):
-    detail = call(engine, deal.buyer.p["viewer"], orders.get_order, deal.number)
+    detail = call(engine, deal.buyer.p["viewer"], order_views.get_order, deal.number)
     assert detail.side == "buyer" and detail.seller_name == deal.seller.entity.name
     assert detail.buyer_license_number == deal.buyer.license.number
     assert all(not a.confirmed for ln in detail.lines for a in ln.allocations)
     assert detail.invoice_number is None and detail.delivery_status is None
     with pytest.raises(NotFound):
-        call(engine, deal.seller.owner, orders.get_order, key())
+        call(engine, deal.seller.owner, order_views.get_order, key())

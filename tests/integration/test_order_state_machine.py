@@ -20,7 +20,7 @@ from reup_app.models import ComplianceManifest, Delivery, Invoice, Order, OrderL
 from reup_app.models.enums import OrderStatus
 from reup_app.security.permissions import ACTION_ROLES
 from reup_app.security.principal import Principal, system_principal
-from reup_app.services.ordering import orders, shipping
+from reup_app.services.ordering import order_views, orders, shipping
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -302,7 +302,7 @@ def test_full_timeline_is_recorded_and_visible_to_both_parties(engine, w):
             **({"note": "Thanks!"} if action == "complete" else {}),
         )
     for viewer in (w.buyer.p["viewer"], w.seller.p["viewer"]):
-        detail = call(engine, viewer, orders.get_order, number)
+        detail = call(engine, viewer, order_views.get_order, number)
         kinds = [(e.kind, e.from_status, e.to_status) for e in detail.events]
         assert kinds == [
             ("submitted", None, "submitted"),
@@ -327,15 +327,15 @@ def test_full_timeline_is_recorded_and_visible_to_both_parties(engine, w):
 
 def test_available_actions_follow_the_table(engine, w):
     number = order_in(engine, w, "submitted")
-    assert call(engine, w.seller.owner, orders.get_order, number).available_actions == [
+    assert call(engine, w.seller.owner, order_views.get_order, number).available_actions == [
         "accept",
         "reject",
         "backorder",
         "edit_lines",
     ]
-    assert call(engine, w.seller.p["fulfillment"], orders.get_order, number).available_actions == []
-    assert call(engine, w.buyer.p["buyer"], orders.get_order, number).available_actions == ["cancel"]
-    assert call(engine, w.buyer.p["viewer"], orders.get_order, number).available_actions == []
+    assert call(engine, w.seller.p["fulfillment"], order_views.get_order, number).available_actions == []
+    assert call(engine, w.buyer.p["buyer"], order_views.get_order, number).available_actions == ["cancel"]
+    assert call(engine, w.buyer.p["viewer"], order_views.get_order, number).available_actions == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_available_actions_follow_the_table(engine, w):
 
 def test_fulfill_with_chosen_packages(engine, session, w):
     number = order_in(engine, w, "accepted", qty="5")
-    line_id = call(engine, w.seller.owner, orders.get_order, number).lines[0].id
+    line_id = call(engine, w.seller.owner, order_views.get_order, number).lines[0].id
     lot_a, lot_b = w.lots
     other_product, other_lots = stock(session, w.seller, qty="10")
     bad = [
@@ -379,7 +379,7 @@ def test_fulfill_with_chosen_packages(engine, session, w):
             {"line_id": line_id, "lot_id": lot_b.id, "quantity": "3"},
         ],
     )
-    detail = call(engine, w.buyer.owner, orders.get_order, number)
+    detail = call(engine, w.buyer.owner, order_views.get_order, number)
     picked = {(a.package_label, a.quantity, a.confirmed) for a in detail.lines[0].allocations}
     assert picked == {(lot_a.package_label, D("2.000"), True), (lot_b.package_label, D("3.000"), True)}
     assert lot_row(engine, lot_a.id).quantity_reserved == 2
@@ -395,7 +395,7 @@ def test_fulfill_refuses_packages_that_failed_lab_testing(engine, session, w):
     w.lots[1].lab_test_state = "failed"
     session.add(w.lots[1])
     session.commit()
-    line_id = call(engine, w.seller.owner, orders.get_order, number).lines[0].id
+    line_id = call(engine, w.seller.owner, order_views.get_order, number).lines[0].id
     with pytest.raises(ValidationError, match="failed lab testing"):
         call(
             engine,
@@ -445,7 +445,7 @@ def test_ship_records_manifest_delivery_invoice_and_calls_hooks(engine, w):
     assert (manifest.provider, manifest.status, manifest.license_id) == ("metrc", "pending", w.seller.license.id)
     assert (delivery.provider, delivery.status, delivery.driver_name) == ("fleetbase", "delivered", "Dana Driver")
     assert invoice.total == order.total
-    detail = call(engine, w.buyer.owner, orders.get_order, number)
+    detail = call(engine, w.buyer.owner, order_views.get_order, number)
     assert (detail.manifest_status, detail.delivery_status, detail.invoice_number) == (
         "pending",
         "delivered",

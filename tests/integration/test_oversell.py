@@ -13,7 +13,8 @@ from sqlmodel import create_engine
 from reup_app.db import engine_kwargs, unit_of_work
 from reup_app.errors import Conflict
 from reup_app.models import Order, OrderLine
-from reup_app.services.ordering import cart, orders
+from reup_app.services.ordering import cart, cart_view, orders
+from reup_app.services.ordering import checkout_flow as checkout_service
 from tests.factories import make_lot, make_product
 from tests.integration.orderkit import (
     advance,
@@ -77,7 +78,7 @@ def test_fifty_buyers_race_for_ten_units(engine, wide_engine, session, lot_sizes
     def checkout(b):
         def go():
             with unit_of_work(b.p["buyer"], engine=wide_engine) as s:
-                return cart.checkout(s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key())
+                return checkout_service.checkout(s, b.p["buyer"], buyer_license_id=b.license.id, idempotency_key=key())
 
         return go
 
@@ -105,7 +106,7 @@ def test_fifty_buyers_race_for_ten_units(engine, wide_engine, session, lot_sizes
     # the losers' carts are untouched; the winners' are empty
     winners = {w.orders[0].buyer_entity_id for w in wins}
     for b in buyers:
-        left = call(engine, b.p["buyer"], cart.get_cart)
+        left = call(engine, b.p["buyer"], cart_view.get_cart)
         assert left.item_count == (0 if b.id in winners else 1)
 
     # release on cancel (buyer) and reject (seller), consume on ship
@@ -137,7 +138,11 @@ def test_opposite_cart_orders_do_not_deadlock(engine, wide_engine, session):
 
     def checkout(buyer):
         return lambda: call(
-            wide_engine, buyer.p["buyer"], cart.checkout, buyer_license_id=buyer.license.id, idempotency_key=key()
+            wide_engine,
+            buyer.p["buyer"],
+            checkout_service.checkout,
+            buyer_license_id=buyer.license.id,
+            idempotency_key=key(),
         )
 
     results = run_concurrently([checkout(x) for x in buyers])
@@ -168,7 +173,11 @@ def test_concurrent_checkouts_cancels_and_shipments_keep_stock_consistent(engine
     ]
     work += [
         lambda bu=bu: call(
-            wide_engine, bu.p["buyer"], cart.checkout, buyer_license_id=bu.license.id, idempotency_key=key()
+            wide_engine,
+            bu.p["buyer"],
+            checkout_service.checkout,
+            buyer_license_id=bu.license.id,
+            idempotency_key=key(),
         )
         for bu in buyers[6:]
     ]
@@ -190,7 +199,13 @@ def test_checkout_of_more_than_available_names_the_product(engine, session):
     other = make_buyer(session)
     place_one(engine, other, product, "2")
     with pytest.raises(Conflict) as err:
-        call(engine, buyer.p["buyer"], cart.checkout, buyer_license_id=buyer.license.id, idempotency_key=key())
+        call(
+            engine,
+            buyer.p["buyer"],
+            checkout_service.checkout,
+            buyer_license_id=buyer.license.id,
+            idempotency_key=key(),
+        )
     assert f"Only 3 each of {product.name} available" in str(err.value)
     assert product_row(engine, product.id).available_qty == 3
     assert_stock_consistent(engine, product.id)

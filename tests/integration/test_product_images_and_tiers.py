@@ -17,7 +17,7 @@ from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationErro
 from reup_app.models import ProductImage, TradeRelationship
 from reup_app.services.catalog import images as product_images
 from reup_app.services.catalog import price_tiers, products
-from reup_app.services.ordering import cart, orders
+from reup_app.services.ordering import cart, cart_view, checkout_flow, order_views
 from tests.integration.orderkit import call, fresh, key, make_buyer, make_seller, stock
 
 pytestmark = pytest.mark.mysql
@@ -144,10 +144,12 @@ def test_tiers_configured_by_the_seller_set_the_buyers_cart_and_order_price(engi
 
     call(engine, buyer.p["buyer"], cart.add_to_cart, p1.id, "2")
     call(engine, buyer.p["buyer"], cart.add_to_cart, p2.id, "1")
-    prices = {ln.product_id: ln.unit_price for ln in call(engine, buyer.p["buyer"], cart.get_cart).groups[0].lines}
+    prices = {ln.product_id: ln.unit_price for ln in call(engine, buyer.p["buyer"], cart_view.get_cart).groups[0].lines}
     assert prices == {p1.id: D("17.50"), p2.id: D("8.00")}
-    result = call(engine, buyer.p["buyer"], cart.checkout, buyer_license_id=buyer.license.id, idempotency_key=key())
-    detail = call(engine, seller.owner, orders.get_order, result.orders[0].number)
+    result = call(
+        engine, buyer.p["buyer"], checkout_flow.checkout, buyer_license_id=buyer.license.id, idempotency_key=key()
+    )
+    detail = call(engine, seller.owner, order_views.get_order, result.orders[0].number)
     assert detail.subtotal == D("43.00")
 
     # removing the price / the tier puts the buyer back on list price
@@ -158,7 +160,7 @@ def test_tiers_configured_by_the_seller_set_the_buyers_cart_and_order_price(engi
         rel = s.execute(select(TradeRelationship).where(TradeRelationship.buyer_entity_id == buyer.id)).scalar_one()
     assert rel.price_tier_id is None
     call(engine, buyer.p["buyer"], cart.add_to_cart, p1.id, "1")
-    assert call(engine, buyer.p["buyer"], cart.get_cart).groups[0].lines[0].unit_price == D("20.00")
+    assert call(engine, buyer.p["buyer"], cart_view.get_cart).groups[0].lines[0].unit_price == D("20.00")
 
 
 def test_another_sellers_tiers_products_and_customers_are_out_of_reach(engine, session):

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from reup_app.errors import NotFound, PermissionDenied, ValidationError
 from reup_app.models import Brand, Product
 from reup_app.models.catalog import product_search_text
-from reup_app.services.catalog import product_csv, products
-from reup_app.services.catalog.products import ProductFieldErrors
-from reup_app.services.inventory import lots as inventory
+from reup_app.services.catalog import product_csv, product_fields, products
+from reup_app.services.catalog.product_fields import ProductFieldErrors
+from reup_app.services.inventory import lot_management as lot_management_service
 from tests.integration.orderkit import EventLog, call, fresh, make_seller, product_row, stock
 
 pytestmark = pytest.mark.mysql
@@ -166,7 +166,7 @@ def test_csv_export_imports_back_unchanged(engine, seller, unique):
     )
     text = call(engine, seller.owner, product_csv.export_products_csv)
     lines = text.splitlines()
-    assert lines[0].split(",") == list(products.FIELDS)
+    assert lines[0].split(",") == list(product_fields.FIELDS)
     assert "'=HYPERLINK" in text  # formula-safe
     report = call(engine, seller.owner, product_csv.import_products_csv, text.encode())
     assert (report.rows, report.created, report.updated, report.unchanged, report.errors) == (2, 0, 0, 2, [])
@@ -233,14 +233,14 @@ def test_a_bad_file_is_refused_with_a_clear_message_and_changes_nothing(engine, 
 
 def test_inventory_lot_with_lab_fields_and_events(engine, seller, unique):
     product = call(engine, seller.owner, products.create_product, _form(unique))
-    licenses = call(engine, seller.p["fulfillment"], inventory.list_own_licenses)
+    licenses = call(engine, seller.p["fulfillment"], lot_management_service.list_own_licenses)
     assert [x.id for x in licenses] == [seller.license.id]
     label = ("1A40" + unique.upper() + "0" * 20)[:24]
     with EventLog() as log:
         lot = call(
             engine,
             seller.p["fulfillment"],
-            inventory.create_lot,
+            lot_management_service.create_lot,
             product_id=product.id,
             license_id=seller.license.id,
             package_label=label,
@@ -257,7 +257,7 @@ def test_inventory_lot_with_lab_fields_and_events(engine, seller, unique):
         call(
             engine,
             seller.owner,
-            inventory.create_lot,
+            lot_management_service.create_lot,
             product_id=product.id,
             license_id=seller.license.id,
             package_label=label[:-1] + "9",
@@ -265,7 +265,7 @@ def test_inventory_lot_with_lab_fields_and_events(engine, seller, unique):
             lab_thc_percent="101",
         )
     with EventLog() as log:
-        call(engine, seller.owner, inventory.adjust_lot, lot.id, delta="-5", reason="Damaged")
+        call(engine, seller.owner, lot_management_service.adjust_lot, lot.id, delta="-5", reason="Damaged")
     assert log.of("inventory.changed")[0].payload["product_ids"] == [product.id]
     assert product_row(engine, product.id).available_qty == D("35.000")
 

@@ -182,7 +182,7 @@ def test_dashboard_state_builds_chart_rows(engine, session, monkeypatch):
 
 def test_pushed_stock_and_product_events_reload_the_seller_pages(engine, session, monkeypatch):
     from reup_app.events import DomainEvent
-    from reup_app.services.inventory import lots as inventory
+    from reup_app.services.inventory import lot_management as lot_management_service
 
     seller, buyer = make_seller(session), make_buyer(session)
     product, lots = stock(session, seller, qty="10")
@@ -191,7 +191,7 @@ def test_pushed_stock_and_product_events_reload_the_seller_pages(engine, session
     run(inv.load())
     run(prods.load())
     place(engine, buyer, [(product, "4")])  # another session reserves stock
-    call(engine, seller.owner, inventory.adjust_lot, lots[0].id, delta="5", reason="Found a case")
+    call(engine, seller.owner, lot_management_service.adjust_lot, lots[0].id, delta="5", reason="Found a case")
     event = DomainEvent(kind="inventory.changed", entity_ids=(seller.id,), payload={"product_ids": [product.id]})
     run(inv._on_domain_event(DomainEvent(kind="order.message", entity_ids=(seller.id,))))
     assert inv.lots[0]["available"] == "10"  # unrelated events don't reload

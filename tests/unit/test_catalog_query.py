@@ -7,15 +7,15 @@ from decimal import Decimal
 import pytest
 
 from reup_app.errors import ValidationError
-from reup_app.services.catalog.search import (
+from reup_app.services.catalog.catalog_query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
     MAX_PAGE_SIZE,
     MAX_TEXT_LENGTH,
     SORTS,
     CatalogQuery,
-    search_terms,
 )
+from reup_app.services.catalog.fulltext import search_terms
 
 
 def _error(**raw) -> ValidationError:

@@ -12,7 +12,9 @@ import reup_app.models  # noqa: F401  (registers every table)
 from reup_app.db import build_engine
 from reup_app.models.catalog import product_search_text
 from reup_app.security.principal import ANONYMOUS
-from reup_app.services.catalog.search import CatalogQuery, get_catalog_facets, search_catalog
+from reup_app.services.catalog.catalog_query import CatalogQuery
+from reup_app.services.catalog.facets import get_catalog_facets
+from reup_app.services.catalog.search import search_catalog
 from tests.factories import make_brand, make_entity, make_product
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel
 from reup_app.db import build_engine
 from reup_app.models import InventoryLot, Product
 from reup_app.services.billing import invoices, payments
-from reup_app.services.ordering import cart, messages, orders
+from reup_app.services.ordering import cart, checkout_flow, messages, order_views, orders
 from reup_app.services.reporting import dashboards
 from tests.factories import (
     make_entity,
@@ -61,7 +61,7 @@ def test_cart_to_paid_invoice_on_sqlite(db):
     result = _call(
         db,
         bp,
-        cart.checkout,
+        checkout_flow.checkout,
         buyer_license_id=buyer_lic.id,
         idempotency_key=uuid.uuid4().hex,
         choices={seller.id: {"payment_terms": "net_30"}},
@@ -71,7 +71,7 @@ def test_cart_to_paid_invoice_on_sqlite(db):
     _call(db, bp, messages.post_message, number, "Thanks")
     for action in ("accept", "fulfill", "ship", "deliver"):
         _call(db, sp, orders.transition, number, action, idempotency_key=uuid.uuid4().hex)
-    detail = _call(db, bp, orders.get_order, number)
+    detail = _call(db, bp, order_views.get_order, number)
     assert detail.status == "delivered" and len(detail.events) == 5 and detail.messages[0].body == "Thanks"
     pdf = _call(db, bp, invoices.render_invoice_pdf, detail.invoice_number)
     assert pdf.startswith(b"%PDF") and detail.invoice_number.encode() in pdf

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from reup_app.errors import Conflict, NotFound, ValidationError
 from reup_app.events import emit
-from reup_app.models import Entity, Order, Payment, TradeRelationship
+from reup_app.models import Entity, Invoice, Order, Payment, TradeRelationship
 from reup_app.models.enums import InvoiceStatus, PaymentMethod
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
@@ -71,21 +71,7 @@ def record_payment(
     when = parse_datetime(received_at, "received_at") or utcnow()
     if when > utcnow() + CLOCK_SKEW:
         raise ValidationError("The payment date can't be in the future.", "received_at")
-    if invoice.status == InvoiceStatus.VOID:
-        raise Conflict(f"Invoice {invoice.number} is void.")
-    balance = balance_of(invoice)
-    if balance <= 0:
-        raise Conflict(f"Invoice {invoice.number} is already paid in full.")
-    if value > balance:
-        raise ValidationError(f"That is more than the ${money_str(balance)} still due on {invoice.number}.", "amount")
-    if (
-        ref
-        and session.execute(
-            select(Payment.id).where(Payment.invoice_id == invoice.id, Payment.method == how, Payment.reference == ref)
-        ).first()
-        is not None
-    ):
-        raise Conflict(f"A {how} payment with reference {ref} is already recorded on {invoice.number}.")
+    _check_payable(session, invoice, value, how, ref)
     session.add(
         Payment(
             invoice_id=invoice.id,
@@ -102,6 +88,30 @@ def record_payment(
         invoice.status = str(InvoiceStatus.PAID)
     session.add(invoice)
     session.flush()
+    _emit_payment_recorded(session, invoice, value)
+    return invoice_detail(session, invoice)
+
+
+def _check_payable(session: Session, invoice: Invoice, value: Decimal, how: str, ref: str | None) -> None:
+    """Refuse a payment on a void or paid invoice, over the balance, or repeating a recorded reference."""
+    if invoice.status == InvoiceStatus.VOID:
+        raise Conflict(f"Invoice {invoice.number} is void.")
+    balance = balance_of(invoice)
+    if balance <= 0:
+        raise Conflict(f"Invoice {invoice.number} is already paid in full.")
+    if value > balance:
+        raise ValidationError(f"That is more than the ${money_str(balance)} still due on {invoice.number}.", "amount")
+    if (
+        ref
+        and session.execute(
+            select(Payment.id).where(Payment.invoice_id == invoice.id, Payment.method == how, Payment.reference == ref)
+        ).first()
+        is not None
+    ):
+        raise Conflict(f"A {how} payment with reference {ref} is already recorded on {invoice.number}.")
+
+
+def _emit_payment_recorded(session: Session, invoice: Invoice, value: Decimal) -> None:
     order = session.get(Order, invoice.order_id)
     emit(
         session,
@@ -116,7 +126,6 @@ def record_payment(
             "status": invoice.status,
         },
     )
-    return invoice_detail(session, invoice)
 
 
 @dataclass(frozen=True)
@@ -166,29 +175,8 @@ def set_buyer_hold(
     if on_hold and not why:
         why = "Overdue balance"
     buyer = _customer(session, seller_id, parse_int(buyer_entity_id, "buyer_entity_id"))
-    pair = (TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id)
-    rel = (
-        session.execute(
-            select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
-        )
-        .scalars()
-        .first()
-    )
     now = utcnow()
-    if rel is None:
-        rel = TradeRelationship(seller_entity_id=seller_id, buyer_entity_id=buyer.id, created_at=now, updated_at=now)
-        try:
-            with session.begin_nested():
-                session.add(rel)
-                session.flush()
-        except IntegrityError:  # created concurrently
-            rel = (
-                session.execute(
-                    select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
-                )
-                .scalars()
-                .one()
-            )
+    rel = _locked_relationship(session, seller_id, buyer.id, now)
     changed = rel.on_hold != on_hold or (on_hold and rel.hold_reason != why)
     rel.on_hold = on_hold
     rel.hold_reason = why if on_hold else None
@@ -215,6 +203,35 @@ def set_buyer_hold(
         reason=rel.hold_reason,
         updated_at=rel.updated_at,
     )
+
+
+def _locked_relationship(session: Session, seller_id: int, buyer_entity_id: int, now: datetime) -> TradeRelationship:
+    """The seller-buyer trade relationship row, locked FOR UPDATE; created if missing."""
+    pair = (TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer_entity_id)
+    rel = (
+        session.execute(
+            select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
+        )
+        .scalars()
+        .first()
+    )
+    if rel is None:
+        rel = TradeRelationship(
+            seller_entity_id=seller_id, buyer_entity_id=buyer_entity_id, created_at=now, updated_at=now
+        )
+        try:
+            with session.begin_nested():
+                session.add(rel)
+                session.flush()
+        except IntegrityError:  # created concurrently
+            rel = (
+                session.execute(
+                    select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
+                )
+                .scalars()
+                .one()
+            )
+    return rel
 
 
 def list_payments(session: Session, principal: Principal, invoice_number: str) -> list[PaymentDTO]:

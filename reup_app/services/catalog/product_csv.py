@@ -27,16 +27,14 @@ from reup_app.errors import Conflict, ValidationError
 from reup_app.models import Brand, Product
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.catalog.products import (
+from reup_app.services.catalog.product_fields import (
     FIELD_LABELS,
     FIELDS,
     REQUIRED_FIELDS,
     ProductFieldErrors,
-    apply_fields,
-    brand_for,
-    emit_products_changed,
     parse_product_fields,
 )
+from reup_app.services.catalog.products import apply_fields, brand_for, emit_products_changed
 from reup_app.services.common import require_member
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -179,16 +177,7 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
     """Create/update the principal's products from CSV bytes; see the module docstring."""
     entity_id = require_member(principal)
     authorize(principal, "catalog.manage", entity_id)
-    text = _decode(data)
-    first = text.split("\n", 1)[0]
-    # Spreadsheets in some locales save "CSV" with semicolons (or tabs); the header tells which.
-    delimiter = max((",", ";", "\t"), key=first.count)
-    try:
-        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as err:
-        raise ValidationError(f"The file is not valid CSV ({err}). Nothing was imported.", "file") from None
-    if not lines:
-        raise ValidationError("The file is empty.", "file")
+    lines = _csv_lines(data)
     columns, ignored = _header(lines[0])
     header_text = {i: lines[0][i].strip() for i in columns}
     column_of = {name: header_text[i] for i, name in columns.items()}
@@ -211,10 +200,7 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
         sku = (raw.get("sku") or "").strip()
         current = existing.get(sku)
         if current is not None:  # columns the file doesn't have keep their values
-            base = {name: getattr(current, name) for name in FIELDS if name != "brand"}
-            base["brand"] = brand_names.get(current.brand_id)
-            base.update(raw)
-            raw = base
+            raw = _with_current_values(raw, current, brand_names)
         try:
             values = parse_product_fields(raw)
         except ProductFieldErrors as err:
@@ -245,6 +231,35 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
             report.created += 1
         else:
             report.updated += 1
+    _save_import(session, entity_id, changed)
+    return report
+
+
+def _csv_lines(data: bytes) -> list[list[str]]:
+    """The file's rows as cells, in the delimiter its header uses."""
+    text = _decode(data)
+    first = text.split("\n", 1)[0]
+    # Spreadsheets in some locales save "CSV" with semicolons (or tabs); the header tells which.
+    delimiter = max((",", ";", "\t"), key=first.count)
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as err:
+        raise ValidationError(f"The file is not valid CSV ({err}). Nothing was imported.", "file") from None
+    if not lines:
+        raise ValidationError("The file is empty.", "file")
+    return lines
+
+
+def _with_current_values(raw: dict[str, str], current: Product, brand_names: dict[int, str]) -> dict[str, Any]:
+    """The row's cells over the product's current values, so that missing columns keep them."""
+    base: dict[str, Any] = {name: getattr(current, name) for name in FIELDS if name != "brand"}
+    base["brand"] = brand_names.get(current.brand_id)
+    base.update(raw)
+    return base
+
+
+def _save_import(session: Session, entity_id: int, changed: list[Product]) -> None:
+    """Write the whole file's changes in one flush, then tell listeners which products changed."""
     try:
         session.flush()  # one round of INSERT/UPDATEs for the whole file
     except IntegrityError:
@@ -252,7 +267,6 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
             "Someone else changed these products at the same time; nothing was imported. Try again."
         ) from None
     emit_products_changed(session, entity_id, [p.id for p in changed])
-    return report
 
 
 def _same(product: Product, values, brand: str | None) -> bool:

@@ -6,12 +6,27 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from reup_app.errors import ValidationError
+from reup_app.errors import (
+    NotFound,
+    ValidationError,
+)
 from reup_app.models import Entity, Membership, User
+from reup_app.models.types import utcnow
+from reup_app.security import mfa
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
+from reup_app.security.tokens import (
+    revoke_user_tokens,
+)
+from reup_app.services.identity import principal_cache
+from reup_app.services.identity.common import (
+    bump_token_version,
+)
+from reup_app.services.notifications.email import send_email
 
 MAX_RESULTS = 50
+
+__all__ = ["UserSummary", "admin_reset_mfa", "disable_user", "enable_user", "search_users"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +74,54 @@ def search_users(session: Session, principal: Principal, query: str) -> list[Use
         )
         for u in users
     ]
+
+
+def _admin_target(session: Session, principal: Principal, user_id: int) -> User:
+    authorize(principal, "user.disable", None)
+    user = session.exec(select(User).where(User.id == int(user_id)).with_for_update()).first()
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def disable_user(session: Session, principal: Principal, user_id: int) -> None:
+    """Platform admin: block an account; every session of it ends within the cache TTL."""
+    user = _admin_target(session, principal, user_id)
+    if principal.user_id == user.id:
+        raise ValidationError("You cannot disable your own account.")
+    if not user.is_active:
+        return
+    user.is_active = False
+    bump_token_version(user)
+    session.add(user)
+    revoke_user_tokens(session, user.id)
+    principal_cache.invalidate_users(session, user.id)
+
+
+def enable_user(session: Session, principal: Principal, user_id: int) -> None:
+    user = _admin_target(session, principal, user_id)
+    if user.is_active:
+        return
+    user.is_active = True
+    user.updated_at = utcnow()
+    session.add(user)
+    principal_cache.invalidate_users(session, user.id)
+
+
+def admin_reset_mfa(session: Session, principal: Principal, user_id: int) -> None:
+    """Platform admin (support, after verifying identity): remove a user's 2FA so they re-enrol."""
+    user = _admin_target(session, principal, user_id)
+    user.mfa_enabled = False
+    user.mfa_secret_encrypted = None
+    bump_token_version(user)
+    session.add(user)
+    mfa.delete_recovery_codes(session, user.id)
+    revoke_user_tokens(session, user.id)
+    principal_cache.invalidate_users(session, user.id)
+    send_email(
+        session,
+        user.email,
+        "Your two-factor authentication was reset",
+        f"Hello {user.full_name},\n\nReUp support removed two-factor authentication from your account. "
+        f"You will be asked to set it up again when you next sign in, where it is required.\n",
+    )

@@ -131,6 +131,28 @@ def signup_business(
     validate_password(password, addr)
     lics = _validate_licenses(licenses)
 
+    _check_not_registered(session, addr, lics)
+
+    entity = Entity(name=name, kind=kind, status=EntityStatus.PENDING.value, email=addr, state=lics[0]["state"])
+    user = User(email=addr, full_name=person, password_hash=passwords.hash_password(password))
+    try:
+        session.add(entity)
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, entity_id=entity.id, role=Role.OWNER.value))
+        rows = [License(entity_id=entity.id, **lic) for lic in lics]
+        for r in rows:
+            session.add(r)
+        session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up won the race for the e-mail or a license
+        raise ValidationError("This e-mail address or license was just registered by someone else.") from exc
+
+    _email_signup(session, rows, name=name, kind=kind, person=person, addr=addr)
+    return SignupResult(entity_id=entity.id, user_id=user.id, license_ids=tuple(r.id for r in rows))
+
+
+def _check_not_registered(session: Session, addr: str, lics: list[dict]) -> None:
+    """Refuse an e-mail address or a license that already has an account."""
     if user_by_email(session, addr) is not None:
         raise ValidationError(
             "An account with this e-mail already exists. Sign in, or use 'Forgot password' if you cannot.",
@@ -147,20 +169,9 @@ def signup_business(
                 field="licenses",
             )
 
-    entity = Entity(name=name, kind=kind, status=EntityStatus.PENDING.value, email=addr, state=lics[0]["state"])
-    user = User(email=addr, full_name=person, password_hash=passwords.hash_password(password))
-    try:
-        session.add(entity)
-        session.add(user)
-        session.flush()
-        session.add(Membership(user_id=user.id, entity_id=entity.id, role=Role.OWNER.value))
-        rows = [License(entity_id=entity.id, **lic) for lic in lics]
-        for r in rows:
-            session.add(r)
-        session.flush()
-    except IntegrityError as exc:  # a concurrent sign-up won the race for the e-mail or a license
-        raise ValidationError("This e-mail address or license was just registered by someone else.") from exc
 
+def _email_signup(session: Session, rows: list[License], *, name: str, kind: str, person: str, addr: str) -> None:
+    """Tell the platform admins there is a business to review, and the applicant that it arrived."""
     app_url = get_settings().app_url
     admins = session.exec(select(User).where(User.is_platform_admin.is_(True), User.is_active.is_(True))).all()
     lic_lines = "\n".join(f"  - {r.state} {r.number} ({r.license_type})" for r in rows)
@@ -179,7 +190,6 @@ def signup_business(
         f"Hello {person},\n\nThanks for signing up {name}. ReUp checks every license before a business "
         f"can trade; we will e-mail you when your account is approved.\n",
     )
-    return SignupResult(entity_id=entity.id, user_id=user.id, license_ids=tuple(r.id for r in rows))
 
 
 # --- moderation -----------------------------------------------------------------------------

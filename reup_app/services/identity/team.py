@@ -177,7 +177,7 @@ def accept_invite(
 
     New address: creates the account with `full_name` and `password` (password policy applies).
     Existing account: `password` must be that account's password (`full_name` is ignored).
-    The link is single use. Then sign in with `auth.login` as usual.
+    The link is single use. Then sign in with `sign_in.login` as usual.
     """
     ott = find_one_time_token(session, token, OneTimeTokenPurpose.INVITE, lock=True, message=INVALID_INVITE)
     entity = session.get(Entity, ott.entity_id)

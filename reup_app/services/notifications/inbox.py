@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, tuple_, union_all, update
 from sqlmodel import Session
 
-from reup_app.errors import NotFound, ValidationError
+from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent, emit, register_precommit
 from reup_app.events.kinds import NOTIFICATION_READ
 from reup_app.models import Entity, Membership, User
@@ -90,14 +90,6 @@ class NotificationView:
 class NotificationSummary:
     unread: int
     items: list[NotificationView]
-
-
-@dataclass(frozen=True)
-class PreferenceView:
-    kind: str
-    label: str
-    in_app: bool
-    email: bool
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,50 +398,3 @@ def mark_all_read(session: Session, principal: Principal) -> int:
 # --------------------------------------------------------------------------------------------
 # Preferences
 # --------------------------------------------------------------------------------------------
-
-
-def _kinds_for(principal: Principal) -> list[NotificationKind]:
-    """The kinds this principal's role can receive at all (others are not offered)."""
-    return [k for k in KINDS.values() if principal.has_role(*ACTION_ROLES[k.action])]
-
-
-def get_preferences(session: Session, principal: Principal) -> list[PreferenceView]:
-    user_id, _entity_id = _me(principal)
-    kinds = _kinds_for(principal)
-    prefs = _preferences(session, [user_id], [k.key for k in kinds])
-    return [
-        PreferenceView(
-            kind=k.key,
-            label=k.label,
-            in_app=prefs.get((user_id, k.key), (True, k.email_default))[0],
-            email=prefs.get((user_id, k.key), (True, k.email_default))[1],
-        )
-        for k in kinds
-    ]
-
-
-def set_preference(session: Session, principal: Principal, kind: Any, *, in_app: Any, email: Any) -> PreferenceView:
-    """Choose the channels of one kind for the principal's own user."""
-    user_id, _entity_id = _me(principal)
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise ValidationError("Unknown notification type.", "kind")
-    if not isinstance(in_app, bool) or not isinstance(email, bool):
-        raise ValidationError("Choose on or off for each channel.", "channel")
-    k = KINDS[kind]
-    if k not in _kinds_for(principal):
-        raise ValidationError("Your role does not receive that type of notification.", "kind")
-    row = (
-        session.execute(
-            select(NotificationPreference)
-            .where(NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)
-            .with_for_update()
-        )
-        .scalars()
-        .first()
-    )
-    if row is None:
-        row = NotificationPreference(user_id=user_id, kind=kind)
-    row.in_app, row.email = in_app, email
-    session.add(row)
-    session.flush()
-    return PreferenceView(kind=kind, label=k.label, in_app=in_app, email=email)

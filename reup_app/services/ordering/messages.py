@@ -9,7 +9,8 @@ from reup_app.models import Entity, OrderMessage, User
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
 from reup_app.services.common import clean_text
-from reup_app.services.ordering.orders import load_order, messages_of
+from reup_app.services.ordering.order_views import messages_of
+from reup_app.services.ordering.orders import load_order
 from reup_app.services.ordering.records import MessageDTO, emit_order_event
 
 MAX_MESSAGE_LENGTH = 4000

@@ -16,9 +16,16 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from reup_app.events import emit
-from reup_app.models import Entity, Order, OrderEvent, OrderLine
+from reup_app.models import (
+    Entity,
+    Order,
+    OrderEvent,
+    OrderLine,
+)
 from reup_app.security.principal import Principal
-from reup_app.services.common import to_json
+from reup_app.services.common import (
+    to_json,
+)
 
 
 @dataclass(frozen=True)
@@ -229,4 +236,10 @@ def emit_order_event(session: Session, kind: str, order: Order, **extra: Any) ->
     """A domain event whose audience is the order's two parties."""
     emit(
         session, kind, entity_ids=[order.buyer_entity_id, order.seller_entity_id], payload=order_payload(order, **extra)
+    )
+
+
+def _lines(session: Session, order: Order) -> list[OrderLine]:
+    return list(
+        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
     )

@@ -25,14 +25,15 @@ still re-validates its principal and takes only its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-LIVE_LISTENERS: list[type] = []
+LIVE_LISTENERS: list[type[Any]] = []
 # listener class -> the event kinds it wants (absent: every kind)
-LIVE_KINDS: dict[type, frozenset[str]] = {}
+LIVE_KINDS: dict[type[Any], frozenset[str]] = {}
 
 
-def live_listener(cls: type | None = None, *, kinds: Iterable[str] | None = None):
-    def register(target: type) -> type:
+def live_listener(cls: type[Any] | None = None, *, kinds: Iterable[str] | None = None):
+    def register(target: type[Any]) -> type[Any]:
         if target not in LIVE_LISTENERS:
             LIVE_LISTENERS.append(target)
         if kinds is not None:
@@ -42,6 +43,6 @@ def live_listener(cls: type | None = None, *, kinds: Iterable[str] | None = None
     return register(cls) if cls is not None else register
 
 
-def listeners_for(kind: str) -> list[type]:
+def listeners_for(kind: str) -> list[type[Any]]:
     """The registered listener classes that want events of `kind`."""
     return [cls for cls in LIVE_LISTENERS if cls not in LIVE_KINDS or kind in LIVE_KINDS[cls]]

@@ -1,0 +1,109 @@
+"""The licenses an order goes under: the buyer's license to receive, and each seller's license to sell."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from reup_app.errors import (
+    ValidationError,
+)
+from reup_app.models import (
+    License,
+)
+from reup_app.models.enums import (
+    LicenseStatus,
+)
+from reup_app.models.types import utcnow
+from reup_app.security.permissions import authorize
+from reup_app.security.principal import Principal
+from reup_app.services.common import (
+    parse_int,
+    require_member,
+)
+from reup_app.services.inventory import lots as inventory
+from reup_app.services.ordering.cart import (
+    _LICENSE_COLS,
+)
+from reup_app.services.ordering.checkout_plans import _SellerPlan
+
+
+def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> License:
+    license = (
+        session.execute(
+            select(License).options(_LICENSE_COLS).where(License.id == parse_int(buyer_license_id, "buyer_license_id"))
+        )
+        .scalars()
+        .first()
+    )
+    today = utcnow().date()
+    if license is None or license.entity_id != entity_id:
+        raise ValidationError("Choose one of your business's licenses to receive this order.", "buyer_license_id")
+    if license.status != LicenseStatus.ACTIVE or (license.expires_on is not None and license.expires_on < today):
+        raise ValidationError(
+            f"License {license.number} is not active, so it can't receive orders.", "buyer_license_id"
+        )
+    return license
+
+
+def _seller_licenses(session: Session, seller_ids: list[int], state: str) -> dict[int, list[License]]:
+    """Active, unexpired licenses of these sellers in `state` (cannabis can't cross state lines)."""
+    today = utcnow().date()
+    out: dict[int, list[License]] = defaultdict(list)
+    for lic in session.execute(
+        select(License)
+        .options(_LICENSE_COLS)
+        .where(License.entity_id.in_(seller_ids), License.state == state, License.status == LicenseStatus.ACTIVE)
+        .order_by(License.id)
+    ).scalars():
+        if lic.expires_on is None or lic.expires_on >= today:
+            out[lic.entity_id].append(lic)
+    return out
+
+
+def _seller_license(plan: _SellerPlan, candidates: list[License], state: str, stock: inventory.StockLock) -> License:
+    """The seller license an order ships under: the chosen one, else the first whose stock covers
+    every line, else the first (reservation then names the product that is short)."""
+    if plan.license_id is not None:
+        chosen = next((lic for lic in candidates if lic.id == plan.license_id), None)
+        if chosen is None:
+            raise ValidationError(f"{plan.seller.name} can't ship to you under that license.", "seller_license_id")
+        return chosen
+    if not candidates:
+        raise ValidationError(
+            f"{plan.seller.name} holds no active license in {state}, so it can't sell to your license there.",
+            "buyer_license_id",
+        )
+    for lic in candidates:
+        if all(stock.sellable_qty(i.product_id, lic.id) >= i.quantity for i in plan.items):
+            return lic
+    return candidates[0]
+
+
+@dataclass(frozen=True)
+class LicenseChoice:
+    id: int
+    state: str
+    number: str
+    premises_name: str | None
+
+
+def buyer_licenses(session: Session, principal: Principal) -> list[LicenseChoice]:
+    """The principal's business's active, unexpired licenses an order can be received under."""
+    entity_id = require_member(principal)
+    authorize(principal, "order.place", entity_id)
+    today = utcnow().date()
+    rows = session.execute(
+        select(License)
+        .where(License.entity_id == entity_id, License.status == LicenseStatus.ACTIVE)
+        .order_by(License.id)
+    ).scalars()
+    return [
+        LicenseChoice(id=lic.id, state=lic.state, number=lic.number, premises_name=lic.premises_name)
+        for lic in rows
+        if lic.expires_on is None or lic.expires_on >= today
+    ]
