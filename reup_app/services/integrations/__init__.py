@@ -1,1 +1,49 @@
-"""Integration business rules: the outbox (intents to tell a vendor), the admin error queue."""
+"""Integrations: the business side of talking to METRC, Dutchie and Fleetbase.
+
+Modules, and the public functions re-exported here (loaded on first use):
+
+- `outbox`: the intent to tell a vendor something, committed with the business change.
+  `enqueue`.
+- `error_queue`: the platform admin's error queue: outbox messages that spent their retries and
+  connections whose last sync failed, with retry. `dead_messages`, `failing_runs`,
+  `retry_message`, `retry_sync`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reup_app.services.lazy_exports import exports
+
+if TYPE_CHECKING:
+    from reup_app.services.integrations.error_queue import (
+        DeadMessage,
+        FailedRun,
+        dead_messages,
+        failing_runs,
+        retry_message,
+        retry_sync,
+    )
+    from reup_app.services.integrations.outbox import enqueue
+
+__all__ = [
+    "enqueue",
+    "DeadMessage",
+    "FailedRun",
+    "dead_messages",
+    "failing_runs",
+    "retry_message",
+    "retry_sync",
+]
+
+_HOME = {
+    "enqueue": "outbox",
+    "DeadMessage": "error_queue",
+    "FailedRun": "error_queue",
+    "dead_messages": "error_queue",
+    "failing_runs": "error_queue",
+    "retry_message": "error_queue",
+    "retry_sync": "error_queue",
+}
+
+__getattr__ = exports(__name__, _HOME)
