@@ -191,6 +191,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings.validate_for_production()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per 5-second tick otherwise
     engine = _engine(settings)
     try:
         _require_migrated(settings, engine)

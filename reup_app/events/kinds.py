@@ -9,6 +9,7 @@ Payload contracts (ids and display values only; receivers re-read what they show
 - manifest.status_changed: {"order_number", "buyer_entity_id", "seller_entity_id", "manifest_status",
   "from_status", "manifest_number"} (services/compliance/manifests.record_manifest_update).
 - sync.finished / sync.failed: {"integration": "metrc"|"dutchie"|"fleetbase", "summary": str}.
+- integration.sync_progress: {"connection_id", "resource", "done", "total"} to the owning entity, throttled.
 """
 
 from __future__ import annotations
@@ -38,4 +39,25 @@ def emit_sync_result(
         entity_ids=[entity_id],
         user_ids=user_ids,
         payload={"integration": integration, "summary": summary[:1000]},
+    )
+
+
+SYNC_PROGRESS = "integration.sync_progress"
+
+
+def emit_sync_progress(
+    session: Session, *, entity_id: int, connection_id: int, resource: str, done: int, total: int
+) -> DomainEvent:
+    """Progress of a running sync for the connection page's bar: members of the owning entity receive
+    it (the connection page re-checks `integration.manage`). Callers throttle (see jobs.sync)."""
+    return emit(
+        session,
+        SYNC_PROGRESS,
+        entity_ids=[entity_id],
+        payload={
+            "connection_id": connection_id,
+            "resource": resource,
+            "done": int(done),
+            "total": int(max(total, done)),
+        },
     )

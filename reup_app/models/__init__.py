@@ -11,6 +11,7 @@ from reup_app.models.integrations import IntegrationConnection, SyncCursor, Sync
 from reup_app.models.logistics import ComplianceManifest, Delivery
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
+from reup_app.models.outbox import JobFence, OutboxMessage
 
 metadata = SQLModel.metadata
 
@@ -25,6 +26,7 @@ __all__ = [
     "IntegrationConnection",
     "InventoryLot",
     "Invoice",
+    "JobFence",
     "License",
     "Membership",
     "MfaRecoveryCode",
@@ -36,6 +38,7 @@ __all__ = [
     "OrderLine",
     "OrderLineAllocation",
     "OrderMessage",
+    "OutboxMessage",
     "Payment",
     "PriceTier",
     "PriceTierPrice",

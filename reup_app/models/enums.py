@@ -16,7 +16,7 @@ class EntityStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class OutboxStatus(StrEnum):
+class EmailStatus(StrEnum):
     """An e-mail in the outbox: waiting (or between retries), delivered, logged (no SMTP), or given up."""
 
     PENDING = "pending"
@@ -154,3 +154,11 @@ class SyncStatus(StrEnum):
 class OneTimeTokenPurpose(StrEnum):
     INVITE = "invite"
     PASSWORD_RESET = "password_reset"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # failed at least once, will retry at next_attempt_at
+    DEAD = "dead"  # retry budget spent: in the admin error queue

@@ -91,7 +91,7 @@ class EmailOutbox(SQLModel, table=True):
     # Carries a sign-in link (invite, reset): once sent, the body is replaced and only its hash kept.
     sensitive: bool = Field(default=False)
     body_sha256: str | None = str_field(64, default=None)
-    status: str = str_field(16, default="pending")  # OutboxStatus
+    status: str = str_field(16, default="pending")  # EmailStatus
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = opt_ts_field()
     created_at: datetime = ts_field()

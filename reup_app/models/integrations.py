@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from reup_app.models.types import opt_ts_field, str_field, text_field, ts_field
@@ -37,6 +37,7 @@ class SyncCursor(SQLModel, table=True):
     connection_id: int = Field(foreign_key="integration_connections.id")
     resource: str = str_field(64)
     cursor_value: str | None = str_field(255, default=None)
+    fencing_token: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     updated_at: datetime = ts_field()
 
 
@@ -53,6 +54,7 @@ class SyncRun(SQLModel, table=True):
     items_seen: int = Field(default=0)
     items_changed: int = Field(default=0)
     error: str | None = text_field(default=None)
+    fencing_token: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class WebhookReceipt(SQLModel, table=True):

@@ -150,6 +150,8 @@ def admin_users() -> rx.Component:
             rx.hstack(
                 rx.link("Businesses", href="/admin/businesses", size="2"),
                 rx.link("E-mail", href="/admin/emails", size="2"),
+                rx.link("Jobs", href="/admin/jobs", size="2"),
+                spacing="3",
             ),
             rx.form(
                 rx.hstack(

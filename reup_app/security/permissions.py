@@ -51,7 +51,14 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 
 # Actions only a platform admin may perform (no entity role grants them).
 ADMIN_ONLY_ACTIONS = frozenset(
-    {"entity.approve", "entity.suspend", "platform.audit.view", "platform.email.manage", "user.disable"}
+    {
+        "entity.approve",
+        "entity.suspend",
+        "platform.audit.view",
+        "platform.email.manage",
+        "platform.jobs.manage",
+        "user.disable",
+    }
 )
 
 # Actions a platform admin may also perform on any entity (oversight, not trading).

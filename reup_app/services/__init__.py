@@ -27,6 +27,8 @@ their public functions (``from reup_app.services.ordering import checkout``).
 - `audit/`: the audit trail written at the ORM layer (`trail`) and reading it (`log_listing`).
 - `compliance/`: license lifecycle rules (`licenses`); the state-system (METRC) rules the vendor
   integrations bring go here.
+- `integrations/`: telling vendors (METRC, Dutchie, Fleetbase): the outbox (`outbox`) and the
+  admin error queue of background work (`error_queue`).
 - `reporting/`: dashboards and sales reports (`dashboards`).
 - `common.py`: parsing and authorization helpers every domain uses; `lazy_exports.py`: how the
   packages re-export without import cycles.

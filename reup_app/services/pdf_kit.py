@@ -77,9 +77,13 @@ def table(
     rows: Iterable[Sequence[str]],
     widths: Sequence[int],
     align: Sequence[str],
+    font_size: int = 9,
 ) -> None:
-    pdf.set_font("Helvetica", "", 9)
-    with pdf.table(col_widths=tuple(widths), text_align=tuple(align), line_height=14, first_row_as_headings=True) as t:
+    pdf.set_font("Helvetica", "", font_size)
+    line_height = font_size + 5
+    with pdf.table(
+        col_widths=tuple(widths), text_align=tuple(align), line_height=line_height, first_row_as_headings=True
+    ) as t:
         header = t.row()
         for h in headings:
             header.cell(latin1(h))

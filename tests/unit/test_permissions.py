@@ -43,7 +43,14 @@ EXPECTED = {
     "audit.view": "OA",
     "integration.manage": "OA",
 }
-ADMIN_ONLY = {"entity.approve", "entity.suspend", "platform.audit.view", "platform.email.manage", "user.disable"}
+ADMIN_ONLY = {
+    "entity.approve",
+    "entity.suspend",
+    "platform.audit.view",
+    "platform.email.manage",
+    "platform.jobs.manage",
+    "user.disable",
+}
 ADMIN_OVERSIGHT = {"order.view", "invoice.view", "dashboard.view", "team.view", "audit.view", "integration.manage"}
 LETTER = {"O": "owner", "A": "admin", "B": "buyer", "S": "sales", "F": "fulfillment", "V": "viewer"}
 ROLES = list(LETTER.values())

@@ -60,6 +60,7 @@ def render(m: ManifestView) -> bytes:
         [_row(p) for p in m.packages],
         (130, 140, 60, 40, 30, 55, 60),
         ("LEFT", "LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT", "RIGHT"),
+        font_size=8,
     )
     pdf.ln(16)
     pdf.set_font("Helvetica", "", 10)

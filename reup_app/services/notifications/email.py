@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from reup_app.errors import ValidationError
 from reup_app.models import EmailOutbox
-from reup_app.models.enums import OutboxStatus
+from reup_app.models.enums import EmailStatus
 from reup_app.models.types import utcnow
 
 _ADDRESS_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -32,7 +32,7 @@ def send_email(session: Session, to: str, subject: str, body: str, *, sensitive:
         subject=subject,
         body=body,
         sensitive=bool(sensitive),
-        status=OutboxStatus.PENDING,
+        status=EmailStatus.PENDING,
         next_attempt_at=utcnow(),
     )
     session.add(row)

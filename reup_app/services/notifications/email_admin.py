@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from reup_app.errors import Conflict, NotFound
 from reup_app.models import EmailOutbox
-from reup_app.models.enums import OutboxStatus
+from reup_app.models.enums import EmailStatus
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
@@ -34,7 +34,7 @@ def list_failed_emails(session: Session, principal: Principal) -> list[FailedEma
     authorize(principal, "platform.email.manage", None)
     rows = session.exec(
         select(EmailOutbox)
-        .where(EmailOutbox.status == OutboxStatus.FAILED)
+        .where(EmailOutbox.status == EmailStatus.FAILED)
         .order_by(EmailOutbox.id.desc())
         .limit(MAX_LISTED)
     ).all()
@@ -48,9 +48,9 @@ def retry_email(session: Session, principal: Principal, email_id: Any) -> EmailO
     row = session.exec(select(EmailOutbox).where(EmailOutbox.id == ident).with_for_update()).first()
     if row is None:
         raise NotFound("That e-mail does not exist.")
-    if row.status != OutboxStatus.FAILED:
+    if row.status != EmailStatus.FAILED:
         raise Conflict(f"The e-mail to {row.to_address} is {row.status}, not failed; only failed e-mails are retried.")
-    row.status, row.attempts, row.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
+    row.status, row.attempts, row.next_attempt_at = EmailStatus.PENDING, 0, utcnow()
     session.add(row)
     session.flush()
     return row

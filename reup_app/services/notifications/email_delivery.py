@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from reup_app.backoff import next_attempt_at
 from reup_app.models import EmailOutbox
-from reup_app.models.enums import OutboxStatus
+from reup_app.models.enums import EmailStatus
 from reup_app.models.types import utcnow
 from reup_app.settings import Settings, get_settings
 
@@ -94,7 +94,7 @@ def due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
     with Session(engine) as s:
         q = (
             select(EmailOutbox.id)
-            .where(EmailOutbox.status == OutboxStatus.PENDING, EmailOutbox.next_attempt_at <= now)
+            .where(EmailOutbox.status == EmailStatus.PENDING, EmailOutbox.next_attempt_at <= now)
             .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id)
             .limit(limit)
         )
@@ -106,7 +106,7 @@ def _claim(engine: Engine, row_id: int, now: datetime) -> tuple[str, str, str] |
     with Session(engine) as s:
         s.info["audit_disabled"] = True
         row = s.exec(select(EmailOutbox).where(EmailOutbox.id == row_id).with_for_update()).first()
-        if row is None or row.status != OutboxStatus.PENDING or row.next_attempt_at is None:
+        if row is None or row.status != EmailStatus.PENDING or row.next_attempt_at is None:
             return None
         if row.next_attempt_at > now:
             return None
@@ -123,14 +123,14 @@ def _record(engine: Engine, row_id: int, error: Exception | None, settings: Sett
         s.info["audit_disabled"] = True
         row = s.exec(select(EmailOutbox).where(EmailOutbox.id == row_id).with_for_update()).one()
         if error is None:
-            row.status, row.sent_at, row.next_attempt_at, row.last_error = OutboxStatus.SENT, utcnow(), None, None
+            row.status, row.sent_at, row.next_attempt_at, row.last_error = EmailStatus.SENT, utcnow(), None, None
             if row.sensitive:
                 row.body_sha256 = hashlib.sha256(row.body.encode()).hexdigest()
                 row.body = DELIVERED_PLACEHOLDER
         else:
             row.last_error = f"{type(error).__name__}: {error}"[:2000]
             if _permanent(error) or row.attempts >= settings.email_max_attempts:
-                row.status, row.next_attempt_at = OutboxStatus.FAILED, None
+                row.status, row.next_attempt_at = EmailStatus.FAILED, None
             else:
                 row.next_attempt_at = next_attempt_at(row.attempts, now=now)
         s.add(row)
@@ -142,13 +142,13 @@ def _log_only(engine: Engine, row_id: int, settings: Settings) -> None:
     with Session(engine) as s:
         s.info["audit_disabled"] = True
         row = s.exec(select(EmailOutbox).where(EmailOutbox.id == row_id).with_for_update()).one()
-        if row.status != OutboxStatus.PENDING:
+        if row.status != EmailStatus.PENDING:
             return
         if settings.is_production:
             log.info("e-mail not sent (no SMTP configured) to=%s subject=%r", row.to_address, row.subject)
         else:
             log.info("e-mail (outbox only) to=%s subject=%r\n%s", row.to_address, row.subject, row.body)
-        row.status, row.next_attempt_at = OutboxStatus.LOGGED, None
+        row.status, row.next_attempt_at = EmailStatus.LOGGED, None
         s.add(row)
         s.commit()
 
@@ -173,6 +173,6 @@ def send_due(engine: Engine, *, now: datetime | None = None, limit: int = 100) -
             log.warning("SMTP delivery of e-mail %s failed: %s", row_id, exc)
             error = exc
         status = _record(engine, row_id, error, settings, now)
-        outcome = {OutboxStatus.SENT.value: "sent", OutboxStatus.FAILED.value: "failed"}.get(status, "retrying")
+        outcome = {EmailStatus.SENT.value: "sent", EmailStatus.FAILED.value: "failed"}.get(status, "retrying")
         counts[outcome] += 1
     return SendReport(**counts)

@@ -1,0 +1,1 @@
+"""The layers every vendor client shares: transport, rate limiter, requestor."""

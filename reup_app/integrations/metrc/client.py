@@ -1,0 +1,238 @@
+"""The METRC v2 client: HTTP Basic (vendor key : user key), licenseNumber on every licensed call,
+v2 paging (pageSize <= 20), 24-hour windows oldest first, writes in chunks of <= 10, GETs kept
+within the per-facility and per-vendor-key budgets shared through Redis."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from reup_app.integrations.errors import NotFound
+from reup_app.integrations.http.ratelimit import Limit, limiter_for
+from reup_app.integrations.http.requestor import Requestor
+from reup_app.integrations.http.transport import RetryPolicy, Transport, TransportConfig
+from reup_app.integrations.metrc import records as r
+from reup_app.integrations.metrc.paging import DEFAULT_LOOKBACK, MAX_PAGE_SIZE, Window, chunks, unwrap, windows
+
+PACKAGE_STATES = ("active", "onhold", "inactive")
+Progress = Callable[[int, int], None]  # (done, total) pages or windows
+
+
+@dataclass(frozen=True)
+class MetrcCredentials:
+    vendor_key: str
+    user_key: str
+
+    def __repr__(self) -> str:  # never print keys
+        return "MetrcCredentials(vendor_key=***, user_key=***)"
+
+
+@dataclass(frozen=True)
+class MetrcLimits:
+    """METRC's GET budgets. We pace at `headroom` of each (95%) so network jitter between our
+    limiter's clock and METRC's counter never pushes a one-second window over the limit."""
+
+    facility_gets_per_second: float = 50
+    vendor_gets_per_second: float = 150
+    headroom: float = 0.95
+
+    @classmethod
+    def from_settings(cls, settings) -> MetrcLimits:
+        return cls(settings.metrc_facility_gets_per_second, settings.metrc_vendor_gets_per_second)
+
+
+class MetrcClient:
+    """Typed METRC v2 calls for one user key (one or more facilities/licenses)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: MetrcCredentials,
+        *,
+        limits: MetrcLimits | None = None,
+        redis_url: str | None = None,
+        limiter: Any = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 20.0,
+    ) -> None:
+        if not credentials.vendor_key or not credentials.user_key:
+            raise ValueError("METRC needs both the vendor key and the user key")
+        self.limits = limits or MetrcLimits()
+        config = TransportConfig("metrc", base_url, timeout=timeout, retry=retry or RetryPolicy())
+        transport = Transport(config, secrets=(credentials.vendor_key, credentials.user_key))
+        self._vendor_tag = hashlib.sha256(credentials.vendor_key.encode()).hexdigest()[:16]
+        self.requestor = Requestor(
+            transport,
+            limiter=limiter or limiter_for(redis_url),
+            auth=(credentials.vendor_key, credentials.user_key),
+            limits_for=self._limits_for,
+        )
+
+    @classmethod
+    def from_settings(cls, settings, user_key: str, *, base_url: str | None = None) -> MetrcClient:
+        """The client for one connection: the vendor key, limits and Redis from settings; the user
+        key (decrypted from the connection) and base URL (the connection's, else the setting)."""
+        if not settings.metrc_vendor_key:
+            raise ValueError("REUP_METRC_VENDOR_KEY is not set: METRC needs the integrator's vendor key")
+        return cls(
+            base_url or settings.metrc_base_url,
+            MetrcCredentials(settings.metrc_vendor_key, user_key),
+            limits=MetrcLimits.from_settings(settings),
+            redis_url=settings.redis_url,
+        )
+
+    def _limits_for(self, method: str, params: dict[str, Any]) -> list[Limit]:
+        """GETs spend the vendor key's budget and the facility's (METRC limits GETs only)."""
+        if method != "GET":
+            return []
+        lim = self.limits
+        out = [Limit(f"metrc:vendor:{self._vendor_tag}", lim.vendor_gets_per_second * lim.headroom)]
+        if params.get("licenseNumber"):
+            out.append(Limit(f"metrc:facility:{params['licenseNumber']}", lim.facility_gets_per_second * lim.headroom))
+        return out
+
+    # -- paging ---------------------------------------------------------------------------------
+
+    def _get(self, path: str, license_number: str | None, **params: Any) -> Any:
+        if license_number is not None:
+            if not license_number.strip():
+                raise ValueError("licenseNumber must not be empty")
+            params["licenseNumber"] = license_number
+        return self.requestor.request("GET", path, params=params)
+
+    def _walk(
+        self,
+        path: str,
+        license_number: str | None,
+        params: dict[str, Any] | None = None,
+        *,
+        on_page: Progress | None = None,
+    ) -> Iterator[Any]:
+        """Every record of a paged list, page 1 upward; a record seen on an earlier page (a shifted or
+        duplicated page) is yielded once."""
+        seen: set[Any] = set()
+        page_number = 1
+        while True:
+            page = unwrap(
+                self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **(params or {}))
+            )
+            fresh = 0
+            for record in page.records:
+                key = _record_key(record)
+                if key is not None and key in seen:
+                    continue
+                if key is not None:
+                    seen.add(key)
+                fresh += 1
+                yield record
+            if page.total_pages is not None:
+                more = page_number < page.total_pages
+            else:  # no totals: a full page of new records means there may be another
+                more = len(page.records) >= MAX_PAGE_SIZE and fresh > 0
+            if on_page:
+                on_page(page_number, page.total_pages or page_number + int(more))
+            if not page.records or not more:
+                return
+            page_number += 1
+
+    # -- facilities and packages ----------------------------------------------------------------
+
+    def facilities(self) -> list[r.Facility]:
+        """GET /facilities/v2: the facilities (licenses) this user key reaches."""
+        return [r.Facility.parse(x) for x in unwrap(self._get("/facilities/v2", None)).records]
+
+    def packages(
+        self, state: str, license_number: str, window: Window, on_page: Progress | None = None
+    ) -> list[r.Package]:
+        """GET /packages/v2/{active|onhold|inactive} for one window of at most 24 h."""
+        if state not in PACKAGE_STATES:
+            raise ValueError(f"package state must be one of {PACKAGE_STATES}, got {state!r}")
+        path = f"/packages/v2/{state}"
+        return [r.Package.parse(x) for x in self._walk(path, license_number, window.params(), on_page=on_page)]
+
+    def package_windows(
+        self,
+        state: str,
+        license_number: str,
+        since: datetime,
+        until: datetime,
+        *,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+    ) -> Iterator[tuple[Window, list[r.Package]]]:
+        """(window, packages) oldest window first; commit each window before moving the cursor to its end."""
+        for window in windows(since, until, lookback=lookback):
+            yield window, self.packages(state, license_number, window)
+
+    def package_by_label(self, license_number: str, label: str) -> r.Package | None:
+        """GET /packages/v2/{label}; None when METRC does not know the label."""
+        if not label or "/" in label:
+            raise ValueError(f"not a package label: {label!r}")
+        try:
+            body = self._get(f"/packages/v2/{label}", license_number)
+        except NotFound:
+            return None
+        return r.Package.parse(body) if body else None
+
+    # -- transfers ------------------------------------------------------------------------------
+
+    def transfer_types(self, license_number: str) -> list[r.TransferType]:
+        return [r.TransferType.parse(x) for x in self._walk("/transfers/v2/types", license_number)]
+
+    def outgoing_templates(self, license_number: str, window: Window) -> list[r.Transfer]:
+        return [
+            r.Transfer.parse(x) for x in self._walk("/transfers/v2/templates/outgoing", license_number, window.params())
+        ]
+
+    def find_outgoing_template(
+        self, license_number: str, name: str, since: datetime, until: datetime
+    ) -> r.Transfer | None:
+        """The template called `name` modified in [since, until] (the reconcile-first lookup)."""
+        for window in windows(since, until):
+            for template in self.outgoing_templates(license_number, window):
+                if template.name == name:
+                    return template
+        return None
+
+    def create_outgoing_templates(self, license_number: str, templates: list[dict[str, Any]]) -> r.WriteResult:
+        """POST /transfers/v2/templates/outgoing in chunks of <= 10; Ids and Warnings merged."""
+        ids: list[int] = []
+        warnings: list[str] = []
+        for chunk in chunks(templates):
+            result = r.WriteResult.parse(
+                self.requestor.request(
+                    "POST",
+                    "/transfers/v2/templates/outgoing",
+                    params={"licenseNumber": license_number},
+                    json_body=chunk,
+                )
+            )
+            ids += result.ids
+            warnings += result.warnings
+        return r.WriteResult(ids, warnings)
+
+    def outgoing_transfers(self, license_number: str, window: Window) -> list[r.Transfer]:
+        return [r.Transfer.parse(x) for x in self._walk("/transfers/v2/outgoing", license_number, window.params())]
+
+    def transfer_deliveries(self, license_number: str, transfer_id: int) -> list[r.TransferDelivery]:
+        path = f"/transfers/v2/{int(transfer_id)}/deliveries"
+        return [r.TransferDelivery.parse(x) for x in self._walk(path, license_number)]
+
+    def delivery_packages(self, license_number: str, delivery_id: int) -> list[r.DeliveryPackage]:
+        path = f"/transfers/v2/deliveries/{int(delivery_id)}/packages"
+        return [r.DeliveryPackage.parse(x) for x in self._walk(path, license_number)]
+
+    def delivery_wholesale_prices(self, license_number: str, delivery_id: int) -> list[r.WholesalePrice]:
+        path = f"/transfers/v2/deliveries/{int(delivery_id)}/packages/wholesale"
+        return [r.WholesalePrice.parse(x) for x in self._walk(path, license_number)]
+
+
+def _record_key(record: Any) -> Any:
+    if not isinstance(record, dict):
+        return None
+    for key, value in record.items():
+        if key.lower() in ("id", "packageid") and value is not None:
+            return value
+    return None

@@ -1,0 +1,102 @@
+"""The admin error queue: outbox rows that spent their retry budget and sync runs that failed,
+with retry. Platform admins only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from reup_app.errors import NotFound, ValidationError
+from reup_app.models.enums import OutboxStatus, SyncStatus
+from reup_app.models.integrations import IntegrationConnection, SyncRun
+from reup_app.models.outbox import OutboxMessage
+from reup_app.models.types import utcnow
+from reup_app.security.permissions import authorize
+from reup_app.security.principal import Principal
+
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class DeadMessage:
+    id: int
+    kind: str
+    reference: str
+    target: str
+    attempts: int
+    last_error: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    id: int
+    connection_id: int
+    provider: str
+    resource: str
+    started_at: datetime
+    error: str
+
+
+def dead_messages(session: Session, principal: Principal) -> list[DeadMessage]:
+    authorize(principal, "platform.jobs.manage", None)
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.DEAD)
+        .order_by(OutboxMessage.updated_at.desc())
+        .limit(LIMIT)
+    ).all()
+    return [
+        DeadMessage(
+            r.id, r.kind, r.reference, f"{r.target_table}#{r.target_id}", r.attempts, r.last_error or "", r.updated_at
+        )
+        for r in rows
+    ]
+
+
+def failing_runs(session: Session, principal: Principal) -> list[FailedRun]:
+    """The latest run per (connection, resource) when that latest run failed."""
+    authorize(principal, "platform.jobs.manage", None)
+    latest = select(func.max(SyncRun.id).label("id")).group_by(SyncRun.connection_id, SyncRun.resource).subquery()
+    rows = session.exec(
+        select(SyncRun, IntegrationConnection.provider)
+        .join(latest, latest.c.id == SyncRun.id)
+        .join(IntegrationConnection, IntegrationConnection.id == SyncRun.connection_id)
+        .where(SyncRun.status == SyncStatus.FAILED)
+        .order_by(SyncRun.started_at.desc())
+        .limit(LIMIT)
+    ).all()
+    return [FailedRun(r.id, r.connection_id, provider, r.resource, r.started_at, r.error or "") for r, provider in rows]
+
+
+def retry_message(session: Session, principal: Principal, message_id: int) -> OutboxMessage:
+    """Put a dead row back in the queue with a fresh budget (it still reconciles first if it was sent)."""
+    authorize(principal, "platform.jobs.manage", None)
+    if not isinstance(message_id, int) or message_id <= 0:
+        raise ValidationError("Unknown message.", field="message_id")
+    row = session.get(OutboxMessage, message_id, with_for_update=True)
+    if row is None:
+        raise NotFound("That outbox message no longer exists.")
+    if row.status != OutboxStatus.DEAD:
+        raise ValidationError(f"Only dead messages can be retried; this one is {row.status}.", field="message_id")
+    now = utcnow()
+    row.status, row.attempts, row.next_attempt_at, row.updated_at = OutboxStatus.PENDING, 0, now, now
+    session.add(row)
+    return row
+
+
+def retry_sync(session: Session, principal: Principal, run_id: int) -> IntegrationConnection:
+    """Ask the next scheduler tick to sync this run's connection again (clears its error state)."""
+    authorize(principal, "platform.jobs.manage", None)
+    run = session.get(SyncRun, run_id) if isinstance(run_id, int) and run_id > 0 else None
+    if run is None:
+        raise NotFound("That sync run no longer exists.")
+    conn = session.get(IntegrationConnection, run.connection_id, with_for_update=True)
+    if conn is None:
+        raise NotFound("That connection no longer exists.")
+    conn.status, conn.last_error, conn.updated_at = "retry", None, utcnow()
+    session.add(conn)
+    return conn

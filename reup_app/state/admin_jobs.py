@@ -1,0 +1,72 @@
+"""Platform admin: the jobs error queue (dead outbox messages, failing sync runs) with Retry."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from reup_app.errors import ServiceError
+from reup_app.formatting import format_datetime
+from reup_app.services.integrations import error_queue
+from reup_app.state.base import AppState, error_message
+from reup_app.state.inputs import parse_id
+
+
+class AdminJobsState(AppState):
+    messages: list[dict[str, str]] = []
+    runs: list[dict[str, str]] = []
+    error: str = ""
+    notice: str = ""
+
+    async def _reload(self) -> None:
+        dead = await self._call(error_queue.dead_messages)
+        failing = await self._call(error_queue.failing_runs)
+        self.messages = [
+            {
+                "id": str(m.id),
+                "kind": m.kind,
+                "reference": m.reference,
+                "target": m.target,
+                "attempts": str(m.attempts),
+                "error": m.last_error[:300],
+                "when": format_datetime(m.updated_at),
+            }
+            for m in dead
+        ]
+        self.runs = [
+            {
+                "id": str(r.id),
+                "connection": f"{r.provider} #{r.connection_id}",
+                "resource": r.resource,
+                "error": r.error[:300],
+                "when": format_datetime(r.started_at),
+            }
+            for r in failing
+        ]
+
+    @rx.event
+    async def load(self):
+        if (denied := await self._gate(platform_admin=True)) is not None:
+            return denied
+        self.error = self.notice = ""
+        await self._reload()
+
+    async def _retry(self, fn, raw_id, done: str) -> None:
+        ident = parse_id(raw_id)
+        if ident is None:
+            self.error, self.notice = "Unknown item.", ""
+            return
+        try:
+            await self._call(fn, ident)
+        except ServiceError as err:
+            self.error, self.notice = error_message(err), ""
+            return
+        self.error, self.notice = "", done
+        await self._reload()
+
+    @rx.event
+    async def retry_message(self, message_id: str):
+        await self._retry(error_queue.retry_message, message_id, "Queued again; the worker sends it within seconds.")
+
+    @rx.event
+    async def retry_sync(self, run_id: str):
+        await self._retry(error_queue.retry_sync, run_id, "The connection syncs again within seconds.")
