@@ -5,6 +5,7 @@ import reflex as rx
 from reup_app import pages  # noqa: F401  (registers routes)
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
+from reup_app.jobs.embedded import embedded_worker_task
 from reup_app.realtime.hub import push_hub_task
 from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import get_settings
@@ -18,3 +19,5 @@ app = rx.App(
 )
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)
+# The embedded default (no Redis, REUP_EMBEDDED_WORKER=1): the job worker runs in this process.
+app.register_lifespan_task(embedded_worker_task)

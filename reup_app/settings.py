@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(4, ge=1)  # per-connection jobs and outbox sends at a time in the leader
     worker_lease_ttl_ms: int = Field(15_000, ge=1000)
     worker_poll_seconds: float = Field(2.0, gt=0)
+    # Run the job scheduler inside the app process (scripts/start.sh without Redis: the in-process event
+    # bus then carries sync progress to the browser). Ignored when redis_url is set: run `reup worker`.
+    embedded_worker: bool = False
 
     @property
     def is_production(self) -> bool:

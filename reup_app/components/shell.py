@@ -18,8 +18,9 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("Products", "/seller/products", "seller"),
     ("Inventory", "/seller/inventory", "seller"),
     ("Pricing", "/seller/pricing", "seller"),
+    ("Integrations", "/settings/integrations", "manager"),
 ]
-AUDIENCES = ("all", "seller", "buyer", "admin")
+AUDIENCES = ("all", "seller", "buyer", "admin", "manager")
 
 
 def _audience_visible(audience: str) -> rx.Var | None:
@@ -31,6 +32,8 @@ def _audience_visible(audience: str) -> rx.Var | None:
         return (kind == "retailer") | (kind == "both")
     if audience == "admin":
         return AuthState.is_platform_admin
+    if audience == "manager":  # owners and admins of a business (integration.manage)
+        return (AuthState.role == "owner") | (AuthState.role == "admin")
     if audience == "all":
         return None
     raise ValueError(f"unknown nav audience {audience!r}; use one of {AUDIENCES}")

@@ -9,7 +9,8 @@ Payload contracts (ids and display values only; receivers re-read what they show
 - manifest.status_changed: {"order_number", "buyer_entity_id", "seller_entity_id", "manifest_status",
   "from_status", "manifest_number"} (services/compliance/manifests.record_manifest_update).
 - sync.finished / sync.failed: {"integration": "metrc"|"dutchie"|"fleetbase", "summary": str}.
-- integration.sync_progress: {"connection_id", "resource", "done", "total"} to the owning entity, throttled.
+- integration.sync_progress: {"connection_id", "resource", "done", "total", "finished"} to the owning entity,
+  throttled; one with finished=True when the run is recorded (the connections page then reloads).
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ SYNC_PROGRESS = "integration.sync_progress"
 
 
 def emit_sync_progress(
-    session: Session, *, entity_id: int, connection_id: int, resource: str, done: int, total: int
+    session: Session,
+    *,
+    entity_id: int,
+    connection_id: int,
+    resource: str,
+    done: int,
+    total: int,
+    finished: bool = False,
 ) -> DomainEvent:
     """Progress of a running sync for the connection page's bar: members of the owning entity receive
     it (the connection page re-checks `integration.manage`). Callers throttle (see jobs.sync)."""
@@ -59,5 +67,6 @@ def emit_sync_progress(
             "resource": resource,
             "done": int(done),
             "total": int(max(total, done)),
+            "finished": bool(finished),
         },
     )

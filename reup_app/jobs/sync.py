@@ -136,6 +136,15 @@ def _finish(engine: Engine, fence: Fence, run_id: int, ctx: SyncContext, error: 
         conn = session.get(IntegrationConnection, ctx.connection_id)
         conn.status, conn.last_error, conn.updated_at = ("error" if error else "ok"), error, utcnow()
         session.add_all([run, conn])
+        emit_sync_progress(  # the connections page drops the bar and shows the recorded run
+            session,
+            entity_id=conn.entity_id,
+            connection_id=conn.id,
+            resource=run.resource,
+            done=0,
+            total=0,
+            finished=True,
+        )
         session.commit()
         return run
 

@@ -7,6 +7,7 @@ from reup_app.pages import (  # noqa: F401
     cart,
     dashboard,
     home,
+    integrations,
     login,
     marketplace,
     not_allowed,

@@ -16,6 +16,7 @@ SECTIONS = [
     ("Team", "/settings/team"),
     ("Audit trail", "/settings/audit"),
     ("Notifications", "/settings/notifications"),
+    ("Integrations", "/settings/integrations"),
 ]
 
 

@@ -133,14 +133,22 @@ def test_progress_is_throttled_and_goes_to_the_owning_entity(engine, connection,
 
         run_sync(engine, fence, connection_id=connection.id, resource="r4", fn=fn)
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and not any(e.payload.get("done") == 40 for e in got):
+        while time.monotonic() < deadline and not any(e.payload.get("finished") for e in got):
             time.sleep(0.05)
     finally:
         set_bus(None)
-    progress = [e for e in got if e.kind == SYNC_PROGRESS]
+    events = [e for e in got if e.kind == SYNC_PROGRESS]
+    progress = [e for e in events if not e.payload["finished"]]
     assert 2 <= len(progress) <= 5  # ~0.8 s of work at one event per 0.5 s, plus the final one
-    assert progress[-1].payload == {"connection_id": connection.id, "resource": "r4", "done": 40, "total": 40}
-    assert all(e.entity_ids == (connection.entity_id,) for e in progress)
+    assert progress[-1].payload == {
+        "connection_id": connection.id,
+        "resource": "r4",
+        "done": 40,
+        "total": 40,
+        "finished": False,
+    }
+    assert events[-1].payload["finished"] is True  # the recorded run ends the bar
+    assert all(e.entity_ids == (connection.entity_id,) for e in events)
 
 
 def test_bounded_concurrency_and_isolation():
