@@ -80,6 +80,7 @@ from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
+from reup_app.seed.demo_connections import connect_demo_licenses
 from reup_app.services.audit.trail import install_audit_listener
 
 T = TypeVar("T")
@@ -1040,6 +1041,11 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
     builder.build_shipments()
     builder.build_conversation_and_notifications()
     builder.finish_inventory()
+    builder.counts["integration_connections"] = connect_demo_licenses(
+        session,
+        [(spec.key, builder.companies[spec.key].licenses) for spec in data.WHOLESALERS],
+        now,
+    )
     session.commit()
 
     counts = {
@@ -1058,6 +1064,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
             "payments",
             "deliveries",
             "notifications",
+            "integration_connections",
         )
     }
     return SeedSummary(created=True, message="Demo data created.", counts=counts)

@@ -187,5 +187,7 @@ class IntegrationsState(AppState):
             },
         }
         if not row["running"]:
-            self.rows = [{**r, "running": "1", "status": "running", "status_label": "Syncing"} if r is row else r
-                         for r in self.rows]
+            self.rows = [
+                {**r, "running": "1", "status": "running", "status_label": "Syncing"} if r is row else r
+                for r in self.rows
+            ]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from reup_app.services.lazy_exports import exports
 
 if TYPE_CHECKING:
+    from reup_app.services.integrations.connection_check import test_connection
+    from reup_app.services.integrations.connections import connect_license, disconnect, list_connections, sync_now
     from reup_app.services.integrations.error_queue import (
         DeadMessage,
         FailedRun,
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
         retry_message,
         retry_sync,
     )
-    from reup_app.services.integrations.connection_check import test_connection
-    from reup_app.services.integrations.connections import connect_license, disconnect, list_connections, sync_now
     from reup_app.services.integrations.outbox import enqueue
     from reup_app.services.integrations.vendor_access import connection_for_license, metrc_client
 

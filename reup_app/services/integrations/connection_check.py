@@ -1,4 +1,4 @@
-""""Test connection": ask METRC which facilities the stored user key reaches (GET /facilities/v2)
+""" "Test connection": ask METRC which facilities the stored user key reaches (GET /facilities/v2)
 and check the license is among them.
 
 The call is remote, so it never runs inside a database transaction: one short unit of work reads

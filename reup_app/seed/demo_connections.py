@@ -1,0 +1,41 @@
+"""The demo's METRC connections: every license of the demo wholesalers is connected to the local
+METRC sandbox (`reup sandbox metrc --seed demo`, at `settings.metrc_base_url`) with the sandbox's
+demo user key of its company, so a first start (`scripts/start.sh`) shows syncs running at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session
+
+from reup_app.models import IntegrationConnection, License
+from reup_app.models.enums import Provider
+from reup_app.sandboxes.metrc.seed import demo_user_key
+from reup_app.security.crypto import encrypt_credentials
+from reup_app.settings import get_settings
+
+
+def connect_demo_licenses(session: Session, companies: Iterable[tuple[str, list[License]]], now: datetime) -> int:
+    """Add one METRC connection per license of each (company key, licenses); returns how many."""
+    base_url = get_settings().metrc_base_url
+    made = 0
+    for company_key, licenses in companies:
+        for lic in licenses:
+            credentials = {"user_key": demo_user_key(company_key), "state": lic.state}
+            session.add(
+                IntegrationConnection(
+                    entity_id=lic.entity_id,
+                    license_id=lic.id,
+                    provider=str(Provider.METRC),
+                    base_url=base_url,
+                    credentials_encrypted=encrypt_credentials(lic.id, str(Provider.METRC), credentials),
+                    enabled=True,
+                    status="ok",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            made += 1
+    session.flush()
+    return made
