@@ -29,16 +29,16 @@ def wanted(settings: Settings) -> bool:
 class EmbeddedWorker:
     """`run_worker` on a daemon thread; `stop()` ends it (the scheduler waits for running jobs)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, jobs: tuple | None = None) -> None:
+        self.settings, self.jobs = settings, jobs
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="reup-embedded-worker", daemon=True)
 
     def _run(self) -> None:
-        from reup_app.jobs.scheduler import run_worker
+        from reup_app.jobs.scheduler import JOBS, run_worker
 
         try:
-            run_worker(self.settings, stop=self.stop_event)
+            run_worker(self.settings, stop=self.stop_event, jobs=self.jobs or JOBS)
         except Exception:
             log.exception("embedded worker stopped with an error")
 

@@ -144,13 +144,15 @@ def make_lease(settings: Settings):
     )
 
 
-def run_worker(settings: Settings | None = None, stop: threading.Event | None = None) -> None:
+def run_worker(
+    settings: Settings | None = None, stop: threading.Event | None = None, jobs: tuple[JobSpec, ...] = JOBS
+) -> None:
     """Elect, schedule while leading, and block until SIGINT/SIGTERM (or `stop`)."""
     settings = settings or get_settings()
     install_audit_listener()  # the jobs' writes are audited like the app's
     stop = stop or threading.Event()
     leader = LeaderState(make_lease(settings))
-    scheduler = build_scheduler(settings, leader=leader)
+    scheduler = build_scheduler(settings, jobs=jobs, leader=leader)
     scheduler.start(paused=True)
 
     def _stop(signum, _frame):
