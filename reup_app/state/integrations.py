@@ -188,6 +188,8 @@ class IntegrationsState(AppState):
         }
         if not row["running"]:
             self.rows = [
-                {**r, "running": "1", "status": "running", "status_label": "Syncing"} if r is row else r
+                {**r, "running": "1", "status": "running", "status_label": "Syncing"}
+                if r["connection_id"] == conn_id
+                else r
                 for r in self.rows
             ]
