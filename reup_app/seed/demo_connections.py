@@ -11,9 +11,13 @@ from sqlmodel import Session
 
 from reup_app.models import IntegrationConnection, License
 from reup_app.models.enums import Provider
-from reup_app.sandboxes.metrc.seed import demo_user_key
 from reup_app.security.crypto import encrypt_credentials
 from reup_app.settings import get_settings
+
+
+def demo_user_key(company_key: str) -> str:
+    """The METRC sandbox user API key of a demo company (the sandbox reads it from here; README lists them)."""
+    return f"demo-user-{company_key}"
 
 
 def connect_demo_licenses(session: Session, companies: Iterable[tuple[str, list[License]]], now: datetime) -> int:

@@ -40,8 +40,11 @@ LICENSE_TYPE_NAMES = {
 
 
 def demo_user_key(company_key: str) -> str:
-    """The sandbox user API key of a demo company (documented in the README)."""
-    return f"demo-user-{company_key}"
+    """The sandbox user API key of a demo company (documented in the README); the demo seed's METRC
+    connections use the same keys."""
+    from reup_app.seed.demo_connections import demo_user_key as seeded_key
+
+    return seeded_key(company_key)
 
 
 def empty_state() -> MetrcState:
