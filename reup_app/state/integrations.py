@@ -64,7 +64,6 @@ class IntegrationsState(AppState):
     has_licenses: bool = False
     connect_for: str = ""  # license id whose connect form is open
     confirm_disconnect: str = ""  # license id awaiting confirmation
-    busy: str = ""  # license id whose "Test connection" is in flight
     error: str = ""
     notice: str = ""
     _entity_id: int | None = None
@@ -84,8 +83,11 @@ class IntegrationsState(AppState):
         if (denied := await self._gate("integration.manage")) is not None:
             return denied
         self._entity_id = (await self._principal()).entity_id
-        self.error = self.notice = self.connect_for = self.confirm_disconnect = self.busy = ""
+        self.error = self.notice = self.connect_for = self.confirm_disconnect = ""
         self.progress = {}
+        self.rows, self.has_licenses = [], False
+        if self._entity_id is None:  # a platform admin outside any business: nothing of its own to connect
+            return
         await self._reload()
 
     @rx.event
