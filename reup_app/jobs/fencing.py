@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.models.outbox import JobFence
 from reup_app.models.types import utcnow
@@ -21,7 +21,7 @@ def check_fence(session: Session, name: str, token: int) -> None:
         raise StaleLeader(f"no fencing token for {name!r}")
     stmt = (
         update(JobFence)
-        .where(JobFence.name == name, JobFence.token <= token)
+        .where(col(JobFence.name) == name, col(JobFence.token) <= token)
         .values(token=token, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

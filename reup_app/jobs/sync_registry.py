@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.backoff import retry_delay
 from reup_app.jobs.outbox_sender import Fence
@@ -53,7 +53,7 @@ def is_due(session: Session, conn: IntegrationConnection, now: datetime) -> bool
     recent = session.exec(
         select(SyncRun.status, SyncRun.finished_at)
         .where(SyncRun.connection_id == conn.id)
-        .order_by(SyncRun.id.desc())
+        .order_by(col(SyncRun.id).desc())
         .limit(MAX_COUNTED_FAILURES)
     ).all()
     failures = 0
@@ -74,8 +74,8 @@ def run_registered_syncs(engine: Engine, fence: Fence, *, max_workers: int = 4, 
     the runs made."""
     query = (
         select(IntegrationConnection)
-        .where(IntegrationConnection.enabled.is_(True))
-        .where(IntegrationConnection.provider.in_(list(_RESOURCES)))
+        .where(col(IntegrationConnection.enabled).is_(True))
+        .where(col(IntegrationConnection.provider).in_(list(_RESOURCES)))
     )
     if status is not None:
         query = query.where(IntegrationConnection.status == status)

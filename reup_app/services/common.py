@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 from sqlmodel import Session
 
 from reup_app.errors import (
@@ -160,6 +163,12 @@ def begin_read_committed(session: Session) -> None:
     if not session.in_transaction() and session.get_bind().dialect.name == "mysql":
         # Applies to the next transaction only, so nothing has to be reset afterwards.
         session.connection().exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
+def load_columns(model: type, *names: str) -> _AbstractLoad:
+    """A load_only() option for the named columns of a table model (typed through its mapper)."""
+    mapper = sa_inspect(model)
+    return load_only(*(mapper.attrs[name].class_attribute for name in names))
 
 
 def require_member(principal: Principal) -> int:

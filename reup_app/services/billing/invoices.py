@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import ValidationError
 from reup_app.models import Entity, Invoice, License, Order, OrderLine, Payment, User
@@ -58,7 +58,7 @@ def is_overdue(invoice: Invoice, now: datetime | None = None) -> bool:
 
 def create_invoice_for_order(session: Session, order: Order) -> Invoice:
     """The invoice for a shipping order (called by the state machine; idempotent per order)."""
-    existing = session.execute(select(Invoice).where(Invoice.order_id == order.id)).scalars().first()
+    existing = session.execute(select(Invoice).where(col(Invoice.order_id) == order.id)).scalars().first()
     if existing is not None:
         return existing
     issued = order.shipped_at or utcnow()
@@ -182,7 +182,7 @@ def load_invoice(
     the row is locked FOR UPDATE by the first statement, so later reads see current payments.
     """
     number = clean_text(invoice_number, "invoice_number", max_len=32, required=True, label="an invoice number")
-    stmt = select(Invoice).where(Invoice.number == number)
+    stmt = select(Invoice).where(col(Invoice.number) == number)
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     invoice = session.execute(stmt).scalars().first()
@@ -211,12 +211,14 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDTO:
     order = session.get(Order, invoice.order_id)
     seller, buyer = session.get(Entity, invoice.seller_entity_id), session.get(Entity, invoice.buyer_entity_id)
     seller_lic, buyer_lic = session.get(License, order.seller_license_id), session.get(License, order.buyer_license_id)
-    lines = session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+    lines = session.execute(
+        select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
+    ).scalars()
     payments = session.execute(
-        select(Payment, User.full_name)
-        .outerjoin(User, User.id == Payment.recorded_by_user_id)
-        .where(Payment.invoice_id == invoice.id)
-        .order_by(Payment.received_at, Payment.id)
+        select(Payment, col(User.full_name))
+        .outerjoin(User, col(User.id) == col(Payment.recorded_by_user_id))
+        .where(col(Payment.invoice_id) == invoice.id)
+        .order_by(col(Payment.received_at), col(Payment.id))
     ).all()
     base = _summary(invoice, order.number, seller.name, buyer.name, now)
     return InvoiceDTO(
@@ -290,19 +292,19 @@ def list_invoices(
     elif side == "buyer":
         conds.append(Invoice.buyer_entity_id == entity_id)
     else:
-        conds.append(or_(Invoice.seller_entity_id == entity_id, Invoice.buyer_entity_id == entity_id))
+        conds.append(or_(col(Invoice.seller_entity_id) == entity_id, col(Invoice.buyer_entity_id) == entity_id))
     if status == "overdue":
         conds += [Invoice.status == InvoiceStatus.OPEN, Invoice.due_at < now, Invoice.total > Invoice.amount_paid]
     elif status:
         conds.append(Invoice.status == status)
-    total = session.execute(select(func.count(Invoice.id)).where(*conds)).scalar_one()
+    total = session.execute(select(func.count(col(Invoice.id))).where(*conds)).scalar_one()
     rows = session.execute(
-        select(Invoice, Order.number, seller.name, buyer.name)
-        .join(Order, Order.id == Invoice.order_id)
-        .join(seller, seller.id == Invoice.seller_entity_id)
-        .join(buyer, buyer.id == Invoice.buyer_entity_id)
+        select(Invoice, col(Order.number), seller.name, buyer.name)
+        .join(Order, col(Order.id) == col(Invoice.order_id))
+        .join(seller, seller.id == col(Invoice.seller_entity_id))
+        .join(buyer, buyer.id == col(Invoice.buyer_entity_id))
         .where(*conds)
-        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, NotFound, ValidationError
 from reup_app.events import emit
@@ -104,7 +104,9 @@ def _check_payable(session: Session, invoice: Invoice, value: Decimal, how: str,
     if (
         ref
         and session.execute(
-            select(Payment.id).where(Payment.invoice_id == invoice.id, Payment.method == how, Payment.reference == ref)
+            select(col(Payment.id)).where(
+                col(Payment.invoice_id) == invoice.id, col(Payment.method) == how, col(Payment.reference) == ref
+            )
         ).first()
         is not None
     ):
@@ -146,12 +148,15 @@ def _customer(session: Session, seller_id: int, buyer_entity_id: int) -> Entity:
         and buyer.id != seller_id
         and (
             session.execute(
-                select(Order.id).where(Order.seller_entity_id == seller_id, Order.buyer_entity_id == buyer.id).limit(1)
+                select(col(Order.id))
+                .where(col(Order.seller_entity_id) == seller_id, col(Order.buyer_entity_id) == buyer.id)
+                .limit(1)
             ).first()
             is not None
             or session.execute(
-                select(TradeRelationship.id).where(
-                    TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id
+                select(col(TradeRelationship.id)).where(
+                    col(TradeRelationship.seller_entity_id) == seller_id,
+                    col(TradeRelationship.buyer_entity_id) == buyer.id,
                 )
             ).first()
             is not None
@@ -250,7 +255,7 @@ def get_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int)
     rel = (
         session.execute(
             select(TradeRelationship).where(
-                TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id
+                col(TradeRelationship.seller_entity_id) == seller_id, col(TradeRelationship.buyer_entity_id) == buyer.id
             )
         )
         .scalars()

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from reup_app.events import emit
@@ -106,11 +106,11 @@ def _party(session: Session, license_id: int) -> Party:
 
 def _packages(session: Session, order_id: int) -> list[ManifestPackage]:
     rows = session.execute(
-        select(OrderLineAllocation, OrderLine, Product.unit_of_measure)
-        .join(OrderLine, OrderLine.id == OrderLineAllocation.order_line_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.order_id == order_id)
-        .order_by(OrderLine.id, OrderLineAllocation.id)
+        select(OrderLineAllocation, OrderLine, col(Product.unit_of_measure))
+        .join(OrderLine, col(OrderLine.id) == col(OrderLineAllocation.order_line_id))
+        .join(Product, col(Product.id) == col(OrderLine.product_id))
+        .where(col(OrderLine.order_id) == order_id)
+        .order_by(col(OrderLine.id), col(OrderLineAllocation.id))
     ).all()
     return [
         ManifestPackage(a.package_label, ln.product_name, ln.sku, a.quantity, uom, ln.unit_price) for a, ln, uom in rows
@@ -119,7 +119,7 @@ def _packages(session: Session, order_id: int) -> list[ManifestPackage]:
 
 def _load_party_order(session: Session, principal: Principal, order_number: Any) -> Order:
     number = clean_text(order_number, "order_number", max_len=32, required=True, label="an order number")
-    order = session.execute(select(Order).where(Order.number == number)).scalars().first()
+    order = session.execute(select(Order).where(col(Order.number) == number)).scalars().first()
     owners = [order.buyer_entity_id, order.seller_entity_id] if order else []
     authorize_party(principal, "order.view", owners, f"Order {number} was not found.")
     return order
@@ -128,10 +128,14 @@ def _load_party_order(session: Session, principal: Principal, order_number: Any)
 def get_order_manifest(session: Session, principal: Principal, order_number: Any) -> ManifestView | None:
     """The order's METRC manifest (None before it ships), for the buyer or the seller only."""
     order = _load_party_order(session, principal, order_number)
-    m = session.execute(select(ComplianceManifest).where(ComplianceManifest.order_id == order.id)).scalars().first()
+    m = (
+        session.execute(select(ComplianceManifest).where(col(ComplianceManifest.order_id) == order.id))
+        .scalars()
+        .first()
+    )
     if m is None:
         return None
-    delivery = session.execute(select(Delivery).where(Delivery.order_id == order.id)).scalars().first()
+    delivery = session.execute(select(Delivery).where(col(Delivery.order_id) == order.id)).scalars().first()
     return ManifestView(
         order_number=order.number,
         status=m.status,
@@ -199,7 +203,7 @@ def record_manifest_update(
         raise PermissionDenied("Only the METRC integration or a platform admin can update a manifest.")
     mid = parse_int(manifest_id, "manifest_id")
     m = (
-        session.execute(select(ComplianceManifest).where(ComplianceManifest.id == mid).with_for_update())
+        session.execute(select(ComplianceManifest).where(col(ComplianceManifest.id) == mid).with_for_update())
         .scalars()
         .first()
     )

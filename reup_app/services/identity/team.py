@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import (
     Conflict,
@@ -225,10 +225,10 @@ def list_invites(session: Session, principal: Principal, entity_id: int) -> list
         .where(
             OneTimeToken.entity_id == entity.id,
             OneTimeToken.purpose == OneTimeTokenPurpose.INVITE,
-            OneTimeToken.used_at.is_(None),
+            col(OneTimeToken.used_at).is_(None),
             OneTimeToken.expires_at > utcnow(),
         )
-        .order_by(OneTimeToken.id)
+        .order_by(col(OneTimeToken.id))
     ).all()
     return [
         InviteInfo(
@@ -263,9 +263,9 @@ def list_members(session: Session, principal: Principal, entity_id: int) -> list
     authorize(principal, "team.view", entity.id)
     q = (
         select(Membership, User)
-        .join(User, User.id == Membership.user_id)
+        .join(User, col(User.id) == col(Membership.user_id))
         .where(Membership.entity_id == entity.id)
-        .order_by(Membership.id)
+        .order_by(col(Membership.id))
     )
     return [
         MemberInfo(

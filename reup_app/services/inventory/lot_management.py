@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, ValidationError
 from reup_app.events import emit
@@ -104,7 +104,9 @@ def list_own_licenses(session: Session, principal: Principal) -> list[LicenseOpt
     """The principal's entity's licenses (for choosing where a package is held, and filtering)."""
     entity_id = require_member(principal)
     authorize(principal, "catalog.view", entity_id)
-    rows = session.execute(select(License).where(License.entity_id == entity_id).order_by(License.number)).scalars()
+    rows = session.execute(
+        select(License).where(col(License.entity_id) == entity_id).order_by(col(License.number))
+    ).scalars()
     return [
         LicenseOption(
             id=x.id,
@@ -191,7 +193,10 @@ def create_lot(
     tested = _parse_date(lab_tested_on, "lab_tested_on")
     license = _own_active_license(session, product, license_id)
     stock = StockLock(session, [product.id])  # lock the product (and its lots) before inserting
-    if session.execute(select(InventoryLot.id).where(InventoryLot.package_label == label)).first() is not None:
+    if (
+        session.execute(select(col(InventoryLot.id)).where(col(InventoryLot.package_label) == label)).first()
+        is not None
+    ):
         raise Conflict(f"Package label {label} is already in use.")
     lot = InventoryLot(
         product_id=product.id,
@@ -299,13 +304,13 @@ def list_lots(
     authorize(principal, "catalog.view", entity_id)
     stmt = (
         select(InventoryLot, Product, License)
-        .join(Product, Product.id == InventoryLot.product_id)
-        .join(License, License.id == InventoryLot.license_id)
-        .where(Product.entity_id == entity_id)
+        .join(Product, col(Product.id) == col(InventoryLot.product_id))
+        .join(License, col(License.id) == col(InventoryLot.license_id))
+        .where(col(Product.entity_id) == entity_id)
     )
     if product_id is not None:
-        stmt = stmt.where(Product.id == parse_int(product_id, "product_id"))
+        stmt = stmt.where(col(Product.id) == parse_int(product_id, "product_id"))
     if license_id is not None:
-        stmt = stmt.where(License.id == parse_int(license_id, "license_id"))
-    rows = session.execute(stmt.order_by(InventoryLot.id.desc())).all()
+        stmt = stmt.where(col(License.id) == parse_int(license_id, "license_id"))
+    rows = session.execute(stmt.order_by(col(InventoryLot.id).desc())).all()
     return [_lot_dto(lot, product, license) for lot, product, license in rows]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, tuple_, union_all, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent, emit, register_precommit
@@ -163,10 +163,12 @@ def _recipients(
         return []
     roles = sorted(ACTION_ROLES[kind.action])
     rows = session.execute(
-        select(Membership.user_id, Membership.entity_id, User.email)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.entity_id.in_(entity_ids), Membership.role.in_(roles), User.is_active.is_(True))
-        .order_by(Membership.user_id)
+        select(col(Membership.user_id), col(Membership.entity_id), col(User.email))
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(
+            col(Membership.entity_id).in_(entity_ids), col(Membership.role).in_(roles), col(User.is_active).is_(True)
+        )
+        .order_by(col(Membership.user_id))
     ).all()
     return [(u, e, email) for u, e, email in rows if u != exclude_user]
 
@@ -179,7 +181,7 @@ def _preferences(
         return {}
     rows = session.execute(
         select(NotificationPreference).where(
-            NotificationPreference.user_id.in_(ids), NotificationPreference.kind.in_(ks)
+            col(NotificationPreference.user_id).in_(ids), col(NotificationPreference.kind).in_(ks)
         )
     ).scalars()
     return {(r.user_id, r.kind): (r.in_app, r.email) for r in rows}
@@ -199,7 +201,7 @@ def write_for_events(session: Session, events: list[DomainEvent]) -> int:
         if e is not None
     }
     names = (
-        dict(session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(names_needed))).all())
+        dict(session.execute(select(col(Entity.id), col(Entity.name)).where(col(Entity.id).in_(names_needed))).all())
         if names_needed
         else {}
     )
@@ -280,18 +282,18 @@ def check_view(principal: Principal) -> None:
 def _newest(user_id: int, entity_id: int, limit: int):
     return (
         select(
-            Notification.user_id,
-            Notification.entity_id,
-            Notification.id,
-            Notification.kind,
-            Notification.title,
-            Notification.body,
-            Notification.link,
-            Notification.created_at,
-            Notification.read_at,
+            col(Notification.user_id),
+            col(Notification.entity_id),
+            col(Notification.id),
+            col(Notification.kind),
+            col(Notification.title),
+            col(Notification.body),
+            col(Notification.link),
+            col(Notification.created_at),
+            col(Notification.read_at),
         )
         .where(_mine(user_id, entity_id))
-        .order_by(Notification.id.desc())
+        .order_by(col(Notification.id).desc())
         .limit(limit)
     )
 
@@ -306,9 +308,9 @@ def _summaries(
         return out
     owners = tuple_(Notification.user_id, Notification.entity_id).in_(pairs)
     counts = session.execute(
-        select(Notification.user_id, Notification.entity_id, func.count())
-        .where(owners, Notification.read_at.is_(None))
-        .group_by(Notification.user_id, Notification.entity_id)
+        select(col(Notification.user_id), col(Notification.entity_id), func.count())
+        .where(owners, col(Notification.read_at).is_(None))
+        .group_by(col(Notification.user_id), col(Notification.entity_id))
     ).all()
     for user_id, entity_id, unread in counts:
         out[(user_id, entity_id)] = NotificationSummary(unread=int(unread), items=[])
@@ -361,7 +363,7 @@ def unread_count(session: Session, principal: Principal) -> int:
         session.execute(
             select(func.count())
             .select_from(Notification)
-            .where(_mine(user_id, entity_id), Notification.read_at.is_(None))
+            .where(_mine(user_id, entity_id), col(Notification.read_at).is_(None))
         ).scalar_one()
     )
 
@@ -388,7 +390,9 @@ def _emit_read(session: Session, user_id: int, entity_id: int) -> None:
 def mark_all_read(session: Session, principal: Principal) -> int:
     user_id, entity_id = _me(principal)
     result = session.execute(
-        update(Notification).where(_mine(user_id, entity_id), Notification.read_at.is_(None)).values(read_at=utcnow())
+        update(Notification)
+        .where(_mine(user_id, entity_id), col(Notification.read_at).is_(None))
+        .values(read_at=utcnow())
     )
     if result.rowcount:
         _emit_read(session, user_id, entity_id)

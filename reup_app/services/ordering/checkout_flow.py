@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     NotFound,
@@ -76,19 +76,21 @@ class CheckoutResult:
 def _replay(session: Session, entity_id: int, key: str) -> list[Order]:
     ids = list(
         session.execute(
-            select(Order.id)
-            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            select(col(Order.id))
+            .join(OrderEvent, col(OrderEvent.order_id) == col(Order.id))
             .where(
-                Order.buyer_entity_id == entity_id, OrderEvent.kind == "submitted", OrderEvent.idempotency_key == key
+                col(Order.buyer_entity_id) == entity_id,
+                col(OrderEvent.kind) == "submitted",
+                col(OrderEvent.idempotency_key) == key,
             )
-            .order_by(Order.id)
+            .order_by(col(Order.id))
         )
         .scalars()
         .unique()
     )
     if not ids:
         return []
-    return list(session.execute(select(Order).where(Order.id.in_(ids)).order_by(Order.id)).scalars())
+    return list(session.execute(select(Order).where(col(Order.id).in_(ids)).order_by(col(Order.id))).scalars())
 
 
 def checkout(

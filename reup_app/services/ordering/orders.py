@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     Conflict,
@@ -174,7 +174,7 @@ def _get_locked(session: Session, number: Any) -> Order:
     text = clean_text(number, "order_number", max_len=32, required=True, label="an order number")
     order = (
         session.execute(
-            select(Order).where(Order.number == text).with_for_update().execution_options(populate_existing=True)
+            select(Order).where(col(Order.number) == text).with_for_update().execution_options(populate_existing=True)
         )
         .scalars()
         .first()
@@ -199,7 +199,7 @@ def load_order(
 ) -> tuple[Order, str | None]:
     """An order either party may see (NotFound for everyone else); returns (order, side)."""
     text = clean_text(number, "order_number", max_len=32, required=True, label="an order number")
-    order = session.execute(select(Order).where(Order.number == text)).scalars().first()
+    order = session.execute(select(Order).where(col(Order.number) == text)).scalars().first()
     authorize_party(
         principal, action, [order.buyer_entity_id, order.seller_entity_id] if order else [], _not_found(text)
     )
@@ -256,7 +256,9 @@ def _replayed(session: Session, order: Order, key: str | None, kind: str) -> Ord
     if key is None:
         return None
     ev = (
-        session.execute(select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.idempotency_key == key))
+        session.execute(
+            select(OrderEvent).where(col(OrderEvent.order_id) == order.id, col(OrderEvent.idempotency_key) == key)
+        )
         .scalars()
         .first()
     )

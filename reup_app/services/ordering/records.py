@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.events import emit
 from reup_app.models import (
@@ -154,12 +154,15 @@ def summary_query():
     """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias)."""
     buyer, seller = aliased(Entity), aliased(Entity)
     line_count = (
-        select(func.count(OrderLine.id)).where(OrderLine.order_id == Order.id).correlate(Order).scalar_subquery()
+        select(func.count(col(OrderLine.id)))
+        .where(col(OrderLine.order_id) == col(Order.id))
+        .correlate(Order)
+        .scalar_subquery()
     )
     stmt = (
         select(Order, buyer.name, seller.name, line_count)
-        .join(buyer, buyer.id == Order.buyer_entity_id)
-        .join(seller, seller.id == Order.seller_entity_id)
+        .join(buyer, buyer.id == col(Order.buyer_entity_id))
+        .join(seller, seller.id == col(Order.seller_entity_id))
     )
     return stmt, buyer, seller
 
@@ -187,7 +190,7 @@ def summaries(session: Session, orders: Sequence[Order]) -> list[OrderSummary]:
     if not orders:
         return []
     stmt, _, _ = summary_query()
-    rows = session.execute(stmt.where(Order.id.in_([o.id for o in orders]))).all()
+    rows = session.execute(stmt.where(col(Order.id).in_([o.id for o in orders]))).all()
     by_id = {row[0].id: summary_from_row(*row) for row in rows}
     return [by_id[o.id] for o in orders if o.id in by_id]
 
@@ -241,5 +244,7 @@ def emit_order_event(session: Session, kind: str, order: Order, **extra: Any) ->
 
 def _lines(session: Session, order: Order) -> list[OrderLine]:
     return list(
-        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+        session.execute(
+            select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
+        ).scalars()
     )
