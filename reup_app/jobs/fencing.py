@@ -25,7 +25,7 @@ def check_fence(session: Session, name: str, token: int) -> None:
         .values(token=token, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if session.execute(stmt).rowcount:
+    if session.execute(stmt).rowcount:  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
         return
     if session.get(JobFence, name) is None:
         try:
@@ -33,6 +33,6 @@ def check_fence(session: Session, name: str, token: int) -> None:
                 session.execute(insert(JobFence).values(name=name, token=token, updated_at=utcnow()))
             return
         except IntegrityError:
-            if session.execute(stmt).rowcount:
+            if session.execute(stmt).rowcount:  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
                 return
     raise StaleLeader(f"fencing token {token} for {name!r} is stale; a newer leader has written")

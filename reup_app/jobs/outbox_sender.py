@@ -132,7 +132,7 @@ def _record(engine: Engine, fence: Fence, msg: OutboxDelivery, values: dict[str,
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
 
 
 def deliver(engine: Engine, fence: Fence, msg: OutboxDelivery) -> str:

@@ -281,7 +281,7 @@ def _after_flush(session, flush_context) -> None:
 
 
 def _insert(conn, rows: list[dict[str, Any]]) -> None:
-    conn.execute(AuditLog.__table__.insert(), rows)
+    conn.execute(AuditLog.__table__.insert(), rows)  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping; SQLModel's stubs omit it
 
 
 def _do_orm_execute(state) -> None:

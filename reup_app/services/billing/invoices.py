@@ -288,15 +288,19 @@ def list_invoices(
     seller, buyer = aliased(Entity), aliased(Entity)
     conds = []
     if side == "seller":
-        conds.append(Invoice.seller_entity_id == entity_id)
+        conds.append(col(Invoice.seller_entity_id) == entity_id)
     elif side == "buyer":
-        conds.append(Invoice.buyer_entity_id == entity_id)
+        conds.append(col(Invoice.buyer_entity_id) == entity_id)
     else:
         conds.append(or_(col(Invoice.seller_entity_id) == entity_id, col(Invoice.buyer_entity_id) == entity_id))
     if status == "overdue":
-        conds += [Invoice.status == InvoiceStatus.OPEN, Invoice.due_at < now, Invoice.total > Invoice.amount_paid]
+        conds += [
+            col(Invoice.status) == InvoiceStatus.OPEN,
+            col(Invoice.due_at) < now,
+            col(Invoice.total) > col(Invoice.amount_paid),
+        ]
     elif status:
-        conds.append(Invoice.status == status)
+        conds.append(col(Invoice.status) == status)
     total = session.execute(select(func.count(col(Invoice.id))).where(*conds)).scalar_one()
     rows = session.execute(
         select(Invoice, col(Order.number), seller.name, buyer.name)

@@ -212,7 +212,10 @@ def set_buyer_hold(
 
 def _locked_relationship(session: Session, seller_id: int, buyer_entity_id: int, now: datetime) -> TradeRelationship:
     """The seller-buyer trade relationship row, locked FOR UPDATE; created if missing."""
-    pair = (TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer_entity_id)
+    pair = (
+        col(TradeRelationship.seller_entity_id) == seller_id,
+        col(TradeRelationship.buyer_entity_id) == buyer_entity_id,
+    )
     rel = (
         session.execute(
             select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)

@@ -129,9 +129,9 @@ def list_own_products(
     page, page_size = parse_int(page, "page"), parse_int(page_size, "page_size")
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationError("Invalid page.", "page")
-    conds = [Product.entity_id == entity_id]
+    conds = [col(Product.entity_id) == entity_id]
     if state:
-        conds.append(Product.listing_state == state)
+        conds.append(col(Product.listing_state) == state)
     for word in text.lower().split()[:10]:
         pattern = f"%{_like_escape(word)}%"
         conds.append(
@@ -207,9 +207,9 @@ def brand_for(session: Session, entity_id: int, name: str | None, cache: dict[st
 
 
 def sku_taken(session: Session, entity_id: int, sku: str, except_id: int | None = None) -> bool:
-    conds = [Product.entity_id == entity_id, Product.sku == sku]
+    conds = [col(Product.entity_id) == entity_id, col(Product.sku) == sku]
     if except_id is not None:
-        conds.append(Product.id != except_id)
+        conds.append(col(Product.id) != except_id)
     return session.execute(select(col(Product.id)).where(*conds).limit(1)).first() is not None
 
 

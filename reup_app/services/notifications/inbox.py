@@ -394,9 +394,9 @@ def mark_all_read(session: Session, principal: Principal) -> int:
         .where(_mine(user_id, entity_id), col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
-    if result.rowcount:
+    if result.rowcount:  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
         _emit_read(session, user_id, entity_id)
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
 
 
 # --------------------------------------------------------------------------------------------

@@ -208,9 +208,9 @@ def add_to_cart(session: Session, principal: Principal, product_id: int, quantit
     qty = parse_quantity(quantity)
     product = _sellable_product(session, product_id, entity_id)
     owner = (
-        CartItem.buyer_entity_id == entity_id,
-        CartItem.user_id == principal.user_id,
-        CartItem.product_id == product.id,
+        col(CartItem.buyer_entity_id) == entity_id,
+        col(CartItem.user_id) == principal.user_id,
+        col(CartItem.product_id) == product.id,
     )
     item = (
         session.execute(select(CartItem).where(*owner).with_for_update().execution_options(populate_existing=True))

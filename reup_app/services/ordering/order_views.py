@@ -73,9 +73,9 @@ def list_orders(
     stmt, buyer_e, seller_e = summary_query()
     conds = []
     if role_side == BUYER:
-        conds.append(Order.buyer_entity_id == entity_id)
+        conds.append(col(Order.buyer_entity_id) == entity_id)
     elif role_side == SELLER:
-        conds.append(Order.seller_entity_id == entity_id)
+        conds.append(col(Order.seller_entity_id) == entity_id)
     else:
         conds.append(or_(col(Order.buyer_entity_id) == entity_id, col(Order.seller_entity_id) == entity_id))
     if status:
@@ -187,9 +187,9 @@ def _event_dtos(session: Session, order: Order) -> list[OrderEventDTO]:
     """The order's timeline, oldest first, with who acted."""
     actor_entity = aliased(Entity)
     events = session.execute(
-        select(OrderEvent, col(User.full_name), actor_entity.name)
+        select(OrderEvent, col(User.full_name), col(actor_entity.name))
         .outerjoin(User, col(User.id) == col(OrderEvent.actor_user_id))
-        .outerjoin(actor_entity, actor_entity.id == col(OrderEvent.actor_entity_id))
+        .outerjoin(actor_entity, col(actor_entity.id) == col(OrderEvent.actor_entity_id))
         .where(col(OrderEvent.order_id) == order.id)
         .order_by(col(OrderEvent.created_at), col(OrderEvent.id))
     ).all()
@@ -233,9 +233,9 @@ def _paperwork(session: Session, order: Order) -> tuple[Invoice | None, Delivery
 def messages_of(session: Session, order: Order) -> list[MessageDTO]:
     author_entity = aliased(Entity)
     rows = session.execute(
-        select(OrderMessage, col(User.full_name), author_entity.name)
+        select(OrderMessage, col(User.full_name), col(author_entity.name))
         .join(User, col(User.id) == col(OrderMessage.author_user_id))
-        .join(author_entity, author_entity.id == col(OrderMessage.author_entity_id))
+        .join(author_entity, col(author_entity.id) == col(OrderMessage.author_entity_id))
         .where(col(OrderMessage.order_id) == order.id)
         .order_by(col(OrderMessage.created_at), col(OrderMessage.id))
     ).all()

@@ -160,9 +160,9 @@ def summary_query():
         .scalar_subquery()
     )
     stmt = (
-        select(Order, buyer.name, seller.name, line_count)
-        .join(buyer, buyer.id == col(Order.buyer_entity_id))
-        .join(seller, seller.id == col(Order.seller_entity_id))
+        select(Order, col(buyer.name), col(seller.name), line_count)
+        .join(buyer, col(buyer.id) == col(Order.buyer_entity_id))
+        .join(seller, col(seller.id) == col(Order.seller_entity_id))
     )
     return stmt, buyer, seller
 

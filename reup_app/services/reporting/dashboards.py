@@ -194,7 +194,7 @@ def sales_report(
     start, end, buckets, lo, hi = _window(days, granularity, now)
     day = func.date(Order.submitted_at)
     base = (
-        Order.seller_entity_id == entity_id,
+        col(Order.seller_entity_id) == entity_id,
         col(Order.status).in_([str(s) for s in SALES_STATUSES]),
         col(Order.submitted_at) >= lo,
         col(Order.submitted_at) < hi,
@@ -264,7 +264,7 @@ def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, li
 
 def _money(session: Session, side_cond, now: datetime) -> MoneySummary:
     balance = Invoice.total - Invoice.amount_paid
-    open_conds = (side_cond, Invoice.status == InvoiceStatus.OPEN, balance > 0)
+    open_conds = (side_cond, col(Invoice.status) == InvoiceStatus.OPEN, balance > 0)
     open_count, open_total = session.execute(
         select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds)
     ).one()
@@ -317,7 +317,7 @@ def retailer_dashboard(
     limit = min(100, max(1, parse_int(queue_limit, "queue_limit")))
     recent_limit = min(50, max(1, parse_int(recent_limit, "recent_limit")))
     _start, _end, _buckets, lo, hi = _window(days, "day", now)
-    mine = Order.buyer_entity_id == entity_id
+    mine = col(Order.buyer_entity_id) == entity_id
     spend_rows = session.execute(
         select(
             col(Order.seller_entity_id),
@@ -345,7 +345,7 @@ def retailer_dashboard(
         open_orders=_queue(session, "open", OPEN_STATUSES, mine, limit),
         spend_by_vendor=spend,
         recently_ordered=_recently_ordered(session, entity_id, recent_limit),
-        payables=_money(session, Invoice.buyer_entity_id == entity_id, now),
+        payables=_money(session, col(Invoice.buyer_entity_id) == entity_id, now),
     )
 
 
