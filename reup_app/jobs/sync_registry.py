@@ -27,6 +27,13 @@ MAX_COUNTED_FAILURES = 12
 
 SyncFn = Callable[[SyncContext, IntegrationConnection], Any]
 _RESOURCES: dict[str, dict[str, SyncFn]] = {}
+
+
+def _bound(fn: SyncFn, conn: IntegrationConnection) -> Callable[[SyncContext], Any]:
+    """`fn` with its connection bound, the way run_sync() calls it."""
+    return lambda ctx: fn(ctx, conn)
+
+
 _running: set[int] = set()  # connections syncing in this (the leader's) process
 _running_lock = threading.Lock()
 
@@ -91,7 +98,7 @@ def run_registered_syncs(engine: Engine, fence: Fence, *, max_workers: int = 4, 
         try:
             runs = 0
             for resource, fn in registered(conn.provider).items():
-                run_sync(engine, fence, connection_id=conn.id, resource=resource, fn=lambda ctx, f=fn: f(ctx, conn))
+                run_sync(engine, fence, connection_id=conn.id, resource=resource, fn=_bound(fn, conn))
                 runs += 1
             return runs
         finally:

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -28,6 +28,8 @@ from reup_app.errors import (
 )
 from reup_app.security.permissions import authorize, is_allowed
 from reup_app.security.principal import Principal
+
+_Row = TypeVar("_Row")
 
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
@@ -163,6 +165,14 @@ def begin_read_committed(session: Session) -> None:
     if not session.in_transaction() and session.get_bind().dialect.name == "mysql":
         # Applies to the next transaction only, so nothing has to be reset afterwards.
         session.connection().exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
+def get_row(session: Session, model: type[_Row], key: Any) -> _Row:
+    """The row a foreign key or an earlier check guarantees; LookupError if it has gone since."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} does not exist")
+    return row
 
 
 def load_columns(model: type, *names: str) -> _AbstractLoad:

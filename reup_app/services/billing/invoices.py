@@ -26,6 +26,7 @@ from reup_app.services.common import (
     ZERO,
     authorize_party,
     clean_text,
+    get_row,
     q2,
     require_member,
 )
@@ -188,6 +189,7 @@ def load_invoice(
     invoice = session.execute(stmt).scalars().first()
     parties = [invoice.seller_entity_id, invoice.buyer_entity_id] if invoice else []
     authorize_party(principal, "invoice.view", parties, f"Invoice {number} was not found.")
+    assert invoice is not None  # authorize_party raised NotFound for a missing invoice
     if action != "invoice.view":
         authorize(principal, action, invoice.seller_entity_id)
     return invoice
@@ -208,8 +210,11 @@ def _address(entity: Entity, license: License | None) -> list[str]:
 
 def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDTO:
     now = utcnow()
-    order = session.get(Order, invoice.order_id)
-    seller, buyer = session.get(Entity, invoice.seller_entity_id), session.get(Entity, invoice.buyer_entity_id)
+    order = get_row(session, Order, invoice.order_id)
+    seller, buyer = (
+        get_row(session, Entity, invoice.seller_entity_id),
+        get_row(session, Entity, invoice.buyer_entity_id),
+    )
     seller_lic, buyer_lic = session.get(License, order.seller_license_id), session.get(License, order.buyer_license_id)
     lines = session.execute(
         select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
@@ -303,10 +308,10 @@ def list_invoices(
         conds.append(col(Invoice.status) == status)
     total = session.execute(select(func.count(col(Invoice.id))).where(*conds)).scalar_one()
     rows = session.execute(
-        select(Invoice, col(Order.number), seller.name, buyer.name)
+        select(Invoice, col(Order.number), col(seller.name), col(buyer.name))
         .join(Order, col(Order.id) == col(Invoice.order_id))
-        .join(seller, seller.id == col(Invoice.seller_entity_id))
-        .join(buyer, buyer.id == col(Invoice.buyer_entity_id))
+        .join(seller, col(seller.id) == col(Invoice.seller_entity_id))
+        .join(buyer, col(buyer.id) == col(Invoice.buyer_entity_id))
         .where(*conds)
         .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
         .offset((page - 1) * page_size)

@@ -33,7 +33,7 @@ from reup_app.models import (
 from reup_app.models.enums import ManifestStatus
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
-from reup_app.services.common import authorize_party, clean_text, parse_datetime, parse_int, q2
+from reup_app.services.common import authorize_party, clean_text, get_row, parse_datetime, parse_int, q2
 
 MANIFEST_STATUSES = frozenset(str(s) for s in ManifestStatus)
 # Once voided a manifest is finished: METRC never revives a voided transfer.
@@ -89,8 +89,8 @@ class ManifestUpdate:
 
 
 def _party(session: Session, license_id: int) -> Party:
-    lic = session.get(License, license_id)
-    entity = session.get(Entity, lic.entity_id)
+    lic = get_row(session, License, license_id)
+    entity = get_row(session, Entity, lic.entity_id)
     city = ", ".join(p for p in (lic.premises_city or entity.city, lic.state) if p)
     address = [
         x
@@ -122,6 +122,7 @@ def _load_party_order(session: Session, principal: Principal, order_number: Any)
     order = session.execute(select(Order).where(col(Order.number) == number)).scalars().first()
     owners = [order.buyer_entity_id, order.seller_entity_id] if order else []
     authorize_party(principal, "order.view", owners, f"Order {number} was not found.")
+    assert order is not None  # authorize_party raised NotFound for a missing order
     return order
 
 
@@ -210,7 +211,7 @@ def record_manifest_update(
     if m is None:
         raise NotFound(f"Manifest {mid} was not found.")
     changes = _changes(m, status, manifest_number, external_transfer_id, last_error, submitted_at)
-    order = session.get(Order, m.order_id)
+    order = get_row(session, Order, m.order_id)
     if not changes:
         return ManifestUpdate(order.number, m.status, m.manifest_number, changed=False)
     previous = m.status
