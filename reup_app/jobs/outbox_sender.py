@@ -94,6 +94,7 @@ def claim_due(engine: Engine, fence: Fence, *, limit: int = 20, now: datetime | 
         rows = session.exec(query).all()
         out = []
         for row in rows:
+            assert row.id is not None  # a loaded row has its key
             maybe_sent = row.send_started_at is not None
             row.status, row.attempts = OutboxStatus.SENDING, row.attempts + 1
             row.send_started_at, row.fencing_token = now, fence.token

@@ -12,11 +12,11 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import Mapper, load_only
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 from sqlmodel import Session
 
@@ -104,6 +104,12 @@ def parse_int(value: Any, field: str) -> int:
         raise ValidationError(f"Invalid {field}.", field) from None
 
 
+@overload
+def clean_text(value: Any, field: str, *, max_len: int, required: Literal[True], label: str | None = None) -> str: ...
+@overload
+def clean_text(
+    value: Any, field: str, *, max_len: int, required: bool = False, label: str | None = None
+) -> str | None: ...
 def clean_text(value: Any, field: str, *, max_len: int, required: bool = False, label: str | None = None) -> str | None:
     """Strip a user-supplied string; None/blank becomes None (or an error when required)."""
     label = label or field.replace("_", " ")
@@ -140,6 +146,10 @@ def parse_datetime(value: Any, field: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
+@overload
+def check_idempotency_key(key: Any, *, required: Literal[True]) -> str: ...
+@overload
+def check_idempotency_key(key: Any, *, required: bool) -> str | None: ...
 def check_idempotency_key(key: Any, *, required: bool) -> str | None:
     if key is None or key == "":
         if required:
@@ -177,8 +187,15 @@ def get_row(session: Session, model: type[_Row], key: Any) -> _Row:
 
 def load_columns(model: type, *names: str) -> _AbstractLoad:
     """A load_only() option for the named columns of a table model (typed through its mapper)."""
-    mapper = sa_inspect(model)
+    mapper: Mapper[Any] = sa_inspect(model)
     return load_only(*(mapper.attrs[name].class_attribute for name in names))
+
+
+def acting_user(principal: Principal) -> int:
+    """The signed-in user's id; NotAuthenticated for anyone else."""
+    if principal.user_id is None or not principal.is_authenticated:
+        raise NotAuthenticated("Please sign in to continue.")
+    return principal.user_id
 
 
 def require_member(principal: Principal) -> int:

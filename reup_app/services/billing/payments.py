@@ -31,6 +31,7 @@ from reup_app.services.billing.invoices import (
 from reup_app.services.common import (
     begin_read_committed,
     clean_text,
+    get_row,
     money_str,
     parse_datetime,
     parse_int,
@@ -114,7 +115,7 @@ def _check_payable(session: Session, invoice: Invoice, value: Decimal, how: str,
 
 
 def _emit_payment_recorded(session: Session, invoice: Invoice, value: Decimal) -> None:
-    order = session.get(Order, invoice.order_id)
+    order = get_row(session, Order, invoice.order_id)
     emit(
         session,
         "invoice.payment_recorded",
@@ -162,7 +163,7 @@ def _customer(session: Session, seller_id: int, buyer_entity_id: int) -> Entity:
             is not None
         )
     )
-    if not known:
+    if buyer is None or not known:
         raise NotFound("That customer was not found.")
     return buyer
 

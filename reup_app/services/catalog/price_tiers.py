@@ -22,7 +22,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.products import own_product
-from reup_app.services.common import authorize_party, clean_text, parse_int, parse_money, require_member
+from reup_app.services.common import authorize_party, clean_text, get_row, parse_int, parse_money, require_member
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def assign_tier(session: Session, principal: Principal, buyer_entity_id: int, ti
             session.flush()
     except IntegrityError:
         raise Conflict("That customer was just changed by someone else; reload and try again.") from None
-    name = session.get(Entity, rel.buyer_entity_id).name
+    name = get_row(session, Entity, rel.buyer_entity_id).name
     return CustomerRow(
         buyer_entity_id=rel.buyer_entity_id,
         name=name,

@@ -255,7 +255,7 @@ def _csv_lines(data: bytes) -> list[list[str]]:
 def _with_current_values(raw: dict[str, str], current: Product, brand_names: dict[int, str]) -> dict[str, Any]:
     """The row's cells over the product's current values, so that missing columns keep them."""
     base: dict[str, Any] = {name: getattr(current, name) for name in FIELDS if name != "brand"}
-    base["brand"] = brand_names.get(current.brand_id)
+    base["brand"] = brand_names.get(current.brand_id) if current.brand_id is not None else None
     base.update(raw)
     return base
 

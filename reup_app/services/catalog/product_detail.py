@@ -109,7 +109,7 @@ def get_product_detail(session: Session, principal: Principal | None, product_id
     entity_id = principal.entity_id if principal is not None and principal.is_authenticated else None
     price = product.unit_price
     can_order = False
-    if entity_id is not None and entity_id != product.entity_id:
+    if principal is not None and entity_id is not None and entity_id != product.entity_id:
         price = buyer_unit_prices(session, entity_id, [product]).get(product.id, product.unit_price)
         can_order = is_allowed(principal, "order.place", entity_id)
     return ProductDetail(

@@ -38,6 +38,7 @@ from reup_app.services.catalog.product_fields import (
 from reup_app.services.common import (
     authorize_party,
     fmt_qty,
+    get_row,
     parse_int,
     require_member,
 )
@@ -172,7 +173,7 @@ def own_product(
 
 
 def _brand_name(session: Session, product: Product) -> str | None:
-    return session.get(Brand, product.brand_id).name if product.brand_id else None
+    return get_row(session, Brand, product.brand_id).name if product.brand_id else None
 
 
 def get_own_product(session: Session, principal: Principal, product_id: int) -> ProductRow:

@@ -41,7 +41,7 @@ def expire_past_due_licenses(session: Session, principal: Principal, now: dateti
         .order_by(col(License.id))
         .with_for_update()
     ).all()
-    rows = [lic for lic in candidates if lic.expires_on < license_today(lic.state, now)]
+    rows = [lic for lic in candidates if lic.expires_on is not None and lic.expires_on < license_today(lic.state, now)]
     now = utcnow()
     for lic in rows:
         lic.status = LicenseStatus.EXPIRED
@@ -51,7 +51,11 @@ def expire_past_due_licenses(session: Session, principal: Principal, now: dateti
             session,
             "license.expired",
             entity_ids=[lic.entity_id],
-            payload={"license_id": lic.id, "number": lic.number, "expires_on": lic.expires_on.isoformat()},
+            payload={
+                "license_id": lic.id,
+                "number": lic.number,
+                "expires_on": lic.expires_on.isoformat() if lic.expires_on else None,
+            },
         )
     session.flush()
     return len(rows)

@@ -221,6 +221,7 @@ def preship_report(session: Session, principal: Principal, order_number: str) ->
     authorize_party(
         principal, "order.view", [order.buyer_entity_id, order.seller_entity_id] if order else [], not_found
     )
+    assert order is not None  # authorize_party raised NotFound for a missing order
     if not principal.is_system and principal.entity_id != order.seller_entity_id:
         raise PermissionDenied("Only the seller runs the pre-ship checks.")
     return check_order(session, order)

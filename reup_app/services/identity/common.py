@@ -80,7 +80,7 @@ def user_by_email(session: Session, email: str, *, lock: bool = False) -> User |
 
 
 def require_user(principal: Principal) -> int:
-    if not principal.is_authenticated:
+    if not principal.is_authenticated or principal.user_id is None:
         raise NotAuthenticated("Please sign in to continue.")
     return int(principal.user_id)
 

@@ -92,9 +92,9 @@ def auth_state_local(user_id: int, *, jti: str | None = None) -> tuple[dict | No
     if cache_ttl() <= 0:
         return None
     hit, state = _local_get(_user_key(user_id))
-    if not hit:
+    if not hit or not (state is None or isinstance(state, dict)):
         return None
-    revoked = False
+    revoked: object = False
     if jti:
         hit, revoked = _local_get(_jti_key(jti))
         if not hit:

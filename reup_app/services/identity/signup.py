@@ -97,7 +97,7 @@ def _validate_licenses(licenses) -> list[dict]:
                 f"{label}: enter the license type (e.g. distributor, adult_use_retail).", field="licenses"
             )
         expires = _parse_date(lic.get("expires_on"), label)
-        if not is_current(expires, state):  # the date in the issuing state
+        if expires is not None and not is_current(expires, state):  # the date in the issuing state
             raise ValidationError(f"{label} expired on {expires.isoformat()}; add a current license.", field="licenses")
         if (state, number) in seen:
             raise ValidationError(f"{label} ({state}) is listed twice.", field="licenses")

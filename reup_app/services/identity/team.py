@@ -25,6 +25,7 @@ from reup_app.security import passwords, ratelimit
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.security.tokens import revoke_user_tokens
+from reup_app.services.common import get_row
 from reup_app.services.identity import principal_cache
 from reup_app.services.identity.common import (
     INVITE_TTL,
@@ -319,7 +320,7 @@ def change_member_role(session: Session, principal: Principal, membership_id: in
         session.add(m)
         session.flush()
         principal_cache.invalidate_users(session, m.user_id)
-    u = session.get(User, m.user_id)
+    u = get_row(session, User, m.user_id)
     return MemberInfo(
         membership_id=m.id,
         user_id=u.id,

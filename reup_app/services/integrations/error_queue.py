@@ -54,6 +54,7 @@ def dead_messages(session: Session, principal: Principal) -> list[DeadMessage]:
             r.id, r.kind, r.reference, f"{r.target_table}#{r.target_id}", r.attempts, r.last_error or "", r.updated_at
         )
         for r in rows
+        if r.id is not None  # a loaded row has its key
     ]
 
 

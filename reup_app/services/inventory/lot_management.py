@@ -28,6 +28,7 @@ from reup_app.services.common import (
     begin_read_committed,
     clean_text,
     fmt_qty,
+    get_row,
     parse_int,
     parse_quantity,
     parse_signed_quantity,
@@ -144,6 +145,7 @@ def _own_product(session: Session, principal: Principal, product_id: object) -> 
     authorize_party(
         principal, "inventory.manage", [product.entity_id if product else None], "That product was not found."
     )
+    assert product is not None  # authorize_party raised NotFound for a missing product
     return product
 
 
@@ -263,6 +265,7 @@ def adjust_lot(
     authorize_party(
         principal, "inventory.manage", [product.entity_id if product else None], "That package was not found."
     )
+    assert lot is not None and product is not None  # authorize_party raised NotFound for a missing package
     stock = StockLock(session, [product.id])
     lot = stock.lots_by_id[lid]
     if quantity_on_hand is not None:
@@ -290,7 +293,7 @@ def adjust_lot(
             "reason": why,
         },
     )
-    license = session.get(License, lot.license_id)
+    license = get_row(session, License, lot.license_id)
     return _lot_dto(lot, product, license)
 
 

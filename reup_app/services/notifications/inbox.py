@@ -27,7 +27,7 @@ from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import ACTION_ROLES, authorize
 from reup_app.security.principal import Principal
-from reup_app.services.common import parse_int, require_member
+from reup_app.services.common import acting_user, parse_int, require_member
 from reup_app.services.notifications.email import send_email
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _audience_entities(kind: NotificationKind, ev: DomainEvent) -> list[int]:
     return [int(e) for e in ids if e is not None and int(e) in ev.entity_ids]
 
 
-def _text(kind: str, ev: DomainEvent, names: dict[int, str]) -> tuple[str, str, str | None]:
+def _text(kind: str, ev: DomainEvent, names: dict[Any, str]) -> tuple[str, str, str | None]:
     """(title, body, link) of one event's notification."""
     p = ev.payload
     number = p.get("order_number", "")
@@ -122,7 +122,7 @@ def _text(kind: str, ev: DomainEvent, names: dict[int, str]) -> tuple[str, str, 
     if kind == "order.submitted":
         return f"New order {number} from {buyer}", f"Total ${p.get('total', '')}", link
     if kind == "order.status_changed":
-        return f"Order {number} {STATUS_WORDS.get(p.get('status'), 'changed status')}", f"{buyer} ← {seller}", link
+        return f"Order {number} {STATUS_WORDS.get(p.get('status', ''), 'changed status')}", f"{buyer} ← {seller}", link
     if kind == "order.message":
         return f"New message on order {number}", f"{p.get('author_name', '')}: {p.get('preview', '')}", link
     if kind == "order.lines_edited":
@@ -267,7 +267,7 @@ register_precommit(_write_safely)
 def _me(principal: Principal) -> tuple[int, int]:
     entity_id = require_member(principal)
     authorize(principal, "notification.view", entity_id)
-    return principal.user_id, entity_id
+    return acting_user(principal), entity_id
 
 
 def _mine(user_id: int, entity_id: int):

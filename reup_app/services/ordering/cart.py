@@ -38,6 +38,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import (
+    acting_user,
     begin_read_committed,
     fmt_qty,
     load_columns,
@@ -219,7 +220,7 @@ def add_to_cart(session: Session, principal: Principal, product_id: int, quantit
     )
     if item is None:
         _check_quantity(product, qty)
-        item = CartItem(buyer_entity_id=entity_id, user_id=principal.user_id, product_id=product.id, quantity=qty)
+        item = CartItem(buyer_entity_id=entity_id, user_id=acting_user(principal), product_id=product.id, quantity=qty)
         try:
             with session.begin_nested():
                 session.add(item)
@@ -267,7 +268,7 @@ def clear_cart(session: Session, principal: Principal) -> int:
     """Empty the principal's cart; returns how many items were removed."""
     begin_read_committed(session)
     entity_id = _cart_owner(principal)
-    items = _lock_cart(session, entity_id, principal.user_id)
+    items = _lock_cart(session, entity_id, acting_user(principal))
     for item in items:
         session.delete(item)
     session.flush()

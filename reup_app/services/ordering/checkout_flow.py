@@ -39,6 +39,7 @@ from reup_app.services.billing.tax import wholesale_tax
 from reup_app.services.catalog.pricing import buyer_unit_prices
 from reup_app.services.common import (
     ZERO,
+    acting_user,
     begin_read_committed,
     check_idempotency_key,
     money_str,
@@ -116,7 +117,7 @@ def checkout(
     authorize(principal, "order.place", entity_id)
     key = check_idempotency_key(idempotency_key, required=True)
     # Lock this user's cart first: a concurrent double-submit waits here, then sees the orders.
-    items = _lock_cart(session, entity_id, principal.user_id)
+    items = _lock_cart(session, entity_id, acting_user(principal))
     done = _replay(session, entity_id, key)
     if done:
         return CheckoutResult(orders=summaries(session, done), replayed=True)
@@ -210,7 +211,7 @@ def _order_lines_for(plan: _SellerPlan, stock: inventory.StockLock, prices: Mapp
         product = stock.products[item.product_id]
         price = prices[product.id]
         lines.append(
-            OrderLine(
+            OrderLine(  # type: ignore[call-arg]  # order_id is set at flush through the Order.lines relationship
                 product_id=product.id,
                 sku=product.sku,
                 product_name=product.name,

@@ -30,6 +30,7 @@ from reup_app.services.billing.invoices import balance_of
 from reup_app.services.common import (
     clean_text,
     from_json,
+    get_row,
     parse_int,
     require_member,
 )
@@ -107,7 +108,7 @@ def list_orders(
 
 
 def _detail(session: Session, principal: Principal, order: Order, side: str | None) -> OrderDetail:
-    buyer, seller = session.get(Entity, order.buyer_entity_id), session.get(Entity, order.seller_entity_id)
+    buyer, seller = get_row(session, Entity, order.buyer_entity_id), get_row(session, Entity, order.seller_entity_id)
     buyer_lic, seller_lic = session.get(License, order.buyer_license_id), session.get(License, order.seller_license_id)
     invoice, delivery, manifest = _paperwork(session, order)
     return OrderDetail(

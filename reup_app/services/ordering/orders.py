@@ -100,7 +100,7 @@ for _t in TRANSITIONS:
     assert PERMISSIONS.setdefault((_t.action, _t.side), _t.permission) == _t.permission, _t
 # The timeline kind an action records (the status it leads to).
 EVENT_KIND: dict[str, str] = {t.action: str(t.target) for t in TRANSITIONS}
-STATUS_TIMESTAMP = {
+STATUS_TIMESTAMP: dict[str, str] = {
     S.SUBMITTED: "submitted_at",
     S.ACCEPTED: "accepted_at",
     S.FULFILLED: "fulfilled_at",
@@ -203,6 +203,7 @@ def load_order(
     authorize_party(
         principal, action, [order.buyer_entity_id, order.seller_entity_id] if order else [], _not_found(text)
     )
+    assert order is not None  # authorize_party raised NotFound for a missing order
     return order, _side_of(principal, order)
 
 

@@ -89,7 +89,7 @@ class SalesReport:
         points = self.by_product if dimension == "product" else self.by_customer
         totals = self.product_totals if dimension == "product" else self.customer_totals
         keep = {t.key: t.label for t in totals[:top]}
-        rows = {b: {"bucket": b.isoformat()} for b in self.buckets}
+        rows: dict[date, dict[str, str | float]] = {b: {"bucket": b.isoformat()} for b in self.buckets}
         for p in points:
             label = keep.get(p.key, "Other")
             row = rows[p.bucket]
@@ -263,7 +263,7 @@ def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, li
 
 
 def _money(session: Session, side_cond, now: datetime) -> MoneySummary:
-    balance = Invoice.total - Invoice.amount_paid
+    balance = col(Invoice.total) - col(Invoice.amount_paid)
     open_conds = (side_cond, col(Invoice.status) == InvoiceStatus.OPEN, balance > 0)
     open_count, open_total = session.execute(
         select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds)
