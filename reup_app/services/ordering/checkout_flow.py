@@ -211,7 +211,7 @@ def _order_lines_for(plan: _SellerPlan, stock: inventory.StockLock, prices: Mapp
         product = stock.products[item.product_id]
         price = prices[product.id]
         lines.append(
-            OrderLine(  # type: ignore[call-arg]  # order_id is set at flush through the Order.lines relationship
+            OrderLine(  # type: ignore[call-arg]  # order_id is set once the order is flushed (_save_and_reserve)
                 product_id=product.id,
                 sku=product.sku,
                 product_name=product.name,
