@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from reup_app.errors import ValidationError
+from reup_app.events.orders import emit_order_event
 from reup_app.models import Entity, Invoice, License, Order, OrderLine, Payment, User
 from reup_app.models.enums import InvoiceStatus
 from reup_app.models.types import utcnow
@@ -30,7 +31,6 @@ from reup_app.services.common import (
     q2,
     require_member,
 )
-from reup_app.services.ordering.records import emit_order_event
 
 NET_TERMS_RE = re.compile(r"^net_?(\d{1,3})$")
 INVOICE_PREFIX = "INV-"

@@ -58,24 +58,11 @@ from reup_app.services.ordering.records import (
     emit_order_event,
     record_event,
 )
+from reup_app.services.ordering.transition import Transition
 from reup_app.services.ordering.transition_effects import _apply_effects
 
 BUYER, SELLER = "buyer", "seller"
 S = OrderStatus
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str
-    source: str
-    target: str
-    side: str  # who acts: BUYER or SELLER
-    permission: str  # a key of security.permissions.ACTION_ROLES, checked on that side's entity
-    system_allowed: bool = False
-
-    def __post_init__(self) -> None:  # store plain strings, not enum members
-        object.__setattr__(self, "source", str(self.source))
-        object.__setattr__(self, "target", str(self.target))
 
 
 TRANSITIONS: tuple[Transition, ...] = (

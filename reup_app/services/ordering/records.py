@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from reup_app.events import emit
+from reup_app.events.orders import emit_order_event as emit_order_event  # re-exported: moved below billing
+from reup_app.events.orders import order_payload as order_payload
 from reup_app.models import (
     Entity,
     Order,
@@ -219,27 +220,6 @@ def record_event(
     )
     session.add(ev)
     return ev
-
-
-def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
-    payload = {
-        "order_number": order.number,
-        "status": order.status,
-        "buyer_entity_id": order.buyer_entity_id,
-        "seller_entity_id": order.seller_entity_id,
-        "subtotal": str(order.subtotal),
-        "tax": str(order.tax),
-        "total": str(order.total),
-    }
-    payload.update(extra)
-    return payload
-
-
-def emit_order_event(session: Session, kind: str, order: Order, **extra: Any) -> None:
-    """A domain event whose audience is the order's two parties."""
-    emit(
-        session, kind, entity_ids=[order.buyer_entity_id, order.seller_entity_id], payload=order_payload(order, **extra)
-    )
 
 
 def _lines(session: Session, order: Order) -> list[OrderLine]:
