@@ -191,9 +191,7 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
         p.sku: p
         for p in session.execute(select(Product).where(col(Product.entity_id) == entity_id).with_for_update()).scalars()
     }
-    brand_names = dict(
-        session.execute(select(col(Brand.id), col(Brand.name)).where(col(Brand.entity_id) == entity_id)).all()
-    )
+    brand_names = dict(session.execute(select(col(Brand.id), col(Brand.name)).filter_by(entity_id=entity_id)).all())
     seen: dict[str, int] = {}
     brand_cache: dict[str, int] = {}
     changed: list[Product] = []

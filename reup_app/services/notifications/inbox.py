@@ -162,12 +162,11 @@ def _recipients(
     if not entity_ids:
         return []
     roles = sorted(ACTION_ROLES[kind.action])
+    active = col(User.is_active).is_(True)
     rows = session.execute(
         select(col(Membership.user_id), col(Membership.entity_id), col(User.email))
         .join(User, col(User.id) == col(Membership.user_id))
-        .where(
-            col(Membership.entity_id).in_(entity_ids), col(Membership.role).in_(roles), col(User.is_active).is_(True)
-        )
+        .where(col(Membership.entity_id).in_(entity_ids), col(Membership.role).in_(roles), active)
         .order_by(col(Membership.user_id))
     ).all()
     return [(u, e, email) for u, e, email in rows if u != exclude_user]
@@ -179,11 +178,8 @@ def _preferences(
     ids, ks = list(set(user_ids)), list(set(kinds))
     if not ids or not ks:
         return {}
-    rows = session.execute(
-        select(NotificationPreference).where(
-            col(NotificationPreference.user_id).in_(ids), col(NotificationPreference.kind).in_(ks)
-        )
-    ).scalars()
+    pref = NotificationPreference
+    rows = session.execute(select(pref).where(col(pref.user_id).in_(ids), col(pref.kind).in_(ks))).scalars()
     return {(r.user_id, r.kind): (r.in_app, r.email) for r in rows}
 
 
@@ -389,14 +385,12 @@ def _emit_read(session: Session, user_id: int, entity_id: int) -> None:
 
 def mark_all_read(session: Session, principal: Principal) -> int:
     user_id, entity_id = _me(principal)
-    result = session.execute(
-        update(Notification)
-        .where(_mine(user_id, entity_id), col(Notification.read_at).is_(None))
-        .values(read_at=utcnow())
-    )
-    if result.rowcount:  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
+    unread = col(Notification.read_at).is_(None)
+    result = session.execute(update(Notification).where(_mine(user_id, entity_id), unread).values(read_at=utcnow()))
+    changed = int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
+    if changed:
         _emit_read(session, user_id, entity_id)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
+    return changed
 
 
 # --------------------------------------------------------------------------------------------

@@ -250,13 +250,8 @@ def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, li
     stmt, _, _ = summary_query()
     conds = (side_cond, col(Order.status).in_([str(s) for s in statuses]))
     count = session.execute(select(func.count(col(Order.id))).where(*conds)).scalar_one()
-    rows = (
-        session.execute(
-            stmt.where(*conds).order_by(col(Order.submitted_at).desc(), col(Order.id).desc()).limit(limit)
-        ).all()
-        if count
-        else []
-    )
+    newest = (col(Order.submitted_at).desc(), col(Order.id).desc())
+    rows = session.execute(stmt.where(*conds).order_by(*newest).limit(limit)).all() if count else []
     return OrderQueue(
         name=name, statuses=[str(s) for s in statuses], count=int(count), orders=[summary_from_row(*r) for r in rows]
     )
@@ -265,13 +260,12 @@ def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, li
 def _money(session: Session, side_cond, now: datetime) -> MoneySummary:
     balance = col(Invoice.total) - col(Invoice.amount_paid)
     open_conds = (side_cond, col(Invoice.status) == InvoiceStatus.OPEN, balance > 0)
+    overdue = col(Invoice.due_at) < now
     open_count, open_total = session.execute(
         select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds)
     ).one()
     over_count, over_total = session.execute(
-        select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(
-            *open_conds, col(Invoice.due_at) < now
-        )
+        select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds, overdue)
     ).one()
     return MoneySummary(
         open_count=int(open_count),
@@ -317,21 +311,11 @@ def retailer_dashboard(
     limit = min(100, max(1, parse_int(queue_limit, "queue_limit")))
     recent_limit = min(50, max(1, parse_int(recent_limit, "recent_limit")))
     _start, _end, _buckets, lo, hi = _window(days, "day", now)
-    mine = col(Order.buyer_entity_id) == entity_id
+    mine, submitted = col(Order.buyer_entity_id) == entity_id, col(Order.submitted_at)
     spend_rows = session.execute(
-        select(
-            col(Order.seller_entity_id),
-            func.max(col(Entity.name)),
-            func.sum(col(Order.total)),
-            func.count(col(Order.id)),
-        )
+        select(col(Order.seller_entity_id), func.max(Entity.name), func.sum(Order.total), func.count(col(Order.id)))
         .join(Entity, col(Entity.id) == col(Order.seller_entity_id))
-        .where(
-            mine,
-            col(Order.status).in_([str(s) for s in SALES_STATUSES]),
-            col(Order.submitted_at) >= lo,
-            col(Order.submitted_at) < hi,
-        )
+        .where(mine, col(Order.status).in_([str(s) for s in SALES_STATUSES]), submitted >= lo, submitted < hi)
         .group_by(col(Order.seller_entity_id))
     ).all()
     spend = sorted(
