@@ -25,7 +25,7 @@ def connection_for_license(session: Session, license_id: int, provider: str) -> 
             select(IntegrationConnection).where(
                 col(IntegrationConnection.license_id) == license_id,
                 col(IntegrationConnection.provider) == str(provider),
-                IntegrationConnection.enabled.is_(True),  # type: ignore[attr-defined]
+                col(IntegrationConnection.enabled).is_(True),
             )
         )
         .scalars()
