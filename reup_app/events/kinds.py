@@ -2,7 +2,7 @@
 integration syncs (the METRC / Dutchie / Fleetbase jobs call it when a sync ends).
 
 Payload contracts (ids and display values only; receivers re-read what they show):
-- order.*: `reup_app.services.ordering.records.order_payload` (order_number, status, buyer/seller
+- order.*: `reup_app.events.orders.order_payload` (order_number, status, buyer/seller
   entity ids, totals) plus the kind's extras (from_status/action, message preview, ...).
 - inventory.changed: {"product_ids": [...], "available": {id: qty}, "public": True}, one per seller
   and transaction.

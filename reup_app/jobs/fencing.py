@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.models.outbox import JobFence
 from reup_app.models.types import utcnow
@@ -21,11 +21,11 @@ def check_fence(session: Session, name: str, token: int) -> None:
         raise StaleLeader(f"no fencing token for {name!r}")
     stmt = (
         update(JobFence)
-        .where(JobFence.name == name, JobFence.token <= token)
+        .where(col(JobFence.name) == name, col(JobFence.token) <= token)
         .values(token=token, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if session.execute(stmt).rowcount:
+    if session.execute(stmt).rowcount:  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
         return
     if session.get(JobFence, name) is None:
         try:
@@ -33,6 +33,6 @@ def check_fence(session: Session, name: str, token: int) -> None:
                 session.execute(insert(JobFence).values(name=name, token=token, updated_at=utcnow()))
             return
         except IntegrityError:
-            if session.execute(stmt).rowcount:
+            if session.execute(stmt).rowcount:  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
                 return
     raise StaleLeader(f"fencing token {token} for {name!r} is stale; a newer leader has written")

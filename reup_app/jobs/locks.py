@@ -62,12 +62,13 @@ def run_exclusive(
     redis_client: Any = None,
 ) -> JobRun:
     """Run `fn()` unless another worker already took this job's current slot."""
-    if not redis_url and redis_client is None:
-        return JobRun(name, True, fn())
+    if redis_client is None:
+        if not redis_url:
+            return JobRun(name, True, fn())
+        import redis
 
-    import redis
-
-    client = redis_client or redis.Redis.from_url(redis_url)
+        redis_client = redis.Redis.from_url(redis_url)
+    client = redis_client
     key = slot_key(name, slot_seconds, now or utcnow(), prefix)
     token = _token()
     try:

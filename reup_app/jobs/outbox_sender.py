@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.backoff import next_attempt_at
 from reup_app.jobs.fencing import check_fence
@@ -79,16 +79,22 @@ def claim_due(engine: Engine, fence: Fence, *, limit: int = 20, now: datetime | 
     with Session(engine, expire_on_commit=False) as session:
         check_fence(session, fence.name, fence.token)
         due = or_(
-            (OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+            (col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
             & (OutboxMessage.next_attempt_at <= now),
-            (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.next_attempt_at <= now),
+            (col(OutboxMessage.status) == OutboxStatus.SENDING) & (col(OutboxMessage.next_attempt_at) <= now),
         )
-        query = select(OutboxMessage).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+        query = (
+            select(OutboxMessage)
+            .where(due)
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+        )
         if engine.dialect.name != "sqlite":
             query = query.with_for_update(skip_locked=True)
         rows = session.exec(query).all()
         out = []
         for row in rows:
+            assert row.id is not None  # a loaded row has its key
             maybe_sent = row.send_started_at is not None
             row.status, row.attempts = OutboxStatus.SENDING, row.attempts + 1
             row.send_started_at, row.fencing_token = now, fence.token
@@ -118,16 +124,16 @@ def _record(engine: Engine, fence: Fence, msg: OutboxDelivery, values: dict[str,
         result = session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id == msg.id,
-                OutboxMessage.status == OutboxStatus.SENDING,
-                OutboxMessage.fencing_token == fence.token,
-                OutboxMessage.attempts == msg.attempt,
+                col(OutboxMessage.id) == msg.id,
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+                col(OutboxMessage.fencing_token) == fence.token,
+                col(OutboxMessage.attempts) == msg.attempt,
             )
             .values(updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
 
 
 def deliver(engine: Engine, fence: Fence, msg: OutboxDelivery) -> str:

@@ -130,10 +130,12 @@ def _finish(engine: Engine, fence: Fence, run_id: int, ctx: SyncContext, error: 
     with Session(engine, expire_on_commit=False) as session:
         check_fence(session, fence.name, fence.token)
         run = session.get(SyncRun, run_id)
+        conn = session.get(IntegrationConnection, ctx.connection_id)
+        if run is None or conn is None:
+            raise LookupError(f"sync run {run_id} or its connection {ctx.connection_id} no longer exists")
         run.status = SyncStatus.FAILED if error else SyncStatus.SUCCEEDED
         run.finished_at, run.error = utcnow(), error
         run.items_seen, run.items_changed = ctx.items_seen, ctx.items_changed
-        conn = session.get(IntegrationConnection, ctx.connection_id)
         conn.status, conn.last_error, conn.updated_at = ("error" if error else "ok"), error, utcnow()
         session.add_all([run, conn])
         emit_sync_progress(  # the connections page drops the bar and shows the recorded run

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.backoff import retry_delay
 from reup_app.jobs.outbox_sender import Fence
@@ -27,6 +27,13 @@ MAX_COUNTED_FAILURES = 12
 
 SyncFn = Callable[[SyncContext, IntegrationConnection], Any]
 _RESOURCES: dict[str, dict[str, SyncFn]] = {}
+
+
+def _bound(fn: SyncFn, conn: IntegrationConnection) -> Callable[[SyncContext], Any]:
+    """`fn` with its connection bound, the way run_sync() calls it."""
+    return lambda ctx: fn(ctx, conn)
+
+
 _running: set[int] = set()  # connections syncing in this (the leader's) process
 _running_lock = threading.Lock()
 
@@ -53,7 +60,7 @@ def is_due(session: Session, conn: IntegrationConnection, now: datetime) -> bool
     recent = session.exec(
         select(SyncRun.status, SyncRun.finished_at)
         .where(SyncRun.connection_id == conn.id)
-        .order_by(SyncRun.id.desc())
+        .order_by(col(SyncRun.id).desc())
         .limit(MAX_COUNTED_FAILURES)
     ).all()
     failures = 0
@@ -74,8 +81,8 @@ def run_registered_syncs(engine: Engine, fence: Fence, *, max_workers: int = 4, 
     the runs made."""
     query = (
         select(IntegrationConnection)
-        .where(IntegrationConnection.enabled.is_(True))
-        .where(IntegrationConnection.provider.in_(list(_RESOURCES)))
+        .where(col(IntegrationConnection.enabled).is_(True))
+        .where(col(IntegrationConnection.provider).in_(list(_RESOURCES)))
     )
     if status is not None:
         query = query.where(IntegrationConnection.status == status)
@@ -91,7 +98,7 @@ def run_registered_syncs(engine: Engine, fence: Fence, *, max_workers: int = 4, 
         try:
             runs = 0
             for resource, fn in registered(conn.provider).items():
-                run_sync(engine, fence, connection_id=conn.id, resource=resource, fn=lambda ctx, f=fn: f(ctx, conn))
+                run_sync(engine, fence, connection_id=conn.id, resource=resource, fn=_bound(fn, conn))
                 runs += 1
             return runs
         finally:

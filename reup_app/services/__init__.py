@@ -14,8 +14,8 @@ their public functions (``from reup_app.services.ordering import checkout``).
   (`price_tiers`, `pricing`), the marketplace search (`search`, `catalog_query`, `fulltext`,
   `facets`) and the product page (`product_detail`).
 - `ordering/`: from cart to delivered order -- the cart (`cart`, `cart_view`), checkout
-  (`checkout_flow`, `checkout_plans`, `checkout_licenses`), the order state machine (`orders`)
-  and its side effects (`transition_effects`), seller line edits (`line_edits`), reading orders
+  (`checkout_flow`, `checkout_plans`, `checkout_licenses`), the order state machine (`orders`,
+  `transition`) and its side effects (`transition_effects`), seller line edits (`line_edits`), reading orders
   (`order_views`, `records`), reorder (`reordering`), order messages (`messages`), and the
   shipping seam to METRC and delivery vendors (`shipping`).
 - `billing/`: invoices (`invoices`, `invoice_pdf`, `download_tickets`), payments and buyer
@@ -30,8 +30,9 @@ their public functions (``from reup_app.services.ordering import checkout``).
 - `integrations/`: telling vendors (METRC, Dutchie, Fleetbase): the outbox (`outbox`) and the
   admin error queue of background work (`error_queue`).
 - `reporting/`: dashboards and sales reports (`dashboards`).
-- `common.py`: parsing and authorization helpers every domain uses; `lazy_exports.py`: how the
-  packages re-export without import cycles.
+- `common.py`: parsing and authorization helpers every domain uses; `file_tickets.py`: issuing
+  single-use download tickets (billing redeems them); `lazy_exports.py`: how the packages
+  re-export without import cycles.
 
 Size rule (tests/unit/test_code_shape.py): no module here over 400 lines, no function over 60
 unless the line above its ``def`` says ``# long: <reason>``.

@@ -12,9 +12,12 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
+from sqlalchemy.orm import Mapper, load_only
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 from sqlmodel import Session
 
 from reup_app.errors import (
@@ -25,6 +28,8 @@ from reup_app.errors import (
 )
 from reup_app.security.permissions import authorize, is_allowed
 from reup_app.security.principal import Principal
+
+_Row = TypeVar("_Row")
 
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
@@ -99,6 +104,12 @@ def parse_int(value: Any, field: str) -> int:
         raise ValidationError(f"Invalid {field}.", field) from None
 
 
+@overload
+def clean_text(value: Any, field: str, *, max_len: int, required: Literal[True], label: str | None = None) -> str: ...
+@overload
+def clean_text(
+    value: Any, field: str, *, max_len: int, required: bool = False, label: str | None = None
+) -> str | None: ...
 def clean_text(value: Any, field: str, *, max_len: int, required: bool = False, label: str | None = None) -> str | None:
     """Strip a user-supplied string; None/blank becomes None (or an error when required)."""
     label = label or field.replace("_", " ")
@@ -135,6 +146,10 @@ def parse_datetime(value: Any, field: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
+@overload
+def check_idempotency_key(key: Any, *, required: Literal[True]) -> str: ...
+@overload
+def check_idempotency_key(key: Any, *, required: bool) -> str | None: ...
 def check_idempotency_key(key: Any, *, required: bool) -> str | None:
     if key is None or key == "":
         if required:
@@ -160,6 +175,27 @@ def begin_read_committed(session: Session) -> None:
     if not session.in_transaction() and session.get_bind().dialect.name == "mysql":
         # Applies to the next transaction only, so nothing has to be reset afterwards.
         session.connection().exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
+def get_row(session: Session, model: type[_Row], key: Any) -> _Row:
+    """The row a foreign key or an earlier check guarantees; LookupError if it has gone since."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} does not exist")
+    return row
+
+
+def load_columns(model: type, *names: str) -> _AbstractLoad:
+    """A load_only() option for the named columns of a table model (typed through its mapper)."""
+    mapper: Mapper[Any] = sa_inspect(model)
+    return load_only(*(mapper.attrs[name].class_attribute for name in names))
+
+
+def acting_user(principal: Principal) -> int:
+    """The signed-in user's id; NotAuthenticated for anyone else."""
+    if principal.user_id is None or not principal.is_authenticated:
+        raise NotAuthenticated("Please sign in to continue.")
+    return principal.user_id
 
 
 def require_member(principal: Principal) -> int:

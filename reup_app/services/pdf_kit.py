@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import TypedDict
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from reup_app.services.common import money_str
 
-NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+
+class _LineBreak(TypedDict):
+    """cell() keywords that move to the start of the next line (typed, so `**NEXT_LINE` checks)."""
+
+    new_x: XPos
+    new_y: YPos
+
+
+NEXT_LINE: _LineBreak = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
 
 def latin1(text: object) -> str:

@@ -85,7 +85,7 @@ class MetrcControl:
             for entry in body.get("packages") or []:
                 if not isinstance(entry, dict) or not isinstance(entry.get("label"), str):
                     raise ControlError('each package decision needs a "label"')
-                decision = {"accepted": entry.get("accepted", True) is not False}
+                decision: dict[str, bool | Decimal] = {"accepted": entry.get("accepted", True) is not False}
                 if "received_quantity" in entry:
                     decision["received_quantity"] = _decimal("received_quantity", entry["received_quantity"])
                 decisions[entry["label"]] = decision

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Literal, overload
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,7 +13,7 @@ from starlette.routing import BaseRoute
 from reup_app.sandboxes.app import SandboxContext, VendorError
 from reup_app.sandboxes.metrc import shapes
 from reup_app.sandboxes.metrc.rules import Rules, in_window, message
-from reup_app.sandboxes.metrc.store import MetrcStore, Package
+from reup_app.sandboxes.metrc.store import MetrcStore, Package, Template, Transfer
 from reup_app.sandboxes.metrc.transfers import TRANSFER_TYPES, RowErrors, create_templates, register_template
 
 
@@ -25,6 +26,10 @@ class MetrcApi:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
+    @overload
+    def _enter(self, request: Request, *, license_required: Literal[True] = True) -> tuple[set[str], str]: ...
+    @overload
+    def _enter(self, request: Request, *, license_required: bool) -> tuple[set[str], str | None]: ...
     def _enter(self, request: Request, *, license_required: bool = True) -> tuple[set[str], str | None]:
         """Auth, licenseNumber and (for GETs) the rate limits; also runs due template registrations."""
         vendor_key, permitted = self.rules.authenticate(request, self.store.state.user_keys)
@@ -105,7 +110,9 @@ class MetrcApi:
         state = self.store.state
         rows = []
         with self.store.lock:
-            items = state.templates.values() if source == "templates" else state.transfers.values()
+            items: Iterable[Transfer | Template] = (
+                state.templates.values() if source == "templates" else state.transfers.values()
+            )
             for t in sorted(items, key=lambda t: (t.last_modified, t.id)):
                 if getattr(t, "deleted", False) or not in_window(t.last_modified, window):
                     continue

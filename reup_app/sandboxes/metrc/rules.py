@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Literal, overload
 
 from starlette.requests import Request
 
@@ -66,6 +67,10 @@ class Rules:
             raise message(401, DENIED)
         return vendor_key, user_keys[user_key]
 
+    @overload
+    def license(self, request: Request, permitted: set[str], *, required: Literal[True] = True) -> str: ...
+    @overload
+    def license(self, request: Request, permitted: set[str], *, required: bool) -> str | None: ...
     def license(self, request: Request, permitted: set[str], *, required: bool = True) -> str | None:
         number = request.query_params.get("licenseNumber")
         if not number:
@@ -114,7 +119,7 @@ class Rules:
             )
         return start, end
 
-    def page(self, request: Request, rows: list, shape: Callable[[object], dict] | None = None) -> dict:
+    def page(self, request: Request, rows: list, shape: Callable[[Any], dict] | None = None) -> dict:
         """The v2 paging wrapper; no pageSize means one page with everything (METRC: paging off by default).
 
         `shape` turns a row into its JSON object; only the rows on the page are shaped.
@@ -126,16 +131,16 @@ class Rules:
         if size is not None and not 1 <= size <= self.limits.max_page_size:
             raise message(400, f"The pageSize must be between 1 and {self.limits.max_page_size}.")
         total = len(rows)
-        shape = shape or (lambda row: row)
+        shaped: Callable[[Any], Any] = shape or (lambda row: row)
         if size is None:
-            return _wrapper([shape(r) for r in rows], total, total, 1, 1)
+            return _wrapper([shaped(r) for r in rows], total, total, 1, 1)
         offset = (page_number - 1) * size
         fault = self.ctx.faults.take_page_fault() if self.ctx.faults.applies(request.url.path) else None
         if fault and fault[0] == "duplicate" and page_number > 1:
             offset -= size  # the previous page again
         elif fault and fault[0] == "shift":
             offset = max(0, offset + fault[1])
-        data = [shape(r) for r in rows[max(0, offset) : max(0, offset) + size]]
+        data = [shaped(r) for r in rows[max(0, offset) : max(0, offset) + size]]
         return _wrapper(data, total, size, page_number, max(1, math.ceil(total / size)))
 
     def write_body(self, raw: bytes) -> list:

@@ -53,7 +53,7 @@ def empty_state() -> MetrcState:
 
 def demo_state(now: datetime) -> MetrcState:
     """Facilities and packages of the demo seed; one user key per demo company (wholesalers and retailers)."""
-    from sqlmodel import Session, SQLModel, create_engine, select
+    from sqlmodel import Session, SQLModel, col, create_engine, select
 
     import reup_app.models as models
     from reup_app.seed import catalog_data, seed_demo
@@ -66,6 +66,7 @@ def demo_state(now: datetime) -> MetrcState:
             seed_demo(session, now=now, password_hash="sandbox-not-a-login")
             licenses = {lic.id: lic for lic in session.exec(select(models.License)).all()}
             for lic in licenses.values():
+                assert lic.premises_name and lic.expires_on, lic.number  # the demo seed sets both
                 state.facilities[lic.number] = Facility(
                     lic.number,
                     lic.premises_name,
@@ -78,7 +79,7 @@ def demo_state(now: datetime) -> MetrcState:
                 state.user_keys[demo_user_key(spec.key)] = {ls.number for ls in spec.licenses}
             products = {p.id: p for p in session.exec(select(models.Product)).all()}
             brands = {b.id: b.name for b in session.exec(select(models.Brand)).all()}
-            lots = session.exec(select(models.InventoryLot).order_by(models.InventoryLot.id)).all()
+            lots = session.exec(select(models.InventoryLot).order_by(col(models.InventoryLot.id))).all()
             for lot in lots:
                 product = products[lot.product_id]
                 item = Item(
@@ -88,8 +89,9 @@ def demo_state(now: datetime) -> MetrcState:
                     UNIT_NAMES.get(product.unit_of_measure, product.unit_of_measure),
                     lot.lab_thc_percent,
                     lot.lab_cbd_percent,
-                    brands.get(product.brand_id),
+                    brands.get(product.brand_id) if product.brand_id is not None else None,
                 )
+                assert lot.packaged_on is not None, lot.package_label  # the demo seed dates every package
                 pid = state.next_id()
                 state.packages[pid] = Package(
                     id=pid,
@@ -112,12 +114,12 @@ def demo_state(now: datetime) -> MetrcState:
 def _demo_transfers(session, state: MetrcState, licenses: dict) -> None:
     """The demo's received METRC manifests as received transfers: the shipped package lines were accepted in
     full and the buyer holds its own package with the same label (the seller's package keeps the rest)."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     import reup_app.models as models
 
     manifests = session.exec(
-        select(models.ComplianceManifest).where(models.ComplianceManifest.manifest_number.is_not(None))
+        select(models.ComplianceManifest).where(col(models.ComplianceManifest.manifest_number).is_not(None))
     ).all()
     by_key = {(p.license_number, p.label): p for p in state.packages.values()}
     for manifest in sorted(manifests, key=lambda m: m.id):
@@ -126,9 +128,9 @@ def _demo_transfers(session, state: MetrcState, licenses: dict) -> None:
         received_at = _aware(order.delivered_at or order.shipped_at)
         rows = session.exec(
             select(models.OrderLineAllocation, models.OrderLine)
-            .join(models.OrderLine, models.OrderLine.id == models.OrderLineAllocation.order_line_id)
-            .where(models.OrderLine.order_id == order.id)
-            .order_by(models.OrderLineAllocation.id)
+            .join(models.OrderLine, col(models.OrderLine.id) == col(models.OrderLineAllocation.order_line_id))
+            .where(col(models.OrderLine.order_id) == order.id)
+            .order_by(col(models.OrderLineAllocation.id))
         ).all()
         lines = []
         for allocation, line in rows:

@@ -124,11 +124,11 @@ def transfer_row(t: Transfer | Template, d: Delivery, shipper: Facility | None, 
     received = [p for p in packages if p.state != "Shipped"]
     return {
         "Id": t.id,
-        "ManifestNumber": None if is_template else t.manifest_number,
+        "ManifestNumber": None if isinstance(t, Template) else t.manifest_number,
         "ShipmentLicenseType": 0,
         "ShipperFacilityLicenseNumber": t.license_number,
         "ShipperFacilityName": shipper.name if shipper else None,
-        "Name": t.name if is_template else None,
+        "Name": t.name if isinstance(t, Template) else None,
         **_transporter(t.transporter),
         "DeliveryCount": len(t.deliveries),
         "ReceivedDeliveryCount": sum(1 for x in t.deliveries if x.received_at),

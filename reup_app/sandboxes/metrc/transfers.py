@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import NoReturn
 
 from reup_app.sandboxes.metrc.store import Delivery, DeliveryPackage, MetrcStore, Package, Template, Transfer
 
@@ -60,7 +61,7 @@ def create_templates(store: MetrcStore, license_number: str, body: list, now: da
 
 
 def _plan_template(store: MetrcStore, license_number: str, obj, row: int):
-    def fail(message: str):
+    def fail(message: str) -> NoReturn:
         raise RowErrors([{"row": row, "message": message}])
 
     if not isinstance(obj, dict):
@@ -89,7 +90,7 @@ def _plan_template(store: MetrcStore, license_number: str, obj, row: int):
         for item in packages:
             label = item.get("PackageLabel") if isinstance(item, dict) else None
             package = store.package(license_number, label) if isinstance(label, str) else None
-            if package is None or package.finished:
+            if package is None or package.finished or not isinstance(label, str):
                 fail(f"Package {label} was not found or is not active at facility {license_number}.")
             if package.in_transit or label in seen:
                 fail(f"Package {label} is already on a transfer.")
@@ -112,6 +113,7 @@ def _delivery(store: MetrcStore, license_number: str, dest: dict) -> Delivery:
     items = []
     for item in dest["Packages"]:
         package = store.package(license_number, item["PackageLabel"])
+        assert package is not None  # _plan_template checked every package before anything is stored
         price = item.get("WholesalePrice")
         items.append(
             DeliveryPackage(

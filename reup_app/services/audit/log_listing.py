@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import ValidationError
 from reup_app.models import AuditLog, User
@@ -95,10 +95,10 @@ def list_audit(
 
     total = session.execute(select(func.count()).select_from(AuditLog).where(*conds)).scalar_one()
     q = (
-        select(AuditLog, User.email)
-        .outerjoin(User, User.id == AuditLog.actor_user_id)
+        select(AuditLog, col(User.email))
+        .outerjoin(User, col(User.id) == col(AuditLog.actor_user_id))
         .where(*conds)
-        .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
+        .order_by(col(AuditLog.occurred_at).desc(), col(AuditLog.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     )

@@ -44,7 +44,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.orm import attributes
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 from sqlalchemy.orm.util import identity_key
@@ -185,7 +185,8 @@ def _mapped_classes() -> dict[str, type]:
         from sqlmodel import SQLModel
 
         for mapper in SQLModel._sa_registry.mappers:
-            _CLASSES[mapper.local_table.name] = mapper.class_
+            if isinstance(mapper.local_table, Table):
+                _CLASSES[mapper.local_table.name] = mapper.class_
     return _CLASSES
 
 
@@ -281,7 +282,7 @@ def _after_flush(session, flush_context) -> None:
 
 
 def _insert(conn, rows: list[dict[str, Any]]) -> None:
-    conn.execute(AuditLog.__table__.insert(), rows)
+    conn.execute(AuditLog.__table__.insert(), rows)  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping; SQLModel's stubs omit it
 
 
 def _do_orm_execute(state) -> None:

@@ -20,13 +20,14 @@ from reup_app.security import tickets
 from reup_app.security.principal import Principal
 from reup_app.services.billing.invoices import load_invoice
 from reup_app.services.common import require_member
+from reup_app.services.file_tickets import PURPOSES as PURPOSES  # re-exported
+from reup_app.services.file_tickets import TICKET_SECONDS as TICKET_SECONDS  # re-exported
+from reup_app.services.file_tickets import issue_ticket as issue_ticket  # re-exported
 from reup_app.services.identity import principal_cache
 
-TICKET_SECONDS = 60
 _TICKET_RE = re.compile(r"^[A-Za-z0-9_\-]{20,128}$")
 EXPIRED = "This download link has expired or was already used. Download the file again from the page."
-PURPOSE = "invoice-download"
-PURPOSES = {"invoice": PURPOSE, "manifest": "manifest-download"}
+PURPOSE = PURPOSES["invoice"]
 
 
 def create_invoice_ticket(session: Session, principal: Principal, invoice_number: str) -> str:
@@ -39,20 +40,6 @@ def create_invoice_ticket(session: Session, principal: Principal, invoice_number
 def redeem_invoice_ticket(ticket: object, invoice_number: object) -> Principal:
     """The principal a ticket was issued to, for this invoice; burns the ticket."""
     return redeem_ticket(ticket, "invoice", invoice_number)
-
-
-def issue_ticket(principal: Principal, kind: str, ref: str) -> str:
-    """A ticket for file `ref` of `kind` ("invoice", "manifest"); the caller has authorized the principal."""
-    require_member(principal)
-    bound = {
-        "kind": kind,
-        "ref": ref,
-        "u": principal.user_id,
-        "e": principal.entity_id,
-        "r": sorted(principal.roles),
-        "tv": principal.token_version,
-    }
-    return tickets.issue(PURPOSES[kind], bound, TICKET_SECONDS)
 
 
 def redeem_ticket(ticket: object, kind: str, ref: object) -> Principal:

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import ValidationError
+from reup_app.events.orders import emit_order_event
 from reup_app.models import Entity, Invoice, License, Order, OrderLine, Payment, User
 from reup_app.models.enums import InvoiceStatus
 from reup_app.models.types import utcnow
@@ -26,10 +27,10 @@ from reup_app.services.common import (
     ZERO,
     authorize_party,
     clean_text,
+    get_row,
     q2,
     require_member,
 )
-from reup_app.services.ordering.records import emit_order_event
 
 NET_TERMS_RE = re.compile(r"^net_?(\d{1,3})$")
 INVOICE_PREFIX = "INV-"
@@ -58,7 +59,7 @@ def is_overdue(invoice: Invoice, now: datetime | None = None) -> bool:
 
 def create_invoice_for_order(session: Session, order: Order) -> Invoice:
     """The invoice for a shipping order (called by the state machine; idempotent per order)."""
-    existing = session.execute(select(Invoice).where(Invoice.order_id == order.id)).scalars().first()
+    existing = session.execute(select(Invoice).where(col(Invoice.order_id) == order.id)).scalars().first()
     if existing is not None:
         return existing
     issued = order.shipped_at or utcnow()
@@ -182,12 +183,13 @@ def load_invoice(
     the row is locked FOR UPDATE by the first statement, so later reads see current payments.
     """
     number = clean_text(invoice_number, "invoice_number", max_len=32, required=True, label="an invoice number")
-    stmt = select(Invoice).where(Invoice.number == number)
+    stmt = select(Invoice).where(col(Invoice.number) == number)
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     invoice = session.execute(stmt).scalars().first()
     parties = [invoice.seller_entity_id, invoice.buyer_entity_id] if invoice else []
     authorize_party(principal, "invoice.view", parties, f"Invoice {number} was not found.")
+    assert invoice is not None  # authorize_party raised NotFound for a missing invoice
     if action != "invoice.view":
         authorize(principal, action, invoice.seller_entity_id)
     return invoice
@@ -208,15 +210,20 @@ def _address(entity: Entity, license: License | None) -> list[str]:
 
 def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDTO:
     now = utcnow()
-    order = session.get(Order, invoice.order_id)
-    seller, buyer = session.get(Entity, invoice.seller_entity_id), session.get(Entity, invoice.buyer_entity_id)
+    order = get_row(session, Order, invoice.order_id)
+    seller, buyer = (
+        get_row(session, Entity, invoice.seller_entity_id),
+        get_row(session, Entity, invoice.buyer_entity_id),
+    )
     seller_lic, buyer_lic = session.get(License, order.seller_license_id), session.get(License, order.buyer_license_id)
-    lines = session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+    lines = session.execute(
+        select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
+    ).scalars()
     payments = session.execute(
-        select(Payment, User.full_name)
-        .outerjoin(User, User.id == Payment.recorded_by_user_id)
-        .where(Payment.invoice_id == invoice.id)
-        .order_by(Payment.received_at, Payment.id)
+        select(Payment, col(User.full_name))
+        .outerjoin(User, col(User.id) == col(Payment.recorded_by_user_id))
+        .where(col(Payment.invoice_id) == invoice.id)
+        .order_by(col(Payment.received_at), col(Payment.id))
     ).all()
     base = _summary(invoice, order.number, seller.name, buyer.name, now)
     return InvoiceDTO(
@@ -286,23 +293,27 @@ def list_invoices(
     seller, buyer = aliased(Entity), aliased(Entity)
     conds = []
     if side == "seller":
-        conds.append(Invoice.seller_entity_id == entity_id)
+        conds.append(col(Invoice.seller_entity_id) == entity_id)
     elif side == "buyer":
-        conds.append(Invoice.buyer_entity_id == entity_id)
+        conds.append(col(Invoice.buyer_entity_id) == entity_id)
     else:
-        conds.append(or_(Invoice.seller_entity_id == entity_id, Invoice.buyer_entity_id == entity_id))
+        conds.append(or_(col(Invoice.seller_entity_id) == entity_id, col(Invoice.buyer_entity_id) == entity_id))
     if status == "overdue":
-        conds += [Invoice.status == InvoiceStatus.OPEN, Invoice.due_at < now, Invoice.total > Invoice.amount_paid]
+        conds += [
+            col(Invoice.status) == InvoiceStatus.OPEN,
+            col(Invoice.due_at) < now,
+            col(Invoice.total) > col(Invoice.amount_paid),
+        ]
     elif status:
-        conds.append(Invoice.status == status)
-    total = session.execute(select(func.count(Invoice.id)).where(*conds)).scalar_one()
+        conds.append(col(Invoice.status) == status)
+    total = session.execute(select(func.count(col(Invoice.id))).where(*conds)).scalar_one()
     rows = session.execute(
-        select(Invoice, Order.number, seller.name, buyer.name)
-        .join(Order, Order.id == Invoice.order_id)
-        .join(seller, seller.id == Invoice.seller_entity_id)
-        .join(buyer, buyer.id == Invoice.buyer_entity_id)
+        select(Invoice, col(Order.number), col(seller.name), col(buyer.name))
+        .join(Order, col(Order.id) == col(Invoice.order_id))
+        .join(seller, col(seller.id) == col(Invoice.seller_entity_id))
+        .join(buyer, col(buyer.id) == col(Invoice.buyer_entity_id))
         .where(*conds)
-        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, NotFound, ValidationError
 from reup_app.events import emit
@@ -31,6 +31,7 @@ from reup_app.services.billing.invoices import (
 from reup_app.services.common import (
     begin_read_committed,
     clean_text,
+    get_row,
     money_str,
     parse_datetime,
     parse_int,
@@ -104,7 +105,9 @@ def _check_payable(session: Session, invoice: Invoice, value: Decimal, how: str,
     if (
         ref
         and session.execute(
-            select(Payment.id).where(Payment.invoice_id == invoice.id, Payment.method == how, Payment.reference == ref)
+            select(col(Payment.id)).where(
+                col(Payment.invoice_id) == invoice.id, col(Payment.method) == how, col(Payment.reference) == ref
+            )
         ).first()
         is not None
     ):
@@ -112,7 +115,7 @@ def _check_payable(session: Session, invoice: Invoice, value: Decimal, how: str,
 
 
 def _emit_payment_recorded(session: Session, invoice: Invoice, value: Decimal) -> None:
-    order = session.get(Order, invoice.order_id)
+    order = get_row(session, Order, invoice.order_id)
     emit(
         session,
         "invoice.payment_recorded",
@@ -146,18 +149,21 @@ def _customer(session: Session, seller_id: int, buyer_entity_id: int) -> Entity:
         and buyer.id != seller_id
         and (
             session.execute(
-                select(Order.id).where(Order.seller_entity_id == seller_id, Order.buyer_entity_id == buyer.id).limit(1)
+                select(col(Order.id))
+                .where(col(Order.seller_entity_id) == seller_id, col(Order.buyer_entity_id) == buyer.id)
+                .limit(1)
             ).first()
             is not None
             or session.execute(
-                select(TradeRelationship.id).where(
-                    TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id
+                select(col(TradeRelationship.id)).where(
+                    col(TradeRelationship.seller_entity_id) == seller_id,
+                    col(TradeRelationship.buyer_entity_id) == buyer.id,
                 )
             ).first()
             is not None
         )
     )
-    if not known:
+    if buyer is None or not known:
         raise NotFound("That customer was not found.")
     return buyer
 
@@ -207,7 +213,10 @@ def set_buyer_hold(
 
 def _locked_relationship(session: Session, seller_id: int, buyer_entity_id: int, now: datetime) -> TradeRelationship:
     """The seller-buyer trade relationship row, locked FOR UPDATE; created if missing."""
-    pair = (TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer_entity_id)
+    pair = (
+        col(TradeRelationship.seller_entity_id) == seller_id,
+        col(TradeRelationship.buyer_entity_id) == buyer_entity_id,
+    )
     rel = (
         session.execute(
             select(TradeRelationship).where(*pair).with_for_update().execution_options(populate_existing=True)
@@ -250,7 +259,7 @@ def get_buyer_hold(session: Session, principal: Principal, buyer_entity_id: int)
     rel = (
         session.execute(
             select(TradeRelationship).where(
-                TradeRelationship.seller_entity_id == seller_id, TradeRelationship.buyer_entity_id == buyer.id
+                col(TradeRelationship.seller_entity_id) == seller_id, col(TradeRelationship.buyer_entity_id) == buyer.id
             )
         )
         .scalars()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from reup_app.errors import ValidationError
 from reup_app.models.enums import (
@@ -84,6 +84,10 @@ def _parse_decimal(value: Any, label: str, field_name: str) -> Decimal | None:
     return number
 
 
+@overload
+def _parse_int(value: Any, label: str, field_name: str, default: int) -> int: ...
+@overload
+def _parse_int(value: Any, label: str, field_name: str, default: None) -> int | None: ...
 def _parse_int(value: Any, label: str, field_name: str, default: int | None) -> int | None:
     if _blank(value):
         return default

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
 from reup_app.models import Entity, Product, ProductImage
@@ -114,7 +114,7 @@ def ticket_valid(ticket: str | None, product_id: int, image_id: int, *, now: flo
 def _publicly_visible(session: Session, product: Product) -> bool:
     if not is_public(product):
         return False
-    status = session.execute(select(Entity.status).where(Entity.id == product.entity_id)).scalar_one_or_none()
+    status = session.execute(select(col(Entity.status)).where(col(Entity.id) == product.entity_id)).scalar_one_or_none()
     return status == EntityStatus.APPROVED
 
 
@@ -148,8 +148,8 @@ def list_images(session: Session, principal: Principal, product_id: int) -> list
     public = _publicly_visible(session, product)
     images = session.execute(
         select(ProductImage)
-        .where(ProductImage.product_id == product.id)
-        .order_by(ProductImage.position, ProductImage.id)
+        .where(col(ProductImage.product_id) == product.id)
+        .order_by(col(ProductImage.position), col(ProductImage.id))
     ).scalars()
     return [_row(i, public) for i in images]
 
@@ -170,8 +170,8 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
     except ValidationError:
         raise ValidationError(f"{str(filename)[:60]} is not a PNG, JPEG or WebP image.", "file") from None
     count, top = session.execute(
-        select(func.count(ProductImage.id), func.max(ProductImage.position)).where(
-            ProductImage.product_id == product.id
+        select(func.count(col(ProductImage.id)), func.max(col(ProductImage.position))).where(
+            col(ProductImage.product_id) == product.id
         )
     ).one()
     if count >= MAX_IMAGES_PER_PRODUCT:
@@ -219,15 +219,15 @@ def public_image_urls(session: Session, principal: Principal, product_ids: list[
     if not ids:
         return {}
     rows = session.execute(
-        select(ProductImage.product_id, ProductImage.id)
-        .join(Product, Product.id == ProductImage.product_id)
-        .join(Entity, Entity.id == Product.entity_id)
+        select(col(ProductImage.product_id), col(ProductImage.id))
+        .join(Product, col(Product.id) == col(ProductImage.product_id))
+        .join(Entity, col(Entity.id) == col(Product.entity_id))
         .where(
-            ProductImage.product_id.in_(ids),
-            Product.listing_state.in_([str(s) for s in PUBLIC_LISTING_STATES]),
-            Entity.status == EntityStatus.APPROVED,
+            col(ProductImage.product_id).in_(ids),
+            col(Product.listing_state).in_([str(s) for s in PUBLIC_LISTING_STATES]),
+            col(Entity.status) == EntityStatus.APPROVED,
         )
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+        .order_by(col(ProductImage.product_id), col(ProductImage.position), col(ProductImage.id))
     ).all()
     out: dict[int, list[str]] = {}
     for pid, iid in rows:

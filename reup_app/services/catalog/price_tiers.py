@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, NotFound
 from reup_app.models import Entity, Order, PriceTier, PriceTierPrice, Product, TradeRelationship
@@ -22,7 +22,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.products import own_product
-from reup_app.services.common import authorize_party, clean_text, parse_int, parse_money, require_member
+from reup_app.services.common import authorize_party, clean_text, get_row, parse_int, parse_money, require_member
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,20 @@ def _own_tier(session: Session, principal: Principal, tier_id: Any) -> PriceTier
 def list_tiers(session: Session, principal: Principal) -> list[TierRow]:
     seller = _seller(principal)
     products = (
-        select(func.count(PriceTierPrice.id)).where(PriceTierPrice.price_tier_id == PriceTier.id).scalar_subquery()
+        select(func.count(col(PriceTierPrice.id)))
+        .where(col(PriceTierPrice.price_tier_id) == col(PriceTier.id))
+        .scalar_subquery()
     )
     customers = (
-        select(func.count(TradeRelationship.id))
-        .where(TradeRelationship.price_tier_id == PriceTier.id, TradeRelationship.seller_entity_id == seller)
+        select(func.count(col(TradeRelationship.id)))
+        .where(
+            col(TradeRelationship.price_tier_id) == col(PriceTier.id), col(TradeRelationship.seller_entity_id) == seller
+        )
         .scalar_subquery()
     )
     rows = session.execute(
-        select(PriceTier.id, PriceTier.name, products, customers)
-        .where(PriceTier.seller_entity_id == seller)
+        select(col(PriceTier.id), col(PriceTier.name), products, customers)
+        .where(col(PriceTier.seller_entity_id) == seller)
         .order_by(PriceTier.name)
     ).all()
     return [TierRow(id=i, name=n, product_count=int(p), customer_count=int(c)) for i, n, p, c in rows]
@@ -89,7 +93,7 @@ def create_tier(session: Session, principal: Principal, name: str) -> TierRow:
     seller = _seller(principal)
     label = clean_text(name, "name", max_len=64, required=True, label="a tier name")
     if session.execute(
-        select(PriceTier.id).where(PriceTier.seller_entity_id == seller, PriceTier.name == label)
+        select(col(PriceTier.id)).where(col(PriceTier.seller_entity_id) == seller, col(PriceTier.name) == label)
     ).first():
         raise Conflict(f"You already have a price tier called {label}.")
     tier = PriceTier(seller_entity_id=seller, name=label)
@@ -106,15 +110,22 @@ def tier_prices(session: Session, principal: Principal, tier_id: int) -> list[Ti
     """Every product of the seller (not archived) with its price in this tier, if it has one."""
     tier = _own_tier(session, principal, tier_id)
     rows = session.execute(
-        select(Product.id, Product.sku, Product.name, Product.unit_price, PriceTierPrice.unit_price)
+        select(
+            col(Product.id),
+            col(Product.sku),
+            col(Product.name),
+            col(Product.unit_price),
+            col(PriceTierPrice.unit_price),
+        )
         .outerjoin(
-            PriceTierPrice, (PriceTierPrice.product_id == Product.id) & (PriceTierPrice.price_tier_id == tier.id)
+            PriceTierPrice,
+            (col(PriceTierPrice.product_id) == col(Product.id)) & (col(PriceTierPrice.price_tier_id) == tier.id),
         )
         .where(
-            Product.entity_id == tier.seller_entity_id,
-            (Product.listing_state != "archived") | PriceTierPrice.id.is_not(None),
+            col(Product.entity_id) == tier.seller_entity_id,
+            (col(Product.listing_state) != "archived") | col(PriceTierPrice.id).is_not(None),
         )
-        .order_by(Product.name, Product.id)
+        .order_by(col(Product.name), col(Product.id))
     ).all()
     return [TierPriceRow(product_id=i, sku=s, name=n, list_price=lp, tier_price=tp) for i, s, n, lp, tp in rows]
 
@@ -131,7 +142,7 @@ def set_tier_price(
     existing = (
         session.execute(
             select(PriceTierPrice).where(
-                PriceTierPrice.price_tier_id == tier.id, PriceTierPrice.product_id == product.id
+                col(PriceTierPrice.price_tier_id) == tier.id, col(PriceTierPrice.product_id) == product.id
             )
         )
         .scalars()
@@ -154,30 +165,35 @@ def set_tier_price(
 def delete_tier(session: Session, principal: Principal, tier_id: int) -> None:
     """Remove a tier: its customers go back to list prices."""
     tier = _own_tier(session, principal, tier_id)
-    for rel in session.execute(select(TradeRelationship).where(TradeRelationship.price_tier_id == tier.id)).scalars():
+    for rel in session.execute(
+        select(TradeRelationship).where(col(TradeRelationship.price_tier_id) == tier.id)
+    ).scalars():
         rel.price_tier_id = None
         rel.updated_at = utcnow()
         session.add(rel)
     session.flush()
-    session.execute(delete(PriceTierPrice).where(PriceTierPrice.price_tier_id == tier.id))
+    session.execute(delete(PriceTierPrice).where(col(PriceTierPrice.price_tier_id) == tier.id))
     session.delete(tier)
 
 
 def _ordered_from(session: Session, seller: int):
     """Buyers that have submitted at least one order to this seller (customers without a row yet)."""
-    return select(Order.buyer_entity_id).where(Order.seller_entity_id == seller, Order.submitted_at.is_not(None))
+    return select(col(Order.buyer_entity_id)).where(
+        col(Order.seller_entity_id) == seller, col(Order.submitted_at).is_not(None)
+    )
 
 
 def list_customers(session: Session, principal: Principal) -> list[CustomerRow]:
     """Buyers the seller trades with (a trade relationship, or an order placed with it), and their tier."""
     seller = _seller(principal)
     rows = session.execute(
-        select(TradeRelationship, Entity.name, PriceTier.name)
-        .join(Entity, Entity.id == TradeRelationship.buyer_entity_id)
+        select(TradeRelationship, col(Entity.name), col(PriceTier.name))
+        .join(Entity, col(Entity.id) == col(TradeRelationship.buyer_entity_id))
         .outerjoin(
-            PriceTier, (PriceTier.id == TradeRelationship.price_tier_id) & (PriceTier.seller_entity_id == seller)
+            PriceTier,
+            (col(PriceTier.id) == col(TradeRelationship.price_tier_id)) & (col(PriceTier.seller_entity_id) == seller),
         )
-        .where(TradeRelationship.seller_entity_id == seller)
+        .where(col(TradeRelationship.seller_entity_id) == seller)
     ).all()
     out = [
         CustomerRow(
@@ -191,8 +207,8 @@ def list_customers(session: Session, principal: Principal) -> list[CustomerRow]:
     ]
     known = {c.buyer_entity_id for c in out}
     others = session.execute(
-        select(Entity.id, Entity.name).where(
-            Entity.id.in_(_ordered_from(session, seller).distinct()), Entity.id.not_in(known or {0})
+        select(col(Entity.id), col(Entity.name)).where(
+            col(Entity.id).in_(_ordered_from(session, seller).distinct()), col(Entity.id).not_in(known or {0})
         )
     ).all()
     out += [
@@ -211,7 +227,9 @@ def assign_tier(session: Session, principal: Principal, buyer_entity_id: int, ti
     rel = (
         session.execute(
             select(TradeRelationship)
-            .where(TradeRelationship.seller_entity_id == seller, TradeRelationship.buyer_entity_id == buyer_id)
+            .where(
+                col(TradeRelationship.seller_entity_id) == seller, col(TradeRelationship.buyer_entity_id) == buyer_id
+            )
             .with_for_update()
         )
         .scalars()
@@ -232,7 +250,7 @@ def assign_tier(session: Session, principal: Principal, buyer_entity_id: int, ti
             session.flush()
     except IntegrityError:
         raise Conflict("That customer was just changed by someone else; reload and try again.") from None
-    name = session.get(Entity, rel.buyer_entity_id).name
+    name = get_row(session, Entity, rel.buyer_entity_id).name
     return CustomerRow(
         buyer_entity_id=rel.buyer_entity_id,
         name=name,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
 
@@ -28,12 +28,12 @@ def buyer_unit_prices(
         return _apply_tiers(session, products, prices, tiers)
     seller_ids = {p.entity_id for p in products}
     rels = session.execute(
-        select(TradeRelationship.seller_entity_id, TradeRelationship.price_tier_id)
-        .join(PriceTier, PriceTier.id == TradeRelationship.price_tier_id)
+        select(col(TradeRelationship.seller_entity_id), col(TradeRelationship.price_tier_id))
+        .join(PriceTier, col(PriceTier.id) == col(TradeRelationship.price_tier_id))
         .where(
-            TradeRelationship.buyer_entity_id == buyer_entity_id,
-            TradeRelationship.seller_entity_id.in_(seller_ids),
-            PriceTier.seller_entity_id == TradeRelationship.seller_entity_id,
+            col(TradeRelationship.buyer_entity_id) == buyer_entity_id,
+            col(TradeRelationship.seller_entity_id).in_(seller_ids),
+            col(PriceTier.seller_entity_id) == col(TradeRelationship.seller_entity_id),
         )
     ).all()
     return _apply_tiers(session, products, prices, {seller: tier for seller, tier in rels})
@@ -45,8 +45,9 @@ def _apply_tiers(
     if not tier_by_seller:
         return prices
     rows = session.execute(
-        select(PriceTierPrice.price_tier_id, PriceTierPrice.product_id, PriceTierPrice.unit_price).where(
-            PriceTierPrice.price_tier_id.in_(set(tier_by_seller.values())), PriceTierPrice.product_id.in_(list(prices))
+        select(col(PriceTierPrice.price_tier_id), col(PriceTierPrice.product_id), col(PriceTierPrice.unit_price)).where(
+            col(PriceTierPrice.price_tier_id).in_(set(tier_by_seller.values())),
+            col(PriceTierPrice.product_id).in_(list(prices)),
         )
     ).all()
     tier_price = {(tier, pid): price for tier, pid, price in rows}

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, ValidationError
 from reup_app.models import Brand, Product
@@ -95,9 +95,9 @@ def export_products_csv(session: Session, principal: Principal) -> str:
     entity_id = require_member(principal)
     authorize(principal, "catalog.view", entity_id)
     rows = session.execute(
-        select(Product, Brand.name)
-        .outerjoin(Brand, Brand.id == Product.brand_id)
-        .where(Product.entity_id == entity_id)
+        select(Product, col(Brand.name))
+        .outerjoin(Brand, col(Brand.id) == col(Product.brand_id))
+        .where(col(Product.entity_id) == entity_id)
         .order_by(Product.sku)
     ).all()
     out = io.StringIO()
@@ -189,9 +189,9 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
 
     existing = {
         p.sku: p
-        for p in session.execute(select(Product).where(Product.entity_id == entity_id).with_for_update()).scalars()
+        for p in session.execute(select(Product).where(col(Product.entity_id) == entity_id).with_for_update()).scalars()
     }
-    brand_names = dict(session.execute(select(Brand.id, Brand.name).where(Brand.entity_id == entity_id)).all())
+    brand_names = dict(session.execute(select(col(Brand.id), col(Brand.name)).filter_by(entity_id=entity_id)).all())
     seen: dict[str, int] = {}
     brand_cache: dict[str, int] = {}
     changed: list[Product] = []
@@ -253,7 +253,7 @@ def _csv_lines(data: bytes) -> list[list[str]]:
 def _with_current_values(raw: dict[str, str], current: Product, brand_names: dict[int, str]) -> dict[str, Any]:
     """The row's cells over the product's current values, so that missing columns keep them."""
     base: dict[str, Any] = {name: getattr(current, name) for name in FIELDS if name != "brand"}
-    base["brand"] = brand_names.get(current.brand_id)
+    base["brand"] = brand_names.get(current.brand_id) if current.brand_id is not None else None
     base.update(raw)
     return base
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
 from reup_app.models import Brand, Entity, InventoryLot, License, Product
@@ -57,10 +57,12 @@ class ProductDetail(CatalogItem):
 def _visible_product(session: Session, product_id: Any) -> tuple[Product, str, str | None]:
     pid = parse_int(product_id, "product_id")
     row = session.execute(
-        select(Product, Entity.name, Brand.name)
-        .join(Entity, Entity.id == Product.entity_id)
-        .outerjoin(Brand, Brand.id == Product.brand_id)
-        .where(Product.id == pid, Product.listing_state.in_(_PUBLIC), Entity.status == EntityStatus.APPROVED)
+        select(Product, col(Entity.name), col(Brand.name))
+        .join(Entity, col(Entity.id) == col(Product.entity_id))
+        .outerjoin(Brand, col(Brand.id) == col(Product.brand_id))
+        .where(
+            col(Product.id) == pid, col(Product.listing_state).in_(_PUBLIC), col(Entity.status) == EntityStatus.APPROVED
+        )
     ).first()
     if row is None:
         raise NotFound(NOT_AVAILABLE)
@@ -69,14 +71,14 @@ def _visible_product(session: Session, product_id: Any) -> tuple[Product, str, s
 
 def _lots(session: Session, product_id: int) -> list[LotInfo]:
     lots = session.execute(
-        select(InventoryLot, License.state)
-        .join(License, License.id == InventoryLot.license_id)
+        select(InventoryLot, col(License.state))
+        .join(License, col(License.id) == col(InventoryLot.license_id))
         .where(
-            InventoryLot.product_id == product_id,
-            InventoryLot.quantity_available > 0,
-            InventoryLot.lab_test_state != LabTestState.FAILED,
+            col(InventoryLot.product_id) == product_id,
+            col(InventoryLot.quantity_available) > 0,
+            col(InventoryLot.lab_test_state) != LabTestState.FAILED,
         )
-        .order_by(InventoryLot.expires_on, InventoryLot.id)
+        .order_by(col(InventoryLot.expires_on), col(InventoryLot.id))
     ).all()
     return [
         LotInfo(
@@ -107,7 +109,7 @@ def get_product_detail(session: Session, principal: Principal | None, product_id
     entity_id = principal.entity_id if principal is not None and principal.is_authenticated else None
     price = product.unit_price
     can_order = False
-    if entity_id is not None and entity_id != product.entity_id:
+    if principal is not None and entity_id is not None and entity_id != product.entity_id:
         price = buyer_unit_prices(session, entity_id, [product]).get(product.id, product.unit_price)
         can_order = is_allowed(principal, "order.place", entity_id)
     return ProductDetail(

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
 from reup_app.events import emit
@@ -38,6 +38,7 @@ from reup_app.services.catalog.product_fields import (
 from reup_app.services.common import (
     authorize_party,
     fmt_qty,
+    get_row,
     parse_int,
     require_member,
 )
@@ -129,25 +130,27 @@ def list_own_products(
     page, page_size = parse_int(page, "page"), parse_int(page_size, "page_size")
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationError("Invalid page.", "page")
-    conds = [Product.entity_id == entity_id]
+    conds = [col(Product.entity_id) == entity_id]
     if state:
-        conds.append(Product.listing_state == state)
+        conds.append(col(Product.listing_state) == state)
     for word in text.lower().split()[:10]:
         pattern = f"%{_like_escape(word)}%"
-        conds.append(or_(Product.search_text.like(pattern, escape="\\"), Product.sku.like(pattern, escape="\\")))
-    total = session.execute(select(func.count(Product.id)).where(*conds)).scalar_one()
+        conds.append(
+            or_(col(Product.search_text).like(pattern, escape="\\"), col(Product.sku).like(pattern, escape="\\"))
+        )
+    total = session.execute(select(func.count(col(Product.id))).where(*conds)).scalar_one()
     rows = session.execute(
-        select(Product, Brand.name)
-        .outerjoin(Brand, Brand.id == Product.brand_id)
+        select(Product, col(Brand.name))
+        .outerjoin(Brand, col(Brand.id) == col(Product.brand_id))
         .where(*conds)
-        .order_by(Product.name, Product.id)
+        .order_by(col(Product.name), col(Product.id))
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
     counts = dict(
         session.execute(
-            select(Product.listing_state, func.count(Product.id))
-            .where(Product.entity_id == entity_id)
+            select(col(Product.listing_state), func.count(col(Product.id)))
+            .where(col(Product.entity_id) == entity_id)
             .group_by(Product.listing_state)
         ).all()
     )
@@ -161,7 +164,7 @@ def own_product(
 ) -> Product:
     """A product of the principal's entity, authorized for `action` (NotFound for anyone else's)."""
     pid = parse_int(product_id, "product_id")
-    stmt = select(Product).where(Product.id == pid)
+    stmt = select(Product).where(col(Product.id) == pid)
     product = session.execute(stmt.with_for_update() if lock else stmt).scalars().first()
     authorize_party(principal, action, [product.entity_id if product else None], "That product was not found.")
     if product is None:  # only the system principal gets here
@@ -170,7 +173,7 @@ def own_product(
 
 
 def _brand_name(session: Session, product: Product) -> str | None:
-    return session.get(Brand, product.brand_id).name if product.brand_id else None
+    return get_row(session, Brand, product.brand_id).name if product.brand_id else None
 
 
 def get_own_product(session: Session, principal: Principal, product_id: int) -> ProductRow:
@@ -191,7 +194,7 @@ def brand_for(session: Session, entity_id: int, name: str | None, cache: dict[st
     if cache is not None and key in cache:
         return cache[key]
     brand = (
-        session.execute(select(Brand).where(Brand.entity_id == entity_id, func.lower(Brand.name) == key))
+        session.execute(select(Brand).where(col(Brand.entity_id) == entity_id, func.lower(col(Brand.name)) == key))
         .scalars()
         .first()
     )
@@ -205,10 +208,10 @@ def brand_for(session: Session, entity_id: int, name: str | None, cache: dict[st
 
 
 def sku_taken(session: Session, entity_id: int, sku: str, except_id: int | None = None) -> bool:
-    conds = [Product.entity_id == entity_id, Product.sku == sku]
+    conds = [col(Product.entity_id) == entity_id, col(Product.sku) == sku]
     if except_id is not None:
-        conds.append(Product.id != except_id)
-    return session.execute(select(Product.id).where(*conds).limit(1)).first() is not None
+        conds.append(col(Product.id) != except_id)
+    return session.execute(select(col(Product.id)).where(*conds).limit(1)).first() is not None
 
 
 def apply_fields(session: Session, product: Product, values: ProductFields, brand_id: int | None) -> None:

@@ -29,11 +29,12 @@ See "Query plans" below for why the MySQL statements look the way they do.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Row, Table, func, select, union_all
 from sqlalchemy.dialects.mysql import match as mysql_match
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -129,12 +130,12 @@ class CatalogPage:
 #   into entities per product: `_count`.
 # * SQLite (and anything else): the plain query + COUNT.
 
-P = Product.__table__.c
-B = Brand.__table__.c
-E = Entity.__table__.c
-_PRODUCTS = Product.__table__
-_ENTITIES = Entity.__table__
-_BRANDS = Brand.__table__
+_PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping; SQLModel's stubs omit it
+_ENTITIES: Table = Entity.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping; SQLModel's stubs omit it
+_BRANDS: Table = Brand.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping; SQLModel's stubs omit it
+P = _PRODUCTS.c
+B = _BRANDS.c
+E = _ENTITIES.c
 
 _ITEM_COLUMNS = (
     P.id,
@@ -231,7 +232,7 @@ def _item_from(source: Any) -> Any:
     return source.join(_ENTITIES, E.id == P.entity_id).outerjoin(_BRANDS, B.id == P.brand_id)
 
 
-def _plain_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> list[Any]:
+def _plain_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> Sequence[Row[Any]]:
     stmt = (
         select(*_ITEM_COLUMNS)
         .select_from(_item_from(_PRODUCTS))
@@ -257,7 +258,7 @@ def _outer_ordering(k: Any, keys: tuple) -> list[Any]:
     return _ordering(outer)
 
 
-def _fulltext_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> list[Any]:
+def _fulltext_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> Sequence[Row[Any]]:
     """MySQL full-text search: pick the page's ids (and the total, by COUNT(*) OVER ()) reading only
     narrow rows, then join the 24 winners to their details. The last column is the total."""
     k = _straight(
@@ -276,7 +277,7 @@ def _fulltext_page(conn: Connection, conds: list[Any], keys: tuple, query: Catal
     return conn.execute(_straight(stmt)).all()
 
 
-def _union_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> list[Any]:
+def _union_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> Sequence[Row[Any]]:
     """MySQL, sort backed by a (listing_state, sort column) index: the first `offset + page_size`
     rows of each public listing state in index order, merged; reads a few hundred index entries
     instead of sorting every matching product."""

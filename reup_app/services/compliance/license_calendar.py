@@ -82,7 +82,7 @@ class UnknownLicenseState(ValueError):
     """The state code is not one ReUp licenses come from."""
 
 
-def state_zone(state: str) -> ZoneInfo:
+def state_zone(state: str | None) -> ZoneInfo:
     """The IANA zone whose calendar the state's licenses follow."""
     try:
         return ZoneInfo(STATE_ZONES[(state or "").strip().upper()])
@@ -90,7 +90,7 @@ def state_zone(state: str) -> ZoneInfo:
         raise UnknownLicenseState(f"No license calendar for state {state!r}.") from None
 
 
-def license_today(state: str, now: datetime | None = None) -> date:
+def license_today(state: str | None, now: datetime | None = None) -> date:
     """Today's date in `state` at instant `now` (default: the current time)."""
     now = now or utcnow()
     if now.tzinfo is None:

@@ -87,6 +87,7 @@ def trade_refusal(state: str, seller_type: str | None, buyer_type: str | None) -
             return (
                 f"The {side}'s license type '{(raw or '')[:64]}' is not one ReUp can check; ask support to review it."
             )
+    assert seller is not None and buyer is not None  # the loop above answered for an unknown type
     table = MAY_SELL_TO.get((state or "").upper(), _DEFAULT)
     allowed = table.get(seller, frozenset())
     if buyer in allowed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import PermissionDenied, ValidationError
 from reup_app.events import emit
@@ -35,11 +35,13 @@ def expire_past_due_licenses(session: Session, principal: Principal, now: dateti
     latest = now.astimezone(UTC).date() + timedelta(days=1)
     candidates = session.exec(
         select(License)
-        .where(License.expires_on.is_not(None), License.expires_on < latest, License.status.in_(_EXPIRABLE))
-        .order_by(License.id)
+        .where(
+            col(License.expires_on).is_not(None), col(License.expires_on) < latest, col(License.status).in_(_EXPIRABLE)
+        )
+        .order_by(col(License.id))
         .with_for_update()
     ).all()
-    rows = [lic for lic in candidates if lic.expires_on < license_today(lic.state, now)]
+    rows = [lic for lic in candidates if lic.expires_on is not None and lic.expires_on < license_today(lic.state, now)]
     now = utcnow()
     for lic in rows:
         lic.status = LicenseStatus.EXPIRED
@@ -49,7 +51,11 @@ def expire_past_due_licenses(session: Session, principal: Principal, now: dateti
             session,
             "license.expired",
             entity_ids=[lic.entity_id],
-            payload={"license_id": lic.id, "number": lic.number, "expires_on": lic.expires_on.isoformat()},
+            payload={
+                "license_id": lic.id,
+                "number": lic.number,
+                "expires_on": lic.expires_on.isoformat() if lic.expires_on else None,
+            },
         )
     session.flush()
     return len(rows)

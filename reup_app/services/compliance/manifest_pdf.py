@@ -7,8 +7,8 @@ from sqlmodel import Session
 
 from reup_app.errors import NotFound
 from reup_app.security.principal import Principal
+from reup_app.services import file_tickets
 from reup_app.services import pdf_kit as kit
-from reup_app.services.billing import download_tickets
 from reup_app.services.common import fmt_qty
 from reup_app.services.compliance.manifests import ManifestView, get_order_manifest
 
@@ -84,4 +84,4 @@ def create_manifest_ticket(session: Session, principal: Principal, order_number:
     manifest = get_order_manifest(session, principal, order_number)
     if manifest is None:
         raise NotFound(f"Order {str(order_number)[:32]} has no manifest yet; it gets one when it ships.")
-    return download_tickets.issue_ticket(principal, "manifest", manifest.order_number)
+    return file_tickets.issue_ticket(principal, "manifest", manifest.order_number)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from reup_app.events import emit
@@ -33,7 +33,7 @@ from reup_app.models import (
 from reup_app.models.enums import ManifestStatus
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
-from reup_app.services.common import authorize_party, clean_text, parse_datetime, parse_int, q2
+from reup_app.services.common import authorize_party, clean_text, get_row, parse_datetime, parse_int, q2
 
 MANIFEST_STATUSES = frozenset(str(s) for s in ManifestStatus)
 # Once voided a manifest is finished: METRC never revives a voided transfer.
@@ -89,8 +89,8 @@ class ManifestUpdate:
 
 
 def _party(session: Session, license_id: int) -> Party:
-    lic = session.get(License, license_id)
-    entity = session.get(Entity, lic.entity_id)
+    lic = get_row(session, License, license_id)
+    entity = get_row(session, Entity, lic.entity_id)
     city = ", ".join(p for p in (lic.premises_city or entity.city, lic.state) if p)
     address = [
         x
@@ -106,11 +106,11 @@ def _party(session: Session, license_id: int) -> Party:
 
 def _packages(session: Session, order_id: int) -> list[ManifestPackage]:
     rows = session.execute(
-        select(OrderLineAllocation, OrderLine, Product.unit_of_measure)
-        .join(OrderLine, OrderLine.id == OrderLineAllocation.order_line_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.order_id == order_id)
-        .order_by(OrderLine.id, OrderLineAllocation.id)
+        select(OrderLineAllocation, OrderLine, col(Product.unit_of_measure))
+        .join(OrderLine, col(OrderLine.id) == col(OrderLineAllocation.order_line_id))
+        .join(Product, col(Product.id) == col(OrderLine.product_id))
+        .where(col(OrderLine.order_id) == order_id)
+        .order_by(col(OrderLine.id), col(OrderLineAllocation.id))
     ).all()
     return [
         ManifestPackage(a.package_label, ln.product_name, ln.sku, a.quantity, uom, ln.unit_price) for a, ln, uom in rows
@@ -119,19 +119,24 @@ def _packages(session: Session, order_id: int) -> list[ManifestPackage]:
 
 def _load_party_order(session: Session, principal: Principal, order_number: Any) -> Order:
     number = clean_text(order_number, "order_number", max_len=32, required=True, label="an order number")
-    order = session.execute(select(Order).where(Order.number == number)).scalars().first()
+    order = session.execute(select(Order).where(col(Order.number) == number)).scalars().first()
     owners = [order.buyer_entity_id, order.seller_entity_id] if order else []
     authorize_party(principal, "order.view", owners, f"Order {number} was not found.")
+    assert order is not None  # authorize_party raised NotFound for a missing order
     return order
 
 
 def get_order_manifest(session: Session, principal: Principal, order_number: Any) -> ManifestView | None:
     """The order's METRC manifest (None before it ships), for the buyer or the seller only."""
     order = _load_party_order(session, principal, order_number)
-    m = session.execute(select(ComplianceManifest).where(ComplianceManifest.order_id == order.id)).scalars().first()
+    m = (
+        session.execute(select(ComplianceManifest).where(col(ComplianceManifest.order_id) == order.id))
+        .scalars()
+        .first()
+    )
     if m is None:
         return None
-    delivery = session.execute(select(Delivery).where(Delivery.order_id == order.id)).scalars().first()
+    delivery = session.execute(select(Delivery).where(col(Delivery.order_id) == order.id)).scalars().first()
     return ManifestView(
         order_number=order.number,
         status=m.status,
@@ -199,14 +204,14 @@ def record_manifest_update(
         raise PermissionDenied("Only the METRC integration or a platform admin can update a manifest.")
     mid = parse_int(manifest_id, "manifest_id")
     m = (
-        session.execute(select(ComplianceManifest).where(ComplianceManifest.id == mid).with_for_update())
+        session.execute(select(ComplianceManifest).where(col(ComplianceManifest.id) == mid).with_for_update())
         .scalars()
         .first()
     )
     if m is None:
         raise NotFound(f"Manifest {mid} was not found.")
     changes = _changes(m, status, manifest_number, external_transfer_id, last_error, submitted_at)
-    order = session.get(Order, m.order_id)
+    order = get_row(session, Order, m.order_id)
     if not changes:
         return ManifestUpdate(order.number, m.status, m.manifest_number, changed=False)
     previous = m.status

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, PermissionDenied
 from reup_app.models import InventoryLot, License, Order, OrderLine, OrderLineAllocation
@@ -160,12 +160,14 @@ def _package_checks(order: Order, lot: InventoryLot, qty: Decimal, today: date) 
 def _assigned(session: Session, order: Order) -> tuple[list[OrderLine], dict[int, Decimal], dict[int, Decimal]]:
     """The order's lines, and the quantities assigned to packages per line id and per lot id."""
     lines = list(
-        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+        session.execute(
+            select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
+        ).scalars()
     )
     per_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
     per_lot: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for a in session.execute(
-        select(OrderLineAllocation).where(OrderLineAllocation.order_line_id.in_([ln.id for ln in lines] or [0]))
+        select(OrderLineAllocation).where(col(OrderLineAllocation.order_line_id).in_([ln.id for ln in lines] or [0]))
     ).scalars():
         per_line[a.order_line_id] += a.quantity
         per_lot[a.inventory_lot_id] += a.quantity
@@ -193,7 +195,7 @@ def check_order(session: Session, order: Order, *, now: datetime | None = None) 
     lines, per_line, per_lot = _assigned(session, order)
     checks += [_line_check(ln, per_line[ln.id]) for ln in lines]
     today = license_today(seller.state if seller else None, now)
-    lots = session.execute(select(InventoryLot).where(InventoryLot.id.in_(list(per_lot) or [0]))).scalars()
+    lots = session.execute(select(InventoryLot).where(col(InventoryLot.id).in_(list(per_lot) or [0]))).scalars()
     by_id = {lot.id: lot for lot in lots}
     for lot_id in sorted(per_lot):
         if lot_id not in by_id:
@@ -214,11 +216,12 @@ def enforce_preship_checks(session: Session, order: Order, *, now: datetime | No
 def preship_report(session: Session, principal: Principal, order_number: str) -> PreshipReport:
     """The checklist for the seller's fulfill-and-ship screen; the buyer and others are refused."""
     number = clean_text(order_number, "order_number", max_len=32, required=True, label="an order number")
-    order = session.execute(select(Order).where(Order.number == number)).scalars().first()
+    order = session.execute(select(Order).where(col(Order.number) == number)).scalars().first()
     not_found = f"Order {number} was not found."
     authorize_party(
         principal, "order.view", [order.buyer_entity_id, order.seller_entity_id] if order else [], not_found
     )
+    assert order is not None  # authorize_party raised NotFound for a missing order
     if not principal.is_system and principal.entity_id != order.seller_entity_id:
         raise PermissionDenied("Only the seller runs the pre-ship checks.")
     return check_order(session, order)

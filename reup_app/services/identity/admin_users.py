@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import (
     NotFound,
@@ -49,7 +49,7 @@ def search_users(session: Session, principal: Principal, query: str) -> list[Use
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     users = session.exec(
         select(User)
-        .where(User.email.like(pattern, escape="\\") | User.full_name.like(pattern, escape="\\"))
+        .where(col(User.email).like(pattern, escape="\\") | col(User.full_name).like(pattern, escape="\\"))
         .order_by(User.email)
         .limit(MAX_RESULTS)
     ).all()
@@ -58,8 +58,8 @@ def search_users(session: Session, principal: Principal, query: str) -> list[Use
     if ids:
         for uid, name, role in session.exec(
             select(Membership.user_id, Entity.name, Membership.role)
-            .join(Entity, Entity.id == Membership.entity_id)
-            .where(Membership.user_id.in_(ids))
+            .join(Entity, col(Entity.id) == col(Membership.entity_id))
+            .where(col(Membership.user_id).in_(ids))
         ).all():
             roles.setdefault(uid, []).append(f"{name} ({role})")
     return [

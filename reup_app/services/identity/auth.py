@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import (
     NotAuthenticated,
@@ -156,7 +156,7 @@ def refresh(
     if row.entity_id is not None:
         pair = session.exec(
             select(Membership, Entity)
-            .join(Entity, Entity.id == Membership.entity_id)
+            .join(Entity, col(Entity.id) == col(Membership.entity_id))
             .where(Membership.user_id == user.id, Membership.entity_id == row.entity_id)
         ).first()
         if pair is None:
@@ -264,7 +264,7 @@ def switch_entity(
     else:
         pair = session.exec(
             select(Membership, Entity)
-            .join(Entity, Entity.id == Membership.entity_id)
+            .join(Entity, col(Entity.id) == col(Membership.entity_id))
             .where(Membership.user_id == user_id, Membership.entity_id == entity_id)
         ).first()
         if pair is None:

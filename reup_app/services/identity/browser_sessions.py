@@ -6,7 +6,7 @@ separate token pair kept in backend-only state. See reup_app/api/auth_routes.py.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.models import Entity, Membership, User
 from reup_app.models.enums import EntityStatus
@@ -37,7 +37,7 @@ def _session_subject(
         return user, None, None
     pair = session.exec(
         select(Membership, Entity)
-        .join(Entity, Entity.id == Membership.entity_id)
+        .join(Entity, col(Entity.id) == col(Membership.entity_id))
         .where(Membership.user_id == user.id, Membership.entity_id == int(entity_id))
     ).first()
     if pair is None or pair[1].status != EntityStatus.APPROVED:

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import NotAuthenticated, ValidationError
 from reup_app.models import Entity, Membership, OneTimeToken, User
@@ -80,7 +80,7 @@ def user_by_email(session: Session, email: str, *, lock: bool = False) -> User |
 
 
 def require_user(principal: Principal) -> int:
-    if not principal.is_authenticated:
+    if not principal.is_authenticated or principal.user_id is None:
         raise NotAuthenticated("Please sign in to continue.")
     return int(principal.user_id)
 
@@ -109,9 +109,9 @@ class EntityChoice:
 def memberships_of(session: Session, user_id: int) -> list[tuple[Membership, Entity]]:
     q = (
         select(Membership, Entity)
-        .join(Entity, Entity.id == Membership.entity_id)
+        .join(Entity, col(Entity.id) == col(Membership.entity_id))
         .where(Membership.user_id == user_id)
-        .order_by(Membership.id)
+        .order_by(col(Membership.id))
     )
     return list(session.exec(q).all())
 
@@ -249,7 +249,7 @@ def expire_open_tokens(session: Session, *, purpose: str, email: str, entity_id:
     q = select(OneTimeToken).where(
         OneTimeToken.purpose == purpose,
         OneTimeToken.email == email,
-        OneTimeToken.used_at.is_(None),
+        col(OneTimeToken.used_at).is_(None),
         OneTimeToken.expires_at > utcnow(),
     )
     if entity_id is not None:

@@ -26,7 +26,7 @@ import threading
 import time
 
 from sqlalchemy import event, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.models import Entity, Membership, User
 from reup_app.security.ratelimit import get_backend
@@ -92,9 +92,9 @@ def auth_state_local(user_id: int, *, jti: str | None = None) -> tuple[dict | No
     if cache_ttl() <= 0:
         return None
     hit, state = _local_get(_user_key(user_id))
-    if not hit:
+    if not hit or not (state is None or isinstance(state, dict)):
         return None
-    revoked = False
+    revoked: object = False
     if jti:
         hit, revoked = _local_get(_jti_key(jti))
         if not hit:
@@ -112,17 +112,22 @@ def _jti_key(jti: str) -> str:
 
 _STATE_QUERY = (
     select(
-        User.is_active, User.is_platform_admin, User.token_version, Membership.entity_id, Membership.role, Entity.status
+        col(User.is_active),
+        col(User.is_platform_admin),
+        col(User.token_version),
+        col(Membership.entity_id),
+        col(Membership.role),
+        col(Entity.status),
     )
     .select_from(User)
-    .outerjoin(Membership, Membership.user_id == User.id)
-    .outerjoin(Entity, Entity.id == Membership.entity_id)
+    .outerjoin(Membership, col(Membership.user_id) == col(User.id))
+    .outerjoin(Entity, col(Entity.id) == col(Membership.entity_id))
 )
 
 
 def load_auth_state(connection, user_id: int) -> dict | None:
     """Read the user's auth state from the database (one query)."""
-    rows = connection.execute(_STATE_QUERY.where(User.id == user_id)).all()
+    rows = connection.execute(_STATE_QUERY.where(col(User.id) == user_id)).all()
     if not rows:
         return None
     first = rows[0]
@@ -184,7 +189,7 @@ def invalidate_users(session: Session | None, *user_ids: int) -> None:
 
 
 def invalidate_entity_members(session: Session, entity_id: int) -> None:
-    ids = session.execute(select(Membership.user_id).where(Membership.entity_id == entity_id)).scalars().all()
+    ids = session.execute(select(col(Membership.user_id)).where(col(Membership.entity_id) == entity_id)).scalars().all()
     invalidate_users(session, *ids)
 
 

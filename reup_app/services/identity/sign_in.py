@@ -31,6 +31,7 @@ from reup_app.security.ratelimit import enforce, get_backend
 from reup_app.security.tokens import (
     TYP_MFA,
     TYP_MFA_ENROL,
+    ChallengeClaims,
     TokenInvalid,
     create_challenge_token,
     decode_challenge_token,
@@ -151,7 +152,7 @@ def _challenge_user(
     typ: str,
     *,
     lock: bool = False,
-) -> tuple[User, object, Entity | None, str | None]:
+) -> tuple[User, ChallengeClaims, Entity | None, str | None]:
     c = decode_challenge_token(challenge, typ)
     q = select(User).where(User.id == c.user_id)
     user = session.exec(q.with_for_update() if lock else q).first()

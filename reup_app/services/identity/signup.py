@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import Conflict, NotFound, ValidationError
 from reup_app.models import Entity, License, Membership, User
@@ -97,7 +97,7 @@ def _validate_licenses(licenses) -> list[dict]:
                 f"{label}: enter the license type (e.g. distributor, adult_use_retail).", field="licenses"
             )
         expires = _parse_date(lic.get("expires_on"), label)
-        if not is_current(expires, state):  # the date in the issuing state
+        if expires is not None and not is_current(expires, state):  # the date in the issuing state
             raise ValidationError(f"{label} expired on {expires.isoformat()}; add a current license.", field="licenses")
         if (state, number) in seen:
             raise ValidationError(f"{label} ({state}) is listed twice.", field="licenses")
@@ -173,7 +173,9 @@ def _check_not_registered(session: Session, addr: str, lics: list[dict]) -> None
 def _email_signup(session: Session, rows: list[License], *, name: str, kind: str, person: str, addr: str) -> None:
     """Tell the platform admins there is a business to review, and the applicant that it arrived."""
     app_url = get_settings().app_url
-    admins = session.exec(select(User).where(User.is_platform_admin.is_(True), User.is_active.is_(True))).all()
+    admins = session.exec(
+        select(User).where(col(User.is_platform_admin).is_(True), col(User.is_active).is_(True))
+    ).all()
     lic_lines = "\n".join(f"  - {r.state} {r.number} ({r.license_type})" for r in rows)
     for admin in admins:
         send_email(
@@ -205,8 +207,12 @@ def _locked_entity(session: Session, entity_id: int) -> Entity:
 def _owner_emails(session: Session, entity_id: int) -> list[tuple[str, str]]:
     q = (
         select(User.email, User.full_name)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.entity_id == entity_id, Membership.role == Role.OWNER.value, User.is_active.is_(True))
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(
+            col(Membership.entity_id) == entity_id,
+            col(Membership.role) == Role.OWNER.value,
+            col(User.is_active).is_(True),
+        )
     )
     return [(e, n) for e, n in session.exec(q).all()]
 
@@ -308,20 +314,22 @@ def list_businesses(
     q = select(Entity)
     if status is not None:
         q = q.where(Entity.status == status)
-    entities = session.exec(q.order_by(Entity.created_at, Entity.id).limit(max(1, min(int(limit), 500)))).all()
+    entities = session.exec(
+        q.order_by(col(Entity.created_at), col(Entity.id)).limit(max(1, min(int(limit), 500)))
+    ).all()
     ids = [e.id for e in entities]
     if not ids:
         return []
     licenses: dict[int, list[str]] = {}
-    for lic in session.exec(select(License).where(License.entity_id.in_(ids)).order_by(License.id)).all():
+    for lic in session.exec(select(License).where(col(License.entity_id).in_(ids)).order_by(col(License.id))).all():
         exp = f", expires {lic.expires_on.isoformat()}" if lic.expires_on else ""
         licenses.setdefault(lic.entity_id, []).append(f"{lic.state} {lic.number} ({lic.license_type}{exp})")
     owners: dict[int, tuple[str, str]] = {}
     q_owner = (
         select(Membership.entity_id, User.full_name, User.email)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.entity_id.in_(ids), Membership.role == Role.OWNER.value)
-        .order_by(Membership.id)
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(col(Membership.entity_id).in_(ids), col(Membership.role) == Role.OWNER.value)
+        .order_by(col(Membership.id))
     )
     for entity_id, name, email in session.exec(q_owner).all():
         owners.setdefault(entity_id, (name, email))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import (
     Conflict,
@@ -25,6 +25,7 @@ from reup_app.security import passwords, ratelimit
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.security.tokens import revoke_user_tokens
+from reup_app.services.common import get_row
 from reup_app.services.identity import principal_cache
 from reup_app.services.identity.common import (
     INVITE_TTL,
@@ -225,10 +226,10 @@ def list_invites(session: Session, principal: Principal, entity_id: int) -> list
         .where(
             OneTimeToken.entity_id == entity.id,
             OneTimeToken.purpose == OneTimeTokenPurpose.INVITE,
-            OneTimeToken.used_at.is_(None),
+            col(OneTimeToken.used_at).is_(None),
             OneTimeToken.expires_at > utcnow(),
         )
-        .order_by(OneTimeToken.id)
+        .order_by(col(OneTimeToken.id))
     ).all()
     return [
         InviteInfo(
@@ -263,9 +264,9 @@ def list_members(session: Session, principal: Principal, entity_id: int) -> list
     authorize(principal, "team.view", entity.id)
     q = (
         select(Membership, User)
-        .join(User, User.id == Membership.user_id)
+        .join(User, col(User.id) == col(Membership.user_id))
         .where(Membership.entity_id == entity.id)
-        .order_by(Membership.id)
+        .order_by(col(Membership.id))
     )
     return [
         MemberInfo(
@@ -319,7 +320,7 @@ def change_member_role(session: Session, principal: Principal, membership_id: in
         session.add(m)
         session.flush()
         principal_cache.invalidate_users(session, m.user_id)
-    u = session.get(User, m.user_id)
+    u = get_row(session, User, m.user_id)
     return MemberInfo(
         membership_id=m.id,
         user_id=u.id,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import NotFound, ValidationError
 from reup_app.models.enums import OutboxStatus, SyncStatus
@@ -46,7 +46,7 @@ def dead_messages(session: Session, principal: Principal) -> list[DeadMessage]:
     rows = session.exec(
         select(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.DEAD)
-        .order_by(OutboxMessage.updated_at.desc())
+        .order_by(col(OutboxMessage.updated_at).desc())
         .limit(LIMIT)
     ).all()
     return [
@@ -54,19 +54,24 @@ def dead_messages(session: Session, principal: Principal) -> list[DeadMessage]:
             r.id, r.kind, r.reference, f"{r.target_table}#{r.target_id}", r.attempts, r.last_error or "", r.updated_at
         )
         for r in rows
+        if r.id is not None  # a loaded row has its key
     ]
 
 
 def failing_runs(session: Session, principal: Principal) -> list[FailedRun]:
     """The latest run per (connection, resource) when that latest run failed."""
     authorize(principal, "platform.jobs.manage", None)
-    latest = select(func.max(SyncRun.id).label("id")).group_by(SyncRun.connection_id, SyncRun.resource).subquery()
+    latest = (
+        select(func.max(col(SyncRun.id)).label("id"))
+        .group_by(col(SyncRun.connection_id), col(SyncRun.resource))
+        .subquery()
+    )
     rows = session.exec(
         select(SyncRun, IntegrationConnection.provider)
         .join(latest, latest.c.id == SyncRun.id)
-        .join(IntegrationConnection, IntegrationConnection.id == SyncRun.connection_id)
+        .join(IntegrationConnection, col(IntegrationConnection.id) == col(SyncRun.connection_id))
         .where(SyncRun.status == SyncStatus.FAILED)
-        .order_by(SyncRun.started_at.desc())
+        .order_by(col(SyncRun.started_at).desc())
         .limit(LIMIT)
     ).all()
     return [FailedRun(r.id, r.connection_id, provider, r.resource, r.started_at, r.error or "") for r, provider in rows]

@@ -8,7 +8,7 @@ outside any database transaction: they are for talking to the vendor, which happ
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
 from reup_app.integrations.metrc.client import MetrcClient
@@ -23,9 +23,9 @@ def connection_for_license(session: Session, license_id: int, provider: str) -> 
     return (
         session.execute(
             select(IntegrationConnection).where(
-                IntegrationConnection.license_id == license_id,
-                IntegrationConnection.provider == str(provider),
-                IntegrationConnection.enabled.is_(True),  # type: ignore[attr-defined]
+                col(IntegrationConnection.license_id) == license_id,
+                col(IntegrationConnection.provider) == str(provider),
+                col(IntegrationConnection.enabled).is_(True),
             )
         )
         .scalars()

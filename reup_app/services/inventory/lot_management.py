@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, ValidationError
 from reup_app.events import emit
@@ -28,6 +28,7 @@ from reup_app.services.common import (
     begin_read_committed,
     clean_text,
     fmt_qty,
+    get_row,
     parse_int,
     parse_quantity,
     parse_signed_quantity,
@@ -104,7 +105,9 @@ def list_own_licenses(session: Session, principal: Principal) -> list[LicenseOpt
     """The principal's entity's licenses (for choosing where a package is held, and filtering)."""
     entity_id = require_member(principal)
     authorize(principal, "catalog.view", entity_id)
-    rows = session.execute(select(License).where(License.entity_id == entity_id).order_by(License.number)).scalars()
+    rows = session.execute(
+        select(License).where(col(License.entity_id) == entity_id).order_by(col(License.number))
+    ).scalars()
     return [
         LicenseOption(
             id=x.id,
@@ -142,6 +145,7 @@ def _own_product(session: Session, principal: Principal, product_id: object) -> 
     authorize_party(
         principal, "inventory.manage", [product.entity_id if product else None], "That product was not found."
     )
+    assert product is not None  # authorize_party raised NotFound for a missing product
     return product
 
 
@@ -191,7 +195,10 @@ def create_lot(
     tested = _parse_date(lab_tested_on, "lab_tested_on")
     license = _own_active_license(session, product, license_id)
     stock = StockLock(session, [product.id])  # lock the product (and its lots) before inserting
-    if session.execute(select(InventoryLot.id).where(InventoryLot.package_label == label)).first() is not None:
+    if (
+        session.execute(select(col(InventoryLot.id)).where(col(InventoryLot.package_label) == label)).first()
+        is not None
+    ):
         raise Conflict(f"Package label {label} is already in use.")
     lot = InventoryLot(
         product_id=product.id,
@@ -258,6 +265,7 @@ def adjust_lot(
     authorize_party(
         principal, "inventory.manage", [product.entity_id if product else None], "That package was not found."
     )
+    assert lot is not None and product is not None  # authorize_party raised NotFound for a missing package
     stock = StockLock(session, [product.id])
     lot = stock.lots_by_id[lid]
     if quantity_on_hand is not None:
@@ -285,7 +293,7 @@ def adjust_lot(
             "reason": why,
         },
     )
-    license = session.get(License, lot.license_id)
+    license = get_row(session, License, lot.license_id)
     return _lot_dto(lot, product, license)
 
 
@@ -299,13 +307,13 @@ def list_lots(
     authorize(principal, "catalog.view", entity_id)
     stmt = (
         select(InventoryLot, Product, License)
-        .join(Product, Product.id == InventoryLot.product_id)
-        .join(License, License.id == InventoryLot.license_id)
-        .where(Product.entity_id == entity_id)
+        .join(Product, col(Product.id) == col(InventoryLot.product_id))
+        .join(License, col(License.id) == col(InventoryLot.license_id))
+        .where(col(Product.entity_id) == entity_id)
     )
     if product_id is not None:
-        stmt = stmt.where(Product.id == parse_int(product_id, "product_id"))
+        stmt = stmt.where(col(Product.id) == parse_int(product_id, "product_id"))
     if license_id is not None:
-        stmt = stmt.where(License.id == parse_int(license_id, "license_id"))
-    rows = session.execute(stmt.order_by(InventoryLot.id.desc())).all()
+        stmt = stmt.where(col(License.id) == parse_int(license_id, "license_id"))
+    rows = session.execute(stmt.order_by(col(InventoryLot.id).desc())).all()
     return [_lot_dto(lot, product, license) for lot, product, license in rows]

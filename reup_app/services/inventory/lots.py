@@ -26,8 +26,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import load_only
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import Conflict, NotFound
 from reup_app.events import emit
@@ -44,33 +43,36 @@ from reup_app.models.types import utcnow
 from reup_app.services.common import (
     ZERO,
     fmt_qty,
+    load_columns,
 )
 from reup_app.services.compliance.license_calendar import license_today
 
 # Only the columns stock changes read (narrower rows are cheaper to fetch and decode).
-_PRODUCT_COLS = load_only(
-    Product.id,
-    Product.entity_id,
-    Product.sku,
-    Product.name,
-    Product.unit_of_measure,
-    Product.unit_price,
-    Product.min_order_qty,
-    Product.listing_state,
-    Product.available_qty,
+_PRODUCT_COLS = load_columns(
+    Product,
+    "id",
+    "entity_id",
+    "sku",
+    "name",
+    "unit_of_measure",
+    "unit_price",
+    "min_order_qty",
+    "listing_state",
+    "available_qty",
 )
-_LOT_COLS = load_only(
-    InventoryLot.id,
-    InventoryLot.product_id,
-    InventoryLot.license_id,
-    InventoryLot.package_label,
-    InventoryLot.quantity_on_hand,
-    InventoryLot.quantity_reserved,
-    InventoryLot.quantity_available,
-    InventoryLot.lab_test_state,
-    InventoryLot.on_hold,
-    InventoryLot.packaged_on,
-    InventoryLot.expires_on,
+_LOT_COLS = load_columns(
+    InventoryLot,
+    "id",
+    "product_id",
+    "license_id",
+    "package_label",
+    "quantity_on_hand",
+    "quantity_reserved",
+    "quantity_available",
+    "lab_test_state",
+    "on_hold",
+    "packaged_on",
+    "expires_on",
 )
 
 
@@ -100,8 +102,8 @@ class StockLock:
         for p in session.execute(
             select(Product)
             .options(_PRODUCT_COLS)
-            .where(Product.id.in_(ids))
-            .order_by(Product.id)
+            .where(col(Product.id).in_(ids))
+            .order_by(col(Product.id))
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalars():
@@ -110,8 +112,8 @@ class StockLock:
             select(InventoryLot)
             .options(_LOT_COLS)
             .with_hint(InventoryLot, "FORCE INDEX (ix_inventory_product_license)", "mysql")
-            .where(InventoryLot.product_id.in_(ids))
-            .order_by(InventoryLot.id)
+            .where(col(InventoryLot.product_id).in_(ids))
+            .order_by(col(InventoryLot.id))
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalars():
@@ -140,7 +142,7 @@ class StockLock:
         """Today in the state of the license the lots are held under (see license_calendar)."""
         if license_id not in self._license_states:
             self._license_states[license_id] = self.session.execute(
-                select(License.state).where(License.id == license_id)
+                select(col(License.state)).where(col(License.id) == license_id)
             ).scalar_one()
         return license_today(self._license_states[license_id])
 
@@ -287,7 +289,9 @@ class StockLock:
 
 def _lines_of(session: Session, orders: Sequence[Order]) -> list[OrderLine]:
     ids = [o.id for o in orders]
-    return list(session.execute(select(OrderLine).where(OrderLine.order_id.in_(ids)).order_by(OrderLine.id)).scalars())
+    return list(
+        session.execute(select(OrderLine).where(col(OrderLine.order_id).in_(ids)).order_by(col(OrderLine.id))).scalars()
+    )
 
 
 def allocations_of(session: Session, line_ids: Sequence[int]) -> list[OrderLineAllocation]:
@@ -296,8 +300,8 @@ def allocations_of(session: Session, line_ids: Sequence[int]) -> list[OrderLineA
     return list(
         session.execute(
             select(OrderLineAllocation)
-            .where(OrderLineAllocation.order_line_id.in_(list(line_ids)))
-            .order_by(OrderLineAllocation.id)
+            .where(col(OrderLineAllocation.order_line_id).in_(list(line_ids)))
+            .order_by(col(OrderLineAllocation.id))
         ).scalars()
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import Conflict, NotFound
 from reup_app.models import EmailOutbox
@@ -35,7 +35,7 @@ def list_failed_emails(session: Session, principal: Principal) -> list[FailedEma
     rows = session.exec(
         select(EmailOutbox)
         .where(EmailOutbox.status == EmailStatus.FAILED)
-        .order_by(EmailOutbox.id.desc())
+        .order_by(col(EmailOutbox.id).desc())
         .limit(MAX_LISTED)
     ).all()
     return [FailedEmail(r.id, r.to_address, r.subject, r.attempts, r.last_error or "", r.created_at) for r in rows]

@@ -24,7 +24,7 @@ from email.utils import formataddr, parseaddr
 from urllib.parse import parse_qs, unquote, urlparse
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.backoff import next_attempt_at
 from reup_app.models import EmailOutbox
@@ -94,8 +94,8 @@ def due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
     with Session(engine) as s:
         q = (
             select(EmailOutbox.id)
-            .where(EmailOutbox.status == EmailStatus.PENDING, EmailOutbox.next_attempt_at <= now)
-            .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id)
+            .where(col(EmailOutbox.status) == EmailStatus.PENDING, col(EmailOutbox.next_attempt_at) <= now)
+            .order_by(col(EmailOutbox.next_attempt_at), col(EmailOutbox.id))
             .limit(limit)
         )
         return list(s.exec(q).all())

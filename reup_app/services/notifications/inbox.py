@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, tuple_, union_all, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
 from reup_app.events.core import DomainEvent, emit, register_precommit
@@ -27,7 +27,7 @@ from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import ACTION_ROLES, authorize
 from reup_app.security.principal import Principal
-from reup_app.services.common import parse_int, require_member
+from reup_app.services.common import acting_user, parse_int, require_member
 from reup_app.services.notifications.email import send_email
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _audience_entities(kind: NotificationKind, ev: DomainEvent) -> list[int]:
     return [int(e) for e in ids if e is not None and int(e) in ev.entity_ids]
 
 
-def _text(kind: str, ev: DomainEvent, names: dict[int, str]) -> tuple[str, str, str | None]:
+def _text(kind: str, ev: DomainEvent, names: dict[Any, str]) -> tuple[str, str, str | None]:
     """(title, body, link) of one event's notification."""
     p = ev.payload
     number = p.get("order_number", "")
@@ -122,7 +122,7 @@ def _text(kind: str, ev: DomainEvent, names: dict[int, str]) -> tuple[str, str, 
     if kind == "order.submitted":
         return f"New order {number} from {buyer}", f"Total ${p.get('total', '')}", link
     if kind == "order.status_changed":
-        return f"Order {number} {STATUS_WORDS.get(p.get('status'), 'changed status')}", f"{buyer} ← {seller}", link
+        return f"Order {number} {STATUS_WORDS.get(p.get('status', ''), 'changed status')}", f"{buyer} ← {seller}", link
     if kind == "order.message":
         return f"New message on order {number}", f"{p.get('author_name', '')}: {p.get('preview', '')}", link
     if kind == "order.lines_edited":
@@ -162,11 +162,12 @@ def _recipients(
     if not entity_ids:
         return []
     roles = sorted(ACTION_ROLES[kind.action])
+    active = col(User.is_active).is_(True)
     rows = session.execute(
-        select(Membership.user_id, Membership.entity_id, User.email)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.entity_id.in_(entity_ids), Membership.role.in_(roles), User.is_active.is_(True))
-        .order_by(Membership.user_id)
+        select(col(Membership.user_id), col(Membership.entity_id), col(User.email))
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(col(Membership.entity_id).in_(entity_ids), col(Membership.role).in_(roles), active)
+        .order_by(col(Membership.user_id))
     ).all()
     return [(u, e, email) for u, e, email in rows if u != exclude_user]
 
@@ -177,11 +178,8 @@ def _preferences(
     ids, ks = list(set(user_ids)), list(set(kinds))
     if not ids or not ks:
         return {}
-    rows = session.execute(
-        select(NotificationPreference).where(
-            NotificationPreference.user_id.in_(ids), NotificationPreference.kind.in_(ks)
-        )
-    ).scalars()
+    pref = NotificationPreference
+    rows = session.execute(select(pref).where(col(pref.user_id).in_(ids), col(pref.kind).in_(ks))).scalars()
     return {(r.user_id, r.kind): (r.in_app, r.email) for r in rows}
 
 
@@ -199,7 +197,7 @@ def write_for_events(session: Session, events: list[DomainEvent]) -> int:
         if e is not None
     }
     names = (
-        dict(session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(names_needed))).all())
+        dict(session.execute(select(col(Entity.id), col(Entity.name)).where(col(Entity.id).in_(names_needed))).all())
         if names_needed
         else {}
     )
@@ -265,7 +263,7 @@ register_precommit(_write_safely)
 def _me(principal: Principal) -> tuple[int, int]:
     entity_id = require_member(principal)
     authorize(principal, "notification.view", entity_id)
-    return principal.user_id, entity_id
+    return acting_user(principal), entity_id
 
 
 def _mine(user_id: int, entity_id: int):
@@ -280,18 +278,18 @@ def check_view(principal: Principal) -> None:
 def _newest(user_id: int, entity_id: int, limit: int):
     return (
         select(
-            Notification.user_id,
-            Notification.entity_id,
-            Notification.id,
-            Notification.kind,
-            Notification.title,
-            Notification.body,
-            Notification.link,
-            Notification.created_at,
-            Notification.read_at,
+            col(Notification.user_id),
+            col(Notification.entity_id),
+            col(Notification.id),
+            col(Notification.kind),
+            col(Notification.title),
+            col(Notification.body),
+            col(Notification.link),
+            col(Notification.created_at),
+            col(Notification.read_at),
         )
         .where(_mine(user_id, entity_id))
-        .order_by(Notification.id.desc())
+        .order_by(col(Notification.id).desc())
         .limit(limit)
     )
 
@@ -306,9 +304,9 @@ def _summaries(
         return out
     owners = tuple_(Notification.user_id, Notification.entity_id).in_(pairs)
     counts = session.execute(
-        select(Notification.user_id, Notification.entity_id, func.count())
-        .where(owners, Notification.read_at.is_(None))
-        .group_by(Notification.user_id, Notification.entity_id)
+        select(col(Notification.user_id), col(Notification.entity_id), func.count())
+        .where(owners, col(Notification.read_at).is_(None))
+        .group_by(col(Notification.user_id), col(Notification.entity_id))
     ).all()
     for user_id, entity_id, unread in counts:
         out[(user_id, entity_id)] = NotificationSummary(unread=int(unread), items=[])
@@ -361,7 +359,7 @@ def unread_count(session: Session, principal: Principal) -> int:
         session.execute(
             select(func.count())
             .select_from(Notification)
-            .where(_mine(user_id, entity_id), Notification.read_at.is_(None))
+            .where(_mine(user_id, entity_id), col(Notification.read_at).is_(None))
         ).scalar_one()
     )
 
@@ -387,12 +385,12 @@ def _emit_read(session: Session, user_id: int, entity_id: int) -> None:
 
 def mark_all_read(session: Session, principal: Principal) -> int:
     user_id, entity_id = _me(principal)
-    result = session.execute(
-        update(Notification).where(_mine(user_id, entity_id), Notification.read_at.is_(None)).values(read_at=utcnow())
-    )
-    if result.rowcount:
+    unread = col(Notification.read_at).is_(None)
+    result = session.execute(update(Notification).where(_mine(user_id, entity_id), unread).values(read_at=utcnow()))
+    changed = int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE/DELETE yields a CursorResult; Session.execute is typed Result
+    if changed:
         _emit_read(session, user_id, entity_id)
-    return int(result.rowcount or 0)
+    return changed
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import ValidationError
 from reup_app.models.notifications import NotificationPreference
@@ -56,7 +56,7 @@ def set_preference(session: Session, principal: Principal, kind: Any, *, in_app:
     row = (
         session.execute(
             select(NotificationPreference)
-            .where(NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)
+            .where(col(NotificationPreference.user_id) == user_id, col(NotificationPreference.kind) == kind)
             .with_for_update()
         )
         .scalars()

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     Conflict,
@@ -39,8 +38,10 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import (
+    acting_user,
     begin_read_committed,
     fmt_qty,
+    load_columns,
     parse_int,
     parse_quantity,
     require_member,
@@ -82,26 +83,25 @@ def hold_message(seller: Entity) -> str:
 
 
 # Only the columns the order flow reads: narrower rows are cheaper to fetch and decode.
-_LICENSE_COLS = load_only(
-    License.id, License.entity_id, License.state, License.number, License.status, License.expires_on
-)
-_PRODUCT_COLS = load_only(
-    Product.id,
-    Product.entity_id,
-    Product.sku,
-    Product.name,
-    Product.unit_of_measure,
-    Product.unit_price,
-    Product.min_order_qty,
-    Product.listing_state,
-    Product.available_qty,
+_LICENSE_COLS = load_columns(License, "id", "entity_id", "state", "number", "status", "expires_on")
+_PRODUCT_COLS = load_columns(
+    Product,
+    "id",
+    "entity_id",
+    "sku",
+    "name",
+    "unit_of_measure",
+    "unit_price",
+    "min_order_qty",
+    "listing_state",
+    "available_qty",
 )
 BUYER_NOT_APPROVED = "Your business must be approved before it can place orders."
 
 
 def _buyer_name(session: Session, entity_id: int) -> str:
     """The buying entity's name; PermissionDenied unless it is approved."""
-    row = session.execute(select(Entity.status, Entity.name).where(Entity.id == entity_id)).first()
+    row = session.execute(select(col(Entity.status), col(Entity.name)).where(col(Entity.id) == entity_id)).first()
     if row is None or row.status != EntityStatus.APPROVED:
         raise PermissionDenied(BUYER_NOT_APPROVED)
     return row.name
@@ -113,12 +113,12 @@ def _sellable_product(session: Session, product_id: Any, buyer_entity_id: int) -
     One query: the product, its seller's status and the buyer's status.
     """
     pid = parse_int(product_id, "product_id")
-    buyer_status = select(Entity.status).where(Entity.id == buyer_entity_id).scalar_subquery()
+    buyer_status = select(col(Entity.status)).where(col(Entity.id) == buyer_entity_id).scalar_subquery()
     row = session.execute(
-        select(Product, Entity.status, buyer_status)
+        select(Product, col(Entity.status), buyer_status)
         .options(_PRODUCT_COLS)
-        .join(Entity, Entity.id == Product.entity_id)
-        .where(Product.id == pid)
+        .join(Entity, col(Entity.id) == col(Product.entity_id))
+        .where(col(Product.id) == pid)
     ).first()
     if row is not None and row[2] != EntityStatus.APPROVED:
         raise PermissionDenied(BUYER_NOT_APPROVED)
@@ -173,8 +173,8 @@ def _lock_cart(session: Session, entity_id: int, user_id: int) -> list[CartItem]
         session.execute(
             select(CartItem)
             .with_hint(CartItem, "FORCE INDEX (uq_cart_items_owner_product)", "mysql")
-            .where(CartItem.buyer_entity_id == entity_id, CartItem.user_id == user_id)
-            .order_by(CartItem.id)
+            .where(col(CartItem.buyer_entity_id) == entity_id, col(CartItem.user_id) == user_id)
+            .order_by(col(CartItem.id))
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalars()
@@ -190,9 +190,9 @@ def _cart_owner(principal: Principal) -> int:
 def _own_item(session: Session, principal: Principal, cart_item_id: Any, *, lock: bool = True) -> CartItem:
     entity_id = _cart_owner(principal)
     stmt = select(CartItem).where(
-        CartItem.id == parse_int(cart_item_id, "cart_item_id"),
-        CartItem.buyer_entity_id == entity_id,
-        CartItem.user_id == principal.user_id,
+        col(CartItem.id) == parse_int(cart_item_id, "cart_item_id"),
+        col(CartItem.buyer_entity_id) == entity_id,
+        col(CartItem.user_id) == principal.user_id,
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -209,9 +209,9 @@ def add_to_cart(session: Session, principal: Principal, product_id: int, quantit
     qty = parse_quantity(quantity)
     product = _sellable_product(session, product_id, entity_id)
     owner = (
-        CartItem.buyer_entity_id == entity_id,
-        CartItem.user_id == principal.user_id,
-        CartItem.product_id == product.id,
+        col(CartItem.buyer_entity_id) == entity_id,
+        col(CartItem.user_id) == principal.user_id,
+        col(CartItem.product_id) == product.id,
     )
     item = (
         session.execute(select(CartItem).where(*owner).with_for_update().execution_options(populate_existing=True))
@@ -220,7 +220,7 @@ def add_to_cart(session: Session, principal: Principal, product_id: int, quantit
     )
     if item is None:
         _check_quantity(product, qty)
-        item = CartItem(buyer_entity_id=entity_id, user_id=principal.user_id, product_id=product.id, quantity=qty)
+        item = CartItem(buyer_entity_id=entity_id, user_id=acting_user(principal), product_id=product.id, quantity=qty)
         try:
             with session.begin_nested():
                 session.add(item)
@@ -268,7 +268,7 @@ def clear_cart(session: Session, principal: Principal) -> int:
     """Empty the principal's cart; returns how many items were removed."""
     begin_read_committed(session)
     entity_id = _cart_owner(principal)
-    items = _lock_cart(session, entity_id, principal.user_id)
+    items = _lock_cart(session, entity_id, acting_user(principal))
     for item in items:
         session.delete(item)
     session.flush()
@@ -280,16 +280,22 @@ def _sellers_for(
 ) -> tuple[dict[int, Entity], set[int], dict[int, int]]:
     """Sellers, the ones holding this buyer, and the price tier each assigns it (one query)."""
     rows = session.execute(
-        select(Entity, TradeRelationship.on_hold, TradeRelationship.price_tier_id, PriceTier.seller_entity_id)
-        .options(
-            load_only(Entity.id, Entity.name, Entity.status, Entity.payment_terms_offered, Entity.min_order_amount)
+        select(
+            Entity,
+            col(TradeRelationship.on_hold),
+            col(TradeRelationship.price_tier_id),
+            col(PriceTier.seller_entity_id),
         )
+        .options(load_columns(Entity, "id", "name", "status", "payment_terms_offered", "min_order_amount"))
         .outerjoin(
             TradeRelationship,
-            and_(TradeRelationship.seller_entity_id == Entity.id, TradeRelationship.buyer_entity_id == buyer_entity_id),
+            and_(
+                col(TradeRelationship.seller_entity_id) == col(Entity.id),
+                col(TradeRelationship.buyer_entity_id) == buyer_entity_id,
+            ),
         )
-        .outerjoin(PriceTier, PriceTier.id == TradeRelationship.price_tier_id)
-        .where(Entity.id.in_(seller_ids))
+        .outerjoin(PriceTier, col(PriceTier.id) == col(TradeRelationship.price_tier_id))
+        .where(col(Entity.id).in_(seller_ids))
     ).all()
     sellers = {e.id: e for e, *_ in rows}
     holds = {e.id for e, on_hold, *_ in rows if on_hold}
@@ -303,10 +309,10 @@ def _holds(session: Session, buyer_entity_id: int, seller_ids: Iterable[int]) ->
         return set()
     return set(
         session.execute(
-            select(TradeRelationship.seller_entity_id).where(
-                TradeRelationship.buyer_entity_id == buyer_entity_id,
-                TradeRelationship.seller_entity_id.in_(ids),
-                TradeRelationship.on_hold.is_(True),
+            select(col(TradeRelationship.seller_entity_id)).where(
+                col(TradeRelationship.buyer_entity_id) == buyer_entity_id,
+                col(TradeRelationship.seller_entity_id).in_(ids),
+                col(TradeRelationship.on_hold).is_(True),
             )
         ).scalars()
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.models import (
     CartItem,
@@ -67,8 +67,8 @@ def get_cart(session: Session, principal: Principal) -> Cart:
     items = (
         session.execute(
             select(CartItem)
-            .where(CartItem.buyer_entity_id == entity_id, CartItem.user_id == principal.user_id)
-            .order_by(CartItem.id)
+            .where(col(CartItem.buyer_entity_id) == entity_id, col(CartItem.user_id) == principal.user_id)
+            .order_by(col(CartItem.id))
         )
         .scalars()
         .all()
@@ -76,12 +76,13 @@ def get_cart(session: Session, principal: Principal) -> Cart:
     if not items:
         return Cart()
     products = {
-        p.id: p for p in session.execute(select(Product).where(Product.id.in_([i.product_id for i in items]))).scalars()
+        p.id: p
+        for p in session.execute(select(Product).where(col(Product.id).in_([i.product_id for i in items]))).scalars()
     }
     sellers = {
         e.id: e
         for e in session.execute(
-            select(Entity).where(Entity.id.in_({p.entity_id for p in products.values()}))
+            select(Entity).where(col(Entity.id).in_({p.entity_id for p in products.values()}))
         ).scalars()
     }
     holds = _holds(session, entity_id, sellers)

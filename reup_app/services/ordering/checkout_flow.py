@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     NotFound,
@@ -39,6 +39,7 @@ from reup_app.services.billing.tax import wholesale_tax
 from reup_app.services.catalog.pricing import buyer_unit_prices
 from reup_app.services.common import (
     ZERO,
+    acting_user,
     begin_read_committed,
     check_idempotency_key,
     money_str,
@@ -76,19 +77,21 @@ class CheckoutResult:
 def _replay(session: Session, entity_id: int, key: str) -> list[Order]:
     ids = list(
         session.execute(
-            select(Order.id)
-            .join(OrderEvent, OrderEvent.order_id == Order.id)
+            select(col(Order.id))
+            .join(OrderEvent, col(OrderEvent.order_id) == col(Order.id))
             .where(
-                Order.buyer_entity_id == entity_id, OrderEvent.kind == "submitted", OrderEvent.idempotency_key == key
+                col(Order.buyer_entity_id) == entity_id,
+                col(OrderEvent.kind) == "submitted",
+                col(OrderEvent.idempotency_key) == key,
             )
-            .order_by(Order.id)
+            .order_by(col(Order.id))
         )
         .scalars()
         .unique()
     )
     if not ids:
         return []
-    return list(session.execute(select(Order).where(Order.id.in_(ids)).order_by(Order.id)).scalars())
+    return list(session.execute(select(Order).where(col(Order.id).in_(ids)).order_by(col(Order.id))).scalars())
 
 
 def checkout(
@@ -114,7 +117,7 @@ def checkout(
     authorize(principal, "order.place", entity_id)
     key = check_idempotency_key(idempotency_key, required=True)
     # Lock this user's cart first: a concurrent double-submit waits here, then sees the orders.
-    items = _lock_cart(session, entity_id, principal.user_id)
+    items = _lock_cart(session, entity_id, acting_user(principal))
     done = _replay(session, entity_id, key)
     if done:
         return CheckoutResult(orders=summaries(session, done), replayed=True)
@@ -208,7 +211,7 @@ def _order_lines_for(plan: _SellerPlan, stock: inventory.StockLock, prices: Mapp
         product = stock.products[item.product_id]
         price = prices[product.id]
         lines.append(
-            OrderLine(
+            OrderLine(  # type: ignore[call-arg]  # order_id is set once the order is flushed (_save_and_reserve)
                 product_id=product.id,
                 sku=product.sku,
                 product_name=product.name,

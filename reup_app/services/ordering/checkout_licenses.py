@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     ValidationError,
@@ -35,7 +35,9 @@ from reup_app.services.ordering.checkout_plans import _SellerPlan
 def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> License:
     license = (
         session.execute(
-            select(License).options(_LICENSE_COLS).where(License.id == parse_int(buyer_license_id, "buyer_license_id"))
+            select(License)
+            .options(_LICENSE_COLS)
+            .where(col(License.id) == parse_int(buyer_license_id, "buyer_license_id"))
         )
         .scalars()
         .first()
@@ -56,8 +58,12 @@ def _seller_licenses(session: Session, seller_ids: list[int], state: str) -> dic
     for lic in session.execute(
         select(License)
         .options(_LICENSE_COLS)
-        .where(License.entity_id.in_(seller_ids), License.state == state, License.status == LicenseStatus.ACTIVE)
-        .order_by(License.id)
+        .where(
+            col(License.entity_id).in_(seller_ids),
+            col(License.state) == state,
+            col(License.status) == LicenseStatus.ACTIVE,
+        )
+        .order_by(col(License.id))
     ).scalars():
         if lic.expires_on is None or lic.expires_on >= today:
             out[lic.entity_id].append(lic)
@@ -97,8 +103,8 @@ def buyer_licenses(session: Session, principal: Principal) -> list[LicenseChoice
     authorize(principal, "order.place", entity_id)
     rows = session.execute(
         select(License)
-        .where(License.entity_id == entity_id, License.status == LicenseStatus.ACTIVE)
-        .order_by(License.id)
+        .where(col(License.entity_id) == entity_id, col(License.status) == LicenseStatus.ACTIVE)
+        .order_by(col(License.id))
     ).scalars()
     return [
         LicenseChoice(id=lic.id, state=lic.state, number=lic.number, premises_name=lic.premises_name)

@@ -71,7 +71,8 @@ def _plan_for(seller: Entity, items: list[CartItem], choice: dict[str, Any]) -> 
     end = parse_datetime(choice.get("requested_delivery_end"), "requested_delivery_end")
     if start and end and end < start:
         raise ValidationError("The delivery window ends before it starts.", "requested_delivery_end")
-    if (end or start) and (end or start) < utcnow():
+    latest = end or start
+    if latest and latest < utcnow():
         raise ValidationError("The requested delivery window is in the past.", "requested_delivery_start")
     license_id = choice.get("seller_license_id")
     return _SellerPlan(

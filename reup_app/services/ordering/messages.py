@@ -8,7 +8,7 @@ from reup_app.errors import PermissionDenied
 from reup_app.models import Entity, OrderMessage, User
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
-from reup_app.services.common import clean_text
+from reup_app.services.common import acting_user, clean_text, require_member
 from reup_app.services.ordering.order_views import messages_of
 from reup_app.services.ordering.orders import load_order
 from reup_app.services.ordering.records import MessageDTO, emit_order_event
@@ -30,8 +30,8 @@ def post_message(session: Session, principal: Principal, order_number: str, body
     now = utcnow()
     msg = OrderMessage(
         order_id=order.id,
-        author_user_id=principal.user_id,
-        author_entity_id=principal.entity_id,
+        author_user_id=acting_user(principal),
+        author_entity_id=require_member(principal),
         body=text,
         created_at=now,
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     ValidationError,
@@ -30,6 +30,7 @@ from reup_app.services.billing.invoices import balance_of
 from reup_app.services.common import (
     clean_text,
     from_json,
+    get_row,
     parse_int,
     require_member,
 )
@@ -73,11 +74,11 @@ def list_orders(
     stmt, buyer_e, seller_e = summary_query()
     conds = []
     if role_side == BUYER:
-        conds.append(Order.buyer_entity_id == entity_id)
+        conds.append(col(Order.buyer_entity_id) == entity_id)
     elif role_side == SELLER:
-        conds.append(Order.seller_entity_id == entity_id)
+        conds.append(col(Order.seller_entity_id) == entity_id)
     else:
-        conds.append(or_(Order.buyer_entity_id == entity_id, Order.seller_entity_id == entity_id))
+        conds.append(or_(col(Order.buyer_entity_id) == entity_id, col(Order.seller_entity_id) == entity_id))
     if status:
         wanted = [status] if isinstance(status, str) else list(status)
         if wanted == ["open"]:
@@ -85,7 +86,7 @@ def list_orders(
         bad = [s for s in wanted if s not in set(OrderStatus)]
         if bad:
             raise ValidationError(f"Unknown order status {bad[0]!r}.", "status")
-        conds.append(Order.status.in_(wanted))
+        conds.append(col(Order.status).in_(wanted))
     text = clean_text(search, "search", max_len=64)
     if text:
         like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -95,11 +96,11 @@ def list_orders(
             if other is not None
             else [buyer_e.name.like(f"%{like}%"), seller_e.name.like(f"%{like}%")]
         )
-        conds.append(or_(Order.number.like(f"{like}%"), Order.number.like(f"RU-{like}%"), *name_conds))
+        conds.append(or_(col(Order.number).like(f"{like}%"), col(Order.number).like(f"RU-{like}%"), *name_conds))
     total = session.execute(select(func.count()).select_from(stmt.where(*conds).subquery())).scalar_one()
     rows = session.execute(
         stmt.where(*conds)
-        .order_by(Order.created_at.desc(), Order.id.desc())
+        .order_by(col(Order.created_at).desc(), col(Order.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
@@ -107,7 +108,7 @@ def list_orders(
 
 
 def _detail(session: Session, principal: Principal, order: Order, side: str | None) -> OrderDetail:
-    buyer, seller = session.get(Entity, order.buyer_entity_id), session.get(Entity, order.seller_entity_id)
+    buyer, seller = get_row(session, Entity, order.buyer_entity_id), get_row(session, Entity, order.seller_entity_id)
     buyer_lic, seller_lic = session.get(License, order.buyer_license_id), session.get(License, order.seller_license_id)
     invoice, delivery, manifest = _paperwork(session, order)
     return OrderDetail(
@@ -187,11 +188,11 @@ def _event_dtos(session: Session, order: Order) -> list[OrderEventDTO]:
     """The order's timeline, oldest first, with who acted."""
     actor_entity = aliased(Entity)
     events = session.execute(
-        select(OrderEvent, User.full_name, actor_entity.name)
-        .outerjoin(User, User.id == OrderEvent.actor_user_id)
-        .outerjoin(actor_entity, actor_entity.id == OrderEvent.actor_entity_id)
-        .where(OrderEvent.order_id == order.id)
-        .order_by(OrderEvent.created_at, OrderEvent.id)
+        select(OrderEvent, col(User.full_name), col(actor_entity.name))
+        .outerjoin(User, col(User.id) == col(OrderEvent.actor_user_id))
+        .outerjoin(actor_entity, col(actor_entity.id) == col(OrderEvent.actor_entity_id))
+        .where(col(OrderEvent.order_id) == order.id)
+        .order_by(col(OrderEvent.created_at), col(OrderEvent.id))
     ).all()
     return [
         OrderEventDTO(
@@ -212,17 +213,17 @@ def _event_dtos(session: Session, order: Order) -> list[OrderEventDTO]:
 
 def _paperwork(session: Session, order: Order) -> tuple[Invoice | None, Delivery | None, ComplianceManifest | None]:
     """The order's invoice, latest delivery and latest compliance manifest, if any."""
-    invoice = session.execute(select(Invoice).where(Invoice.order_id == order.id)).scalars().first()
+    invoice = session.execute(select(Invoice).where(col(Invoice.order_id) == order.id)).scalars().first()
     delivery = (
-        session.execute(select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.id.desc()))
+        session.execute(select(Delivery).where(col(Delivery.order_id) == order.id).order_by(col(Delivery.id).desc()))
         .scalars()
         .first()
     )
     manifest = (
         session.execute(
             select(ComplianceManifest)
-            .where(ComplianceManifest.order_id == order.id)
-            .order_by(ComplianceManifest.id.desc())
+            .where(col(ComplianceManifest.order_id) == order.id)
+            .order_by(col(ComplianceManifest.id).desc())
         )
         .scalars()
         .first()
@@ -233,11 +234,11 @@ def _paperwork(session: Session, order: Order) -> tuple[Invoice | None, Delivery
 def messages_of(session: Session, order: Order) -> list[MessageDTO]:
     author_entity = aliased(Entity)
     rows = session.execute(
-        select(OrderMessage, User.full_name, author_entity.name)
-        .join(User, User.id == OrderMessage.author_user_id)
-        .join(author_entity, author_entity.id == OrderMessage.author_entity_id)
-        .where(OrderMessage.order_id == order.id)
-        .order_by(OrderMessage.created_at, OrderMessage.id)
+        select(OrderMessage, col(User.full_name), col(author_entity.name))
+        .join(User, col(User.id) == col(OrderMessage.author_user_id))
+        .join(author_entity, col(author_entity.id) == col(OrderMessage.author_entity_id))
+        .where(col(OrderMessage.order_id) == order.id)
+        .order_by(col(OrderMessage.created_at), col(OrderMessage.id))
     ).all()
     return [
         MessageDTO(

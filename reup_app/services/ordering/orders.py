@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     Conflict,
@@ -58,24 +58,11 @@ from reup_app.services.ordering.records import (
     emit_order_event,
     record_event,
 )
+from reup_app.services.ordering.transition import Transition
 from reup_app.services.ordering.transition_effects import _apply_effects
 
 BUYER, SELLER = "buyer", "seller"
 S = OrderStatus
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str
-    source: str
-    target: str
-    side: str  # who acts: BUYER or SELLER
-    permission: str  # a key of security.permissions.ACTION_ROLES, checked on that side's entity
-    system_allowed: bool = False
-
-    def __post_init__(self) -> None:  # store plain strings, not enum members
-        object.__setattr__(self, "source", str(self.source))
-        object.__setattr__(self, "target", str(self.target))
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -100,7 +87,7 @@ for _t in TRANSITIONS:
     assert PERMISSIONS.setdefault((_t.action, _t.side), _t.permission) == _t.permission, _t
 # The timeline kind an action records (the status it leads to).
 EVENT_KIND: dict[str, str] = {t.action: str(t.target) for t in TRANSITIONS}
-STATUS_TIMESTAMP = {
+STATUS_TIMESTAMP: dict[str, str] = {
     S.SUBMITTED: "submitted_at",
     S.ACCEPTED: "accepted_at",
     S.FULFILLED: "fulfilled_at",
@@ -174,7 +161,7 @@ def _get_locked(session: Session, number: Any) -> Order:
     text = clean_text(number, "order_number", max_len=32, required=True, label="an order number")
     order = (
         session.execute(
-            select(Order).where(Order.number == text).with_for_update().execution_options(populate_existing=True)
+            select(Order).where(col(Order.number) == text).with_for_update().execution_options(populate_existing=True)
         )
         .scalars()
         .first()
@@ -199,10 +186,11 @@ def load_order(
 ) -> tuple[Order, str | None]:
     """An order either party may see (NotFound for everyone else); returns (order, side)."""
     text = clean_text(number, "order_number", max_len=32, required=True, label="an order number")
-    order = session.execute(select(Order).where(Order.number == text)).scalars().first()
+    order = session.execute(select(Order).where(col(Order.number) == text)).scalars().first()
     authorize_party(
         principal, action, [order.buyer_entity_id, order.seller_entity_id] if order else [], _not_found(text)
     )
+    assert order is not None  # authorize_party raised NotFound for a missing order
     return order, _side_of(principal, order)
 
 
@@ -256,7 +244,9 @@ def _replayed(session: Session, order: Order, key: str | None, kind: str) -> Ord
     if key is None:
         return None
     ev = (
-        session.execute(select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.idempotency_key == key))
+        session.execute(
+            select(OrderEvent).where(col(OrderEvent.order_id) == order.id, col(OrderEvent.idempotency_key) == key)
+        )
         .scalars()
         .first()
     )

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from reup_app.events import emit
+from reup_app.events.orders import emit_order_event as emit_order_event  # re-exported: moved below billing
+from reup_app.events.orders import order_payload as order_payload
 from reup_app.models import (
     Entity,
     Order,
@@ -154,12 +155,15 @@ def summary_query():
     """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias)."""
     buyer, seller = aliased(Entity), aliased(Entity)
     line_count = (
-        select(func.count(OrderLine.id)).where(OrderLine.order_id == Order.id).correlate(Order).scalar_subquery()
+        select(func.count(col(OrderLine.id)))
+        .where(col(OrderLine.order_id) == col(Order.id))
+        .correlate(Order)
+        .scalar_subquery()
     )
     stmt = (
-        select(Order, buyer.name, seller.name, line_count)
-        .join(buyer, buyer.id == Order.buyer_entity_id)
-        .join(seller, seller.id == Order.seller_entity_id)
+        select(Order, col(buyer.name), col(seller.name), line_count)
+        .join(buyer, col(buyer.id) == col(Order.buyer_entity_id))
+        .join(seller, col(seller.id) == col(Order.seller_entity_id))
     )
     return stmt, buyer, seller
 
@@ -187,7 +191,7 @@ def summaries(session: Session, orders: Sequence[Order]) -> list[OrderSummary]:
     if not orders:
         return []
     stmt, _, _ = summary_query()
-    rows = session.execute(stmt.where(Order.id.in_([o.id for o in orders]))).all()
+    rows = session.execute(stmt.where(col(Order.id).in_([o.id for o in orders]))).all()
     by_id = {row[0].id: summary_from_row(*row) for row in rows}
     return [by_id[o.id] for o in orders if o.id in by_id]
 
@@ -218,28 +222,9 @@ def record_event(
     return ev
 
 
-def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
-    payload = {
-        "order_number": order.number,
-        "status": order.status,
-        "buyer_entity_id": order.buyer_entity_id,
-        "seller_entity_id": order.seller_entity_id,
-        "subtotal": str(order.subtotal),
-        "tax": str(order.tax),
-        "total": str(order.total),
-    }
-    payload.update(extra)
-    return payload
-
-
-def emit_order_event(session: Session, kind: str, order: Order, **extra: Any) -> None:
-    """A domain event whose audience is the order's two parties."""
-    emit(
-        session, kind, entity_ids=[order.buyer_entity_id, order.seller_entity_id], payload=order_payload(order, **extra)
-    )
-
-
 def _lines(session: Session, order: Order) -> list[OrderLine]:
     return list(
-        session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars()
+        session.execute(
+            select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
+        ).scalars()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import (
     PermissionDenied,
@@ -45,7 +45,7 @@ def reorder(session: Session, principal: Principal, number: str) -> ReorderResul
     products = {
         p.id: p
         for p in session.execute(
-            select(Product).where(Product.id.in_([ln.product_id for ln in _lines(session, order)]))
+            select(Product).where(col(Product.id).in_([ln.product_id for ln in _lines(session, order)]))
         ).scalars()
     }
     for line in _lines(session, order):

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.models import ComplianceManifest, Delivery, Order
 from reup_app.models.enums import DeliveryStatus, ManifestStatus, Provider
@@ -54,7 +54,7 @@ class PendingRecordsHooks:
 
     def order_shipped(self, session: Session, order: Order, details: ShipmentDetails) -> None:
         now = utcnow()
-        has_manifest = select(ComplianceManifest.id).where(ComplianceManifest.order_id == order.id)
+        has_manifest = select(col(ComplianceManifest.id)).where(col(ComplianceManifest.order_id) == order.id)
         if session.execute(has_manifest).first() is None:
             session.add(
                 ComplianceManifest(
@@ -66,7 +66,7 @@ class PendingRecordsHooks:
                     updated_at=now,
                 )
             )
-        if session.execute(select(Delivery.id).where(Delivery.order_id == order.id)).first() is None:
+        if session.execute(select(col(Delivery.id)).where(col(Delivery.order_id) == order.id)).first() is None:
             session.add(
                 Delivery(
                     order_id=order.id,
@@ -83,7 +83,7 @@ class PendingRecordsHooks:
 
     def order_delivered(self, session: Session, order: Order) -> None:
         now = utcnow()
-        for delivery in session.execute(select(Delivery).where(Delivery.order_id == order.id)).scalars():
+        for delivery in session.execute(select(Delivery).where(col(Delivery.order_id) == order.id)).scalars():
             if delivery.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
                 delivery.status = str(DeliveryStatus.DELIVERED)
                 delivery.delivered_at = order.delivered_at or now

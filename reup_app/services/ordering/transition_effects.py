@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session
 
@@ -33,9 +33,7 @@ from reup_app.services.ordering import shipping
 from reup_app.services.ordering.records import (
     _lines,
 )
-
-if TYPE_CHECKING:
-    from reup_app.services.ordering.orders import Transition
+from reup_app.services.ordering.transition import Transition
 
 
 def _parse_allocations(raw: Any) -> dict[int, list[tuple[int | None, str | None, Decimal]]] | None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import ValidationError
 from reup_app.models import Entity, Invoice, Order, OrderLine, Product
@@ -89,7 +89,7 @@ class SalesReport:
         points = self.by_product if dimension == "product" else self.by_customer
         totals = self.product_totals if dimension == "product" else self.customer_totals
         keep = {t.key: t.label for t in totals[:top]}
-        rows = {b: {"bucket": b.isoformat()} for b in self.buckets}
+        rows: dict[date, dict[str, str | float]] = {b: {"bucket": b.isoformat()} for b in self.buckets}
         for p in points:
             label = keep.get(p.key, "Other")
             row = rows[p.bucket]
@@ -194,37 +194,37 @@ def sales_report(
     start, end, buckets, lo, hi = _window(days, granularity, now)
     day = func.date(Order.submitted_at)
     base = (
-        Order.seller_entity_id == entity_id,
-        Order.status.in_([str(s) for s in SALES_STATUSES]),
-        Order.submitted_at >= lo,
-        Order.submitted_at < hi,
+        col(Order.seller_entity_id) == entity_id,
+        col(Order.status).in_([str(s) for s in SALES_STATUSES]),
+        col(Order.submitted_at) >= lo,
+        col(Order.submitted_at) < hi,
     )
     product_rows = session.execute(
         select(
             day,
-            OrderLine.product_id,
-            func.max(OrderLine.product_name),
-            func.sum(OrderLine.line_total),
-            func.sum(OrderLine.quantity),
-            func.count(func.distinct(Order.id)),
+            col(OrderLine.product_id),
+            func.max(col(OrderLine.product_name)),
+            func.sum(col(OrderLine.line_total)),
+            func.sum(col(OrderLine.quantity)),
+            func.count(func.distinct(col(Order.id))),
         )
-        .join(Order, Order.id == OrderLine.order_id)
+        .join(Order, col(Order.id) == col(OrderLine.order_id))
         .where(*base)
-        .group_by(day, OrderLine.product_id)
+        .group_by(day, col(OrderLine.product_id))
     ).all()
     customer_rows = session.execute(
         select(
             day,
-            Order.buyer_entity_id,
-            func.max(Entity.name),
-            func.sum(OrderLine.line_total),
-            func.sum(OrderLine.quantity),
-            func.count(func.distinct(Order.id)),
+            col(Order.buyer_entity_id),
+            func.max(col(Entity.name)),
+            func.sum(col(OrderLine.line_total)),
+            func.sum(col(OrderLine.quantity)),
+            func.count(func.distinct(col(Order.id))),
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Entity, Entity.id == Order.buyer_entity_id)
+        .join(Order, col(Order.id) == col(OrderLine.order_id))
+        .join(Entity, col(Entity.id) == col(Order.buyer_entity_id))
         .where(*base)
-        .group_by(day, Order.buyer_entity_id)
+        .group_by(day, col(Order.buyer_entity_id))
     ).all()
     by_product, product_totals = _fold(product_rows, granularity)
     by_customer, customer_totals = _fold(customer_rows, granularity)
@@ -248,26 +248,24 @@ def sales_report(
 
 def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, limit: int) -> OrderQueue:
     stmt, _, _ = summary_query()
-    conds = (side_cond, Order.status.in_([str(s) for s in statuses]))
-    count = session.execute(select(func.count(Order.id)).where(*conds)).scalar_one()
-    rows = (
-        session.execute(stmt.where(*conds).order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit)).all()
-        if count
-        else []
-    )
+    conds = (side_cond, col(Order.status).in_([str(s) for s in statuses]))
+    count = session.execute(select(func.count(col(Order.id))).where(*conds)).scalar_one()
+    newest = (col(Order.submitted_at).desc(), col(Order.id).desc())
+    rows = session.execute(stmt.where(*conds).order_by(*newest).limit(limit)).all() if count else []
     return OrderQueue(
         name=name, statuses=[str(s) for s in statuses], count=int(count), orders=[summary_from_row(*r) for r in rows]
     )
 
 
 def _money(session: Session, side_cond, now: datetime) -> MoneySummary:
-    balance = Invoice.total - Invoice.amount_paid
-    open_conds = (side_cond, Invoice.status == InvoiceStatus.OPEN, balance > 0)
+    balance = col(Invoice.total) - col(Invoice.amount_paid)
+    open_conds = (side_cond, col(Invoice.status) == InvoiceStatus.OPEN, balance > 0)
+    overdue = col(Invoice.due_at) < now
     open_count, open_total = session.execute(
-        select(func.count(Invoice.id), func.coalesce(func.sum(balance), 0)).where(*open_conds)
+        select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds)
     ).one()
     over_count, over_total = session.execute(
-        select(func.count(Invoice.id), func.coalesce(func.sum(balance), 0)).where(*open_conds, Invoice.due_at < now)
+        select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds, overdue)
     ).one()
     return MoneySummary(
         open_count=int(open_count),
@@ -313,14 +311,12 @@ def retailer_dashboard(
     limit = min(100, max(1, parse_int(queue_limit, "queue_limit")))
     recent_limit = min(50, max(1, parse_int(recent_limit, "recent_limit")))
     _start, _end, _buckets, lo, hi = _window(days, "day", now)
-    mine = Order.buyer_entity_id == entity_id
+    mine, submitted = col(Order.buyer_entity_id) == entity_id, col(Order.submitted_at)
     spend_rows = session.execute(
-        select(Order.seller_entity_id, func.max(Entity.name), func.sum(Order.total), func.count(Order.id))
-        .join(Entity, Entity.id == Order.seller_entity_id)
-        .where(
-            mine, Order.status.in_([str(s) for s in SALES_STATUSES]), Order.submitted_at >= lo, Order.submitted_at < hi
-        )
-        .group_by(Order.seller_entity_id)
+        select(col(Order.seller_entity_id), func.max(Entity.name), func.sum(Order.total), func.count(col(Order.id)))
+        .join(Entity, col(Entity.id) == col(Order.seller_entity_id))
+        .where(mine, col(Order.status).in_([str(s) for s in SALES_STATUSES]), submitted >= lo, submitted < hi)
+        .group_by(col(Order.seller_entity_id))
     ).all()
     spend = sorted(
         (
@@ -333,22 +329,29 @@ def retailer_dashboard(
         open_orders=_queue(session, "open", OPEN_STATUSES, mine, limit),
         spend_by_vendor=spend,
         recently_ordered=_recently_ordered(session, entity_id, recent_limit),
-        payables=_money(session, Invoice.buyer_entity_id == entity_id, now),
+        payables=_money(session, col(Invoice.buyer_entity_id) == entity_id, now),
     )
 
 
 def _recently_ordered(session: Session, entity_id: int, limit: int) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(OrderLine, Order.number, Order.submitted_at, Order.seller_entity_id, Entity.name, Product)
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Entity, Entity.id == Order.seller_entity_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(
-            Order.buyer_entity_id == entity_id,
-            Order.submitted_at.is_not(None),
-            Order.status.not_in([S.DRAFT, S.CANCELLED, S.REJECTED]),
+        select(
+            OrderLine,
+            col(Order.number),
+            col(Order.submitted_at),
+            col(Order.seller_entity_id),
+            col(Entity.name),
+            Product,
         )
-        .order_by(Order.submitted_at.desc(), OrderLine.id)
+        .join(Order, col(Order.id) == col(OrderLine.order_id))
+        .join(Entity, col(Entity.id) == col(Order.seller_entity_id))
+        .join(Product, col(Product.id) == col(OrderLine.product_id))
+        .where(
+            col(Order.buyer_entity_id) == entity_id,
+            col(Order.submitted_at).is_not(None),
+            col(Order.status).not_in([S.DRAFT, S.CANCELLED, S.REJECTED]),
+        )
+        .order_by(col(Order.submitted_at).desc(), col(OrderLine.id))
         .limit(limit * 20)
     ).all()
     public = {str(s) for s in PUBLIC_LISTING_STATES}
