@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from reup_app.models import IntegrationConnection, License
@@ -68,7 +68,7 @@ class ConnectionView:
 
 
 def _entity_licenses(session: Session, entity_id: int) -> list[License]:
-    return list(session.exec(select(License).where(License.entity_id == entity_id).order_by(License.id)).all())
+    return list(session.exec(select(License).where(License.entity_id == entity_id).order_by(col(License.id))).all())
 
 
 def _connection(session: Session, license_id: int, *, lock: bool = False) -> IntegrationConnection | None:
@@ -94,7 +94,7 @@ def _license_for(session: Session, principal: Principal, license_id: object) -> 
 def _last_sync(session: Session, connection_id: int) -> tuple[LastSync | None, bool]:
     """The newest finished run, and whether a run is in progress now."""
     runs = session.exec(
-        select(SyncRun).where(SyncRun.connection_id == connection_id).order_by(SyncRun.id.desc()).limit(10)
+        select(SyncRun).where(SyncRun.connection_id == connection_id).order_by(col(SyncRun.id).desc()).limit(10)
     ).all()
     cutoff = utcnow() - STALE_RUN
     running = any(r.status == SyncStatus.RUNNING and r.started_at >= cutoff for r in runs)
