@@ -32,7 +32,25 @@ def _progress(row) -> rx.Component:
     return rx.cond(
         row["running"] != "",
         rx.vstack(
-            rx.progress(value=bar["percent"].to(int), max=100, width="100%", aria_label="Sync progress"),
+            rx.box(
+                rx.box(
+                    width=rx.cond(bar["percent"], bar["percent"] + "%", "0%"),
+                    height="100%",
+                    background_color=rx.color("grass", 9),
+                    border_radius="4px",
+                    transition="width 0.3s",
+                ),
+                role="progressbar",
+                aria_label="Sync progress",
+                aria_valuemin=0,
+                aria_valuemax=100,
+                aria_valuenow=rx.cond(bar["percent"], bar["percent"], "0"),
+                width="100%",
+                height="8px",
+                background_color=rx.color("gray", 4),
+                border_radius="4px",
+                data_testid="sync-bar",
+            ),
             rx.text(rx.cond(bar["label"], bar["label"], "Sync running…"), size="1", data_testid="sync-progress"),
             spacing="1",
             width="100%",

@@ -58,6 +58,7 @@ def test_owner_sees_connections_and_live_sync_progress(page, demo_db_url):
     bus.publish(DomainEvent(SYNC_PROGRESS, (entity_id,), payload))
     expect(card.get_by_test_id("sync-progress")).to_have_text("packages.active: 3 of 8 pages/windows")
     expect(card.get_by_test_id("connection-status")).to_have_text("Syncing")
+    expect(card.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "37")
     bus.publish(DomainEvent(SYNC_PROGRESS, (entity_id,), {**payload, "done": 0, "total": 0, "finished": True}))
     expect(card.get_by_test_id("sync-progress")).to_have_count(0)
     bus.close()
