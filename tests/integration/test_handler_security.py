@@ -30,6 +30,7 @@ from sqlmodel import Session
 import reup_app.state as state_pkg
 from reup_app.models import (
     Entity,
+    IntegrationConnection,
     License,
     Membership,
     NotificationPreference,
@@ -43,12 +44,14 @@ from reup_app.security import mfa
 from reup_app.security.crypto import CryptoError
 from reup_app.services.billing import payments
 from reup_app.services.identity import team
+from reup_app.services.integrations import connections
 from reup_app.services.ordering import messages
 from reup_app.state.auth import AuthState
 from tests.integration import orderkit as ok
 from tests.integration.statekit import Tab, run
 
 # Handlers that only end the caller's own session are re-signed in after; Reflex internals skipped.
+VICTIM_METRC_KEY = "victim-metrc-user-key-0123456789"
 SKIP = {"setvar", "set_is_hydrated", "hydrate", "on_load_internal", "update_vars_internal", "set_base_state"}
 
 
@@ -106,6 +109,11 @@ def _victim_rows(engine, entity_ids: list[int], user_ids: list[int]) -> dict:
                 ),
                 "tiers": rows(PriceTier, PriceTier.seller_entity_id.in_(entity_ids), ("id", "name")),
                 "tier_prices": rows(PriceTierPrice, PriceTierPrice.price_tier_id.in_(tier_ids), ("id", "unit_price")),
+                "integration_connections": rows(
+                    IntegrationConnection,
+                    IntegrationConnection.entity_id.in_(entity_ids),
+                    ("id", "enabled", "status", "base_url", "credentials_encrypted", "updated_at"),
+                ),
                 "notification_prefs": rows(
                     NotificationPreference,
                     NotificationPreference.user_id.in_(user_ids),
@@ -144,6 +152,7 @@ def world(engine):
     ok.call(engine, seller.owner, payments.record_payment, invoice.number, Decimal("1.00"), "cash")
     invite = ok.call(engine, seller.owner, team.invite_member, seller.id, "future-hire@example.test", "sales")
     ok.call(engine, buyer.p["buyer"], ok.cart.add_to_cart, products[1].id, "1")
+    ok.call(engine, seller.owner, connections.connect_license, seller.license.id, VICTIM_METRC_KEY)
     with Session(engine, expire_on_commit=False) as s:
         for p in products:
             row = s.get(Product, p.id)
@@ -193,6 +202,7 @@ def world(engine):
         *[p.sku for p in products],
         *all_hashes,
         "Victim message: deliver before noon",
+        VICTIM_METRC_KEY,
     }
     for uid, enc in secret_rows:
         forbidden.add(enc)
