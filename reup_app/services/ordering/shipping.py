@@ -27,6 +27,7 @@ from sqlmodel import Session
 from reup_app.models import ComplianceManifest, Delivery, Order
 from reup_app.models.enums import DeliveryStatus, ManifestStatus, Provider
 from reup_app.models.types import utcnow
+from reup_app.services.compliance.metrc_transfers import plan_metrc_transfer
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,19 @@ class ShipmentDetails:
     vehicle: str | None = None
     eta: datetime | None = None
     package_labels: list[str] = field(default_factory=list)
+    driver_license_number: str | None = None
+    vehicle_make: str | None = None
+    vehicle_model: str | None = None
+    vehicle_plate: str | None = None
+    etd: datetime | None = None
+
+    @property
+    def vehicle_text(self) -> str | None:
+        """The vehicle as one line ("Ford Transit, plate 8ABC123"), from its parts or the free text."""
+        parts = " ".join(p for p in (self.vehicle_make, self.vehicle_model) if p)
+        if self.vehicle_plate:
+            parts = f"{parts}, plate {self.vehicle_plate}" if parts else f"plate {self.vehicle_plate}"
+        return parts or self.vehicle or None
 
 
 @runtime_checkable
@@ -56,16 +70,17 @@ class PendingRecordsHooks:
         now = utcnow()
         has_manifest = select(ComplianceManifest.id).where(ComplianceManifest.order_id == order.id)
         if session.execute(has_manifest).first() is None:
-            session.add(
-                ComplianceManifest(
-                    order_id=order.id,
-                    license_id=order.seller_license_id,
-                    provider=str(Provider.METRC),
-                    status=str(ManifestStatus.PENDING),
-                    created_at=now,
-                    updated_at=now,
-                )
+            manifest = ComplianceManifest(
+                order_id=order.id,
+                license_id=order.seller_license_id,
+                provider=str(Provider.METRC),
+                status=str(ManifestStatus.PENDING),
+                created_at=now,
+                updated_at=now,
             )
+            session.add(manifest)
+            session.flush()
+            plan_metrc_transfer(session, order, manifest, details)
         if session.execute(select(Delivery.id).where(Delivery.order_id == order.id)).first() is None:
             session.add(
                 Delivery(
@@ -74,7 +89,7 @@ class PendingRecordsHooks:
                     status=str(DeliveryStatus.PENDING),
                     driver_name=details.driver_name,
                     driver_phone=details.driver_phone,
-                    vehicle=details.vehicle,
+                    vehicle=details.vehicle_text,
                     eta=details.eta,
                     created_at=now,
                     updated_at=now,
