@@ -210,3 +210,44 @@ def test_a_second_sender_pass_never_posts_again(session, engine, metrc_env):
     assert drain(engine, f, trade.name) == ["sent"]
     assert send(engine, f, trade.name, later=True) is None  # a sent row is never claimed again
     assert len(templates_named(sb, trade.name)) == 1
+
+
+def test_ship_form_on_the_order_page_sends_the_transporter_and_shows_each_step(session, engine, metrc_env):
+    from reup_app.state.order_detail import OrderDetailState
+    from tests.integration.statekit import Tab, email_of, run
+
+    sb = metrc_env
+    trade = fulfilled_trade(session, engine, sb)
+    page = Tab().sign_in(email_of(session, trade.seller.p["fulfillment"])).at(f"/orders/{trade.number}")
+    page = page.state(OrderDetailState)
+    run(page.load())
+    page.set_ship_field("vehicle_color", "red")
+    assert page.error == "Invalid input." and page.ship_form == {}
+    page.error = ""
+    page.set_driver_name("Dana Ruiz")
+    page.set_ship_field("driver_phone", "555-01")
+    run(page.act("ship"))
+    assert page.error.startswith("The driver's phone number '555-01' is not valid")
+    assert page.order["status"] == "fulfilled"
+    page.set_ship_field("driver_phone", "(510) 555-0142")
+    page.set_ship_field("vehicle_plate", "8ABC123")
+    page.set_ship_field("eta", "2026-12-01T18:00")
+    run(page.act("ship"))
+    assert page.error == "" and page.order["status"] == "shipped"
+    payload = json.loads(outbox_row(engine, trade.name).payload)
+    assert (payload["driver_phone"], payload["vehicle_plate"], payload["eta"]) == (
+        "5105550142",
+        "8ABC123",
+        "2026-12-01T18:00:00+00:00",
+    )
+    assert page.manifest["status_label"] == "Waiting to be sent to METRC"
+    drain(engine, fence(), trade.name)
+    [template] = templates_named(sb, trade.name)
+    transfer = sb.register_template(template["Id"])
+    sb.receive(transfer["ManifestNumber"], [{"label": trade.lot.package_label, "accepted": False}])
+    follow_transfers(engine)
+    buyer = Tab().sign_in(email_of(session, trade.buyer.owner)).at(f"/orders/{trade.number}").state(OrderDetailState)
+    run(buyer.load())
+    assert buyer.manifest["number"] == transfer["ManifestNumber"]
+    assert buyer.manifest["status_label"] == "Rejected by the buyer"
+    assert buyer.manifest["received"] == f"{trade.lot.package_label}: rejected"
