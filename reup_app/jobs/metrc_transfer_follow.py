@@ -2,8 +2,8 @@
 
 A template becomes a transfer when the licensee registers it in METRC; the transfer carries no
 template Name, so it is matched by shipper, recipient and its exact set of package labels (a package
-can be on one open transfer only). Runs as the "follow_metrc_transfers" job for every connection with
-open manifests, and as the "transfers" sync of a METRC connection.
+can be on one open transfer only). Runs as the "follow_metrc_transfers" job (every
+`metrc_transfer_poll_seconds`) for every enabled METRC connection with open manifests.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from reup_app.integrations.metrc.client import MetrcClient
+from reup_app.integrations.metrc.paging import windows
 from reup_app.integrations.metrc.records import Transfer
 from reup_app.jobs.metrc_transfers import LOOKAHEAD, LOOKBACK, _update
 from reup_app.jobs.outbox_sender import Fence
-from reup_app.jobs.sync import SyncContext
-from reup_app.jobs.sync_registry import sync_resource
 from reup_app.models import ComplianceManifest, IntegrationConnection, License, Order, OrderLine, OrderLineAllocation
 from reup_app.models.enums import ManifestStatus, Provider
 from reup_app.models.types import utcnow
@@ -69,8 +68,6 @@ def _find_transfer(client: MetrcClient, lic: str, recipient: str, labels: set[st
 
 
 def _transfers(client: MetrcClient, lic: str, since: datetime) -> list[Transfer]:
-    from reup_app.integrations.metrc.paging import windows
-
     out: list[Transfer] = []
     for window in windows(since, utcnow() + LOOKAHEAD):
         out += client.outgoing_transfers(lic, window)
@@ -146,10 +143,3 @@ def follow_transfers(engine: Engine, fence: Fence | None = None) -> dict[str, An
         s, c = follow_connection(engine, connection)
         seen, changed = seen + s, changed + c
     return {"manifests": seen, "changed": changed}
-
-
-@sync_resource("metrc", "transfers")
-def sync_transfers(ctx: SyncContext, connection: IntegrationConnection) -> None:
-    """The recorded sync: same work, counted on the connection's sync run."""
-    seen, changed = follow_connection(ctx.engine, connection)
-    ctx.commit(None, cursor=None, seen=seen, changed=changed)

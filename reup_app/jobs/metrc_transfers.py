@@ -5,8 +5,7 @@ to its ManifestNumber and to the buyer's receipt.
   services/compliance/metrc_transfers.plan_metrc_transfer). It runs outside any transaction. When
   an earlier try may have reached METRC (`msg.maybe_sent`: a timeout, a 5xx on the POST, a worker
   killed mid-send) it first looks the template up by its unique Name and adopts it.
-- `follow_transfers` (the "follow_metrc_transfers" job, and the "transfers" sync of each METRC
-  connection) finds the registered transfer of each template, records its ManifestNumber, then the
+- `metrc_transfer_follow.follow_transfers` (the "follow_metrc_transfers" job) finds the registered transfer of each template, records its ManifestNumber, then the
   received / rejected packages. Every step goes through `manifests.record_manifest_update`, which
   pushes it live to both parties' order pages and never lets a status move backwards.
 """
@@ -22,7 +21,7 @@ from typing import Any
 from sqlmodel import Session
 
 from reup_app.db import get_engine, unit_of_work
-from reup_app.integrations.errors import Rejected
+from reup_app.integrations.errors import AuthFailed, PermissionDenied, Rejected
 from reup_app.integrations.metrc.client import MetrcClient
 from reup_app.jobs.outbox_sender import OutboxDelivery, outbox_handler
 from reup_app.models import ComplianceManifest, IntegrationConnection
@@ -94,6 +93,9 @@ def create_transfer(msg: OutboxDelivery) -> dict[str, Any]:
             result = client.create_outgoing_templates(lic, [template_body(p, ttype)])
         except Rejected as err:
             _update(manifest.id, status=ManifestStatus.FAILED, last_error=f"METRC refused the transfer: {err}")
+            raise
+        except (AuthFailed, PermissionDenied) as err:  # retried, but the seller should know why it waits
+            _update(manifest.id, status=ManifestStatus.PENDING, last_error=f"METRC did not accept the key: {err}")
             raise
         if not result.ids:
             raise RuntimeError("METRC answered the template POST without an Id")

@@ -24,7 +24,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from reup_app.jobs import housekeeping
-from reup_app.jobs import metrc_transfer_follow as _metrc_transfer_follow  # noqa: F401  registers the sync
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.leader import LeaderState, elect_forever

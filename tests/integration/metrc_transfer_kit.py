@@ -50,6 +50,29 @@ def sandbox_settings(metrc_sandbox: MetrcSandbox):
     yield metrc_sandbox
     mp.undo()
     reset_settings_cache()
+    retire_sandbox_rows()
+
+
+def retire_sandbox_rows() -> None:
+    """The sandbox is reset before each test, so what earlier tests linked to it is gone: disable their
+    METRC connections and void their manifests (sandbox ids restart, and transfer ids are unique here)."""
+    from sqlalchemy import func, update
+
+    from reup_app.db import get_engine
+    from reup_app.models import IntegrationConnection
+
+    with fresh(get_engine()) as s:
+        s.execute(update(IntegrationConnection).where(IntegrationConnection.provider == "metrc").values(enabled=False))
+        s.execute(
+            update(ComplianceManifest)
+            .where(ComplianceManifest.provider == "metrc", ComplianceManifest.template_id.is_not(None))
+            .values(
+                status="voided",
+                external_transfer_id=None,
+                template_id=func.concat("reset-", ComplianceManifest.id),
+            )
+        )
+        s.commit()
 
 
 @dataclass
@@ -67,6 +90,7 @@ class Trade:
 
 def fulfilled_trade(session, engine, sb: MetrcSandbox, *, connected: bool = True, qty: str = "4") -> Trade:
     """An order of 4 from one 10-unit package, fulfilled, seller (maybe) connected to the sandbox."""
+    retire_sandbox_rows()
     seller, buyer = make_seller(session), make_buyer(session)
     bind_license_number(session, seller.license, PB_DIST)
     bind_license_number(session, buyer.license, GREENLEAF)

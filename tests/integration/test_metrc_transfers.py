@@ -251,3 +251,16 @@ def test_ship_form_on_the_order_page_sends_the_transporter_and_shows_each_step(s
     assert buyer.manifest["number"] == transfer["ManifestNumber"]
     assert buyer.manifest["status_label"] == "Rejected by the buyer"
     assert buyer.manifest["received"] == f"{trade.lot.package_label}: rejected"
+
+
+def test_a_wrong_user_key_is_retried_and_shown_on_the_manifest(session, engine, metrc_env):
+    from tests.metrc_kit import make_metrc_connection
+
+    sb = metrc_env
+    trade = fulfilled_trade(session, engine, sb, connected=False)
+    make_metrc_connection(session, trade.seller.license, sb.base_url, "not-a-user-key")
+    ship(engine, trade)
+    assert send(engine, fence(), trade.name, later=True) == "failed"  # retried later, not dead
+    m = manifest_of(engine, trade.number)
+    assert m.status == "pending" and m.last_error.startswith("METRC did not accept the key")
+    assert templates_named(sb, trade.name) == []
