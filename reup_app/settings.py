@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     metrc_base_url: str = "http://127.0.0.1:8801"  # the local METRC sandbox; https://api-{st}.metrc.com live
     metrc_facility_gets_per_second: float = Field(50.0, gt=0)
     metrc_vendor_gets_per_second: float = Field(150.0, gt=0)
+    metrc_timeout_seconds: float = Field(20.0, gt=0)  # per METRC request; a POST past it is an ambiguous write
+    metrc_transfer_poll_seconds: float = Field(15.0, gt=0)  # how often open manifests are followed in METRC
     worker_concurrency: int = Field(4, ge=1)  # per-connection jobs and outbox sends at a time in the leader
     worker_lease_ttl_ms: int = Field(15_000, ge=1000)
     worker_poll_seconds: float = Field(2.0, gt=0)

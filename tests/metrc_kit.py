@@ -65,3 +65,44 @@ def template(name: str, labels: list[str], recipient: str = GREENLEAF) -> dict:
             }
         ],
     }
+
+
+def make_metrc_connection(session, license_row, base_url: str, user_key: str, *, enabled: bool = True):
+    """An IntegrationConnection of `license_row` to METRC (the user key encrypted as the app stores it)."""
+    from reup_app.models import IntegrationConnection
+    from reup_app.models.types import utcnow
+    from reup_app.security.crypto import encrypt_credentials
+
+    now = utcnow()
+    conn = IntegrationConnection(
+        entity_id=license_row.entity_id,
+        license_id=license_row.id,
+        provider="metrc",
+        base_url=base_url,
+        credentials_encrypted=encrypt_credentials(license_row.id, "metrc", {"user_key": user_key}),
+        enabled=enabled,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(conn)
+    session.commit()
+    return conn
+
+
+def bind_license_number(session, license_row, number: str) -> None:
+    """Give a test license a sandbox facility's number (licenses are unique by state and number, so an
+    earlier test's license holding it in this database is renamed first)."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from reup_app.models import License
+
+    session.execute(
+        update(License)
+        .where(License.state == license_row.state, License.number == number, License.id != license_row.id)
+        .values(number=f"X-{uuid.uuid4().hex[:12]}")
+    )
+    license_row.number = number
+    session.add(license_row)
+    session.commit()

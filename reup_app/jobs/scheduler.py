@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from reup_app.jobs import housekeeping
+from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.leader import LeaderState, elect_forever
 from reup_app.jobs.lease import LocalLease, RedisLease
@@ -47,6 +48,13 @@ def _run_syncs(fence, status: str | None = None) -> Any:
     from reup_app.jobs.sync_registry import run_registered_syncs
 
     return run_registered_syncs(get_engine(), fence, max_workers=get_settings().worker_concurrency, status=status)
+
+
+def _follow_metrc_transfers(fence) -> Any:
+    from reup_app.db import get_engine
+    from reup_app.jobs.metrc_transfer_follow import follow_transfers
+
+    return follow_transfers(get_engine(), fence)
 
 
 def _retry_syncs(fence) -> Any:
@@ -74,6 +82,14 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec("send_outbox", _send_outbox, lambda: IntervalTrigger(seconds=5), 5, exclusive=False, needs_fence=True),
     JobSpec("run_syncs", _run_syncs, lambda: IntervalTrigger(minutes=5), 300, exclusive=False, needs_fence=True),
+    JobSpec(
+        "follow_metrc_transfers",
+        _follow_metrc_transfers,
+        lambda: IntervalTrigger(seconds=get_settings().metrc_transfer_poll_seconds),
+        15,
+        exclusive=False,
+        needs_fence=True,
+    ),
     JobSpec("retry_syncs", _retry_syncs, lambda: IntervalTrigger(seconds=15), 15, exclusive=False, needs_fence=True),
     JobSpec(
         "send_due_emails",

@@ -133,8 +133,11 @@ class DeliveryStatus(StrEnum):
 
 class ManifestStatus(StrEnum):
     PENDING = "pending"
-    SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
+    NOT_CONNECTED = "not_connected"  # the shipping license has no enabled METRC connection
+    SUBMITTED = "submitted"  # the outgoing template exists in METRC
+    ACCEPTED = "accepted"  # registered as a transfer: ManifestNumber issued
+    RECEIVED = "received"  # the buyer received it (some packages may be rejected)
+    REJECTED = "rejected"  # the buyer rejected every package
     FAILED = "failed"
     VOIDED = "voided"
 

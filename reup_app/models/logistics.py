@@ -40,6 +40,9 @@ class ComplianceManifest(SQLModel, table=True):
     provider: str = str_field(16, default="metrc")
     external_transfer_id: str | None = str_field(64, default=None)
     manifest_number: str | None = str_field(64, default=None)
+    template_id: str | None = str_field(64, default=None)  # the METRC outgoing template we created
+    # JSON list of {"label", "state", "shipped", "received"} once the buyer received in METRC
+    received_packages: str | None = text_field(default=None)
     status: str = str_field(16, default="pending")  # ManifestStatus
     last_error: str | None = text_field(default=None)
     submitted_at: datetime | None = opt_ts_field()

@@ -70,6 +70,12 @@ def manifest_card() -> rx.Component:
                 wrap="wrap",
             ),
             rx.cond(
+                M["received"] != "",
+                rx.text(
+                    "Received in METRC: ", M["received"], size="2", margin_top="8px", data_testid="manifest-received"
+                ),
+            ),
+            rx.cond(
                 M["last_error"] != "",
                 rx.callout(M["last_error"], icon="triangle_alert", color_scheme="red", margin_top="8px"),
             ),

@@ -65,6 +65,32 @@ def _action_button(action: str, label: str) -> rx.Component:
     )
 
 
+SHIP_FORM_INPUTS = (
+    ("driver_license_number", "Driver license no.", "text"),
+    ("driver_phone", "Driver phone", "tel"),
+    ("vehicle_make", "Vehicle make", "text"),
+    ("vehicle_model", "Vehicle model", "text"),
+    ("vehicle_plate", "License plate", "text"),
+    ("etd", "Departs (UTC)", "datetime-local"),
+    ("eta", "Arrives (UTC)", "datetime-local"),
+)
+
+
+def _ship_field(field: str, label: str, kind: str) -> rx.Component:
+    """One optional METRC transporter field of the ship form (recommended for the manifest)."""
+    return rx.vstack(
+        rx.el.label(label, html_for=f"ship-{field}", style={"fontSize": "13px"}),
+        rx.input(
+            id=f"ship-{field}",
+            type=kind,
+            value=S.ship_form.get(field, ""),
+            on_change=lambda v: S.set_ship_field(field, v),
+            placeholder="recommended",
+        ),
+        spacing="1",
+    )
+
+
 def _actions() -> rx.Component:
     needs_reason = S.actions.contains("reject") | S.actions.contains("cancel") | S.can_hold
     return rx.cond(
@@ -87,7 +113,9 @@ def _actions() -> rx.Component:
                         rx.input(id="ship-vehicle", value=S.vehicle, on_change=S.set_vehicle, placeholder="optional"),
                         spacing="1",
                     ),
+                    *[_ship_field(f, label, kind) for f, label, kind in SHIP_FORM_INPUTS],
                     gap="12px",
+                    wrap="wrap",
                     margin_top="12px",
                 ),
             ),

@@ -50,6 +50,16 @@ NEEDS_REASON = frozenset({"reject"})
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
 SHIPPED_STATUSES = frozenset({"shipped", "delivered", "complete"})
 MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
+# The ship form's METRC transporter fields (validated by services.ordering.shipment_details).
+SHIP_FORM_FIELDS = {
+    "driver_license_number": 32,
+    "driver_phone": 32,
+    "vehicle_make": 48,
+    "vehicle_model": 48,
+    "vehicle_plate": 10,
+    "etd": 32,
+    "eta": 32,
+}
 
 
 @live_listener
@@ -78,6 +88,7 @@ class OrderDetailState(AppState):
     payment_reference: str = ""
     driver_name: str = ""
     vehicle: str = ""
+    ship_form: dict[str, str] = {}  # SHIP_FORM_FIELDS -> text
     error: str = ""
     notice: str = ""
     loaded: bool = False
@@ -157,6 +168,7 @@ class OrderDetailState(AppState):
             return denied
         self.error = self.notice = self.reason = self.message_body = ""
         self.payment_amount = self.payment_reference = self.driver_name = self.vehicle = ""
+        self.ship_form = {}
         self.order, self.loaded = {}, False
         self._view_key = uuid.uuid4().hex[:16]
         number = route_arg(self.router.url.path, "orders")
@@ -203,6 +215,13 @@ class OrderDetailState(AppState):
         text = self._text(value, "driver_name")
         if text is not None:
             self.driver_name = text
+
+    @rx.event
+    def set_ship_field(self, field: str, value: str):
+        if field not in SHIP_FORM_FIELDS or not isinstance(value, str):
+            self.error = "Invalid input."
+            return
+        self.ship_form = {**self.ship_form, field: value[: SHIP_FORM_FIELDS[field]]}
 
     @rx.event
     def set_vehicle(self, value: str):
@@ -252,6 +271,7 @@ class OrderDetailState(AppState):
             data.update(
                 {k: v for k, v in (("driver_name", self.driver_name.strip()), ("vehicle", self.vehicle.strip())) if v}
             )
+            data.update({k: v.strip() for k, v in self.ship_form.items() if k in SHIP_FORM_FIELDS and v.strip()})
         key = f"{self._view_key}:{action}"  # a repeated click of this button replays, never re-applies
         if await self._run(
             orders_service.transition,

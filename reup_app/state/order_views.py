@@ -126,8 +126,11 @@ def payment_view(p: PaymentDTO) -> dict[str, str]:
 
 MANIFEST_LABELS = {
     "pending": "Waiting to be sent to METRC",
-    "submitted": "Sent to METRC",
+    "not_connected": "Not connected to METRC",
+    "submitted": "Template created in METRC",
     "accepted": "Manifest issued",
+    "received": "Received by the buyer",
+    "rejected": "Rejected by the buyer",
     "failed": "METRC refused it",
     "voided": "Voided",
 }
@@ -142,6 +145,15 @@ def manifest_view(m) -> dict[str, str]:
         "last_error": m.last_error or "",
         "updated": when(m.updated_at),
         "packages": str(len(m.packages)),
+        "received": "; ".join(
+            f"{p.label}: {p.state.lower()}"
+            + (
+                f" {p.received.normalize():f} of {p.shipped.normalize():f}"
+                if p.received is not None and p.shipped
+                else ""
+            )
+            for p in m.received
+        ),
     }
 
 

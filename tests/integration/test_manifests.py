@@ -81,7 +81,9 @@ def test_both_parties_see_the_pending_manifest(engine, shipped):
     seller, buyer, number, lot, _mid = shipped
     for principal in (buyer.p["viewer"], seller.p["fulfillment"]):
         m = call(engine, principal, manifests.get_order_manifest, number)
-        assert (m.order_number, m.status, m.manifest_number, m.last_error) == (number, "pending", None, None)
+        # the seller's license has no METRC connection in this fixture: shipped, marked not connected
+        assert (m.order_number, m.status, m.manifest_number) == (number, "not_connected", None)
+        assert m.last_error.startswith(f"Shipping license {seller.license.number} is not connected to METRC")
         assert (m.shipper.license_number, m.recipient.license_number) == (seller.license.number, buyer.license.number)
         assert m.shipper.name == seller.entity.name and m.recipient.name == buyer.entity.name
         assert (m.driver_name, m.vehicle) == ("Dana Ruiz", "Van 7")
@@ -141,8 +143,8 @@ def test_updates_reach_both_parties_once_and_reload_the_buyers_open_page(session
     seller, buyer, number, _lot, mid = shipped
     buyer_page = _page(session, buyer.p["viewer"], number)
     seller_page = _page(session, seller.p["sales"], number)
-    assert buyer_page.manifest["status"] == "pending" and buyer_page.manifest["number"] == ""
-    assert buyer_page.manifest["status_label"] == "Waiting to be sent to METRC"
+    assert buyer_page.manifest["status"] == "not_connected" and buyer_page.manifest["number"] == ""
+    assert buyer_page.manifest["status_label"] == "Not connected to METRC"
 
     def update(**kw):
         return call(engine, METRC, manifests.record_manifest_update, mid, **kw)

@@ -342,4 +342,4 @@ def test_ship_screen_shows_the_checklist_and_the_refusal(session, engine, fulfil
 
     buyer_page = Tab().sign_in(email_of(session, buyer.owner)).at(f"/orders/{number}").state(OrderDetailState)
     run(buyer_page.load())
-    assert buyer_page.preship_checks == [] and buyer_page.manifest["status"] == "pending"
+    assert buyer_page.preship_checks == [] and buyer_page.manifest["status"] == "not_connected"

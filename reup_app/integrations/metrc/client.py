@@ -82,6 +82,7 @@ class MetrcClient:
             MetrcCredentials(settings.metrc_vendor_key, user_key),
             limits=MetrcLimits.from_settings(settings),
             redis_url=settings.redis_url,
+            timeout=getattr(settings, "metrc_timeout_seconds", 20.0),
         )
 
     def _limits_for(self, method: str, params: dict[str, Any]) -> list[Limit]:

@@ -9,6 +9,7 @@ printable manifest are for the order's two parties only.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,6 +39,26 @@ from reup_app.services.common import authorize_party, clean_text, get_row, parse
 MANIFEST_STATUSES = frozenset(str(s) for s in ManifestStatus)
 # Once voided a manifest is finished: METRC never revives a voided transfer.
 _FINAL = frozenset({str(ManifestStatus.VOIDED)})
+# How far along the transfer is; a manifest never moves to a lower rank (a late or replayed poll).
+_S = ManifestStatus
+RANK = {
+    str(_S.PENDING): 0,
+    str(_S.NOT_CONNECTED): 0,
+    str(_S.FAILED): 0,
+    str(_S.SUBMITTED): 1,
+    str(_S.ACCEPTED): 2,
+    str(_S.RECEIVED): 3,
+    str(_S.REJECTED): 3,
+    str(_S.VOIDED): 4,
+}
+
+
+@dataclass(frozen=True)
+class ReceivedPackage:
+    label: str
+    state: str  # Accepted / Rejected (METRC's ShipmentPackageState)
+    shipped: Decimal | None
+    received: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,7 @@ class ManifestView:
     driver_phone: str | None
     vehicle: str | None
     packages: list[ManifestPackage] = field(default_factory=list)
+    received: list[ReceivedPackage] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -152,11 +174,49 @@ def get_order_manifest(session: Session, principal: Principal, order_number: Any
         driver_phone=delivery.driver_phone if delivery else None,
         vehicle=delivery.vehicle if delivery else None,
         packages=_packages(session, order.id),
+        received=_received(m.received_packages),
     )
 
 
+def _received(raw: str | None) -> list[ReceivedPackage]:
+    rows = json.loads(raw) if raw else []
+    return [
+        ReceivedPackage(
+            r["label"],
+            r["state"],
+            Decimal(r["shipped"]) if r.get("shipped") is not None else None,
+            Decimal(r["received"]) if r.get("received") is not None else None,
+        )
+        for r in rows
+    ]
+
+
+def _received_json(packages: Any) -> str | None:
+    if packages is None:
+        return None
+    if not isinstance(packages, list) or not all(isinstance(p, ReceivedPackage) for p in packages):
+        raise ValidationError("Received packages must be a list of ReceivedPackage.", "received_packages")
+    rows = [
+        {
+            "label": p.label,
+            "state": p.state,
+            "shipped": None if p.shipped is None else str(p.shipped),
+            "received": None if p.received is None else str(p.received),
+        }
+        for p in packages
+    ]
+    return json.dumps(rows, sort_keys=True)
+
+
 def _changes(
-    m: ComplianceManifest, status: Any, manifest_number: Any, transfer_id: Any, last_error: Any, submitted_at: Any
+    m: ComplianceManifest,
+    status: Any,
+    manifest_number: Any,
+    transfer_id: Any,
+    last_error: Any,
+    submitted_at: Any,
+    template_id: Any = None,
+    received: Any = None,
 ):
     """The validated new values (column -> value) for the fields that differ."""
     st = clean_text(status, "status", max_len=16, required=True, label="a manifest status")
@@ -166,6 +226,8 @@ def _changes(
         )
     if m.status in _FINAL and st != m.status:
         raise Conflict(f"The manifest for this order was {m.status}; it can't become {st}.")
+    if RANK.get(st, 0) < RANK.get(m.status, 0):
+        raise Conflict(f"The manifest for this order is already {m.status}; it can't go back to {st}.")
     number = clean_text(manifest_number, "manifest_number", max_len=64) or None
     if number and m.manifest_number and number != m.manifest_number:
         raise Conflict(f"The manifest already has number {m.manifest_number}; METRC numbers never change.")
@@ -173,7 +235,10 @@ def _changes(
     error = clean_text(last_error[:2000] if isinstance(last_error, str) else last_error, "last_error", max_len=2000)
     if st == ManifestStatus.FAILED and not error:
         raise ValidationError("A failed manifest needs the error that made it fail.", "last_error")
+    template = clean_text(template_id, "template_id", max_len=64) or None
     wanted = {
+        "template_id": template or m.template_id,
+        "received_packages": _received_json(received) or m.received_packages,
         "status": st,
         "manifest_number": number or m.manifest_number,
         "external_transfer_id": transfer or m.external_transfer_id,
@@ -193,6 +258,8 @@ def record_manifest_update(
     external_transfer_id: Any = None,
     last_error: Any = None,
     submitted_at: Any = None,
+    template_id: Any = None,
+    received_packages: list[ReceivedPackage] | None = None,
 ) -> ManifestUpdate:
     """Record the METRC job's latest word on a manifest (system or platform admin only).
 
@@ -210,7 +277,9 @@ def record_manifest_update(
     )
     if m is None:
         raise NotFound(f"Manifest {mid} was not found.")
-    changes = _changes(m, status, manifest_number, external_transfer_id, last_error, submitted_at)
+    changes = _changes(
+        m, status, manifest_number, external_transfer_id, last_error, submitted_at, template_id, received_packages
+    )
     order = get_row(session, Order, m.order_id)
     if not changes:
         return ManifestUpdate(order.number, m.status, m.manifest_number, changed=False)

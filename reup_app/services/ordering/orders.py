@@ -58,6 +58,7 @@ from reup_app.services.ordering.records import (
     emit_order_event,
     record_event,
 )
+from reup_app.services.ordering.shipment_details import SHIP_FIELDS
 from reup_app.services.ordering.transition import Transition
 from reup_app.services.ordering.transition_effects import _apply_effects
 
@@ -103,7 +104,7 @@ ACTION_DATA: dict[str, frozenset[str]] = {
     "reject": frozenset({"reason"}),
     "cancel": frozenset({"reason"}),
     "fulfill": frozenset({"allocations", "note"}),
-    "ship": frozenset({"driver_name", "driver_phone", "vehicle", "eta", "note"}),
+    "ship": SHIP_FIELDS,
     "deliver": frozenset({"note"}),
     "complete": frozenset({"note"}),
 }

@@ -17,8 +17,6 @@ To plug in a different behaviour (tests, or a richer integration):
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
@@ -27,17 +25,8 @@ from sqlmodel import Session, col
 from reup_app.models import ComplianceManifest, Delivery, Order
 from reup_app.models.enums import DeliveryStatus, ManifestStatus, Provider
 from reup_app.models.types import utcnow
-
-
-@dataclass(frozen=True)
-class ShipmentDetails:
-    """What the seller told us when shipping (all optional) and the packages on board."""
-
-    driver_name: str | None = None
-    driver_phone: str | None = None
-    vehicle: str | None = None
-    eta: datetime | None = None
-    package_labels: list[str] = field(default_factory=list)
+from reup_app.services.compliance.metrc_transfers import plan_metrc_transfer
+from reup_app.services.compliance.transport import ShipmentDetails
 
 
 @runtime_checkable
@@ -56,16 +45,17 @@ class PendingRecordsHooks:
         now = utcnow()
         has_manifest = select(col(ComplianceManifest.id)).where(col(ComplianceManifest.order_id) == order.id)
         if session.execute(has_manifest).first() is None:
-            session.add(
-                ComplianceManifest(
-                    order_id=order.id,
-                    license_id=order.seller_license_id,
-                    provider=str(Provider.METRC),
-                    status=str(ManifestStatus.PENDING),
-                    created_at=now,
-                    updated_at=now,
-                )
+            manifest = ComplianceManifest(
+                order_id=order.id,
+                license_id=order.seller_license_id,
+                provider=str(Provider.METRC),
+                status=str(ManifestStatus.PENDING),
+                created_at=now,
+                updated_at=now,
             )
+            session.add(manifest)
+            session.flush()
+            plan_metrc_transfer(session, order, manifest, details)
         if session.execute(select(col(Delivery.id)).where(col(Delivery.order_id) == order.id)).first() is None:
             session.add(
                 Delivery(
@@ -74,7 +64,7 @@ class PendingRecordsHooks:
                     status=str(DeliveryStatus.PENDING),
                     driver_name=details.driver_name,
                     driver_phone=details.driver_phone,
-                    vehicle=details.vehicle,
+                    vehicle=details.vehicle_text,
                     eta=details.eta,
                     created_at=now,
                     updated_at=now,

@@ -22,7 +22,6 @@ from reup_app.services.common import (
     ZERO,
     clean_text,
     fmt_qty,
-    parse_datetime,
     parse_int,
     parse_quantity,
 )
@@ -33,6 +32,7 @@ from reup_app.services.ordering import shipping
 from reup_app.services.ordering.records import (
     _lines,
 )
+from reup_app.services.ordering.shipment_details import parse_shipment_details
 from reup_app.services.ordering.transition import Transition
 
 
@@ -108,13 +108,7 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
         stock.settle()
         order.shipped_at = utcnow()
         invoice = create_invoice_for_order(session, order)
-        details = shipping.ShipmentDetails(
-            driver_name=clean_text(data.get("driver_name"), "driver_name", max_len=128),
-            driver_phone=clean_text(data.get("driver_phone"), "driver_phone", max_len=32),
-            vehicle=clean_text(data.get("vehicle"), "vehicle", max_len=128),
-            eta=parse_datetime(data.get("eta"), "eta"),
-            package_labels=sorted({a.package_label for a in allocations}),
-        )
+        details = parse_shipment_details(data, sorted({a.package_label for a in allocations}))
         shipping.get_shipping_hooks().order_shipped(session, order, details)
         detail["invoice_number"] = invoice.number
     elif t.action == "deliver":

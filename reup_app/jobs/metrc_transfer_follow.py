@@ -1,0 +1,146 @@
+"""Follow each created METRC template to its registered transfer (ManifestNumber) and to receipt.
+
+A template becomes a transfer when the licensee registers it in METRC; the transfer carries no
+template Name, so it is matched by shipper, recipient and its exact set of package labels (a package
+can be on one open transfer only). Runs as the "follow_metrc_transfers" job (every
+`metrc_transfer_poll_seconds`) for every enabled METRC connection with open manifests.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from reup_app.integrations.metrc.client import MetrcClient
+from reup_app.integrations.metrc.paging import windows
+from reup_app.integrations.metrc.records import Transfer
+from reup_app.jobs.metrc_transfers import LOOKAHEAD, LOOKBACK, _update
+from reup_app.jobs.outbox_sender import Fence
+from reup_app.models import ComplianceManifest, IntegrationConnection, License, Order, OrderLine, OrderLineAllocation
+from reup_app.models.enums import ManifestStatus, Provider
+from reup_app.models.types import utcnow
+from reup_app.services.common import get_row
+from reup_app.services.compliance.manifests import ReceivedPackage
+from reup_app.services.integrations.vendor_access import metrc_client
+
+log = logging.getLogger(__name__)
+OPEN = (str(ManifestStatus.SUBMITTED), str(ManifestStatus.ACCEPTED))
+
+
+def _open_manifests(session: Session, license_id: int) -> list[tuple[ComplianceManifest, str, set[str]]]:
+    """(manifest, recipient license number, package labels) of the license's open templates."""
+    rows = session.execute(
+        select(ComplianceManifest, col(License.number))
+        .join(Order, col(Order.id) == col(ComplianceManifest.order_id))
+        .join(License, col(License.id) == col(Order.buyer_license_id))
+        .where(
+            col(ComplianceManifest.license_id) == license_id,
+            col(ComplianceManifest.provider) == str(Provider.METRC),
+            col(ComplianceManifest.status).in_(OPEN),
+            col(ComplianceManifest.template_id).is_not(None),
+        )
+    ).all()
+    out = []
+    for manifest, recipient in rows:
+        labels = session.execute(
+            select(col(OrderLineAllocation.package_label))
+            .join(OrderLine, col(OrderLine.id) == col(OrderLineAllocation.order_line_id))
+            .where(col(OrderLine.order_id) == manifest.order_id)
+        ).scalars()
+        out.append((manifest, recipient, set(labels)))
+    return out
+
+
+def _find_transfer(client: MetrcClient, lic: str, recipient: str, labels: set[str], since: datetime) -> Transfer | None:
+    for transfer in _transfers(client, lic, since):
+        if transfer.recipient_license_number != recipient or transfer.delivery_id is None:
+            continue
+        if transfer.package_count is not None and transfer.package_count != len(labels):
+            continue
+        shipped = {p.label for p in client.delivery_packages(lic, transfer.delivery_id)}
+        if shipped == labels and transfer.manifest_number:
+            return transfer
+    return None
+
+
+def _transfers(client: MetrcClient, lic: str, since: datetime) -> list[Transfer]:
+    out: list[Transfer] = []
+    for window in windows(since, utcnow() + LOOKAHEAD):
+        out += client.outgoing_transfers(lic, window)
+    return out
+
+
+def _follow_one(client: MetrcClient, lic: str, manifest: ComplianceManifest, recipient: str, labels: set[str]) -> int:
+    """Advance one manifest as far as METRC says; returns 1 when it changed."""
+    changed = 0
+    transfer_id = manifest.external_transfer_id
+    if manifest.status == ManifestStatus.SUBMITTED:
+        transfer = _find_transfer(client, lic, recipient, labels, manifest.created_at - LOOKBACK)
+        if transfer is None:
+            return 0
+        transfer_id = str(transfer.id)
+        changed |= _update(
+            manifest.id,
+            status=ManifestStatus.ACCEPTED,
+            manifest_number=transfer.manifest_number,
+            external_transfer_id=transfer_id,
+        ).changed
+    if transfer_id is None:
+        return changed
+    for delivery in client.transfer_deliveries(lic, int(transfer_id)):
+        if delivery.received_at is None or delivery.recipient_license_number != recipient or delivery.id is None:
+            continue
+        packages = [
+            ReceivedPackage(p.label or "", p.state or "", p.shipped_quantity, p.received_quantity)
+            for p in client.delivery_packages(lic, delivery.id)
+        ]
+        rejected_all = bool(packages) and all(p.state == "Rejected" for p in packages)
+        status = ManifestStatus.REJECTED if rejected_all else ManifestStatus.RECEIVED
+        changed |= _update(manifest.id, status=status, received_packages=packages).changed
+    return changed
+
+
+def follow_connection(engine: Engine, connection: IntegrationConnection) -> tuple[int, int]:
+    """Follow every open manifest of the connection's license; (seen, changed)."""
+    with Session(engine, expire_on_commit=False) as session:
+        lic = get_row(session, License, connection.license_id)
+        items = _open_manifests(session, connection.license_id)
+    if not items:
+        return 0, 0
+    client = metrc_client(connection)
+    changed = 0
+    for manifest, recipient, labels in items:
+        try:
+            changed += _follow_one(client, lic.number, manifest, recipient, labels)
+        except Exception:  # one manifest's failure never stops the others; the next pass retries
+            log.exception("following the METRC transfer of manifest %s failed", manifest.id)
+    return len(items), changed
+
+
+def follow_transfers(engine: Engine, fence: Fence | None = None) -> dict[str, Any]:
+    """One pass over every enabled METRC connection that has open manifests."""
+    with Session(engine, expire_on_commit=False) as session:
+        connections = (
+            session.execute(
+                select(IntegrationConnection)
+                .join(ComplianceManifest, col(ComplianceManifest.license_id) == col(IntegrationConnection.license_id))
+                .where(
+                    col(IntegrationConnection.provider) == str(Provider.METRC),
+                    col(IntegrationConnection.enabled).is_(True),
+                    col(ComplianceManifest.status).in_(OPEN),
+                )
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
+    seen = changed = 0
+    for connection in connections:
+        s, c = follow_connection(engine, connection)
+        seen, changed = seen + s, changed + c
+    return {"manifests": seen, "changed": changed}
