@@ -10,6 +10,10 @@ family, rotated on every use with reuse detection.
     POST /api/auth/restore           a new tab: rotate the cookie, answer a one-time restore code
                                       that the tab's state exchanges for its own token pair
     POST /api/auth/logout            revoke the cookie's family and clear it
+    POST /api/auth/challenge {grant} forced MFA enrolment at sign-in (no session yet): a one-time
+                                      grant becomes the short-lived cookie `reup_challenge` (a random
+                                      nonce, same flags) that binds the enrolment picture's ticket to
+                                      this browser (api/secret_display.py); cleared when sign-in completes
 
 Every call must come from the app's own origin with the `X-ReUp-Auth: 1` header (a simple CSRF
 guard on top of SameSite=Strict). Browsers serialize restore with the Web Locks API (see
@@ -29,7 +33,7 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
-from reup_app.security.ticket_links import GRANT_PURPOSE, RESTORE_PURPOSE
+from reup_app.security.ticket_links import CHALLENGE_GRANT, GRANT_PURPOSE, RESTORE_PURPOSE, TTL_SECONDS
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import browser_sessions as browser_sessions_service
 from reup_app.settings import get_settings
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "reup_session"
 COOKIE_PATH = "/api/auth"
+CHALLENGE_COOKIE = "reup_challenge"
 RESTORE_TTL_SECONDS = 30.0
 
 
@@ -67,12 +72,12 @@ def _same_origin(request: Request) -> bool:
     return origin is None or origin.rstrip("/") == get_settings().app_url
 
 
-def _set_cookie(response: Response, raw: str) -> None:
+def _set_cookie(response: Response, raw: str, name: str = COOKIE_NAME, max_age: int | None = None) -> None:
     settings = get_settings()
     response.set_cookie(
-        COOKIE_NAME,
+        name,
         raw,
-        max_age=settings.refresh_token_days * 86400,
+        max_age=settings.refresh_token_days * 86400 if max_age is None else max_age,
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
@@ -80,9 +85,9 @@ def _set_cookie(response: Response, raw: str) -> None:
     )
 
 
-def _clear_cookie(response: Response) -> None:
+def _clear_cookie(response: Response, name: str = COOKIE_NAME) -> None:
     response.delete_cookie(
-        COOKIE_NAME,
+        name,
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
@@ -90,16 +95,24 @@ def _clear_cookie(response: Response) -> None:
     )
 
 
-async def set_session_cookie(request: Request) -> Response:
+async def _grant(request: Request, purpose: str) -> dict | JSONResponse:
+    """The one-time grant named in a same-origin JSON body (consumed), or the refusal to answer."""
     if not _same_origin(request):
         return _refused("Cross-site request refused.")
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:
         return _refused("The request body must be JSON.", 400)
-    grant = tickets.take(GRANT_PURPOSE, body.get("grant") if isinstance(body, dict) else None)
+    grant = tickets.take(purpose, body.get("grant") if isinstance(body, dict) else None)
     if grant is None:
         return _refused("This sign-in grant is unknown, used or expired.", 400)
+    return grant
+
+
+async def set_session_cookie(request: Request) -> Response:
+    grant = await _grant(request, GRANT_PURPOSE)
+    if isinstance(grant, Response):
+        return grant
     ip = _client_ip(request)
 
     try:
@@ -115,6 +128,20 @@ async def set_session_cookie(request: Request) -> Response:
         return _refused(str(err), 401)
     response = JSONResponse({"status": "ok"})
     _set_cookie(response, raw)
+    _clear_cookie(response, CHALLENGE_COOKIE)  # sign-in is complete
+    return response
+
+
+async def set_challenge_cookie(request: Request) -> Response:
+    """Forced enrolment at sign-in: the grant's nonce becomes this browser's challenge cookie."""
+    grant = await _grant(request, CHALLENGE_GRANT)
+    if isinstance(grant, Response):
+        return grant
+    nonce = grant.get("nonce")
+    if not isinstance(nonce, str) or not nonce:
+        return _refused("This sign-in grant is unknown, used or expired.", 400)
+    response = JSONResponse({"status": "ok"})
+    _set_cookie(response, nonce, CHALLENGE_COOKIE, int(TTL_SECONDS))
     return response
 
 
@@ -152,6 +179,7 @@ async def end_session(request: Request) -> Response:
             log.info("cookie session already ended")
     response = JSONResponse({"status": "ok"})
     _clear_cookie(response)
+    _clear_cookie(response, CHALLENGE_COOKIE)
     return response
 
 
@@ -159,4 +187,5 @@ AUTH_ROUTES = [
     Route("/api/auth/session", set_session_cookie, methods=["POST"]),
     Route("/api/auth/restore", restore_session, methods=["POST"]),
     Route("/api/auth/logout", end_session, methods=["POST"]),
+    Route("/api/auth/challenge", set_challenge_cookie, methods=["POST"]),
 ]

@@ -7,9 +7,15 @@ Instead the handler issues a short-lived ticket and the page shows an <img> (or 
     GET /api/auth/reveal/recovery-codes.svg?t=...   the recovery codes just generated
     GET /api/auth/reveal/recovery-codes.txt?t=...   the same as a text file to save
 Each ticket lives 10 minutes, works ONCE (the picture and the text file have a ticket each) and is
-bound to one user: a browser whose session cookie belongs to someone else is refused, and a ticket
-issued from a signed-in page (`bound=True`) also requires that user's own session cookie. Tickets
-issued during sign-in (no cookie yet) are bound to the user and shown once. The recovery codes sit
+bound to the browser that asked for it:
+  - a ticket issued from a signed-in page, and the recovery codes at the end of the forced
+    enrolment at sign-in (issued only once the session cookie is set), are `bound`: they need that
+    user's own live session cookie `reup_session`;
+  - the enrolment picture of the forced enrolment at sign-in (no session exists yet) carries the
+    hash of a nonce that only the signing-in browser holds, in the HttpOnly cookie
+    `reup_challenge` (POST /api/auth/challenge, api/auth_routes.py); it needs that cookie.
+A browser whose session cookie belongs to someone else is always refused. A refused request does
+not consume the ticket. The recovery codes sit
 in Redis encrypted (reup_app.security.crypto, AAD naming the purpose and user), never in plain
 text. Responses are `no-store`.
 """
@@ -22,17 +28,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reup_app.api.auth_routes import CHALLENGE_COOKIE, COOKIE_NAME
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import crypto, mfa
-from reup_app.security.ticket_links import MFA_SETUP, RECOVERY, codes_aad
+from reup_app.security.ticket_links import MFA_SETUP, RECOVERY, challenge_matches, codes_aad
 from reup_app.security.tickets import peek, take
 from reup_app.services.identity import mfa_settings as mfa_settings_service
 from reup_app.services.identity.session_cookie import session_cookie_user
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
-
-
-COOKIE_NAME = "reup_session"  # the session cookie (reup_app.api.auth_routes), path /api/auth
 
 
 async def _redeem(request: Request, purpose: str) -> dict | None:
@@ -41,6 +45,8 @@ async def _redeem(request: Request, purpose: str) -> dict | None:
     code = request.query_params.get("t")
     ticket = peek(purpose, code)
     if ticket is None:
+        return None
+    if "challenge" in ticket and not challenge_matches(request.cookies.get(CHALLENGE_COOKIE), ticket["challenge"]):
         return None
     cookie_user = None
     raw = request.cookies.get(COOKIE_NAME)

@@ -56,11 +56,15 @@ def _enrol_form() -> rx.Component:
                 "Your account requires an authenticator app (Google Authenticator, 1Password, Authy …). "
                 "Scan the QR code, or type the key shown under it, then enter the code the app shows."
             ),
-            rx.image(
-                src=AuthState.enrol_image_url,
-                alt="QR code and key for your authenticator app",
-                width="300px",
-                data_testid="mfa-setup-image",
+            rx.cond(
+                AuthState.enrol_image_url != "",
+                rx.image(
+                    src=AuthState.enrol_image_url,
+                    alt="QR code and key for your authenticator app",
+                    width="300px",
+                    data_testid="mfa-setup-image",
+                ),
+                rx.spinner(size="3"),
             ),
             _code_field(),
             error_callout(AuthState.login_error),
@@ -97,8 +101,20 @@ def login() -> rx.Component:
                 ("enrol", _enrol_form()),
                 (
                     "recovery_codes",
-                    recovery_codes_panel(
-                        AuthState.recovery_image_url, AuthState.recovery_download_url, AuthState.finish_sign_in
+                    rx.vstack(
+                        error_callout(AuthState.login_error),
+                        rx.cond(
+                            AuthState.recovery_image_url != "",
+                            recovery_codes_panel(
+                                AuthState.recovery_image_url, AuthState.recovery_download_url, AuthState.finish_sign_in
+                            ),
+                            rx.cond(
+                                AuthState.login_error != "",
+                                rx.button("Continue", on_click=AuthState.finish_sign_in, size="3"),
+                                rx.spinner(size="3"),
+                            ),
+                        ),
+                        width="100%",
                     ),
                 ),
                 _password_form(),

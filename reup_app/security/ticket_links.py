@@ -3,10 +3,19 @@
 Both sides import from here, so the state never imports the API (layers: state and api are
 independent callers of the services; see docs/ARCHITECTURE.md).
     GRANT_PURPOSE / RESTORE_PURPOSE   sign-in cookie grant and session restore (api/auth_routes.py)
+    CHALLENGE_GRANT                   sign-in challenge cookie grant (api/auth_routes.py)
     mfa_setup_url / recovery_codes_urls   secret display pictures (api/secret_display.py)
+
+What binds a display ticket to the browser that asked: `bound=True` needs that user's live session
+cookie; `challenge=` (the forced enrolment at sign-in, before any session cookie exists) needs the
+`reup_challenge` cookie whose nonce hashes to the value the ticket carries.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
 
 from reup_app.errors import NotAuthenticated
 from reup_app.security import crypto
@@ -14,6 +23,8 @@ from reup_app.security.tickets import issue
 
 GRANT_PURPOSE = "session-cookie-grant"
 RESTORE_PURPOSE = "session-restore"
+CHALLENGE_GRANT = "sign-in-challenge-grant"
+CHALLENGE_GRANT_TTL_SECONDS = 60.0
 
 MFA_SETUP = "reveal-mfa-setup"
 RECOVERY = "reveal-recovery-codes"
@@ -32,16 +43,50 @@ def codes_aad(user_id: int) -> str:
     return f"reveal-recovery-codes:{int(user_id)}"
 
 
-def mfa_setup_url(user_id: int | None, *, bound: bool = False) -> str:
-    t = issue(MFA_SETUP, {"user_id": _owner(user_id), "bound": bool(bound)}, TTL_SECONDS)
+def challenge_hash(nonce: str) -> str:
+    """What a ticket carries of a sign-in challenge cookie's nonce (never the nonce itself)."""
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def challenge_matches(nonce: object, expected: object) -> bool:
+    """The cookie's nonce hashes to the ticket's value (constant-time compare)."""
+    if not isinstance(nonce, str) or not nonce or len(nonce) > 128 or not isinstance(expected, str):
+        return False
+    return hmac.compare_digest(challenge_hash(nonce), expected)
+
+
+def challenge_grant() -> tuple[str, str]:
+    """(one-time grant, nonce hash): the browser trades the grant for an HttpOnly cookie holding a
+    fresh nonce (POST /api/auth/challenge); tickets bound to it carry the hash."""
+    nonce = secrets.token_urlsafe(32)
+    grant = issue(CHALLENGE_GRANT, {"nonce": nonce}, CHALLENGE_GRANT_TTL_SECONDS)
+    return grant, challenge_hash(nonce)
+
+
+def mfa_setup_url(user_id: int | None, *, bound: bool = False, challenge: str | None = None) -> str:
+    """Ticket URL of a pending enrolment's QR + key. `bound`: needs the user's session cookie;
+    `challenge` (a nonce hash): needs the matching sign-in challenge cookie."""
+    payload: dict[str, object] = {"user_id": _owner(user_id), "bound": bool(bound)}
+    if challenge:
+        payload["challenge"] = challenge
+    t = issue(MFA_SETUP, payload, TTL_SECONDS)
     return f"/api/auth/reveal/mfa-setup.svg?t={t}"
+
+
+def seal_codes(user_id: int | None, codes: list[str]) -> str:
+    """Recovery codes encrypted for their user (safe to keep in a backend-only state var)."""
+    return crypto.encrypt("\n".join(codes), codes_aad(_owner(user_id)))
 
 
 def recovery_codes_urls(user_id: int | None, codes: list[str], *, bound: bool = False) -> tuple[str, str]:
     """(picture URL, text-file URL) for freshly generated recovery codes; each works once. The codes
     wait in the ticket store encrypted, never in plain text."""
+    return sealed_codes_urls(user_id, seal_codes(user_id, codes), bound=bound)
+
+
+def sealed_codes_urls(user_id: int | None, sealed: str, *, bound: bool = False) -> tuple[str, str]:
+    """`recovery_codes_urls` for codes already sealed by `seal_codes`."""
     owner = _owner(user_id)
-    sealed = crypto.encrypt("\n".join(codes), codes_aad(owner))
     payload = {"user_id": owner, "bound": bool(bound), "codes_sealed": sealed}
     svg, txt = issue(RECOVERY, payload, TTL_SECONDS), issue(RECOVERY, payload, TTL_SECONDS)
     return (f"/api/auth/reveal/recovery-codes.svg?t={svg}", f"/api/auth/reveal/recovery-codes.txt?t={txt}")

@@ -22,7 +22,14 @@ from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.realtime.registry import remember_session
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS, Principal
-from reup_app.security.ticket_links import GRANT_PURPOSE, RESTORE_PURPOSE, mfa_setup_url, recovery_codes_urls
+from reup_app.security.ticket_links import (
+    GRANT_PURPOSE,
+    RESTORE_PURPOSE,
+    challenge_grant,
+    mfa_setup_url,
+    seal_codes,
+    sealed_codes_urls,
+)
 from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import browser_sessions as browser_sessions_service
@@ -47,6 +54,21 @@ RESTORE_SCRIPT = (
     " return navigator.locks ? await navigator.locks.request('reup-auth', run) : await run(); })()"
 )
 LOGOUT_SCRIPT = "fetch('/api/auth/logout', " + _AUTH_FETCH % "" + ").catch(() => null)"
+
+
+def grant_script(path: str, grant: str) -> str:
+    """POST a one-time grant to an /api/auth route; the callback receives the HTTP status."""
+    return (
+        f"fetch('{path}', "
+        + _AUTH_FETCH % f", body: JSON.stringify({{grant: '{grant}'}})"
+        + ").then(r => String(r.status)).catch(() => 'failed')"
+    )
+
+
+CODES_NOT_SHOWN = (
+    "Two-factor authentication is on, but this browser could not be given your recovery codes. "
+    "Make new ones under Settings → Security."
+)
 
 
 def safe_next(value: object, default: str = "") -> str:
@@ -77,6 +99,12 @@ class AuthState(AppState):
     _next: str = ""
     _restore_tried: bool = False
     _go_next: bool = False  # redirect once the session cookie is set (see cookie_set)
+    # forced enrolment at sign-in: the hash of this browser's challenge-cookie nonce and the user,
+    # until the cookie is set (challenge_set); then the new recovery codes, sealed, until the
+    # session cookie is set (cookie_set). Display tickets are issued only in those callbacks.
+    _challenge_hash: str = ""
+    _enrol_user_id: int = 0
+    _codes_sealed: str = ""
 
     signed_in: bool = False
     display_name: str = ""
@@ -105,6 +133,8 @@ class AuthState(AppState):
 
     def _clear(self) -> None:
         self._access_token = self._refresh_token = self._challenge = self._pending_email = ""
+        self._challenge_hash = self._codes_sealed = ""
+        self._enrol_user_id = 0
         self.signed_in = self.is_platform_admin = False
         self.display_name = self.business_name = self.role = self.entity_kind = ""
         self.step = "password"
@@ -134,16 +164,19 @@ class AuthState(AppState):
             return None
         grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version})
         self._go_next = then_redirect
-        return rx.call_script(
-            "fetch('/api/auth/session', "
-            + _AUTH_FETCH % f", body: JSON.stringify({{grant: '{grant}'}})"
-            + ").then(r => String(r.status)).catch(() => 'failed')",
-            callback=AuthState.cookie_set,
-        )
+        return rx.call_script(grant_script("/api/auth/session", grant), callback=AuthState.cookie_set)
 
     @rx.event
-    def cookie_set(self, _status: str = ""):
-        """Callback of the cookie request made after a sign-in."""
+    def cookie_set(self, status: str = ""):
+        """Callback of the cookie request made after a sign-in: show recovery codes waiting for the
+        cookie (their tickets need it), or leave the sign-in page."""
+        if self._codes_sealed:
+            sealed, owner, self._codes_sealed, self._enrol_user_id = self._codes_sealed, self._enrol_user_id, "", 0
+            if status == "200" and self.signed_in and owner:
+                self.recovery_image_url, self.recovery_download_url = sealed_codes_urls(owner, sealed, bound=True)
+            else:
+                self.login_error = CODES_NOT_SHOWN
+            return
         if self._go_next and self.signed_in:
             self._go_next = False
             return self._after_sign_in()
@@ -226,8 +259,21 @@ class AuthState(AppState):
         except ServiceError as err:
             self.login_error = error_message(err)
             return
-        self.enrol_image_url = mfa_setup_url(result.user_id)
         self.step = "enrol"
+        self.enrol_image_url = ""
+        self._enrol_user_id = int(result.user_id or 0)
+        grant, self._challenge_hash = challenge_grant()
+        return rx.call_script(grant_script("/api/auth/challenge", grant), callback=AuthState.challenge_set)
+
+    @rx.event
+    def challenge_set(self, status: str = ""):
+        """Callback of the challenge-cookie request: the enrolment picture, bound to that cookie."""
+        if self.step != "enrol" or not self._challenge or not self._challenge_hash or not self._enrol_user_id:
+            return
+        if status != "200":
+            self.login_error = "This browser could not start the set-up. Start over to try again."
+            return
+        self.enrol_image_url = mfa_setup_url(self._enrol_user_id, challenge=self._challenge_hash)
 
     @rx.event
     async def submit_mfa(self, form: dict):
@@ -259,18 +305,18 @@ class AuthState(AppState):
             self.login_error = error_message(err)
             return
         cookie = self._accept(result)
-        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(
-            result.user_id, list(result.recovery_codes)
-        )
-        self.enrol_image_url = ""
+        self._challenge_hash = ""
+        self._enrol_user_id = int(result.user_id or 0)
+        self._codes_sealed = seal_codes(result.user_id, list(result.recovery_codes))
+        self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
         self.step = "recovery_codes"
-        return cookie
+        return cookie  # cookie_set issues the recovery-code tickets once the session cookie is set
 
     @rx.event
     def finish_sign_in(self):
         """After the recovery codes were shown."""
         self.step = "password"
-        self.recovery_image_url = self.recovery_download_url = ""
+        self.recovery_image_url = self.recovery_download_url = self.login_error = ""
         return self._after_sign_in() if self.signed_in else rx.redirect("/login")
 
     @rx.event

@@ -11,6 +11,7 @@ import pyotp
 from playwright.sync_api import expect
 
 from reup_app.seed.demo import ADMIN_EMAIL, DEMO_ADMIN_TOTP_SECRET, DEMO_PASSWORD
+from tests.factories import DEFAULT_PASSWORD
 
 PASSWORD = "Correct-Horse-Battery-2026"
 
@@ -138,3 +139,54 @@ def test_role_gated_page_shows_not_allowed(page):
     page.locator("form").get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/not-allowed/?$"))
     expect(page.get_by_role("alert")).to_contain_text("not allowed")
+
+
+def _new_platform_admin(db_url: str) -> str:
+    """A platform admin without MFA yet (the next sign-in forces enrolment), straight in the demo DB."""
+    from sqlmodel import Session, create_engine
+
+    from tests.factories import make_user
+
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as session:
+            email = make_user(session, is_platform_admin=True).email
+            session.commit()
+    finally:
+        engine.dispose()
+    return email
+
+
+def test_forced_enrolment_pictures_are_bound_to_the_signing_in_browser(browser, app_url, demo_db_url):
+    email = _new_platform_admin(demo_db_url)
+    ctx, other_ctx = browser.new_context(base_url=app_url), browser.new_context(base_url=app_url)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(15000)
+        with page.expect_response(lambda r: "/api/auth/reveal/mfa-setup.svg" in r.url) as loaded:
+            _sign_in(page, email, DEFAULT_PASSWORD)
+        assert loaded.value.ok
+        assert any(c["name"] == "reup_challenge" and c["httpOnly"] for c in ctx.cookies())
+        src = page.get_by_test_id("mfa-setup-image").get_attribute("src")
+        # another browser cannot open the sign-in picture (and does not spoil it); this one saw it once
+        assert other_ctx.request.get(app_url + src).status == 404
+        key = re.search(r"Key: ([A-Z2-7 ]+)<", loaded.value.text()).group(1).replace(" ", "")
+        assert page.request.get(src).status == 404
+
+        page.get_by_label("Authentication code").fill(pyotp.TOTP(key).now())
+        codes_svg = _svg_text(
+            page, "recovery-codes-image", page.get_by_role("button", name="Turn on and sign in").click
+        )
+        assert len(re.findall(r">([a-z0-9]{4}(?:-[a-z0-9]{4})+)<", codes_svg)) == 10
+        assert not any(c["name"] == "reup_challenge" for c in ctx.cookies())  # cleared at sign-in
+        assert any(c["name"] == "reup_session" for c in ctx.cookies())
+        download = page.get_by_role("link", name="Download recovery codes").get_attribute("href")
+        assert other_ctx.request.get(app_url + download).status == 404  # no session cookie there
+        assert page.request.get(download).status == 200  # the signed-in browser, once
+        assert page.request.get(download).status == 404
+        assert key not in page.content()
+        page.get_by_role("button", name="I have saved them").click()
+        expect(page).to_have_url(re.compile(r"/admin/businesses/?$"))
+    finally:
+        ctx.close()
+        other_ctx.close()

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from starlette.testclient import TestClient
 
-from reup_app.api.auth_routes import COOKIE_NAME, GRANT_PURPOSE
+from reup_app.api.auth_routes import CHALLENGE_COOKIE, COOKIE_NAME, GRANT_PURPOSE
 from reup_app.api.routes import build_api
 from reup_app.security import tickets
 from reup_app.settings import get_settings
@@ -128,11 +128,25 @@ def test_protected_page_restore_failure_goes_to_sign_in():
     assert "/login" in str(result.args)
 
 
+def _stranger_client():
+    return TestClient(build_api(), base_url=get_settings().app_url)
+
+
 def test_forced_enrolment_at_sign_in_never_puts_the_key_or_codes_in_state(session, client):
     admin = make_user(session, is_platform_admin=True)
     tab = AuthState()
-    asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+    events = asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
     assert tab.step == "enrol" and not tab.signed_in
+    assert tab.enrol_image_url == ""  # no ticket before this browser holds the challenge cookie
+    assert "/api/auth/challenge" in _script_of(events)
+    r = client.post("/api/auth/challenge", json={"grant": _grant_from(events)}, headers=HEADERS)
+    assert r.status_code == 200
+    set_cookie = r.headers["set-cookie"]
+    assert CHALLENGE_COOKIE in set_cookie and "HttpOnly" in set_cookie and "SameSite=strict" in set_cookie
+    assert "Path=/api/auth" in set_cookie and "Max-Age=600" in set_cookie
+    nonce = client.cookies.get(CHALLENGE_COOKIE)
+    assert nonce and nonce not in _frontend_json(tab)
+    tab.challenge_set("200")
     assert tab.enrol_image_url.startswith("/api/auth/reveal/mfa-setup.svg?t=")
 
     picture = client.get(tab.enrol_image_url)
@@ -144,17 +158,99 @@ def test_forced_enrolment_at_sign_in_never_puts_the_key_or_codes_in_state(sessio
     asyncio.run(tab.confirm_enrolment({"code": "000000" if pyotp.TOTP(key).now() != "000000" else "111111"}))
     assert not tab.signed_in and "incorrect" in tab.login_error
 
-    asyncio.run(tab.confirm_enrolment({"code": pyotp.TOTP(key).now()}))
+    events = asyncio.run(tab.confirm_enrolment({"code": pyotp.TOTP(key).now()}))
     assert tab.signed_in and tab.step == "recovery_codes"
+    # No recovery-code ticket before the session cookie is set; the codes wait sealed, backend-only.
+    assert tab.recovery_image_url == tab.recovery_download_url == ""
+    assert tab._codes_sealed  # sealed (checked below: no code appears in it)
     # The enrolment picture stops working once MFA is on.
     assert client.get(picture.url.path + "?" + picture.url.query.decode()).status_code == 404
+    r = client.post("/api/auth/session", json={"grant": _grant_from(events)}, headers=HEADERS)
+    assert r.status_code == 200 and f'{CHALLENGE_COOKIE}=""' in r.headers["set-cookie"]  # sign-in done
+    assert client.cookies.get(CHALLENGE_COOKIE) is None
+    tab.cookie_set("200")
+    assert tab._codes_sealed == "" and tab.recovery_download_url.startswith("/api/auth/reveal/recovery-codes.txt?t=")
     codes = client.get(tab.recovery_download_url)
     assert codes.status_code == 200 and "attachment" in codes.headers["content-disposition"]
     recovery = re.findall(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$", codes.text, flags=re.M)
     assert len(recovery) == 10
+    assert client.get(tab.recovery_download_url).status_code == 404  # once
     sent = _frontend_json(tab)
     for secret in (key, *recovery, tab._access_token, tab._refresh_token, admin.password_hash):
         assert secret not in sent
+        assert secret not in tab._codes_sealed
+
+
+def test_forced_enrolment_picture_is_bound_to_the_signing_in_browser(session, client):
+    admin = make_user(session, is_platform_admin=True)
+    tab = AuthState()
+    events = asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+    grant = _grant_from(events)
+    assert client.post("/api/auth/challenge", json={"grant": grant}).status_code == 403  # no CSRF header
+    assert client.post("/api/auth/challenge", json={"grant": grant}, headers=HEADERS).status_code == 200
+    assert client.post("/api/auth/challenge", json={"grant": grant}, headers=HEADERS).status_code == 400  # once
+    tab.challenge_set("200")
+    url = tab.enrol_image_url
+    with _stranger_client() as other:
+        assert other.get(url).status_code == 404  # no challenge cookie
+        other.cookies.set(CHALLENGE_COOKIE, "guessed-nonce", path="/api/auth")
+        assert other.get(url).status_code == 404  # wrong challenge cookie
+        # another sign-in attempt's challenge cookie does not fit either
+        other_tab = AuthState()
+        other_events = asyncio.run(other_tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+        other.cookies.clear()
+        r = other.post("/api/auth/challenge", json={"grant": _grant_from(other_events)}, headers=HEADERS)
+        assert r.status_code == 200 and other.get(url).status_code == 404
+    assert client.get(url).status_code == 200  # refusals did not spoil it for the right browser
+    assert client.get(url).status_code == 404  # shown once
+
+
+def test_challenge_callback_without_the_cookie_shows_no_picture(session):
+    admin = make_user(session, is_platform_admin=True)
+    tab = AuthState()
+    asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+    tab.challenge_set("failed")
+    assert tab.enrol_image_url == "" and "could not start" in tab.login_error
+    signed_out = AuthState()
+    signed_out.challenge_set("200")  # no sign-in attempt: nothing to show
+    assert signed_out.enrol_image_url == ""
+
+
+def test_forced_enrolment_recovery_codes_need_the_new_session_cookie(session, client):
+    admin = make_user(session, is_platform_admin=True)
+    tab = AuthState()
+    events = asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+    client.post("/api/auth/challenge", json={"grant": _grant_from(events)}, headers=HEADERS)
+    tab.challenge_set("200")
+    key = re.search(r"Key: ([A-Z2-7 ]+)<", client.get(tab.enrol_image_url).text).group(1).replace(" ", "")
+    events = asyncio.run(tab.confirm_enrolment({"code": pyotp.TOTP(key).now()}))
+    assert client.post("/api/auth/session", json={"grant": _grant_from(events)}, headers=HEADERS).status_code == 200
+    tab.cookie_set("200")
+    svg_url = tab.recovery_image_url
+    with _stranger_client() as other:
+        assert other.get(svg_url).status_code == 404  # no session cookie
+        other.cookies.set(CHALLENGE_COOKIE, "x", path="/api/auth")
+        assert other.get(svg_url).status_code == 404
+        stranger, _ = make_member(session, make_entity(session, kind="retailer"), role="buyer")
+        _t, ev = _signed_in_tab(stranger.email)
+        assert other.post("/api/auth/session", json={"grant": _grant_from(ev)}, headers=HEADERS).status_code == 200
+        assert other.get(svg_url).status_code == 404  # a stranger's session cookie
+    picture = client.get(svg_url)
+    assert picture.status_code == 200 and len(re.findall(r">[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}<", picture.text)) == 10
+    assert client.get(svg_url).status_code == 404
+
+
+def test_codes_not_shown_when_the_session_cookie_failed(session, client):
+    admin = make_user(session, is_platform_admin=True)
+    tab = AuthState()
+    events = asyncio.run(tab.login({"email": admin.email, "password": DEFAULT_PASSWORD}))
+    client.post("/api/auth/challenge", json={"grant": _grant_from(events)}, headers=HEADERS)
+    tab.challenge_set("200")
+    key = re.search(r"Key: ([A-Z2-7 ]+)<", client.get(tab.enrol_image_url).text).group(1).replace(" ", "")
+    asyncio.run(tab.confirm_enrolment({"code": pyotp.TOTP(key).now()}))
+    tab.cookie_set("failed")
+    assert tab.recovery_image_url == "" and tab._codes_sealed == "" and "Settings" in tab.login_error
+    assert tab.signed_in
 
 
 def test_secret_display_refuses_unknown_tickets(client):

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from reup_app.api.routes import build_api
 from reup_app.security import ticket_links, tickets
 from reup_app.security.ratelimit import get_backend
-from reup_app.services.identity import browser_sessions
+from reup_app.services.identity import browser_sessions, mfa_settings
 from reup_app.settings import get_settings
 from tests.factories import make_entity, make_member
 
@@ -89,3 +89,25 @@ def test_mfa_setup_picture_is_bound_and_shown_once(session, client):
     client.cookies.set("reup_session", _cookie_for(session, stranger), path="/api/auth")
     assert client.get(url).status_code == 404
     assert tickets.peek(ticket_links.MFA_SETUP, _ticket(url)) is not None  # refused, not consumed
+
+
+def test_a_sign_in_challenge_ticket_needs_the_matching_challenge_cookie(session, client):
+    owner, principal = make_member(session, make_entity(session, "retailer"))
+    mfa_settings.begin_mfa_enrolment(session, principal)
+    _ENTITY[owner.id] = principal.entity_id
+    session.commit()
+    grant, nonce_hash = ticket_links.challenge_grant()
+    nonce = tickets.peek(ticket_links.CHALLENGE_GRANT, grant)["nonce"]
+    url = ticket_links.mfa_setup_url(owner.id, challenge=nonce_hash)
+    stored = get_backend().get(tickets.ticket_key(ticket_links.MFA_SETUP, _ticket(url)))
+    assert nonce not in stored and nonce_hash in stored  # the ticket holds the hash only
+    client.cookies.set("reup_session", _cookie_for(session, owner), path="/api/auth")
+    assert client.get(url).status_code == 404  # the owner's session cookie alone is not the sign-in browser
+    client.cookies.set("reup_challenge", nonce + "x", path="/api/auth")
+    assert client.get(url).status_code == 404
+    assert tickets.peek(ticket_links.MFA_SETUP, _ticket(url)) is not None  # refused, not consumed
+    client.cookies.clear()
+    client.cookies.set("reup_challenge", nonce, path="/api/auth")
+    picture = client.get(url)  # the sign-in browser's cookie
+    assert picture.status_code == 200 and "Key: " in picture.text
+    assert client.get(url).status_code == 404  # shown once
