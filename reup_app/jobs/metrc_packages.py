@@ -55,7 +55,7 @@ def sync_packages(
     """Sync every window from the cursor to `now`; returns the windows done."""
     with Session(ctx.engine) as session:
         target, license_number = sync_target(session, connection)
-    now = now or utcnow()
+    now = (now or utcnow()).replace(microsecond=0)  # METRC times are whole seconds: the cursor is exact
     todo = windows(ctx.cursor_time(now - horizon), now)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"metrc-fetch-{connection.id}") as pool:
         pending: Future | None = pool.submit(fetch_window, client, license_number, todo[0]) if todo else None
@@ -66,8 +66,8 @@ def sync_packages(
             result = ctx.commit(
                 lambda s, pk=packages: apply_packages(s, target, pk),
                 cursor=iso(window.end),
-                seen=len(packages),
             )
+            ctx.items_seen += result.seen
             ctx.items_changed += result.changed
             if on_write:
                 on_write(time.perf_counter() - started, result)

@@ -8,8 +8,8 @@ from reup_app.models.catalog import Brand, InventoryLot, PriceTier, PriceTierPri
 from reup_app.models.entities import Entity, License, Membership, TradeRelationship
 from reup_app.models.identity import EmailOutbox, MfaRecoveryCode, OneTimeToken, RefreshToken, User
 from reup_app.models.integrations import IntegrationConnection, SyncCursor, SyncRun, WebhookReceipt
-from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
 from reup_app.models.logistics import ComplianceManifest, Delivery
+from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
 from reup_app.models.outbox import JobFence, OutboxMessage

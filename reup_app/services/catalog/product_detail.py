@@ -75,6 +75,7 @@ def _lots(session: Session, product_id: int) -> list[LotInfo]:
             InventoryLot.product_id == product_id,
             InventoryLot.quantity_available > 0,
             InventoryLot.lab_test_state != LabTestState.FAILED,
+            InventoryLot.on_hold.is_(False),  # held in METRC: not for sale
         )
         .order_by(InventoryLot.expires_on, InventoryLot.id)
     ).all()

@@ -136,7 +136,9 @@ def apply_packages(session: Session, target: SyncTarget, packages: list[Package]
     new_lots = [by_label[x] for x in labels if x not in known and by_label[x].item and _item(by_label[x]) in mapped]
     _create_lots(session, target, new_lots, mapped, deltas, result)
     created = {p.label for p in new_lots}
-    _keep_unmatched(session, target, [by_label[x] for x in labels if x not in known and x not in created])
+    result.unmatched = _keep_unmatched(
+        session, target, [by_label[x] for x in labels if x not in known and x not in created]
+    )
     _forget_unmatched(session, target.license_id, [x for x in labels if x in known or x in created])
     _settle(session, products, deltas, result)
     return result
@@ -295,9 +297,9 @@ def unmatched_row(pkg: Package, target: SyncTarget, now: datetime) -> dict[str, 
     }
 
 
-def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package]) -> None:
+def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package]) -> int:
     if not packages:
-        return
+        return 0
     now = utcnow()
     existing = dict(
         session.execute(
@@ -313,6 +315,7 @@ def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package
         session.execute(insert(MetrcPackage), fresh)
     if stale:
         session.execute(update(MetrcPackage), stale)
+    return len(rows)
 
 
 def _forget_unmatched(session: Session, license_id: int, labels: list[str]) -> None:
