@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from reup_app.errors import PermissionDenied
 from reup_app.integrations.metrc.client import MetrcClient, MetrcCredentials, MetrcLimits
+from reup_app.jobs.fencing import check_fence
 from reup_app.jobs.metrc_packages import sync_packages
 from reup_app.jobs.outbox_sender import Fence
 from reup_app.jobs.sync import run_sync
@@ -49,11 +50,11 @@ def client(metrc_sandbox, redis_url) -> MetrcClient:
     )
 
 
-def sync(engine, conn, client, **kw):
+def sync(engine, conn, client, fence=None, **kw):
     """One recorded sync run, started in a later whole second than the packages just written (a
     window ends at a whole second: a package modified in the same second waits for the next run)."""
     time.sleep(1.02 - time.time() % 1)
-    fence = Fence(1, name=f"t-{uuid.uuid4().hex[:8]}")
+    fence = fence or Fence(1, name=f"t-{uuid.uuid4().hex[:8]}")
     return run_sync(
         engine, fence, connection_id=conn.id, resource="packages", fn=lambda ctx: sync_packages(ctx, conn, client, **kw)
     )
@@ -308,6 +309,10 @@ def test_two_workers_syncing_different_facilities_share_the_vendor_budget(engine
     conns = [make_metrc_connection_for_sync(session, metrc_sandbox, n)[2] for n in numbers]
     limits = MetrcLimits(facility_gets_per_second=50, vendor_gets_per_second=60)
     runs = []
+    fence = Fence(1, name=f"t-{uuid.uuid4().hex[:8]}")  # the leader's one fence, as in the worker
+    with Session(engine) as s:
+        check_fence(s, fence.name, fence.token)
+        s.commit()
 
     def worker(conn):  # each worker its own client (own limiter handle), one Redis between them
         c = MetrcClient(
@@ -316,7 +321,7 @@ def test_two_workers_syncing_different_facilities_share_the_vendor_budget(engine
             limits=limits,
             redis_url=redis_url,
         )
-        runs.append(sync(engine, conn, c, horizon=timedelta(days=1)))
+        runs.append(sync(engine, conn, c, fence, horizon=timedelta(days=1)))
 
     threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
     [t.start() for t in threads]
