@@ -5,6 +5,7 @@ inventory.changed event, conflicts never oversold, incremental cursors with cras
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -334,3 +335,47 @@ def test_two_workers_syncing_different_facilities_share_the_vendor_budget(engine
     with Session(engine) as s:
         stored = s.execute(select(MetrcPackage.license_id).where(MetrcPackage.connection_id.in_([c.id for c in conns])))
         assert len(stored.all()) == 1800
+
+
+def test_seller_page_state_lists_conflicts_and_maps_items(
+    engine, session, metrc_sandbox, facility, client, monkeypatch
+):
+    from reup_app.state.seller_metrc import SellerMetrcState
+
+    entity, lic, conn = make_metrc_connection_for_sync(session, metrc_sandbox, facility)
+    _, fulfillment = make_member(session, entity, "fulfillment")
+    _, viewer = make_member(session, entity, "viewer")
+    product = make_product(session, entity, name="Sour Diesel 1g")
+    row = make_lot(session, product, lic, D("4"))
+    row.quantity_reserved, row.quantity_available = D(4), D(0)
+    session.add(row)
+    session.commit()
+    add(metrc_sandbox, facility, label=row.package_label, quantity=1)
+    waiting = add(metrc_sandbox, facility, "Pre-roll 5pk", quantity=7)
+    assert sync(engine, conn, client).status == "succeeded"
+
+    def as_member(principal):
+        async def _principal(self):
+            return principal
+
+        monkeypatch.setattr(SellerMetrcState, "_principal", _principal)
+        return SellerMetrcState()
+
+    st = as_member(fulfillment)
+    asyncio.run(st.load())
+    assert [c["label"] for c in st.conflicts] == [row.package_label]
+    assert "METRC now holds 1" in st.conflicts[0]["message"]
+    assert [(i["item"], i["packages"], i["quantity"]) for i in st.items] == [("Pre-roll 5pk", "1", "7")]
+    asyncio.run(st.map_item({"item": "Not Listed", "product_id": str(product.id)}))
+    assert "no longer waiting" in st.error
+    asyncio.run(st.map_item({"item": "Pre-roll 5pk", "product_id": "999999999"}))
+    assert st.error == "Choose the product that Pre-roll 5pk is."
+    asyncio.run(st.map_item({"item": ["x"], "product_id": 1}))
+    assert "could not be read" in st.error
+    asyncio.run(st.map_item({"item": "Pre-roll 5pk", "product_id": str(product.id)}))
+    assert st.error == "" and "1 package(s) added" in st.notice and st.items == []
+    assert lot(engine, waiting).product_id == product.id
+
+    looker = as_member(viewer)  # may see conflicts, not map
+    asyncio.run(looker.load())
+    assert len(looker.conflicts) == 1 and looker.items == [] and looker.can_manage is False
