@@ -172,7 +172,7 @@ def run_syncs(engine, conns, base_url: str, limiter, windows: list[tuple[float, 
             base_url, MetrcCredentials(VENDOR_KEY, BENCH_USER_KEY), limits=MetrcLimits(), limiter=limiter
         )
 
-        def on_write(seconds: float, result) -> None:
+        def on_write(seconds: float, result, window) -> None:
             with lock:
                 windows.append((seconds, result.seen))
 

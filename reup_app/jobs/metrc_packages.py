@@ -4,12 +4,14 @@ the active, on-hold and inactive packages of each window, and apply them to inve
 transaction that also moves the cursor to the window's end. A crash replays from the last committed
 window; the first run starts FIRST_SYNC_HORIZON back.
 
-The next window is fetched while the current one is written, so the calls keep pace with the rate
-limiter instead of waiting on the database."""
+The next FETCH_AHEAD windows are fetched (concurrently) while the current one is written, so the
+calls keep pace with the rate limiter instead of waiting on the database or on one call's latency;
+windows are still applied, and the cursor moved, strictly oldest first."""
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -27,7 +29,8 @@ from reup_app.services.integrations.vendor_access import metrc_client
 from reup_app.services.inventory.metrc_sync import WindowResult, apply_packages, sync_target
 
 FIRST_SYNC_HORIZON = timedelta(days=30)
-WriteHook = Callable[[float, WindowResult], None]  # (seconds spent in the DB, what the window did)
+FETCH_AHEAD = 3  # windows fetched concurrently ahead of the one being written (the limiter caps the rate)
+WriteHook = Callable[[float, WindowResult, Window], None]  # (seconds in the DB, what it did, which window)
 
 
 @sync_resource("metrc", "packages")
@@ -57,11 +60,12 @@ def sync_packages(
         target, license_number = sync_target(session, connection)
     now = (now or utcnow()).replace(microsecond=0)  # METRC times are whole seconds: the cursor is exact
     todo = windows(ctx.cursor_time(now - horizon), now)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"metrc-fetch-{connection.id}") as pool:
-        pending: Future | None = pool.submit(fetch_window, client, license_number, todo[0]) if todo else None
+    with ThreadPoolExecutor(max_workers=FETCH_AHEAD, thread_name_prefix=f"metrc-fetch-{connection.id}") as pool:
+        ahead: deque[Future] = deque(pool.submit(fetch_window, client, license_number, w) for w in todo[:FETCH_AHEAD])
         for i, window in enumerate(todo):
-            packages = pending.result()
-            pending = pool.submit(fetch_window, client, license_number, todo[i + 1]) if i + 1 < len(todo) else None
+            packages = ahead.popleft().result()  # windows are applied strictly oldest first
+            if i + FETCH_AHEAD < len(todo):
+                ahead.append(pool.submit(fetch_window, client, license_number, todo[i + FETCH_AHEAD]))
             started = time.perf_counter()
             result = ctx.commit(
                 lambda s, pk=packages: apply_packages(s, target, pk),
@@ -70,6 +74,6 @@ def sync_packages(
             ctx.items_seen += result.seen
             ctx.items_changed += result.changed
             if on_write:
-                on_write(time.perf_counter() - started, result)
+                on_write(time.perf_counter() - started, result, window)
             ctx.progress(i + 1, len(todo))
     return len(todo)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from reup_app.errors import PermissionDenied
@@ -23,7 +23,7 @@ from reup_app.jobs.metrc_packages import sync_packages
 from reup_app.jobs.outbox_sender import Fence
 from reup_app.jobs.sync import run_sync
 from reup_app.jobs.sync_registry import registered
-from reup_app.models import InventoryLot, Product
+from reup_app.models import IntegrationConnection, InventoryLot, Product
 from reup_app.models.integrations import SyncCursor
 from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
 from reup_app.models.types import utcnow
@@ -36,6 +36,20 @@ from tests.metrc_kit import BENCH_USER_KEY, iso, make_metrc_connection_for_sync,
 from tests.sandboxes import MetrcSandbox
 
 pytestmark = pytest.mark.usefixtures("metrc_sandbox")
+
+
+@pytest.fixture(autouse=True)
+def _disable_connections_after(engine, metrc_sandbox):
+    """Leave no enabled METRC connection behind: other tests' `run_registered_syncs` passes walk every
+    enabled connection of a registered provider in this database."""
+    yield
+    with Session(engine) as s:
+        s.execute(
+            update(IntegrationConnection)
+            .where(IntegrationConnection.base_url == metrc_sandbox.base_url)
+            .values(enabled=False)
+        )
+        s.commit()
 
 
 @pytest.fixture
@@ -70,6 +84,10 @@ def add(sb: MetrcSandbox, number: str, item: str = "Widget Kush 3.5g", **fields)
 def lot(engine, label: str) -> InventoryLot | None:
     with Session(engine) as s:
         return s.execute(select(InventoryLot).where(InventoryLot.package_label == label)).scalar_one_or_none()
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def gets(sb: MetrcSandbox) -> int:
@@ -217,10 +235,11 @@ def test_incremental_windows_oldest_first_and_a_crash_replays(engine, session, m
     metrc_sandbox.set_clock(iso(now))
     seen = _record_windows(client)
     try:
+        applied = []
 
-        def crash(seconds, result, count=[0]):  # noqa: B006 - counts windows across calls
-            count[0] += 1
-            if count[0] == 28:  # after the window holding the first package (30-day horizon, oldest first)
+        def crash(seconds, result, window):
+            applied.append((window.start, window.end))
+            if len(applied) == 28:  # after the window holding the first package (30-day horizon, oldest first)
                 raise RuntimeError("worker died after committing a window")
 
         first = sync(engine, conn, client, on_write=crash)
@@ -229,18 +248,19 @@ def test_incremental_windows_oldest_first_and_a_crash_replays(engine, session, m
         with Session(engine) as s:
             stored = set(s.execute(select(MetrcPackage.label).where(MetrcPackage.license_id == lic.id)).scalars())
         assert stored == {labels[0]}
-        starts = [datetime.fromisoformat(w[1].replace("Z", "+00:00")) for w in seen]
-        ends = [datetime.fromisoformat(w[2].replace("Z", "+00:00")) for w in seen]
-        assert all(e - s <= timedelta(hours=24) for s, e in zip(starts, ends, strict=True))
-        assert starts == sorted(starts) and [w[0] for w in seen[:3]] == ["active", "onhold", "inactive"]
+        requested = sorted({(_utc(w[1]), _utc(w[2])) for w in seen})
+        assert all(e - s <= timedelta(hours=24) for s, e in requested)  # never over 24 h
+        assert all(a[1] == b[0] for a, b in zip(requested, requested[1:], strict=False))  # back to back
+        assert applied == requested[:28]  # applied oldest first (later ones were being fetched ahead)
+        assert {w[0] for w in seen} == {"active", "onhold", "inactive"}
         with Session(engine) as s:
             cursor = s.execute(select(SyncCursor.cursor_value).where(SyncCursor.connection_id == conn.id)).scalar_one()
-        crashed_at = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
-        assert crashed_at in ends  # the cursor is the end of the last committed window
+        crashed_at = _utc(cursor)
+        assert crashed_at == applied[-1][1]  # the cursor is the end of the last committed window
         seen.clear()
 
         assert sync(engine, conn, client).status == "succeeded"  # replays from the cursor
-        first_start = datetime.fromisoformat(seen[0][1].replace("Z", "+00:00"))
+        first_start = min(_utc(w[1]) for w in seen)
         assert first_start == crashed_at - timedelta(minutes=65)  # the look-back overlap
         with Session(engine) as s:
             stored = set(s.execute(select(MetrcPackage.label).where(MetrcPackage.license_id == lic.id)).scalars())
@@ -251,7 +271,7 @@ def test_incremental_windows_oldest_first_and_a_crash_replays(engine, session, m
         newest = add(metrc_sandbox, facility, "Just Now")
         assert sync(engine, conn, client).status == "succeeded"
         assert len(seen) == 3 == gets(metrc_sandbox) - before  # one short window, three states
-        start, end = (datetime.fromisoformat(x.replace("Z", "+00:00")) for x in seen[0][1:])
+        start, end = (_utc(x) for x in seen[0][1:])
         assert end - start < timedelta(hours=2)
         with Session(engine) as s:
             assert s.execute(select(MetrcPackage).where(MetrcPackage.label == newest)).scalar_one()

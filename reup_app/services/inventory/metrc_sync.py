@@ -319,10 +319,17 @@ def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package
 
 
 def _forget_unmatched(session: Session, license_id: int, labels: list[str]) -> None:
-    if labels:
+    """Drop waiting rows of packages that are lots now (a plain read first: usually there are none,
+    and a DELETE by label would lock the gaps of every label it looked for)."""
+    if not labels:
+        return
+    ids = list(
         session.execute(
-            delete(MetrcPackage).where(MetrcPackage.license_id == license_id, MetrcPackage.label.in_(labels))
-        )
+            select(MetrcPackage.id).where(MetrcPackage.license_id == license_id, MetrcPackage.label.in_(labels))
+        ).scalars()
+    )
+    if ids:
+        session.execute(delete(MetrcPackage).where(MetrcPackage.id.in_(ids)))
 
 
 def _settle(session: Session, products: dict[int, Product], deltas: dict[int, Decimal], result: WindowResult) -> None:
