@@ -203,12 +203,9 @@ def _update_lots(
             session.add(open_conflicts[lot.id])
         if all(getattr(lot, k) == v for k, v in values.items()):
             continue
-        became_unsellable = (values["on_hold"] and not lot.on_hold) or (
-            values["lab_test_state"] == LabTestState.FAILED and lot.lab_test_state != LabTestState.FAILED
-        )
         deltas[lot.product_id] += values["quantity_available"] - lot.quantity_available
-        if became_unsellable or values["on_hold"] != lot.on_hold or values["lab_test_state"] != lot.lab_test_state:
-            result.product_ids.add(lot.product_id)
+        if values["on_hold"] != lot.on_hold or values["lab_test_state"] != lot.lab_test_state:
+            result.product_ids.add(lot.product_id)  # sellability moved: tell the marketplace even if stock didn't
         changes.append({"id": lot.id, **values, "updated_at": now})
     if changes:
         session.execute(update(InventoryLot), changes)
