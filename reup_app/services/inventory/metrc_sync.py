@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import load_only
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from reup_app.events import emit
@@ -330,19 +331,28 @@ def _forget_unmatched(session: Session, license_id: int, labels: list[str]) -> N
 
 
 def _settle(session: Session, products: dict[int, Product], deltas: dict[int, Decimal], result: WindowResult) -> None:
-    """Move Product.available_qty by the lots' change and tell each seller which products moved."""
+    """Move Product.available_qty by the lots' change (the rows are locked) and tell each seller which
+    products moved."""
     now = utcnow()
     moved = {pid for pid, d in deltas.items() if d != 0} | result.product_ids
     by_entity: dict[int, dict[str, str]] = defaultdict(dict)
+    new_qty: dict[int, Decimal] = {}
     for pid in sorted(moved):
         product = products.get(pid)
         if product is None:
             continue
+        available = product.available_qty or ZERO
         if deltas.get(pid):
-            product.available_qty = max(ZERO, (product.available_qty or ZERO) + deltas[pid])
-            product.updated_at = now
-            session.add(product)
-        by_entity[product.entity_id][str(pid)] = str(product.available_qty)
+            available = new_qty[pid] = max(ZERO, available + deltas[pid])
+        by_entity[product.entity_id][str(pid)] = str(available)
+    if new_qty:  # by primary key, row by row: a multi-row WHERE may lock a range (other sellers' rows)
+        session.execute(
+            update(Product),
+            [{"id": pid, "available_qty": qty, "updated_at": now} for pid, qty in sorted(new_qty.items())],
+            execution_options={"synchronize_session": False},
+        )
+        for pid, qty in new_qty.items():  # keep the loaded rows in step without another flush
+            set_committed_value(products[pid], "available_qty", qty)
     result.product_ids = moved
     for entity_id, available in by_entity.items():
         emit(
