@@ -57,11 +57,14 @@ class SellerMetrcState(AppState):
     async def load(self):
         if (denied := await self._gate("catalog.view", kind="wholesaler")) is not None:
             return denied
-        await self.load_section()
+        await self._load_section()
 
     @rx.event
     async def load_section(self):
-        """The conflicts (and, for managers, unmatched items); used by /seller/inventory's section too."""
+        """The conflicts (and, for managers, unmatched items): /seller/inventory's section mounts it."""
+        await self._load_section()
+
+    async def _load_section(self) -> None:
         principal = await self._principal()
         if principal.entity_id is None or not is_allowed(principal, "catalog.view", principal.entity_id):
             return
