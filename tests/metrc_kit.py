@@ -106,3 +106,46 @@ def bind_license_number(session, license_row, number: str) -> None:
     license_row.number = number
     session.add(license_row)
     session.commit()
+
+
+# -- the package sync: a license of ours that IS a sandbox facility -------------------------------
+
+BENCH_USER_KEY = "bench-user-key"  # the sandbox's user key for bulk (BENCH-*) facilities
+
+
+def new_package_label() -> str:
+    import uuid
+
+    return f"1A4T{uuid.uuid4().hex[:20].upper()}"
+
+
+def make_metrc_connection_for_sync(session, sb: MetrcSandbox, license_number: str, *, entity=None):
+    """(entity, license, connection): a wholesaler whose license `license_number` is a sandbox facility
+    reached with the bench user key, the connection's base URL being the sandbox. The license's state
+    is random so several tests can hold the same sandbox facility number in one database."""
+    import random
+    import string
+    import uuid
+
+    from sqlalchemy import select
+
+    from reup_app.models import IntegrationConnection, License
+    from reup_app.security.crypto import encrypt_credentials
+    from tests.factories import make_entity, make_license
+
+    entity = entity or make_entity(session, "wholesaler")
+    taken = set(session.execute(select(License.state).where(License.number == license_number)).scalars())
+    rng = random.Random(uuid.uuid4().int)  # not the test's seeded global random
+    state = rng.choice(sorted({a + b for a in string.ascii_uppercase for b in string.ascii_uppercase} - taken))
+    lic = make_license(session, entity, number=license_number, state=state)
+    conn = IntegrationConnection(
+        entity_id=entity.id,
+        license_id=lic.id,
+        provider="metrc",
+        base_url=sb.base_url,
+        credentials_encrypted=encrypt_credentials(lic.id, "metrc", {"user_key": BENCH_USER_KEY}),
+    )
+    session.add(conn)
+    session.commit()
+    session.refresh(conn)
+    return entity, lic, conn

@@ -45,6 +45,7 @@ def _send_outbox(fence) -> Any:
 
 def _run_syncs(fence, status: str | None = None) -> Any:
     from reup_app.db import get_engine
+    from reup_app.jobs import metrc_packages  # noqa: F401  (registers the METRC package sync)
     from reup_app.jobs.sync_registry import run_registered_syncs
 
     return run_registered_syncs(get_engine(), fence, max_workers=get_settings().worker_concurrency, status=status)

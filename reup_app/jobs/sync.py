@@ -61,10 +61,12 @@ class SyncContext:
     def commit(
         self, write: Callable[[Session], Any] | None, *, cursor: str | None, seen: int = 0, changed: int = 0
     ) -> Any:
-        """Apply `write(session)` and move the cursor in ONE fenced transaction."""
+        """Apply `write(session)` and move the cursor in ONE fenced transaction. The fence is checked
+        after the write, just before the commit: it locks the one fence row every sync shares, so
+        holding it only for the commit lets several connections' syncs write in parallel."""
         with Session(self.engine, expire_on_commit=False) as session:
-            check_fence(session, self.fence.name, self.fence.token)
             result = write(session) if write else None
+            check_fence(session, self.fence.name, self.fence.token)
             if cursor is not None:
                 self._move_cursor(session, cursor)
             session.commit()

@@ -9,6 +9,7 @@ from reup_app.models.entities import Entity, License, Membership, TradeRelations
 from reup_app.models.identity import EmailOutbox, MfaRecoveryCode, OneTimeToken, RefreshToken, User
 from reup_app.models.integrations import IntegrationConnection, SyncCursor, SyncRun, WebhookReceipt
 from reup_app.models.logistics import ComplianceManifest, Delivery
+from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
 from reup_app.models.outbox import JobFence, OutboxMessage
@@ -24,11 +25,14 @@ __all__ = [
     "EmailOutbox",
     "Entity",
     "IntegrationConnection",
+    "InventoryConflict",
     "InventoryLot",
     "Invoice",
     "JobFence",
     "License",
     "Membership",
+    "MetrcItemMapping",
+    "MetrcPackage",
     "MfaRecoveryCode",
     "Notification",
     "NotificationPreference",

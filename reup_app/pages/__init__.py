@@ -16,6 +16,7 @@ from reup_app.pages import (  # noqa: F401
     orders,
     product,
     seller_inventory,
+    seller_metrc,
     seller_pricing,
     seller_products,
     settings,

@@ -13,6 +13,7 @@ from reup_app.components.forms import (
     notice_callout,
 )
 from reup_app.components.shell import page_shell
+from reup_app.pages.seller_metrc import metrc_conflicts_section
 from reup_app.state.seller_inventory import ADJUST_FORM_ID, ALL, LAB_LABELS, PACKAGE_LABEL_HELP
 from reup_app.state.seller_inventory import SellerInventoryState as S
 
@@ -236,6 +237,7 @@ def seller_inventory() -> rx.Component:
             wrap="wrap",
             margin_bottom="16px",
         ),
+        metrc_conflicts_section(),
         _filters(),
         error_callout(S.error, margin_bottom="12px"),
         notice_callout(S.notice, margin_bottom="12px"),

@@ -43,6 +43,15 @@ def connection(session):
     return conn
 
 
+@pytest.fixture(autouse=True)
+def _only_this_tests_syncs(monkeypatch):
+    """An empty sync registry per test: real resources registered on import (METRC packages, ...)
+    would otherwise run against other tests' connections in this database."""
+    from reup_app.jobs import sync_registry
+
+    monkeypatch.setattr(sync_registry, "_RESOURCES", {})
+
+
 @pytest.fixture
 def fence():
     return Fence(1, name=f"t-{uuid.uuid4().hex[:8]}")

@@ -5,7 +5,7 @@ within the per-facility and per-vendor-key budgets shared through Redis."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from reup_app.integrations.metrc.paging import DEFAULT_LOOKBACK, MAX_PAGE_SIZE, 
 
 PACKAGE_STATES = ("active", "onhold", "inactive")
 Progress = Callable[[int, int], None]  # (done, total) pages or windows
+MAX_REWALKS = 2  # extra walks of a paged list whose pages came back short of TotalRecords
 
 
 @dataclass(frozen=True)
@@ -113,20 +114,28 @@ class MetrcClient:
         on_page: Progress | None = None,
     ) -> Iterator[Any]:
         """Every record of a paged list, page 1 upward; a record seen on an earlier page (a shifted or
-        duplicated page) is yielded once."""
+        duplicated page) is yielded once. When the pages gave fewer distinct records than TotalRecords
+        (a duplicated page hid a page, or a shift skipped rows) the list is walked again, at most
+        MAX_REWALKS times, yielding only the records still missing."""
         seen: set[Any] = set()
-        page_number = 1
+        for _ in range(1 + MAX_REWALKS):
+            total = yield from self._walk_once(path, license_number, params or {}, seen, on_page)
+            if total is None or len(seen) >= total or None in seen:  # None: keyless rows, can't tell
+                return
+
+    def _walk_once(
+        self, path: str, license_number: str | None, params: dict[str, Any], seen: set[Any], on_page: Progress | None
+    ) -> Generator[Any, None, int | None]:
+        page_number, total = 1, None
         while True:
-            page = unwrap(
-                self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **(params or {}))
-            )
+            page = unwrap(self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **params))
+            total = page.total_records if page.total_records is not None else total
             fresh = 0
             for record in page.records:
                 key = _record_key(record)
                 if key is not None and key in seen:
                     continue
-                if key is not None:
-                    seen.add(key)
+                seen.add(key)
                 fresh += 1
                 yield record
             if page.total_pages is not None:
@@ -136,7 +145,7 @@ class MetrcClient:
             if on_page:
                 on_page(page_number, page.total_pages or page_number + int(more))
             if not page.records or not more:
-                return
+                return total
             page_number += 1
 
     # -- facilities and packages ----------------------------------------------------------------

@@ -77,6 +77,7 @@ def _lots(session: Session, product_id: int) -> list[LotInfo]:
             col(InventoryLot.product_id) == product_id,
             col(InventoryLot.quantity_available) > 0,
             col(InventoryLot.lab_test_state) != LabTestState.FAILED,
+            col(InventoryLot.on_hold).is_(False),  # held in METRC: not for sale
         )
         .order_by(col(InventoryLot.expires_on), col(InventoryLot.id))
     ).all()

@@ -1,0 +1,371 @@
+"""METRC packages -> ReUp inventory lots, one window of packages per transaction (the package sync job
+calls `apply_packages` inside `SyncContext.commit`, so the lots and the cursor move together).
+
+Rules:
+- a package whose label is a lot of this license updates it: quantity, lab state, on hold, expiry;
+  a finished (inactive) package holds 0;
+- METRC holding less than ReUp has reserved is a conflict: on hand stays at the reserved quantity so
+  nothing more is sold (available 0, never negative), and an `InventoryConflict` tells the seller;
+  it resolves itself once METRC holds enough again;
+- a package whose item the seller has mapped to a product becomes a new lot of that product;
+- any other package is kept in `metrc_packages` until the seller maps its item (metrc_mapping.py);
+- every product whose stock or sellability moved gets one "inventory.changed" event per seller.
+
+Locking follows `StockLock`'s order (products ascending, then lots ascending, FOR UPDATE), but only
+the lots named in the window are read, so a window costs a few statements whatever the stock size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import load_only
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from reup_app.events import emit
+from reup_app.integrations.metrc.records import Package
+from reup_app.models import InventoryLot, License, Product
+from reup_app.models.enums import LabTestState
+from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
+from reup_app.models.types import utcnow
+from reup_app.services.common import ZERO, fmt_qty
+
+# METRC LabTestingState -> ReUp LabTestState (unknown states count as not yet tested: never sellable as passed)
+LAB_STATES = {
+    "testpassed": LabTestState.PASSED,
+    "retestpassed": LabTestState.PASSED,
+    "testfailed": LabTestState.FAILED,
+    "retestfailed": LabTestState.FAILED,
+    "notsubmitted": LabTestState.NOT_SUBMITTED,
+    "submittedfortesting": LabTestState.SUBMITTED,
+    "testinginprogress": LabTestState.SUBMITTED,
+    "awaitingconfirmation": LabTestState.SUBMITTED,
+    "notrequired": LabTestState.NOT_REQUIRED,
+}
+
+
+def lab_state(metrc_state: str | None) -> str:
+    return str(LAB_STATES.get((metrc_state or "").replace(" ", "").lower(), LabTestState.NOT_SUBMITTED))
+
+
+def expiry(package: Package) -> date | None:
+    text = (package.expiration_date or "")[:10]
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def metrc_quantity(package: Package) -> Decimal:
+    """What METRC says is sellable: nothing once the package is finished/transferred/archived."""
+    if package.is_finished or package.archived or package.quantity is None:
+        return ZERO
+    return max(package.quantity, ZERO)
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """The license a connection syncs packages for."""
+
+    connection_id: int
+    entity_id: int
+    license_id: int
+
+
+@dataclass
+class WindowResult:
+    seen: int = 0
+    updated: int = 0
+    created: int = 0
+    unmatched: int = 0
+    conflicts: int = 0
+    product_ids: set[int] = field(default_factory=set)
+
+    @property
+    def changed(self) -> int:
+        return self.updated + self.created + self.unmatched
+
+
+def conflict_message(label: str, metrc_qty: Decimal, reserved: Decimal) -> str:
+    return (
+        f"METRC now holds {fmt_qty(metrc_qty)} of package {label}, but {fmt_qty(reserved)} are reserved "
+        f"for open orders: {fmt_qty(reserved - metrc_qty)} can't be filled from this package and nothing more "
+        f"will be sold from it. Edit or reject the affected orders, or correct the package in METRC."
+    )
+
+
+def _latest_by_label(packages: list[Package]) -> dict[str, Package]:
+    """One package per label: the last one listed wins (inactive is fetched after active)."""
+    return {p.label: p for p in packages}
+
+
+def _lot_values(pkg: Package, on_hand: Decimal, reserved: Decimal) -> dict[str, Any]:
+    return {
+        "quantity_on_hand": on_hand,
+        "quantity_reserved": reserved,
+        "quantity_available": on_hand - reserved,
+        "lab_test_state": lab_state(pkg.lab_testing_state),
+        "on_hold": bool(pkg.is_on_hold),
+        "expires_on": expiry(pkg),
+    }
+
+
+def apply_packages(session: Session, target: SyncTarget, packages: list[Package]) -> WindowResult:
+    """Apply one window of METRC packages for `target` (caller commits)."""
+    by_label = _latest_by_label(packages)
+    result = WindowResult(seen=len(by_label))
+    if not by_label:
+        return result
+    labels = sorted(by_label)
+    known = dict(
+        session.execute(
+            select(InventoryLot.package_label, InventoryLot.product_id).where(InventoryLot.package_label.in_(labels))
+        ).all()
+    )
+    mapped = _mappings(session, target.entity_id, {by_label[x] for x in labels if x not in known})
+    product_ids = set(known.values()) | set(mapped.values())
+    products = _lock_products(session, product_ids)
+    deltas: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    if known:
+        _update_lots(session, target, by_label, sorted(known), deltas, result)
+    new_lots = [by_label[x] for x in labels if x not in known and by_label[x].item and _item(by_label[x]) in mapped]
+    _create_lots(session, target, new_lots, mapped, deltas, result)
+    created = {p.label for p in new_lots}
+    result.unmatched = _keep_unmatched(
+        session, target, [by_label[x] for x in labels if x not in known and x not in created]
+    )
+    _forget_unmatched(session, target.license_id, [x for x in labels if x in known or x in created])
+    _settle(session, products, deltas, result)
+    return result
+
+
+def _item(pkg: Package) -> str:
+    return (pkg.item.name or "").strip() if pkg.item else ""
+
+
+def _mappings(session: Session, entity_id: int, packages: set[Package]) -> dict[str, int]:
+    names = {_item(p) for p in packages} - {""}
+    if not names:
+        return {}
+    rows = session.execute(
+        select(MetrcItemMapping.item_name, MetrcItemMapping.product_id).where(
+            MetrcItemMapping.entity_id == entity_id, MetrcItemMapping.item_name.in_(sorted(names))
+        )
+    ).all()
+    return {name: pid for name, pid in rows}
+
+
+def _lock_products(session: Session, product_ids: set[int]) -> dict[int, Product]:
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(Product)
+        .options(load_only(Product.id, Product.entity_id, Product.available_qty))
+        .where(Product.id.in_(sorted(product_ids)))
+        .order_by(Product.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return {p.id: p for p in rows}
+
+
+def _update_lots(
+    session: Session,
+    target: SyncTarget,
+    by_label: dict[str, Package],
+    labels: list[str],
+    deltas: dict[int, Decimal],
+    result: WindowResult,
+) -> None:
+    lots = session.execute(
+        select(InventoryLot)
+        .where(InventoryLot.package_label.in_(labels), InventoryLot.license_id == target.license_id)
+        .order_by(InventoryLot.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars()
+    now, changes, open_conflicts = utcnow(), [], _open_conflicts(session, labels)
+    for lot in lots:
+        pkg = by_label[lot.package_label]
+        qty, reserved = metrc_quantity(pkg), lot.quantity_reserved
+        on_hand = max(qty, reserved)  # below the reserved quantity: keep it, sell nothing more
+        values = _lot_values(pkg, on_hand, reserved)
+        if qty < reserved:
+            result.conflicts += 1
+            _record_conflict(session, target, lot, qty, open_conflicts.get(lot.id))
+        elif lot.id in open_conflicts:
+            open_conflicts[lot.id].resolved_at = now
+            session.add(open_conflicts[lot.id])
+        if all(getattr(lot, k) == v for k, v in values.items()):
+            continue
+        deltas[lot.product_id] += values["quantity_available"] - lot.quantity_available
+        if values["on_hold"] != lot.on_hold or values["lab_test_state"] != lot.lab_test_state:
+            result.product_ids.add(lot.product_id)  # sellability moved: tell the marketplace even if stock didn't
+        changes.append({"id": lot.id, **values, "updated_at": now})
+    if changes:
+        session.execute(update(InventoryLot), changes)
+        result.updated += len(changes)
+
+
+def _open_conflicts(session: Session, labels: list[str]) -> dict[int, InventoryConflict]:
+    rows = session.execute(
+        select(InventoryConflict).where(
+            InventoryConflict.package_label.in_(labels), InventoryConflict.resolved_at.is_(None)
+        )
+    ).scalars()
+    return {c.lot_id: c for c in rows}
+
+
+def _record_conflict(
+    session: Session, target: SyncTarget, lot: InventoryLot, qty: Decimal, existing: InventoryConflict | None
+) -> None:
+    if existing is not None and existing.metrc_quantity == qty and existing.reserved_quantity == lot.quantity_reserved:
+        return
+    if existing is not None:
+        existing.resolved_at = utcnow()  # superseded by the new figures
+        session.add(existing)
+    session.add(
+        InventoryConflict(
+            entity_id=target.entity_id,
+            lot_id=lot.id,
+            package_label=lot.package_label,
+            metrc_quantity=qty,
+            reserved_quantity=lot.quantity_reserved,
+            message=conflict_message(lot.package_label, qty, lot.quantity_reserved),
+        )
+    )
+
+
+def new_lot_row(pkg: Package, product_id: int, license_id: int, now: datetime) -> dict[str, Any]:
+    """The inventory_lots row of a package new to ReUp (nothing reserved yet)."""
+    return {
+        "product_id": product_id,
+        "license_id": license_id,
+        "package_label": pkg.label,
+        **_lot_values(pkg, metrc_quantity(pkg), ZERO),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _create_lots(
+    session: Session,
+    target: SyncTarget,
+    packages: list[Package],
+    mapped: dict[str, int],
+    deltas: dict[int, Decimal],
+    result: WindowResult,
+) -> None:
+    if not packages:
+        return
+    now = utcnow()
+    rows = [new_lot_row(p, mapped[_item(p)], target.license_id, now) for p in packages]
+    session.execute(insert(InventoryLot), rows)
+    for row in rows:
+        deltas[row["product_id"]] += row["quantity_available"]
+    result.created += len(rows)
+
+
+def unmatched_row(pkg: Package, target: SyncTarget, now: datetime) -> dict[str, Any]:
+    item = pkg.item
+    return {
+        "entity_id": target.entity_id,
+        "license_id": target.license_id,
+        "connection_id": target.connection_id,
+        "label": pkg.label,
+        "metrc_id": pkg.id,
+        "item_id": item.id if item else None,
+        "item_name": _item(pkg)[:255],
+        "strain_name": (item.strain_name or None) if item else None,
+        "category": (item.category or None) if item else None,
+        "unit_of_measure": pkg.unit_of_measure,
+        "quantity": metrc_quantity(pkg),
+        "lab_test_state": lab_state(pkg.lab_testing_state),
+        "on_hold": bool(pkg.is_on_hold),
+        "finished": bool(pkg.is_finished or pkg.archived),
+        "expires_on": expiry(pkg),
+        "last_modified": pkg.last_modified,
+        "updated_at": now,
+    }
+
+
+def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package]) -> int:
+    if not packages:
+        return 0
+    now = utcnow()
+    existing = dict(
+        session.execute(
+            select(MetrcPackage.label, MetrcPackage.id).where(
+                MetrcPackage.license_id == target.license_id, MetrcPackage.label.in_([p.label for p in packages])
+            )
+        ).all()
+    )
+    rows = [unmatched_row(p, target, now) for p in packages]
+    fresh = [{**r, "created_at": now} for r in rows if r["label"] not in existing]
+    stale = [{**r, "id": existing[r["label"]]} for r in rows if r["label"] in existing]
+    if fresh:
+        session.execute(insert(MetrcPackage), fresh)
+    if stale:
+        session.execute(update(MetrcPackage), stale)
+    return len(rows)
+
+
+def _forget_unmatched(session: Session, license_id: int, labels: list[str]) -> None:
+    """Drop waiting rows of packages that are lots now (a plain read first: usually there are none,
+    and a DELETE by label would lock the gaps of every label it looked for)."""
+    if not labels:
+        return
+    ids = list(
+        session.execute(
+            select(MetrcPackage.id).where(MetrcPackage.license_id == license_id, MetrcPackage.label.in_(labels))
+        ).scalars()
+    )
+    if ids:
+        session.execute(delete(MetrcPackage).where(MetrcPackage.id.in_(ids)))
+
+
+def _settle(session: Session, products: dict[int, Product], deltas: dict[int, Decimal], result: WindowResult) -> None:
+    """Move Product.available_qty by the lots' change (the rows are locked) and tell each seller which
+    products moved."""
+    now = utcnow()
+    moved = {pid for pid, d in deltas.items() if d != 0} | result.product_ids
+    by_entity: dict[int, dict[str, str]] = defaultdict(dict)
+    new_qty: dict[int, Decimal] = {}
+    for pid in sorted(moved):
+        product = products.get(pid)
+        if product is None:
+            continue
+        available = product.available_qty or ZERO
+        if deltas.get(pid):
+            available = new_qty[pid] = max(ZERO, available + deltas[pid])
+        by_entity[product.entity_id][str(pid)] = str(available)
+    if new_qty:  # by primary key, row by row: a multi-row WHERE may lock a range (other sellers' rows)
+        session.execute(
+            update(Product),
+            [{"id": pid, "available_qty": qty, "updated_at": now} for pid, qty in sorted(new_qty.items())],
+            execution_options={"synchronize_session": False},
+        )
+        for pid, qty in new_qty.items():  # keep the loaded rows in step without another flush
+            set_committed_value(products[pid], "available_qty", qty)
+    result.product_ids = moved
+    for entity_id, available in by_entity.items():
+        emit(
+            session,
+            "inventory.changed",
+            entity_ids=[entity_id],
+            payload={"product_ids": [int(p) for p in available], "available": available, "public": True},
+        )
+
+
+def sync_target(session: Session, connection: Any) -> tuple[SyncTarget, str]:
+    """The SyncTarget and METRC license number of a METRC connection."""
+    number = session.execute(select(License.number).where(License.id == connection.license_id)).scalar_one_or_none()
+    if not number:
+        raise LookupError(f"connection {connection.id} has no license")
+    return SyncTarget(connection.id, connection.entity_id, connection.license_id), number
