@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 
@@ -68,7 +69,7 @@ def sync_packages(
                 ahead.append(pool.submit(fetch_window, client, license_number, todo[i + FETCH_AHEAD]))
             started = time.perf_counter()
             result = ctx.commit(
-                lambda s, pk=packages: apply_packages(s, target, pk),
+                partial(apply_packages, target=target, packages=packages),
                 cursor=iso(window.end),
             )
             ctx.items_seen += result.seen

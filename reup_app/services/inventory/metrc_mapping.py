@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
 from reup_app.events import emit
@@ -50,10 +50,10 @@ def list_unmatched(session: Session, principal: Principal, *, limit_labels: int 
     entity_id = require_member(principal)
     authorize(principal, "inventory.manage", entity_id)
     rows = session.execute(
-        select(MetrcPackage, License.number)
-        .join(License, License.id == MetrcPackage.license_id)
-        .where(MetrcPackage.entity_id == entity_id)
-        .order_by(MetrcPackage.item_name, MetrcPackage.label)
+        select(MetrcPackage, col(License.number))
+        .join(License, col(License.id) == col(MetrcPackage.license_id))
+        .where(col(MetrcPackage.entity_id) == entity_id)
+        .order_by(col(MetrcPackage.item_name), col(MetrcPackage.label))
     ).all()
     groups: dict[str, list[tuple[MetrcPackage, str]]] = {}
     for pkg, number in rows:
@@ -81,24 +81,26 @@ def map_item(session: Session, principal: Principal, item_name: Any, product_id:
     name = clean_text(item_name, "item_name", max_len=255, required=True)
     pid = parse_int(product_id, "product_id")
     product = session.execute(
-        select(Product).where(Product.id == pid).with_for_update().execution_options(populate_existing=True)
+        select(Product).where(col(Product.id) == pid).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if product is None or product.entity_id != entity_id:
         raise NotFound("That product was not found.")
     pending = list(
         session.execute(
             select(MetrcPackage)
-            .where(MetrcPackage.entity_id == entity_id, MetrcPackage.item_name == name)
-            .order_by(MetrcPackage.id)
+            .where(col(MetrcPackage.entity_id) == entity_id, col(MetrcPackage.item_name) == name)
+            .order_by(col(MetrcPackage.id))
             .with_for_update()
         ).scalars()
     )
     mapping = session.execute(
-        select(MetrcItemMapping).where(MetrcItemMapping.entity_id == entity_id, MetrcItemMapping.item_name == name)
+        select(MetrcItemMapping).where(
+            col(MetrcItemMapping.entity_id) == entity_id, col(MetrcItemMapping.item_name) == name
+        )
     ).scalar_one_or_none()
     if mapping is None and not pending:
         raise ValidationError(f"No METRC packages of item {name!r} are waiting to be mapped.", "item_name")
-    mapping = mapping or MetrcItemMapping(entity_id=entity_id, item_name=name)
+    mapping = mapping or MetrcItemMapping(entity_id=entity_id, item_name=name, product_id=pid)
     mapping.product_id, mapping.created_by = pid, principal.user_id
     mapping.item_id = next((p.item_id for p in pending if p.item_id), mapping.item_id)
     session.add(mapping)
@@ -110,9 +112,12 @@ def _lots_from_pending(session: Session, product: Product, pending: list[MetrcPa
         return 0
     labels = [p.label for p in pending]
     taken = set(
-        session.execute(select(InventoryLot.package_label).where(InventoryLot.package_label.in_(labels))).scalars()
+        session.execute(
+            select(col(InventoryLot.package_label)).where(col(InventoryLot.package_label).in_(labels))
+        ).scalars()
     )
     now = utcnow()
+    fresh = [p for p in pending if p.label not in taken]
     rows = [
         {
             "product_id": product.id,
@@ -127,12 +132,11 @@ def _lots_from_pending(session: Session, product: Product, pending: list[MetrcPa
             "created_at": now,
             "updated_at": now,
         }
-        for p in pending
-        if p.label not in taken
+        for p in fresh
     ]
     if rows:
         session.execute(insert(InventoryLot), rows)
-        product.available_qty = (product.available_qty or ZERO) + sum((r["quantity_available"] for r in rows), ZERO)
+        product.available_qty = (product.available_qty or ZERO) + sum((p.quantity for p in fresh), ZERO)
         product.updated_at = now
         session.add(product)
         emit(
@@ -145,7 +149,7 @@ def _lots_from_pending(session: Session, product: Product, pending: list[MetrcPa
                 "public": True,
             },
         )
-    session.execute(delete(MetrcPackage).where(MetrcPackage.id.in_([p.id for p in pending])))
+    session.execute(delete(MetrcPackage).where(col(MetrcPackage.id).in_([p.id for p in pending])))
     return len(rows)
 
 
@@ -154,7 +158,9 @@ def item_mappings(session: Session, principal: Principal) -> dict[str, int]:
     entity_id = require_member(principal)
     authorize(principal, "inventory.manage", entity_id)
     rows = session.execute(
-        select(MetrcItemMapping.item_name, MetrcItemMapping.product_id).where(MetrcItemMapping.entity_id == entity_id)
+        select(col(MetrcItemMapping.item_name), col(MetrcItemMapping.product_id)).where(
+            col(MetrcItemMapping.entity_id) == entity_id
+        )
     ).all()
     return {name: pid for name, pid in rows}
 
@@ -165,8 +171,8 @@ def open_conflicts(session: Session, principal: Principal) -> list[ConflictRow]:
     authorize(principal, "catalog.view", entity_id)
     rows = session.execute(
         select(InventoryConflict)
-        .where(InventoryConflict.entity_id == entity_id, InventoryConflict.resolved_at.is_(None))
-        .order_by(InventoryConflict.id.desc())
+        .where(col(InventoryConflict.entity_id) == entity_id, col(InventoryConflict.resolved_at).is_(None))
+        .order_by(col(InventoryConflict.id).desc())
     ).scalars()
     return [
         ConflictRow(c.id, c.package_label, c.metrc_quantity, c.reserved_quantity, c.message, c.created_at) for c in rows
@@ -176,6 +182,6 @@ def open_conflicts(session: Session, principal: Principal) -> list[ConflictRow]:
 def unmatched_count(session: Session, entity_id: int) -> int:
     return int(
         session.execute(
-            select(func.count()).select_from(MetrcPackage).where(MetrcPackage.entity_id == entity_id)
+            select(func.count()).select_from(MetrcPackage).where(col(MetrcPackage.entity_id) == entity_id)
         ).scalar_one()
     )

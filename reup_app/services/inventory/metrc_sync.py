@@ -24,9 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import load_only
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.events import emit
 from reup_app.integrations.metrc.records import Package
@@ -34,7 +33,7 @@ from reup_app.models import InventoryLot, License, Product
 from reup_app.models.enums import LabTestState
 from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
 from reup_app.models.types import utcnow
-from reup_app.services.common import ZERO, fmt_qty
+from reup_app.services.common import ZERO, fmt_qty, load_columns
 
 # METRC LabTestingState -> ReUp LabTestState (unknown states count as not yet tested: never sellable as passed)
 LAB_STATES = {
@@ -123,9 +122,11 @@ def apply_packages(session: Session, target: SyncTarget, packages: list[Package]
     if not by_label:
         return result
     labels = sorted(by_label)
-    known = dict(
+    known: dict[str, int] = dict(
         session.execute(
-            select(InventoryLot.package_label, InventoryLot.product_id).where(InventoryLot.package_label.in_(labels))
+            select(col(InventoryLot.package_label), col(InventoryLot.product_id)).where(
+                col(InventoryLot.package_label).in_(labels)
+            )
         ).all()
     )
     mapped = _mappings(session, target.entity_id, {by_label[x] for x in labels if x not in known})
@@ -154,8 +155,8 @@ def _mappings(session: Session, entity_id: int, packages: set[Package]) -> dict[
     if not names:
         return {}
     rows = session.execute(
-        select(MetrcItemMapping.item_name, MetrcItemMapping.product_id).where(
-            MetrcItemMapping.entity_id == entity_id, MetrcItemMapping.item_name.in_(sorted(names))
+        select(col(MetrcItemMapping.item_name), col(MetrcItemMapping.product_id)).where(
+            col(MetrcItemMapping.entity_id) == entity_id, col(MetrcItemMapping.item_name).in_(sorted(names))
         )
     ).all()
     return {name: pid for name, pid in rows}
@@ -166,9 +167,9 @@ def _lock_products(session: Session, product_ids: set[int]) -> dict[int, Product
         return {}
     rows = session.execute(
         select(Product)
-        .options(load_only(Product.id, Product.entity_id, Product.available_qty))
-        .where(Product.id.in_(sorted(product_ids)))
-        .order_by(Product.id)
+        .options(load_columns(Product, "id", "entity_id", "available_qty"))
+        .where(col(Product.id).in_(sorted(product_ids)))
+        .order_by(col(Product.id))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalars()
@@ -185,8 +186,8 @@ def _update_lots(
 ) -> None:
     lots = session.execute(
         select(InventoryLot)
-        .where(InventoryLot.package_label.in_(labels), InventoryLot.license_id == target.license_id)
-        .order_by(InventoryLot.id)
+        .where(col(InventoryLot.package_label).in_(labels), col(InventoryLot.license_id) == target.license_id)
+        .order_by(col(InventoryLot.id))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalars()
@@ -216,7 +217,7 @@ def _update_lots(
 def _open_conflicts(session: Session, labels: list[str]) -> dict[int, InventoryConflict]:
     rows = session.execute(
         select(InventoryConflict).where(
-            InventoryConflict.package_label.in_(labels), InventoryConflict.resolved_at.is_(None)
+            col(InventoryConflict.package_label).in_(labels), col(InventoryConflict.resolved_at).is_(None)
         )
     ).scalars()
     return {c.lot_id: c for c in rows}
@@ -299,10 +300,11 @@ def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package
     if not packages:
         return 0
     now = utcnow()
-    existing = dict(
+    existing: dict[str, int] = dict(
         session.execute(
-            select(MetrcPackage.label, MetrcPackage.id).where(
-                MetrcPackage.license_id == target.license_id, MetrcPackage.label.in_([p.label for p in packages])
+            select(col(MetrcPackage.label), col(MetrcPackage.id)).where(
+                col(MetrcPackage.license_id) == target.license_id,
+                col(MetrcPackage.label).in_([p.label for p in packages]),
             )
         ).all()
     )
@@ -323,11 +325,13 @@ def _forget_unmatched(session: Session, license_id: int, labels: list[str]) -> N
         return
     ids = list(
         session.execute(
-            select(MetrcPackage.id).where(MetrcPackage.license_id == license_id, MetrcPackage.label.in_(labels))
+            select(col(MetrcPackage.id)).where(
+                col(MetrcPackage.license_id) == license_id, col(MetrcPackage.label).in_(labels)
+            )
         ).scalars()
     )
     if ids:
-        session.execute(delete(MetrcPackage).where(MetrcPackage.id.in_(ids)))
+        session.execute(delete(MetrcPackage).where(col(MetrcPackage.id).in_(ids)))
 
 
 def _settle(session: Session, products: dict[int, Product], deltas: dict[int, Decimal], result: WindowResult) -> None:
@@ -354,18 +358,20 @@ def _settle(session: Session, products: dict[int, Product], deltas: dict[int, De
         for pid, qty in new_qty.items():  # keep the loaded rows in step without another flush
             set_committed_value(products[pid], "available_qty", qty)
     result.product_ids = moved
-    for entity_id, available in by_entity.items():
+    for entity_id, available_by_id in by_entity.items():
         emit(
             session,
             "inventory.changed",
             entity_ids=[entity_id],
-            payload={"product_ids": [int(p) for p in available], "available": available, "public": True},
+            payload={"product_ids": [int(p) for p in available_by_id], "available": available_by_id, "public": True},
         )
 
 
 def sync_target(session: Session, connection: Any) -> tuple[SyncTarget, str]:
     """The SyncTarget and METRC license number of a METRC connection."""
-    number = session.execute(select(License.number).where(License.id == connection.license_id)).scalar_one_or_none()
+    number = session.execute(
+        select(col(License.number)).where(col(License.id) == connection.license_id)
+    ).scalar_one_or_none()
     if not number:
         raise LookupError(f"connection {connection.id} has no license")
     return SyncTarget(connection.id, connection.entity_id, connection.license_id), number
