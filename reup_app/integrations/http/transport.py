@@ -75,13 +75,14 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-_clients: dict[tuple[str, str], httpx.Client] = {}
+_clients: dict[tuple[str, str, float, float], httpx.Client] = {}
 _clients_lock = threading.Lock()
 
 
 def shared_client(config: TransportConfig) -> httpx.Client:
-    """The one pooled client for this vendor and base URL (created on first use)."""
-    key = (config.vendor, config.base_url.rstrip("/"))
+    """The one pooled client for this vendor, base URL and timeouts (created on first use). The timeouts
+    are part of the key: a client made for another timeout would otherwise answer for this one."""
+    key = (config.vendor, config.base_url.rstrip("/"), config.timeout, config.connect_timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None or client.is_closed:
