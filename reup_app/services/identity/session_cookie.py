@@ -16,9 +16,3 @@ def session_cookie_session(session: Session, raw: str) -> tuple[int, str] | None
     if row is None or row.used_at is not None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row.user_id, row.family_id
-
-
-def session_cookie_user(session: Session, raw: str) -> int | None:
-    """The user id of a live session-cookie token; None otherwise."""
-    found = session_cookie_session(session, raw)
-    return found[0] if found else None
