@@ -6,9 +6,11 @@ it into state) and Secure when the app is served over HTTPS. It holds a refresh 
 family, rotated on every use with reuse detection.
 
     POST /api/auth/session  {grant}  after sign-in: a one-time grant (issued by the sign-in handler
-                                      on the server) becomes the cookie
+                                      on the server) becomes the cookie; the grant names the cookie's
+                                      refresh-token family, the browser session's id (ticket_links)
     POST /api/auth/restore           a new tab: rotate the cookie, answer a one-time restore code
-                                      that the tab's state exchanges for its own token pair
+                                      that the tab's state exchanges for its own token pair (the code
+                                      also tells the tab the hash of its browser session's id)
     POST /api/auth/logout            revoke the cookie's family and clear it
     POST /api/auth/challenge {grant} forced MFA enrolment at sign-in (no session yet): a one-time
                                       grant becomes the short-lived cookie `reup_challenge` (a random
@@ -33,7 +35,13 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.security import tickets
 from reup_app.security.principal import ANONYMOUS
-from reup_app.security.ticket_links import CHALLENGE_GRANT, GRANT_PURPOSE, RESTORE_PURPOSE, TTL_SECONDS
+from reup_app.security.ticket_links import (
+    CHALLENGE_GRANT,
+    GRANT_PURPOSE,
+    RESTORE_PURPOSE,
+    TTL_SECONDS,
+    session_binding,
+)
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import browser_sessions as browser_sessions_service
 from reup_app.settings import get_settings
@@ -122,6 +130,7 @@ async def set_session_cookie(request: Request) -> Response:
             user_id=grant["user_id"],
             entity_id=grant["entity_id"],
             token_version=grant["tv"],
+            family_id=grant.get("sid") if isinstance(grant.get("sid"), str) else None,
             client_ip=ip,
         )
     except ServiceError as err:
@@ -154,15 +163,16 @@ async def restore_session(request: Request) -> Response:
     ip = _client_ip(request)
 
     try:
-        result = await run_in_unit_of_work(None, browser_sessions_service.rotate_cookie_token, raw, client_ip=ip)
+        result, family_id = await run_in_unit_of_work(
+            None, browser_sessions_service.rotate_cookie_token, raw, client_ip=ip
+        )
     except ServiceError as err:
         response = _refused(str(err), 401)
         _clear_cookie(response)
         return response
     p = result.principal
-    code = tickets.issue(
-        RESTORE_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version}, RESTORE_TTL_SECONDS
-    )
+    restore = {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version, "sid": session_binding(family_id)}
+    code = tickets.issue(RESTORE_PURPOSE, restore, RESTORE_TTL_SECONDS)
     response = JSONResponse({"code": code})
     _set_cookie(response, result.refresh_token or "")
     return response

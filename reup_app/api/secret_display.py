@@ -7,10 +7,12 @@ Instead the handler issues a short-lived ticket and the page shows an <img> (or 
     GET /api/auth/reveal/recovery-codes.svg?t=...   the recovery codes just generated
     GET /api/auth/reveal/recovery-codes.txt?t=...   the same as a text file to save
 Each ticket lives 10 minutes, works ONCE (the picture and the text file have a ticket each) and is
-bound to the browser that asked for it:
+bound to the browser session that asked for it:
   - a ticket issued from a signed-in page, and the recovery codes at the end of the forced
-    enrolment at sign-in (issued only once the session cookie is set), are `bound`: they need that
-    user's own live session cookie `reup_session`;
+    enrolment at sign-in (issued only once the session cookie is set), carry the hash of that
+    browser session's id (the refresh-token family of its session cookie `reup_session`, which
+    rotation keeps): they need a live cookie of that very family, so another browser where the same
+    user is signed in is refused too;
   - the enrolment picture of the forced enrolment at sign-in (no session exists yet) carries the
     hash of a nonce that only the signing-in browser holds, in the HttpOnly cookie
     `reup_challenge` (POST /api/auth/challenge, api/auth_routes.py); it needs that cookie.
@@ -31,10 +33,10 @@ from starlette.routing import Route
 from reup_app.api.auth_routes import CHALLENGE_COOKIE, COOKIE_NAME
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import crypto, mfa
-from reup_app.security.ticket_links import MFA_SETUP, RECOVERY, challenge_matches, codes_aad
+from reup_app.security.ticket_links import MFA_SETUP, RECOVERY, challenge_matches, codes_aad, session_matches
 from reup_app.security.tickets import peek, take
 from reup_app.services.identity import mfa_settings as mfa_settings_service
-from reup_app.services.identity.session_cookie import session_cookie_user
+from reup_app.services.identity.session_cookie import session_cookie_session
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
@@ -48,13 +50,15 @@ async def _redeem(request: Request, purpose: str) -> dict | None:
         return None
     if "challenge" in ticket and not challenge_matches(request.cookies.get(CHALLENGE_COOKIE), ticket["challenge"]):
         return None
-    cookie_user = None
+    cookie_session = None
     raw = request.cookies.get(COOKIE_NAME)
     if raw:
-        cookie_user = await run_in_unit_of_work(None, session_cookie_user, raw)
+        cookie_session = await run_in_unit_of_work(None, session_cookie_session, raw)
     owner = int(ticket["user_id"])
-    if (cookie_user is not None and cookie_user != owner) or (ticket.get("bound") and cookie_user != owner):
-        return None
+    if cookie_session is not None and cookie_session[0] != owner:
+        return None  # another user's browser
+    if "session" in ticket and (cookie_session is None or not session_matches(cookie_session[1], ticket["session"])):
+        return None  # not the browser session that asked (another of the same user's sessions included)
     return take(purpose, code)
 
 

@@ -6,9 +6,11 @@ independent callers of the services; see docs/ARCHITECTURE.md).
     CHALLENGE_GRANT                   sign-in challenge cookie grant (api/auth_routes.py)
     mfa_setup_url / recovery_codes_urls   secret display pictures (api/secret_display.py)
 
-What binds a display ticket to the browser that asked: `bound=True` needs that user's live session
-cookie; `challenge=` (the forced enrolment at sign-in, before any session cookie exists) needs the
-`reup_challenge` cookie whose nonce hashes to the value the ticket carries.
+What binds a display ticket to the browser that asked: `session=` (a `session_binding`, the hash of
+the browser session's cookie family, which the asking state keeps backend-only) needs a live session
+cookie of that very family, not just any cookie of the same user; `challenge=` (the forced enrolment
+at sign-in, before any session cookie exists) needs the `reup_challenge` cookie whose nonce hashes to
+the value the ticket carries.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 
 from reup_app.errors import NotAuthenticated
 from reup_app.security import crypto
@@ -43,6 +46,34 @@ def codes_aad(user_id: int) -> str:
     return f"reveal-recovery-codes:{int(user_id)}"
 
 
+def new_browser_session() -> tuple[str, str]:
+    """(family id, binding) for a new browser session: the sign-in grant carries the family id, which
+    becomes the session cookie's refresh-token family (api/auth_routes.py); the state keeps the binding."""
+    family_id = str(uuid.uuid4())
+    return family_id, session_binding(family_id)
+
+
+def session_binding(family_id: str) -> str:
+    """What a ticket (and the state) holds of a browser session: a hash of its cookie family id."""
+    return hashlib.sha256(f"reup-browser-session:{family_id}".encode()).hexdigest()
+
+
+def session_matches(family_id: object, expected: object) -> bool:
+    """The session cookie's family hashes to the ticket's binding (constant-time compare)."""
+    if not isinstance(family_id, str) or not family_id or not isinstance(expected, str) or not expected:
+        return False
+    return hmac.compare_digest(session_binding(family_id), expected)
+
+
+def _bind(payload: dict[str, object], session: str | None) -> dict[str, object]:
+    """Add the browser-session binding; a binding asked for but unknown (empty) is refused."""
+    if session is not None:
+        if not session:
+            raise NotAuthenticated("This browser's session could not be confirmed. Please sign in again.")
+        payload["session"] = session
+    return payload
+
+
 def challenge_hash(nonce: str) -> str:
     """What a ticket carries of a sign-in challenge cookie's nonce (never the nonce itself)."""
     return hashlib.sha256(nonce.encode()).hexdigest()
@@ -63,10 +94,10 @@ def challenge_grant() -> tuple[str, str]:
     return grant, challenge_hash(nonce)
 
 
-def mfa_setup_url(user_id: int | None, *, bound: bool = False, challenge: str | None = None) -> str:
-    """Ticket URL of a pending enrolment's QR + key. `bound`: needs the user's session cookie;
-    `challenge` (a nonce hash): needs the matching sign-in challenge cookie."""
-    payload: dict[str, object] = {"user_id": _owner(user_id), "bound": bool(bound)}
+def mfa_setup_url(user_id: int | None, *, session: str | None = None, challenge: str | None = None) -> str:
+    """Ticket URL of a pending enrolment's QR + key. `session` (a `session_binding`): needs a session
+    cookie of that browser session; `challenge` (a nonce hash): needs the matching challenge cookie."""
+    payload = _bind({"user_id": _owner(user_id)}, session)
     if challenge:
         payload["challenge"] = challenge
     t = issue(MFA_SETUP, payload, TTL_SECONDS)
@@ -78,15 +109,14 @@ def seal_codes(user_id: int | None, codes: list[str]) -> str:
     return crypto.encrypt("\n".join(codes), codes_aad(_owner(user_id)))
 
 
-def recovery_codes_urls(user_id: int | None, codes: list[str], *, bound: bool = False) -> tuple[str, str]:
+def recovery_codes_urls(user_id: int | None, codes: list[str], *, session: str | None = None) -> tuple[str, str]:
     """(picture URL, text-file URL) for freshly generated recovery codes; each works once. The codes
     wait in the ticket store encrypted, never in plain text."""
-    return sealed_codes_urls(user_id, seal_codes(user_id, codes), bound=bound)
+    return sealed_codes_urls(user_id, seal_codes(user_id, codes), session=session)
 
 
-def sealed_codes_urls(user_id: int | None, sealed: str, *, bound: bool = False) -> tuple[str, str]:
+def sealed_codes_urls(user_id: int | None, sealed: str, *, session: str | None = None) -> tuple[str, str]:
     """`recovery_codes_urls` for codes already sealed by `seal_codes`."""
-    owner = _owner(user_id)
-    payload = {"user_id": owner, "bound": bool(bound), "codes_sealed": sealed}
+    payload = _bind({"user_id": _owner(user_id), "codes_sealed": sealed}, session)
     svg, txt = issue(RECOVERY, payload, TTL_SECONDS), issue(RECOVERY, payload, TTL_SECONDS)
     return (f"/api/auth/reveal/recovery-codes.svg?t={svg}", f"/api/auth/reveal/recovery-codes.txt?t={txt}")

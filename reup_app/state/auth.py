@@ -27,6 +27,7 @@ from reup_app.security.ticket_links import (
     RESTORE_PURPOSE,
     challenge_grant,
     mfa_setup_url,
+    new_browser_session,
     seal_codes,
     sealed_codes_urls,
 )
@@ -105,6 +106,9 @@ class AuthState(AppState):
     _challenge_hash: str = ""
     _enrol_user_id: int = 0
     _codes_sealed: str = ""
+    # this tab's browser session: the hash of its session cookie's family id (ticket_links.session_binding);
+    # display tickets issued from this tab need a cookie of that family
+    _browser_session: str = ""
 
     signed_in: bool = False
     display_name: str = ""
@@ -133,7 +137,7 @@ class AuthState(AppState):
 
     def _clear(self) -> None:
         self._access_token = self._refresh_token = self._challenge = self._pending_email = ""
-        self._challenge_hash = self._codes_sealed = ""
+        self._challenge_hash = self._codes_sealed = self._browser_session = ""
         self._enrol_user_id = 0
         self.signed_in = self.is_platform_admin = False
         self.display_name = self.business_name = self.role = self.entity_kind = ""
@@ -162,7 +166,10 @@ class AuthState(AppState):
         self._remember_live(p)
         if not cookie or p is None:
             return None
-        grant = tickets.issue(GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version})
+        family_id, self._browser_session = new_browser_session()
+        grant = tickets.issue(
+            GRANT_PURPOSE, {"user_id": p.user_id, "entity_id": p.entity_id, "tv": p.token_version, "sid": family_id}
+        )
         self._go_next = then_redirect
         return rx.call_script(grant_script("/api/auth/session", grant), callback=AuthState.cookie_set)
 
@@ -173,7 +180,9 @@ class AuthState(AppState):
         if self._codes_sealed:
             sealed, owner, self._codes_sealed, self._enrol_user_id = self._codes_sealed, self._enrol_user_id, "", 0
             if status == "200" and self.signed_in and owner:
-                self.recovery_image_url, self.recovery_download_url = sealed_codes_urls(owner, sealed, bound=True)
+                self.recovery_image_url, self.recovery_download_url = sealed_codes_urls(
+                    owner, sealed, session=self._browser_session
+                )
             else:
                 self.login_error = CODES_NOT_SHOWN
             return
@@ -372,6 +381,8 @@ class AuthState(AppState):
         except ServiceError:
             return False
         self._accept(result, cookie=False)  # the cookie exists and was just rotated
+        sid = payload.get("sid")
+        self._browser_session = sid if isinstance(sid, str) else ""
         return True
 
     @rx.event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.errors import ServiceError
+from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.security.ticket_links import mfa_setup_url, recovery_codes_urls
 from reup_app.services.identity import mfa_settings as mfa_settings_service
 from reup_app.services.identity import password_reset as password_reset_service
@@ -86,14 +86,23 @@ class SettingsState(AppState):
         self._done("Your password is changed. Your other sessions were signed out.")
         return auth._accept(result)  # this tab's new tokens, and a new session cookie
 
+    async def _browser_session(self) -> str:
+        """This tab's browser-session binding (display tickets need a cookie of that session);
+        NotAuthenticated before any secret is made if the tab does not know its session."""
+        binding = (await self._session())._browser_session
+        if not binding:
+            raise NotAuthenticated("This browser's session could not be confirmed. Please sign in again.")
+        return binding
+
     @rx.event
     async def start_mfa(self):
         try:
+            binding = await self._browser_session()
             await self._call(mfa_settings_service.begin_mfa_enrolment)
         except ServiceError as err:
             self._failed(err)
             return
-        self.enrol_image_url = mfa_setup_url((await self._principal()).user_id, bound=True)
+        self.enrol_image_url = mfa_setup_url((await self._principal()).user_id, session=binding)
         self.mfa_step = "enrol"
         self.error = self.notice = ""
 
@@ -104,17 +113,18 @@ class SettingsState(AppState):
             self.error = "Enter the 6-digit code your authenticator app shows for ReUp."
             return
         try:
+            binding = await self._browser_session()
             codes = await self._call(mfa_settings_service.confirm_mfa_enrolment, code)
         except ServiceError as err:
             self._failed(err)
             return
-        await self._reveal(codes)
+        await self._reveal(codes, binding)
         self._show(await self._call(profile_service.get_profile))
         self._done("Two-factor authentication is on.")
 
-    async def _reveal(self, codes: list[str]) -> None:
+    async def _reveal(self, codes: list[str], binding: str) -> None:
         uid = (await self._principal()).user_id
-        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(uid, codes, bound=True)
+        self.recovery_image_url, self.recovery_download_url = recovery_codes_urls(uid, codes, session=binding)
         self.enrol_image_url = ""
         self.mfa_step = "codes"
 
@@ -125,11 +135,12 @@ class SettingsState(AppState):
             self.error = "Enter your password to make new recovery codes."
             return
         try:
+            binding = await self._browser_session()
             codes = await self._call(mfa_settings_service.regenerate_recovery_codes, password=password)
         except ServiceError as err:
             self._failed(err)
             return
-        await self._reveal(codes)
+        await self._reveal(codes, binding)
         self._show(await self._call(profile_service.get_profile))
         self._done("New recovery codes are ready; the old ones no longer work.")
 

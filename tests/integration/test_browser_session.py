@@ -16,9 +16,12 @@ from starlette.testclient import TestClient
 from reup_app.api.auth_routes import CHALLENGE_COOKIE, COOKIE_NAME, GRANT_PURPOSE
 from reup_app.api.routes import build_api
 from reup_app.security import tickets
+from reup_app.security.ticket_links import RECOVERY, recovery_codes_urls
 from reup_app.settings import get_settings
 from reup_app.state.auth import AuthState
+from reup_app.state.settings import SettingsState
 from tests.factories import DEFAULT_PASSWORD, make_entity, make_member, make_user
+from tests.integration.statekit import Tab, frontend_json, run
 
 HEADERS = {"X-ReUp-Auth": "1"}
 
@@ -238,6 +241,65 @@ def test_forced_enrolment_recovery_codes_need_the_new_session_cookie(session, cl
     picture = client.get(svg_url)
     assert picture.status_code == 200 and len(re.findall(r">[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}<", picture.text)) == 10
     assert client.get(svg_url).status_code == 404
+
+
+def test_display_tickets_are_bound_to_the_browser_session_not_just_the_user(session, client):
+    entity = make_entity(session, kind="retailer")
+    user, _ = make_member(session, entity, role="buyer")
+    tab_a, events = _signed_in_tab(user.email)
+    assert client.post("/api/auth/session", json={"grant": _grant_from(events)}, headers=HEADERS).status_code == 200
+    with _stranger_client() as second:  # the same user signs in from a second browser
+        tab_b, events_b = _signed_in_tab(user.email)
+        r = second.post("/api/auth/session", json={"grant": _grant_from(events_b)}, headers=HEADERS)
+        assert r.status_code == 200
+        # a new tab of the first browser restores from its cookie and joins that browser session
+        code = client.post("/api/auth/restore", headers=HEADERS).json()["code"]
+        tab_a2 = AuthState()
+        asyncio.run(tab_a2.finish_restore(code))
+        assert tab_a2.signed_in and tab_a2._browser_session == tab_a._browser_session != tab_b._browser_session
+        assert tab_a._browser_session not in _frontend_json(tab_a)  # backend-only
+        svg_url, txt_url = recovery_codes_urls(user.id, ["ab12-cd34-ef56"], session=tab_a2._browser_session)
+        assert second.get(svg_url).status_code == 404  # same user, other browser session
+        assert second.get(txt_url).status_code == 404
+        assert tickets.peek(RECOVERY, svg_url.split("t=")[1]) is not None  # refused, not consumed
+    assert client.get(svg_url).status_code == 200 and client.get(txt_url).status_code == 200
+    assert client.get(svg_url).status_code == 404 and client.get(txt_url).status_code == 404  # once
+
+
+def test_settings_page_tickets_need_this_browser_session(session, client):
+    entity = make_entity(session, kind="retailer")
+    user, _ = make_member(session, entity, role="buyer")
+    tab = Tab()
+    auth = tab.state(AuthState)
+    events = run(auth.login({"email": user.email, "password": DEFAULT_PASSWORD}))
+    assert client.post("/api/auth/session", json={"grant": _grant_from(events)}, headers=HEADERS).status_code == 200
+    page = tab.at("/settings/security").state(SettingsState)
+    run(page.start_mfa())
+    assert page.enrol_image_url.startswith("/api/auth/reveal/mfa-setup.svg?t=") and not page.error
+    with _stranger_client() as second:  # the same user, signed in from a second browser
+        _t, events_b = _signed_in_tab(user.email)
+        r = second.post("/api/auth/session", json={"grant": _grant_from(events_b)}, headers=HEADERS)
+        assert r.status_code == 200
+        assert second.get(page.enrol_image_url).status_code == 404
+        picture = client.get(page.enrol_image_url)  # not spoiled by the refusal
+        assert picture.status_code == 200 and client.get(page.enrol_image_url).status_code == 404
+        key = re.search(r"Key: ([A-Z2-7 ]+)<", picture.text).group(1).replace(" ", "")
+        assert key not in frontend_json(page)
+
+        binding, auth._browser_session = auth._browser_session, ""  # a tab that does not know its session
+        run(page.confirm_mfa({"code": pyotp.TOTP(key).now()}))
+        assert "could not be confirmed" in page.error and page.recovery_image_url == ""
+        session.refresh(user)
+        assert not user.mfa_enabled  # refused before any secret was made
+        auth._browser_session = binding
+        run(page.confirm_mfa({"code": pyotp.TOTP(key).now()}))
+        assert page.recovery_download_url.startswith("/api/auth/reveal/recovery-codes.txt?t=") and not page.error
+        assert second.get(page.recovery_download_url).status_code == 404
+    codes = client.get(page.recovery_download_url)
+    assert (
+        codes.status_code == 200 and len(re.findall(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$", codes.text, re.M)) == 10
+    )
+    assert client.get(page.recovery_download_url).status_code == 404
 
 
 def test_codes_not_shown_when_the_session_cookie_failed(session, client):

@@ -10,9 +10,7 @@ from sqlmodel import Session, col, select
 
 from reup_app.models import Entity, Membership, User
 from reup_app.models.enums import EntityStatus
-from reup_app.security.tokens import (
-    issue_refresh_token,
-)
+from reup_app.security.tokens import find_refresh_token, issue_refresh_token
 from reup_app.services.identity.auth import LoginResult, SessionEnded, _issue, refresh
 from reup_app.services.identity.common import (
     mfa_required_for,
@@ -51,22 +49,35 @@ def issue_cookie_token(
     user_id: int,
     entity_id: int | None,
     token_version: int,
+    family_id: str | None = None,
     client_ip: str | None = None,
     user_agent: str | None = None,
 ) -> str:
-    """A refresh token of a new family for the browser's session cookie (after a verified sign-in)."""
+    """A refresh token of a new family for the browser's session cookie (after a verified sign-in).
+    `family_id`: the browser session's id chosen by the signing-in tab (see ticket_links), so that
+    tab can bind display tickets to this cookie."""
     user, entity, _role = _session_subject(session, user_id, entity_id, token_version)
     raw, _ = issue_refresh_token(
-        session, user_id=user.id, entity_id=entity.id if entity else None, client_ip=client_ip, user_agent=user_agent
+        session,
+        user_id=user.id,
+        entity_id=entity.id if entity else None,
+        family_id=family_id or None,
+        client_ip=client_ip,
+        user_agent=user_agent,
     )
     return raw
 
 
 def rotate_cookie_token(
     session: Session, raw_cookie: str, *, client_ip: str | None = None, user_agent: str | None = None
-) -> LoginResult:
-    """Use the cookie's refresh token once (rotation + reuse detection as for any refresh token)."""
-    return refresh(session, raw_cookie, client_ip=client_ip, user_agent=user_agent)
+) -> tuple[LoginResult, str]:
+    """Use the cookie's refresh token once (rotation + reuse detection as for any refresh token);
+    returns the result and the cookie's family id (the browser session, unchanged by rotation)."""
+    result = refresh(session, raw_cookie, client_ip=client_ip, user_agent=user_agent)
+    row = find_refresh_token(session, result.refresh_token or "")
+    if row is None:
+        raise SessionEnded("Your session is no longer valid. Please sign in again.")
+    return result, row.family_id
 
 
 def issue_tab_session(
