@@ -34,7 +34,7 @@ class LeaderState:
         with self._lock:
             if self._token is None:
                 raise NotLeader("this worker is a standby")
-            return Fence(self._token, self.lease.name)
+            return Fence(self._token, self.lease.fence_name)
 
     def _set(self, token: int | None) -> None:
         with self._lock:

@@ -57,6 +57,9 @@ class RedisLease:
         self.ttl_ms = ttl_ms
         self.key = f"{prefix}{name}"
         self.fence_key = f"{prefix}{name}:fence"
+        # The job_fences row this lease's tokens are compared in: namespaced like the key, so another
+        # deployment's (or the embedded worker's) tokens in the same database never fence this one out.
+        self.fence_name = self.key
         self.owner = owner_id()
         self.token: int | None = None
         self._acquire = client.register_script(_ACQUIRE)
@@ -97,6 +100,7 @@ class LocalLease:
 
     def __init__(self, name: str = "scheduler") -> None:
         self.name = name
+        self.fence_name = f"local:{name}"  # clock tokens: never compared with a Redis lease's counter
         self.ttl_ms = DEFAULT_TTL_MS
         self.token: int | None = None
 

@@ -101,7 +101,7 @@ def test_standby_takes_over_within_30s_of_sigkill_and_fencing_refuses_the_dead_l
         row = wait_for(lambda: sent_row(engine, second), 30, "the new leader to send")
         assert row.fencing_token == token_b and f'"pid": {b.pid}' in row.result
         with pytest.raises(StaleLeader):
-            claim_due(engine, Fence(token_a))  # what the dead leader would do if it came back
+            claim_due(engine, Fence(token_a, name=key))  # what the dead leader would do if it came back
     finally:
         for p in (a, b):
             if p and p.poll() is None:
