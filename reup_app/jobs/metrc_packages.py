@@ -69,8 +69,10 @@ def sync_packages(
             packages = ahead.popleft().result()  # windows are applied strictly oldest first
             if i + FETCH_AHEAD < len(todo):
                 ahead.append(pool.submit(fetch_window, client, license_number, todo[i + FETCH_AHEAD]))
-            if packages or i == len(todo) - 1:  # an empty window writes nothing: its cursor rides on the next commit
+            if packages or i == len(todo) - 1:
                 _apply(ctx, target, packages, window, on_write)
+            elif on_write:  # an empty window writes nothing (0 s in the DB): its cursor rides on the next commit
+                on_write(0.0, WindowResult(), window)
             ctx.progress(i + 1, len(todo))
     return len(todo)
 
