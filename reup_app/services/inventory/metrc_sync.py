@@ -13,6 +13,9 @@ Rules:
 
 Locking follows `StockLock`'s order (products ascending, then lots ascending, FOR UPDATE), but only
 the lots named in the window are read, so a window costs a few statements whatever the stock size.
+Lot and product writes are bulk statements, so the per-row ORM audit listener does not see them
+(it never did: the earlier code wrote them with bulk statements too): stock figures from METRC are
+derived data, the window's SyncRun counts record them; conflicts are ORM rows and are audited.
 """
 
 from __future__ import annotations
