@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reup_app.events.kinds import emit_sync_progress
 from reup_app.jobs.fencing import check_fence
@@ -65,10 +66,10 @@ class SyncContext:
         after the write, just before the commit: it locks the one fence row every sync shares, so
         holding it only for the commit lets several connections' syncs write in parallel."""
         with Session(self.engine, expire_on_commit=False) as session:
+            if cursor is not None:  # first: this sync's own row, so the shared locks below are held briefly
+                self._move_cursor(session, cursor)
             result = write(session) if write else None
             check_fence(session, self.fence.name, self.fence.token)
-            if cursor is not None:
-                self._move_cursor(session, cursor)
             session.commit()
         self.items_seen += seen
         self.items_changed += changed
@@ -77,15 +78,19 @@ class SyncContext:
         return result
 
     def _move_cursor(self, session: Session, value: str) -> None:
-        row = session.exec(
-            select(SyncCursor)
-            .where(SyncCursor.connection_id == self.connection_id, SyncCursor.resource == self.resource)
-            .with_for_update()
-        ).first()
-        if row is None:
-            row = SyncCursor(connection_id=self.connection_id, resource=self.resource)
-        row.cursor_value, row.fencing_token, row.updated_at = value, self.fence.token, utcnow()
-        session.add(row)
+        """One UPDATE of the cursor row (it locks the row until commit); the row is created on first use."""
+        now = utcnow()
+        moved = session.execute(
+            update(SyncCursor)
+            .where(col(SyncCursor.connection_id) == self.connection_id, col(SyncCursor.resource) == self.resource)
+            .values(cursor_value=value, fencing_token=self.fence.token, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]  # an UPDATE yields a CursorResult; Session.execute is typed Result
+            row = SyncCursor(connection_id=self.connection_id, resource=self.resource, cursor_value=value)
+            row.fencing_token, row.updated_at = self.fence.token, now
+            session.add(row)
+            session.flush()
 
     def progress(self, done: int, total: int, *, force: bool = False) -> bool:
         """Emit 'integration.sync_progress' at most every PROGRESS_INTERVAL s (and always at the end)."""

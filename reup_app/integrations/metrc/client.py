@@ -5,7 +5,9 @@ within the per-facility and per-vendor-key budgets shared through Redis."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,8 @@ from reup_app.integrations.metrc.paging import DEFAULT_LOOKBACK, MAX_PAGE_SIZE, 
 PACKAGE_STATES = ("active", "onhold", "inactive")
 Progress = Callable[[int, int], None]  # (done, total) pages or windows
 MAX_REWALKS = 2  # extra walks of a paged list whose pages came back short of TotalRecords
+PAGE_CONCURRENCY = 4  # pages of one list fetched at once once page 1 told TotalPages
+MAX_IN_FLIGHT = 8  # GETs in flight per facility per client (METRC allows 10 concurrent GETs per facility)
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,14 @@ class MetrcClient:
         limiter: Any = None,
         retry: RetryPolicy | None = None,
         timeout: float = 20.0,
+        page_concurrency: int = PAGE_CONCURRENCY,
     ) -> None:
         if not credentials.vendor_key or not credentials.user_key:
             raise ValueError("METRC needs both the vendor key and the user key")
         self.limits = limits or MetrcLimits()
+        self.page_concurrency = max(1, page_concurrency)
+        self._in_flight: dict[str | None, threading.BoundedSemaphore] = {}
+        self._in_flight_lock = threading.Lock()
         config = TransportConfig("metrc", base_url, timeout=timeout, retry=retry or RetryPolicy())
         transport = Transport(config, secrets=(credentials.vendor_key, credentials.user_key))
         self._vendor_tag = hashlib.sha256(credentials.vendor_key.encode()).hexdigest()[:16]
@@ -103,7 +111,23 @@ class MetrcClient:
             if not license_number.strip():
                 raise ValueError("licenseNumber must not be empty")
             params["licenseNumber"] = license_number
-        return self.requestor.request("GET", path, params=params)
+        with self._in_flight_lock:
+            gate = self._in_flight.setdefault(license_number, threading.BoundedSemaphore(MAX_IN_FLIGHT))
+        with gate:  # the Redis limiter paces the rate; this bounds the concurrency per facility
+            return self.requestor.request("GET", path, params=params)
+
+    def _pages(self, path: str, license_number: str | None, params: dict[str, Any], first: int, last: int):
+        """Pages first..last in page order, fetched up to `page_concurrency` at a time."""
+
+        def fetch(number: int) -> Any:
+            return unwrap(self._get(path, license_number, pageNumber=number, pageSize=MAX_PAGE_SIZE, **params))
+
+        workers = min(self.page_concurrency, last - first + 1)
+        if workers <= 1:
+            yield from (fetch(n) for n in range(first, last + 1))
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metrc-page") as pool:
+            yield from pool.map(fetch, range(first, last + 1))
 
     def _walk(
         self,
@@ -126,18 +150,36 @@ class MetrcClient:
     def _walk_once(
         self, path: str, license_number: str | None, params: dict[str, Any], seen: set[Any], on_page: Progress | None
     ) -> Generator[Any, None, int | None]:
+        page = unwrap(self._get(path, license_number, pageNumber=1, pageSize=MAX_PAGE_SIZE, **params))
+        if page.total_pages is None or page.total_pages <= 1 or not page.records:
+            return (yield from self._walk_sequential(path, license_number, params, seen, on_page, page))
+        # TotalPages known: pages 2.. are fetched concurrently and taken in page order (the same dedup)
+        total, pages = page.total_records, page.total_pages
+        yield from self._fresh(page, seen)
+        if on_page:
+            on_page(1, pages)
+        for number, current in enumerate(self._pages(path, license_number, params, 2, pages), start=2):
+            total = current.total_records if current.total_records is not None else total
+            yield from self._fresh(current, seen)
+            if on_page:
+                on_page(number, pages)
+            if not current.records:
+                break
+        return total
+
+    def _walk_sequential(
+        self,
+        path: str,
+        license_number: str | None,
+        params: dict[str, Any],
+        seen: set[Any],
+        on_page: Progress | None,
+        page: Any,
+    ) -> Generator[Any, None, int | None]:
         page_number, total = 1, None
         while True:
-            page = unwrap(self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **params))
             total = page.total_records if page.total_records is not None else total
-            fresh = 0
-            for record in page.records:
-                key = _record_key(record)
-                if key is not None and key in seen:
-                    continue
-                seen.add(key)
-                fresh += 1
-                yield record
+            fresh = yield from self._fresh(page, seen)
             if page.total_pages is not None:
                 more = page_number < page.total_pages
             else:  # no totals: a full page of new records means there may be another
@@ -147,6 +189,20 @@ class MetrcClient:
             if not page.records or not more:
                 return total
             page_number += 1
+            page = unwrap(self._get(path, license_number, pageNumber=page_number, pageSize=MAX_PAGE_SIZE, **params))
+
+    @staticmethod
+    def _fresh(page: Any, seen: set[Any]) -> Generator[Any, None, int]:
+        """The page's records not seen on an earlier page; returns how many."""
+        fresh = 0
+        for record in page.records:
+            key = _record_key(record)
+            if key is not None and key in seen:
+                continue
+            seen.add(key)
+            fresh += 1
+            yield record
+        return fresh
 
     # -- facilities and packages ----------------------------------------------------------------
 

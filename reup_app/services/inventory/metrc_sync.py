@@ -13,6 +13,9 @@ Rules:
 
 Locking follows `StockLock`'s order (products ascending, then lots ascending, FOR UPDATE), but only
 the lots named in the window are read, so a window costs a few statements whatever the stock size.
+Lot and product writes are bulk statements, so the per-row ORM audit listener does not see them
+(it never did: the earlier code wrote them with bulk statements too): stock figures from METRC are
+derived data, the window's SyncRun counts record them; conflicts are ORM rows and are audited.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
@@ -116,7 +119,10 @@ def _lot_values(pkg: Package, on_hand: Decimal, reserved: Decimal) -> dict[str, 
 
 
 def apply_packages(session: Session, target: SyncTarget, packages: list[Package]) -> WindowResult:
-    """Apply one window of METRC packages for `target` (caller commits)."""
+    """Apply one window of METRC packages for `target` (caller commits). Set-based: the reads come
+    first without locks, the rows are built, then products are locked (StockLock's order), the
+    window's existing lots locked and updated by primary key in one executemany, new lots inserted
+    in one executemany, and the products' availability moved in one statement."""
     by_label = _latest_by_label(packages)
     result = WindowResult(seen=len(by_label))
     if not by_label:
@@ -130,20 +136,38 @@ def apply_packages(session: Session, target: SyncTarget, packages: list[Package]
         ).all()
     )
     mapped = _mappings(session, target.entity_id, {by_label[x] for x in labels if x not in known})
-    product_ids = set(known.values()) | set(mapped.values())
-    products = _lock_products(session, product_ids)
+    waiting = _waiting(session, target.license_id, labels)
+    now = utcnow()
+    new_rows = [
+        new_lot_row(by_label[x], mapped[_item(by_label[x])], target.license_id, now)
+        for x in labels
+        if x not in known and by_label[x].item and _item(by_label[x]) in mapped
+    ]
+    created = {r["package_label"] for r in new_rows}
+    unmatched = [by_label[x] for x in labels if x not in known and x not in created]
+    products = _lock_products(session, set(known.values()) | set(mapped.values()))
     deltas: dict[int, Decimal] = defaultdict(lambda: ZERO)
     if known:
         _update_lots(session, target, by_label, sorted(known), deltas, result)
-    new_lots = [by_label[x] for x in labels if x not in known and by_label[x].item and _item(by_label[x]) in mapped]
-    _create_lots(session, target, new_lots, mapped, deltas, result)
-    created = {p.label for p in new_lots}
-    result.unmatched = _keep_unmatched(
-        session, target, [by_label[x] for x in labels if x not in known and x not in created]
-    )
-    _forget_unmatched(session, target.license_id, [x for x in labels if x in known or x in created])
+    _create_lots(session, new_rows, deltas, result)
+    result.unmatched = _keep_unmatched(session, target, unmatched, waiting)
+    gone = [waiting[x] for x in labels if x in waiting and (x in known or x in created)]
+    if gone:  # waiting rows of packages that are lots now
+        session.execute(delete(MetrcPackage).where(col(MetrcPackage.id).in_(gone)))
     _settle(session, products, deltas, result)
     return result
+
+
+def _waiting(session: Session, license_id: int, labels: list[str]) -> dict[str, int]:
+    """label -> id of the window's packages waiting in metrc_packages (a plain read: usually none, and a
+    DELETE by label would lock the gaps of every label it looked for)."""
+    return dict(
+        session.execute(
+            select(col(MetrcPackage.label), col(MetrcPackage.id)).where(
+                col(MetrcPackage.license_id) == license_id, col(MetrcPackage.label).in_(labels)
+            )
+        ).all()
+    )
 
 
 def _item(pkg: Package) -> str:
@@ -256,18 +280,18 @@ def new_lot_row(pkg: Package, product_id: int, license_id: int, now: datetime) -
 
 
 def _create_lots(
-    session: Session,
-    target: SyncTarget,
-    packages: list[Package],
-    mapped: dict[str, int],
-    deltas: dict[int, Decimal],
-    result: WindowResult,
+    session: Session, rows: list[dict[str, Any]], deltas: dict[int, Decimal], result: WindowResult
 ) -> None:
-    if not packages:
+    """New lots in one executemany (plain rows: no ORM objects, no per-row flush)."""
+    if not rows:
         return
-    now = utcnow()
-    rows = [new_lot_row(p, mapped[_item(p)], target.license_id, now) for p in packages]
-    session.execute(insert(InventoryLot), rows)
+    conn = session.connection()
+    if conn.dialect.name == "mysql":  # the driver's executemany: one multi-row INSERT, no per-row bind processing
+        names = list(rows[0])
+        sql = f"INSERT INTO inventory_lots ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+        conn.exec_driver_sql(sql, [tuple(r[n] for n in names) for r in rows])
+    else:
+        conn.execute(InventoryLot.__table__.insert(), rows)  # type: ignore[attr-defined]
     for row in rows:
         deltas[row["product_id"]] += row["quantity_available"]
     result.created += len(rows)
@@ -296,18 +320,10 @@ def unmatched_row(pkg: Package, target: SyncTarget, now: datetime) -> dict[str, 
     }
 
 
-def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package]) -> int:
+def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package], existing: dict[str, int]) -> int:
     if not packages:
         return 0
     now = utcnow()
-    existing: dict[str, int] = dict(
-        session.execute(
-            select(col(MetrcPackage.label), col(MetrcPackage.id)).where(
-                col(MetrcPackage.license_id) == target.license_id,
-                col(MetrcPackage.label).in_([p.label for p in packages]),
-            )
-        ).all()
-    )
     rows = [unmatched_row(p, target, now) for p in packages]
     fresh = [{**r, "created_at": now} for r in rows if r["label"] not in existing]
     stale = [{**r, "id": existing[r["label"]]} for r in rows if r["label"] in existing]
@@ -316,22 +332,6 @@ def _keep_unmatched(session: Session, target: SyncTarget, packages: list[Package
     if stale:
         session.execute(update(MetrcPackage), stale)
     return len(rows)
-
-
-def _forget_unmatched(session: Session, license_id: int, labels: list[str]) -> None:
-    """Drop waiting rows of packages that are lots now (a plain read first: usually there are none,
-    and a DELETE by label would lock the gaps of every label it looked for)."""
-    if not labels:
-        return
-    ids = list(
-        session.execute(
-            select(col(MetrcPackage.id)).where(
-                col(MetrcPackage.license_id) == license_id, col(MetrcPackage.label).in_(labels)
-            )
-        ).scalars()
-    )
-    if ids:
-        session.execute(delete(MetrcPackage).where(col(MetrcPackage.id).in_(ids)))
 
 
 def _settle(session: Session, products: dict[int, Product], deltas: dict[int, Decimal], result: WindowResult) -> None:
@@ -349,12 +349,8 @@ def _settle(session: Session, products: dict[int, Product], deltas: dict[int, De
         if deltas.get(pid):
             available = new_qty[pid] = max(ZERO, available + deltas[pid])
         by_entity[product.entity_id][str(pid)] = str(available)
-    if new_qty:  # by primary key, row by row: a multi-row WHERE may lock a range (other sellers' rows)
-        session.execute(
-            update(Product),
-            [{"id": pid, "available_qty": qty, "updated_at": now} for pid, qty in sorted(new_qty.items())],
-            execution_options={"synchronize_session": False},
-        )
+    if new_qty:
+        _write_available(session, new_qty, now)
         for pid, qty in new_qty.items():  # keep the loaded rows in step without another flush
             set_committed_value(products[pid], "available_qty", qty)
     result.product_ids = moved
@@ -365,6 +361,33 @@ def _settle(session: Session, products: dict[int, Product], deltas: dict[int, De
             entity_ids=[entity_id],
             payload={"product_ids": [int(p) for p in available_by_id], "available": available_by_id, "public": True},
         )
+
+
+def _write_available(session: Session, new_qty: dict[int, Decimal], now: datetime) -> None:
+    """Product.available_qty of the (locked) products in one statement on MySQL: `FORCE INDEX (PRIMARY)`
+    keeps it to record locks on exactly these rows (a small table's full scan would lock other sellers'
+    rows too); elsewhere by primary key in one executemany."""
+    ids = sorted(new_qty)
+    if session.get_bind().dialect.name != "mysql":
+        session.execute(
+            update(Product),
+            [{"id": pid, "available_qty": new_qty[pid], "updated_at": now} for pid in ids],
+            execution_options={"synchronize_session": False},
+        )
+        return
+    params: dict[str, Any] = {"now": now}
+    whens = []
+    for i, pid in enumerate(ids):
+        params[f"i{i}"], params[f"q{i}"] = pid, new_qty[pid]
+        whens.append(f"WHEN :i{i} THEN :q{i}")
+    in_list = ", ".join(f":i{i}" for i in range(len(ids)))
+    session.execute(
+        text(
+            f"UPDATE products FORCE INDEX (PRIMARY) SET available_qty = CASE id {' '.join(whens)} END, "
+            f"updated_at = :now WHERE id IN ({in_list})"
+        ),
+        params,
+    )
 
 
 def sync_target(session: Session, connection: Any) -> tuple[SyncTarget, str]:
