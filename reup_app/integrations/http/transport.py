@@ -160,7 +160,7 @@ class Transport:
             response = self._client.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             err = Unavailable(f"{self.config.vendor}: cannot connect to {self.config.base_url}: {exc}")
-            err.not_sent = True  # type: ignore[attr-defined]
+            err.not_sent = True  # type: ignore[attr-defined]  # a marker the retry policy reads: the request never left
             raise err from exc
         except httpx.TimeoutException as exc:
             cls = Unavailable if method in IDEMPOTENT else AmbiguousWrite

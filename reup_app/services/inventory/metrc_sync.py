@@ -291,7 +291,7 @@ def _create_lots(
         sql = f"INSERT INTO inventory_lots ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
         conn.exec_driver_sql(sql, [tuple(r[n] for n in names) for r in rows])
     else:
-        conn.execute(InventoryLot.__table__.insert(), rows)  # type: ignore[attr-defined]
+        conn.execute(InventoryLot.__table__.insert(), rows)  # type: ignore[attr-defined]  # SQLModel stubs leave out __table__
     for row in rows:
         deltas[row["product_id"]] += row["quantity_available"]
     result.created += len(rows)
