@@ -81,9 +81,18 @@ class MetrcClient:
         )
 
     @classmethod
-    def from_settings(cls, settings, user_key: str, *, base_url: str | None = None) -> MetrcClient:
+    def from_settings(
+        cls,
+        settings,
+        user_key: str,
+        *,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> MetrcClient:
         """The client for one connection: the vendor key, limits and Redis from settings; the user
-        key (decrypted from the connection) and base URL (the connection's, else the setting)."""
+        key (decrypted from the connection) and base URL (the connection's, else the setting).
+        `retry` and `timeout` override the defaults for a caller someone waits on (a page)."""
         if not settings.metrc_vendor_key:
             raise ValueError("REUP_METRC_VENDOR_KEY is not set: METRC needs the integrator's vendor key")
         return cls(
@@ -91,7 +100,8 @@ class MetrcClient:
             MetrcCredentials(settings.metrc_vendor_key, user_key),
             limits=MetrcLimits.from_settings(settings),
             redis_url=settings.redis_url,
-            timeout=getattr(settings, "metrc_timeout_seconds", 20.0),
+            retry=retry,
+            timeout=timeout if timeout is not None else getattr(settings, "metrc_timeout_seconds", 20.0),
         )
 
     def _limits_for(self, method: str, params: dict[str, Any]) -> list[Limit]:

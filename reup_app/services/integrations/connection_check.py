@@ -16,7 +16,7 @@ from reup_app.db import unit_of_work
 from reup_app.errors import Conflict
 from reup_app.integrations import errors as vendor
 from reup_app.integrations.http.transport import RetryPolicy
-from reup_app.integrations.metrc.client import MetrcClient, MetrcCredentials, MetrcLimits
+from reup_app.integrations.metrc.client import MetrcClient
 from reup_app.models import IntegrationConnection
 from reup_app.models.types import utcnow
 from reup_app.security.crypto import CryptoError, decrypt_credentials
@@ -66,13 +66,8 @@ def _client(target: _Target) -> MetrcClient:
     settings = get_settings()
     if not settings.metrc_vendor_key:
         raise Conflict("ReUp has no METRC vendor key configured (REUP_METRC_VENDOR_KEY); ask the platform admin.")
-    return MetrcClient(
-        target.base_url,
-        MetrcCredentials(settings.metrc_vendor_key, target.user_key),
-        limits=MetrcLimits.from_settings(settings),
-        redis_url=settings.redis_url,
-        retry=CHECK_RETRY,
-        timeout=CHECK_TIMEOUT,
+    return MetrcClient.from_settings(
+        settings, target.user_key, base_url=target.base_url, retry=CHECK_RETRY, timeout=CHECK_TIMEOUT
     )
 
 
