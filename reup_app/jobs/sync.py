@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -78,18 +79,23 @@ class SyncContext:
         return result
 
     def _move_cursor(self, session: Session, value: str) -> None:
-        """One UPDATE of the cursor row (it locks the row until commit); the row is created on first use."""
+        """One statement that moves the cursor row (it locks the row until commit), creating it on first
+        use. On MySQL an upsert: an UPDATE that matches no row locks the index gap, and two syncs'
+        first commits that each then insert into that gap deadlock."""
         now = utcnow()
+        values = {"cursor_value": value, "fencing_token": self.fence.token, "updated_at": now}
+        if session.get_bind().dialect.name == "mysql":
+            stmt = mysql_insert(SyncCursor).values(connection_id=self.connection_id, resource=self.resource, **values)
+            session.execute(stmt.on_duplicate_key_update(**values))
+            return
         moved = session.execute(
             update(SyncCursor)
             .where(col(SyncCursor.connection_id) == self.connection_id, col(SyncCursor.resource) == self.resource)
-            .values(cursor_value=value, fencing_token=self.fence.token, updated_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if not moved.rowcount:  # type: ignore[attr-defined]  # an UPDATE yields a CursorResult; Session.execute is typed Result
-            row = SyncCursor(connection_id=self.connection_id, resource=self.resource, cursor_value=value)
-            row.fencing_token, row.updated_at = self.fence.token, now
-            session.add(row)
+            session.add(SyncCursor(connection_id=self.connection_id, resource=self.resource, **values))
             session.flush()
 
     def progress(self, done: int, total: int, *, force: bool = False) -> bool:

@@ -165,7 +165,9 @@ def test_redis_limiter_shares_one_budget_across_clients_and_keys(redis_url, uniq
     for t in threads:
         t.join()
     times.sort()
-    assert max(sum(1 for u in times if t <= u < t + 1.0) for t in times) <= 20
+    # slots are 1/20 s apart and each call starts within one interval after its slot (a later waker
+    # takes a new slot), so any one second holds at most 20 + 2 starts
+    assert max(sum(1 for u in times if t <= u < t + 1.0) for t in times) <= 20 + 2
     assert times[-1] - times[0] >= 29 / 20 - 0.1  # 30 calls at 20/s take ~1.45 s
 
 

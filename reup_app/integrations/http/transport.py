@@ -89,7 +89,9 @@ def shared_client(config: TransportConfig) -> httpx.Client:
             client = httpx.Client(
                 base_url=key[1],
                 timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-                limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=10),
+                limits=httpx.Limits(  # every pooled connection kept alive: a busy sync reuses them instead of reconnecting
+                    max_connections=config.max_connections, max_keepalive_connections=config.max_connections
+                ),
                 follow_redirects=False,
             )
             _clients[key] = client

@@ -37,8 +37,9 @@ class MetrcCredentials:
 
 @dataclass(frozen=True)
 class MetrcLimits:
-    """METRC's GET budgets. We pace at `headroom` of each (95%) so network jitter between our
-    limiter's clock and METRC's counter never pushes a one-second window over the limit."""
+    """METRC's GET budgets. We pace at `headroom` of each (95%) so the limiter's own slack (a call
+    starts up to one slot late: rate + 2 in a second at most) and network jitter between our
+    limiter's clock and METRC's counter never push a one-second window over the limit."""
 
     facility_gets_per_second: float = 50
     vendor_gets_per_second: float = 150
@@ -105,13 +106,15 @@ class MetrcClient:
         )
 
     def _limits_for(self, method: str, params: dict[str, Any]) -> list[Limit]:
-        """GETs spend the vendor key's budget and the facility's (METRC limits GETs only)."""
+        """GETs spend the facility's budget, then the vendor key's (METRC limits GETs only); the
+        vendor key is shared by every facility, so it comes last (the limiter's order)."""
         if method != "GET":
             return []
         lim = self.limits
-        out = [Limit(f"metrc:vendor:{self._vendor_tag}", lim.vendor_gets_per_second * lim.headroom)]
+        out = []
         if params.get("licenseNumber"):
             out.append(Limit(f"metrc:facility:{params['licenseNumber']}", lim.facility_gets_per_second * lim.headroom))
+        out.append(Limit(f"metrc:vendor:{self._vendor_tag}", lim.vendor_gets_per_second * lim.headroom))
         return out
 
     # -- paging ---------------------------------------------------------------------------------
