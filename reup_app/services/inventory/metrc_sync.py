@@ -12,8 +12,8 @@ Rules:
 - every product whose stock or sellability moved gets one "inventory.changed" event per seller.
 
 Locking follows `StockLock`'s order (products ascending, then lots ascending, FOR UPDATE), but only
-the lots named in the window are read, so a window costs a few statements whatever the stock size.
-Lot and product writes are bulk statements, so the per-row ORM audit listener does not see them
+the lots named in the window are read, so a window costs a few statements whatever the stock size
+(`metrc_sync_sql.py`: one statement per read or write). Lot and product writes are bulk statements, so the per-row ORM audit listener does not see them
 (it never did: the earlier code wrote them with bulk statements too): stock figures from METRC are
 derived data, the window's SyncRun counts record them; conflicts are ORM rows and are audited.
 """
@@ -26,17 +26,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from reup_app.events import emit
 from reup_app.integrations.metrc.records import Package
-from reup_app.models import InventoryLot, License, Product
+from reup_app.models import License, Product
 from reup_app.models.enums import LabTestState
-from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
+from reup_app.models.metrc_sync import InventoryConflict, MetrcPackage
 from reup_app.models.types import utcnow
 from reup_app.services.common import ZERO, fmt_qty, load_columns
+from reup_app.services.inventory import metrc_sync_sql as sql
 
 # METRC LabTestingState -> ReUp LabTestState (unknown states count as not yet tested: never sellable as passed)
 LAB_STATES = {
@@ -120,70 +121,45 @@ def _lot_values(pkg: Package, on_hand: Decimal, reserved: Decimal) -> dict[str, 
 
 def apply_packages(session: Session, target: SyncTarget, packages: list[Package]) -> WindowResult:
     """Apply one window of METRC packages for `target` (caller commits). Set-based: the reads come
-    first without locks, the rows are built, then products are locked (StockLock's order), the
-    window's existing lots locked and updated by primary key in one executemany, new lots inserted
-    in one executemany, and the products' availability moved in one statement."""
+    first without locks (one for the window's lots and waiting packages, one for the mappings of
+    the packages new to ReUp), the rows are built, then products are locked (StockLock's order),
+    the window's lots of this license locked and the changed ones written in one statement, new
+    lots inserted in one statement, and the products' availability moved in one statement."""
     by_label = _latest_by_label(packages)
     result = WindowResult(seen=len(by_label))
     if not by_label:
         return result
     labels = sorted(by_label)
-    known: dict[str, int] = dict(
-        session.execute(
-            select(col(InventoryLot.package_label), col(InventoryLot.product_id)).where(
-                col(InventoryLot.package_label).in_(labels)
-            )
-        ).all()
-    )
-    mapped = _mappings(session, target.entity_id, {by_label[x] for x in labels if x not in known})
-    waiting = _waiting(session, target.license_id, labels)
+    found = sql.lookup(session, target.license_id, labels)
+    unknown = [x for x in labels if x not in found.lots]
+    mapped = sql.mappings(session, target.entity_id, {_item(by_label[x]) for x in unknown} - {""})
     now = utcnow()
     new_rows = [
         new_lot_row(by_label[x], mapped[_item(by_label[x])], target.license_id, now)
-        for x in labels
-        if x not in known and by_label[x].item and _item(by_label[x]) in mapped
+        for x in unknown
+        if _item(by_label[x]) in mapped
     ]
     created = {r["package_label"] for r in new_rows}
-    unmatched = [by_label[x] for x in labels if x not in known and x not in created]
-    products = _lock_products(session, set(known.values()) | set(mapped.values()))
+    unmatched = [by_label[x] for x in unknown if x not in created]
+    products = _lock_products(session, {k.product_id for k in found.lots.values()} | set(mapped.values()))
     deltas: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    if known:
-        _update_lots(session, target, by_label, sorted(known), deltas, result)
-    _create_lots(session, new_rows, deltas, result)
-    result.unmatched = _keep_unmatched(session, target, unmatched, waiting)
-    gone = [waiting[x] for x in labels if x in waiting and (x in known or x in created)]
+    mine = sorted(k.id for k in found.lots.values() if k.license_id == target.license_id)
+    if mine:
+        _update_lots(session, target, by_label, mine, deltas, result)
+    sql.insert_lots(session, new_rows)
+    for row in new_rows:
+        deltas[row["product_id"]] += row["quantity_available"]
+    result.created += len(new_rows)
+    result.unmatched = _keep_unmatched(session, target, unmatched, found.waiting)
+    gone = [found.waiting[x] for x in labels if x in found.waiting and (x in found.lots or x in created)]
     if gone:  # waiting rows of packages that are lots now
         session.execute(delete(MetrcPackage).where(col(MetrcPackage.id).in_(gone)))
     _settle(session, products, deltas, result)
     return result
 
 
-def _waiting(session: Session, license_id: int, labels: list[str]) -> dict[str, int]:
-    """label -> id of the window's packages waiting in metrc_packages (a plain read: usually none, and a
-    DELETE by label would lock the gaps of every label it looked for)."""
-    return dict(
-        session.execute(
-            select(col(MetrcPackage.label), col(MetrcPackage.id)).where(
-                col(MetrcPackage.license_id) == license_id, col(MetrcPackage.label).in_(labels)
-            )
-        ).all()
-    )
-
-
 def _item(pkg: Package) -> str:
     return (pkg.item.name or "").strip() if pkg.item else ""
-
-
-def _mappings(session: Session, entity_id: int, packages: set[Package]) -> dict[str, int]:
-    names = {_item(p) for p in packages} - {""}
-    if not names:
-        return {}
-    rows = session.execute(
-        select(col(MetrcItemMapping.item_name), col(MetrcItemMapping.product_id)).where(
-            col(MetrcItemMapping.entity_id) == entity_id, col(MetrcItemMapping.item_name).in_(sorted(names))
-        )
-    ).all()
-    return {name: pid for name, pid in rows}
 
 
 def _lock_products(session: Session, product_ids: set[int]) -> dict[int, Product]:
@@ -204,19 +180,14 @@ def _update_lots(
     session: Session,
     target: SyncTarget,
     by_label: dict[str, Package],
-    labels: list[str],
+    lot_ids: list[int],
     deltas: dict[int, Decimal],
     result: WindowResult,
 ) -> None:
-    lots = session.execute(
-        select(InventoryLot)
-        .where(col(InventoryLot.package_label).in_(labels), col(InventoryLot.license_id) == target.license_id)
-        .order_by(col(InventoryLot.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalars()
-    now, changes, open_conflicts = utcnow(), [], _open_conflicts(session, labels)
-    for lot in lots:
+    locked = {lot.id: lot for lot in sql.lock_lots(session, target.license_id, lot_ids)}
+    now, changes = utcnow(), []
+    open_conflicts = _open_conflicts(session, [lot.package_label for lot in locked.values()])
+    for lot in locked.values():
         pkg = by_label[lot.package_label]
         qty, reserved = metrc_quantity(pkg), lot.quantity_reserved
         on_hand = max(qty, reserved)  # below the reserved quantity: keep it, sell nothing more
@@ -233,9 +204,8 @@ def _update_lots(
         if values["on_hold"] != lot.on_hold or values["lab_test_state"] != lot.lab_test_state:
             result.product_ids.add(lot.product_id)  # sellability moved: tell the marketplace even if stock didn't
         changes.append({"id": lot.id, **values, "updated_at": now})
-    if changes:
-        session.execute(update(InventoryLot), changes)
-        result.updated += len(changes)
+    sql.update_lots(session, changes, locked)
+    result.updated += len(changes)
 
 
 def _open_conflicts(session: Session, labels: list[str]) -> dict[int, InventoryConflict]:
@@ -248,7 +218,7 @@ def _open_conflicts(session: Session, labels: list[str]) -> dict[int, InventoryC
 
 
 def _record_conflict(
-    session: Session, target: SyncTarget, lot: InventoryLot, qty: Decimal, existing: InventoryConflict | None
+    session: Session, target: SyncTarget, lot: Any, qty: Decimal, existing: InventoryConflict | None
 ) -> None:
     if existing is not None and existing.metrc_quantity == qty and existing.reserved_quantity == lot.quantity_reserved:
         return
@@ -277,24 +247,6 @@ def new_lot_row(pkg: Package, product_id: int, license_id: int, now: datetime) -
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _create_lots(
-    session: Session, rows: list[dict[str, Any]], deltas: dict[int, Decimal], result: WindowResult
-) -> None:
-    """New lots in one executemany (plain rows: no ORM objects, no per-row flush)."""
-    if not rows:
-        return
-    conn = session.connection()
-    if conn.dialect.name == "mysql":  # the driver's executemany: one multi-row INSERT, no per-row bind processing
-        names = list(rows[0])
-        sql = f"INSERT INTO inventory_lots ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
-        conn.exec_driver_sql(sql, [tuple(r[n] for n in names) for r in rows])
-    else:
-        conn.execute(InventoryLot.__table__.insert(), rows)  # type: ignore[attr-defined]  # SQLModel stubs leave out __table__
-    for row in rows:
-        deltas[row["product_id"]] += row["quantity_available"]
-    result.created += len(rows)
 
 
 def unmatched_row(pkg: Package, target: SyncTarget, now: datetime) -> dict[str, Any]:
@@ -350,7 +302,7 @@ def _settle(session: Session, products: dict[int, Product], deltas: dict[int, De
             available = new_qty[pid] = max(ZERO, available + deltas[pid])
         by_entity[product.entity_id][str(pid)] = str(available)
     if new_qty:
-        _write_available(session, new_qty, now)
+        sql.write_available(session, new_qty, now)
         for pid, qty in new_qty.items():  # keep the loaded rows in step without another flush
             set_committed_value(products[pid], "available_qty", qty)
     result.product_ids = moved
@@ -361,33 +313,6 @@ def _settle(session: Session, products: dict[int, Product], deltas: dict[int, De
             entity_ids=[entity_id],
             payload={"product_ids": [int(p) for p in available_by_id], "available": available_by_id, "public": True},
         )
-
-
-def _write_available(session: Session, new_qty: dict[int, Decimal], now: datetime) -> None:
-    """Product.available_qty of the (locked) products in one statement on MySQL: `FORCE INDEX (PRIMARY)`
-    keeps it to record locks on exactly these rows (a small table's full scan would lock other sellers'
-    rows too); elsewhere by primary key in one executemany."""
-    ids = sorted(new_qty)
-    if session.get_bind().dialect.name != "mysql":
-        session.execute(
-            update(Product),
-            [{"id": pid, "available_qty": new_qty[pid], "updated_at": now} for pid in ids],
-            execution_options={"synchronize_session": False},
-        )
-        return
-    params: dict[str, Any] = {"now": now}
-    whens = []
-    for i, pid in enumerate(ids):
-        params[f"i{i}"], params[f"q{i}"] = pid, new_qty[pid]
-        whens.append(f"WHEN :i{i} THEN :q{i}")
-    in_list = ", ".join(f":i{i}" for i in range(len(ids)))
-    session.execute(
-        text(
-            f"UPDATE products FORCE INDEX (PRIMARY) SET available_qty = CASE id {' '.join(whens)} END, "
-            f"updated_at = :now WHERE id IN ({in_list})"
-        ),
-        params,
-    )
 
 
 def sync_target(session: Session, connection: Any) -> tuple[SyncTarget, str]:
