@@ -160,7 +160,9 @@ class CallMeter:
             self.gets += response.request.method == "GET" and response.status_code != 429
 
 
-def run_syncs(engine, conns, base_url: str, limiter, windows: list[tuple[float, int]]) -> list:
+def run_syncs(
+    engine, conns, base_url: str, limiter, windows: list[tuple[float, int]], busy: list[tuple[float, float]]
+) -> list:
     lock = threading.Lock()
     fence = Fence(1, name=f"bench-{uuid.uuid4().hex[:8]}")  # one leader's fence, as in the worker
     with Session(engine) as s:
@@ -173,8 +175,11 @@ def run_syncs(engine, conns, base_url: str, limiter, windows: list[tuple[float, 
         )
 
         def on_write(seconds: float, result, window) -> None:
+            end = time.perf_counter()
             with lock:
                 windows.append((seconds, result.seen))
+                if result.seen:
+                    busy.append((end - seconds, end))
 
         return run_sync(
             engine,
@@ -263,8 +268,9 @@ def run(args: argparse.Namespace, base_url: str) -> int:
     http.event_hooks["response"].append(meter.response)
 
     windows: list[tuple[float, int]] = []
+    busy: list[tuple[float, float]] = []  # (start, end) of each window transaction with packages
     started = time.monotonic()
-    runs = run_syncs(engine, conns, base_url, limiter, windows)
+    runs = run_syncs(engine, conns, base_url, limiter, windows, busy)
     wall = time.monotonic() - started
     failed = [r for r in runs if not hasattr(r, "status") or r.status != "succeeded"]
     if failed:
@@ -292,7 +298,7 @@ def run(args: argparse.Namespace, base_url: str) -> int:
     report_calls(base_url, meter, allowed, limits, wall)
     print(f"lots created: {len(rows)} (products' available total {stock})")
     raw = raw_upsert(url, rows, [n for _, n in windows if n])
-    report_db(windows, raw)
+    report_db(windows, busy, raw)
     engine.dispose()
     return 0
 
@@ -323,22 +329,38 @@ def report_calls(base_url: str, meter: CallMeter, allowed: float, limits: MetrcL
     )
 
 
-def report_db(windows: list[tuple[float, int]], raw: list[tuple[float, int]]) -> None:
+def union_seconds(spans: list[tuple[float, float]]) -> float:
+    """Wall-clock seconds covered by at least one of the (start, end) spans."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def report_db(windows: list[tuple[float, int]], busy: list[tuple[float, float]], raw: list[tuple[float, int]]) -> None:
     sync_ms, raw_ms = per_package_ms(windows), per_package_ms(raw)
     n = sum(c for _, c in windows)
     sync_total, raw_total = sum(s for s, _ in windows), sum(s for s, _ in raw)
+    sync_busy = union_seconds(busy)
     print(
         f"DB cost per package, sync window transactions: median {percentile(sync_ms, 50):.3f} ms, "
-        f"p95 {percentile(sync_ms, 95):.3f} ms, overall {1000 * sync_total / max(n, 1):.3f} ms "
-        f"({len(windows)} windows, {sum(1 for _, c in windows if c)} with packages, {sync_total:.2f} s)"
+        f"p95 {percentile(sync_ms, 95):.3f} ms, sum {1000 * sync_total / max(n, 1):.3f} ms "
+        f"({len(windows)} windows, {sum(1 for _, c in windows if c)} with packages, {sync_total:.2f} s summed "
+        f"over concurrent windows)"
+    )
+    print(
+        f"DB time per package, sync (wall clock with a window transaction open): {1000 * sync_busy / max(n, 1):.3f} ms "
+        f"({sync_busy:.2f} s)"
     )
     print(
         f"DB cost per package, raw bulk upsert:           median {percentile(raw_ms, 50):.3f} ms, "
         f"p95 {percentile(raw_ms, 95):.3f} ms, overall {1000 * raw_total / max(n, 1):.3f} ms ({raw_total:.2f} s)"
     )
     print(
-        f"sync / raw: median {percentile(sync_ms, 50) / percentile(raw_ms, 50):.2f}x, "
-        f"overall {sync_total / raw_total:.2f}x (target <= 2x)"
+        f"sync / raw: DB time {sync_busy / raw_total:.2f}x (target <= 2x); per window: median "
+        f"{percentile(sync_ms, 50) / percentile(raw_ms, 50):.2f}x, summed {sync_total / raw_total:.2f}x"
     )
 
 

@@ -32,7 +32,10 @@ from reup_app.services.integrations.vendor_access import metrc_client
 from reup_app.services.inventory.metrc_sync import SyncTarget, WindowResult, apply_packages, sync_target
 
 FIRST_SYNC_HORIZON = timedelta(days=30)
-FETCH_AHEAD = 3  # windows fetched concurrently ahead of the one being written (the limiter caps the rate)
+# windows fetched concurrently ahead of the one being written: enough that a slow write (a seller's
+# windows of several licenses wait on each other's product locks) never starves the calls; the
+# limiter caps the rate and the client's in-flight bound the concurrency per facility
+FETCH_AHEAD = 8
 WriteHook = Callable[[float, WindowResult, Window], None]  # (seconds in the DB, what it did, which window)
 
 

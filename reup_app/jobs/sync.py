@@ -83,7 +83,7 @@ class SyncContext:
         use. On MySQL an upsert: an UPDATE that matches no row locks the index gap, and two syncs'
         first commits that each then insert into that gap deadlock."""
         now = utcnow()
-        values = {"cursor_value": value, "fencing_token": self.fence.token, "updated_at": now}
+        values: dict[str, Any] = {"cursor_value": value, "fencing_token": self.fence.token, "updated_at": now}
         if session.get_bind().dialect.name == "mysql":
             stmt = mysql_insert(SyncCursor).values(connection_id=self.connection_id, resource=self.resource, **values)
             session.execute(stmt.on_duplicate_key_update(**values))

@@ -50,12 +50,15 @@ class Limit:
     key: str
     rate: float
     burst: int = 1
+    late_slots: int = 1  # a caller waking more than this many intervals after its slot takes a new one
 
     def __post_init__(self) -> None:
         if self.rate <= 0:
             raise ValueError(f"rate limit {self.key!r} must be positive, got {self.rate}")
         if self.burst < 1:
             raise ValueError(f"burst of {self.key!r} must be at least 1")
+        if self.late_slots < 0:
+            raise ValueError(f"late_slots of {self.key!r} must not be negative")
 
     @property
     def interval_us(self) -> int:
@@ -103,9 +106,10 @@ class RedisRateLimiter:
 def _block(reserve, limits: list[Limit], max_wait: float) -> float:
     """Reserve a slot in each budget in turn and sleep until it. A wait is counted from when the
     answer arrived (the limiter's clock was read before), so the call never starts before its slot.
-    A caller that wakes more than one interval after its slot (a stalled process) gives the slot up
-    and reserves again, so a stall never makes a burst of catch-up calls: a budget's calls keep
-    within rate + 2 in any one second (slots 1/rate apart, each started within 1/rate after)."""
+    A caller that wakes more than `late_slots` intervals after its slot (a stalled process) gives the
+    slot up and reserves again, so a stall never makes a burst of catch-up calls: a budget's calls
+    keep within rate + late_slots + 1 in any one second (slots 1/rate apart, each started within
+    late_slots/rate after)."""
     started = time.monotonic()
     for lim in limits:
         while True:
@@ -116,7 +120,7 @@ def _block(reserve, limits: list[Limit], max_wait: float) -> float:
                 break
             due = time.monotonic() + wait
             time.sleep(wait)
-            if time.monotonic() - due <= lim.interval_us / 1_000_000:
+            if time.monotonic() - due <= lim.late_slots * lim.interval_us / 1_000_000:
                 break
     return time.monotonic() - started
 

@@ -69,7 +69,7 @@ class Requestor:
     ) -> None:
         self.transport = transport
         self.limiter = limiter
-        self.auth = auth
+        self.auth = httpx.BasicAuth(*auth) if isinstance(auth, tuple) else auth  # built once, not per call
         self.limits_for = limits_for or (lambda method, params: [])
         self.headers = headers or {}
 

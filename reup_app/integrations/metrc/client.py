@@ -38,8 +38,8 @@ class MetrcCredentials:
 @dataclass(frozen=True)
 class MetrcLimits:
     """METRC's GET budgets. We pace at `headroom` of each (95%) so the limiter's own slack (a call
-    starts up to one slot late: rate + 2 in a second at most) and network jitter between our
-    limiter's clock and METRC's counter never push a one-second window over the limit."""
+    starts a slot or two late, see `_paced`) and network jitter between our limiter's clock and
+    METRC's counter never push a one-second window over the limit."""
 
     facility_gets_per_second: float = 50
     vendor_gets_per_second: float = 150
@@ -113,8 +113,8 @@ class MetrcClient:
         lim = self.limits
         out = []
         if params.get("licenseNumber"):
-            out.append(Limit(f"metrc:facility:{params['licenseNumber']}", lim.facility_gets_per_second * lim.headroom))
-        out.append(Limit(f"metrc:vendor:{self._vendor_tag}", lim.vendor_gets_per_second * lim.headroom))
+            out.append(_paced(f"metrc:facility:{params['licenseNumber']}", lim.facility_gets_per_second, lim.headroom))
+        out.append(_paced(f"metrc:vendor:{self._vendor_tag}", lim.vendor_gets_per_second, lim.headroom))
         return out
 
     # -- paging ---------------------------------------------------------------------------------
@@ -306,6 +306,14 @@ class MetrcClient:
     def delivery_wholesale_prices(self, license_number: str, delivery_id: int) -> list[r.WholesalePrice]:
         path = f"/transfers/v2/deliveries/{int(delivery_id)}/packages/wholesale"
         return [r.WholesalePrice.parse(x) for x in self._walk(path, license_number)]
+
+
+def _paced(key: str, allowed: float, headroom: float) -> Limit:
+    """The budget paced at `headroom` of `allowed`. A call may start a few slots late (the limiter's
+    worst second is rate + late_slots + 1): as many as keep that within half the headroom, at least 1
+    (150/s paced at 142.5: 2 slots late; 50/s at 47.5: 1)."""
+    rate = allowed * headroom
+    return Limit(key, rate, late_slots=max(1, int((allowed - rate) / 2) - 1))
 
 
 def _record_key(record: Any) -> Any:

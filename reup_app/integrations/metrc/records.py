@@ -17,10 +17,15 @@ class Fields:
         if not isinstance(raw, dict):
             raise ValueError(f"METRC record is not an object: {type(raw).__name__}")
         self.raw = raw
-        self._lower = {k.lower(): v for k, v in raw.items()}
+        self._lower: dict[str, Any] | None = None  # built on the first name not spelled as asked
 
     def get(self, name: str, default: Any = None) -> Any:
-        value = self._lower.get(name.lower(), default)
+        if name in self.raw:  # the spelling the spec uses (most records): no case folding
+            value = self.raw[name]
+        else:
+            if self._lower is None:
+                self._lower = {k.lower(): v for k, v in self.raw.items()}
+            value = self._lower.get(name.lower(), default)
         return default if value is None else value
 
     def text(self, name: str) -> str | None:
