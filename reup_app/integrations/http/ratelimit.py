@@ -6,13 +6,14 @@ reserves the earliest free slot of each named budget in turn, sleeping until eac
 starts at the last one. Slots are 1/rate apart (with a burst of `burst`, default 1), so a budget's
 slots keep `rate` per second; calls start at or after their slots (see `_block`).
 
-Reserving (rather than polling until a slot is free) costs one Redis round trip per budget whatever
-the number of waiters, hands the slots out first come first served, and loses no slot to a waiter
-that wakes a little late (a busy interpreter wakes threads up to its switch interval late): the next
-slot is fixed when it is reserved. Budgets are taken one at a time, narrowest first, because one
-reservation across all of them would have to move the shared budget's schedule to the narrow
-budget's slot and leave the gap unused by everyone else. Put the budget shared most widely last:
-its slots are exactly when calls start; an earlier budget's calls start at or after its slots.
+Reserving (rather than polling until a slot is free) costs one Redis round trip per budget that
+makes the caller wait (one in all when none does), whatever the number of waiters, hands the slots
+out first come first served, and loses no slot to a waiter that wakes a little late (a busy
+interpreter wakes threads up to its switch interval late): the next slot is fixed when it is
+reserved. Budgets are taken one at a time, narrowest first, because one reservation across all of
+them would have to move the shared budget's schedule to the narrow budget's slot and leave the gap
+unused by everyone else. Put the budget shared most widely last: its slots are exactly when calls
+start; an earlier budget's calls start at or after its slots.
 A caller that would wait longer than `max_wait` for a slot reserves nothing more.
 """
 
@@ -23,23 +24,29 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-# KEYS[1]: the budget. ARGV: interval_us, burst, max_wait_us. Uses the Redis clock so every worker
-# shares one time base. The slot is the earliest moment the budget admits a call; it is taken
-# (tat = max(tat, slot) + interval) and the microseconds until it are returned (0: now). A slot
-# further off than max_wait is not taken: -(its wait) is returned.
+# KEYS: the budgets still to take, in order. ARGV: (interval_us, burst) per key, then max_wait_us.
+# Uses the Redis clock so every worker shares one time base. Each budget's slot is the earliest
+# moment it admits a call; it is taken (tat = max(tat, slot) + interval). Budgets are taken in turn
+# while their slots are now; the first one with a later slot is taken and the script stops there.
+# Returns {budgets taken, microseconds until the last one's slot}; a slot further off than
+# max_wait is not taken: {budgets taken before it, -(its wait)}.
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local slot = tat - (burst - 1) * interval
-if slot < now then slot = now end
-if slot - now > tonumber(ARGV[3]) then return now - slot end
-tat = tat + interval
-redis.call('SET', KEYS[1], tat, 'PX', math.ceil((tat - now) / 1000) + 1000)
-return slot - now
+local max_wait = tonumber(ARGV[2 * #KEYS + 1])
+for i, key in ipairs(KEYS) do
+    local interval = tonumber(ARGV[2 * i - 1])
+    local burst = tonumber(ARGV[2 * i])
+    local tat = tonumber(redis.call('GET', key) or now)
+    if tat < now then tat = now end
+    local slot = tat - (burst - 1) * interval
+    if slot < now then slot = now end
+    if slot - now > max_wait then return {i - 1, now - slot} end
+    tat = tat + interval
+    redis.call('SET', key, tat, 'PX', math.ceil((tat - now) / 1000) + 1000)
+    if slot > now then return {i, slot - now} end
+end
+return {#KEYS, 0}
 """
 
 
@@ -72,15 +79,18 @@ class MemoryRateLimiter:
         self._tats: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def _reserve(self, lim: Limit, max_wait: float) -> float:
+    def _reserve(self, limits: list[Limit], max_wait: float) -> tuple[int, float]:
         now = int(time.monotonic() * 1_000_000)
         with self._lock:
-            tat = max(self._tats.get(lim.key, now), now)
-            slot = max(now, tat - (lim.burst - 1) * lim.interval_us)
-            if slot - now > max_wait * 1_000_000:
-                return (now - slot) / 1_000_000
-            self._tats[lim.key] = tat + lim.interval_us
-            return (slot - now) / 1_000_000
+            for i, lim in enumerate(limits):
+                tat = max(self._tats.get(lim.key, now), now)
+                slot = max(now, tat - (lim.burst - 1) * lim.interval_us)
+                if slot - now > max_wait * 1_000_000:
+                    return i, (now - slot) / 1_000_000
+                self._tats[lim.key] = tat + lim.interval_us
+                if slot > now:
+                    return i + 1, (slot - now) / 1_000_000
+            return len(limits), 0.0
 
     def acquire(self, limits: list[Limit], *, max_wait: float = 300.0) -> float:
         """Block until this call's slot in every budget; returns the seconds waited."""
@@ -95,33 +105,39 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._script = client.register_script(_GCRA)
 
-    def _reserve(self, lim: Limit, max_wait: float) -> float:
-        args = [lim.interval_us, lim.burst, int(max_wait * 1_000_000)]
-        return int(self._script(keys=[self._prefix + lim.key], args=args)) / 1_000_000
+    def _reserve(self, limits: list[Limit], max_wait: float) -> tuple[int, float]:
+        args: list[int] = []
+        for lim in limits:
+            args += [lim.interval_us, lim.burst]
+        args.append(int(max_wait * 1_000_000))
+        taken, wait = self._script(keys=[self._prefix + lim.key for lim in limits], args=args)
+        return int(taken), int(wait) / 1_000_000
 
     def acquire(self, limits: list[Limit], *, max_wait: float = 300.0) -> float:
         return _block(self._reserve, limits, max_wait)
 
 
 def _block(reserve, limits: list[Limit], max_wait: float) -> float:
-    """Reserve a slot in each budget in turn and sleep until it. A wait is counted from when the
-    answer arrived (the limiter's clock was read before), so the call never starts before its slot.
-    A caller that wakes more than `late_slots` intervals after its slot (a stalled process) gives the
+    """Reserve a slot in each budget in turn and sleep until it; one round trip takes every budget
+    whose slot is now, up to the first one with a later slot. A wait is counted from when the answer
+    arrived (the limiter's clock was read before), so the call never starts before its slot. A
+    caller that wakes more than `late_slots` intervals after its slot (a stalled process) gives the
     slot up and reserves again, so a stall never makes a burst of catch-up calls: a budget's calls
     keep within rate + late_slots + 1 in any one second (slots 1/rate apart, each started within
     late_slots/rate after)."""
     started = time.monotonic()
-    for lim in limits:
-        while True:
-            wait = reserve(lim, max(0.0, max_wait - (time.monotonic() - started)))
-            if wait < 0:
-                raise TimeoutError(f"rate limiter: no slot within {max_wait:.0f}s for {lim.key!r}")
-            if wait == 0:
-                break
+    done = 0
+    while done < len(limits):
+        taken, wait = reserve(limits[done:], max(0.0, max_wait - (time.monotonic() - started)))
+        if wait < 0:
+            raise TimeoutError(f"rate limiter: no slot within {max_wait:.0f}s for {limits[done + taken].key!r}")
+        done += taken
+        if wait > 0:
             due = time.monotonic() + wait
             time.sleep(wait)
-            if time.monotonic() - due <= lim.late_slots * lim.interval_us / 1_000_000:
-                break
+            last = limits[done - 1]
+            if time.monotonic() - due > last.late_slots * last.interval_us / 1_000_000:
+                done -= 1  # too late for that slot: take a new one
     return time.monotonic() - started
 
 

@@ -158,8 +158,9 @@ class Transport:
         if before_attempt is not None:
             before_attempt()  # e.g. take a rate-limit slot: every attempt spends one
         started = time.monotonic()
+        url, path = path, path.partition("?")[0]  # a query the caller encoded into the path stays out of messages
         try:
-            response = self._client.request(method, path, **kwargs)
+            response = self._client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             err = Unavailable(f"{self.config.vendor}: cannot connect to {self.config.base_url}: {exc}")
             err.not_sent = True  # type: ignore[attr-defined]  # a marker the retry policy reads: the request never left
@@ -170,15 +171,15 @@ class Transport:
         except httpx.TransportError as exc:
             cls = Unavailable if method in IDEMPOTENT else AmbiguousWrite
             raise cls(f"{self.config.vendor}: {method} {path} failed: {exc}") from exc
-        elapsed = time.monotonic() - started
-        log.info(
-            "%s %s %s -> %d (%.0f ms)",
-            self.config.vendor,
-            method,
-            self.redact(str(response.request.url)),
-            response.status_code,
-            elapsed * 1000,
-        )
+        if log.isEnabledFor(logging.INFO):  # the redacted URL is built only when someone reads it
+            log.info(
+                "%s %s %s -> %d (%.0f ms)",
+                self.config.vendor,
+                method,
+                self.redact(str(response.request.url)),
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
         if response.status_code == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise RateLimited(f"{self.config.vendor}: rate limited on {method} {path}", retry_after=retry_after)
