@@ -269,9 +269,10 @@ def run(args: argparse.Namespace, base_url: str) -> int:
 
     windows: list[tuple[float, int]] = []
     busy: list[tuple[float, float]] = []  # (start, end) of each window transaction with packages
-    started = time.monotonic()
+    load = os.getloadavg()[0]
+    started, cpu = time.monotonic(), time.process_time()
     runs = run_syncs(engine, conns, base_url, limiter, windows, busy)
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu
     failed = [r for r in runs if not hasattr(r, "status") or r.status != "succeeded"]
     if failed:
         print(f"sync FAILED: {[getattr(r, 'error', r) for r in failed]}")
@@ -296,6 +297,10 @@ def run(args: argparse.Namespace, base_url: str) -> int:
         ]
         stock = sum(p.available_qty for p in s.execute(select(Product)).scalars())
     report_calls(base_url, meter, allowed, limits, wall)
+    print(
+        f"client CPU during the sync: {cpu:.2f} s = {1000 * cpu / max(meter.total, 1):.2f} ms per call (fetching, "
+        f"parsing and the window transactions); load average at the start {load:.1f} on {os.cpu_count()} cores"
+    )
     print(f"lots created: {len(rows)} (products' available total {stock})")
     raw = raw_upsert(url, rows, [n for _, n in windows if n])
     report_db(windows, busy, raw)

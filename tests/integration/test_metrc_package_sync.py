@@ -9,7 +9,7 @@ import asyncio
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from reup_app.errors import PermissionDenied
 from reup_app.integrations.metrc.client import MetrcClient, MetrcCredentials, MetrcLimits
+from reup_app.integrations.metrc.records import Package, PackageItem
 from reup_app.jobs.fencing import check_fence
 from reup_app.jobs.metrc_packages import sync_packages
 from reup_app.jobs.outbox_sender import Fence
@@ -30,6 +31,7 @@ from reup_app.models.types import utcnow
 from reup_app.services.catalog import product_detail
 from reup_app.services.inventory import metrc_mapping
 from reup_app.services.inventory.lots import StockLock
+from reup_app.services.inventory.metrc_sync import SyncTarget, apply_packages
 from tests.factories import make_entity, make_lot, make_member, make_product
 from tests.integration.orderkit import EventLog, call
 from tests.metrc_kit import BENCH_USER_KEY, iso, make_metrc_connection_for_sync, new_package_label
@@ -399,3 +401,48 @@ def test_seller_page_state_lists_conflicts_and_maps_items(
     looker = as_member(viewer)  # may see conflicts, not map
     asyncio.run(looker.load())
     assert len(looker.conflicts) == 1 and looker.items == [] and looker.can_manage is False
+
+
+def _package(label: str, quantity: int, item: str) -> Package:
+    return Package(
+        id=None,
+        label=label,
+        quantity=D(quantity),
+        unit_of_measure="Each",
+        lab_testing_state="TestPassed",
+        is_on_hold=False,
+        is_finished=False,
+        item=PackageItem(None, item, None, None, "Each"),
+        expiration_date="2031-01-02",
+        last_modified=utcnow(),
+        archived=False,
+    )
+
+
+def test_quotes_backslashes_and_percent_signs_reach_the_database_as_they_are(engine, session, facility, metrc_sandbox):
+    """On MySQL the window's statements are rendered by the driver: labels and item names with quotes,
+    backslashes and percent signs are created, found again, updated and kept waiting unchanged."""
+    entity, lic, conn = make_metrc_connection_for_sync(session, metrc_sandbox, facility)
+    product = make_product(session, entity)
+    item = "Item 'A' \\ 100%"
+    session.add(MetrcItemMapping(entity_id=entity.id, item_name=item, product_id=product.id))
+    session.commit()
+    sfx = uuid.uuid4().hex[:8].upper()
+    labels = [f"1A4'{sfx}%s", f"1A4\\'{sfx};--", f"1A4%(x)s{sfx}", f'1A4"{sfx}%%']
+    waiting = f"1A4'%{sfx}\\"
+    target = SyncTarget(conn.id, entity.id, lic.id)
+    results = []
+    for quantity in (5, 7):
+        with Session(engine) as s:
+            packages = [_package(x, quantity, item) for x in labels] + [_package(waiting, 3, "Unmapped 'B' 5%")]
+            results.append(apply_packages(s, target, packages))
+            s.commit()
+    assert (results[0].created, results[0].unmatched, results[1].updated, results[1].created) == (4, 1, 4, 0)
+    with Session(engine) as s:
+        lots = s.execute(select(InventoryLot).where(InventoryLot.license_id == lic.id)).scalars().all()
+        kept = s.execute(select(MetrcPackage.label, MetrcPackage.item_name).where(MetrcPackage.license_id == lic.id))
+        assert {x.package_label: (x.quantity_on_hand, x.expires_on) for x in lots} == {
+            x: (D(7), date(2031, 1, 2)) for x in labels
+        }
+        assert [tuple(r) for r in kept] == [(waiting, "Unmapped 'B' 5%")]
+        assert s.get(Product, product.id).available_qty == D(28)
