@@ -59,8 +59,17 @@ class FleetbaseClient:
     def create_place(self, **fields: Any) -> r.Place:
         return r.Place.parse(self._call("POST", "/places", body=fields))
 
-    def find_or_create_place(self, *, name: str, street1: str, city: str | None, postal_code: str | None,
-                             province: str | None, phone: str | None = None, license_number: str) -> r.Place:
+    def find_or_create_place(
+        self,
+        *,
+        name: str,
+        street1: str,
+        city: str | None,
+        postal_code: str | None,
+        province: str | None,
+        phone: str | None = None,
+        license_number: str,
+    ) -> r.Place:
         """The place of one licence's premises: found by address and our licence number in its meta, else created."""
         for place in self.search_places(street1):
             if place.meta.get("license_number") == license_number:
@@ -76,6 +85,29 @@ class FleetbaseClient:
             type="licensed_premises",
             meta={"license_number": license_number},
         )
+
+    # -- drivers and vehicles ---------------------------------------------------------------------
+
+    def drivers(self, query: str) -> list[r.Driver]:
+        rows = self._call("GET", "/drivers", params={"query": query}) or []
+        return [d for d in (r.Driver.parse(x) for x in rows) if d is not None]
+
+    def create_driver(self, *, name: str, phone: str | None = None) -> r.Driver:
+        driver = r.Driver.parse(self._call("POST", "/drivers", body={"name": name, "phone": phone}))
+        if driver is None:
+            raise Rejected("Fleetbase answered the driver create without an id")
+        return driver
+
+    def vehicles(self, query: str) -> list[r.Vehicle]:
+        rows = self._call("GET", "/vehicles", params={"query": query}) or []
+        return [v for v in (r.Vehicle.parse(x) for x in rows) if v is not None]
+
+    def create_vehicle(self, *, plate_number: str, make: str | None = None, model: str | None = None) -> r.Vehicle:
+        body = {"plate_number": plate_number, "make": make, "model": model}
+        vehicle = r.Vehicle.parse(self._call("POST", "/vehicles", body=body))
+        if vehicle is None:
+            raise Rejected("Fleetbase answered the vehicle create without an id")
+        return vehicle
 
     # -- orders -----------------------------------------------------------------------------------
 

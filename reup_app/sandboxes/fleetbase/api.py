@@ -242,7 +242,9 @@ class FleetbaseApi:
                 payload_id=public_id("payload"),
                 pickup_id=self._place(pickup).id,
                 dropoff_id=self._place(dropoff).id,
-                entities=[{"id": public_id("entity"), **e} for e in payload.get("entities") or [] if isinstance(e, dict)],
+                entities=[
+                    {"id": public_id("entity"), **e} for e in payload.get("entities") or [] if isinstance(e, dict)
+                ],
                 meta=dict(body.get("meta") or {}),
                 notes=body.get("notes"),
                 scheduled_at=body.get("scheduled_at"),
