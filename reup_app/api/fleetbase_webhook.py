@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reup_app.db import run_in_unit_of_work
-from reup_app.services.logistics import fleetbase_events, fleetbase_inbox
+from reup_app.services.logistics import fleetbase_events
+from reup_app.services.ordering import fleetbase_inbox
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)

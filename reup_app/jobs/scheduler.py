@@ -61,7 +61,7 @@ def _follow_metrc_transfers(fence) -> Any:
 
 def _process_fleetbase_webhooks() -> Any:
     """Stored Fleetbase events whose in-process kick was lost (or failed): apply them now."""
-    from reup_app.services.logistics.fleetbase_inbox import sweep
+    from reup_app.services.ordering.fleetbase_inbox import sweep
 
     return sweep()
 

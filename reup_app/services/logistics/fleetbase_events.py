@@ -32,9 +32,7 @@ from reup_app.integrations.fleetbase import records as fb
 from reup_app.models import Delivery, Order, WebhookReceipt
 from reup_app.models.enums import DeliveryStatus, OrderStatus, Provider
 from reup_app.models.types import utcnow
-from reup_app.security.principal import Principal
 from reup_app.services.logistics.fleetbase_plan import route_json
-from reup_app.services.ordering import orders
 
 log = logging.getLogger(__name__)
 PROVIDER = str(Provider.FLEETBASE)
@@ -204,8 +202,13 @@ def _lock_delivery(session: Session, external_id: str | None, internal: str | No
     found = find_delivery(session, external_id, internal)
     if found is None:
         return None
-    order = session.execute(select(Order).where(col(Order.id) == found.order_id).with_for_update()).scalar_one()
-    delivery = session.execute(select(Delivery).where(col(Delivery.id) == found.id).with_for_update()).scalar_one()
+    fresh = {"populate_existing": True}  # the unlocked read above must not stand in for the locked one
+    order = session.execute(
+        select(Order).where(col(Order.id) == found.order_id).with_for_update().execution_options(**fresh)
+    ).scalar_one()
+    delivery = session.execute(
+        select(Delivery).where(col(Delivery.id) == found.id).with_for_update().execution_options(**fresh)
+    ).scalar_one()
     return order, delivery
 
 
@@ -217,11 +220,18 @@ def _finish(session: Session, receipt_id: int, status: str, error: str | None = 
     )
 
 
-def apply_event(session: Session, principal: Principal, receipt_id: int, extras: dict[str, Any]) -> str:
-    """Apply a claimed receipt; its final status (processed / unmatched / ignored)."""
+@dataclass(frozen=True)
+class Applied:
+    outcome: str  # processed / ignored / unmatched / missing
+    order_number: str | None = None
+    deliver: bool = False  # the delivery completed and the order is still shipped
+
+
+def apply_event(session: Session, receipt_id: int, extras: dict[str, Any]) -> Applied:
+    """Apply a claimed receipt; its final status, and whether the order should become delivered."""
     receipt = session.get(WebhookReceipt, receipt_id)
     if receipt is None:
-        return "missing"
+        return Applied("missing")
     raw = json.loads(receipt.payload)
     kind, data = str(raw.get("event")), raw.get("data") or {}
     at = fb.parse_time(raw.get("created_at")) or receipt.received_at
@@ -231,7 +241,7 @@ def apply_event(session: Session, principal: Principal, receipt_id: int, extras:
         message = f"No ReUp delivery for Fleetbase order {external_id or internal or '?'} ({kind})."
         log.warning("fleetbase webhook %s: %s", receipt.external_event_id, message)
         _finish(session, receipt_id, "unmatched", message)
-        return "unmatched"
+        return Applied("unmatched")
     order, delivery = locked
     before = (delivery.status, delivery.vendor_status, delivery.route, delivery.timeline, delivery.proof)
     if kind.startswith("order."):
@@ -247,10 +257,10 @@ def apply_event(session: Session, principal: Principal, receipt_id: int, extras:
         session.add(delivery)
         session.flush()
         emit_delivery_updated(session, delivery, order)
-    if delivery.vendor_status == "completed" and order.status == OrderStatus.SHIPPED:
-        orders.transition(session, principal, order.number, "deliver", note="Delivered (Fleetbase proof of delivery).")
-    _finish(session, receipt_id, "processed" if changed else "ignored")
-    return "processed" if changed else "ignored"
+    outcome = "processed" if changed else "ignored"
+    _finish(session, receipt_id, outcome)
+    deliver = delivery.vendor_status == "completed" and order.status == OrderStatus.SHIPPED
+    return Applied(outcome, order.number, deliver)
 
 
 def emit_delivery_updated(session: Session, delivery: Delivery, order: Order | None = None) -> None:

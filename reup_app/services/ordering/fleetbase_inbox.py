@@ -4,7 +4,8 @@ whose kick was lost (process restart) or whose processing failed.
 
 Three short steps, never a vendor call inside a transaction: claim the receipt; read what the event
 needs from Fleetbase (the tracker for a driver point, the proofs for a completed order); apply it in
-one transaction (`fleetbase_events.apply_event`). A failure puts the receipt back to "received"
+one transaction (`fleetbase_events.apply_event`), where a completed delivery also moves the order to
+delivered through `orders.transition` (so every listener of "delivered" runs). A failure puts the receipt back to "received"
 with the error, so the sweep tries again.
 """
 
@@ -25,9 +26,11 @@ from reup_app.models.enums import Provider
 from reup_app.security.principal import system_principal
 from reup_app.services.integrations.vendor_access import connection_for_license, fleetbase_client
 from reup_app.services.logistics import fleetbase_events as ev
+from reup_app.services.ordering import orders
 
 log = logging.getLogger(__name__)
 PRINCIPAL = system_principal("fleetbase.webhooks")
+DELIVERED_NOTE = "Delivered: Fleetbase reported the delivery completed with proof of delivery."
 
 
 def _claim(receipt_id: int) -> tuple[str, dict, Any] | None:
@@ -77,7 +80,10 @@ def process_receipt(receipt_id: int) -> str:
     try:
         extras = _extras(kind, data, connection, external_id)
         with unit_of_work(PRINCIPAL) as session:
-            return ev.apply_event(session, PRINCIPAL, receipt_id, extras)
+            applied = ev.apply_event(session, receipt_id, extras)
+            if applied.deliver and applied.order_number:
+                orders.transition(session, PRINCIPAL, applied.order_number, "deliver", note=DELIVERED_NOTE)
+            return applied.outcome
     except Exception as err:
         log.exception("fleetbase webhook receipt %s failed", receipt_id)
         with unit_of_work(PRINCIPAL) as session:
