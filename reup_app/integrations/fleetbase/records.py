@@ -100,7 +100,7 @@ class Order:
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Order:
-        payload = raw.get("payload") if isinstance(raw.get("payload"), dict) else {}
+        payload: dict[str, Any] = raw["payload"] if isinstance(raw.get("payload"), dict) else {}
         tracking = raw.get("tracking_number")
         number = tracking.get("tracking_number") if isinstance(tracking, dict) else tracking
         pickup, dropoff = payload.get("pickup"), payload.get("dropoff")

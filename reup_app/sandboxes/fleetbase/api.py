@@ -224,7 +224,7 @@ class FleetbaseApi:
     async def create_order(self, request: Request) -> Response:
         self._auth(request)
         body = await body_of(request)
-        payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+        payload: dict[str, Any] = body["payload"] if isinstance(body.get("payload"), dict) else {}
         pickup, dropoff = payload.get("pickup") or body.get("pickup"), payload.get("dropoff") or body.get("dropoff")
         if not pickup or not dropoff:
             raise errors(422, "A payload with a pickup and a dropoff (or waypoints) is required.")
