@@ -40,7 +40,7 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from bench.stats import percentile
-from reup_app import migrations
+from reup_app import db, migrations, settings
 from reup_app.db import build_engine
 from reup_app.db_admin import fresh_mysql_database
 from reup_app.models import Delivery, Entity, License, Order, OrderEvent, WebhookReceipt
@@ -267,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     for level in levels:  # a fresh database per level: every level applies the same events once
         url = fresh_mysql_database(DB_NAME, server)
         migrations.upgrade(url)
+        os.environ["REUP_DATABASE_URL"] = url  # the sweep below runs in this process, on this database
+        settings.reset_settings_cache()
+        db.reset_engine()
         engine = build_engine(url)
         with engine.begin() as conn:
             conn.execute(

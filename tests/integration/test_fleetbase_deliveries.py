@@ -171,7 +171,7 @@ def test_cancel_in_fleetbase_marks_the_delivery_cancelled(session, engine, fb):
     assert order_status(engine, s.number) == "shipped"  # the seller decides what happens next
 
 
-def test_unknown_order_event_is_recorded_unmatched(engine, fb, app_server):
+def test_unknown_order_event_is_recorded_unmatched(session, engine, fb, app_server):
     event = {
         "id": "event_unknown_" + utcnow().strftime("%H%M%S%f"),
         "event": "order.dispatched",
@@ -183,3 +183,12 @@ def test_unknown_order_event_is_recorded_unmatched(engine, fb, app_server):
 
     [r] = wait_for(lambda: [x for x in receipts(engine, [event["id"]]) if x.status != "received"], what="processing")
     assert r.status == "unmatched" and "order_nobodyknows" in r.error
+    from reup_app.db import unit_of_work
+    from reup_app.security.principal import Principal
+    from reup_app.services.integrations.error_queue import unmatched_webhooks
+    from tests.factories import make_user
+
+    admin = make_user(session, is_platform_admin=True)
+    p = Principal(user_id=admin.id, is_platform_admin=True)
+    with unit_of_work(p) as s:  # listed for admins on /admin/jobs
+        assert event["id"] in [w.event_id for w in unmatched_webhooks(s, p)]
