@@ -22,9 +22,21 @@ from reup_app.security.crypto import encrypt_credentials
 from reup_app.services.ordering import orders
 from tests.browser.conftest import BASE_URL, ROOT, WEBHOOK_SECRET, _app_env
 from tests.browser.test_metrc_manifest import _fulfilled_order, _principal
-from tests.browser.test_order_flow import BUYER, SELLER, _sign_in
+from tests.browser.test_order_flow import BUYER, DEMO_PASSWORD, SELLER
 from tests.metrc_kit import PB_DIST
 from tests.sandboxes import FleetbaseSandbox, SandboxProcess
+
+
+WAIT = 45000  # ms; pushes are fast, but this machine may be loaded
+
+
+def _sign_in(page, email: str) -> None:
+    """As test_order_flow's, with room for a loaded machine (the first socket connect can be slow)."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.locator("form").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signed-in-user")).to_have_text(email, timeout=60000)
 
 
 def _connect(engine, sb: FleetbaseSandbox, *, enabled: bool = True) -> None:
@@ -73,11 +85,11 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
     ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
     try:
         buyer = ctx.new_page()
-        buyer.set_default_timeout(15000)
+        buyer.set_default_timeout(WAIT)
         _sign_in(buyer, BUYER)
         buyer.goto(f"/orders/{number}")
-        expect(buyer.get_by_test_id("order-status")).to_have_text("Fulfilled")
-        expect(buyer.get_by_test_id("delivery-panel")).to_have_count(0)
+        expect(buyer.get_by_test_id("order-status")).to_have_text("Fulfilled", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-panel")).to_have_count(0, timeout=WAIT)
 
         seller = _principal(demo_db_url, SELLER)
         with unit_of_work(seller, engine=engine) as s:
@@ -86,25 +98,25 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
                 driver_name="Dana Ruiz", driver_phone="(510) 555-0142", vehicle_make="Ford",
                 vehicle_model="Transit", vehicle_plate="8ABC123",
             )  # fmt: skip
-        expect(buyer.get_by_test_id("order-status")).to_have_text("Shipped", timeout=20000)
+        expect(buyer.get_by_test_id("order-status")).to_have_text("Shipped", timeout=WAIT)
         order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
-        expect(buyer.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=20000)
-        expect(buyer.get_by_test_id("delivery-driver")).to_contain_text("Dana Ruiz")
-        expect(buyer.get_by_test_id("delivery-vehicle")).to_have_text("Ford Transit, plate 8ABC123")
+        expect(buyer.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-driver")).to_contain_text("Dana Ruiz", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-vehicle")).to_have_text("Ford Transit, plate 8ABC123", timeout=WAIT)
 
         sb.advance(order["id"], "enroute", trip_seconds=600)
         sb.advance_clock(300)
         sb.tick()
-        expect(buyer.get_by_test_id("delivery-status")).to_have_text("On the way", timeout=20000)
-        expect(buyer.get_by_test_id("delivery-progress")).to_have_text("50%", timeout=20000)
-        expect(buyer.get_by_test_id("delivery-route")).to_be_visible()
+        expect(buyer.get_by_test_id("delivery-status")).to_have_text("On the way", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-progress")).to_have_text("50%", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-route")).to_be_visible(timeout=WAIT)
 
         sb.advance_clock(400)
         sb.tick()  # arrived: signature captured, order completed
-        expect(buyer.get_by_test_id("delivery-status")).to_have_text("Delivered", timeout=20000)
-        expect(buyer.get_by_test_id("order-status")).to_have_text("Delivered", timeout=20000)
-        expect(buyer.get_by_test_id("delivery-proof")).to_be_visible()
-        expect(buyer.get_by_role("button", name="Report a problem")).to_be_visible()
+        expect(buyer.get_by_test_id("delivery-status")).to_have_text("Delivered", timeout=WAIT)
+        expect(buyer.get_by_test_id("order-status")).to_have_text("Delivered", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-proof")).to_be_visible(timeout=WAIT)
+        expect(buyer.get_by_role("button", name="Report a problem")).to_be_visible(timeout=WAIT)
     finally:
         ctx.close()
         worker.send_signal(signal.SIGTERM)

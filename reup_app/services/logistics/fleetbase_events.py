@@ -167,15 +167,17 @@ def apply_snapshot(session: Session, delivery: Delivery, order: fb.Order, at: da
         _merge_timeline(delivery, order.status, at)
     current = RANK.get(delivery.vendor_status or "", 0)
     new = RANK.get(order.status, 0)
+    if current < 9:  # a driver (re)assigned at any step before the end, e.g. order.driver_assigned
+        if order.driver:
+            delivery.driver_name = order.driver.name
+            delivery.driver_phone = order.driver.phone or delivery.driver_phone
+        if order.vehicle and order.vehicle.text:
+            delivery.vehicle = order.vehicle.text
     if new <= current:
         return False
     delivery.vendor_status = order.status
     if delivery.status != DeliveryStatus.DELIVERED:  # the seller may have marked it delivered already
         delivery.status = str(TO_DELIVERY[order.status])
-    if order.driver:
-        delivery.driver_name, delivery.driver_phone = order.driver.name, order.driver.phone or delivery.driver_phone
-    if order.vehicle and order.vehicle.text:
-        delivery.vehicle = order.vehicle.text
     if order.status == "completed":
         delivery.delivered_at = delivery.delivered_at or at
     if delivery.last_error and order.status != "failed":
@@ -243,7 +245,8 @@ def apply_event(session: Session, receipt_id: int, extras: dict[str, Any]) -> Ap
         _finish(session, receipt_id, "unmatched", message)
         return Applied("unmatched")
     order, delivery = locked
-    before = (delivery.status, delivery.vendor_status, delivery.route, delivery.timeline, delivery.proof)
+    watched = ("status", "vendor_status", "route", "timeline", "proof", "driver_name", "vehicle")
+    before = tuple(getattr(delivery, k) for k in watched)
     if kind.startswith("order."):
         apply_snapshot(session, delivery, fb.Order.parse(data), at)
     elif kind in ("driver.location_changed", "vehicle.location_changed"):
@@ -251,7 +254,7 @@ def apply_event(session: Session, receipt_id: int, extras: dict[str, Any]) -> Ap
     proof = extras.get("proof")
     if proof is not None and not delivery.proof:
         delivery.proof = json.dumps(proof)
-    changed = before != (delivery.status, delivery.vendor_status, delivery.route, delivery.timeline, delivery.proof)
+    changed = before != tuple(getattr(delivery, k) for k in watched)
     if changed:
         delivery.updated_at = utcnow()
         session.add(delivery)
