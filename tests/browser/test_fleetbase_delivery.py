@@ -26,7 +26,6 @@ from tests.browser.test_order_flow import BUYER, DEMO_PASSWORD, SELLER
 from tests.metrc_kit import PB_DIST
 from tests.sandboxes import FleetbaseSandbox, SandboxProcess
 
-
 WAIT = 45000  # ms; pushes are fast, but this machine may be loaded
 
 
