@@ -72,8 +72,8 @@ def is_late(d: Delivery, now: datetime) -> bool:
 
 def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime) -> DeliveryView:
     route = json.loads(d.route) if d.route else {}
-    timeline = [
-        (STEP_LABELS.get(t["status"], t["status"]), datetime.fromisoformat(t["at"]))
+    timeline: list[tuple[str, datetime | None]] = [
+        (str(STEP_LABELS.get(t["status"], t["status"])), datetime.fromisoformat(t["at"]))
         for t in (json.loads(d.timeline) if d.timeline else [])
     ]
     window = timedelta(hours=get_settings().delivery_problem_window_hours)
@@ -173,7 +173,7 @@ def seller_board(session: Session, principal: Principal, *, now: datetime | None
     now = now or utcnow()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = session.execute(
-        select(Delivery, Order, Entity.name)
+        select(Delivery, Order, col(Entity.name))
         .join(Order, col(Order.id) == col(Delivery.order_id))
         .join(Entity, col(Entity.id) == col(Order.buyer_entity_id))
         .where(
