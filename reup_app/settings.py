@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     metrc_vendor_gets_per_second: float = Field(150.0, gt=0)
     metrc_timeout_seconds: float = Field(20.0, gt=0)  # per METRC request; a POST past it is an ambiguous write
     metrc_transfer_poll_seconds: float = Field(15.0, gt=0)  # how often open manifests are followed in METRC
+    # Fleetbase deliveries: each seller license's API key is on its connection; one webhook endpoint
+    # (POST /api/webhooks/fleetbase) whose signing secret(s) are here (comma-separated to rotate).
+    fleetbase_base_url: str = "http://127.0.0.1:8802/v1"  # the local sandbox; https://api.fleetbase.io/v1 live
+    fleetbase_timeout_seconds: float = Field(20.0, gt=0)
+    fleetbase_webhook_secret: str | None = None
+    fleetbase_webhook_max_age_seconds: float = Field(43_200.0, gt=0)  # older (or further ahead) events are stale
+    delivery_problem_window_hours: float = Field(48.0, gt=0)  # the buyer may report a problem this long
+    demo_fleetbase: bool = False  # the demo seed connects the demo wholesalers to the Fleetbase sandbox
     worker_concurrency: int = Field(4, ge=1)  # per-connection jobs and outbox sends at a time in the leader
     worker_lease_ttl_ms: int = Field(15_000, ge=1000)
     worker_poll_seconds: float = Field(2.0, gt=0)

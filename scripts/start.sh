@@ -22,6 +22,15 @@ if [ -z "${REUP_METRC_BASE_URL:-}" ]; then
   PIDS+=($!)
 fi
 
+if [ -z "${REUP_FLEETBASE_WEBHOOK_SECRET:-}" ]; then
+  # Dev default: the local Fleetbase sandbox on 8802 signs its webhooks to this app with a demo secret.
+  export REUP_FLEETBASE_WEBHOOK_SECRET="whsec-reup-demo-sandbox" REUP_DEMO_FLEETBASE=1
+  echo "==> Starting the Fleetbase sandbox on 127.0.0.1:8802 (log: var/fleetbase-sandbox.log)"
+  reup sandbox fleetbase --port 8802 --webhook-secret "$REUP_FLEETBASE_WEBHOOK_SECRET" \
+    --webhook-url "${REUP_APP_URL:-http://localhost:$REUP_PORT}/api/webhooks/fleetbase" >>var/fleetbase-sandbox.log 2>&1 &
+  PIDS+=($!)
+fi
+
 echo "==> Preparing the database (${REUP_DATABASE_URL:-SQLite in var/reup.db})"
 reup seed --if-empty
 

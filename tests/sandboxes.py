@@ -170,3 +170,95 @@ def metrc_sandbox(metrc_sandbox_session) -> MetrcSandbox:
     """The session's METRC sandbox, reset to the demo state with no faults."""
     metrc_sandbox_session.reset()
     return metrc_sandbox_session
+
+
+class FleetbaseSandbox:
+    """Test handle on a running Fleetbase sandbox: base URL (…/v1), API key, and the control API."""
+
+    API_KEY = "flb_test_reup_sandbox"
+
+    def __init__(self, process: SandboxProcess) -> None:
+        self.process = process
+        self.root = process.base_url
+        self.base_url = process.base_url + "/v1"
+        self.control = httpx.Client(base_url=self.root, timeout=60.0)
+
+    def _post(self, path: str, body: dict | None = None) -> dict:
+        r = self.control.post(path, json=body or {})
+        if r.status_code != 200:
+            raise AssertionError(f"control call {path} failed: {r.status_code} {r.text}")
+        return r.json()
+
+    def _get(self, path: str):
+        r = self.control.get(path)
+        r.raise_for_status()
+        return r.json()
+
+    def reset(self) -> None:
+        self._post("/_sandbox/reset")
+
+    def fault(self, **settings) -> dict:
+        return self._post("/_sandbox/faults", settings)
+
+    def advance_clock(self, seconds: float) -> dict:
+        return self._post("/_sandbox/clock", {"advance_seconds": seconds})
+
+    def register_webhook(self, url: str, secret: str, retry_delays=(0.3, 0.6, 1.2)) -> dict:
+        return self._post("/_sandbox/fleetbase/webhooks", {"url": url, "secret": secret, "retry_delays": retry_delays})
+
+    def webhook_faults(self, **settings) -> dict:
+        return self._post("/_sandbox/fleetbase/webhooks/faults", settings)
+
+    def webhook_log(self) -> list[dict]:
+        return self._get("/_sandbox/fleetbase/webhooks")["log"]
+
+    def flush(self, timeout: float = 15) -> dict:
+        return self._post("/_sandbox/fleetbase/webhooks/flush", {"timeout": timeout})
+
+    def release(self) -> dict:
+        return self._post("/_sandbox/fleetbase/webhooks/release")
+
+    def signed_event(self, event_id: str) -> dict:
+        return self._get(f"/_sandbox/fleetbase/webhooks/events/{event_id}")
+
+    def orders(self) -> list[dict]:
+        return self._get("/_sandbox/fleetbase/orders")
+
+    def advance(self, order_id: str, to: str, **extra) -> dict:
+        return self._post(f"/_sandbox/fleetbase/orders/{order_id}/advance", {"to": to, **extra})
+
+    def tick(self, auto_complete: bool = True) -> dict:
+        return self._post("/_sandbox/fleetbase/tick", {"auto_complete": auto_complete})
+
+    def close(self) -> None:
+        self.control.close()
+
+
+@pytest.fixture(scope="session")
+def fleetbase_sandbox_session():
+    process = SandboxProcess("fleetbase")
+    sandbox = FleetbaseSandbox(process)
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()
+        process.stop()
+
+
+@pytest.fixture
+def fleetbase_sandbox(fleetbase_sandbox_session) -> FleetbaseSandbox:
+    """The session's Fleetbase sandbox, reset (no orders, no faults, no webhook endpoint)."""
+    fleetbase_sandbox_session.reset()
+    return fleetbase_sandbox_session
+
+
+@pytest.fixture(scope="session")
+def app_server(mysql_url):
+    """The app's Starlette API (webhook routes among it) on a real socket in this process, so a sandbox
+    can call the app back while the test shares its database, settings and event bus."""
+    from reup_app.api.routes import build_api
+    from tests.appserver import EmbeddedServer
+
+    server = EmbeddedServer(build_api())
+    yield server
+    server.stop()

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from reup_app.api.auth_routes import AUTH_ROUTES
+from reup_app.api.fleetbase_webhook import FLEETBASE_WEBHOOK_ROUTES
 from reup_app.api.secret_display import SECRET_DISPLAY_ROUTES
 from reup_app.db import get_engine, run_in_unit_of_work, unit_of_work
 from reup_app.errors import NotFound, ServiceError
@@ -112,6 +113,7 @@ def build_api() -> Starlette:
             Route("/api/orders/{number}/manifest.pdf", manifest_pdf, methods=["GET"]),
             *AUTH_ROUTES,
             *SECRET_DISPLAY_ROUTES,
+            *FLEETBASE_WEBHOOK_ROUTES,
             Route("/api/products/{product_id:int}/images/{image_id:int}", product_image, methods=["GET"]),
         ]
     )

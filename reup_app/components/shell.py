@@ -18,6 +18,7 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("Products", "/seller/products", "seller"),
     ("Inventory", "/seller/inventory", "seller"),
     ("Pricing", "/seller/pricing", "seller"),
+    ("Deliveries", "/seller/deliveries", "seller"),
     ("Integrations", "/settings/integrations", "manager"),
 ]
 AUDIENCES = ("all", "seller", "buyer", "admin", "manager")

@@ -23,6 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reup_app.jobs import fleetbase_orders as _fleetbase_orders  # noqa: F401  registers the outbox handler
 from reup_app.jobs import housekeeping
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
@@ -58,6 +59,13 @@ def _follow_metrc_transfers(fence) -> Any:
     return follow_transfers(get_engine(), fence)
 
 
+def _process_fleetbase_webhooks() -> Any:
+    """Stored Fleetbase events whose in-process kick was lost (or failed): apply them now."""
+    from reup_app.services.ordering.fleetbase_inbox import sweep
+
+    return sweep()
+
+
 def _retry_syncs(fence) -> Any:
     """Connections an admin asked to retry (status "retry"), without waiting for the next full pass."""
     return _run_syncs(fence, status="retry")
@@ -90,6 +98,13 @@ JOBS: tuple[JobSpec, ...] = (
         15,
         exclusive=False,
         needs_fence=True,
+    ),
+    JobSpec(
+        "process_fleetbase_webhooks",
+        _process_fleetbase_webhooks,
+        lambda: IntervalTrigger(seconds=5),
+        5,
+        exclusive=False,
     ),
     JobSpec("retry_syncs", _retry_syncs, lambda: IntervalTrigger(seconds=15), 15, exclusive=False, needs_fence=True),
     JobSpec(

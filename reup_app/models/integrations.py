@@ -59,7 +59,10 @@ class SyncRun(SQLModel, table=True):
 
 class WebhookReceipt(SQLModel, table=True):
     __tablename__ = "webhook_receipts"
-    __table_args__ = (UniqueConstraint("provider", "external_event_id", name="uq_webhooks_provider_event"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "external_event_id", name="uq_webhooks_provider_event"),
+        Index("ix_webhook_receipts_status", "status", "received_at"),
+    )
 
     id: int = Field(default=None, primary_key=True)
     provider: str = str_field(16)

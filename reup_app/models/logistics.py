@@ -28,6 +28,17 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = text_field(default=None)
     created_at: datetime = ts_field()
     updated_at: datetime = ts_field()
+    # Fleetbase (migration 0008): the vendor's own status (created/dispatched/started/enroute/
+    # completed/canceled/failed), the status timeline, the route (pickup, dropoff, driver point,
+    # progress), the proof of delivery, the scheduled window, and the buyer's problem report.
+    vendor_status: str | None = str_field(16, default=None)
+    scheduled_at: datetime | None = opt_ts_field()
+    timeline: str | None = text_field(default=None)  # JSON [{"status", "at"}]
+    route: str | None = text_field(default=None)  # JSON {"pickup": [lng, lat], "dropoff", "driver", "progress"}
+    proof: str | None = text_field(default=None)  # JSON {"type", "data_url", "at", "remarks"}
+    location_at: datetime | None = opt_ts_field()  # time of the driver point we hold (older ones are ignored)
+    problem_report: str | None = text_field(default=None)
+    problem_reported_at: datetime | None = opt_ts_field()
 
 
 class ComplianceManifest(SQLModel, table=True):

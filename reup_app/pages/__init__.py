@@ -15,6 +15,7 @@ from reup_app.pages import (  # noqa: F401
     order_detail,
     orders,
     product,
+    seller_deliveries,
     seller_inventory,
     seller_metrc,
     seller_pricing,

@@ -41,6 +41,14 @@ def _run_row(r) -> rx.Component:
     )
 
 
+def _unmatched_row(w) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(w["event"]),
+        rx.table.cell(rx.text(w["error"], size="1", color_scheme="red")),
+        rx.table.cell(w["when"]),
+    )
+
+
 @rx.page(route="/admin/jobs", title="Jobs · ReUp admin", on_load=J.load)
 def admin_jobs() -> rx.Component:
     return page_shell(
@@ -62,6 +70,12 @@ def admin_jobs() -> rx.Component:
             rx.cond(
                 J.runs.length() > 0,
                 data_table(["Connection", "Resource", "Error", "Started", ""], J.runs, _run_row),
+                rx.text("None.", size="2"),
+            ),
+            rx.heading("Webhooks for unknown orders", size="4", as_="h2"),
+            rx.cond(
+                J.unmatched.length() > 0,
+                data_table(["Event", "Why", "Received"], J.unmatched, _unmatched_row),
                 rx.text("None.", size="2"),
             ),
             spacing="4",

@@ -6,6 +6,7 @@ import reflex as rx
 from reup_app.components.shell import page_shell
 from reup_app.components.status import SELECT_STYLE, status_badge
 from reup_app.pages.order_compliance import manifest_card, preship_checklist
+from reup_app.pages.order_delivery import delivery_panel
 from reup_app.state.order_detail import ACTION_LABELS, PAYMENT_METHODS, OrderDetailState
 
 S = OrderDetailState
@@ -396,6 +397,7 @@ def order_detail_page() -> rx.Component:
                 _header(),
                 _actions(),
                 _lines(),
+                delivery_panel(),
                 manifest_card(),
                 _invoice(),
                 _timeline(),

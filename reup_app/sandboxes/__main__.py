@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The sandbox flags, shared with `reup sandbox`."""
-    parser.add_argument("vendor", choices=["metrc"], help="which vendor API to serve")
+    parser.add_argument("vendor", choices=["metrc", "fleetbase"], help="which vendor API to serve")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", choices=["demo", "empty"], default="demo", help="initial data (default: demo)")
@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vendor-key", action="append", dest="vendor_keys", help="accepted vendor API key (repeatable)"
     )
+    parser.add_argument("--api-key", action="append", dest="api_keys", help="Fleetbase: accepted API key (repeatable)")
+    parser.add_argument("--webhook-url", help="Fleetbase: send signed webhooks to this URL")
+    parser.add_argument("--webhook-secret", help="Fleetbase: the endpoint's signing secret")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         "bulk_packages": args.bulk_packages,
         "bulk_facilities": args.bulk_facilities,
         "vendor_keys": args.vendor_keys,
+        "api_keys": args.api_keys,
+        "webhook_url": args.webhook_url,
+        "webhook_secret": args.webhook_secret,
     }
     serve(args.vendor, host=args.host, port=args.port, options=options)
     return 0

@@ -43,3 +43,33 @@ def connect_demo_licenses(session: Session, companies: Iterable[tuple[str, list[
             made += 1
     session.flush()
     return made
+
+
+FLEETBASE_SANDBOX_KEY = "flb_test_reup_sandbox"  # the Fleetbase sandbox's default API key
+
+
+def connect_demo_fleetbase(session: Session, licenses: Iterable[License], now: datetime) -> int:
+    """With `REUP_DEMO_FLEETBASE=1` (scripts/start.sh): one Fleetbase connection per demo wholesaler
+    license to the local Fleetbase sandbox, so shipped demo orders get live deliveries."""
+    settings = get_settings()
+    if not settings.demo_fleetbase:
+        return 0
+    made = 0
+    for lic in licenses:
+        credentials = {"api_key": FLEETBASE_SANDBOX_KEY}
+        session.add(
+            IntegrationConnection(
+                entity_id=lic.entity_id,
+                license_id=lic.id,
+                provider=str(Provider.FLEETBASE),
+                base_url=settings.fleetbase_base_url,
+                credentials_encrypted=encrypt_credentials(lic.id, str(Provider.FLEETBASE), credentials),
+                enabled=True,
+                status="ok",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        made += 1
+    session.flush()
+    return made

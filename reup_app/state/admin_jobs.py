@@ -14,6 +14,7 @@ from reup_app.state.inputs import parse_id
 class AdminJobsState(AppState):
     messages: list[dict[str, str]] = []
     runs: list[dict[str, str]] = []
+    unmatched: list[dict[str, str]] = []  # vendor webhooks for orders ReUp does not know
     error: str = ""
     notice: str = ""
 
@@ -41,6 +42,14 @@ class AdminJobsState(AppState):
                 "when": format_datetime(r.started_at),
             }
             for r in failing
+        ]
+        self.unmatched = [
+            {
+                "event": f"{w.provider} {w.event_type} ({w.event_id})",
+                "error": w.error[:300],
+                "when": format_datetime(w.received_at),
+            }
+            for w in await self._call(error_queue.unmatched_webhooks)
         ]
 
     @rx.event

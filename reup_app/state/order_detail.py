@@ -16,12 +16,14 @@ from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.billing import download_tickets, invoices, payments
 from reup_app.services.compliance import manifest_pdf, manifests, preship
+from reup_app.services.logistics import deliveries
 from reup_app.services.ordering import line_edits as line_edits_service
 from reup_app.services.ordering import messages
 from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering import orders as orders_service
 from reup_app.services.ordering import reordering as reordering_service
 from reup_app.state.base import AppState, error_message
+from reup_app.state.deliveries import PROBLEM_KINDS, delivery_view
 from reup_app.state.order_views import (
     actor,
     describe_event,
@@ -75,6 +77,10 @@ class OrderDetailState(AppState):
     invoice: dict[str, str] = {}
     payment_rows: list[dict[str, str]] = []
     manifest: dict[str, str] = {}  # METRC manifest: status, number, last error (both parties, live)
+    delivery: dict[str, str] = {}  # Fleetbase delivery panel (both parties, live); see state/deliveries.py
+    delivery_steps: list[dict[str, str]] = []
+    problem_kind: str = "short"
+    problem_text: str = ""
     preship_checks: list[dict[str, str]] = []  # the seller's pre-ship checklist while the order can ship
     preship_blocked: bool = False
     can_record_payment: bool = False
@@ -145,10 +151,13 @@ class OrderDetailState(AppState):
     async def _load_compliance(self, o, principal) -> None:
         """The manifest once shipped; the pre-ship checklist while this principal may ship."""
         self.manifest, self.preship_checks, self.preship_blocked = {}, [], False
+        self.delivery, self.delivery_steps = {}, []
         try:
             if o.status in SHIPPED_STATUSES:
                 m = await self._call(manifests.get_order_manifest, o.number, principal=principal)
                 self.manifest = manifest_view(m) if m is not None else {}
+                d = await self._call(deliveries.get_order_delivery, o.number, principal=principal)
+                self.delivery, self.delivery_steps = delivery_view(d)
             if "ship" in o.available_actions:
                 report = await self._call(preship.preship_report, o.number, principal=principal)
                 self.preship_checks = [preship_view(c) for c in report.checks]
@@ -169,6 +178,7 @@ class OrderDetailState(AppState):
         self.error = self.notice = self.reason = self.message_body = ""
         self.payment_amount = self.payment_reference = self.driver_name = self.vehicle = ""
         self.ship_form = {}
+        self.problem_text = ""
         self.order, self.loaded = {}, False
         self._view_key = uuid.uuid4().hex[:16]
         number = route_arg(self.router.url.path, "orders")
@@ -331,6 +341,31 @@ class OrderDetailState(AppState):
             return
         if await self._run(messages.post_message, self._number, body, success="Message sent."):
             self.message_body = ""
+
+    @rx.event
+    def set_problem_kind(self, value: str):
+        if value in dict(PROBLEM_KINDS):
+            self.problem_kind = value
+
+    @rx.event
+    def set_problem_text(self, value: str):
+        text = self._text(value, "message")
+        if text is not None:
+            self.problem_text = text[:1000]
+
+    @rx.event
+    async def report_problem(self):
+        if not self.problem_text.strip():
+            self.error = "Say what was wrong with the delivery."
+            return
+        if await self._run(
+            deliveries.report_problem,
+            self._number,
+            self.problem_kind,
+            self.problem_text.strip(),
+            success="Problem reported to the seller.",
+        ):
+            self.problem_text = ""
 
     @rx.event
     async def record_payment(self):

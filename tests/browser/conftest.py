@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("REUP_TEST_PORT", "3100"))
 RUN_ID = uuid.uuid4().hex[:8]
 BASE_URL = f"http://localhost:{PORT}"
+WEBHOOK_SECRET = "whsec_browser_tests"  # the app's Fleetbase webhook secret (tests/browser/test_fleetbase_delivery.py)
 CHROMIUM = os.environ.get("REUP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -48,6 +49,7 @@ def _app_env(db_url: str) -> dict[str, str]:
             "REUP_EVENT_CHANNEL": f"reup:events:test:{PORT}:{RUN_ID}",
             "REUP_RT_TRACE": "1",  # the push hub records deliveries (tests/browser/test_realtime.py)
             "REUP_RT_SWEEP_SECONDS": "2",  # closed tabs are forgotten within seconds
+            "REUP_FLEETBASE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "REFLEX_TELEMETRY_ENABLED": "false",
             "REFLEX_CHECK_LATEST_VERSION": "0",
             "REFLEX_USE_SYSTEM_BUN": "1",

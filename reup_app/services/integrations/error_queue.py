@@ -1,5 +1,5 @@
-"""The admin error queue: outbox rows that spent their retry budget and sync runs that failed,
-with retry. Platform admins only."""
+"""The admin error queue: outbox rows that spent their retry budget, sync runs that failed (with
+retry), and vendor webhooks ReUp could not match to anything (listed). Platform admins only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from reup_app.errors import NotFound, ValidationError
 from reup_app.models.enums import OutboxStatus, SyncStatus
-from reup_app.models.integrations import IntegrationConnection, SyncRun
+from reup_app.models.integrations import IntegrationConnection, SyncRun, WebhookReceipt
 from reup_app.models.outbox import OutboxMessage
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
@@ -105,3 +105,29 @@ def retry_sync(session: Session, principal: Principal, run_id: int) -> Integrati
     conn.status, conn.last_error, conn.updated_at = "retry", None, utcnow()
     session.add(conn)
     return conn
+
+
+@dataclass(frozen=True)
+class UnmatchedWebhook:
+    id: int
+    provider: str
+    event_id: str
+    event_type: str
+    error: str
+    received_at: datetime
+
+
+def unmatched_webhooks(session: Session, principal: Principal) -> list[UnmatchedWebhook]:
+    """Signed vendor events for an order ReUp does not know (e.g. a Fleetbase order made by hand)."""
+    authorize(principal, "platform.jobs.manage", None)
+    rows = session.exec(
+        select(WebhookReceipt)
+        .where(WebhookReceipt.status == "unmatched")
+        .order_by(col(WebhookReceipt.received_at).desc())
+        .limit(LIMIT)
+    ).all()
+    return [
+        UnmatchedWebhook(r.id, r.provider, r.external_event_id, r.event_type or "", r.error or "", r.received_at)
+        for r in rows
+        if r.id is not None
+    ]

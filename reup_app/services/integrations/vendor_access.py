@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
+from reup_app.integrations.fleetbase.client import FleetbaseClient
 from reup_app.integrations.metrc.client import MetrcClient
 from reup_app.models import IntegrationConnection
 from reup_app.models.enums import Provider
@@ -40,3 +41,11 @@ def metrc_client(connection: IntegrationConnection, settings: Settings | None = 
         raise NotFound("That connection is not a METRC connection.")
     user_key = str(decrypt_credentials(connection).get("user_key") or "")
     return MetrcClient.from_settings(settings or get_settings(), user_key, base_url=connection.base_url or None)
+
+
+def fleetbase_client(connection: IntegrationConnection, settings: Settings | None = None) -> FleetbaseClient:
+    """A Fleetbase client with this connection's API key and base URL (the sandbox in the demo and tests)."""
+    if connection.provider != Provider.FLEETBASE:
+        raise NotFound("That connection is not a Fleetbase connection.")
+    api_key = str(decrypt_credentials(connection).get("api_key") or "")
+    return FleetbaseClient.from_settings(settings or get_settings(), api_key, base_url=connection.base_url or None)

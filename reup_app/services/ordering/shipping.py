@@ -27,6 +27,7 @@ from reup_app.models.enums import DeliveryStatus, ManifestStatus, Provider
 from reup_app.models.types import utcnow
 from reup_app.services.compliance.metrc_transfers import plan_metrc_transfer
 from reup_app.services.compliance.transport import ShipmentDetails
+from reup_app.services.logistics.fleetbase_plan import plan_fleetbase_delivery
 
 
 @runtime_checkable
@@ -57,19 +58,20 @@ class PendingRecordsHooks:
             session.flush()
             plan_metrc_transfer(session, order, manifest, details)
         if session.execute(select(col(Delivery.id)).where(col(Delivery.order_id) == order.id)).first() is None:
-            session.add(
-                Delivery(
-                    order_id=order.id,
-                    provider=str(Provider.FLEETBASE),
-                    status=str(DeliveryStatus.PENDING),
-                    driver_name=details.driver_name,
-                    driver_phone=details.driver_phone,
-                    vehicle=details.vehicle_text,
-                    eta=details.eta,
-                    created_at=now,
-                    updated_at=now,
-                )
+            delivery = Delivery(
+                order_id=order.id,
+                provider=str(Provider.FLEETBASE),
+                status=str(DeliveryStatus.PENDING),
+                driver_name=details.driver_name,
+                driver_phone=details.driver_phone,
+                vehicle=details.vehicle_text,
+                eta=details.eta,
+                created_at=now,
+                updated_at=now,
             )
+            session.add(delivery)
+            session.flush()
+            plan_fleetbase_delivery(session, order, delivery, details)
 
     def order_delivered(self, session: Session, order: Order) -> None:
         now = utcnow()

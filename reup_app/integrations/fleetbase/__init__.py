@@ -1,0 +1,1 @@
+"""The Fleetbase v1 client (orders, places, tracker, ETA, proofs) on the shared HTTP layers."""

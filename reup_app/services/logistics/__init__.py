@@ -1,0 +1,10 @@
+"""Deliveries through Fleetbase.
+
+- `fleetbase_plan`: at ship, the outbox row that creates the Fleetbase order after commit (or the
+  "not connected" note), the order body, and recording what Fleetbase answered.
+- `fleetbase_events`: the signed webhook (verify, store the raw event, drop duplicates) and applying
+  an event to the delivery without ever moving its status backwards; a completed delivery moves the
+  order to delivered through the order state machine.
+- `deliveries`: what the order page and the seller's deliveries board show, and the buyer's
+  problem report.
+"""

@@ -1,0 +1,129 @@
+"""The Fleetbase delivery live in real Chromium: the seller ships, a real `reup worker` creates the
+Fleetbase order in the sandbox, the sandbox sends signed webhooks to the app's endpoint, and the
+buyer's already-open order page goes from dispatched, along the route, to delivered (proof shown,
+order delivered) without reloading."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from reup_app.db import build_engine, unit_of_work
+from reup_app.models import IntegrationConnection, License
+from reup_app.models.types import utcnow
+from reup_app.security.crypto import encrypt_credentials
+from reup_app.services.ordering import orders
+from tests.browser.conftest import BASE_URL, ROOT, WEBHOOK_SECRET, _app_env
+from tests.browser.test_metrc_manifest import _fulfilled_order, _principal
+from tests.browser.test_order_flow import BUYER, DEMO_PASSWORD, SELLER
+from tests.metrc_kit import PB_DIST
+from tests.sandboxes import FleetbaseSandbox, SandboxProcess
+
+WAIT = 45000  # ms; pushes are fast, but this machine may be loaded
+
+
+def _sign_in(page, email: str) -> None:
+    """As test_order_flow's, with room for a loaded machine (the first socket connect can be slow)."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.locator("form").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signed-in-user")).to_have_text(email, timeout=60000)
+
+
+def _connect(engine, sb: FleetbaseSandbox, *, enabled: bool = True) -> None:
+    with unit_of_work(None, engine=engine) as s:
+        lic = s.execute(select(License).where(License.number == PB_DIST)).scalar_one()
+        conn = s.execute(
+            select(IntegrationConnection).where(
+                IntegrationConnection.license_id == lic.id, IntegrationConnection.provider == "fleetbase"
+            )
+        ).scalar_one_or_none()
+        now = utcnow()
+        conn = conn or IntegrationConnection(
+            entity_id=lic.entity_id, license_id=lic.id, provider="fleetbase", created_at=now
+        )
+        conn.base_url, conn.enabled, conn.updated_at = sb.base_url, enabled, now
+        conn.credentials_encrypted = encrypt_credentials(lic.id, "fleetbase", {"api_key": sb.API_KEY})
+        s.add(conn)
+
+
+def _worker(url: str) -> subprocess.Popen:
+    env = _app_env(url)
+    env.update({"PYTHONPATH": str(ROOT), "REUP_WORKER_LEASE_TTL_MS": "2000", "REUP_WORKER_POLL_SECONDS": "0.5"})
+    log = open(ROOT / "var" / "browser-fleetbase-worker.log", "w")
+    code = "import sys; from reup_app.cli import main; sys.exit(main(['worker']))"
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_order(sb: FleetbaseSandbox, internal_id: str, status: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [o for o in sb.orders() if o["internal_id"] == internal_id and o["status"] == status]
+        if found:
+            return found[0]
+        time.sleep(0.3)
+    raise AssertionError(f"no {status} Fleetbase order {internal_id!r} after {timeout} s")
+
+
+def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_url, demo_db_url):
+    process = SandboxProcess("fleetbase")
+    sb = FleetbaseSandbox(process)
+    sb.register_webhook(f"{BASE_URL}/api/webhooks/fleetbase", WEBHOOK_SECRET)
+    engine = build_engine(demo_db_url)
+    _connect(engine, sb)
+    number = _fulfilled_order(engine, demo_db_url)
+    worker = _worker(demo_db_url)
+    ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
+    try:
+        buyer = ctx.new_page()
+        buyer.set_default_timeout(WAIT)
+        _sign_in(buyer, BUYER)
+        buyer.goto(f"/orders/{number}")
+        expect(buyer.get_by_test_id("order-status")).to_have_text("Fulfilled", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-panel")).to_have_count(0, timeout=WAIT)
+
+        seller = _principal(demo_db_url, SELLER)
+        with unit_of_work(seller, engine=engine) as s:
+            orders.transition(
+                s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
+                driver_name="Dana Ruiz", driver_phone="(510) 555-0142", vehicle_make="Ford",
+                vehicle_model="Transit", vehicle_plate="8ABC123",
+            )  # fmt: skip
+        expect(buyer.get_by_test_id("order-status")).to_have_text("Shipped", timeout=WAIT)
+        order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
+        expect(buyer.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-driver")).to_contain_text("Dana Ruiz", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-vehicle")).to_have_text("Ford Transit, plate 8ABC123", timeout=WAIT)
+
+        sb.advance(order["id"], "enroute", trip_seconds=600)
+        sb.advance_clock(300)
+        sb.tick()
+        expect(buyer.get_by_test_id("delivery-status")).to_have_text("On the way", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-progress")).to_have_text("50%", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-route")).to_be_visible(timeout=WAIT)
+
+        sb.advance_clock(400)
+        sb.tick()  # arrived: signature captured, order completed
+        expect(buyer.get_by_test_id("delivery-status")).to_have_text("Delivered", timeout=WAIT)
+        expect(buyer.get_by_test_id("order-status")).to_have_text("Delivered", timeout=WAIT)
+        expect(buyer.get_by_test_id("delivery-proof")).to_be_visible(timeout=WAIT)
+        expect(buyer.get_by_role("button", name="Report a problem")).to_be_visible(timeout=WAIT)
+    finally:
+        ctx.close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(worker.pid, signal.SIGKILL)
+        _connect(engine, sb, enabled=False)
+        engine.dispose()
+        sb.close()
+        process.stop()
