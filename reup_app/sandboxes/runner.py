@@ -9,7 +9,10 @@ import json
 import os
 
 OPTIONS_ENV = "REUP_SANDBOX_OPTIONS"
-FACTORIES = {"metrc": "reup_app.sandboxes.metrc.server:app_from_env"}
+FACTORIES = {
+    "metrc": "reup_app.sandboxes.metrc.server:app_from_env",
+    "dutchie": "reup_app.sandboxes.dutchie.server:app_from_env",
+}
 
 
 def options_from_env() -> dict:

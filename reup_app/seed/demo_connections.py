@@ -43,3 +43,8 @@ def connect_demo_licenses(session: Session, companies: Iterable[tuple[str, list[
             made += 1
     session.flush()
     return made
+
+
+def demo_dutchie_key(license_number: str) -> str:
+    """The Dutchie sandbox location key of a demo store (the sandbox seeds its locations from here)."""
+    return "demo-dutchie-" + license_number.lower()
