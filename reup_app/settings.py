@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     metrc_vendor_gets_per_second: float = Field(150.0, gt=0)
     metrc_timeout_seconds: float = Field(20.0, gt=0)  # per METRC request; a POST past it is an ambiguous write
     metrc_transfer_poll_seconds: float = Field(15.0, gt=0)  # how often open manifests are followed in METRC
+    dutchie_base_url: str = "http://127.0.0.1:8803"  # the local Dutchie sandbox; https://api.pos.dutchie.com live
+    dutchie_timeout_seconds: float = Field(30.0, gt=0)  # per Dutchie request
     worker_concurrency: int = Field(4, ge=1)  # per-connection jobs and outbox sends at a time in the leader
     worker_lease_ttl_ms: int = Field(15_000, ge=1000)
     worker_poll_seconds: float = Field(2.0, gt=0)

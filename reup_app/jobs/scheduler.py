@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from reup_app.jobs import housekeeping
+from reup_app.jobs import dutchie_pushes as _dutchie_pushes  # noqa: F401  registers the outbox handlers
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.leader import LeaderState, elect_forever
@@ -45,7 +46,7 @@ def _send_outbox(fence) -> Any:
 
 def _run_syncs(fence, status: str | None = None) -> Any:
     from reup_app.db import get_engine
-    from reup_app.jobs import metrc_packages  # noqa: F401  (registers the METRC package sync)
+    from reup_app.jobs import dutchie_sync, metrc_packages  # noqa: F401  (register the METRC and Dutchie syncs)
     from reup_app.jobs.sync_registry import run_registered_syncs
 
     return run_registered_syncs(get_engine(), fence, max_workers=get_settings().worker_concurrency, status=status)
