@@ -37,7 +37,9 @@ def _client(msg: OutboxDelivery) -> DutchieClient:
 def _vendor_id(client: DutchieClient, license_number: str | None) -> int:
     vendor = client.vendor_by_license(license_number or "")
     if vendor is None:
-        raise Rejected(f"Dutchie has no vendor with licence {license_number}; add the wholesaler as a vendor in Dutchie.")
+        raise Rejected(
+            f"Dutchie has no vendor with licence {license_number}; add the wholesaler as a vendor in Dutchie."
+        )
     return vendor.vendor_id
 
 

@@ -89,7 +89,10 @@ def sync_products(ctx: SyncContext, connection: IntegrationConnection, client: D
 def sync_inventory(
     ctx: SyncContext, connection: IntegrationConnection, client: DutchieClient, *, take: int = 1000
 ) -> int:
-    items = list(client.inventory(take=take, on_page=lambda done, total: ctx.progress(done, total)))
+    def on_page(done: int, total: int) -> None:
+        ctx.progress(done, total)
+
+    items = list(client.inventory(take=take, on_page=on_page))
     license_id = connection.license_id
 
     def write(session: Session) -> int:
@@ -100,6 +103,10 @@ def sync_inventory(
     written = ctx.commit(write, cursor=iso(utcnow()), seen=len(items))
     ctx.items_changed += written
     return len(items)
+
+
+def _replace_day(session: Session, *, license_id: int, day, transactions) -> int:
+    return store_data.replace_day(session, license_id, day, transactions)
 
 
 def day_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -129,8 +136,8 @@ def sync_sales(
         txs = client.transactions(begin, min(end, now))
         n = sum(len(t.items) for t in txs)
         lines += n
-        write = partial(store_data.replace_day, license_id=license_id, day=begin.date(), transactions=txs)
-        ctx.commit(lambda s, w=write: w(s), cursor=iso(min(end, today)), seen=n, changed=n)
+        write = partial(_replace_day, license_id=license_id, day=begin.date(), transactions=txs)
+        ctx.commit(write, cursor=iso(min(end, today)), seen=n, changed=n)
         if on_day:
             on_day(n)
         ctx.progress(i + 1, len(windows))

@@ -23,8 +23,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from reup_app.jobs import housekeeping
 from reup_app.jobs import dutchie_pushes as _dutchie_pushes  # noqa: F401  registers the outbox handlers
+from reup_app.jobs import housekeeping
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.leader import LeaderState, elect_forever

@@ -99,9 +99,18 @@ def demo_state(now: datetime) -> DutchieState:
                 for p in products
             ]
             vendors = [
-                {"vendorId": 500 + lic.id, "vendorName": entities[lic.entity_id].name, "licenseNumber": lic.number,
-                 "state": lic.state, "city": None, "address": None, "postalCode": None, "contactName": None,
-                 "contactEmail": None, "contactPhone": None}  # fmt: skip
+                {
+                    "vendorId": 500 + lic.id,
+                    "vendorName": entities[lic.entity_id].name,
+                    "licenseNumber": lic.number,
+                    "state": lic.state,
+                    "city": None,
+                    "address": None,
+                    "postalCode": None,
+                    "contactName": None,
+                    "contactEmail": None,
+                    "contactPhone": None,
+                }  # fmt: skip
                 for lic in licenses
                 if lic.license_type != "adult_use_retail"
             ]

@@ -60,8 +60,14 @@ def control_routes(api: DutchieApi, options: dict) -> list[BaseRoute]:
 
     async def locations(request: Request):
         return [
-            {"key": k, "name": loc.name, "license_number": loc.license_number, "products": len(loc.products),
-             "inventory": len(loc.inventory), "transactions": len(loc.sales)}  # fmt: skip
+            {
+                "key": k,
+                "name": loc.name,
+                "license_number": loc.license_number,
+                "products": len(loc.products),
+                "inventory": len(loc.inventory),
+                "transactions": len(loc.sales),
+            }  # fmt: skip
             for k, loc in store.state.locations.items()
         ]
 

@@ -1,4 +1,4 @@
-""""Test" on a store connection: ask Dutchie /whoami who the stored key is, fill in the location
+""" "Test" on a store connection: ask Dutchie /whoami who the stored key is, fill in the location
 name, and warn when its licence differs from the store's ReUp licence.
 
 The call is remote, so no transaction is open while it runs: one short unit of work authorizes and

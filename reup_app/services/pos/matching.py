@@ -68,16 +68,31 @@ def _by_brand_name(session: Session, names: list[str]) -> dict[tuple[str, str], 
 def rematch(session: Session, license_id: int) -> dict[str, int]:
     """Run the rules over the store's products not mapped by hand; returns counts per rule."""
     rows = session.exec(
-        select(PosProduct.id, PosProduct.sku, PosProduct.package_label, PosProduct.brand_name, PosProduct.name,
-               PosProduct.matched_product_id, PosProduct.match_rule)  # fmt: skip
-        .where(PosProduct.license_id == license_id, PosProduct.match_rule != "manual")
+        select(
+            PosProduct.id,
+            PosProduct.sku,
+            PosProduct.package_label,
+            PosProduct.brand_name,
+            PosProduct.name,
+            PosProduct.matched_product_id,
+            PosProduct.match_rule,
+        ).where(PosProduct.license_id == license_id, PosProduct.match_rule != "manual")  # fmt: skip
     ).all()
-    skus = _by_sku(session, sorted({r[1] for r in rows if r[1]}))
-    labels = _by_label(session, sorted({r[2] for r in rows if r[2]}))
-    names = _by_brand_name(session, sorted({r[4] for r in rows if r[4] and r[3]}))
+    skus = _by_sku(session, sorted({r.sku for r in rows if r.sku}))
+    labels = _by_label(session, sorted({r.package_label for r in rows if r.package_label}))
+    names = _by_brand_name(session, sorted({r.name for r in rows if r.name and r.brand_name}))
     counts = {"sku": 0, "label": 0, "brand_name": 0, "none": 0}
     changes = []
-    for pos_id, sku, label, brand, name, current, rule in rows:
+    for r in rows:
+        pos_id, sku, label, brand, name, current, rule = (
+            r.id,
+            r.sku,
+            r.package_label,
+            r.brand_name,
+            r.name,
+            r.matched_product_id,
+            r.match_rule,
+        )
         found: tuple[int | None, str] = (None, "none")
         if sku and sku.upper() in skus:
             found = (skus[sku.upper()], "sku")

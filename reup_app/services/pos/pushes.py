@@ -63,7 +63,7 @@ def _items(session: Session, order: Order) -> list[dict[str, Any]]:
             allocs.setdefault(a.order_line_id, []).append(a)
     items = []
     for ln in lines:
-        picks = allocs.get(ln.id) or [None]
+        picks: list[OrderLineAllocation | None] = list(allocs.get(ln.id) or [None])
         for a in picks:
             qty = a.quantity if a is not None else ln.quantity
             items.append({

@@ -31,23 +31,32 @@ def upsert(session: Session, model: Any, rows: Sequence[dict[str, Any]], update_
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         if session.get_bind().dialect.name == "mysql":
-            stmt = mysql_insert(table).values(chunk)
-            stmt = stmt.on_duplicate_key_update({f: stmt.inserted[f] for f in fields})
+            mine = mysql_insert(table).values(chunk)
+            session.execute(mine.on_duplicate_key_update({f: mine.inserted[f] for f in fields}))
         else:
-            stmt = sqlite_insert(table).values(chunk)
+            lite = sqlite_insert(table).values(chunk)
             keys = [c.name for c in next(c for c in table.constraints if c.name and c.name.startswith("uq_")).columns]
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={f: stmt.excluded[f] for f in fields})
-        session.execute(stmt)
+            session.execute(lite.on_conflict_do_update(index_elements=keys, set_={f: lite.excluded[f] for f in fields}))
     return len(rows)
 
 
 def apply_products(session: Session, license_id: int, products: Sequence[ProductDetail]) -> int:
     now = utcnow()
     rows = [
-        {"license_id": license_id, "pos_product_id": p.product_id, "sku": p.sku[:64], "name": p.name[:255],
-         "brand_name": p.brand_name[:128], "category": p.category[:64], "unit_cost": p.unit_cost,
-         "active": p.is_active, "last_modified": p.last_modified, "on_hand": Decimal(0), "match_rule": "none",
-         "updated_at": now}  # fmt: skip
+        {
+            "license_id": license_id,
+            "pos_product_id": p.product_id,
+            "sku": p.sku[:64],
+            "name": p.name[:255],
+            "brand_name": p.brand_name[:128],
+            "category": p.category[:64],
+            "unit_cost": p.unit_cost,
+            "active": p.is_active,
+            "last_modified": p.last_modified,
+            "on_hand": Decimal(0),
+            "match_rule": "none",
+            "updated_at": now,
+        }  # fmt: skip
         for p in products
     ]
     return upsert(session, PosProduct, rows, PRODUCT_FIELDS)
