@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from reup_app.errors import NotFound, ValidationError
@@ -67,16 +68,16 @@ def _by_brand_name(session: Session, names: list[str]) -> dict[tuple[str, str], 
 
 def rematch(session: Session, license_id: int) -> dict[str, int]:
     """Run the rules over the store's products not mapped by hand; returns counts per rule."""
-    rows = session.exec(
-        select(
-            PosProduct.id,
-            PosProduct.sku,
-            PosProduct.package_label,
-            PosProduct.brand_name,
-            PosProduct.name,
-            PosProduct.matched_product_id,
-            PosProduct.match_rule,
-        ).where(PosProduct.license_id == license_id, PosProduct.match_rule != "manual")  # fmt: skip
+    rows = session.execute(
+        sa_select(
+            col(PosProduct.id),
+            col(PosProduct.sku),
+            col(PosProduct.package_label),
+            col(PosProduct.brand_name),
+            col(PosProduct.name),
+            col(PosProduct.matched_product_id),
+            col(PosProduct.match_rule),
+        ).where(col(PosProduct.license_id) == license_id, col(PosProduct.match_rule) != "manual")
     ).all()
     skus = _by_sku(session, sorted({r.sku for r in rows if r.sku}))
     labels = _by_label(session, sorted({r.package_label for r in rows if r.package_label}))

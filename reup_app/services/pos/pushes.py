@@ -63,13 +63,17 @@ def _items(session: Session, order: Order) -> list[dict[str, Any]]:
             allocs.setdefault(a.order_line_id, []).append(a)
     items = []
     for ln in lines:
-        picks: list[OrderLineAllocation | None] = list(allocs.get(ln.id) or [None])
-        for a in picks:
-            qty = a.quantity if a is not None else ln.quantity
+        picks: list[OrderLineAllocation | None] = []
+        picks.extend(allocs.get(ln.id, []))
+        if not picks:
+            picks.append(None)  # not allocated to packages (no labels to send)
+        for pick in picks:
+            qty = pick.quantity if pick is not None else ln.quantity
             items.append({
                 "productId": pos.get(ln.product_id), "productName": ln.product_name, "quantity": str(qty),
                 "unitType": "Qty", "cost": str(ln.unit_price), "totalPackageCost": str(ln.unit_price * qty),
-                "packageId": a.package_label if a else None, "externalPackageId": a.package_label if a else None,
+                "packageId": pick.package_label if pick else None,
+                "externalPackageId": pick.package_label if pick else None,
             })  # fmt: skip
     return items
 
