@@ -46,7 +46,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def _product(pid: int, sku: str, name: str, brand: str, category: str, cost: Decimal, modified: datetime) -> dict:
+def make_product(pid: int, sku: str, name: str, brand: str, category: str, cost: Decimal, modified: datetime) -> dict:
     return {
         "productId": pid,
         "sku": sku,
@@ -145,17 +145,17 @@ def _catalog(loc: Location, market: list[dict], rng: random.Random, now: datetim
         pid = 70000 + loc.location_id * 100 + n
         own_label = f"1A4{loc.location_id:06d}{n:015d}"[:24]
         if n < 12:  # the store keys the wholesaler's SKU
-            out.append((_product(pid, m["sku"], m["name"], m["brand"], m["category"], cost, modified), own_label))
+            out.append((make_product(pid, m["sku"], m["name"], m["brand"], m["category"], cost, modified), own_label))
         elif n < 18 and m in with_label:  # its own SKU, but the package carries the marketplace lot's tag
             sku = f"{prefix}-{n:04d}"
-            out.append((_product(pid, sku, f"{m['name']} (store)", "", m["category"], cost, modified), m["label"]))
+            out.append((make_product(pid, sku, f"{m['name']} (store)", "", m["category"], cost, modified), m["label"]))
         else:  # its own SKU, same brand and name
             sku = f"{prefix}-{n:04d}"
-            out.append((_product(pid, sku, m["name"], m["brand"], m["category"], cost, modified), own_label))
+            out.append((make_product(pid, sku, m["name"], m["brand"], m["category"], cost, modified), own_label))
     for n, name in enumerate(HOUSE):
         pid = 70000 + loc.location_id * 100 + 50 + n
         modified = now - timedelta(days=rng.uniform(1, DAYS))
-        house = _product(pid, f"{prefix}-H{n:03d}", name, "House", "accessories", Decimal("3.50"), modified)
+        house = make_product(pid, f"{prefix}-H{n:03d}", name, "House", "accessories", Decimal("3.50"), modified)
         out.append((house, f"1A4{loc.location_id:06d}H{n:014d}"[:24]))
     return out
 
@@ -211,7 +211,7 @@ def add_bulk(state: DutchieState, now: datetime, *, inventory: int, lines: int, 
     n_products = max(1, inventory // 10)
     for i in range(n_products):
         pid = 900000 + i
-        loc.products[pid] = _product(pid, f"BENCH-{i:06d}", f"Bench Product {i}", f"Brand {i % 40}", "flower",
+        loc.products[pid] = make_product(pid, f"BENCH-{i:06d}", f"Bench Product {i}", f"Brand {i % 40}", "flower",
                                      Decimal("5.00"), now - timedelta(days=rng.uniform(0, days)))  # fmt: skip
     for i in range(inventory):
         pid = 900000 + i % n_products

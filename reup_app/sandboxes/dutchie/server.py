@@ -9,12 +9,15 @@ Control routes (besides the shared /_sandbox/ ones):
     POST /_sandbox/dutchie/sale {"key", "product_id", "quantity", "at"?}   a new sale now (or at)
     POST /_sandbox/dutchie/product {"key", "product_id", ...camelCase changes}  bumps lastModifiedDateUTC
     POST /_sandbox/dutchie/inventory {"key", "product_id", "quantity"}    on-hand of the product's row
+    POST /_sandbox/dutchie/location {"key", "name", "license_number", "products": [{"productId", "sku",
+         "productName", "brandName", "unitCost"}], "stock": [{"product_id", "quantity", "label"}]}  a new store
     POST /_sandbox/dutchie/settings {"rate_limits": {"/products": 5}}
     POST /_sandbox/dutchie/bulk {"inventory": 50000, "lines": 200000, "days": 30}
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from starlette.requests import Request
@@ -23,8 +26,8 @@ from starlette.routing import BaseRoute
 from reup_app.sandboxes.app import ControlError, SandboxContext, build_app, control_route, json_body
 from reup_app.sandboxes.clock import parse_instant
 from reup_app.sandboxes.dutchie.routes import DutchieApi
-from reup_app.sandboxes.dutchie.seed import add_bulk, demo_state, empty_state, iso
-from reup_app.sandboxes.dutchie.store import DutchieState, DutchieStore, Line, Location, Sale
+from reup_app.sandboxes.dutchie.seed import add_bulk, demo_state, empty_state, iso, make_product
+from reup_app.sandboxes.dutchie.store import DutchieState, DutchieStore, Line, Location, Sale, Stock
 from reup_app.sandboxes.runner import options_from_env
 
 SEEDS = ("demo", "empty")
@@ -112,6 +115,30 @@ def control_routes(api: DutchieApi, options: dict) -> list[BaseRoute]:
                     return {"inventoryId": s.inventory_id, "quantityAvailable": body.get("quantity", 0)}
         raise LookupError(f"product {pid} has no inventory row")
 
+    async def location(request: Request):
+        body = await json_body(request)
+        key, name, number = body.get("key"), body.get("name"), body.get("license_number")
+        if not all(isinstance(v, str) and v for v in (key, name, number)):
+            raise ControlError("key, name and license_number are required strings")
+        now = ctx.clock.now()
+        with store.lock:
+            loc = Location(str(key), store.state.next_id(), str(name), str(number), str(name))
+            loc.vendors = [dict(v) for v in body.get("vendors") or []]
+            for p in body.get("products") or []:
+                pid = int(p["productId"])
+                cost = Decimal(str(p.get("unitCost", "5")))
+                loc.products[pid] = make_product(pid, str(p.get("sku", "")), str(p.get("productName", "")),
+                                             str(p.get("brandName") or ""), str(p.get("category", "flower")),
+                                             cost, now - timedelta(days=1))  # fmt: skip
+            for st in body.get("stock") or []:
+                pid = _product_id(loc, st.get("product_id"))
+                qty, label = Decimal(str(st.get("quantity", 0))), str(st.get("label") or f"1A4X{pid:020d}")
+                loc.inventory.append(
+                    Stock(store.state.next_id(), pid, qty, label, Decimal(str(loc.products[pid]["unitCost"])))
+                )
+            store.state.locations[loc.key] = loc
+        return {"key": loc.key, "location_id": loc.location_id}
+
     async def settings(request: Request):
         body = await json_body(request)
         limits = body.get("rate_limits") or {}
@@ -133,6 +160,7 @@ def control_routes(api: DutchieApi, options: dict) -> list[BaseRoute]:
         control_route("/_sandbox/dutchie/sale", sale, ["POST"]),
         control_route("/_sandbox/dutchie/product", product, ["POST"]),
         control_route("/_sandbox/dutchie/inventory", inventory, ["POST"]),
+        control_route("/_sandbox/dutchie/location", location, ["POST"]),
         control_route("/_sandbox/dutchie/settings", settings, ["POST"]),
         control_route("/_sandbox/dutchie/bulk", bulk, ["POST"]),
     ]
