@@ -67,6 +67,8 @@ def sync_all(engine, conn: IntegrationConnection, fence_: Fence | None = None) -
         "dutchie.sales": dutchie_sync.sync_dutchie_sales,
     }
     return {
-        name: run_sync(engine, fence_, connection_id=conn.id, resource=name.split(".")[1], fn=lambda ctx, f=fn: f(ctx, conn))
+        name: run_sync(
+            engine, fence_, connection_id=conn.id, resource=name.split(".")[1], fn=lambda ctx, f=fn: f(ctx, conn)
+        )
         for name, fn in fns.items()
     }

@@ -214,7 +214,9 @@ class DutchieSandbox:
         return self._post("/_sandbox/dutchie/location", body)
 
     def sale(self, key: str, product_id: int, quantity=1, at: str | None = None) -> dict:
-        return self._post("/_sandbox/dutchie/sale", {"key": key, "product_id": product_id, "quantity": quantity, "at": at})
+        return self._post(
+            "/_sandbox/dutchie/sale", {"key": key, "product_id": product_id, "quantity": quantity, "at": at}
+        )
 
     def change_product(self, key: str, product_id: int, **changes) -> dict:
         return self._post("/_sandbox/dutchie/product", {"key": key, "product_id": product_id, **changes})

@@ -124,12 +124,12 @@ def control_routes(api: DutchieApi, options: dict) -> list[BaseRoute]:
         with store.lock:
             loc = Location(str(key), store.state.next_id(), str(name), str(number), str(name))
             loc.vendors = [dict(v) for v in body.get("vendors") or []]
-            for p in body.get("products") or []:
+            for n, p in enumerate(body.get("products") or []):
                 pid = int(p["productId"])
                 cost = Decimal(str(p.get("unitCost", "5")))
                 loc.products[pid] = make_product(pid, str(p.get("sku", "")), str(p.get("productName", "")),
                                              str(p.get("brandName") or ""), str(p.get("category", "flower")),
-                                             cost, now - timedelta(days=1))  # fmt: skip
+                                             cost, now - timedelta(days=1, minutes=-10 * n))  # fmt: skip
             for st in body.get("stock") or []:
                 pid = _product_id(loc, st.get("product_id"))
                 qty, label = Decimal(str(st.get("quantity", 0))), str(st.get("label") or f"1A4X{pid:020d}")

@@ -90,7 +90,7 @@ def weighted_velocity(units_by_age: dict[int, Decimal], days: int) -> float:
 
 
 def order_quantity(velocity: float, on_hand: Decimal, lead: int, target: int, minimum: Decimal, case: int) -> Decimal:
-    need = Decimal(str(velocity)) * (lead + target) - on_hand
+    need = Decimal(str(round(velocity, 3))) * (lead + target) - on_hand  # the velocity as shown
     if need <= 0:
         return Decimal(0)
     qty = max(need.quantize(Decimal(1), rounding=ROUND_CEILING), minimum)
