@@ -19,6 +19,8 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("Inventory", "/seller/inventory", "seller"),
     ("Pricing", "/seller/pricing", "seller"),
     ("Integrations", "/settings/integrations", "manager"),
+    ("Store POS", "/pos", "buyer"),
+    ("Sell-through", "/sell-through", "seller"),
 ]
 AUDIENCES = ("all", "seller", "buyer", "admin", "manager")
 

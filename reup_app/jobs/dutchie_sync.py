@@ -20,6 +20,7 @@ from functools import partial
 from sqlmodel import Session
 
 from reup_app.events.core import emit
+from reup_app.events.kinds import POS_SYNCED
 from reup_app.integrations.dutchie.client import DutchieClient, iso
 from reup_app.jobs.sync import SyncContext
 from reup_app.jobs.sync_registry import sync_resource
@@ -32,7 +33,6 @@ from reup_app.services.pos.matching import rematch
 
 SALES_HORIZON = timedelta(days=90)
 SALES_OVERLAP = timedelta(days=1)
-POS_SYNCED = "pos.synced"
 
 
 class WrongLocation(Exception):
