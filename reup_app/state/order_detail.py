@@ -21,6 +21,7 @@ from reup_app.services.ordering import messages
 from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering import orders as orders_service
 from reup_app.services.ordering import reordering as reordering_service
+from reup_app.services.pos import pushes as pos_pushes
 from reup_app.state.base import AppState, error_message
 from reup_app.state.order_views import (
     actor,
@@ -75,6 +76,7 @@ class OrderDetailState(AppState):
     invoice: dict[str, str] = {}
     payment_rows: list[dict[str, str]] = []
     manifest: dict[str, str] = {}  # METRC manifest: status, number, last error (both parties, live)
+    pos_push: str = ""  # the buyer's Dutchie draft receive / purchase order and its status (buyer only)
     preship_checks: list[dict[str, str]] = []  # the seller's pre-ship checklist while the order can ship
     preship_blocked: bool = False
     can_record_payment: bool = False
@@ -149,6 +151,10 @@ class OrderDetailState(AppState):
             if o.status in SHIPPED_STATUSES:
                 m = await self._call(manifests.get_order_manifest, o.number, principal=principal)
                 self.manifest = manifest_view(m) if m is not None else {}
+            push = await self._call(pos_pushes.push_status, o.number, principal=principal)
+            self.pos_push = (
+                f"{push.kind}: {push.status}" + (f" ({push.detail})" if push and push.detail else "") if push else ""
+            )
             if "ship" in o.available_actions:
                 report = await self._call(preship.preship_report, o.number, principal=principal)
                 self.preship_checks = [preship_view(c) for c in report.checks]

@@ -92,9 +92,9 @@ def test_delivered_order_becomes_exactly_one_draft_receive(session, engine, dutc
     assert result["receiveInventoryHistoryId"] == receive["receiveInventoryHistoryId"]
     if "stall_after_write" in faults:
         assert result["adopted"] is True  # found by its title, not posted again
-    status = call(engine, t.buyer.owner, pushes.push_status, order_row(engine, t.number).id)
+    status = call(engine, t.buyer.owner, pushes.push_status, t.number)
     assert status.status == "sent" and status.kind == "Draft receive in Dutchie"
-    assert call(engine, t.seller.owner, pushes.push_status, order_row(engine, t.number).id) is None
+    assert call(engine, t.seller.owner, pushes.push_status, t.number) is None
 
 
 def test_purchase_order_at_acceptance_instead(session, engine, dutchie_env):

@@ -129,9 +129,9 @@ class PushStatus:
     detail: str
 
 
-def push_status(session: Session, principal: Principal, order_id: int) -> PushStatus | None:
+def push_status(session: Session, principal: Principal, order_number: str) -> PushStatus | None:
     """What was pushed to the buyer's POS for this order (the buyer's side only)."""
-    order = session.get(Order, order_id)
+    order = session.exec(select(Order).where(Order.number == str(order_number)[:32])).first()
     if order is None:
         raise NotFound("That order does not exist.")
     if principal.entity_id != order.buyer_entity_id and not principal.is_platform_admin:
