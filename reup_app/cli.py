@@ -7,6 +7,7 @@ configuration check.
     reup worker                       run the background job scheduler (blocks)
     reup check-config                 validate settings and print a redacted summary
     reup sandbox metrc --port N       run the local METRC v2 sandbox (see reup_app/sandboxes/)
+    reup sandbox dutchie --port N     run the local Dutchie POS sandbox
 
 User errors print one line to stderr (`reup: error: ...`) and exit 1; no tracebacks.
 """
@@ -260,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from reup_app.sandboxes.__main__ import add_arguments
 
-    p = sub.add_parser("sandbox", help="run a local vendor sandbox (METRC) for tests and the demo")
+    p = sub.add_parser("sandbox", help="run a local vendor sandbox (METRC, Dutchie) for tests and the demo")
     add_arguments(p)
     p.set_defaults(handler=cmd_sandbox)
 

@@ -87,12 +87,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pos_products", schema=None) as batch_op:
-        batch_op.drop_index("ix_pos_products_matched")
-
+    # dropping a table drops its indexes (MariaDB refuses to drop an index a foreign key needs first)
     op.drop_table("pos_products")
     op.drop_table("pos_store_settings")
-    with op.batch_alter_table("pos_daily_sales", schema=None) as batch_op:
-        batch_op.drop_index("ix_pos_daily_sales_license_day")
-
     op.drop_table("pos_daily_sales")
