@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from reup_app.events.core import emit
 from reup_app.events.kinds import POS_SYNCED
-from reup_app.integrations.dutchie.client import DutchieClient, iso
+from reup_app.integrations.dutchie.client import INVENTORY_PAGE, DutchieClient, iso
 from reup_app.jobs.sync import SyncContext
 from reup_app.jobs.sync_registry import sync_resource
 from reup_app.models.integrations import IntegrationConnection
@@ -87,7 +87,7 @@ def sync_products(ctx: SyncContext, connection: IntegrationConnection, client: D
 
 
 def sync_inventory(
-    ctx: SyncContext, connection: IntegrationConnection, client: DutchieClient, *, take: int = 1000
+    ctx: SyncContext, connection: IntegrationConnection, client: DutchieClient, *, take: int = INVENTORY_PAGE
 ) -> int:
     def on_page(done: int, total: int) -> None:
         ctx.progress(done, total)

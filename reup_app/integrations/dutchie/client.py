@@ -23,7 +23,7 @@ from reup_app.integrations.http.requestor import Requestor
 from reup_app.integrations.http.transport import RetryPolicy, Transport, TransportConfig
 
 PRODUCTS_OVERLAP = timedelta(seconds=60)  # fromLastModifiedDateUTC goes back this far past the cursor
-INVENTORY_PAGE = 1000  # Take of one /reporting/inventory page
+INVENTORY_PAGE = 5000  # Take of one /reporting/inventory page (the reporting budget is 60 a minute)
 Progress = Callable[[int, int], None]
 
 DEFAULT_PER_MINUTE: dict[str, int] = {
