@@ -35,12 +35,12 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -54,7 +54,7 @@ from reup_app.jobs import dutchie_sync
 from reup_app.jobs import sync as sync_module
 from reup_app.jobs.outbox_sender import Fence
 from reup_app.jobs.sync import run_sync
-from reup_app.models import Entity, IntegrationConnection, License
+from reup_app.models import Entity, IntegrationConnection, License, Product
 from reup_app.security.crypto import encrypt_credentials
 from reup_app.security.principal import Principal
 from reup_app.services.pos import suggestions
@@ -114,8 +114,7 @@ def seed(engine, base_url: str, products: int) -> tuple[IntegrationConnection, P
             }  # fmt: skip
             for i in range(products)
         ]
-        cols = ", ".join(rows[0])
-        s.execute(text(f"INSERT INTO products ({cols}) VALUES ({', '.join(':' + c for c in rows[0])})"), rows)
+        s.execute(insert(Product), rows)  # ORM bulk insert: the model's defaults fill the other columns
         conn = IntegrationConnection(
             entity_id=store.id, license_id=lic.id, provider="dutchie", base_url=base_url,
             credentials_encrypted=encrypt_credentials(lic.id, "dutchie", {"location_key": BENCH_KEY}),

@@ -69,6 +69,9 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("matched_product_id", sa.Integer(), nullable=True),
         sa.Column("match_rule", sa.String(length=16), nullable=False),
+        sa.Column("velocity", sa.Numeric(precision=14, scale=3), nullable=False),
+        sa.Column("velocity_days", sa.Integer(), nullable=False),
+        sa.Column("trend", sa.String(length=128), nullable=False),
         sa.Column("last_modified", UtcDateTime(), nullable=True),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(

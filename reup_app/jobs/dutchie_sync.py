@@ -27,7 +27,7 @@ from reup_app.jobs.sync_registry import sync_resource
 from reup_app.models.integrations import IntegrationConnection
 from reup_app.models.types import utcnow
 from reup_app.services.integrations.vendor_access import dutchie_client
-from reup_app.services.pos import store_data
+from reup_app.services.pos import store_data, velocity
 from reup_app.services.pos.connections import record_identity
 from reup_app.services.pos.matching import rematch
 
@@ -143,6 +143,7 @@ def sync_sales(
         ctx.progress(i + 1, len(windows))
 
     def announce(session: Session) -> None:
+        velocity.refresh_velocities(session, license_id, today.date())
         emit(session, POS_SYNCED, entity_ids=[connection.entity_id], payload={"license_id": license_id})
 
     ctx.commit(announce, cursor=None)

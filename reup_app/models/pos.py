@@ -35,6 +35,10 @@ class PosProduct(SQLModel, table=True):
     active: bool = Field(default=True)
     matched_product_id: int | None = Field(default=None, foreign_key="products.id")
     match_rule: str = str_field(16, default="none")  # sku, label, brand_name, manual, none
+    # Written by the sales sync (services/pos/store_data.refresh_velocities), read by the suggestions:
+    velocity: Decimal = qty_field()  # weighted units per day over the last 28 full days
+    velocity_days: int = Field(default=0)  # days the velocity covers (fewer for a new store)
+    trend: str = str_field(128, default="")  # weekly units of the last 12 weeks, oldest first, comma-separated
     last_modified: datetime | None = opt_ts_field()
     updated_at: datetime = ts_field()
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -19,6 +19,7 @@ from reup_app.models.enums import ListingState
 from reup_app.models.types import utcnow
 from reup_app.security.principal import Principal
 from reup_app.services.pos.connections import _store_license
+from reup_app.services.pos.velocity import bulk_update
 
 SELLABLE = [str(ListingState.AVAILABLE), str(ListingState.BACKORDER)]
 IN_CHUNK = 1000
@@ -70,7 +71,7 @@ def rematch(session: Session, license_id: int) -> dict[str, int]:
     """Run the rules over the store's products not mapped by hand; returns counts per rule."""
     rows = session.execute(
         sa_select(
-            col(PosProduct.id),
+            col(PosProduct.pos_product_id),
             col(PosProduct.sku),
             col(PosProduct.package_label),
             col(PosProduct.brand_name),
@@ -85,8 +86,7 @@ def rematch(session: Session, license_id: int) -> dict[str, int]:
     counts = {"sku": 0, "label": 0, "brand_name": 0, "none": 0}
     changes = []
     for r in rows:
-        pos_id, sku, label, brand, name, current, rule = (
-            r.id,
+        sku, label, brand, name, current, rule = (
             r.sku,
             r.package_label,
             r.brand_name,
@@ -103,9 +103,8 @@ def rematch(session: Session, license_id: int) -> dict[str, int]:
             found = (names[(brand.strip().lower(), name.strip().lower())], "brand_name")
         counts[found[1]] += 1
         if found != (current, rule):
-            changes.append({"id": pos_id, "matched_product_id": found[0], "match_rule": found[1]})
-    if changes:
-        session.execute(update(PosProduct), changes)
+            changes.append({"pos_product_id": r.pos_product_id, "matched_product_id": found[0], "match_rule": found[1]})
+    bulk_update(session, license_id, changes, ["matched_product_id", "match_rule"])
     return counts
 
 

@@ -30,9 +30,9 @@ def upsert(session: Session, model: Any, rows: Sequence[dict[str, Any]], update_
     table = model.__table__
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        if session.get_bind().dialect.name == "mysql":
-            mine = mysql_insert(table).values(chunk)
-            session.execute(mine.on_duplicate_key_update({f: mine.inserted[f] for f in fields}))
+        if session.get_bind().dialect.name == "mysql":  # executemany: the driver sends multi-row VALUES
+            mine = mysql_insert(table)
+            session.execute(mine.on_duplicate_key_update({f: mine.inserted[f] for f in fields}), list(chunk))
         else:
             lite = sqlite_insert(table).values(chunk)
             keys = [c.name for c in next(c for c in table.constraints if c.name and c.name.startswith("uq_")).columns]

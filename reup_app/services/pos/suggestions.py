@@ -1,9 +1,8 @@
 """Reorder suggestions for one store, from its own POS sales.
 
 For each POS product matched to a marketplace product:
-- velocity v: units per day over the last WINDOW_DAYS full days, each day weighted 0.5^(age/7)
-  (a day a week older counts half), days without sales counted as zero;
-- days of cover = on hand / v;
+- velocity v (services/pos/velocity: weighted units per day, recent days counting more, refreshed
+  by every sales sync) and on hand give the days of cover = on hand / v;
 - lead time L: the seller's median days from submission to delivery over its last 20 delivered
   orders (DEFAULT_LEAD_DAYS without history); target cover T: the store's setting;
 - when cover < L + T: order ceil(v * (L + T) - on hand), at least the listing's minimum, rounded
@@ -17,26 +16,25 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from statistics import median
+from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from reup_app.errors import Conflict, NotFound
-from reup_app.models import Entity, License, Order, OrderLine, PosDailySales, PosProduct, Product
+from reup_app.models import Entity, License, Order, OrderLine, PosProduct, Product
 from reup_app.models.enums import OrderStatus
-from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.pos.connections import RETAIL, store_settings
 from reup_app.services.pos.matching import SELLABLE, _chunks
+from reup_app.services.pos.velocity import HALF_LIFE_DAYS, TREND_WEEKS, weighted_velocity
 
-WINDOW_DAYS = 28
-HALF_LIFE_DAYS = 7.0
-TREND_WEEKS = 12
 DEFAULT_LEAD_DAYS = 3
+__all__ = ["TREND_WEEKS", "Suggestion", "StoreSuggestions", "store_suggestions", "weighted_velocity"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class Suggestion:
     seller_name: str
     unit_price: Decimal
     in_stock: bool
-    offer_reason: str  # "cheapest in stock", "last bought", "matched listing (out of stock)"
+    offer_reason: str  # "cheapest in stock", "last bought (out of stock)", "matched listing (out of stock)"
     math: str
     trend: tuple[int, ...] = field(default_factory=tuple)  # weekly units, oldest first
 
@@ -80,13 +78,6 @@ def store_for_buyer(session: Session, principal: Principal, license_id: object) 
     if lic.license_type != RETAIL:
         raise Conflict(f"License {lic.number} is not a store.")
     return lic
-
-
-def weighted_velocity(units_by_age: dict[int, Decimal], days: int) -> float:
-    """Σ u·w / Σ w over ages 1..days (w = 0.5^(age/7)); ages without sales count as 0."""
-    weights = [0.5 ** (age / HALF_LIFE_DAYS) for age in range(1, days + 1)]
-    total = sum(float(units_by_age.get(age, 0)) * w for age, w in zip(range(1, days + 1), weights, strict=True))
-    return total / sum(weights) if weights else 0.0
 
 
 def order_quantity(velocity: float, on_hand: Decimal, lead: int, target: int, minimum: Decimal, case: int) -> Decimal:
@@ -115,130 +106,110 @@ def lead_times(session: Session, seller_ids: set[int]) -> dict[int, int]:
     return out
 
 
-def _velocities(session: Session, license_id: int, today: date) -> tuple[dict[int, float], int]:
-    """Weighted velocity per POS product and the window actually used (a new store has fewer days)."""
-    start = today - timedelta(days=WINDOW_DAYS)
-    first = session.exec(select(func.min(PosDailySales.day)).where(PosDailySales.license_id == license_id)).one()
-    if first is None:
-        return {}, 0
-    days = max(1, min(WINDOW_DAYS, (today - first).days))
-    age = func.datediff(today, PosDailySales.day)
-    rows = session.exec(
-        select(PosDailySales.pos_product_id, func.sum(PosDailySales.units * func.pow(0.5, age / HALF_LIFE_DAYS)))
-        .where(PosDailySales.license_id == license_id, col(PosDailySales.day) >= start, col(PosDailySales.day) < today)
-        .group_by(col(PosDailySales.pos_product_id))
-    ).all()
-    norm = sum(0.5 ** (a / HALF_LIFE_DAYS) for a in range(1, days + 1))
-    return {pid: float(total or 0) / norm for pid, total in rows}, days
+_LISTING = (Product.id, Product.sku, Product.name, Product.entity_id, Product.unit_price, Product.available_qty,
+            Product.min_order_qty, Product.case_size)  # fmt: skip
 
 
-def _trends(session: Session, license_id: int, pos_ids: list[int], today: date) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = defaultdict(lambda: [0] * TREND_WEEKS)
-    start = today - timedelta(days=7 * TREND_WEEKS)
-    week = func.floor((func.datediff(today, PosDailySales.day) - 1) / 7)
-    for part in _chunks(pos_ids):
-        for pid, wk, units in session.exec(
-            select(PosDailySales.pos_product_id, week, func.sum(PosDailySales.units))
-            .where(PosDailySales.license_id == license_id, col(PosDailySales.pos_product_id).in_(part))
-            .where(col(PosDailySales.day) >= start, col(PosDailySales.day) < today)
-            .group_by(col(PosDailySales.pos_product_id), week)
-        ).all():
-            if 0 <= int(wk) < TREND_WEEKS:
-                out[pid][TREND_WEEKS - 1 - int(wk)] = int(units or 0)
-    return out
+def _listings(session: Session, where: Any) -> list[Any]:
+    return list(session.execute(sa_select(*[col(c) for c in _LISTING]).where(where)).all())
 
 
-@dataclass(frozen=True)
-class _Offer:
-    product: Product
-    seller_name: str
-    reason: str
-
-
-def _offers(session: Session, buyer_entity_id: int, matched: dict[int, Product]) -> dict[int, _Offer]:
-    """Matched product id -> the listing to offer (cheapest in stock of its SKU, else last bought)."""
-    skus = sorted({p.sku for p in matched.values()})
-    same_sku: dict[str, list[Product]] = defaultdict(list)
-    for part in _chunks(skus):
-        for p in session.exec(
-            select(Product).where(col(Product.sku).in_(part), col(Product.listing_state).in_(SELLABLE))
-        ).all():
-            same_sku[p.sku].append(p)
-    bought: dict[int, int] = {}
-    for part in _chunks(sorted(matched)):
-        for pid, oid in session.exec(
-            select(OrderLine.product_id, func.max(Order.id))
-            .join(Order, col(Order.id) == col(OrderLine.order_id))
-            .where(Order.buyer_entity_id == buyer_entity_id, col(OrderLine.product_id).in_(part))
-            .group_by(col(OrderLine.product_id))
-        ).all():
-            bought[pid] = oid
-    sellers = {p.entity_id for ps in same_sku.values() for p in ps} | {p.entity_id for p in matched.values()}
-    names = dict(session.exec(select(Entity.id, Entity.name).where(col(Entity.id).in_(sorted(sellers)))).all())
-    out: dict[int, _Offer] = {}
+def _offers(session: Session, buyer_entity_id: int, matched: dict[int, Any]) -> dict[int, tuple[Any, str]]:
+    """Matched product id -> (listing row, reason): the cheapest in-stock listing of its SKU (only SKUs
+    listed more than once are looked up), else the one the store last bought, else itself."""
+    shared: dict[str, list[Any]] = defaultdict(list)
+    for part in _chunks(sorted({p.sku for p in matched.values()})):
+        skus = session.execute(
+            sa_select(col(Product.sku))
+            .where(col(Product.sku).in_(part), col(Product.listing_state).in_(SELLABLE))
+            .group_by(col(Product.sku))
+            .having(func.count() > 1)
+        ).scalars()
+        for row in _listings(session, col(Product.sku).in_(list(skus)) & col(Product.listing_state).in_(SELLABLE)):
+            shared[row.sku].append(row)
+    out: dict[int, tuple[Any, str]] = {}
     for pid, product in matched.items():
-        listings = same_sku.get(product.sku) or [product]
+        listings = shared.get(product.sku) or [product]
         in_stock = sorted((p for p in listings if p.available_qty > 0), key=lambda p: (p.unit_price, p.id))
-        if in_stock:
-            choice, reason = in_stock[0], "cheapest in stock"
-        else:
-            last = max(listings, key=lambda p: bought.get(p.id, 0))
-            choice, reason = (last, "last bought") if bought.get(last.id) else (product, "matched listing")
-            reason += " (out of stock)"
-        out[pid] = _Offer(choice, names.get(choice.entity_id, ""), reason)
+        out[pid] = (in_stock[0], "cheapest in stock") if in_stock else (product, "")
+    missing = [pid for pid, (_, why) in out.items() if not why]
+    bought: dict[int, int] = {}
+    for part in _chunks([p.id for pid in missing for p in (shared.get(matched[pid].sku) or [matched[pid]])]):
+        bought.update(
+            session.execute(
+                sa_select(col(OrderLine.product_id), func.max(Order.id))
+                .join(Order, col(Order.id) == col(OrderLine.order_id))
+                .where(col(Order.buyer_entity_id) == buyer_entity_id, col(OrderLine.product_id).in_(part))
+                .group_by(col(OrderLine.product_id))
+            ).all()
+        )
+    for pid in missing:
+        listings = shared.get(matched[pid].sku) or [matched[pid]]
+        last = max(listings, key=lambda p: bought.get(p.id, 0))
+        out[pid] = (
+            (last, "last bought (out of stock)")
+            if bought.get(last.id)
+            else (matched[pid], "matched listing (out of stock)")
+        )
     return out
 
 
 def _math(v: float, on_hand: Decimal, cover: float, lead: int, target: int, qty: Decimal, days: int) -> str:
-    cover_text = "no sales" if v <= 0 else f"{cover:.1f} days of cover"
     return (
         f"velocity {v:.2f}/day (last {days} days, weight halves every {HALF_LIFE_DAYS:g} days); "
-        f"on hand {on_hand:f} = {cover_text}; lead time {lead} d + target {target} d = {lead + target} d; "
-        f"need {v * (lead + target):.1f} - {on_hand:f} on hand = order {qty:f}"
+        f"on hand {on_hand.normalize():f} = {cover:.1f} days of cover; lead time {lead} d + target {target} d = "
+        f"{lead + target} d; need {v * (lead + target):.1f} - {on_hand.normalize():f} on hand = order {qty:f}"
     )
 
 
 def store_suggestions(session: Session, principal: Principal, license_id: int) -> StoreSuggestions:
-    # long: one pass that joins the store's products, velocities, offers and lead times into suggestions
+    # long: one pass that joins the store's products, offers and lead times into suggestions
     lic = store_for_buyer(session, principal, license_id)
     target = store_settings(session, lic.id).target_cover_days
-    today = utcnow().date()
-    pos_rows = session.exec(select(PosProduct).where(PosProduct.license_id == lic.id, PosProduct.active)).all()
-    matched_rows = [p for p in pos_rows if p.matched_product_id is not None]
-    velocity, days = _velocities(session, lic.id, today)
-    matched: dict[int, Product] = {}
-    for part in _chunks(sorted({p.matched_product_id for p in matched_rows if p.matched_product_id})):
-        matched.update({p.id: p for p in session.exec(select(Product).where(col(Product.id).in_(part))).all()})
+    counts = dict(
+        session.execute(
+            sa_select(col(PosProduct.matched_product_id).is_not(None), func.count())
+            .where(col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True))
+            .group_by(col(PosProduct.matched_product_id).is_not(None))
+        ).all()
+    )
+    rows = session.execute(
+        sa_select(
+            col(PosProduct.id),
+            col(PosProduct.name),
+            col(PosProduct.sku),
+            col(PosProduct.on_hand),
+            col(PosProduct.velocity),
+            col(PosProduct.velocity_days),
+            col(PosProduct.trend),
+            col(PosProduct.matched_product_id),
+        )  # fmt: skip
+        .where(col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True))
+        .where(col(PosProduct.matched_product_id).is_not(None), col(PosProduct.velocity) > 0)
+    ).all()
+    matched: dict[int, Any] = {}
+    for part in _chunks(sorted({r.matched_product_id for r in rows})):
+        matched.update({p.id: p for p in _listings(session, col(Product.id).in_(part))})
     offers = _offers(session, lic.entity_id, matched)
-    leads = lead_times(session, {o.product.entity_id for o in offers.values()})
+    leads = lead_times(session, {o.entity_id for o, _ in offers.values()})
+    names = dict(
+        session.execute(sa_select(col(Entity.id), col(Entity.name)).where(col(Entity.id).in_(list(leads)))).all()
+    )
     items: list[Suggestion] = []
-    for row in matched_rows:
-        offer = offers.get(row.matched_product_id or 0)
-        v = velocity.get(row.pos_product_id, 0.0)
-        if offer is None or v <= 0:
-            continue
-        lead = leads.get(offer.product.entity_id, DEFAULT_LEAD_DAYS)
+    for row in rows:
+        offer, reason = offers[row.matched_product_id]
+        v, lead = float(row.velocity), leads.get(offer.entity_id, DEFAULT_LEAD_DAYS)
         cover = float(row.on_hand) / v
         if cover >= lead + target:
             continue
-        p = offer.product
-        qty = order_quantity(v, row.on_hand, lead, target, p.min_order_qty, p.case_size)
+        qty = order_quantity(v, row.on_hand, lead, target, offer.min_order_qty, offer.case_size)
         if qty <= 0:
             continue
+        trend = tuple(int(x) for x in row.trend.split(",")) if row.trend else (0,) * TREND_WEEKS
         items.append(Suggestion(
-            row.id, row.name, row.sku, row.on_hand, round(v, 3), round(cover, 1), lead, target, qty, p.id, p.name,
-            offer.seller_name, p.unit_price, p.available_qty >= qty, offer.reason,
-            _math(v, row.on_hand, cover, lead, target, qty, days),
+            row.id, row.name, row.sku, row.on_hand, round(v, 3), round(cover, 1), lead, target, qty, offer.id,
+            offer.name, names.get(offer.entity_id, ""), offer.unit_price, offer.available_qty >= qty, reason,
+            _math(v, row.on_hand, cover, lead, target, qty, row.velocity_days), trend,
         ))  # fmt: skip
     items.sort(key=lambda s: (s.days_of_cover, s.pos_name))
-    trends = _trends(session, lic.id, [s.pos_id for s in items], today) if items else {}
-    by_pos = {r.id: r.pos_product_id for r in matched_rows}
-    items = [_with_trend(s, trends.get(by_pos[s.pos_id])) for s in items]
-    unmatched = sum(1 for p in pos_rows if p.matched_product_id is None)
-    return StoreSuggestions(lic.id, lic.number, target, items, len(matched_rows), unmatched)
-
-
-def _with_trend(s: Suggestion, trend: list[int] | None) -> Suggestion:
-    from dataclasses import replace
-
-    return replace(s, trend=tuple(trend or [0] * TREND_WEEKS))
+    return StoreSuggestions(lic.id, lic.number, target, items, counts.get(True, 0), counts.get(False, 0))
