@@ -178,6 +178,7 @@ def raw_upsert(engine, license_id: int, base_url: str) -> tuple[float, float, in
             "license_id": license_id, "pos_product_id": it.product_id, "sku": it.sku, "name": it.product_name,
             "brand_name": it.brand_name, "category": it.category, "package_label": it.external_package_id,
             "on_hand": Decimal(0), "unit_cost": it.unit_cost, "active": True, "match_rule": "none", "updated_at": now,
+            "velocity": Decimal(0), "velocity_days": 0, "trend": "",
         })  # fmt: skip
         row["on_hand"] += it.quantity_available
     end = now

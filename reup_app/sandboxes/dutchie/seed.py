@@ -215,7 +215,7 @@ def add_bulk(state: DutchieState, now: datetime, *, inventory: int, lines: int, 
                                      Decimal("5.00"), now - timedelta(days=rng.uniform(0, days)))  # fmt: skip
     for i in range(inventory):
         pid = 900000 + i % n_products
-        loc.inventory.append(Stock(state.next_id(), pid, Decimal(rng.randint(0, 4)), f"1A4BENCH{i:016d}", Decimal(5)))
+        loc.inventory.append(Stock(state.next_id(), pid, Decimal(rng.randint(1, 4)), f"1A4BENCH{i:016d}", Decimal(5)))
     start = now - timedelta(days=days)
     span = (now - start).total_seconds()
     sales = []

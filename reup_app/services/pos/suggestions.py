@@ -173,31 +173,36 @@ def store_suggestions(session: Session, principal: Principal, license_id: int) -
             .group_by(col(PosProduct.matched_product_id).is_not(None))
         ).all()
     )
-    rows = session.execute(
+    store = (col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True), col(PosProduct.velocity) > 0)
+    joined = col(Product.id) == col(PosProduct.matched_product_id)
+    sellers = set(
+        session.execute(sa_select(col(Product.entity_id)).join(PosProduct, joined).where(*store).distinct()).scalars()
+    )
+    leads = lead_times(session, sellers)
+    horizon = max(leads.values(), default=DEFAULT_LEAD_DAYS) + target
+    rows = session.execute(  # one row per product that may need ordering: on hand short of the longest horizon
         sa_select(
-            col(PosProduct.id),
-            col(PosProduct.name),
-            col(PosProduct.sku),
+            col(PosProduct.id).label("pos_id"),
+            col(PosProduct.name).label("pos_name"),
+            col(PosProduct.sku).label("pos_sku"),
             col(PosProduct.on_hand),
             col(PosProduct.velocity),
             col(PosProduct.velocity_days),
             col(PosProduct.trend),
-            col(PosProduct.matched_product_id),
+            *[col(c) for c in _LISTING],
         )  # fmt: skip
-        .where(col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True))
-        .where(col(PosProduct.matched_product_id).is_not(None), col(PosProduct.velocity) > 0)
+        .join(Product, joined)
+        .where(*store, col(PosProduct.on_hand) < col(PosProduct.velocity) * horizon)
     ).all()
-    matched: dict[int, Any] = {}
-    for part in _chunks(sorted({r.matched_product_id for r in rows})):
-        matched.update({p.id: p for p in _listings(session, col(Product.id).in_(part))})
+    matched: dict[int, Any] = {r.id: r for r in rows}
     offers = _offers(session, lic.entity_id, matched)
-    leads = lead_times(session, {o.entity_id for o, _ in offers.values()})
+    leads.update(lead_times(session, {o.entity_id for o, _ in offers.values()} - set(leads)))
     names = dict(
         session.execute(sa_select(col(Entity.id), col(Entity.name)).where(col(Entity.id).in_(list(leads)))).all()
     )
     items: list[Suggestion] = []
     for row in rows:
-        offer, reason = offers[row.matched_product_id]
+        offer, reason = offers[row.id]
         v, lead = float(row.velocity), leads.get(offer.entity_id, DEFAULT_LEAD_DAYS)
         cover = float(row.on_hand) / v
         if cover >= lead + target:
@@ -207,7 +212,7 @@ def store_suggestions(session: Session, principal: Principal, license_id: int) -
             continue
         trend = tuple(int(x) for x in row.trend.split(",")) if row.trend else (0,) * TREND_WEEKS
         items.append(Suggestion(
-            row.id, row.name, row.sku, row.on_hand, round(v, 3), round(cover, 1), lead, target, qty, offer.id,
+            row.pos_id, row.pos_name, row.pos_sku, row.on_hand, round(v, 3), round(cover, 1), lead, target, qty, offer.id,
             offer.name, names.get(offer.entity_id, ""), offer.unit_price, offer.available_qty >= qty, reason,
             _math(v, row.on_hand, cover, lead, target, qty, row.velocity_days), trend,
         ))  # fmt: skip
