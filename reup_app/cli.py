@@ -6,7 +6,7 @@ configuration check.
     reup create-admin --email E --name N [--password P]
     reup worker                       run the background job scheduler (blocks)
     reup check-config                 validate settings and print a redacted summary
-    reup sandbox metrc|fleetbase --port N   run a local vendor sandbox (see reup_app/sandboxes/)
+    reup sandbox metrc|fleetbase|dutchie --port N   run a local vendor sandbox (see reup_app/sandboxes/)
 
 User errors print one line to stderr (`reup: error: ...`) and exit 1; no tracebacks.
 """
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from reup_app.sandboxes.__main__ import add_arguments
 
-    p = sub.add_parser("sandbox", help="run a local vendor sandbox (METRC, Fleetbase) for tests and the demo")
+    p = sub.add_parser("sandbox", help="run a local vendor sandbox (METRC, Fleetbase, Dutchie) for tests and the demo")
     add_arguments(p)
     p.set_defaults(handler=cmd_sandbox)
 

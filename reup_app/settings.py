@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     fleetbase_webhook_max_age_seconds: float = Field(43_200.0, gt=0)  # older (or further ahead) events are stale
     delivery_problem_window_hours: float = Field(48.0, gt=0)  # the buyer may report a problem this long
     demo_fleetbase: bool = False  # the demo seed connects the demo wholesalers to the Fleetbase sandbox
+    dutchie_base_url: str = "http://127.0.0.1:8803"  # the local Dutchie sandbox; https://api.pos.dutchie.com live
+    dutchie_timeout_seconds: float = Field(30.0, gt=0)  # per Dutchie request
     worker_concurrency: int = Field(4, ge=1)  # per-connection jobs and outbox sends at a time in the leader
     worker_lease_ttl_ms: int = Field(15_000, ge=1000)
     worker_poll_seconds: float = Field(2.0, gt=0)

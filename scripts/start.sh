@@ -31,6 +31,12 @@ if [ -z "${REUP_FLEETBASE_WEBHOOK_SECRET:-}" ]; then
   PIDS+=($!)
 fi
 
+if [ -z "${REUP_DUTCHIE_BASE_URL:-}" ]; then
+  echo "==> Starting the Dutchie POS sandbox on 127.0.0.1:8803 (demo stores, 90 days of sales; log: var/dutchie-sandbox.log)"
+  reup sandbox dutchie --seed demo --port 8803 >>var/dutchie-sandbox.log 2>&1 &
+  PIDS+=($!)
+fi
+
 echo "==> Preparing the database (${REUP_DATABASE_URL:-SQLite in var/reup.db})"
 reup seed --if-empty
 

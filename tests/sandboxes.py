@@ -262,3 +262,89 @@ def app_server(mysql_url):
     server = EmbeddedServer(build_api())
     yield server
     server.stop()
+
+
+class DutchieSandbox:
+    """Test handle on a running Dutchie POS sandbox: base URL, location keys and the control API."""
+
+    def __init__(self, process: SandboxProcess) -> None:
+        self.process = process
+        self.base_url = process.base_url
+        self.control = httpx.Client(base_url=self.base_url, timeout=60.0)
+
+    @staticmethod
+    def demo_key(license_number: str) -> str:
+        """The location key of a demo store (`reup_app.seed.demo_connections.demo_dutchie_key`)."""
+        return "demo-dutchie-" + license_number.lower()
+
+    def _post(self, path: str, body: dict | None = None):
+        r = self.control.post(path, json=body or {})
+        if r.status_code != 200:
+            raise AssertionError(f"control call {path} failed: {r.status_code} {r.text}")
+        return r.json()
+
+    def _get(self, path: str, **params):
+        r = self.control.get(path, params=params)
+        r.raise_for_status()
+        return r.json()
+
+    def reset(self) -> None:
+        self._post("/_sandbox/reset")
+
+    def fault(self, **settings) -> dict:
+        return self._post("/_sandbox/faults", settings)
+
+    def calls(self) -> dict:
+        return self._get("/_sandbox/calls")
+
+    def locations(self) -> list[dict]:
+        return self._get("/_sandbox/dutchie/locations")
+
+    def new_location(self, key: str, name: str, license_number: str, products=(), stock=(), vendors=()) -> dict:
+        body = {"key": key, "name": name, "license_number": license_number, "products": list(products),
+                "stock": list(stock), "vendors": list(vendors)}  # fmt: skip
+        return self._post("/_sandbox/dutchie/location", body)
+
+    def sale(self, key: str, product_id: int, quantity=1, at: str | None = None) -> dict:
+        return self._post(
+            "/_sandbox/dutchie/sale", {"key": key, "product_id": product_id, "quantity": quantity, "at": at}
+        )
+
+    def change_product(self, key: str, product_id: int, **changes) -> dict:
+        return self._post("/_sandbox/dutchie/product", {"key": key, "product_id": product_id, **changes})
+
+    def set_stock(self, key: str, product_id: int, quantity) -> dict:
+        return self._post("/_sandbox/dutchie/inventory", {"key": key, "product_id": product_id, "quantity": quantity})
+
+    def receives(self, key: str) -> list[dict]:
+        return self._get("/_sandbox/dutchie/receives", key=key)
+
+    def purchase_orders(self, key: str) -> list[dict]:
+        return self._get("/_sandbox/dutchie/purchase-orders", key=key)
+
+    def settings(self, **values) -> dict:
+        return self._post("/_sandbox/dutchie/settings", values)
+
+    def bulk(self, inventory: int, lines: int, days: int = 30) -> dict:
+        return self._post("/_sandbox/dutchie/bulk", {"inventory": inventory, "lines": lines, "days": days})
+
+    def close(self) -> None:
+        self.control.close()
+
+
+@pytest.fixture(scope="session")
+def dutchie_sandbox_session():
+    process = SandboxProcess("dutchie", "--seed", "demo")
+    sandbox = DutchieSandbox(process)
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()
+        process.stop()
+
+
+@pytest.fixture
+def dutchie_sandbox(dutchie_sandbox_session) -> DutchieSandbox:
+    """The session's Dutchie sandbox, reset to the demo state with no faults."""
+    dutchie_sandbox_session.reset()
+    return dutchie_sandbox_session

@@ -20,6 +20,8 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("Pricing", "/seller/pricing", "seller"),
     ("Deliveries", "/seller/deliveries", "seller"),
     ("Integrations", "/settings/integrations", "manager"),
+    ("Store POS", "/pos", "buyer"),
+    ("Sell-through", "/sell-through", "seller"),
 ]
 AUDIENCES = ("all", "seller", "buyer", "admin", "manager")
 

@@ -44,6 +44,7 @@ def emit_sync_result(
 
 
 SYNC_PROGRESS = "integration.sync_progress"
+POS_SYNCED = "pos.synced"  # a store's Dutchie sync finished: {"license_id"} to the store's business
 
 
 def emit_sync_progress(

@@ -23,6 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reup_app.jobs import dutchie_pushes as _dutchie_pushes  # noqa: F401  registers the outbox handlers
 from reup_app.jobs import fleetbase_orders as _fleetbase_orders  # noqa: F401  registers the outbox handler
 from reup_app.jobs import housekeeping
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
@@ -46,7 +47,7 @@ def _send_outbox(fence) -> Any:
 
 def _run_syncs(fence, status: str | None = None) -> Any:
     from reup_app.db import get_engine
-    from reup_app.jobs import metrc_packages  # noqa: F401  (registers the METRC package sync)
+    from reup_app.jobs import dutchie_sync, metrc_packages  # noqa: F401  (register the METRC and Dutchie syncs)
     from reup_app.jobs.sync_registry import run_registered_syncs
 
     return run_registered_syncs(get_engine(), fence, max_workers=get_settings().worker_concurrency, status=status)

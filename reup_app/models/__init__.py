@@ -13,10 +13,14 @@ from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, Metr
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
 from reup_app.models.outbox import JobFence, OutboxMessage
+from reup_app.models.pos import PosDailySales, PosProduct, PosStoreSettings
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "PosDailySales",
+    "PosProduct",
+    "PosStoreSettings",
     "AuditLog",
     "Brand",
     "CartItem",

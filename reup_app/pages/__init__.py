@@ -14,6 +14,7 @@ from reup_app.pages import (  # noqa: F401
     notification_settings,
     order_detail,
     orders,
+    pos,
     product,
     seller_deliveries,
     seller_inventory,

@@ -399,6 +399,7 @@ def order_detail_page() -> rx.Component:
                 _lines(),
                 delivery_panel(),
                 manifest_card(),
+                rx.cond(S.pos_push != "", rx.callout(S.pos_push, icon="store", data_testid="pos-push-status")),
                 _invoice(),
                 _timeline(),
                 _messages(),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The sandbox flags, shared with `reup sandbox`."""
-    parser.add_argument("vendor", choices=["metrc", "fleetbase"], help="which vendor API to serve")
+    parser.add_argument("vendor", choices=["metrc", "fleetbase", "dutchie"], help="which vendor API to serve")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", choices=["demo", "empty"], default="demo", help="initial data (default: demo)")
@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bulk-packages", type=int, default=0, help="also generate this many benchmark packages")
     parser.add_argument("--bulk-facilities", type=int, default=5, help="spread bulk packages over this many facilities")
+    parser.add_argument("--bulk-inventory", type=int, default=0, help="dutchie: bench location inventory rows")
+    parser.add_argument("--bulk-lines", type=int, default=0, help="dutchie: bench location sale lines")
     parser.add_argument(
         "--vendor-key", action="append", dest="vendor_keys", help="accepted vendor API key (repeatable)"
     )
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         "api_keys": args.api_keys,
         "webhook_url": args.webhook_url,
         "webhook_secret": args.webhook_secret,
+        "bulk_inventory": args.bulk_inventory,
+        "bulk_lines": args.bulk_lines,
     }
     serve(args.vendor, host=args.host, port=args.port, options=options)
     return 0

@@ -12,6 +12,7 @@ OPTIONS_ENV = "REUP_SANDBOX_OPTIONS"
 FACTORIES = {
     "metrc": "reup_app.sandboxes.metrc.server:app_from_env",
     "fleetbase": "reup_app.sandboxes.fleetbase.server:app_from_env",
+    "dutchie": "reup_app.sandboxes.dutchie.server:app_from_env",
 }
 
 

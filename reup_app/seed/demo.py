@@ -80,7 +80,7 @@ from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
-from reup_app.seed.demo_connections import connect_demo_fleetbase, connect_demo_licenses
+from reup_app.seed.demo_connections import connect_demo_fleetbase, connect_demo_licenses, connect_demo_stores
 from reup_app.services.audit.trail import install_audit_listener
 
 T = TypeVar("T")
@@ -1045,6 +1045,8 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
         session,
         [(spec.key, builder.companies[spec.key].licenses) for spec in data.WHOLESALERS],
         now,
+    ) + connect_demo_stores(
+        session, [lic for spec in data.RETAILERS for lic in builder.companies[spec.key].licenses], now
     )
     builder.counts["integration_connections"] += connect_demo_fleetbase(
         session, [lic for spec in data.WHOLESALERS for lic in builder.companies[spec.key].licenses], now

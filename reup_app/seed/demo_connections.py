@@ -73,3 +73,35 @@ def connect_demo_fleetbase(session: Session, licenses: Iterable[License], now: d
         made += 1
     session.flush()
     return made
+
+
+def demo_dutchie_key(license_number: str) -> str:
+    """The Dutchie sandbox location key of a demo store (the sandbox seeds its locations from here)."""
+    return "demo-dutchie-" + license_number.lower()
+
+
+def connect_demo_stores(session: Session, licenses: Iterable[License], now: datetime) -> int:
+    """Connect each demo retail licence to its store in the local Dutchie sandbox
+    (`reup sandbox dutchie --seed demo`, at `settings.dutchie_base_url`); returns how many."""
+    base_url = get_settings().dutchie_base_url
+    made = 0
+    for lic in licenses:
+        if lic.license_type != "adult_use_retail":
+            continue
+        credentials = {"location_key": demo_dutchie_key(lic.number)}
+        session.add(
+            IntegrationConnection(
+                entity_id=lic.entity_id,
+                license_id=lic.id,
+                provider=str(Provider.DUTCHIE),
+                base_url=base_url,
+                credentials_encrypted=encrypt_credentials(lic.id, str(Provider.DUTCHIE), credentials),
+                enabled=True,
+                status="retry",  # the worker's first pass syncs it
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        made += 1
+    session.flush()
+    return made

@@ -22,6 +22,7 @@ from reup_app.services.ordering import messages
 from reup_app.services.ordering import order_views as order_views_service
 from reup_app.services.ordering import orders as orders_service
 from reup_app.services.ordering import reordering as reordering_service
+from reup_app.services.pos import pushes as pos_pushes
 from reup_app.state.base import AppState, error_message
 from reup_app.state.deliveries import PROBLEM_KINDS, delivery_view
 from reup_app.state.order_views import (
@@ -77,6 +78,7 @@ class OrderDetailState(AppState):
     invoice: dict[str, str] = {}
     payment_rows: list[dict[str, str]] = []
     manifest: dict[str, str] = {}  # METRC manifest: status, number, last error (both parties, live)
+    pos_push: str = ""  # the buyer's Dutchie draft receive / purchase order and its status (buyer only)
     delivery: dict[str, str] = {}  # Fleetbase delivery panel (both parties, live); see state/deliveries.py
     delivery_steps: list[dict[str, str]] = []
     problem_kind: str = "short"
@@ -158,6 +160,10 @@ class OrderDetailState(AppState):
                 self.manifest = manifest_view(m) if m is not None else {}
                 d = await self._call(deliveries.get_order_delivery, o.number, principal=principal)
                 self.delivery, self.delivery_steps = delivery_view(d)
+            push = await self._call(pos_pushes.push_status, o.number, principal=principal)
+            self.pos_push = (
+                f"{push.kind}: {push.status}" + (f" ({push.detail})" if push and push.detail else "") if push else ""
+            )
             if "ship" in o.available_actions:
                 report = await self._call(preship.preship_report, o.number, principal=principal)
                 self.preship_checks = [preship_view(c) for c in report.checks]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
+from reup_app.integrations.dutchie.client import DutchieClient
 from reup_app.integrations.fleetbase.client import FleetbaseClient
 from reup_app.integrations.metrc.client import MetrcClient
 from reup_app.models import IntegrationConnection
@@ -49,3 +50,20 @@ def fleetbase_client(connection: IntegrationConnection, settings: Settings | Non
         raise NotFound("That connection is not a Fleetbase connection.")
     api_key = str(decrypt_credentials(connection).get("api_key") or "")
     return FleetbaseClient.from_settings(settings or get_settings(), api_key, base_url=connection.base_url or None)
+
+
+def dutchie_client(
+    connection: IntegrationConnection, settings: Settings | None = None, *, retry=None, timeout: float | None = None
+) -> DutchieClient:
+    """A Dutchie client for this connection's store: its location key (decrypted) and base URL."""
+    if connection.provider != Provider.DUTCHIE:
+        raise NotFound("That connection is not a Dutchie connection.")
+    settings = settings or get_settings()
+    key = str(decrypt_credentials(connection).get("location_key") or "")
+    return DutchieClient(
+        connection.base_url or settings.dutchie_base_url,
+        key,
+        redis_url=settings.redis_url,
+        retry=retry,
+        timeout=timeout if timeout is not None else settings.dutchie_timeout_seconds,
+    )

@@ -34,6 +34,7 @@ from reup_app.services.ordering.records import (
 )
 from reup_app.services.ordering.shipment_details import parse_shipment_details
 from reup_app.services.ordering.transition import Transition
+from reup_app.services.pos import pushes as pos_pushes
 
 
 def _parse_allocations(raw: Any) -> dict[int, list[tuple[int | None, str | None, Decimal]]] | None:
@@ -114,4 +115,7 @@ def _apply_effects(session: Session, order: Order, t: Transition, data: dict[str
     elif t.action == "deliver":
         order.delivered_at = utcnow()
         shipping.get_shipping_hooks().order_delivered(session, order)
+        pos_pushes.order_delivered(session, order)  # the store's draft receive in Dutchie, if connected
+    if t.action == "accept":
+        pos_pushes.order_accepted(session, order)  # or its purchase order, when the store chose that
     return detail
