@@ -1,7 +1,7 @@
 """Dutchie POS: store POS products and matches, daily unit sales, store settings
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-28 05:52:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from reup_app.models.types import UtcDateTime
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
