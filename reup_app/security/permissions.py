@@ -7,10 +7,12 @@ trade (they can view and moderate, not place or accept orders).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from reup_app.errors import NotAuthenticated, PermissionDenied
 from reup_app.models.enums import Role
+from reup_app.security.events import security_event
 from reup_app.security.principal import Principal
 
 O, A, B, S, F, V = Role.OWNER, Role.ADMIN, Role.BUYER, Role.SALES, Role.FULFILLMENT, Role.VIEWER  # noqa: E741  (the permission table reads as a grid of role initials)
@@ -147,6 +149,21 @@ def authorize(principal: Principal, action: str, entity_id: int | None) -> None:
     if not principal.is_system and not principal.is_authenticated:
         raise NotAuthenticated("Please sign in to continue.")
     if not is_allowed(principal, action, entity_id):
+        _denied(principal, action, entity_id, "role")
         raise PermissionDenied("You are not allowed to do that.")
     if not kind_allows(principal, action, entity_id):
+        _denied(principal, action, entity_id, "business kind")
         raise PermissionDenied(KIND_DENIED[ACTION_KINDS[action]])
+
+
+def _denied(principal: Principal, action: str, entity_id: int | None, reason: str) -> None:
+    security_event(
+        "permission.denied",
+        user_id=principal.user_id,
+        entity_id=principal.entity_id,
+        client_ip=principal.client_ip,
+        action=action,
+        target_entity=entity_id,
+        reason=reason,
+        level=logging.WARNING,
+    )

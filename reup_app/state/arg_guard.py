@@ -29,7 +29,7 @@ import typing
 from typing import Any
 
 from reup_app.errors import PermissionDenied, ServiceError
-from reup_app.security.events import begin_request, security_event
+from reup_app.security.events import begin_request
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def _toast(message: str):
 def _failed(self, fn, err: Exception):
     """The toast for an exception that escaped a handler (and its log line)."""
     where = f"{type(self).__name__}.{fn.__name__}"
-    if isinstance(err, PermissionDenied):
-        security_event("permission.denied", handler=where, reason=str(err))
+    if isinstance(err, PermissionDenied):  # `authorize` logged the security event
+        log.info("%s: permission denied", where)
         return _toast(str(err))
     if isinstance(err, ServiceError):
         log.info("%s: %s: %s", where, type(err).__name__, err)

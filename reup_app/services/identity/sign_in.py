@@ -229,8 +229,12 @@ def complete_mfa(
         if ok:
             remaining = mfa.remaining_recovery_codes(session, user.id)
     if not ok:
+        security_event("signin.mfa_failure", user_id=user.id, level=logging.WARNING)
         raise NotAuthenticated(BAD_CODE)
     _burn_challenge(c.jti, c.expires_at)
+    security_event(
+        "signin.mfa_ok", user_id=user.id, entity_id=entity.id if entity else None, recovery=remaining is not None
+    )
     ratelimit.reset(f"mfa:user:{user.id}")
     act_as(session, user, entity.id if entity else None, role, client_ip)
     user.last_login_at = utcnow()
