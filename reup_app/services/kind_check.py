@@ -13,7 +13,7 @@ import threading
 import weakref
 
 from sqlalchemy import event, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from reup_app.db import get_engine
 from reup_app.models import Entity
@@ -36,7 +36,7 @@ def _after_end(session, transaction) -> None:
 
 def _read(session: Session, entity_id: int) -> str | None:
     with session.no_autoflush:
-        return session.execute(select(Entity.kind).where(Entity.id == entity_id)).scalar_one_or_none()
+        return session.execute(select(col(Entity.kind)).where(col(Entity.id) == entity_id)).scalar_one_or_none()
 
 
 def entity_kind(entity_id: int) -> str | None:

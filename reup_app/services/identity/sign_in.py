@@ -129,10 +129,10 @@ def _challenge(session: Session, user: User | None, acct_key: str) -> None:
 def _check_password(session: Session, addr: str, password: object, keys: tuple[str, str | None]) -> User:
     """The user whose password this is, or NotAuthenticated (counted as a failure)."""
     user = session.exec(select(User).where(User.email == addr)).first() if addr else None
-    ok = isinstance(password, str) and 0 < len(password) <= passwords.MAX_LENGTH
-    if user is None or not ok:
-        passwords.verify_password(password if ok else "x", passwords.DUMMY_HASH)  # same time as a real check
-    elif passwords.verify_password(password, user.password_hash):
+    pw = password if isinstance(password, str) and 0 < len(password) <= passwords.MAX_LENGTH else ""
+    if user is None or not pw:
+        passwords.verify_password(pw or "x", passwords.DUMMY_HASH)  # same time as a real check
+    elif passwords.verify_password(pw, user.password_hash):
         return user
     n = signin_throttle.failed(*keys)
     security_event("signin.failure", user_id=user.id if user else None, failures=n, level=logging.WARNING)
