@@ -31,6 +31,12 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class ChallengeRequired(NotAuthenticated):
+    """Sign-in needs the e-mailed unlock link (too many failed attempts for the account)."""
+
+    code = "challenge_required"
+
+
 class RateLimited(ServiceError):
     code = "rate_limited"
 

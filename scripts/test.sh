@@ -26,6 +26,8 @@ ruff check . || status=$?
 ruff format --check . || status=$?
 lint-imports --no-cache || status=$?
 mypy || status=$?
+echo "==> Dependency audit (pip-audit; offline PyPA advisory data in REUP_ADVISORY_DB when PyPI's feed is unreachable)"
+python scripts/audit_deps.py || status=$?
 
 echo "==> Building the production frontend once for this run (port $REUP_TEST_PORT)"
 REUP_PORT="$REUP_TEST_PORT" REUP_APP_URL="http://localhost:$REUP_TEST_PORT" \

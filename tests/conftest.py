@@ -16,7 +16,10 @@ os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
 
 from tests.dbutil import REDIS_URL, drop_mysql_database, fresh_mysql_database
 
-pytest_plugins = ["tests.sandboxes"]  # metrc_sandbox: vendor sandboxes as subprocesses
+pytest_plugins = [
+    "tests.sandboxes",  # metrc_sandbox: vendor sandboxes as subprocesses
+    "tests.log_secrets",  # fails a test whose log lines carry a password, token or TOTP secret
+]
 
 _RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
 

@@ -1,10 +1,22 @@
-"""Password hashing (argon2 via passlib) and the password policy."""
+"""Password hashing (argon2id via argon2-cffi) and the password policy.
+
+passlib is unmaintained; its argon2 hashes are standard PHC strings (`$argon2id$v=19$m=...`), which
+argon2-cffi verifies as they are. A hash made with other parameters (passlib's defaults, or ours
+before a change) is replaced at the next successful sign-in (`maybe_rehash`).
+"""
 
 from __future__ import annotations
 
-from passlib.context import CryptContext
+from typing import Any
 
-_context = CryptContext(schemes=["argon2"], deprecated="auto")
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from reup_app.security.breached import is_breached
+
+# argon2-cffi's defaults: RFC 9106's second recommended profile (argon2id, t=3, m=64 MiB, p=4).
+_hasher = PasswordHasher()
+BREACHED = "This password appears in lists of passwords leaked in data breaches. Please choose another one."
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -22,6 +34,8 @@ def check_policy(password: str, *, email: str | None = None) -> None:
         raise PasswordPolicyError(f"Password must be at most {MAX_LENGTH} characters long.")
     if len(set(password)) < 5:
         raise PasswordPolicyError("Password is too repetitive; use a mix of characters or words.")
+    if is_breached(password):
+        raise PasswordPolicyError(BREACHED)
     if email and email.split("@")[0].lower() in password.lower() and len(email.split("@")[0]) >= 4:
         raise PasswordPolicyError("Password must not contain your email name.")
     classes = sum(
@@ -39,15 +53,30 @@ def check_policy(password: str, *, email: str | None = None) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _context.hash(password)
+    return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str) -> bool:
     try:
-        return _context.verify(password, password_hash)
-    except (ValueError, TypeError):
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError, ValueError, TypeError):
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return True
+
+
+def maybe_rehash(user: Any, password: str) -> bool:
+    """After a successful verification: store a fresh hash if the stored one uses old parameters."""
+    if not needs_rehash(user.password_hash):
+        return False
+    user.password_hash = hash_password(password)
+    return True
+
+
 # Verifying against this keeps the response time the same for unknown users.
-DUMMY_HASH = _context.hash("reup-dummy-password-for-timing")
+DUMMY_HASH = _hasher.hash("reup-dummy-password-for-timing")

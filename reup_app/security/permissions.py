@@ -7,8 +7,12 @@ trade (they can view and moderate, not place or accept orders).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from reup_app.errors import NotAuthenticated, PermissionDenied
 from reup_app.models.enums import Role
+from reup_app.security.events import security_event
 from reup_app.security.principal import Principal
 
 O, A, B, S, F, V = Role.OWNER, Role.ADMIN, Role.BUYER, Role.SALES, Role.FULFILLMENT, Role.VIEWER  # noqa: E741  (the permission table reads as a grid of role initials)
@@ -48,6 +52,56 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "audit.view": frozenset({O, A}),
     "integration.manage": frozenset({O, A}),
 }
+
+# Business kind: actions only one side of the trade performs. The acting business (the target
+# row's entity, which `is_allowed` requires to be the principal's own) must be of one of these
+# kinds, whatever the role (an owner of a retailer has no price tiers). Every other action in
+# ACTION_ROLES is open to both kinds. "both" businesses trade on both sides.
+SELLER_KINDS = frozenset({"wholesaler", "both"})
+BUYER_KINDS = frozenset({"retailer", "both"})
+ACTION_KINDS: dict[str, frozenset[str]] = {
+    # products, lots, price tiers, pricing
+    "catalog.manage": SELLER_KINDS,
+    "inventory.manage": SELLER_KINDS,
+    "pricing.manage": SELLER_KINDS,
+    # fulfilment, shipping, invoicing of orders received
+    "order.accept": SELLER_KINDS,
+    "order.reject": SELLER_KINDS,
+    "order.edit_lines": SELLER_KINDS,
+    "order.fulfill": SELLER_KINDS,
+    "order.ship": SELLER_KINDS,
+    "order.complete": SELLER_KINDS,
+    "invoice.manage": SELLER_KINDS,
+    "payment.record": SELLER_KINDS,
+    "customer.hold": SELLER_KINDS,
+    # cart, checkout, buyer cancel, order guides (re-ordering from past orders)
+    "cart.manage": BUYER_KINDS,
+    "order.place": BUYER_KINDS,
+    "order.cancel": BUYER_KINDS,
+}
+KIND_DENIED = {
+    SELLER_KINDS: "Only wholesalers can do that.",
+    BUYER_KINDS: "Only retailers can do that.",
+}
+
+# entity id -> its kind ("retailer", "wholesaler", "both") or None when unknown; installed by the
+# services layer (`reup_app.services.kind_check`), which can read the database.
+_kind_lookup: list[Callable[[int], str | None]] = []
+
+
+def set_entity_kind_lookup(lookup: Callable[[int], str | None]) -> None:
+    _kind_lookup[:] = [lookup]
+
+
+def kind_allows(principal: Principal, action: str, entity_id: int | None) -> bool:
+    """Whether the acting business's kind may perform `action` (system: always; unknown: never)."""
+    kinds = ACTION_KINDS.get(action)
+    if kinds is None or principal.is_system or entity_id is None:
+        return True
+    if not _kind_lookup:
+        raise RuntimeError("no entity kind lookup installed (import reup_app.services.kind_check)")
+    return _kind_lookup[0](entity_id) in kinds
+
 
 # Actions only a platform admin may perform (no entity role grants them).
 ADMIN_ONLY_ACTIONS = frozenset(
@@ -95,4 +149,21 @@ def authorize(principal: Principal, action: str, entity_id: int | None) -> None:
     if not principal.is_system and not principal.is_authenticated:
         raise NotAuthenticated("Please sign in to continue.")
     if not is_allowed(principal, action, entity_id):
+        _denied(principal, action, entity_id, "role")
         raise PermissionDenied("You are not allowed to do that.")
+    if not kind_allows(principal, action, entity_id):
+        _denied(principal, action, entity_id, "business kind")
+        raise PermissionDenied(KIND_DENIED[ACTION_KINDS[action]])
+
+
+def _denied(principal: Principal, action: str, entity_id: int | None, reason: str) -> None:
+    security_event(
+        "permission.denied",
+        user_id=principal.user_id,
+        entity_id=principal.entity_id,
+        client_ip=principal.client_ip,
+        action=action,
+        target_entity=entity_id,
+        reason=reason,
+        level=logging.WARNING,
+    )

@@ -126,6 +126,14 @@ class MemoryBackend:
             for k in keys:
                 self._values.pop(k, None)
 
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        """Add one to the integer at `key` (0 when absent) and (re)set its expiry; the new value."""
+        now = self._clock()
+        with self._lock:
+            value = int(self._live(key, now) or 0) + 1
+            self._values[key] = (str(value), now + ttl_seconds)
+            return value
+
     def close(self) -> None:
         pass
 
@@ -197,6 +205,12 @@ class RedisBackend:
     def take(self, key: str) -> str | None:
         """Get and delete atomically (one-time tickets)."""
         return self._r.getdel(self._k(key))
+
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        pipe = self._r.pipeline()
+        pipe.incr(self._k(key))
+        pipe.pexpire(self._k(key), max(1, int(ttl_seconds * 1000)))
+        return int(pipe.execute()[0])
 
     def delete(self, *keys: str) -> None:
         if keys:

@@ -28,6 +28,7 @@ from reup_app.errors import (
 )
 from reup_app.security.permissions import authorize, is_allowed
 from reup_app.security.principal import Principal
+from reup_app.services import kind_check  # noqa: F401  (installs the business-kind lookup of authorize)
 
 _Row = TypeVar("_Row")
 

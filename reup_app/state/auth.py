@@ -246,8 +246,14 @@ class AuthState(AppState):
             return
         ip = self._ip()
         try:
+            unlock = self.router.url.query_parameters.get("unlock")  # the e-mailed sign-in link
             result = await run_in_unit_of_work(
-                None, sign_in_service.login, email=email, password=password, client_ip=ip
+                None,
+                sign_in_service.login,
+                email=email,
+                password=password,
+                client_ip=ip,
+                unlock=unlock if isinstance(unlock, str) else None,
             )
         except Exception as err:  # service errors are shown as they are
             if not isinstance(err, ServiceError):

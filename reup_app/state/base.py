@@ -10,13 +10,15 @@ import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
+from reup_app.security.events import bind_principal
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
-from reup_app.state.arg_guard import guard_class_handlers
+from reup_app.state.arg_guard import guard_class_handlers, install_payload_patch
 
 T = TypeVar("T")
 S = TypeVar("S", bound="AppState")
 log = logging.getLogger(__name__)
+install_payload_patch()  # malformed form data reaches the argument guard instead of crashing Reflex
 
 # The state class that holds the session's tokens: AuthState, a subclass of AppState defined in
 # reup_app/state/auth.py, which names itself here with `@session_state` (a base never imports its
@@ -49,7 +51,9 @@ class AppState(rx.State):
 
     async def _principal(self) -> Principal:
         """The acting principal, re-validated on the server for every event."""
-        return await (await self._session())._current_principal()
+        p = await (await self._session())._current_principal()
+        bind_principal(p)  # who, for which business, from where: on this event's security log lines
+        return p
 
     async def _call(self, fn: Callable[..., T], *args: Any, principal: Principal | None = None, **kw: Any) -> T:
         """Run a service function in a unit of work on a worker thread (DB calls block)."""

@@ -51,6 +51,24 @@ def fresh_backend():
     set_cache_ttl(None)
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def throttle_clock(monkeypatch):
+    """The sign-in throttle's wall clock, moved by the test (progressive delays are seconds)."""
+    from reup_app.security import signin_throttle
+
+    clock = _Clock()
+    monkeypatch.setattr(signin_throttle, "clock", clock)
+    return clock
+
+
 def login(email, password=DEFAULT_PASSWORD, ip="10.0.0.1", **kw):
     with uow(ANONYMOUS) as s:
         return accounts.login(s, email=email, password=password, client_ip=ip, user_agent="pytest", **kw)
@@ -198,27 +216,32 @@ def test_unknown_user_and_wrong_password_look_the_same(session):
     assert type(a.value) is type(b.value)
 
 
-def test_login_rate_limited_per_account(session):
+def test_login_failures_delay_the_account_progressively_not_for_minutes(session, throttle_clock):
     entity = make_entity(session)
     user, _ = make_member(session, entity, "buyer")
     for i in range(5):
+        throttle_clock.t += 60
         with pytest.raises(NotAuthenticated):
             login(user.email, "Wrong-Password-123", ip=f"10.1.0.{i}")
     with pytest.raises(RateLimited) as e:
-        login(user.email, DEFAULT_PASSWORD, ip="10.1.0.99")  # even the right password now
-    assert e.value.retry_after > 0 and "minute" in str(e.value)
+        login(user.email, DEFAULT_PASSWORD, ip="10.1.0.99")  # even the right password, for a few seconds
+    assert 0 < e.value.retry_after <= 8 and "second" in str(e.value)
+    throttle_clock.t += e.value.retry_after + 0.1
+    assert login(user.email, ip="10.1.0.99").status == "ok"  # the owner is not locked out
 
 
-def test_successful_login_resets_account_counter(session):
+def test_successful_login_resets_account_counter(session, throttle_clock):
     entity = make_entity(session)
     user, _ = make_member(session, entity, "buyer")
     for _ in range(4):
+        throttle_clock.t += 60
         with pytest.raises(NotAuthenticated):
             login(user.email, "Wrong-Password-123")
+    throttle_clock.t += 60
     assert login(user.email).status == "ok"
-    for _ in range(4):
+    for _ in range(3):
         with pytest.raises(NotAuthenticated):
-            login(user.email, "Wrong-Password-123")
+            login(user.email, "Wrong-Password-123")  # free again: no delay
     assert login(user.email).status == "ok"
 
 
@@ -264,15 +287,22 @@ def test_one_user_signing_in_from_two_tabs_at_once_both_succeed(session):
     assert results[0].refresh_token != results[1].refresh_token
 
 
-def test_login_rate_limited_per_ip(session):
-    for _ in range(20):
+def test_login_failures_delay_the_address_but_never_lock_it(session, throttle_clock):
+    for _ in range(10):
         with pytest.raises(NotAuthenticated):
             login(f"nobody-{sfx()}@example.test", "Wrong-Password-123", ip="10.2.0.1")
-    with pytest.raises(RateLimited):
+    with pytest.raises(NotAuthenticated):  # the 11th failure from the address starts the delays
         login(f"nobody-{sfx()}@example.test", "Wrong-Password-123", ip="10.2.0.1")
-    with pytest.raises(NotAuthenticated) as e:  # another address is not affected
+    with pytest.raises(RateLimited) as e:
+        login(f"nobody-{sfx()}@example.test", "Wrong-Password-123", ip="10.2.0.1")
+    assert e.value.retry_after <= 2
+    with pytest.raises(NotAuthenticated) as other:  # another address is not affected
         login(f"nobody-{sfx()}@example.test", "Wrong-Password-123", ip="10.2.0.2")
-    assert not isinstance(e.value, RateLimited)
+    assert not isinstance(other.value, RateLimited)
+    throttle_clock.t += 2.1
+    entity = make_entity(session)
+    user, _ = make_member(session, entity, "buyer")
+    assert login(user.email, ip="10.2.0.1").status == "ok"  # a colleague behind the same NAT
 
 
 def test_disabled_user_is_refused_after_correct_password(session):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 import pkgutil
 from decimal import Decimal
 
@@ -46,7 +47,9 @@ from reup_app.services.billing import payments
 from reup_app.services.identity import team
 from reup_app.services.integrations import connections
 from reup_app.services.ordering import messages
+from reup_app.state import arg_guard
 from reup_app.state.auth import AuthState
+from reup_app.state.base import AppState
 from tests.integration import orderkit as ok
 from tests.integration.statekit import Tab, run
 
@@ -315,8 +318,30 @@ def ids_first(world) -> str:
     return world["ids"]["order"][0]
 
 
+class _GuardErrors(logging.Handler):
+    """Collects the ERROR lines the argument guard writes for an exception a handler let escape."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage() + (f" ({record.exc_info[1]!r})" if record.exc_info else ""))
+
+
+@pytest.fixture
+def guard_errors():
+    handler = _GuardErrors()
+    logger = logging.getLogger(arg_guard.__name__)
+    logger.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+
+
 @pytest.mark.parametrize("attacker_kind", ["wholesaler", "retailer"])
-def test_foreign_ids_change_nothing_and_leak_nothing(engine, world, attacker_kind):
+def test_foreign_ids_change_nothing_and_leak_nothing(engine, world, attacker_kind, guard_errors):
     attacker = world["attackers"][attacker_kind]
     with Session(engine) as s:
         email = s.get(User, attacker.owner.user_id).email
@@ -354,6 +379,7 @@ def test_foreign_ids_change_nothing_and_leak_nothing(engine, world, attacker_kin
     assert not changed, f"victims' data changed: {changed}"
     assert not leaks, "\n".join(leaks[:20])
     assert not crashes, f"{len(crashes)} crashes:\n" + "\n".join(crashes[:30])
+    assert not guard_errors, f"{len(guard_errors)} unhandled exceptions:\n" + "\n".join(guard_errors[:30])
 
 
 def test_discovery_sees_the_handlers_of_every_page_state():
@@ -379,3 +405,93 @@ def test_argument_guard_refuses_wrong_types_before_the_handler_runs():
     assert MALFORMED in str(result) and state.status == "pending" and state.error == ""
     result = run(state.show("bogus"))  # right type, wrong value: the handler's own message
     assert state.error == "Unknown status."
+
+
+def _payload_variants(fn) -> list[tuple[str, tuple, dict]]:
+    """Hostile shapes for one handler: (label, args, kwargs); every one must be refused."""
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in named if p.default is p.empty]
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
+    out: list[tuple[str, tuple, dict]] = []
+    if required:
+        out.append(("missing", (), {}))
+    if not takes_kwargs:
+        out.append(("unknown kwarg", (), {"bogus": "1"}))
+        out.append(("self kwarg", (), {"self": None}))
+    if not any(p.kind is p.VAR_POSITIONAL for p in params):
+        out.append(("extra positional", ("1",) * (len(named) + 1), {}))
+    return out
+
+
+def _none_and_malformed(cls, name, fn) -> list[tuple[str, dict, bool]]:
+    """(label, payload as the browser sends it, must_refuse) through Reflex's own payload preparation."""
+    from reflex_base.event.processor import base_state_processor as bsp
+
+    handler = cls.event_handlers[name]
+    params = [
+        p
+        for p in list(inspect.signature(fn).parameters.values())[1:]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    out = []
+    for bad in ({"__reflex_form_data__": [["only-a-name"], 7]}, {"__reflex_form_data__": "x"}):
+        for p in params:
+            payload = {q.name: "1" for q in params} | {p.name: bad}
+            out.append((f"malformed form in {p.name}", bsp._prepare_event_payload(handler, payload), True))
+    if params:
+        out.append(("all None", bsp._prepare_event_payload(handler, {p.name: None for p in params}), False))
+        out.append(("non-file list", bsp._prepare_event_payload(handler, {p.name: ["x"] for p in params}), False))
+    return out
+
+
+def test_every_handler_survives_missing_extra_none_and_malformed_payloads(engine, world, guard_errors):
+    """The fuzzer's 428 crashes, by shape: wrong arity, unknown keyword arguments (`self=None` too),
+    malformed `__reflex_form_data__`, None and non-files for every argument. Each call must finish
+    (no exception out of the handler, none caught by the guard as a bug), and every shape that does
+    not bind to the handler's signature must be refused with the guard's toast, so nothing ran."""
+    attacker = world["attackers"]["wholesaler"]
+    with Session(engine) as s:
+        email = s.get(User, attacker.owner.user_id).email
+    before = _victim_rows(engine, world["victims"], world["victim_users"])
+    tab = Tab().at("/dashboard")
+    _sign_in(tab, email)
+    crashes, not_refused, tried = [], [], 0
+    for cls, name in _handlers():
+        fn = cls.event_handlers[name].fn
+        calls = [(label, args, kw, True) for label, args, kw in _payload_variants(fn)]
+        calls += [(label, (), kw, refuse) for label, kw, refuse in _none_and_malformed(cls, name, fn)]
+        for label, args, kw, must_refuse in calls:
+            if not tab.state(AuthState).signed_in:
+                _sign_in(tab, email)
+            tried += 1
+            try:
+                result = run(fn(tab.state(cls), *args, **kw))
+            except Exception as exc:
+                crashes.append(f"{cls.__name__}.{name} [{label}]: {type(exc).__name__}: {exc}")
+                continue
+            if must_refuse and arg_guard.MALFORMED not in str(result):
+                not_refused.append(f"{cls.__name__}.{name} [{label}] -> {result!r:.100}")
+    after = _victim_rows(engine, world["victims"], world["victim_users"])
+    assert tried > 400, f"only {tried} calls: handler discovery is broken"
+    assert not crashes, f"{len(crashes)} crashes:\n" + "\n".join(crashes[:30])
+    assert not guard_errors, f"{len(guard_errors)} unhandled exceptions:\n" + "\n".join(guard_errors[:30])
+    assert not not_refused, f"{len(not_refused)} not refused:\n" + "\n".join(not_refused[:30])
+    assert before == after
+
+
+def test_a_service_error_escaping_a_handler_becomes_its_own_toast():
+    """`AdminBusinessesState.show` as a non-admin raised PermissionDenied into Reflex's generic error."""
+    from reup_app.errors import PermissionDenied
+
+    class Boom(AppState):
+        async def act(self, value: str):
+            raise PermissionDenied("You are not allowed to do that.")
+
+        async def bug(self):
+            raise RuntimeError("internal detail")
+
+    tab = Tab()
+    assert "You are not allowed to do that." in str(run(Boom.act.fn(tab.state(Boom), "x")))
+    out = str(run(Boom.bug.fn(tab.state(Boom))))
+    assert arg_guard.FAILED in out and "internal detail" not in out

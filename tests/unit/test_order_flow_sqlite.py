@@ -35,6 +35,7 @@ def db(tmp_path):
         s.info["principal"] = principal
         # audit_log.id is a BIGINT key that SQLite does not auto-number (see test_catalog_sqlite).
         s.info["audit_disabled"] = True
+        s.connection()  # begin: authorize() reads the acting business's kind through this session
         return s
 
     yield unit

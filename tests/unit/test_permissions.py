@@ -58,6 +58,63 @@ ALL_ACTIONS = sorted(EXPECTED) + sorted(ADMIN_ONLY)
 OWN, OTHER = 10, 20
 
 
+# Business kind per action, written out independently of permissions.ACTION_KINDS:
+# W = wholesalers only (and "both"), R = retailers only (and "both"); absent = either kind.
+EXPECTED_KIND = {
+    "catalog.manage": "W",
+    "inventory.manage": "W",
+    "pricing.manage": "W",
+    "order.accept": "W",
+    "order.reject": "W",
+    "order.edit_lines": "W",
+    "order.fulfill": "W",
+    "order.ship": "W",
+    "order.complete": "W",
+    "invoice.manage": "W",
+    "payment.record": "W",
+    "customer.hold": "W",
+    "cart.manage": "R",
+    "order.place": "R",
+    "order.cancel": "R",
+}
+KINDS = {OWN: "both", 11: "wholesaler", 12: "retailer"}
+
+
+@pytest.fixture(autouse=True)
+def _kinds():
+    """authorize() reads the acting business's kind through the installed lookup."""
+    saved = list(permissions._kind_lookup)
+    permissions.set_entity_kind_lookup(KINDS.get)
+    yield
+    permissions._kind_lookup[:] = saved
+
+
+def test_kind_table_matches():
+    letters = {permissions.SELLER_KINDS: "W", permissions.BUYER_KINDS: "R"}
+    assert {a: letters[k] for a, k in permissions.ACTION_KINDS.items()} == EXPECTED_KIND
+    assert set(permissions.ACTION_KINDS) <= set(permissions.ACTION_ROLES)
+
+
+@pytest.mark.parametrize(("kind", "action"), list(itertools.product(["wholesaler", "retailer"], sorted(EXPECTED))))
+def test_owner_of_each_kind(kind, action):
+    """Even the owner of a retailer may not do a seller-only action, and vice versa."""
+    entity = 11 if kind == "wholesaler" else 12
+    p = member("owner", entity)
+    need = EXPECTED_KIND.get(action)
+    allowed = expected_for_role(action, "owner") and (need is None or need == kind[0].upper())
+    if allowed:
+        authorize(p, action, entity)
+    else:
+        with pytest.raises(PermissionDenied) as err:
+            authorize(p, action, entity)
+        assert str(err.value) == ("Only wholesalers can do that." if need == "W" else "Only retailers can do that.")
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(PermissionDenied):
+        authorize(member("owner", 99), "pricing.manage", 99)
+
+
 def test_matrix_covers_every_action():
     assert set(EXPECTED) == set(permissions.ACTION_ROLES)
     assert ADMIN_ONLY == set(permissions.ADMIN_ONLY_ACTIONS)

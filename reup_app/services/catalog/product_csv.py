@@ -235,8 +235,32 @@ def import_products_csv(session: Session, principal: Principal, data: bytes) -> 
     return report
 
 
+# Magic bytes of files people pick by mistake (or on purpose) for a CSV import.
+_BINARY_MAGIC = {
+    b"PK\x03\x04": "a spreadsheet or ZIP file (save it as CSV first)",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Office file (save it as CSV first)",
+    b"%PDF": "a PDF",
+    b"\x89PNG": "an image",
+    b"\xff\xd8\xff": "an image",
+    b"GIF8": "an image",
+    b"\x7fELF": "a program",
+    b"MZ": "a program",
+    b"\x1f\x8b": "a compressed file",
+}
+
+
+def check_csv_content(data: bytes) -> None:
+    """Refuse a file whose bytes are not text, whatever its name says (checked by content)."""
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise ValidationError(f"That file is {what}, not a CSV file. Nothing was imported.", "file")
+    if b"\x00" in data[:65536]:
+        raise ValidationError("That file is not a text (CSV) file. Nothing was imported.", "file")
+
+
 def _csv_lines(data: bytes) -> list[list[str]]:
     """The file's rows as cells, in the delimiter its header uses."""
+    check_csv_content(data)
     text = _decode(data)
     first = text.split("\n", 1)[0]
     # Spreadsheets in some locales save "CSV" with semicolons (or tabs); the header tells which.

@@ -21,6 +21,7 @@ from reup_app.errors import (
 )
 from reup_app.models import Entity, Membership, User
 from reup_app.models.enums import EntityStatus
+from reup_app.security.events import security_event
 from reup_app.security.principal import Principal
 from reup_app.security.tokens import (
     RefreshTokenInvalid,
@@ -126,6 +127,7 @@ def _issue(
         token_version=user.token_version,
         client_ip=client_ip,
     )
+    security_event("signin.success", user_id=user.id, entity_id=entity_id, client_ip=client_ip, role=role)
     return LoginResult(
         status="ok",
         user_id=user.id,

@@ -14,6 +14,7 @@ from reup_app.errors import (
 from reup_app.models import User
 from reup_app.models.types import utcnow
 from reup_app.security import mfa, passwords, ratelimit
+from reup_app.security.events import security_event
 from reup_app.security.principal import Principal
 from reup_app.security.ratelimit import enforce
 from reup_app.services.identity.auth import SessionEnded
@@ -96,7 +97,9 @@ def begin_mfa_enrolment(session: Session, principal: Principal) -> MfaSetup:
 def confirm_mfa_enrolment(session: Session, principal: Principal, code: str) -> list[str]:
     """Turn 2FA on with the first code; returns 10 recovery codes to show once."""
     enforce(f"mfa:user:{require_user(principal)}", ratelimit.MFA_PER_ACCOUNT, "Too many two-factor attempts.")
-    return _confirm_pending_secret(session, _locked_self(session, principal), code)
+    codes = _confirm_pending_secret(session, _locked_self(session, principal), code)
+    security_event("mfa.enabled", user_id=principal.user_id, entity_id=principal.entity_id)
+    return codes
 
 
 def disable_mfa(session: Session, principal: Principal, *, password: str) -> None:
@@ -114,6 +117,7 @@ def disable_mfa(session: Session, principal: Principal, *, password: str) -> Non
     user.updated_at = utcnow()
     session.add(user)
     mfa.delete_recovery_codes(session, user.id)
+    security_event("mfa.disabled", user_id=user.id, entity_id=principal.entity_id)
     send_email(
         session,
         user.email,
@@ -131,4 +135,5 @@ def regenerate_recovery_codes(session: Session, principal: Principal, *, passwor
         raise ValidationError("Your password is incorrect.", field="password")
     if not user.mfa_enabled:
         raise Conflict("Turn on two-factor authentication first.")
+    security_event("mfa.recovery_codes_replaced", user_id=user.id, entity_id=principal.entity_id)
     return mfa.replace_recovery_codes(session, user.id)

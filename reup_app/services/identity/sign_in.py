@@ -16,17 +16,20 @@ backend-only state or server-side storage, never in a frontend var):
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlmodel import Session, select
 
 from reup_app.errors import (
+    ChallengeRequired,
     Conflict,
     NotAuthenticated,
 )
 from reup_app.models import Entity, User
 from reup_app.models.types import utcnow
-from reup_app.security import mfa, passwords, ratelimit
+from reup_app.security import mfa, passwords, ratelimit, signin_throttle
+from reup_app.security.events import bind, security_event
 from reup_app.security.ratelimit import enforce, get_backend
 from reup_app.security.tokens import (
     TYP_MFA,
@@ -47,6 +50,7 @@ from reup_app.services.identity.common import (
 )
 from reup_app.services.identity.mfa_settings import MfaSetup, _confirm_pending_secret, _new_pending_secret
 from reup_app.services.notifications.email import send_email
+from reup_app.settings import get_settings
 
 __all__ = [
     "BAD_CREDENTIALS",
@@ -97,6 +101,44 @@ def _finish_password_step(
     return _issue(session, user, entity, role, client_ip=client_ip, user_agent=user_agent)
 
 
+CHALLENGED = (
+    "For your security, this account needs a sign-in link after several failed attempts. "
+    "We have e-mailed the owner of the address a link; open it to sign in."
+)
+
+
+def _challenge(session: Session, user: User | None, acct_key: str) -> None:
+    """Past `CHALLENGE_AFTER` failures: e-mail the unlock link (once per 15 minutes) and refuse."""
+    if user is not None and user.is_active and signin_throttle.first_notice(acct_key):
+        code = signin_throttle.issue_unlock(acct_key)
+        link = f"{get_settings().app_url}/login?unlock={code}"
+        send_email(
+            session,
+            user.email,
+            "Sign in to ReUp: several failed attempts",
+            f"Hello {user.full_name},\n\nSomeone (maybe you) entered a wrong password for your ReUp account "
+            f"several times. To keep guessing out, signing in now needs this link (valid 30 minutes):\n\n"
+            f"{link}\n\nIf this was not you, your password was not accepted and nothing changed; "
+            f"consider changing it.\n",
+        )
+        session.commit()  # the e-mail goes out although this attempt is refused
+    security_event("signin.challenged", user_id=user.id if user else None, level=logging.WARNING)
+    raise ChallengeRequired(CHALLENGED)
+
+
+def _check_password(session: Session, addr: str, password: object, keys: tuple[str, str | None]) -> User:
+    """The user whose password this is, or NotAuthenticated (counted as a failure)."""
+    user = session.exec(select(User).where(User.email == addr)).first() if addr else None
+    pw = password if isinstance(password, str) and 0 < len(password) <= passwords.MAX_LENGTH else ""
+    if user is None or not pw:
+        passwords.verify_password(pw or "x", passwords.DUMMY_HASH)  # same time as a real check
+    elif passwords.verify_password(pw, user.password_hash):
+        return user
+    n = signin_throttle.failed(*keys)
+    security_event("signin.failure", user_id=user.id if user else None, failures=n, level=logging.WARNING)
+    raise NotAuthenticated(BAD_CREDENTIALS)
+
+
 def login(
     session: Session,
     *,
@@ -105,44 +147,39 @@ def login(
     client_ip: str | None = None,
     user_agent: str | None = None,
     entity_id: int | None = None,
+    unlock: str | None = None,
 ) -> LoginResult:
     """Check e-mail and password; return tokens, or an MFA challenge (see module docstring).
 
-    Raises NotAuthenticated(BAD_CREDENTIALS) for an unknown user or a wrong password alike,
-    RateLimited (5 failures / 15 min per account, 20 / 15 min per client address), or
-    AccountBlocked (disabled user, business pending / rejected / suspended) after a correct password.
+    Raises NotAuthenticated(BAD_CREDENTIALS) for an unknown user or a wrong password alike;
+    RateLimited (a few seconds) while a progressive delay of the account or the client address runs;
+    ChallengeRequired once the account has had too many failures, unless `unlock` is the code of the
+    link e-mailed to the owner (`reup_app.security.signin_throttle`); AccountBlocked (disabled user,
+    business pending / rejected / suspended) after a correct password.
     """
-    addr = normalize_email(email)
-    ip_key = f"login:ip:{client_ip}" if client_ip else None  # callers must pass the real client address
-    acct_key = rate_key("login:acct", addr)
-    if ip_key:
-        enforce(ip_key, ratelimit.LOGIN_PER_IP, "Too many sign-in attempts from your network.")
-    try:
-        enforce(acct_key, ratelimit.LOGIN_PER_ACCOUNT, "Too many sign-in attempts for this account.")
-    except Exception:
-        if ip_key:
-            ratelimit.refund(ip_key)
-        raise
-    if not isinstance(password, str) or not password or len(password) > passwords.MAX_LENGTH or not addr:
-        passwords.verify_password("x", passwords.DUMMY_HASH)
-        raise NotAuthenticated(BAD_CREDENTIALS)
-    user = session.exec(select(User).where(User.email == addr)).first()
-    if user is None:
-        passwords.verify_password(password, passwords.DUMMY_HASH)  # same time as a real check
-        raise NotAuthenticated(BAD_CREDENTIALS)
-    if not passwords.verify_password(password, user.password_hash):
-        raise NotAuthenticated(BAD_CREDENTIALS)
-    # Correct password: it does not count against the limits.
-    ratelimit.reset(acct_key)
-    if ip_key:
-        ratelimit.refund(ip_key)
+    addr = normalize_email(email) if isinstance(email, str) else ""
+    bind(client_ip=client_ip)
+    ip_key = f"signin:ip:{client_ip}" if client_ip else None  # callers must pass the real client address
+    acct_key = rate_key("signin:acct", addr)
+    unlocked = signin_throttle.unlock_matches(acct_key, unlock)
+    if not unlocked:
+        signin_throttle.check(acct_key, ip_key)
+        if signin_throttle.needs_challenge(acct_key):
+            _challenge(session, session.exec(select(User).where(User.email == addr)).first(), acct_key)
+    user = _check_password(session, addr, password, (acct_key, ip_key))
+    signin_throttle.succeeded(acct_key)  # a correct password clears the account's count
+    if unlocked:
+        signin_throttle.use_unlock(unlock)
+    passwords.maybe_rehash(user, password)  # hashes from passlib or older parameters: upgraded now
     if not user.is_active:
+        security_event("signin.blocked", user_id=user.id, reason="disabled", level=logging.WARNING)
         raise AccountBlocked("This account has been disabled. Please contact your business owner or ReUp support.")
     # Sign-ins of one user (several tabs at once) take turns on the user's row: each writes the row
     # and rows pointing at it, which deadlocks in InnoDB when two run interleaved.
     session.exec(select(User.id).where(User.id == user.id).with_for_update()).first()
     entity, role = choose_membership(session, user, entity_id)
     act_as(session, user, entity.id if entity else None, role, client_ip)
+    security_event("signin.password_ok", user_id=user.id, entity_id=entity.id if entity else None)
     return _finish_password_step(session, user, entity, role, client_ip=client_ip, user_agent=user_agent)
 
 
@@ -192,8 +229,12 @@ def complete_mfa(
         if ok:
             remaining = mfa.remaining_recovery_codes(session, user.id)
     if not ok:
+        security_event("signin.mfa_failure", user_id=user.id, level=logging.WARNING)
         raise NotAuthenticated(BAD_CODE)
     _burn_challenge(c.jti, c.expires_at)
+    security_event(
+        "signin.mfa_ok", user_id=user.id, entity_id=entity.id if entity else None, recovery=remaining is not None
+    )
     ratelimit.reset(f"mfa:user:{user.id}")
     act_as(session, user, entity.id if entity else None, role, client_ip)
     user.last_login_at = utcnow()

@@ -22,6 +22,7 @@ from reup_app.models import Entity, Membership, OneTimeToken, User
 from reup_app.models.enums import EntityStatus, OneTimeTokenPurpose, Role
 from reup_app.models.types import utcnow
 from reup_app.security import passwords, ratelimit
+from reup_app.security.events import security_event
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.security.tokens import revoke_user_tokens
@@ -316,6 +317,7 @@ def change_member_role(session: Session, principal: Principal, membership_id: in
     elif m.role == Role.OWNER and _owner_count_locked(session, m.entity_id) <= 1:
         raise Conflict("A business must keep at least one owner. Make another member owner first.")
     else:
+        security_event("team.role_changed", member_user=m.user_id, entity_id=m.entity_id, old=m.role, new=role)
         m.role = role
         session.add(m)
         session.flush()
@@ -346,6 +348,7 @@ def remove_member(session: Session, principal: Principal, membership_id: int) ->
         if _owner_count_locked(session, m.entity_id) <= 1:
             raise Conflict("A business must keep at least one owner. Make another member owner first.")
     user_id, entity_id = m.user_id, m.entity_id
+    security_event("team.member_removed", member_user=user_id, entity_id=entity_id, old=m.role)
     session.delete(m)
     session.flush()
     revoke_user_tokens(session, user_id, entity_id=entity_id)
@@ -362,6 +365,7 @@ def set_require_mfa(session: Session, principal: Principal, entity_id: int, requ
     if not isinstance(required, bool):
         raise ValidationError("Choose on or off.", field="required")
     if entity.require_mfa != required:
+        security_event("entity.require_mfa_changed", entity_id=entity.id, new=required)
         entity.require_mfa = required
         entity.updated_at = utcnow()
         session.add(entity)
