@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from reup_app.jobs import housekeeping
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
+from reup_app.jobs import webhook_sender as _webhook_sender  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.leader import LeaderState, elect_forever
 from reup_app.jobs.lease import LocalLease, RedisLease

@@ -13,10 +13,15 @@ from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, Metr
 from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
 from reup_app.models.outbox import JobFence, OutboxMessage
+from reup_app.models.public_api import ApiIdempotencyRecord, ApiKey, WebhookDelivery, WebhookEndpoint
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiIdempotencyRecord",
+    "ApiKey",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "AuditLog",
     "Brand",
     "CartItem",

@@ -1,0 +1,37 @@
+"""POST /api/v1/orders: a buyer's order from lines, through the same cart and checkout rules as the
+cart page. The lines go into the API key's own cart (its service-account user's), and checkout runs
+in the same transaction, so the cart is empty again whether it succeeds or fails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+from reup_app.errors import ValidationError
+from reup_app.security.principal import Principal
+from reup_app.services.ordering import cart
+from reup_app.services.ordering.checkout_flow import CheckoutResult, checkout
+
+MAX_LINES = 200
+
+
+def create_order(
+    session: Session,
+    principal: Principal,
+    *,
+    buyer_license_id: int,
+    lines: Sequence[Mapping[str, Any]],
+    choices: Mapping[int, Mapping[str, Any]] | None,
+    idempotency_key: str,
+) -> CheckoutResult:
+    """One submitted order per seller of the lines' products (like checkout of a cart)."""
+    if not lines or len(lines) > MAX_LINES:
+        raise ValidationError(f"An order needs 1..{MAX_LINES} lines.", "lines")
+    cart.clear_cart(session, principal)
+    for line in lines:
+        cart.add_to_cart(session, principal, line["product_id"], line["quantity"])
+    return checkout(
+        session, principal, buyer_license_id=buyer_license_id, choices=choices, idempotency_key=idempotency_key
+    )
