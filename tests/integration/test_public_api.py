@@ -201,7 +201,8 @@ def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session,
     """Every operation in the OpenAPI document, called with a key of another business on this
     business's order, product and lot: 404 or 403 (or an empty list), and nothing changes."""
     number = place_one(engine, world["buyer"], world["product"], "1")
-    ids = {"number": number, "product_id": world["product"].id, "lot_id": world["lot"].id}
+    hidden, _ = stock(session, world["seller"], listing_state="internal")  # public listings are readable by all
+    ids = {"number": number, "product_id": hidden.id, "lot_id": world["lot"].id}
     spec = api.client().get("/api/v1/openapi.json").json()
     intruder = api.client(world["keys"]["other"])
     before = db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id])
