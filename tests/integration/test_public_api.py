@@ -40,7 +40,10 @@ def world(engine, session, api):
 
 
 def _order_body(world, qty="2"):
-    return {"buyer_license_id": world["buyer"].license.id, "lines": [{"product_id": world["product"].id, "quantity": qty}]}
+    return {
+        "buyer_license_id": world["buyer"].license.id,
+        "lines": [{"product_id": world["product"].id, "quantity": qty}],
+    }
 
 
 def _orders_of(engine, buyer_id: int) -> int:
@@ -82,7 +85,10 @@ def test_order_lifecycle_and_audit_as_the_key(engine, api, world):
     assert "accept" in detail["available_actions"]
     r = seller.post(f"/api/v1/orders/{order['number']}/accept", json={"note": "ok"})
     assert r.status_code == 200 and r.json() == {
-        "number": order["number"], "status": "accepted", "previous_status": "submitted", "applied": True
+        "number": order["number"],
+        "status": "accepted",
+        "previous_status": "submitted",
+        "applied": True,
     }
     assert order_row(engine, order["number"]).status == "accepted"
     r = buyer.post(f"/api/v1/orders/{order['number']}/accept")
@@ -94,9 +100,13 @@ def test_order_lifecycle_and_audit_as_the_key(engine, api, world):
     ]
     # audited as the key's own service-account user
     with unit_of_work(None, engine=engine) as s:
-        key_user = s.execute(select(ApiKey.user_id).where(ApiKey.key_hash == keys.hash_secret(world["keys"]["seller"]))).scalar_one()
+        key_user = s.execute(
+            select(ApiKey.user_id).where(ApiKey.key_hash == keys.hash_secret(world["keys"]["seller"]))
+        ).scalar_one()
         audited = s.execute(
-            select(func.count()).select_from(AuditLog).where(AuditLog.actor_user_id == key_user, AuditLog.table_name == "orders")
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.actor_user_id == key_user, AuditLog.table_name == "orders")
         ).scalar_one()
         last_used = s.execute(select(ApiKey.last_used_at).where(ApiKey.user_id == key_user)).scalar_one()
     assert audited >= 1 and last_used is not None
@@ -114,7 +124,10 @@ def test_idempotent_replay_and_mismatch(engine, api, world):
     assert _orders_of(engine, world["buyer"].id) == 1
     # a refusal is the answer too: replayed, not re-run
     bad_key = uuid.uuid4().hex
-    body = {"buyer_license_id": world["buyer"].license.id, "lines": [{"product_id": world["product"].id, "quantity": "9999"}]}
+    body = {
+        "buyer_license_id": world["buyer"].license.id,
+        "lines": [{"product_id": world["product"].id, "quantity": "9999"}],
+    }
     r1 = buyer.post("/api/v1/orders", json=body, headers={"Idempotency-Key": bad_key})
     r2 = buyer.post("/api/v1/orders", json=body, headers={"Idempotency-Key": bad_key})
     assert r1.status_code == r2.status_code and r1.status_code >= 400 and r1.json() == r2.json()

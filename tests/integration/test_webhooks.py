@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from reup_app import db, migrations, settings
 from reup_app.db import build_engine, unit_of_work
+from reup_app.errors import NotFound
 from reup_app.jobs import webhook_sender  # noqa: F401  registers the handler
 from reup_app.jobs.outbox_sender import Fence, claim_due, deliver
 from reup_app.models import Notification, OutboxMessage, WebhookDelivery, WebhookEndpoint
@@ -161,7 +162,7 @@ def test_other_business_sees_no_endpoint_and_no_event(engine, session):
         endpoint_id, _ = subscribe(engine, seller, receiver.url)
         place_one(engine, buyer, product, "1")
         assert deliveries(engine, other_endpoint) == []
-        with unit_of_work(other.owner, engine=engine) as s, pytest.raises(Exception):
+        with unit_of_work(other.owner, engine=engine) as s, pytest.raises(NotFound):
             webhooks.list_deliveries(s, other.owner, endpoint_id)
     finally:
         receiver.close()
@@ -170,6 +171,7 @@ def test_other_business_sees_no_endpoint_and_no_event(engine, session):
 KILL_SCRIPT = """
 import os, sys
 from reup_app.db import build_engine, unit_of_work
+from reup_app.errors import NotFound
 from reup_app.services.audit.trail import install_audit_listener
 from reup_app.services.ordering import cart, checkout_flow
 from reup_app.security.principal import Principal
@@ -192,8 +194,20 @@ def test_outbox_survives_a_kill_between_commit_and_send(engine, session):
         endpoint_id, secret = subscribe(engine, seller, receiver.url)
         owner = buyer.owner
         proc = subprocess.run(
-            [sys.executable, "-c", KILL_SCRIPT, engine.url_text, str(owner.user_id), str(buyer.id), str(product.id), str(buyer.license.id)],
-            cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=120,
+            [
+                sys.executable,
+                "-c",
+                KILL_SCRIPT,
+                engine.url_text,
+                str(owner.user_id),
+                str(buyer.id),
+                str(product.id),
+                str(buyer.license.id),
+            ],
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            timeout=120,
         )
         assert proc.returncode == 9, proc.stderr.decode()[-2000:]
         assert receiver.got == []
@@ -225,7 +239,9 @@ def test_failing_for_24_hours_disables_the_endpoint_with_a_notification(engine, 
             assert not ep.enabled and "24 hours" in (ep.disabled_reason or "")
             msg = s.exec(select(OutboxMessage).where(OutboxMessage.reference == f"webhook:{d.id}")).one()
             assert msg.status == "dead"
-            notes = s.exec(select(Notification).where(Notification.entity_id == seller.id, Notification.kind == "sync.failed")).all()
+            notes = s.exec(
+                select(Notification).where(Notification.entity_id == seller.id, Notification.kind == "sync.failed")
+            ).all()
             assert notes
         sent = len(receiver.got)
         place_one(engine, buyer, product, "1")  # a disabled endpoint gets nothing new

@@ -91,7 +91,9 @@ def build_public_api() -> FastAPI:
     def docs() -> HTMLResponse:
         return HTMLResponse(_docs_page(api.openapi()), headers={"Cache-Control": "no-cache"})
 
-    @api.api_route(f"{PREFIX}/{{rest:path}}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @api.api_route(
+        f"{PREFIX}/{{rest:path}}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
     def unknown(request: Request, rest: str) -> JSONResponse:
         return problem_response(404, problem(404, "not_found", "There is no such API endpoint.", request.url.path))
 

@@ -87,7 +87,9 @@ def _fields(body: ProductIn) -> dict[str, Any]:
 
 
 @router.post("/products", status_code=201, response_model=ProductOut, summary="Create a product (sellers)")
-def create_product(request: Request, identity: Identity, body: ProductIn, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def create_product(
+    request: Request, identity: Identity, body: ProductIn, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
         row = products.create_product(session, principal, _fields(body))
         return 201, product_out(products.own_product(session, principal, row.id), row.brand)
@@ -105,7 +107,9 @@ def update_product(identity: Identity, product_id: int, body: ProductIn) -> Any:
 
 
 @router.post("/products/{product_id}/archive", response_model=ProductOut, summary="Archive a product (sellers)")
-def archive_product(request: Request, identity: Identity, product_id: int, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def archive_product(
+    request: Request, identity: Identity, product_id: int, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
         row = products.archive_product(session, principal, product_id)
         return 200, product_out(products.own_product(session, principal, row.id), row.brand)
@@ -121,12 +125,16 @@ def list_lots(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
-    page = read(identity, feeds.lot_feed, product_id=product_id, updated_since=updated_since, cursor=cursor, limit=limit)
+    page = read(
+        identity, feeds.lot_feed, product_id=product_id, updated_since=updated_since, cursor=cursor, limit=limit
+    )
     return {"data": [lot_out(lot) for lot in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post("/inventory-lots/{lot_id}/adjust", response_model=LotOut, summary="Adjust a lot's on-hand quantity")
-def adjust_lot(request: Request, identity: Identity, lot_id: int, body: LotAdjustIn, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def adjust_lot(
+    request: Request, identity: Identity, lot_id: int, body: LotAdjustIn, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Give either the new `quantity_on_hand` (a count) or a signed `delta`, and a `reason`."""
 
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:

@@ -142,7 +142,9 @@ def get_order(identity: Identity, number: Number) -> Any:
 
 
 @router.post("", status_code=201, response_model=OrdersCreatedOut, summary="Place an order from lines (buyers)")
-def create_order(request: Request, identity: Identity, body: OrderCreateIn, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def create_order(
+    request: Request, identity: Identity, body: OrderCreateIn, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """One submitted order per seller of the lines' products, with the cart and checkout rules."""
     checkout_key = idempotency_key or uuid.uuid4().hex
 
@@ -166,7 +168,9 @@ def _transition(
 ) -> JSONResponse:
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
         result = orders.transition(session, principal, number, action, idempotency_key=key and key[:64], **data)
-        out = TransitionOut(number=result.number, status=result.status, previous_status=result.from_status, applied=result.applied)
+        out = TransitionOut(
+            number=result.number, status=result.status, previous_status=result.from_status, applied=result.applied
+        )
         return 200, out.model_dump(mode="json")
 
     return idempotent_post(request, identity, key, body, effect)
@@ -176,34 +180,65 @@ def _fields(body: Any) -> dict[str, Any]:
     return body.model_dump(exclude_none=True) if body is not None else {}
 
 
-_T = {"response_model": TransitionOut}
-
-
-@router.post("/{number}/accept", summary="Accept (sellers)", **_T)
-def accept(request: Request, identity: Identity, number: Number, body: TransitionIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post("/{number}/accept", summary="Accept (sellers)", response_model=TransitionOut)
+def accept(
+    request: Request,
+    identity: Identity,
+    number: Number,
+    body: TransitionIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     data = {k: v for k, v in _fields(body).items() if k == "note"}
     return _transition(request, identity, number, "accept", idempotency_key, body, data)
 
 
-@router.post("/{number}/reject", summary="Reject (sellers)", **_T)
-def reject(request: Request, identity: Identity, number: Number, body: TransitionIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post("/{number}/reject", summary="Reject (sellers)", response_model=TransitionOut)
+def reject(
+    request: Request,
+    identity: Identity,
+    number: Number,
+    body: TransitionIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     data = {k: v for k, v in _fields(body).items() if k == "reason"}
     return _transition(request, identity, number, "reject", idempotency_key, body, data)
 
 
-@router.post("/{number}/fulfill", summary="Fulfil (sellers; packages auto-picked first-expiring)", **_T)
-def fulfill(request: Request, identity: Identity, number: Number, body: TransitionIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{number}/fulfill", summary="Fulfil (sellers; packages auto-picked first-expiring)", response_model=TransitionOut
+)
+def fulfill(
+    request: Request,
+    identity: Identity,
+    number: Number,
+    body: TransitionIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     data = {k: v for k, v in _fields(body).items() if k == "note"}
     return _transition(request, identity, number, "fulfill", idempotency_key, body, data)
 
 
-@router.post("/{number}/ship", summary="Ship (sellers; runs the compliance checks)", **_T)
-def ship(request: Request, identity: Identity, number: Number, body: ShipIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post("/{number}/ship", summary="Ship (sellers; runs the compliance checks)", response_model=TransitionOut)
+def ship(
+    request: Request,
+    identity: Identity,
+    number: Number,
+    body: ShipIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     return _transition(request, identity, number, "ship", idempotency_key, body, _fields(body))
 
 
-@router.post("/{number}/cancel", summary="Cancel (either party, where the state machine allows)", **_T)
-def cancel(request: Request, identity: Identity, number: Number, body: TransitionIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{number}/cancel", summary="Cancel (either party, where the state machine allows)", response_model=TransitionOut
+)
+def cancel(
+    request: Request,
+    identity: Identity,
+    number: Number,
+    body: TransitionIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     data = {k: v for k, v in _fields(body).items() if k == "reason"}
     return _transition(request, identity, number, "cancel", idempotency_key, body, data)
 
@@ -215,7 +250,9 @@ def list_messages(identity: Identity, number: Number) -> Any:
 
 
 @router.post("/{number}/messages", status_code=201, response_model=MessageOut, summary="Post a message")
-def post_message(request: Request, identity: Identity, number: Number, body: MessageIn, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def post_message(
+    request: Request, identity: Identity, number: Number, body: MessageIn, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
         return 201, message_out(order_messages.post_message(session, principal, number, body.body))
 

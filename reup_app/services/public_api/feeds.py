@@ -105,7 +105,10 @@ def order_feed(
         stmt = stmt.where(or_(buyer, seller))
         if counterparty_id is not None:
             stmt = stmt.where(
-                or_(and_(buyer, col(Order.seller_entity_id) == counterparty_id), and_(seller, col(Order.buyer_entity_id) == counterparty_id))
+                or_(
+                    and_(buyer, col(Order.seller_entity_id) == counterparty_id),
+                    and_(seller, col(Order.buyer_entity_id) == counterparty_id),
+                )
             )
     else:
         raise ValidationError("side must be buyer or seller.", "side")

@@ -132,7 +132,9 @@ def _kinds(kinds: object) -> list[str]:
     return sorted(set(chosen))
 
 
-def create_endpoint(session: Session, principal: Principal, *, url: object, event_kinds: object) -> tuple[EndpointView, str]:
+def create_endpoint(
+    session: Session, principal: Principal, *, url: object, event_kinds: object
+) -> tuple[EndpointView, str]:
     """Subscribe a URL; returns the signing secret, shown once (stored sealed, never in plain text)."""
     entity_id = require_member(principal)
     authorize(principal, MANAGE, entity_id)
@@ -162,13 +164,19 @@ def _own_endpoint(session: Session, principal: Principal, endpoint_id: object) -
 def list_endpoints(session: Session, principal: Principal) -> list[EndpointView]:
     entity_id = require_member(principal)
     authorize(principal, MANAGE, entity_id)
-    rows = session.exec(select(WebhookEndpoint).where(WebhookEndpoint.entity_id == entity_id).order_by(col(WebhookEndpoint.id)))
+    rows = session.exec(
+        select(WebhookEndpoint).where(WebhookEndpoint.entity_id == entity_id).order_by(col(WebhookEndpoint.id))
+    )
     return [_view(r) for r in rows]
 
 
 def set_enabled(session: Session, principal: Principal, endpoint_id: object, enabled: bool) -> EndpointView:
     row = _own_endpoint(session, principal, endpoint_id)
-    row.enabled, row.disabled_reason, row.updated_at = bool(enabled), None if enabled else "Disabled by a member.", utcnow()
+    row.enabled, row.disabled_reason, row.updated_at = (
+        bool(enabled),
+        None if enabled else "Disabled by a member.",
+        utcnow(),
+    )
     session.add(row)
     session.flush()
     return _view(row)
