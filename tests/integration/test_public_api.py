@@ -13,11 +13,17 @@ from sqlalchemy import func, select
 
 from reup_app.db import unit_of_work
 from reup_app.models import ApiKey, AuditLog, Order
+from reup_app.services.catalog import price_tiers
 from reup_app.services.public_api import keys
 from tests.integration.apikit import ApiServer, new_key
-from tests.integration.orderkit import db_state, make_buyer, make_seller, order_row, place_one, stock
+from tests.integration.orderkit import advance, db_state, make_buyer, make_seller, order_row, place_one, stock
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
+# a 1x1 PNG
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +221,11 @@ def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session,
     business's order, product and lot: 404 or 403 (or an empty list), and nothing changes."""
     number = place_one(engine, world["buyer"], world["product"], "1")
     hidden, _ = stock(session, world["seller"], listing_state="internal")  # public listings are readable by all
-    ids = {"number": number, "product_id": hidden.id, "lot_id": world["lot"].id}
+    shipped = place_one(engine, world["buyer"], world["product"], "1")
+    advance(engine, world["seller"], shipped, "accept", "fulfill", "ship")
+    with unit_of_work(world["seller"].owner, engine=engine) as s:
+        tier = price_tiers.create_tier(s, world["seller"].owner, "Gold")
+    ids = {"number": number, "product_id": hidden.id, "lot_id": world["lot"].id, "tier_id": tier.id}
     spec = api.client().get("/api/v1/openapi.json").json()
     intruder = api.client(world["keys"]["other"])
     before = db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id])
@@ -224,6 +234,8 @@ def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session,
         if "{" not in path:
             continue
         url = path.format(**ids)
+        if path.startswith("/api/v1/invoices/"):
+            url = path.format(number="INV-" + shipped.split("-", 1)[-1])
         for method in item:
             body = {"body": "hi"} if path.endswith("/messages") else {"reason": "x"} if method == "post" else None
             if method == "put":
@@ -232,10 +244,75 @@ def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session,
                 body = {"note": "x"}
             if path.endswith("/adjust"):
                 body = {"delta": "-1", "reason": "x"}
-            r = intruder.request(method.upper(), url, json=body)
+            if path.endswith("/payments") and method == "post":
+                body = {"amount": "1.00", "method": "cash"}
+            if path.endswith("/prices") and method == "post":
+                body = {"product_id": world["product"].id, "unit_price": "1.00"}
+            if path.endswith("/images") and method == "post":
+                r = intruder.post(url, content=PNG, headers={"Content-Type": "application/octet-stream"})
+            else:
+                r = intruder.request(method.upper(), url, json=body)
             assert r.status_code in (403, 404), (method, url, r.status_code, r.text)
             checked += 1
     assert checked >= 10
     listed = intruder.get("/api/v1/orders").json()["data"]
     assert number not in [o["number"] for o in listed]
     assert db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id]) == before
+
+
+def test_fulfil_ship_invoice_payment_and_trade_lists(engine, session, api, world):
+    seller, buyer = api.client(world["keys"]["seller"]), api.client(world["keys"]["buyer"])
+    number = place_one(engine, world["buyer"], world["product"], "4")
+    for action in ("accept", "fulfill", "ship"):
+        r = seller.post(f"/api/v1/orders/{number}/{action}", headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert r.status_code == 200 and r.json()["applied"], r.text
+    invoices = seller.get("/api/v1/invoices", params={"side": "seller"}).json()["data"]
+    [inv] = [i for i in invoices if i["order_number"] == number]
+    assert inv["total"] == "50.00" and inv["balance"] == "50.00"
+    key = uuid.uuid4().hex
+    paid = seller.post(
+        f"/api/v1/invoices/{inv['number']}/payments",
+        json={"amount": "20.00", "method": "ach"},
+        headers={"Idempotency-Key": key},
+    )
+    again = seller.post(
+        f"/api/v1/invoices/{inv['number']}/payments",
+        json={"amount": "20.00", "method": "ach"},
+        headers={"Idempotency-Key": key},
+    )
+    assert paid.status_code == 201 and again.json() == paid.json()
+    assert buyer.get(f"/api/v1/invoices/{inv['number']}").json()["balance"] == "30.00"
+    assert len(buyer.get(f"/api/v1/invoices/{inv['number']}/payments").json()["data"]) == 1
+    assert world["buyer"].id in [c["id"] for c in seller.get("/api/v1/customers").json()["data"]]
+    assert world["seller"].id in [c["id"] for c in buyer.get("/api/v1/vendors").json()["data"]]
+    assert [lic["number"] for lic in buyer.get("/api/v1/licenses").json()["data"]] == [world["buyer"].license.number]
+    manifests = seller.get("/api/v1/manifests").json()["data"]
+    assert number in [m["order_number"] for m in manifests]
+    assert seller.get("/api/v1/deliveries").status_code == 200
+    with unit_of_work(world["seller"].owner, engine=engine) as s:
+        tier = price_tiers.create_tier(s, world["seller"].owner, "Silver")
+    r = seller.post(
+        f"/api/v1/price-tiers/{tier.id}/prices", json={"product_id": world["product"].id, "unit_price": "11.00"}
+    )
+    assert r.json() == {"product_id": world["product"].id, "tier_price": "11.00"}
+    prices = seller.get(f"/api/v1/price-tiers/{tier.id}/prices").json()["data"]
+    assert [p["tier_price"] for p in prices if p["product_id"] == world["product"].id] == ["11.00"]
+    assert buyer.get("/api/v1/price-tiers").json() == {"data": [], "next_cursor": None}  # its own: none
+
+
+def test_product_create_update_and_images(engine, api, world):
+    seller = api.client(world["keys"]["seller"])
+    body = {"sku": "API-" + uuid.uuid4().hex[:6], "name": "API Kush 3.5g", "category": "flower", "unit_price": "21.00"}
+    r = seller.post("/api/v1/products", json=body)
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    r = seller.put(f"/api/v1/products/{pid}", json=body | {"unit_price": "22.50"})
+    assert r.json()["unit_price"] == "22.50"
+    up = seller.post(
+        f"/api/v1/products/{pid}/images", content=PNG, headers={"Content-Type": "application/octet-stream"}
+    )
+    assert up.status_code == 201, up.text
+    assert [i["id"] for i in seller.get(f"/api/v1/products/{pid}/images").json()["data"]] == [up.json()["id"]]
+    _, viewer = new_key(engine, world["seller"].owner, role="viewer")
+    r = api.client(viewer).post("/api/v1/products", json=body | {"sku": "V-" + uuid.uuid4().hex[:6]})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"

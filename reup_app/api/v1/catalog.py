@@ -7,14 +7,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from reup_app.api.v1.deps import IdempotencyKey, Identity, idempotent_post, read
 from reup_app.api.v1.schemas import ListOf, LotAdjustIn, LotOut, ProductIn, ProductOut, dec
+from reup_app.errors import ValidationError
 from reup_app.models import InventoryLot, Product
 from reup_app.security.principal import Principal
-from reup_app.services.catalog import products
+from reup_app.services.catalog import images, products
 from reup_app.services.inventory import lot_management
 from reup_app.services.public_api import feeds
 
@@ -115,6 +118,77 @@ def archive_product(
         return 200, product_out(products.own_product(session, principal, row.id), row.brand)
 
     return idempotent_post(request, identity, idempotency_key, None, effect)
+
+
+class ImageOut(BaseModel):
+    id: int | None
+    product_id: int
+    url: str
+    content_type: str | None
+    width: int | None
+    height: int | None
+
+
+@router.get("/products/{product_id}/images", response_model=ListOf[ImageOut], summary="A product's images")
+def list_product_images(identity: Identity, product_id: int) -> Any:
+    """Own products: every image (URLs carry a short-lived ticket when the product is not public);
+    marketplace products: their public image URLs."""
+
+    def run(session: Session, principal: Principal) -> list[dict[str, Any]]:
+        item = feeds.read_product(session, principal, product_id)
+        if item.product.entity_id == principal.entity_id:
+            rows = images.list_images(session, principal, product_id)
+            return [
+                ImageOut(
+                    id=r.id,
+                    product_id=r.product_id,
+                    url=r.url,
+                    content_type=r.content_type,
+                    width=r.width,
+                    height=r.height,
+                ).model_dump()
+                for r in rows
+            ]
+        urls = images.public_image_urls(session, principal, [product_id]).get(product_id, [])
+        return [
+            ImageOut(id=None, product_id=product_id, url=u, content_type=None, width=None, height=None).model_dump()
+            for u in urls
+        ]
+
+    return {"data": read(identity, run), "next_cursor": None}
+
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+@router.post(
+    "/products/{product_id}/images",
+    status_code=201,
+    response_model=ImageOut,
+    summary="Upload an image (sellers; the raw JPEG/PNG/WebP bytes as the body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_product_image(
+    request: Request, identity: Identity, product_id: int, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    data = await request.body()
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValidationError("Images may be at most 10 MB.", "body")
+    filename = request.headers.get("x-filename", "image")[:128]
+
+    def effect(session: Session, principal: Principal) -> tuple[int, Any]:
+        r = images.add_image(session, principal, product_id, filename, data)
+        out = ImageOut(
+            id=r.id, product_id=r.product_id, url=r.url, content_type=r.content_type, width=r.width, height=r.height
+        )
+        return 201, out.model_dump()
+
+    return await run_in_threadpool(idempotent_post, request, identity, idempotency_key, data, effect)
 
 
 @router.get("/inventory-lots", response_model=ListOf[LotOut], summary="List inventory lots (sellers)")

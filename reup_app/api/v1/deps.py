@@ -68,7 +68,7 @@ def _json(status: int, body: Any, replayed: bool = False) -> JSONResponse:
 
 
 def idempotent_post(
-    request: Request, identity: keys.KeyIdentity, key: str | None, payload: BaseModel | None, effect: Effect
+    request: Request, identity: keys.KeyIdentity, key: str | None, payload: BaseModel | bytes | None, effect: Effect
 ) -> JSONResponse:
     """Run a POST's effect once per Idempotency-Key (see services/public_api/idempotency.py)."""
     principal = identity.principal
@@ -79,7 +79,10 @@ def idempotent_post(
         except ServiceError as err:
             return problem_response(*service_problem(err, request.url.path))
         return _json(status, body)
-    body_bytes = json.dumps(payload.model_dump(mode="json") if payload is not None else None).encode()
+    if isinstance(payload, bytes):
+        body_bytes = payload
+    else:
+        body_bytes = json.dumps(payload.model_dump(mode="json") if payload is not None else None).encode()
     digest = idempotency.request_hash("POST", request.url.path, body_bytes)
     engine = get_engine()
     outcome = idempotency.begin(engine, identity.key_id, request.url.path, key, digest)

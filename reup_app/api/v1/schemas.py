@@ -3,7 +3,7 @@ are RFC 3339 in UTC (`Z`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
@@ -198,3 +198,96 @@ class LotAdjustIn(Strict):
     quantity_on_hand: DecimalStr | None = None
     delta: DecimalStr | None = None
     reason: str = Field(min_length=1, max_length=255)
+
+
+class PaymentOut(BaseModel):
+    id: int
+    amount: DecimalStr
+    method: str
+    reference: str | None
+    received_at: datetime
+
+
+class InvoiceOut(BaseModel):
+    number: str
+    order_number: str
+    seller_id: int
+    buyer_id: int
+    status: str
+    currency: str
+    subtotal: DecimalStr
+    tax: DecimalStr
+    total: DecimalStr
+    amount_paid: DecimalStr
+    balance: DecimalStr
+    issued_at: datetime
+    due_at: datetime
+    payments: list[PaymentOut] | None = None
+
+
+class PaymentIn(Strict):
+    amount: DecimalStr
+    method: str = Field(max_length=16, description="cash, check, ach or wire")
+    reference: str | None = Field(default=None, max_length=128)
+    received_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CounterpartyOut(BaseModel):
+    id: int
+    name: str
+    relationship: str
+    order_count: int
+    on_hold: bool
+    price_tier_id: int | None
+    last_order_at: datetime | None
+
+
+class LicenseOut(BaseModel):
+    id: int
+    state: str
+    number: str
+    license_type: str
+    status: str
+    expires_on: date | None
+    premises_name: str | None
+    updated_at: datetime
+
+
+class PriceTierOut(BaseModel):
+    id: int
+    name: str
+    product_count: int
+    customer_count: int
+
+
+class TierPriceOut(BaseModel):
+    product_id: int
+    sku: str
+    name: str
+    list_price: DecimalStr
+    tier_price: DecimalStr | None
+
+
+class ManifestOut(BaseModel):
+    id: int
+    order_number: str
+    provider: str
+    status: str
+    manifest_number: str | None
+    last_error: str | None
+    submitted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    order_number: str
+    provider: str
+    status: str
+    tracking_number: str | None
+    eta: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -42,7 +42,9 @@ def invoice_feed(
     if status:
         stmt = stmt.where(col(Invoice.status) == status)
     if updated_since is not None:
-        paid_since = exists().where(col(Payment.invoice_id) == col(Invoice.id), col(Payment.created_at) >= updated_since)
+        paid_since = exists().where(
+            col(Payment.invoice_id) == col(Invoice.id), col(Payment.created_at) >= updated_since
+        )
         stmt = stmt.where(or_(col(Invoice.created_at) >= updated_since, paid_since))
     stmt = _keyset(stmt, col(Invoice.created_at), col(Invoice.id), cursor, None).limit(limit + 1)
     rows, nxt = _page(list(session.execute(stmt).all()), limit, lambda r: (r[0].created_at, r[0].id))
@@ -66,7 +68,9 @@ def counterparties(session: Session, principal: Principal, relationship: str) ->
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
     me, them = (
-        (Order.seller_entity_id, Order.buyer_entity_id) if relationship == "customer" else (Order.buyer_entity_id, Order.seller_entity_id)
+        (Order.seller_entity_id, Order.buyer_entity_id)
+        if relationship == "customer"
+        else (Order.buyer_entity_id, Order.seller_entity_id)
     )
     other = aliased(Entity)
     rel_seller = TradeRelationship.seller_entity_id if relationship == "customer" else TradeRelationship.buyer_entity_id
@@ -99,7 +103,9 @@ def counterparties(session: Session, principal: Principal, relationship: str) ->
 def own_licenses(session: Session, principal: Principal) -> list[License]:
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
-    return list(session.execute(select(License).where(col(License.entity_id) == entity_id).order_by(col(License.id))).scalars())
+    return list(
+        session.execute(select(License).where(col(License.entity_id) == entity_id).order_by(col(License.id))).scalars()
+    )
 
 
 def _party_orders(entity_id: int):
@@ -107,27 +113,45 @@ def _party_orders(entity_id: int):
 
 
 def manifest_feed(
-    session: Session, principal: Principal, *, updated_since: datetime | None = None, cursor: str | None = None, limit: int = 50
+    session: Session,
+    principal: Principal,
+    *,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[tuple[ComplianceManifest, str]]:
     """METRC manifests of the business's orders (either party), by (updated_at, id)."""
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
     limit = _limit(limit)
     stmt = select(ComplianceManifest, col(Order.number)).join(Order, col(Order.id) == col(ComplianceManifest.order_id))
-    stmt = _keyset(stmt.where(_party_orders(entity_id)), col(ComplianceManifest.updated_at), col(ComplianceManifest.id), cursor, updated_since)
+    stmt = _keyset(
+        stmt.where(_party_orders(entity_id)),
+        col(ComplianceManifest.updated_at),
+        col(ComplianceManifest.id),
+        cursor,
+        updated_since,
+    )
     rows, nxt = _page(list(session.execute(stmt.limit(limit + 1)).all()), limit, lambda r: (r[0].updated_at, r[0].id))
     return Page([(m, n) for m, n in rows], nxt)
 
 
 def delivery_feed(
-    session: Session, principal: Principal, *, updated_since: datetime | None = None, cursor: str | None = None, limit: int = 50
+    session: Session,
+    principal: Principal,
+    *,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[tuple[Delivery, str]]:
     """Deliveries of the business's orders (either party), by (updated_at, id)."""
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
     limit = _limit(limit)
     stmt = select(Delivery, col(Order.number)).join(Order, col(Order.id) == col(Delivery.order_id))
-    stmt = _keyset(stmt.where(_party_orders(entity_id)), col(Delivery.updated_at), col(Delivery.id), cursor, updated_since)
+    stmt = _keyset(
+        stmt.where(_party_orders(entity_id)), col(Delivery.updated_at), col(Delivery.id), cursor, updated_since
+    )
     rows, nxt = _page(list(session.execute(stmt.limit(limit + 1)).all()), limit, lambda r: (r[0].updated_at, r[0].id))
     return Page([(d, n) for d, n in rows], nxt)
 
