@@ -82,6 +82,12 @@ JOBS: tuple[JobSpec, ...] = (
         lambda: CronTrigger(minute=5, timezone=UTC),
         period_seconds=3600,
     ),
+    JobSpec(
+        "purge_idempotency_keys",
+        housekeeping.purge_idempotency_keys,
+        lambda: CronTrigger(minute=35, timezone=UTC),
+        period_seconds=3600,
+    ),
     JobSpec("send_outbox", _send_outbox, lambda: IntervalTrigger(seconds=5), 5, exclusive=False, needs_fence=True),
     JobSpec("run_syncs", _run_syncs, lambda: IntervalTrigger(minutes=5), 300, exclusive=False, needs_fence=True),
     JobSpec(
