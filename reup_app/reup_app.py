@@ -5,6 +5,7 @@ import reflex as rx
 from reup_app import pages  # noqa: F401  (registers routes)
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
+from reup_app.api.v1.app import build_public_api
 from reup_app.jobs.embedded import embedded_worker_task
 from reup_app.realtime.hub import push_hub_task
 from reup_app.services.audit.trail import install_audit_listener
@@ -14,7 +15,7 @@ get_settings().validate_for_production()
 install_audit_listener()  # every write through the app is audited (the ORM listener on Session)
 
 app = rx.App(
-    api_transformer=[build_api(), security_headers],
+    api_transformer=[build_api(), build_public_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
 )
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.

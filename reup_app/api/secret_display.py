@@ -33,7 +33,15 @@ from starlette.routing import Route
 from reup_app.api.auth_routes import CHALLENGE_COOKIE, COOKIE_NAME
 from reup_app.db import run_in_unit_of_work
 from reup_app.security import crypto, mfa
-from reup_app.security.ticket_links import MFA_SETUP, RECOVERY, challenge_matches, codes_aad, session_matches
+from reup_app.security.ticket_links import (
+    API_SECRET,
+    MFA_SETUP,
+    RECOVERY,
+    api_secret_aad,
+    challenge_matches,
+    codes_aad,
+    session_matches,
+)
 from reup_app.security.tickets import peek, take
 from reup_app.services.identity import mfa_settings as mfa_settings_service
 from reup_app.services.identity.session_cookie import session_cookie_session
@@ -120,7 +128,22 @@ async def recovery_codes(request: Request) -> Response:
     return Response(_svg(codes), media_type="image/svg+xml", headers=NO_STORE)
 
 
+async def api_secret(request: Request) -> Response:
+    """A new API key or webhook signing secret (/settings/api), shown once."""
+    ticket = await _redeem(request, API_SECRET)
+    if ticket is None:
+        return _gone()
+    secret = crypto.decrypt(str(ticket["sealed"]), api_secret_aad(int(ticket["user_id"])))
+    if request.url.path.endswith(".txt"):
+        return Response(secret + "\n", media_type="text/plain", headers=NO_STORE)
+    return Response(
+        _svg([secret[i : i + 28] for i in range(0, len(secret), 28)]), media_type="image/svg+xml", headers=NO_STORE
+    )
+
+
 SECRET_DISPLAY_ROUTES = [
+    Route("/api/auth/reveal/api-secret.svg", api_secret, methods=["GET"]),
+    Route("/api/auth/reveal/api-secret.txt", api_secret, methods=["GET"]),
     Route("/api/auth/reveal/mfa-setup.svg", mfa_setup_svg, methods=["GET"]),
     Route("/api/auth/reveal/recovery-codes.svg", recovery_codes, methods=["GET"]),
     Route("/api/auth/reveal/recovery-codes.txt", recovery_codes, methods=["GET"]),

@@ -11,6 +11,7 @@ from reup_app.db import unit_of_work
 from reup_app.models.types import utcnow
 from reup_app.security.principal import system_principal
 from reup_app.services.compliance.licenses import expire_past_due_licenses
+from reup_app.services.public_api import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -24,3 +25,12 @@ def expire_licenses(now: datetime | None = None, *, engine: Engine | None = None
     if changed:
         log.info("expire_licenses: %d license(s) marked expired", changed)
     return changed
+
+
+def purge_idempotency_keys(*, engine: Engine | None = None) -> int:
+    """Forget public-API Idempotency-Key records past their 24-hour retention; returns how many."""
+    with unit_of_work(system_principal("jobs.purge_idempotency_keys"), engine=engine) as session:
+        removed = idempotency.purge_expired(session)
+    if removed:
+        log.info("purge_idempotency_keys: %d record(s) removed", removed)
+    return removed

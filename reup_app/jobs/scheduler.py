@@ -27,6 +27,7 @@ from reup_app.jobs import dutchie_pushes as _dutchie_pushes  # noqa: F401  regis
 from reup_app.jobs import fleetbase_orders as _fleetbase_orders  # noqa: F401  registers the outbox handler
 from reup_app.jobs import housekeeping
 from reup_app.jobs import metrc_transfers as _metrc_transfers  # noqa: F401  registers the outbox handler
+from reup_app.jobs import webhook_sender as _webhook_sender  # noqa: F401  registers the outbox handler
 from reup_app.jobs.email_sender import send_due_emails
 from reup_app.jobs.leader import LeaderState, elect_forever
 from reup_app.jobs.lease import LocalLease, RedisLease
@@ -88,6 +89,12 @@ JOBS: tuple[JobSpec, ...] = (
         "expire_licenses",
         housekeeping.expire_licenses,
         lambda: CronTrigger(minute=5, timezone=UTC),
+        period_seconds=3600,
+    ),
+    JobSpec(
+        "purge_idempotency_keys",
+        housekeeping.purge_idempotency_keys,
+        lambda: CronTrigger(minute=35, timezone=UTC),
         period_seconds=3600,
     ),
     JobSpec("send_outbox", _send_outbox, lambda: IntervalTrigger(seconds=5), 5, exclusive=False, needs_fence=True),

@@ -14,6 +14,7 @@ from reup_app.models.notifications import Notification, NotificationPreference
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
 from reup_app.models.outbox import JobFence, OutboxMessage
 from reup_app.models.pos import PosDailySales, PosProduct, PosStoreSettings
+from reup_app.models.public_api import ApiIdempotencyRecord, ApiKey, WebhookDelivery, WebhookEndpoint
 
 metadata = SQLModel.metadata
 
@@ -21,6 +22,10 @@ __all__ = [
     "PosDailySales",
     "PosProduct",
     "PosStoreSettings",
+    "ApiIdempotencyRecord",
+    "ApiKey",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "AuditLog",
     "Brand",
     "CartItem",

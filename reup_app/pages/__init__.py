@@ -4,6 +4,7 @@ from reup_app.pages import (  # noqa: F401
     account_recovery,
     admin,
     admin_jobs,
+    api_settings,
     cart,
     dashboard,
     home,

@@ -17,6 +17,7 @@ SECTIONS = [
     ("Audit trail", "/settings/audit"),
     ("Notifications", "/settings/notifications"),
     ("Integrations", "/settings/integrations"),
+    ("API", "/settings/api"),
 ]
 
 

@@ -120,3 +120,19 @@ def sealed_codes_urls(user_id: int | None, sealed: str, *, session: str | None =
     payload = _bind({"user_id": _owner(user_id), "codes_sealed": sealed}, session)
     svg, txt = issue(RECOVERY, payload, TTL_SECONDS), issue(RECOVERY, payload, TTL_SECONDS)
     return (f"/api/auth/reveal/recovery-codes.svg?t={svg}", f"/api/auth/reveal/recovery-codes.txt?t={txt}")
+
+
+API_SECRET = "reveal-api-secret"
+
+
+def api_secret_aad(user_id: int) -> str:
+    return f"{API_SECRET}:{int(user_id)}"
+
+
+def api_secret_urls(user_id: int | None, secret: str, *, session: str | None = None) -> tuple[str, str]:
+    """(picture URL, text-file URL) showing a new API key or webhook signing secret once, to the browser
+    session that created it (sealed in the ticket store, never in state)."""
+    owner = _owner(user_id)
+    payload = _bind({"user_id": owner, "sealed": crypto.encrypt(secret, api_secret_aad(owner))}, session)
+    svg, txt = issue(API_SECRET, payload, TTL_SECONDS), issue(API_SECRET, payload, TTL_SECONDS)
+    return (f"/api/auth/reveal/api-secret.svg?t={svg}", f"/api/auth/reveal/api-secret.txt?t={txt}")

@@ -42,3 +42,6 @@ unless the line above its ``def`` says ``# long: <reason>``.
 # that emits events (it registers with `reup_app.events.core.register_precommit` when imported;
 # the events layer never imports the services).
 from reup_app.services.notifications import inbox as _notification_writer  # noqa: F401
+
+# The webhook publisher joins each transaction that emits events, the same way (services/public_api/webhooks.py).
+from reup_app.services.public_api import webhooks as _webhook_publisher  # noqa: F401

@@ -1,0 +1,250 @@
+"""Public API benchmark: the REST layer's cost over the service layer and raw SQL.
+
+Run (MariaDB/MySQL and Redis on 127.0.0.1 unless REUP_TEST_MYSQL_URL / REUP_TEST_REDIS_URL say else):
+
+    python -m bench.api_bench                         # 300 orders, 50 GET clients for 10 s, 8 POST clients for 10 s
+    python -m bench.api_bench --clients 50 --seconds 10 --post-clients 8 --orders 300
+
+It (re)creates the database `reup_api_bench`, seeds one seller with products and deep stock and
+buyers (bench/order_bench.seed), places `--orders` orders through the service, creates API keys
+and starts the API app (granian, one process, as tests do) on a free port. Then:
+
+1. GET /api/v1/orders?limit=50 from `--clients` concurrent clients (asyncio + httpx, keep-alive)
+   for `--seconds`: p50 / p95; the same page as raw SQL (the statement the service runs, compiled,
+   run by `--clients` threads on their own connections) for the same time: p50 / p95; and the
+   ratio (target: API p95 <= 3 x raw p95 + 5 ms).
+2. POST /api/v1/orders with a fresh Idempotency-Key each, `--post-clients` clients for `--seconds`:
+   orders/s; then the same checkout called directly through the service (cart add + checkout, one
+   unit of work each, as the API does in one) with the same number of threads: orders/s; ratio
+   (target: >= 80% of the direct rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from bench.order_bench import seed
+from bench.stats import percentile
+from reup_app import migrations
+from reup_app.db import build_engine, unit_of_work
+from reup_app.db_admin import fresh_mysql_database
+from reup_app.models import User
+from reup_app.security.principal import Principal
+from reup_app.services.ordering import cart, checkout_flow
+from reup_app.services.public_api import feeds, keys
+
+SERVER_URL = os.environ.get("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
+REDIS_URL = os.environ.get("REUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _owner(engine, entity_id: int) -> Principal:
+    with unit_of_work(None, engine=engine) as s:
+        user = User(
+            email=f"bench-owner-{uuid.uuid4().hex[:8]}@example.test", full_name="Bench owner", password_hash="x"
+        )
+        s.add(user)
+        s.flush()
+        return Principal(user_id=user.id, entity_id=entity_id, roles=frozenset({"owner"}))
+
+
+def _key(engine, owner: Principal) -> str:
+    with unit_of_work(owner, engine=engine) as s:
+        return keys.create_key(s, owner, name="bench", role="owner", rate_limit_per_minute=100_000).secret
+
+
+def _place(engine, principal: Principal, license_id: int, product_id: int) -> None:
+    with unit_of_work(principal, engine=engine) as s:
+        cart.add_to_cart(s, principal, product_id, "1")
+    with unit_of_work(principal, engine=engine) as s:
+        checkout_flow.checkout(s, principal, buyer_license_id=license_id, idempotency_key=uuid.uuid4().hex)
+
+
+def _start_server(url: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "REUP_DATABASE_URL": url, "REUP_REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT)}
+    args = ["--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen([sys.executable, "-m", "granian", *args, "tests.api_server:app"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/api/v1/openapi.json", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the API server did not start")
+
+
+async def _get_load(base: str, secret: str, clients: int, seconds: float) -> list[float]:
+    samples: list[float] = []
+    headers = {"Authorization": f"Bearer {secret}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
+        deadline = time.perf_counter() + seconds
+
+        async def one() -> None:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                r = await client.get("/api/v1/orders", params={"limit": 50})
+                samples.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200 and len(r.json()["data"]) == 50, r.text[:200]
+
+        await asyncio.gather(*(one() for _ in range(clients)))
+    return samples
+
+
+def _raw_load(engine, sql: str, clients: int, seconds: float) -> list[float]:
+    samples: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def one() -> None:
+        with engine.connect() as conn:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                rows = conn.execute(text(sql)).all()
+                took = (time.perf_counter() - t0) * 1000
+                assert len(rows) == 51
+                with lock:
+                    samples.append(took)
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return samples
+
+
+def _raw_sql(engine, seller: Principal) -> str:
+    """The statement GET /api/v1/orders runs (through feeds.order_feed), compiled with its values."""
+    captured: list[str] = []
+    from sqlalchemy import event
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        if "FROM orders" in statement and "LIMIT" in statement:
+            captured.append(cursor.mogrify(statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with unit_of_work(seller, engine=engine) as s:
+            feeds.order_feed(s, seller, limit=50)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    return captured[-1]
+
+
+def _post_load(base: str, buyers: list[tuple[str, int]], product_id: int, seconds: float) -> int:
+    done = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def one(secret: str, license_id: int) -> None:
+        body = {"buyer_license_id": license_id, "lines": [{"product_id": product_id, "quantity": "1"}]}
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60) as client:
+            while time.perf_counter() < deadline:
+                r = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+                assert r.status_code == 201, r.text[:300]
+                with lock:
+                    done[0] += 1
+
+    threads = [threading.Thread(target=one, args=b) for b in buyers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0]
+
+
+def _direct_load(engine, people: list[tuple[Principal, int]], product_id: int, seconds: float) -> int:
+    done = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def one(principal: Principal, license_id: int) -> None:
+        while time.perf_counter() < deadline:
+            _place(engine, principal, license_id, product_id)
+            with lock:
+                done[0] += 1
+
+    threads = [threading.Thread(target=one, args=p) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database", default="reup_api_bench")
+    ap.add_argument("--orders", type=int, default=300)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--post-clients", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+
+    url = fresh_mysql_database(args.database, server_url=SERVER_URL)
+    migrations.upgrade(url)
+    engine = build_engine(url)
+    catalog, people = seed(engine, sellers=1, products=5, buyers=2 * args.post_clients + 1, tag="A")
+    product_id = catalog[0][0]
+    with engine.connect() as conn:
+        seller_id = conn.execute(text("SELECT entity_id FROM products WHERE id = :p"), {"p": product_id}).scalar_one()
+    print(f"seeding {args.orders} orders ...", flush=True)
+    for i in range(args.orders):
+        _place(engine, *people[i % len(people)], product_id)
+    seller = _owner(engine, seller_id)
+    seller_secret = _key(engine, seller)
+    api_buyers = [(_key(engine, _owner(engine, p.entity_id or 0)), lic) for p, lic in people[: args.post_clients]]
+    direct_people = people[args.post_clients : 2 * args.post_clients]
+
+    proc, base = _start_server(url)
+    try:
+        asyncio.run(_get_load(base, seller_secret, 2, 1.0))  # warm-up
+        api_ms = asyncio.run(_get_load(base, seller_secret, args.clients, args.seconds))
+        raw_ms = _raw_load(engine, _raw_sql(engine, seller), args.clients, args.seconds)
+        api_p50, api_p95 = percentile(api_ms, 50), percentile(api_ms, 95)
+        raw_p50, raw_p95 = percentile(raw_ms, 50), percentile(raw_ms, 95)
+        target = 3 * raw_p95 + 5
+        print(f"GET /api/v1/orders (50/page), {args.clients} clients, {args.seconds:.0f} s: {len(api_ms)} requests")
+        print(f"  API  p50 {api_p50:.1f} ms  p95 {api_p95:.1f} ms")
+        print(f"  raw  p50 {raw_p50:.1f} ms  p95 {raw_p95:.1f} ms  ({len(raw_ms)} queries)")
+        print(
+            f"  ratio p95 API/raw {api_p95 / raw_p95:.2f}; target p95 <= {target:.1f} ms: {'met' if api_p95 <= target else 'NOT met'}"
+        )
+
+        api_orders = _post_load(base, api_buyers, product_id, args.seconds)
+        direct_orders = _direct_load(engine, direct_people, product_id, args.seconds)
+        api_rate, direct_rate = api_orders / args.seconds, direct_orders / args.seconds
+        ratio = api_rate / direct_rate if direct_rate else float("nan")
+        print(f"POST /api/v1/orders with Idempotency-Key, {args.post_clients} clients: {api_rate:.1f} orders/s")
+        print(f"  direct service checkout, {args.post_clients} threads: {direct_rate:.1f} orders/s")
+        print(f"  ratio {ratio:.0%}; target >= 80%: {'met' if ratio >= 0.8 else 'NOT met'}")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Per-request plumbing: the API key -> Principal, units of work, Idempotency-Key on POSTs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from pydantic import BaseModel
+from sqlmodel import Session
+from starlette.responses import JSONResponse
+
+from reup_app.api.v1.problems import problem_response, service_problem
+from reup_app.db import get_engine, unit_of_work
+from reup_app.errors import NotAuthenticated, ServiceError
+from reup_app.security.principal import Principal
+from reup_app.services.public_api import idempotency, keys
+from reup_app.settings import get_settings
+
+
+def _client_ip(request: Request) -> str | None:
+    peer = request.client.host if request.client else None
+    hops = get_settings().trusted_proxy_hops
+    if hops:
+        forwarded = [ip.strip() for ip in request.headers.get("x-forwarded-for", "").split(",") if ip.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return peer
+
+
+def key_identity(request: Request, authorization: Annotated[str | None, Header()] = None) -> keys.KeyIdentity:
+    """`Authorization: Bearer rk_...` -> the key's identity; rate-limited per key (shared via Redis)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise NotAuthenticated("A valid API key is required (Authorization: Bearer rk_...).")
+    with unit_of_work(None) as session:
+        identity = keys.authenticate(session, authorization[7:].strip(), _client_ip(request))
+    keys.enforce_rate_limit(identity)
+    return identity
+
+
+Identity = Annotated[keys.KeyIdentity, Depends(key_identity)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes the POST safe to retry: a replay with the same key returns the first response; "
+        "the same key with a different body is refused (422). Kept 24 hours.",
+        max_length=255,
+    ),
+]
+
+
+def read(identity: keys.KeyIdentity, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a service function in a unit of work with the key's principal."""
+    with unit_of_work(identity.principal) as session:
+        return fn(session, identity.principal, *args, **kwargs)
+
+
+Effect = Callable[[Session, Principal], tuple[int, Any]]
+
+
+def _json(status: int, body: Any, replayed: bool = False) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    if status >= 400:
+        return problem_response(status, body, headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def idempotent_post(
+    request: Request, identity: keys.KeyIdentity, key: str | None, payload: BaseModel | bytes | None, effect: Effect
+) -> JSONResponse:
+    """Run a POST's effect once per Idempotency-Key (see services/public_api/idempotency.py)."""
+    principal = identity.principal
+    if not key:
+        try:
+            with unit_of_work(principal) as session:
+                status, body = effect(session, principal)
+        except ServiceError as err:
+            return problem_response(*service_problem(err, request.url.path))
+        return _json(status, body)
+    if isinstance(payload, bytes):
+        body_bytes = payload
+    else:
+        body_bytes = json.dumps(payload.model_dump(mode="json") if payload is not None else None).encode()
+    digest = idempotency.request_hash("POST", request.url.path, body_bytes)
+    engine = get_engine()
+    outcome = idempotency.begin(engine, identity.key_id, request.url.path, key, digest)
+    if isinstance(outcome, idempotency.Replay):
+        return _json(outcome.status_code, outcome.body, replayed=True)
+    try:
+        with unit_of_work(principal) as session:
+            status, body = effect(session, principal)
+            idempotency.complete(session, outcome, status, body)
+    except ServiceError as err:
+        status, problem = service_problem(err, request.url.path)
+        with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too
+            idempotency.complete(session, outcome, status, problem)
+        return problem_response(status, problem)
+    except BaseException:
+        idempotency.abandon(engine, outcome)
+        raise
+    return _json(status, body)

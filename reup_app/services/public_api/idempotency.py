@@ -1,0 +1,153 @@
+"""Stripe-style Idempotency-Key for every POST of the public API.
+
+The record is unique per (API key, route, Idempotency-Key) and holds a SHA-256 of the request
+(method, path, body). `begin` inserts it in its own committed transaction: the unique row is the
+lock, so of two concurrent requests with one key exactly one proceeds; the other waits for the
+first to finish and replays its response (or gets 409 if it does not finish in time). The winner's
+effect and its stored response commit together (`complete` runs in the effect's unit of work), so
+a crash never leaves an effect without its replayable response. Errors the client caused (4xx) are
+stored and replayed too; a server error releases the key (`abandon`) so the client may retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from reup_app.errors import Conflict, ValidationError
+from reup_app.models import ApiIdempotencyRecord
+from reup_app.models.types import utcnow
+
+MAX_KEY_LENGTH = 255
+STALE_AFTER = timedelta(seconds=120)  # a 'started' record older than this belongs to a dead request
+WAIT_SECONDS = 15.0
+RETENTION = timedelta(hours=24)
+
+
+class IdempotencyMismatch(ValidationError):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class Claim:
+    record_id: int
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters.", "Idempotency-Key")
+    return key
+
+
+def _existing(engine: Engine, api_key_id: int, route: str, key: str) -> ApiIdempotencyRecord | None:
+    with Session(engine, expire_on_commit=False) as s:
+        return s.exec(
+            select(ApiIdempotencyRecord).where(
+                ApiIdempotencyRecord.api_key_id == api_key_id,
+                ApiIdempotencyRecord.route == route,
+                ApiIdempotencyRecord.idem_key == key,
+            )
+        ).first()
+
+
+def _insert(engine: Engine, api_key_id: int, route: str, key: str, digest: str) -> int | None:
+    with Session(engine, expire_on_commit=False) as s:
+        row = ApiIdempotencyRecord(api_key_id=api_key_id, route=route, idem_key=key, request_hash=digest)
+        s.add(row)
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            return None
+        return row.id
+
+
+def _take_over_stale(engine: Engine, row: ApiIdempotencyRecord) -> bool:
+    with Session(engine) as s:
+        result = s.execute(
+            delete(ApiIdempotencyRecord).where(
+                col(ApiIdempotencyRecord.id) == row.id,
+                col(ApiIdempotencyRecord.status) == "started",
+                col(ApiIdempotencyRecord.created_at) <= utcnow() - STALE_AFTER,
+            )
+        )
+        s.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]  # DELETE yields a CursorResult
+
+
+def begin(engine: Engine, api_key_id: int, route: str, key: str, digest: str) -> Claim | Replay:
+    """Claim the key for this request, or the stored response of the request that claimed it first."""
+    key = check_key(key)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        record_id = _insert(engine, api_key_id, route, key, digest)
+        if record_id is not None:
+            return Claim(record_id)
+        row = _existing(engine, api_key_id, route, key)
+        if row is None:
+            continue  # released meanwhile: try again
+        if row.request_hash != digest:
+            raise IdempotencyMismatch(
+                "This Idempotency-Key was already used with a different request. Use a new key for a new request."
+            )
+        if row.status == "done":
+            return Replay(int(row.response_code or 200), json.loads(row.response_body or "null"))
+        if _take_over_stale(engine, row):
+            continue
+        if time.monotonic() >= deadline:
+            raise IdempotencyInProgress("A request with this Idempotency-Key is still being processed. Retry later.")
+        time.sleep(0.05)
+
+
+def complete(session: Session, claim: Claim, status_code: int, body: Any) -> None:
+    """Store the response in the caller's transaction (commits with the effect)."""
+    row = session.get(ApiIdempotencyRecord, claim.record_id)
+    if row is None:
+        return
+    row.status, row.response_code = "done", status_code
+    row.response_body = json.dumps(body, separators=(",", ":"))
+    row.completed_at = utcnow()
+    session.add(row)
+
+
+def abandon(engine: Engine, claim: Claim) -> None:
+    """Release the key after a server error (nothing was committed): the client may retry."""
+    with Session(engine) as s:
+        s.execute(delete(ApiIdempotencyRecord).where(col(ApiIdempotencyRecord.id) == claim.record_id))
+        s.commit()
+
+
+def purge_expired(session: Session) -> int:
+    """Forget records older than the retention (a replay after that runs the request again)."""
+    result = session.execute(
+        delete(ApiIdempotencyRecord).where(col(ApiIdempotencyRecord.created_at) < utcnow() - RETENTION)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DELETE yields a CursorResult

@@ -1,0 +1,77 @@
+"""A running public API server (granian subprocess on a free port) and API keys for test parties."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from reup_app.db import unit_of_work
+from reup_app.security.principal import Principal
+from reup_app.services.public_api import keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ApiServer:
+    def __init__(self, database_url: str, redis_url: str | None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "REUP_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+        if redis_url:
+            env["REUP_REDIS_URL"] = redis_url
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "tests.api_server:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/api/v1/openapi.json", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the API server did not start")
+
+    def client(self, secret: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def new_key(engine, owner: Principal, role: str = "owner", **kw) -> tuple[int, str]:
+    with unit_of_work(owner, engine=engine) as s:
+        made = keys.create_key(s, owner, name=kw.pop("name", "Test key"), role=role, **kw)
+    return made.key.id, made.secret
