@@ -48,6 +48,7 @@ from reup_app.models.enums import (
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.services.catalog.catalog_query import CatalogQuery
 from reup_app.services.catalog.fulltext import _fulltext_config, _like_pattern, search_terms
+from reup_app.services.catalog.pricing import apply_buyer_prices
 
 __all__ = ["CatalogItem", "CatalogPage", "search_catalog"]
 
@@ -372,6 +373,7 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
     else:
         rows = _plain_page(conn, conds, keys, query)
     items = [_item(r) for r in rows]
+    apply_buyer_prices(session, principal, items)
 
     if total is None:
         if items and len(items) < query.page_size:
