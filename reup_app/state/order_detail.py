@@ -63,6 +63,15 @@ SHIP_FORM_FIELDS = {
 
 
 @live_listener
+def reorder_notice(result: reordering_service.ReorderResult) -> str:
+    """What reorder added, saying which lines it trimmed to what is in stock."""
+    if not result.added:
+        return ""
+    notice = f"Added {len(result.added)} product(s) to your cart."
+    trimmed = "; ".join(f"{t['name']}: {t['added']} of {t['ordered']} ordered" for t in result.trimmed)
+    return f"{notice} Less is in stock than you ordered, so we added — {trimmed}." if trimmed else notice
+
+
 class OrderDetailState(AppState):
     order: dict[str, str] = {}
     lines: list[dict[str, str]] = []
@@ -321,7 +330,7 @@ class OrderDetailState(AppState):
             return
         skipped = "; ".join(f"{s['name']}: {s['reason']}" for s in result.skipped)
         self.error = f"Not added — {skipped}" if skipped else ""
-        self.notice = f"Added {len(result.added)} product(s) to your cart." if result.added else ""
+        self.notice = reorder_notice(result)
 
     @rx.event
     async def send_message(self):
