@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from reup_app.components.product_image import product_image
 from reup_app.components.shell import page_shell
 from reup_app.state.auth import AuthState
 from reup_app.state.product import ProductState
@@ -89,17 +90,24 @@ def _add_to_cart() -> rx.Component:
                 ),
                 rx.text("Out of stock", size="3", color_scheme="red", data_testid="product-availability"),
             ),
-            rx.el.label("Quantity", html_for="product-quantity", style={"fontSize": "14px"}),
-            rx.hstack(
-                rx.input(
-                    id="product-quantity",
-                    value=ProductState.quantity,
-                    on_change=ProductState.set_quantity,
-                    input_mode="decimal",
-                    width="140px",
+            rx.cond(
+                ProductState.in_stock,
+                rx.vstack(
+                    rx.el.label("Quantity", html_for="product-quantity", style={"fontSize": "14px"}),
+                    rx.hstack(
+                        rx.input(
+                            id="product-quantity",
+                            value=ProductState.quantity,
+                            on_change=ProductState.set_quantity,
+                            input_mode="decimal",
+                            width="140px",
+                        ),
+                        rx.button("Add to cart", on_click=ProductState.add_to_cart, size="2"),
+                        spacing="2",
+                    ),
+                    spacing="1",
+                    align="start",
                 ),
-                rx.button("Add to cart", on_click=ProductState.add_to_cart, size="2"),
-                spacing="2",
             ),
             rx.cond(
                 ~AuthState.signed_in,
@@ -130,12 +138,42 @@ def _add_to_cart() -> rx.Component:
     )
 
 
+def _thumb(url, index) -> rx.Component:
+    return rx.el.button(
+        rx.image(src=url, alt="", loading="lazy", decoding="async", width="64px", height="48px", object_fit="cover"),
+        on_click=ProductState.show_image(index),
+        aria_label="Show image " + (index + 1).to_string(),
+        aria_pressed=rx.cond(ProductState.image_index == index, "true", "false"),
+        style={"padding": "0", "border": "2px solid var(--gray-6)", "borderRadius": "4px", "cursor": "pointer"},
+        data_testid="gallery-thumb",
+    )
+
+
+def _gallery() -> rx.Component:
+    """The main picture (or the placeholder) and a row of thumbnails when there are several."""
+    return rx.vstack(
+        product_image(ProductState.image, P["name"], eager=True),
+        rx.cond(
+            ProductState.images.length() > 1,
+            rx.hstack(rx.foreach(ProductState.images, _thumb), spacing="2", wrap="wrap"),
+        ),
+        spacing="2",
+        width="100%",
+        max_width="420px",
+        data_testid="product-gallery",
+    )
+
+
 def _details() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.badge(P["category"], variant="soft"),
             rx.cond(P["strain_type"] != "", rx.badge(P["strain_type"], color_scheme="purple", variant="soft")),
-            rx.badge(P["listing"], color_scheme="blue", variant="soft", data_testid="listing-state"),
+            rx.cond(
+                ProductState.in_stock | (P["listing"] != "Available"),
+                rx.badge(P["listing"], color_scheme="blue", variant="soft", data_testid="listing-state"),
+                rx.badge("Out of stock", color_scheme="red", variant="soft", data_testid="listing-state"),
+            ),
             spacing="2",
             wrap="wrap",
         ),
@@ -164,7 +202,9 @@ def product_page() -> rx.Component:
         rx.cond(
             P.contains("name"),
             rx.box(
-                rx.flex(_details(), _add_to_cart(), gap="24px", wrap="wrap", width="100%", margin_top="12px"),
+                rx.flex(
+                    _gallery(), _details(), _add_to_cart(), gap="24px", wrap="wrap", width="100%", margin_top="12px"
+                ),
                 _lots(),
             ),
         ),

@@ -62,7 +62,6 @@ SHIP_FORM_FIELDS = {
 }
 
 
-@live_listener
 def reorder_notice(result: reordering_service.ReorderResult) -> str:
     """What reorder added, saying which lines it trimmed to what is in stock."""
     if not result.added:
@@ -72,6 +71,7 @@ def reorder_notice(result: reordering_service.ReorderResult) -> str:
     return f"{notice} Less is in stock than you ordered, so we added — {trimmed}." if trimmed else notice
 
 
+@live_listener
 class OrderDetailState(AppState):
     order: dict[str, str] = {}
     lines: list[dict[str, str]] = []

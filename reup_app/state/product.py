@@ -7,6 +7,7 @@ import reflex as rx
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
 from reup_app.realtime.listeners import live_listener
+from reup_app.services.catalog import images as images_service
 from reup_app.services.catalog import product_detail as detail_service
 from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message
@@ -55,7 +56,16 @@ class ProductState(AppState):
     cart_message: str = ""
     cart_error: str = ""
     loaded: bool = False
+    images: list[str] = []  # URLs of the product's images (public products only)
+    image_index: int = 0
     _product_id: int = 0
+
+    @rx.var
+    def image(self) -> str:
+        """The image shown large in the gallery ("" = the placeholder)."""
+        if not self.images:
+            return ""
+        return self.images[min(self.image_index, len(self.images) - 1)]
 
     def _show_availability(self, available, lots) -> None:
         self.available = fmt.quantity(available)
@@ -72,6 +82,12 @@ class ProductState(AppState):
             return
         self.error = ""
         self.product = product_view(p)
+        self.image_index = 0
+        try:
+            urls = await self._call(images_service.public_image_urls, [product_id])
+        except ServiceError:
+            urls = {}
+        self.images = list(urls.get(product_id, []))[:10]
         self.can_order = p.can_order
         self.quantity = fmt.quantity(p.min_order_qty).replace(",", "")
         self._show_availability(p.available_qty, p.lots)
@@ -101,6 +117,11 @@ class ProductState(AppState):
             self.error, self.product, self.lots, self.loaded = detail_service.NOT_AVAILABLE, {}, [], True
             return
         await self._load(int(raw))
+
+    @rx.event
+    def show_image(self, index: int):
+        if isinstance(index, int) and 0 <= index < len(self.images):
+            self.image_index = index
 
     @rx.event
     def set_quantity(self, value: str):

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
 from reup_app.security.principal import Principal
@@ -38,7 +39,7 @@ def buyer_unit_prices(
             col(PriceTier.seller_entity_id) == col(TradeRelationship.seller_entity_id),
         )
     ).all()
-    return _apply_tiers(session, products, prices, {seller: tier for seller, tier in rels})
+    return _apply_tiers(session, products, prices, {seller: tier for seller, tier in rels if tier is not None})
 
 
 def buyer_prices_for_offers(
