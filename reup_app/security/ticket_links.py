@@ -120,3 +120,9 @@ def sealed_codes_urls(user_id: int | None, sealed: str, *, session: str | None =
     payload = _bind({"user_id": _owner(user_id), "codes_sealed": sealed}, session)
     svg, txt = issue(RECOVERY, payload, TTL_SECONDS), issue(RECOVERY, payload, TTL_SECONDS)
     return (f"/api/auth/reveal/recovery-codes.svg?t={svg}", f"/api/auth/reveal/recovery-codes.txt?t={txt}")
+
+
+# A non-HttpOnly cookie (path /, value "1", no secret) set and cleared together with the HttpOnly
+# session cookie: page scripts can see that there is a session to restore, so signed-out page
+# loads never call /api/auth/restore (and never log its 401).
+SESSION_FLAG_COOKIE = "reup_has_session"
