@@ -109,7 +109,7 @@ def invoice_view(inv: InvoiceDTO) -> dict[str, str]:
         "balance": fmt.money(inv.balance),
         "due": inv.due_at.strftime("%Y-%m-%d"),
         "issued": inv.issued_at.strftime("%Y-%m-%d"),
-        "overdue": f"Overdue by {inv.days_overdue} days" if inv.is_overdue else "",
+        "overdue": f"Overdue by {inv.days_overdue} day{'' if inv.days_overdue == 1 else 's'}" if inv.is_overdue else "",
         "open": "yes" if inv.balance > 0 and inv.status == "open" else "no",
     }
 
