@@ -133,7 +133,7 @@ def _png(rows: Iterable[bytes], width: int, height: int) -> bytes:
 def category_png(category: str) -> bytes:
     """The PNG for a category (an unknown category gets a neutral picture)."""
     top, bottom, shapes = _ART.get(category, ((235, 235, 235), (200, 200, 200), []))
-    rows = []
+    rows: list[bytes] = []
     for y in range(0, HEIGHT, 2):  # shapes are tested every other pixel and drawn 2 x 2 (4x cheaper)
         t = y / (HEIGHT - 1)
         bg = bytes(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
