@@ -46,7 +46,10 @@ ACTION_LABELS = {
     "reject": "Reject",
     "cancel": "Cancel order",
 }
-NEEDS_REASON = frozenset({"reject"})
+NEEDS_REASON = {
+    "reject": "Give the buyer a reason for rejecting the order.",
+    "cancel": "Tell the seller why you are cancelling the order.",
+}
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
 SHIPPED_STATUSES = frozenset({"shipped", "delivered", "complete"})
 MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
@@ -91,6 +94,7 @@ class OrderDetailState(AppState):
     buyer_on_hold: bool = False
     hold_reason: str = ""
     reason: str = ""
+    confirming_cancel: bool = False  # the cancel confirmation dialog is open
     message_body: str = ""
     payment_amount: str = ""
     payment_method: str = "ach"
@@ -176,6 +180,7 @@ class OrderDetailState(AppState):
         if (denied := await self._gate("order.view")) is not None:
             return denied
         self.error = self.notice = self.reason = self.message_body = ""
+        self.confirming_cancel = False
         self.payment_amount = self.payment_reference = self.driver_name = self.vehicle = ""
         self.ship_form = {}
         self.order, self.loaded = {}, False
@@ -271,8 +276,8 @@ class OrderDetailState(AppState):
         data: dict[str, str] = {}
         if action in ("reject", "cancel"):
             reason = self.reason.strip()
-            if action in NEEDS_REASON and not reason:
-                self.error = "Give the buyer a reason for rejecting the order."
+            if action in NEEDS_REASON and not reason and action in self.actions:
+                self.error = NEEDS_REASON[action]
                 return
             if reason:
                 data["reason"] = reason
@@ -291,6 +296,17 @@ class OrderDetailState(AppState):
             **data,
         ):
             self.reason = ""
+            self.confirming_cancel = False
+
+    @rx.event
+    def ask_cancel(self):
+        """The buyer's Cancel order button: confirm in a dialog that asks for the reason first."""
+        self.error = ""
+        self.confirming_cancel = "cancel" in self.actions
+
+    @rx.event
+    def keep_order(self):
+        self.confirming_cancel = False
 
     @rx.event
     async def change_line(self, line_id: str, quantity: str):

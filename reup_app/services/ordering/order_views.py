@@ -149,6 +149,8 @@ def _detail(session: Session, principal: Principal, order: Order, side: str | No
         delivery_status=delivery.status if delivery else None,
         manifest_status=manifest.status if manifest else None,
         available_actions=available_actions(principal, order),
+        delivery_driver=delivery.driver_name if delivery else None,
+        delivery_vehicle=delivery.vehicle if delivery else None,
     )
 
 
