@@ -281,8 +281,15 @@ def cart_page() -> rx.Component:
         rx.cond(
             CartState.loaded & (CartState.groups.length() == 0),
             rx.vstack(
-                rx.text("Your cart is empty."), rx.link("Browse the marketplace", href="/marketplace"), align="start"
+                rx.text("Your cart is empty."),
+                rx.link("Browse the marketplace", href="/marketplace"),
+                rx.link("Order from a saved order guide", href="/order-guides"),
+                align="start",
             ),
+        ),
+        rx.cond(
+            CartState.groups.length() > 0,
+            rx.link("Order guides", href="/order-guides", size="2", margin_bottom="8px"),
         ),
         rx.vstack(rx.foreach(CartState.groups, _group), spacing="4", width="100%"),
         rx.cond(CartState.groups.length() > 0, rx.box(_checkout(), margin_top="16px", width="100%")),

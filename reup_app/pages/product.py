@@ -4,6 +4,7 @@ import reflex as rx
 
 from reup_app.components.product_image import product_image
 from reup_app.components.shell import page_shell
+from reup_app.components.status import SELECT_STYLE
 from reup_app.state.auth import AuthState
 from reup_app.state.product import ProductState
 
@@ -72,6 +73,39 @@ def _lots() -> rx.Component:
     )
 
 
+def _save_to_guide() -> rx.Component:
+    """Put this product in one of the buyer's order guides, at a par quantity."""
+    return rx.cond(
+        ProductState.guides.length() > 0,
+        rx.form(
+            rx.text("Save to order guide", size="2", weight="medium"),
+            rx.hstack(
+                rx.el.select(
+                    rx.foreach(ProductState.guides, lambda g: rx.el.option(g["label"], value=g["value"])),
+                    name="guide",
+                    aria_label="Order guide",
+                    style={**SELECT_STYLE, "maxWidth": "200px"},
+                ),
+                rx.el.label("Par", html_for="guide-par", style={"fontSize": "13px"}),
+                rx.input(
+                    id="guide-par", name="par", default_value=ProductState.quantity, width="72px", input_mode="decimal"
+                ),
+                rx.button("Save", type="submit", size="2", variant="soft"),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(ProductState.guide_message != "", rx.text(ProductState.guide_message, size="1", role="status")),
+            on_submit=ProductState.save_to_guide,
+            reset_on_submit=False,
+        ),
+        rx.cond(
+            ProductState.can_order,
+            rx.link("Make an order guide", href="/order-guides", size="1"),
+        ),
+    )
+
+
 def _add_to_cart() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -130,6 +164,7 @@ def _add_to_cart() -> rx.Component:
                 ProductState.cart_error != "",
                 rx.callout(ProductState.cart_error, icon="triangle_alert", color_scheme="red", role="alert"),
             ),
+            _save_to_guide(),
             spacing="3",
             align="start",
         ),
