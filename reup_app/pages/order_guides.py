@@ -59,21 +59,21 @@ def _guide(guide: GuideView) -> rx.Component:
                 spacing="0",
             ),
             rx.spacer(),
-            rx.button("Add all to cart", on_click=S.add_all(guide.id), disabled=guide.items.length() == 0),
+            rx.button("Add all to cart", on_click=S.add_all(guide.id), disabled=guide.products.length() == 0),
             rx.button("Delete", variant="soft", color_scheme="red", on_click=S.delete_guide(guide.id)),
             align="center",
             width="100%",
             wrap="wrap",
         ),
         rx.cond(
-            guide.items.length() == 0,
+            guide.products.length() == 0,
             rx.text("No products yet: open a product and use Save to order guide.", size="2", color_scheme="gray"),
             rx.box(
                 rx.table.root(
                     rx.table.header(
                         rx.table.row(*[rx.table.column_header_cell(h) for h in ("Product", "Par", "In stock", "")])
                     ),
-                    rx.table.body(rx.foreach(guide.items, lambda i: _item(guide.id, i))),
+                    rx.table.body(rx.foreach(guide.products, lambda i: _item(guide.id, i))),
                     size="1",
                     width="100%",
                 ),
@@ -102,6 +102,7 @@ def _new_guide() -> rx.Component:
                 rx.el.select(
                     rx.foreach(S.stores, _store),
                     id="guide-store",
+                    name="store",
                     value=S.store,
                     on_change=S.set_store,
                     style={**SELECT_STYLE, "minWidth": "220px"},

@@ -28,7 +28,7 @@ class GuideView:
     id: str = ""
     name: str = ""
     store: str = ""
-    items: list[GuideItemView] = dataclasses.field(default_factory=list)
+    products: list[GuideItemView] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -42,7 +42,7 @@ def guide_view(g: guides_service.GuideDTO) -> GuideView:
         id=str(g.id),
         name=g.name,
         store=g.store,
-        items=[
+        products=[
             GuideItemView(
                 product_id=str(i.product_id),
                 name=i.name,
