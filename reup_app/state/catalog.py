@@ -197,7 +197,8 @@ class CatalogState(AppState):
         except ServiceError as err:
             self.add_errors = {pid: error_message(err)}
             return
-        self.added = {pid: f"Added {fmt.quantity(units)} {item['unit']} ({fmt.quantity(added.quantity)} in cart)."}
+        unit = item["unit"] + ("s" if item["unit"] == "unit" and units != 1 else "")
+        self.added = {pid: f"Added {fmt.quantity(units)} {unit} ({fmt.quantity(added.quantity)} in cart)."}
 
     @rx.event
     async def set_q(self, value: str):

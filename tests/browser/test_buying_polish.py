@@ -102,8 +102,12 @@ def test_cards_show_pictures_and_order_straight_from_the_card(page, demo_db_url)
         demo_db_url, "SELECT id, name FROM entities WHERE kind = 'wholesaler' ORDER BY name LIMIT 1"
     )
     _sign_in(page)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(f"/marketplace?seller={seller_id}&in_stock=1")
-    expect(page.get_by_test_id("storefront-name")).to_have_text(seller_name)
+    expect(page.get_by_test_id("storefront-name")).to_have_text(seller_name, timeout=30000)
+    assert problems == [], problems
     card = page.get_by_test_id("product-card").first
     picture = card.get_by_test_id("product-image")
     expect(picture).to_be_visible()
