@@ -165,7 +165,7 @@ def _quick_add(item: rx.Var) -> rx.Component:
 def _product_card(item: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.link(product_image(item["image"], item["name"]), href="/products/" + item["id"], width="100%"),
+            product_image(item["image"], item["name"]),
             rx.hstack(
                 rx.badge(item["category"], variant="soft"),
                 rx.cond(

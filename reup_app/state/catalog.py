@@ -13,7 +13,6 @@ from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import catalog_query as catalog_query_service
 from reup_app.services.catalog import facets as facets_service
-from reup_app.services.catalog import images as images_service
 from reup_app.services.catalog import search as catalog_service
 from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message, form_text
@@ -49,7 +48,7 @@ def item_view(item) -> dict[str, str]:
         "unit": unit,
         "case_size": str(item.case_size) if item.case_size and item.case_size > 1 else "",
         "moq": fmt.quantity(item.min_order_qty).replace(",", ""),
-        "image": "",
+        "image": getattr(item, "image_url", "") or "",
         "price": f"{fmt.money(item.unit_price)} / {unit}",
         "case": f"{fmt.money(item.case_price)} / case of {item.case_size}" if item.case_price else "",
         "available": fmt.quantity(item.available_qty),
@@ -113,7 +112,7 @@ class CatalogState(AppState):
             self.error = error_message(err)
             return
         self.error = ""
-        self.items = await self._with_images([item_view(i) for i in result.items])
+        self.items = [item_view(i) for i in result.items]
         self.total = result.total
         self.pages = max(result.pages, 1)
         self.page = result.page
@@ -121,18 +120,12 @@ class CatalogState(AppState):
         self.has_prev = result.has_prev
         self.loaded = True
 
-    async def _with_images(self, items: list[dict[str, str]]) -> list[dict[str, str]]:
-        """Each card's first image URL (public products only; "" shows the placeholder)."""
-        try:
-            urls = await self._call(images_service.public_image_urls, [int(i["id"]) for i in items])
-        except ServiceError:
-            return items
-        return [{**i, "image": (urls.get(int(i["id"])) or [""])[0]} for i in items]
-
     async def _load_sellers(self) -> None:
         principal = await self._principal()
         entity_id = principal.entity_id if principal.is_authenticated else None
         self.can_order = entity_id is not None and is_allowed(principal, "cart.manage", entity_id)
+        if self.sellers:  # the seller list is loaded once per tab
+            return
         try:
             sellers = await self._call(facets_service.get_catalog_sellers)
         except ServiceError:
