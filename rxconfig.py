@@ -25,8 +25,8 @@ if _s.redis_url:
 config = rx.Config(
     app_name="reup_app",
     telemetry_enabled=False,
-    # Socket.IO and CORS accept only the app's own origin.
-    cors_allowed_origins=[_s.app_url],
+    # Socket.IO and CORS accept only the app's own origin (and its loopback aliases for a local run).
+    cors_allowed_origins=_s.socket_origins,
     deploy_url=_s.app_url,
     api_url=_s.app_url,
     frontend_port=_s.port,

@@ -15,6 +15,15 @@ CATEGORY_LABELS = {
     "topicals": "Topicals",
 }
 STRAIN_TYPE_LABELS = {"indica": "Indica", "sativa": "Sativa", "hybrid": "Hybrid", "cbd": "CBD", "none": ""}
+DELIVERY_STATUS_LABELS = {
+    "pending": "Waiting to be scheduled",
+    "scheduled": "Scheduled",
+    "dispatched": "Driver dispatched",
+    "in_transit": "On the way",
+    "delivered": "Delivered",
+    "failed": "Delivery failed",
+    "cancelled": "Delivery cancelled",
+}
 UNIT_LABELS = {"each": "unit", "g": "g", "oz": "oz", "ml": "ml"}
 
 

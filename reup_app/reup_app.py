@@ -18,6 +18,11 @@ app = rx.App(
     api_transformer=[build_api(), build_public_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
 )
+# Register the @rx.page pages once, now. Reflex re-applies its list of decorated pages on every
+# compile, and a start compiles more than once, which logged "Page … is being redefined" for
+# every page; emptying the list after this one registration keeps each page registered once.
+app._apply_decorated_pages()
+app._registration_context.decorated_pages.clear()
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)
 # The embedded default (no Redis, REUP_EMBEDDED_WORKER=1): the job worker runs in this process.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -109,6 +110,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def socket_origins(self) -> list[str]:
+        """Origins Socket.IO and CORS accept: the app URL, and when it is a loopback name
+        (localhost / 127.0.0.1 / [::1]) the same scheme and port under the other loopback names,
+        so a local run opened at http://127.0.0.1:PORT works as well as at localhost."""
+        parts = urlsplit(self.app_url)
+        if parts.hostname not in ("localhost", "127.0.0.1", "::1") or parts.path not in ("", "/"):
+            return [self.app_url]
+        port = f":{parts.port}" if parts.port else ""
+        aliases = [f"{parts.scheme}://{name}{port}" for name in ("localhost", "127.0.0.1", "[::1]")]
+        return [self.app_url] + [a for a in aliases if a != self.app_url]
 
     @property
     def is_sqlite(self) -> bool:

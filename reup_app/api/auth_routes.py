@@ -39,6 +39,7 @@ from reup_app.security.ticket_links import (
     CHALLENGE_GRANT,
     GRANT_PURPOSE,
     RESTORE_PURPOSE,
+    SESSION_FLAG_COOKIE,
     TTL_SECONDS,
     session_binding,
 )
@@ -77,7 +78,7 @@ def _same_origin(request: Request) -> bool:
     if request.headers.get("x-reup-auth") != "1":
         return False
     origin = request.headers.get("origin")
-    return origin is None or origin.rstrip("/") == get_settings().app_url
+    return origin is None or origin.rstrip("/") in get_settings().socket_origins
 
 
 def _set_cookie(response: Response, raw: str, name: str = COOKIE_NAME, max_age: int | None = None) -> None:
@@ -91,16 +92,23 @@ def _set_cookie(response: Response, raw: str, name: str = COOKIE_NAME, max_age: 
         samesite="strict",
         secure=settings.app_url.startswith("https://"),
     )
+    if name == COOKIE_NAME:  # the presence flag page scripts read (no secret in it)
+        response.set_cookie(
+            SESSION_FLAG_COOKIE,
+            "1",
+            max_age=settings.refresh_token_days * 86400 if max_age is None else max_age,
+            path="/",
+            httponly=False,
+            samesite="strict",
+            secure=settings.app_url.startswith("https://"),
+        )
 
 
 def _clear_cookie(response: Response, name: str = COOKIE_NAME) -> None:
-    response.delete_cookie(
-        name,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=get_settings().app_url.startswith("https://"),
-    )
+    secure = get_settings().app_url.startswith("https://")
+    response.delete_cookie(name, path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure)
+    if name == COOKIE_NAME:
+        response.delete_cookie(SESSION_FLAG_COOKIE, path="/", httponly=False, samesite="strict", secure=secure)
 
 
 async def _grant(request: Request, purpose: str) -> dict | JSONResponse:

@@ -19,6 +19,8 @@ from reup_app.services.billing import download_tickets
 from reup_app.services.billing.invoices import render_invoice_pdf
 from reup_app.services.catalog import images as product_images
 from reup_app.services.compliance.manifest_pdf import render_manifest_pdf
+from reup_app.services.ordering import order_export
+from reup_app.services.ordering.order_filters import OrderFilters
 
 _ERROR_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "invalid": 400}
 
@@ -89,6 +91,32 @@ async def manifest_pdf(request: Request) -> Response:
     return _pdf_response(pdf, f"manifest-{number}.pdf")
 
 
+async def orders_csv(request: Request) -> Response:
+    """A CSV export of orders or order lines, for the holder of a single-use download ticket."""
+    kind = request.path_params["kind"][:8]
+    filters = request.query_params.get("f", "")[:600]
+    ticket = request.query_params.get("ticket", "")
+
+    def render() -> bytes:
+        principal = download_tickets.redeem_ticket(ticket, "orders_csv", f"{kind}?{filters}")
+        with unit_of_work(principal) as session:
+            return order_export.export_csv(session, principal, kind, OrderFilters.from_ref(filters))
+
+    try:
+        data = await asyncio.to_thread(render)
+    except ServiceError as err:
+        return _refusal(err)
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="reup-{kind}.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 async def product_image(request: Request) -> Response:
     """A product image: public listings' images to anyone, others only with a ticket (see
     reup_app/services/product_images.py); 404 for everything else."""
@@ -111,6 +139,7 @@ def build_api() -> Starlette:
             Route("/api/health", health, methods=["GET"]),
             Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
             Route("/api/orders/{number}/manifest.pdf", manifest_pdf, methods=["GET"]),
+            Route("/api/orders/export/{kind}.csv", orders_csv, methods=["GET"]),
             *AUTH_ROUTES,
             *SECRET_DISPLAY_ROUTES,
             *FLEETBASE_WEBHOOK_ROUTES,

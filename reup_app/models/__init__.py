@@ -11,6 +11,7 @@ from reup_app.models.integrations import IntegrationConnection, SyncCursor, Sync
 from reup_app.models.logistics import ComplianceManifest, Delivery
 from reup_app.models.metrc_sync import InventoryConflict, MetrcItemMapping, MetrcPackage
 from reup_app.models.notifications import Notification, NotificationPreference
+from reup_app.models.order_guides import OrderGuide, OrderGuideItem
 from reup_app.models.orders import CartItem, Order, OrderEvent, OrderLine, OrderLineAllocation, OrderMessage
 from reup_app.models.outbox import JobFence, OutboxMessage
 from reup_app.models.pos import PosDailySales, PosProduct, PosStoreSettings
@@ -47,6 +48,8 @@ __all__ = [
     "NotificationPreference",
     "OneTimeToken",
     "Order",
+    "OrderGuide",
+    "OrderGuideItem",
     "OrderEvent",
     "OrderLine",
     "OrderLineAllocation",

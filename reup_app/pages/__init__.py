@@ -14,6 +14,7 @@ from reup_app.pages import (  # noqa: F401
     not_allowed,
     notification_settings,
     order_detail,
+    order_guides,
     orders,
     pos,
     product,

@@ -4,7 +4,7 @@ import reflex as rx
 
 from reup_app.components.shell import page_shell
 from reup_app.components.status import SELECT_STYLE
-from reup_app.state.cart import CartGroupView, CartLineView, CartState, Option
+from reup_app.state.cart import CartGroupView, CartLineView, CartState, Option, PlacedOrder, SkippedView
 
 
 def _labelled(label: str, control_id, control: rx.Component) -> rx.Component:
@@ -143,9 +143,78 @@ def _group(group: CartGroupView) -> rx.Component:
             group.minimum_message != "",
             rx.callout(group.minimum_message, icon="info", color_scheme="orange", role="alert", margin_top="8px"),
         ),
+        rx.cond(
+            group.license_orders.length() > 1,
+            rx.callout(
+                rx.vstack(
+                    rx.text(
+                        "Ships as ",
+                        group.license_orders.length(),
+                        " orders, one per seller license (an order ships from one license's stock):",
+                    ),
+                    rx.foreach(group.license_orders, lambda t: rx.text(t, size="1")),
+                    spacing="1",
+                ),
+                icon="split",
+                color_scheme="blue",
+                margin_top="8px",
+                data_testid="license-split",
+            ),
+        ),
         _choices(group),
         width="100%",
         data_testid="cart-group",
+    )
+
+
+def _placed(order: PlacedOrder) -> rx.Component:
+    return rx.hstack(
+        rx.link(order.number, href="/orders/" + order.number, weight="medium"),
+        rx.text(order.seller, " · ", order.total, size="2"),
+        spacing="2",
+        data_testid="placed-order",
+    )
+
+
+def _skipped(item: SkippedView) -> rx.Component:
+    return rx.text(rx.text.strong(item.seller), ": ", item.reason, size="2", data_testid="skipped-seller")
+
+
+def _confirmation() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            CartState.placed.length() > 0,
+            rx.callout(
+                rx.vstack(
+                    rx.text(CartState.message, weight="bold"),
+                    rx.foreach(CartState.placed, _placed),
+                    rx.link("All orders", href="/orders", size="2"),
+                    spacing="1",
+                ),
+                icon="check",
+                color_scheme="grass",
+                role="status",
+                width="100%",
+                data_testid="checkout-confirmation",
+            ),
+        ),
+        rx.cond(
+            CartState.skipped.length() > 0,
+            rx.callout(
+                rx.vstack(
+                    rx.text("Not ordered (still in your cart):", weight="bold"),
+                    rx.foreach(CartState.skipped, _skipped),
+                    spacing="1",
+                ),
+                icon="triangle_alert",
+                color_scheme="orange",
+                role="alert",
+                width="100%",
+            ),
+        ),
+        width="100%",
+        spacing="2",
+        margin_bottom="12px",
     )
 
 
@@ -205,14 +274,22 @@ def cart_page() -> rx.Component:
             rx.callout(CartState.error, icon="triangle_alert", color_scheme="red", role="alert", margin_bottom="12px"),
         ),
         rx.cond(
-            CartState.message != "",
+            (CartState.message != "") & (CartState.placed.length() == 0),
             rx.callout(CartState.message, icon="check", color_scheme="grass", role="status", margin_bottom="12px"),
         ),
+        _confirmation(),
         rx.cond(
             CartState.loaded & (CartState.groups.length() == 0),
             rx.vstack(
-                rx.text("Your cart is empty."), rx.link("Browse the marketplace", href="/marketplace"), align="start"
+                rx.text("Your cart is empty."),
+                rx.link("Browse the marketplace", href="/marketplace"),
+                rx.link("Order from a saved order guide", href="/order-guides"),
+                align="start",
             ),
+        ),
+        rx.cond(
+            CartState.groups.length() > 0,
+            rx.link("Order guides", href="/order-guides", size="2", margin_bottom="8px"),
         ),
         rx.vstack(rx.foreach(CartState.groups, _group), spacing="4", width="100%"),
         rx.cond(CartState.groups.length() > 0, rx.box(_checkout(), margin_top="16px", width="100%")),

@@ -5,8 +5,12 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.components.forms import labelled
+from reup_app.components.product_image import product_image
 from reup_app.components.shell import page_shell
+from reup_app.components.status import SELECT_STYLE
 from reup_app.state.catalog import ALL, SORT_OPTIONS, STRAIN_FILTERS, CatalogState
+
+_SR_ONLY = {"position": "absolute", "left": "-9999px"}
 
 
 def _controls() -> rx.Component:
@@ -41,6 +45,16 @@ def _controls() -> rx.Component:
             ),
             value=CatalogState.category,
             on_change=CatalogState.set_category,
+            size="3",
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Seller"),
+            rx.select.content(
+                rx.select.item("All sellers", value=ALL),
+                rx.foreach(CatalogState.sellers, lambda o: rx.select.item(o["label"], value=o["value"])),
+            ),
+            value=CatalogState.seller,
+            on_change=CatalogState.set_seller,
             size="3",
         ),
         rx.select.root(
@@ -110,9 +124,48 @@ def _filters() -> rx.Component:
     )
 
 
+def _quick_add(item: rx.Var) -> rx.Component:
+    """Quantity (units, or cases when the product has a case size) and Add to cart, on the card."""
+    qty_id = "qty-" + item["id"]
+    return rx.form(
+        rx.el.input(type="hidden", name="product_id", value=item["id"]),
+        rx.hstack(
+            rx.el.label("Quantity", html_for=qty_id, class_name="sr-only", style=_SR_ONLY),
+            rx.input(id=qty_id, name="qty", default_value=item["moq"], input_mode="decimal", width="72px", size="2"),
+            rx.cond(
+                item["case_size"] != "",
+                rx.el.select(
+                    rx.el.option(item["unit"], value="unit"),
+                    rx.el.option("cases of " + item["case_size"], value="case"),
+                    name="per",
+                    aria_label="Units or cases",
+                    style={**SELECT_STYLE, "maxWidth": "130px"},
+                ),
+                rx.text(item["unit"], size="1", color_scheme="gray"),
+            ),
+            rx.button("Add to cart", type="submit", size="2", aria_label="Add " + item["name"] + " to cart"),
+            spacing="2",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(
+            CatalogState.added.contains(item["id"]),
+            rx.text(CatalogState.added[item["id"]], " ", rx.link("View cart", href="/cart"), size="1", role="status"),
+        ),
+        rx.cond(
+            CatalogState.add_errors.contains(item["id"]),
+            rx.text(CatalogState.add_errors[item["id"]], size="1", color_scheme="red", role="alert"),
+        ),
+        on_submit=CatalogState.quick_add,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
 def _product_card(item: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
+            product_image(item["image"], item["name"]),
             rx.hstack(
                 rx.badge(item["category"], variant="soft"),
                 rx.cond(
@@ -129,7 +182,13 @@ def _product_card(item: rx.Var) -> rx.Component:
                 color_scheme="gray",
                 high_contrast=True,
             ),
-            rx.text(item["brand"], " · ", item["seller"], size="2", color_scheme="gray"),
+            rx.text(
+                item["brand"],
+                " · ",
+                rx.link(item["seller"], href="/marketplace?seller=" + item["seller_id"], color_scheme="gray"),
+                size="2",
+                color_scheme="gray",
+            ),
             rx.cond(item["strain"] != "", rx.text("Strain: ", item["strain"], size="2")),
             rx.hstack(
                 rx.cond(item["thc"] != "", rx.text("THC ", item["thc"], size="2", weight="medium")),
@@ -143,6 +202,7 @@ def _product_card(item: rx.Var) -> rx.Component:
                 rx.text(item["available"], " available", size="2", color_scheme="grass"),
                 rx.text("Out of stock", size="2", color_scheme="red"),
             ),
+            rx.cond(CatalogState.can_order & (item["in_stock"] == "yes"), _quick_add(item)),
             spacing="2",
             align="start",
         ),
@@ -167,6 +227,16 @@ def _pager() -> rx.Component:
 @rx.page(route="/marketplace", title="Marketplace · ReUp", on_load=CatalogState.load)
 def marketplace() -> rx.Component:
     return page_shell(
+        rx.cond(
+            CatalogState.seller_name != "",
+            rx.hstack(
+                rx.heading(CatalogState.seller_name, size="6", as_="h2", data_testid="storefront-name"),
+                rx.link("All sellers", href="/marketplace", size="2"),
+                align="baseline",
+                spacing="3",
+                margin_bottom="12px",
+            ),
+        ),
         _controls(),
         _filters(),
         rx.cond(

@@ -7,7 +7,7 @@ from reup_app.components.shell import page_shell
 from reup_app.components.status import SELECT_STYLE, status_badge
 from reup_app.pages.order_compliance import manifest_card, preship_checklist
 from reup_app.pages.order_delivery import delivery_panel
-from reup_app.state.order_detail import ACTION_LABELS, PAYMENT_METHODS, OrderDetailState
+from reup_app.state.order_detail import ACTION_LABELS, MAX_TEXT, PAYMENT_METHODS, OrderDetailState
 
 S = OrderDetailState
 O = S.order  # noqa: E741  (reads as "the order" in the layout below)
@@ -41,7 +41,7 @@ def _header() -> rx.Component:
             _fact("Seller license", O["seller_license"]),
             _fact("Requested delivery", O["requested"]),
             _fact("Delivery preferences", O["delivery"]),
-            _fact("Delivery status", O["delivery_status"]),
+            _fact("Delivery", O["delivery_status"]),
             gap="24px",
             wrap="wrap",
         ),
@@ -58,7 +58,7 @@ def _action_button(action: str, label: str) -> rx.Component:
         S.actions.contains(action),
         rx.button(
             label,
-            on_click=S.act(action),
+            on_click=S.ask_cancel if action == "cancel" else S.act(action),
             color_scheme="red" if danger else "grass",
             variant="soft" if danger else "solid",
             disabled=S.preship_blocked if action == "ship" else False,
@@ -92,8 +92,46 @@ def _ship_field(field: str, label: str, kind: str) -> rx.Component:
     )
 
 
+def _cancel_dialog() -> rx.Component:
+    """The buyer's cancel: confirm, with the reason the seller will read (required)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Cancel order ", O["number"], "?"),
+            rx.alert_dialog.description(
+                "The seller is told at once and the reserved stock goes back on sale. This can't be undone.",
+                size="2",
+            ),
+            rx.vstack(
+                rx.el.label("Why are you cancelling? (required)", html_for="cancel-reason", style={"fontSize": "13px"}),
+                rx.text_area(
+                    id="cancel-reason",
+                    value=S.reason,
+                    on_change=S.set_reason,
+                    max_length=MAX_TEXT["reason"],
+                    rows="3",
+                    width="100%",
+                ),
+                rx.cond(S.error != "", rx.text(S.error, size="2", color_scheme="red", role="alert")),
+                spacing="1",
+                width="100%",
+                margin_top="12px",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button("Keep order", variant="soft", color_scheme="gray", on_click=S.keep_order)
+                ),
+                rx.button("Cancel order", color_scheme="red", on_click=S.act("cancel"), data_testid="confirm-cancel"),
+                gap="3",
+                justify="end",
+                margin_top="16px",
+            ),
+        ),
+        open=S.confirming_cancel,
+    )
+
+
 def _actions() -> rx.Component:
-    needs_reason = S.actions.contains("reject") | S.actions.contains("cancel") | S.can_hold
+    needs_reason = S.actions.contains("reject") | S.can_hold  # the buyer's cancel asks in its dialog
     return rx.cond(
         (S.actions.length() > 0) | S.can_hold,
         _section(
@@ -268,7 +306,7 @@ def _messages() -> rx.Component:
                         size="1",
                         color_scheme="gray",
                     ),
-                    rx.text(m["body"], size="2", white_space="pre-wrap"),
+                    rx.text(m["body"], size="2", white_space="pre-wrap", style={"overflowWrap": "anywhere"}),
                     data_testid="order-message",
                 ),
             ),
@@ -281,9 +319,28 @@ def _messages() -> rx.Component:
             rx.vstack(
                 rx.el.label("Message", html_for="order-message-body", style={"fontSize": "13px"}),
                 rx.text_area(
-                    id="order-message-body", value=S.message_body, on_change=S.set_message_body, rows="3", width="100%"
+                    id="order-message-body",
+                    value=S.message_body,
+                    on_change=S.set_message_body,
+                    max_length=MAX_TEXT["message"],
+                    rows="3",
+                    width="100%",
+                    aria_describedby="order-message-count",
                 ),
-                rx.button("Send", on_click=S.send_message),
+                rx.hstack(
+                    rx.button("Send", on_click=S.send_message),
+                    rx.spacer(),
+                    rx.text(
+                        S.message_body.length(),
+                        f" / {MAX_TEXT['message']}",
+                        id="order-message-count",
+                        size="1",
+                        color_scheme="gray",
+                        data_testid="message-counter",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
                 spacing="2",
                 width="100%",
                 margin_top="12px",
@@ -396,6 +453,7 @@ def order_detail_page() -> rx.Component:
             rx.vstack(
                 _header(),
                 _actions(),
+                _cancel_dialog(),
                 _lines(),
                 delivery_panel(),
                 manifest_card(),

@@ -4,7 +4,7 @@ import reflex as rx
 
 from reup_app.components.shell import page_shell
 from reup_app.components.status import status_badge
-from reup_app.state.orders import SIDE_FILTERS, STATUS_FILTERS, OrdersState
+from reup_app.state.orders import ALL, SIDE_FILTERS, SORT_OPTIONS, STATUS_FILTERS, OrdersState
 
 
 def _filters() -> rx.Component:
@@ -31,8 +31,35 @@ def _filters() -> rx.Component:
             value=OrdersState.side,
             on_change=OrdersState.set_side,
         ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Business"),
+            rx.select.content(
+                rx.select.item("All businesses", value=ALL),
+                rx.foreach(OrdersState.counterparties, lambda c: rx.select.item(c["label"], value=c["value"])),
+            ),
+            value=OrdersState.counterparty,
+            on_change=OrdersState.set_counterparty,
+        ),
+        rx.hstack(
+            rx.el.label("From", html_for="orders-from", style={"fontSize": "13px"}),
+            rx.input(
+                id="orders-from", type="date", value=OrdersState.placed_from, on_change=OrdersState.set_placed_from
+            ),
+            rx.el.label("To", html_for="orders-to", style={"fontSize": "13px"}),
+            rx.input(id="orders-to", type="date", value=OrdersState.placed_to, on_change=OrdersState.set_placed_to),
+            align="center",
+            spacing="2",
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Sort"),
+            rx.select.content(*[rx.select.item(label, value=value) for value, label in SORT_OPTIONS]),
+            value=OrdersState.sort,
+            on_change=OrdersState.set_sort,
+        ),
         rx.spacer(),
         rx.text(OrdersState.total, " orders", size="2", color_scheme="gray", data_testid="order-count"),
+        rx.button("Export orders (CSV)", variant="soft", size="2", on_click=OrdersState.download_csv("orders")),
+        rx.button("Export lines (CSV)", variant="soft", size="2", on_click=OrdersState.download_csv("lines")),
         gap="12px",
         wrap="wrap",
         align="center",

@@ -2,7 +2,9 @@
 
 import reflex as rx
 
+from reup_app.components.product_image import product_image
 from reup_app.components.shell import page_shell
+from reup_app.components.status import SELECT_STYLE
 from reup_app.state.auth import AuthState
 from reup_app.state.product import ProductState
 
@@ -71,6 +73,39 @@ def _lots() -> rx.Component:
     )
 
 
+def _save_to_guide() -> rx.Component:
+    """Put this product in one of the buyer's order guides, at a par quantity."""
+    return rx.cond(
+        ProductState.guides.length() > 0,
+        rx.form(
+            rx.text("Save to order guide", size="2", weight="medium"),
+            rx.hstack(
+                rx.el.select(
+                    rx.foreach(ProductState.guides, lambda g: rx.el.option(g["label"], value=g["value"])),
+                    name="guide",
+                    aria_label="Order guide",
+                    style={**SELECT_STYLE, "maxWidth": "200px"},
+                ),
+                rx.el.label("Par", html_for="guide-par", style={"fontSize": "13px"}),
+                rx.input(
+                    id="guide-par", name="par", default_value=ProductState.quantity, width="72px", input_mode="decimal"
+                ),
+                rx.button("Save", type="submit", size="2", variant="soft"),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(ProductState.guide_message != "", rx.text(ProductState.guide_message, size="1", role="status")),
+            on_submit=ProductState.save_to_guide,
+            reset_on_submit=False,
+        ),
+        rx.cond(
+            ProductState.can_order,
+            rx.link("Make an order guide", href="/order-guides", size="1"),
+        ),
+    )
+
+
 def _add_to_cart() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -89,17 +124,24 @@ def _add_to_cart() -> rx.Component:
                 ),
                 rx.text("Out of stock", size="3", color_scheme="red", data_testid="product-availability"),
             ),
-            rx.el.label("Quantity", html_for="product-quantity", style={"fontSize": "14px"}),
-            rx.hstack(
-                rx.input(
-                    id="product-quantity",
-                    value=ProductState.quantity,
-                    on_change=ProductState.set_quantity,
-                    input_mode="decimal",
-                    width="140px",
+            rx.cond(
+                ProductState.in_stock,
+                rx.vstack(
+                    rx.el.label("Quantity", html_for="product-quantity", style={"fontSize": "14px"}),
+                    rx.hstack(
+                        rx.input(
+                            id="product-quantity",
+                            value=ProductState.quantity,
+                            on_change=ProductState.set_quantity,
+                            input_mode="decimal",
+                            width="140px",
+                        ),
+                        rx.button("Add to cart", on_click=ProductState.add_to_cart, size="2"),
+                        spacing="2",
+                    ),
+                    spacing="1",
+                    align="start",
                 ),
-                rx.button("Add to cart", on_click=ProductState.add_to_cart, size="2"),
-                spacing="2",
             ),
             rx.cond(
                 ~AuthState.signed_in,
@@ -122,6 +164,7 @@ def _add_to_cart() -> rx.Component:
                 ProductState.cart_error != "",
                 rx.callout(ProductState.cart_error, icon="triangle_alert", color_scheme="red", role="alert"),
             ),
+            _save_to_guide(),
             spacing="3",
             align="start",
         ),
@@ -130,12 +173,42 @@ def _add_to_cart() -> rx.Component:
     )
 
 
+def _thumb(url, index) -> rx.Component:
+    return rx.el.button(
+        rx.image(src=url, alt="", loading="lazy", decoding="async", width="64px", height="48px", object_fit="cover"),
+        on_click=ProductState.show_image(index),
+        aria_label="Show image " + (index + 1).to_string(),
+        aria_pressed=rx.cond(ProductState.image_index == index, "true", "false"),
+        style={"padding": "0", "border": "2px solid var(--gray-6)", "borderRadius": "4px", "cursor": "pointer"},
+        data_testid="gallery-thumb",
+    )
+
+
+def _gallery() -> rx.Component:
+    """The main picture (or the placeholder) and a row of thumbnails when there are several."""
+    return rx.vstack(
+        product_image(ProductState.image, P["name"], eager=True),
+        rx.cond(
+            ProductState.images.length() > 1,
+            rx.hstack(rx.foreach(ProductState.images, _thumb), spacing="2", wrap="wrap"),
+        ),
+        spacing="2",
+        width="100%",
+        max_width="420px",
+        data_testid="product-gallery",
+    )
+
+
 def _details() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.badge(P["category"], variant="soft"),
             rx.cond(P["strain_type"] != "", rx.badge(P["strain_type"], color_scheme="purple", variant="soft")),
-            rx.badge(P["listing"], color_scheme="blue", variant="soft", data_testid="listing-state"),
+            rx.cond(
+                ProductState.in_stock | (P["listing"] != "Available"),
+                rx.badge(P["listing"], color_scheme="blue", variant="soft", data_testid="listing-state"),
+                rx.badge("Out of stock", color_scheme="red", variant="soft", data_testid="listing-state"),
+            ),
             spacing="2",
             wrap="wrap",
         ),
@@ -164,7 +237,9 @@ def product_page() -> rx.Component:
         rx.cond(
             P.contains("name"),
             rx.box(
-                rx.flex(_details(), _add_to_cart(), gap="24px", wrap="wrap", width="100%", margin_top="12px"),
+                rx.flex(
+                    _gallery(), _details(), _add_to_cart(), gap="24px", wrap="wrap", width="100%", margin_top="12px"
+                ),
                 _lots(),
             ),
         ),

@@ -136,3 +136,9 @@ def api_secret_urls(user_id: int | None, secret: str, *, session: str | None = N
     payload = _bind({"user_id": owner, "sealed": crypto.encrypt(secret, api_secret_aad(owner))}, session)
     svg, txt = issue(API_SECRET, payload, TTL_SECONDS), issue(API_SECRET, payload, TTL_SECONDS)
     return (f"/api/auth/reveal/api-secret.svg?t={svg}", f"/api/auth/reveal/api-secret.txt?t={txt}")
+
+
+# A non-HttpOnly cookie (path /, value "1", no secret) set and cleared together with the HttpOnly
+# session cookie: page scripts can see that there is a session to restore, so signed-out page
+# loads never call /api/auth/restore (and never log its 401).
+SESSION_FLAG_COOKIE = "reup_has_session"

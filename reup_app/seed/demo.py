@@ -81,6 +81,7 @@ from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
 from reup_app.seed.demo_connections import connect_demo_fleetbase, connect_demo_licenses, connect_demo_stores
+from reup_app.seed.product_art import add_demo_images
 from reup_app.services.audit.trail import install_audit_listener
 
 T = TypeVar("T")
@@ -1005,10 +1006,17 @@ class _DemoBuilder:
         self.s.flush()
 
 
-def seed_demo(session: Session, *, now: datetime | None = None, password_hash: str | None = None) -> SeedSummary:
+def seed_demo(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    password_hash: str | None = None,
+    product_images: bool = True,
+) -> SeedSummary:
     """Create the demo data set and commit it; do nothing if the demo admin already exists.
 
-    `now` (timezone-aware UTC) anchors timestamps; `password_hash` skips hashing DEMO_PASSWORD.
+    `now` (timezone-aware UTC) anchors timestamps; `password_hash` skips hashing DEMO_PASSWORD;
+    `product_images` draws a picture per product into the media folder (`seed/product_art.py`).
     """
     existing = session.exec(select(User).where(User.email == ADMIN_EMAIL)).first()
     if existing is not None:
@@ -1035,6 +1043,10 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
         mg_pools[category] = pool
     for index, spec in enumerate(data.WHOLESALERS):
         builder.build_catalog(builder.companies[spec.key], index, mg_pools)
+    if product_images:
+        session.flush()
+        products = [p for company in builder.companies.values() for p in company.products]
+        builder.counts["product_images"] = add_demo_images(session, products, now)
     builder.build_relationships()
     builder.build_orders()
     builder.build_invoices()
@@ -1070,6 +1082,7 @@ def seed_demo(session: Session, *, now: datetime | None = None, password_hash: s
             "deliveries",
             "notifications",
             "integration_connections",
+            "product_images",
         )
     }
     return SeedSummary(created=True, message="Demo data created.", counts=counts)

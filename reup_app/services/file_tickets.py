@@ -12,11 +12,11 @@ from reup_app.security.principal import Principal
 from reup_app.services.common import require_member
 
 TICKET_SECONDS = 60
-PURPOSES = {"invoice": "invoice-download", "manifest": "manifest-download"}
+PURPOSES = {"invoice": "invoice-download", "manifest": "manifest-download", "orders_csv": "orders-csv-download"}
 
 
 def issue_ticket(principal: Principal, kind: str, ref: str) -> str:
-    """A ticket for file `ref` of `kind` ("invoice", "manifest"); the caller has authorized the principal."""
+    """A ticket for file `ref` of `kind` ("invoice", "manifest", "orders_csv"); the caller has authorized the principal."""
     require_member(principal)
     bound = {
         "kind": kind,

@@ -25,6 +25,7 @@ from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.security.ticket_links import (
     GRANT_PURPOSE,
     RESTORE_PURPOSE,
+    SESSION_FLAG_COOKIE,
     challenge_grant,
     mfa_setup_url,
     new_browser_session,
@@ -48,8 +49,12 @@ _AUTH_FETCH = (
 
 # Web Locks serialize restores across tabs, so two tabs opening at once never present the same
 # cookie token twice (which reuse detection would treat as theft).
+# Only when the session cookie's presence flag is there (the session cookie itself is HttpOnly):
+# a signed-out page load makes no request, so no 401 in the console.
 RESTORE_SCRIPT = (
-    "(async () => { const run = async () => { try { const r = await fetch('/api/auth/restore', "
+    "(async () => { if (!document.cookie.split('; ').some(c => c.startsWith('"
+    + SESSION_FLAG_COOKIE
+    + "='))) return ''; const run = async () => { try { const r = await fetch('/api/auth/restore', "
     + _AUTH_FETCH % ""
     + "); if (!r.ok) return ''; const j = await r.json(); return j.code || ''; } catch (e) { return ''; } };"
     " return navigator.locks ? await navigator.locks.request('reup-auth', run) : await run(); })()"

@@ -63,6 +63,20 @@ class CartGroupView:
     notes: str = ""
     delivery: str = ""
     date: str = ""
+    license_orders: list[str] = dataclasses.field(default_factory=list)  # one entry per seller license
+
+
+@dataclasses.dataclass
+class PlacedOrder:
+    number: str = ""
+    seller: str = ""
+    total: str = ""
+
+
+@dataclasses.dataclass
+class SkippedView:
+    seller: str = ""
+    reason: str = ""
 
 
 def _line_view(ln: cart_view_service.CartLine) -> CartLineView:
@@ -100,6 +114,7 @@ def _group_view(g: cart_view_service.CartSellerGroup, chosen: dict[str, str]) ->
         notes=chosen.get("notes", ""),
         delivery=chosen.get("delivery", ""),
         date=chosen.get("date", ""),
+        license_orders=list(g.license_orders) if len(g.license_orders) > 1 else [],
     )
 
 
@@ -113,6 +128,8 @@ class CartState(AppState):
     message: str = ""
     placing: bool = False
     loaded: bool = False
+    placed: list[PlacedOrder] = []  # the confirmation after Place orders
+    skipped: list[SkippedView] = []  # sellers whose part stayed in the cart, and why
     _choices: dict[str, dict[str, str]] = {}
     _checkout_key: str = ""
 
@@ -122,7 +139,8 @@ class CartState(AppState):
 
     async def _refresh(self) -> None:
         try:
-            cart = await self._call(cart_view_service.get_cart)
+            license_id = int(self.license_id) if self.license_id.isdigit() else None
+            cart = await self._call(cart_view_service.get_cart, license_id)
         except Exception as err:
             self.error = error_message(err, "cart load")
             return
@@ -137,6 +155,7 @@ class CartState(AppState):
             return denied
         self.error = self.message = ""
         self.placing = False
+        self.placed, self.skipped = [], []
         self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice
         try:
             licenses = await self._call(checkout_licenses_service.buyer_licenses)
@@ -200,9 +219,10 @@ class CartState(AppState):
         self.groups = list(self.groups)
 
     @rx.event
-    def set_license(self, value: str):
+    async def set_license(self, value: str):
         if isinstance(value, str) and value in {o.value for o in self.licenses}:
             self.license_id = value
+            await self._refresh()  # how each seller's part splits depends on the license's state
         else:
             self.error = "Choose one of your licenses."
 
@@ -257,6 +277,14 @@ class CartState(AppState):
             await self._refresh()
             return
         self.error, self.placing = "", False
-        self.message = "Placed " + ", ".join(o.number for o in result.orders) + "."
+        self._show_result(result)
         self._choices = {}
-        yield rx.redirect("/orders")
+        self._checkout_key = uuid.uuid4().hex  # what stayed in the cart is a new checkout
+        await self._refresh()
+
+    def _show_result(self, result: checkout_service.CheckoutResult) -> None:
+        """The confirmation: how many orders were placed (with links) and what stayed in the cart."""
+        n = len(result.orders)
+        self.message = f"Placed {n} order{'s' if n != 1 else ''}."
+        self.placed = [PlacedOrder(o.number, o.seller_name, fmt.money(o.total)) for o in result.orders]
+        self.skipped = [SkippedView(s.seller_name, s.reason) for s in result.skipped]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
 from reup_app.realtime.listeners import live_listener
+from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import catalog_query as catalog_query_service
+from reup_app.services.catalog import facets as facets_service
 from reup_app.services.catalog import search as catalog_service
+from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message, form_text
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,11 @@ def item_view(item) -> dict[str, str]:
         "strain_type": fmt.STRAIN_TYPE_LABELS.get(item.strain_type, ""),
         "thc": fmt.percent(item.thc_percent),
         "cbd": fmt.percent(item.cbd_percent),
+        "seller_id": str(item.seller_entity_id),
+        "unit": unit,
+        "case_size": str(item.case_size) if item.case_size and item.case_size > 1 else "",
+        "moq": fmt.quantity(item.min_order_qty).replace(",", ""),
+        "image": getattr(item, "image_url", "") or "",
         "price": f"{fmt.money(item.unit_price)} / {unit}",
         "case": f"{fmt.money(item.case_price)} / case of {item.case_size}" if item.case_price else "",
         "available": fmt.quantity(item.available_qty),
@@ -68,6 +77,16 @@ class CatalogState(AppState):
     has_prev: bool = False
     error: str = ""
     loaded: bool = False
+    seller: str = ALL  # the seller filter; a storefront is the marketplace filtered to one seller
+    sellers: list[dict[str, str]] = []  # {"value", "label"} for the seller select
+    can_order: bool = False  # the signed-in principal may add to a cart
+    added: dict[str, str] = {}  # product id -> "Added ..." after a card's Add to cart
+    add_errors: dict[str, str] = {}  # product id -> why a card's Add to cart failed
+
+    @rx.var
+    def seller_name(self) -> str:
+        """The storefront's seller ("" on the whole marketplace)."""
+        return next((o["label"] for o in self.sellers if o["value"] == self.seller), "") if self.seller != ALL else ""
 
     async def _refresh(self) -> None:
         raw = {
@@ -79,6 +98,7 @@ class CatalogState(AppState):
             "price_min": self.price_min,
             "price_max": self.price_max,
             "in_stock": self.in_stock,
+            "seller_entity_id": "" if self.seller == ALL else self.seller,
             "sort": self.sort,
             "page": self.page,
             "page_size": 24,
@@ -99,6 +119,18 @@ class CatalogState(AppState):
         self.has_next = result.has_next
         self.has_prev = result.has_prev
         self.loaded = True
+
+    async def _load_sellers(self) -> None:
+        principal = await self._principal()
+        entity_id = principal.entity_id if principal.is_authenticated else None
+        self.can_order = entity_id is not None and is_allowed(principal, "cart.manage", entity_id)
+        if self.sellers:  # the seller list is loaded once per tab
+            return
+        try:
+            sellers = await self._call(facets_service.get_catalog_sellers)
+        except ServiceError:
+            sellers = []
+        self.sellers = [{"value": str(f.entity_id), "label": f.name} for f in sellers]
 
     async def _on_domain_event(self, event) -> None:
         """Stock changed somewhere: re-run the current search if it shows one of those products."""
@@ -123,7 +155,43 @@ class CatalogState(AppState):
         self.sort = sort if sort in dict(SORT_OPTIONS) else "name"
         page = str(params.get("page", "1"))
         self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+        seller = str(params.get("seller", ""))
+        self.seller = seller if seller.isdigit() and len(seller) < 12 else ALL
+        self.added, self.add_errors = {}, {}
+        await self._load_sellers()
         await self._refresh()
+
+    @rx.event
+    async def set_seller(self, value: str):
+        if not isinstance(value, str) or (value != ALL and value not in {o["value"] for o in self.sellers}):
+            self.error = "Unknown seller."
+            return
+        self.seller, self.page = value, 1
+        await self._refresh()
+
+    @rx.event
+    async def quick_add(self, form: dict):
+        """A card's Add to cart: quantity in units, or in cases of the product's case size."""
+        pid = str(form.get("product_id", ""))
+        item = next((i for i in self.items if i["id"] == pid), None)
+        if item is None:
+            self.error = "That product is no longer on this page."
+            return
+        self.added, self.add_errors = {}, {}
+        try:
+            qty = Decimal(str(form.get("qty", "")).strip()[:12])
+        except ArithmeticError:
+            self.add_errors = {pid: "Enter a quantity."}
+            return
+        cases = str(form.get("per", "unit")) == "case" and item["case_size"] != ""
+        units = qty * int(item["case_size"]) if cases else qty
+        try:
+            added = await self._call(cart_service.add_to_cart, int(pid), units)
+        except ServiceError as err:
+            self.add_errors = {pid: error_message(err)}
+            return
+        unit = item["unit"] + ("s" if item["unit"] == "unit" and units != 1 else "")
+        self.added = {pid: f"Added {fmt.quantity(units)} {unit} ({fmt.quantity(added.quantity)} in cart)."}
 
     @rx.event
     async def set_q(self, value: str):
@@ -167,6 +235,7 @@ class CatalogState(AppState):
     @rx.event
     async def clear_filters(self):
         self.q, self.category, self.strain_type, self.sort, self.page = "", ALL, ALL, "name", 1
+        self.seller = ALL
         self.thc_min = self.thc_max = self.price_min = self.price_max = ""
         self.in_stock = False
         await self._refresh()

@@ -49,7 +49,10 @@ ACTION_LABELS = {
     "reject": "Reject",
     "cancel": "Cancel order",
 }
-NEEDS_REASON = frozenset({"reject"})
+NEEDS_REASON = {
+    "reject": "Give the buyer a reason for rejecting the order.",
+    "cancel": "Tell the seller why you are cancelling the order.",
+}
 PAYMENT_METHODS = [("ach", "ACH"), ("check", "Check"), ("cash", "Cash"), ("wire", "Wire")]
 SHIPPED_STATUSES = frozenset({"shipped", "delivered", "complete"})
 MAX_TEXT = {"reason": 1000, "message": 4000, "amount": 20, "reference": 128, "driver_name": 128, "vehicle": 128}
@@ -63,6 +66,15 @@ SHIP_FORM_FIELDS = {
     "etd": 32,
     "eta": 32,
 }
+
+
+def reorder_notice(result: reordering_service.ReorderResult) -> str:
+    """What reorder added, saying which lines it trimmed to what is in stock."""
+    if not result.added:
+        return ""
+    notice = f"Added {len(result.added)} product(s) to your cart."
+    trimmed = "; ".join(f"{t['name']}: {t['added']} of {t['ordered']} ordered" for t in result.trimmed)
+    return f"{notice} Less is in stock than you ordered, so we added — {trimmed}." if trimmed else notice
 
 
 @live_listener
@@ -90,6 +102,7 @@ class OrderDetailState(AppState):
     buyer_on_hold: bool = False
     hold_reason: str = ""
     reason: str = ""
+    confirming_cancel: bool = False  # the cancel confirmation dialog is open
     message_body: str = ""
     payment_amount: str = ""
     payment_method: str = "ach"
@@ -182,6 +195,7 @@ class OrderDetailState(AppState):
         if (denied := await self._gate("order.view")) is not None:
             return denied
         self.error = self.notice = self.reason = self.message_body = ""
+        self.confirming_cancel = False
         self.payment_amount = self.payment_reference = self.driver_name = self.vehicle = ""
         self.ship_form = {}
         self.problem_text = ""
@@ -278,8 +292,8 @@ class OrderDetailState(AppState):
         data: dict[str, str] = {}
         if action in ("reject", "cancel"):
             reason = self.reason.strip()
-            if action in NEEDS_REASON and not reason:
-                self.error = "Give the buyer a reason for rejecting the order."
+            if action in NEEDS_REASON and not reason and action in self.actions:
+                self.error = NEEDS_REASON[action]
                 return
             if reason:
                 data["reason"] = reason
@@ -298,6 +312,17 @@ class OrderDetailState(AppState):
             **data,
         ):
             self.reason = ""
+            self.confirming_cancel = False
+
+    @rx.event
+    def ask_cancel(self):
+        """The buyer's Cancel order button: confirm in a dialog that asks for the reason first."""
+        self.error = ""
+        self.confirming_cancel = "cancel" in self.actions
+
+    @rx.event
+    def keep_order(self):
+        self.confirming_cancel = False
 
     @rx.event
     async def change_line(self, line_id: str, quantity: str):
@@ -337,7 +362,7 @@ class OrderDetailState(AppState):
             return
         skipped = "; ".join(f"{s['name']}: {s['reason']}" for s in result.skipped)
         self.error = f"Not added — {skipped}" if skipped else ""
-        self.notice = f"Added {len(result.added)} product(s) to your cart." if result.added else ""
+        self.notice = reorder_notice(result)
 
     @rx.event
     async def send_message(self):

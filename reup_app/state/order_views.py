@@ -81,9 +81,23 @@ def order_view(o: OrderDetail) -> dict[str, str]:
         "delivery": o.delivery_preferences or "",
         "requested": requested,
         "placed": when(o.submitted_at or o.created_at),
-        "delivery_status": o.delivery_status or "",
+        "delivery_status": delivery_words(o),
         "counterparty": o.seller_name if o.side == "buyer" else o.buyer_name,
     }
+
+
+def delivery_words(o) -> str:
+    """The delivery in words: "On the way · driver Dana Ortiz · Ford Transit (7ABC123)"."""
+    status = getattr(o, "delivery_status", None)
+    if not status:
+        return ""
+    parts = [fmt.DELIVERY_STATUS_LABELS.get(status, status.replace("_", " ").capitalize())]
+    driver, vehicle = getattr(o, "delivery_driver", None), getattr(o, "delivery_vehicle", None)
+    if driver:
+        parts.append(f"driver {driver}")
+    if vehicle:
+        parts.append(f"vehicle {vehicle}")
+    return " · ".join(parts)
 
 
 def line_view(ln) -> dict[str, str]:
@@ -109,7 +123,7 @@ def invoice_view(inv: InvoiceDTO) -> dict[str, str]:
         "balance": fmt.money(inv.balance),
         "due": inv.due_at.strftime("%Y-%m-%d"),
         "issued": inv.issued_at.strftime("%Y-%m-%d"),
-        "overdue": f"Overdue by {inv.days_overdue} days" if inv.is_overdue else "",
+        "overdue": f"Overdue by {inv.days_overdue} day{'' if inv.days_overdue == 1 else 's'}" if inv.is_overdue else "",
         "open": "yes" if inv.balance > 0 and inv.status == "open" else "no",
     }
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 import reflex as rx
 
 from reup_app import formatting as fmt
+from reup_app.errors import ServiceError
 from reup_app.models.enums import OrderStatus
 from reup_app.realtime.listeners import live_listener
+from reup_app.services.ordering import order_export as order_export_service
 from reup_app.services.ordering import order_views as order_views_service
+from reup_app.services.ordering.order_filters import OrderFilters
 from reup_app.services.ordering.records import OrderSummary
 from reup_app.state.base import AppState, error_message
 
@@ -16,6 +22,9 @@ STATUS_FILTERS = [(ALL, "All statuses"), ("open", "Open")] + [
     (str(s), str(s).capitalize()) for s in OrderStatus if s != OrderStatus.DRAFT
 ]
 SIDE_FILTERS = [(ALL, "Bought and sold"), ("buyer", "Orders I placed"), ("seller", "Orders I received")]
+SORT_OPTIONS = [("newest", "Newest first"), ("oldest", "Oldest first"), ("total_desc", "Largest total"),
+                ("total_asc", "Smallest total")]  # fmt: skip
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PAGE_SIZE = 25
 
 
@@ -54,7 +63,23 @@ class OrdersState(AppState):
     total: int = 0
     error: str = ""
     loaded: bool = False
+    placed_from: str = ""  # YYYY-MM-DD or ""
+    placed_to: str = ""
+    counterparty: str = ALL
+    counterparties: list[dict[str, str]] = []  # {"value", "label"}
+    sort: str = "newest"
     _numbers: set[str] = set()
+
+    def _filters(self) -> dict:
+        return {
+            "role_side": None if self.side == ALL else self.side,
+            "status": None if self.status == ALL else self.status,
+            "search": self.search or None,
+            "placed_from": self.placed_from or None,
+            "placed_to": self.placed_to or None,
+            "counterparty_id": None if self.counterparty == ALL else self.counterparty,
+            "sort": self.sort,
+        }
 
     async def _refresh(self) -> None:
         try:
@@ -62,11 +87,9 @@ class OrdersState(AppState):
             result = await self._call(
                 order_views_service.list_orders,
                 principal=principal,
-                role_side=None if self.side == ALL else self.side,
-                status=None if self.status == ALL else self.status,
-                search=self.search or None,
                 page=self.page,
                 page_size=PAGE_SIZE,
+                **self._filters(),
             )
         except Exception as err:
             self.error = error_message(err, "order list")
@@ -96,7 +119,59 @@ class OrdersState(AppState):
         side = str(params.get("side", ALL))
         self.side = side if side in dict(SIDE_FILTERS) else ALL
         self.page = 1
+        try:
+            found = await self._call(order_views_service.order_counterparties)
+        except ServiceError:
+            found = []
+        self.counterparties = [{"value": str(i), "label": name} for i, name in found]
         await self._refresh()
+
+    @rx.event
+    async def set_placed_from(self, value: str):
+        await self._set_date("placed_from", value)
+
+    @rx.event
+    async def set_placed_to(self, value: str):
+        await self._set_date("placed_to", value)
+
+    async def _set_date(self, field: str, value: str) -> None:
+        if not isinstance(value, str) or (value and not DATE_RE.match(value)):
+            self.error = "Enter dates as YYYY-MM-DD."
+            return
+        setattr(self, field, value)
+        self.page = 1
+        await self._refresh()
+
+    @rx.event
+    async def set_counterparty(self, value: str):
+        if value != ALL and value not in {c["value"] for c in self.counterparties}:
+            self.error = "Unknown business."
+            return
+        self.counterparty, self.page = value, 1
+        await self._refresh()
+
+    @rx.event
+    async def set_sort(self, value: str):
+        if value not in dict(SORT_OPTIONS):
+            self.error = "Unknown sort order."
+            return
+        self.sort, self.page = value, 1
+        await self._refresh()
+
+    @rx.event
+    async def download_csv(self, kind: str):
+        """CSV of the orders (or their lines) the filters show, through a one-time download ticket."""
+        if kind not in ("orders", "lines"):
+            self.error = "Export orders or lines."
+            return
+        try:
+            filters = OrderFilters.parse(**self._filters())
+            ticket = await self._call(order_export_service.create_export_ticket, kind, filters)
+        except ServiceError as err:
+            self.error = error_message(err)
+            return
+        query = urlencode({"f": filters.to_ref(), "ticket": ticket})
+        return rx.download(url=f"/api/orders/export/{kind}.csv?{query}", filename=f"reup-{kind}.csv")
 
     @rx.event
     async def set_status(self, value: str):

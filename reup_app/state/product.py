@@ -7,9 +7,11 @@ import reflex as rx
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
 from reup_app.realtime.listeners import live_listener
+from reup_app.services.catalog import images as images_service
 from reup_app.services.catalog import product_detail as detail_service
 from reup_app.services.ordering import cart as cart_service
-from reup_app.state.base import AppState, error_message
+from reup_app.services.ordering import order_guides as guides_service
+from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.catalog import item_view
 from reup_app.state.route_args import route_arg
 
@@ -55,7 +57,18 @@ class ProductState(AppState):
     cart_message: str = ""
     cart_error: str = ""
     loaded: bool = False
+    guides: list[dict[str, str]] = []  # the buyer's order guides {"value", "label"}
+    guide_message: str = ""
+    images: list[str] = []  # URLs of the product's images (public products only)
+    image_index: int = 0
     _product_id: int = 0
+
+    @rx.var
+    def image(self) -> str:
+        """The image shown large in the gallery ("" = the placeholder)."""
+        if not self.images:
+            return ""
+        return self.images[min(self.image_index, len(self.images) - 1)]
 
     def _show_availability(self, available, lots) -> None:
         self.available = fmt.quantity(available)
@@ -72,6 +85,20 @@ class ProductState(AppState):
             return
         self.error = ""
         self.product = product_view(p)
+        self.image_index = 0
+        try:
+            urls = await self._call(images_service.public_image_urls, [product_id])
+        except ServiceError:
+            urls = {}
+        self.images = list(urls.get(product_id, []))[:10]
+        self.guide_message = ""
+        self.guides = []
+        if p.can_order:
+            try:
+                guides = await self._call(guides_service.list_guides)
+            except ServiceError:
+                guides = []
+            self.guides = [{"value": str(g.id), "label": f"{g.name} ({g.store})"} for g in guides]
         self.can_order = p.can_order
         self.quantity = fmt.quantity(p.min_order_qty).replace(",", "")
         self._show_availability(p.available_qty, p.lots)
@@ -101,6 +128,27 @@ class ProductState(AppState):
             self.error, self.product, self.lots, self.loaded = detail_service.NOT_AVAILABLE, {}, [], True
             return
         await self._load(int(raw))
+
+    @rx.event
+    async def save_to_guide(self, form: dict):
+        """Put this product in one of the buyer's order guides at a par quantity."""
+        guide = form_text(form, "guide", 12)
+        par = form_text(form, "par", 16)
+        if not guide.isdigit() or not self._product_id:
+            self.guide_message = "Choose an order guide."
+            return
+        try:
+            await self._call(guides_service.set_par, int(guide), self._product_id, par or "0")
+        except ServiceError as err:
+            self.guide_message = error_message(err)
+            return
+        name = next((g["label"] for g in self.guides if g["value"] == guide), "the guide")
+        self.guide_message = f"Saved to {name} at par {par}."
+
+    @rx.event
+    def show_image(self, index: int):
+        if isinstance(index, int) and 0 <= index < len(self.images):
+            self.image_index = index
 
     @rx.event
     def set_quantity(self, value: str):

@@ -127,7 +127,7 @@ def test_cart_with_two_sellers_becomes_two_orders(engine, shop):
 
 
 def test_below_a_sellers_minimum_is_refused_and_nothing_changes(engine, shop):
-    _fill(engine, shop, [(shop.pa, "2"), (shop.pb, "1")])  # 25.00 < 50.00 minimum of seller A
+    _fill(engine, shop, [(shop.pa, "2")])  # 25.00 < 50.00 minimum of seller A
     before = db_state(engine, entity_ids=[shop.a.id, shop.b.id, shop.buyer.id])
     with pytest.raises(ValidationError) as err:
         _checkout(engine, shop)
@@ -136,9 +136,15 @@ def test_below_a_sellers_minimum_is_refused_and_nothing_changes(engine, shop):
     view = call(engine, shop.buyer.p["buyer"], cart_view.get_cart)
     group = next(g for g in view.groups if g.seller_entity_id == shop.a.id)
     assert (group.meets_minimum, group.shortfall, group.can_checkout) == (False, D("25.00"), False)
-    # checking out only the other seller works and leaves A's items in the cart
-    result = _checkout(engine, shop, seller_entity_ids=[shop.b.id])
+
+
+def test_one_sellers_problem_does_not_block_the_other_sellers_orders(engine, shop):
+    _fill(engine, shop, [(shop.pa, "2"), (shop.pb, "1")])  # A: 25.00 < 50.00 minimum; B is fine
+    result = _checkout(engine, shop)
     assert [o.seller_entity_id for o in result.orders] == [shop.b.id]
+    assert [(s.seller_entity_id, s.seller_name) for s in result.skipped] == [(shop.a.id, shop.a.entity.name)]
+    assert "$50.00" in result.skipped[0].reason and "$25.00" in result.skipped[0].reason
+    # A's items stay in the cart; B's are gone
     assert [g.seller_entity_id for g in call(engine, shop.buyer.p["buyer"], cart_view.get_cart).groups] == [shop.a.id]
 
 

@@ -17,6 +17,7 @@ from reup_app.errors import (
 from reup_app.models import Invoice, Payment
 from reup_app.models.types import utcnow
 from reup_app.services.billing import invoices, payments
+from reup_app.services.compliance.license_calendar import license_today, state_zone
 from tests.integration.orderkit import (
     EventLog,
     advance,
@@ -160,8 +161,10 @@ def test_overdue_and_listing(engine, session, trade):
     session.add(row)
     session.commit()
     dto = call(engine, trade.buyer.owner, invoices.get_invoice, inv.number)
-    assert dto.is_overdue and dto.days_overdue == 13
-    assert invoices.is_overdue(row) and not invoices.is_overdue(invoice_of(engine, fresh_one))
+    state = trade.seller.license.state
+    expected = (license_today(state) - row.due_at.astimezone(state_zone(state)).date()).days  # 13 or 14 by hour
+    assert dto.is_overdue and dto.days_overdue == expected and expected in (13, 14)
+    assert invoices.is_overdue(row, state) and not invoices.is_overdue(invoice_of(engine, fresh_one), state)
     overdue = call(engine, trade.seller.owner, invoices.list_invoices, side="seller", status="overdue")
     assert [i.number for i in overdue.items] == [inv.number]
     assert call(engine, trade.buyer.owner, invoices.list_invoices, side="buyer", status="overdue").total == 1
@@ -200,3 +203,27 @@ def test_buyer_hold(engine, session, trade):
     assert (again.on_hold, again.reason) == (False, None)
     with pytest.raises(ValidationError):
         call(engine, trade.seller.owner, payments.set_buyer_hold, trade.buyer.id, "yes")
+
+
+def test_due_today_is_not_overdue_and_pages_lists_and_dashboards_agree(engine, session, trade):
+    from reup_app.services.billing.overdue import start_of_today
+    from reup_app.services.reporting import dashboards
+
+    inv = invoice_of(engine, shipped(engine, trade, terms="net_7"))
+    state = trade.seller.license.state
+    session.commit()
+
+    def due(at):
+        row = session.get(Invoice, inv.id)
+        row.due_at = at
+        session.add(row)
+        session.commit()
+        dto = call(engine, trade.buyer.owner, invoices.get_invoice, inv.number)
+        listed = call(engine, trade.seller.owner, invoices.list_invoices, side="seller", status="overdue").total
+        board = call(engine, trade.seller.owner, dashboards.wholesaler_dashboard).receivables.overdue_count
+        mine = call(engine, trade.buyer.owner, dashboards.retailer_dashboard).payables.overdue_count
+        return dto.is_overdue, dto.days_overdue, listed, board, mine
+
+    midnight = start_of_today(state)  # today began at this instant in the license's state
+    assert due(midnight + timedelta(minutes=1)) == (False, 0, 0, 0, 0)  # due today, already past: not overdue
+    assert due(midnight - timedelta(minutes=1)) == (True, 1, 1, 1, 1)  # due yesterday: 1 day

@@ -111,8 +111,13 @@ def test_buyer_cancels_with_reason_and_reorders(session, engine):
     product, _ = stock(session, seller)
     number = place_one(engine, buyer, product, "2")
     page = _detail(session, buyer.p["buyer"], number)
+    page.ask_cancel()
+    assert page.confirming_cancel
+    run(page.act("cancel"))  # no reason: refused by the page, nothing changes
+    assert page.error == "Tell the seller why you are cancelling the order." and page.order["status"] == "submitted"
     page.set_reason("Ordered twice by mistake")
     run(page.act("cancel"))
+    assert not page.confirming_cancel
     assert page.order["status"] == "cancelled" and "Ordered twice by mistake" in page.events[-1]["what"]
     run(page.reorder())
     assert page.notice == "Added 1 product(s) to your cart."

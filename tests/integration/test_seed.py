@@ -90,6 +90,21 @@ def test_summary_reports_what_was_created(seeded, db):
         assert account.email in text
 
 
+def test_every_product_has_a_drawn_picture_the_image_route_can_serve(seeded, db):
+    from reup_app.models import ProductImage
+    from reup_app.services.catalog.images import media_root, sniff_image
+
+    images = {i.product_id: i for i in _all(db, ProductImage)}
+    products = _all(db, Product)
+    assert set(images) == {p.id for p in products} and seeded[1].counts["product_images"] == len(products)
+    by_category = {}
+    for p in products:
+        data = (media_root() / images[p.id].storage_key).read_bytes()
+        assert sniff_image(data) == ("image/png", 320, 240)
+        by_category.setdefault(p.category, data)
+    assert len(set(by_category.values())) == len(ALL_CATEGORIES)  # a different picture per category
+
+
 def test_wholesalers_have_licenses_brands_and_full_catalogs(db):
     wholesalers = _all(db, Entity, Entity.kind == "wholesaler")
     assert len(wholesalers) >= 2

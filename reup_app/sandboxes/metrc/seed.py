@@ -63,7 +63,7 @@ def demo_state(now: datetime) -> MetrcState:
     state = MetrcState()
     try:
         with Session(engine) as session:
-            seed_demo(session, now=now, password_hash="sandbox-not-a-login")
+            seed_demo(session, now=now, password_hash="sandbox-not-a-login", product_images=False)
             licenses = {lic.id: lic for lic in session.exec(select(models.License)).all()}
             for lic in licenses.values():
                 assert lic.premises_name and lic.expires_on, lic.number  # the demo seed sets both

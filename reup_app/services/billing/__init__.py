@@ -8,6 +8,8 @@ Modules, and the public functions re-exported here (loaded on first use):
 - `invoices`: Invoices: created when an order ships, read by both parties, rendered as PDF.
   `due_date_for`, `invoice_number_for`, `balance_of`, `is_overdue`, `create_invoice_for_order`,
   `load_invoice`, `invoice_detail`, `get_invoice`, `list_invoices`, `render_invoice_pdf`.
+- `overdue`: When an invoice is overdue: the one rule for invoice pages, the PDF, invoice lists and
+  dashboards.
 - `payments`: Payments against invoices (recorded by the seller) and credit holds on buyers.
   `get_buyer_hold`, `list_payments`, `record_payment`, `set_buyer_hold`.
 - `tax`: Tax on wholesale orders: one rate per state of the *seller's* license, applied to the

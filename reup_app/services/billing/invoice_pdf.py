@@ -21,7 +21,7 @@ def _facts(inv) -> list[tuple[str, str]]:
         ("Status", inv.status.upper()),
     ]
     if inv.is_overdue:
-        facts.append(("Overdue", f"{inv.days_overdue} days"))
+        facts.append(("Overdue", f"{inv.days_overdue} day{'' if inv.days_overdue == 1 else 's'}"))
     return facts
 
 

@@ -1,7 +1,8 @@
 """Invoices: created when an order ships, read by both parties, rendered as PDF.
 
 Due date from the order's payment terms: cod and prepay are due on the ship date, net_N N days
-after it. An invoice is overdue when `due_at < now` and it still has a balance.
+after it. When an invoice is overdue is decided in `overdue.py` (from the day after its due date
+in its seller license's calendar, while it still has a balance).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from reup_app.models.enums import InvoiceStatus
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.billing import invoice_pdf
+from reup_app.services.billing import invoice_pdf, overdue
 from reup_app.services.common import (
     ZERO,
     authorize_party,
@@ -53,8 +54,9 @@ def balance_of(invoice: Invoice) -> Decimal:
     return q2(max(ZERO, invoice.total - invoice.amount_paid))
 
 
-def is_overdue(invoice: Invoice, now: datetime | None = None) -> bool:
-    return invoice.due_at < (now or utcnow()) and balance_of(invoice) > 0
+def is_overdue(invoice: Invoice, state: str, now: datetime | None = None) -> bool:
+    """Past its due date in the calendar of `state` (its seller license's) with a balance open."""
+    return overdue.days_overdue(invoice.due_at, balance_of(invoice), state, now) > 0
 
 
 def create_invoice_for_order(session: Session, order: Order) -> Invoice:
@@ -151,11 +153,10 @@ class InvoicePage:
     total: int
 
 
-def _days_overdue(invoice: Invoice, now: datetime) -> int:
-    return max(0, (now - invoice.due_at).days) if is_overdue(invoice, now) else 0
-
-
-def _summary(invoice: Invoice, order_number: str, seller_name: str, buyer_name: str, now: datetime) -> InvoiceSummary:
+def _summary(
+    invoice: Invoice, order_number: str, seller_name: str, buyer_name: str, now: datetime, state: str
+) -> InvoiceSummary:
+    late = overdue.days_overdue(invoice.due_at, balance_of(invoice), state, now)
     return InvoiceSummary(
         number=invoice.number,
         order_number=order_number,
@@ -169,8 +170,8 @@ def _summary(invoice: Invoice, order_number: str, seller_name: str, buyer_name: 
         balance=balance_of(invoice),
         issued_at=invoice.issued_at,
         due_at=invoice.due_at,
-        is_overdue=is_overdue(invoice, now),
-        days_overdue=_days_overdue(invoice, now),
+        is_overdue=late > 0,
+        days_overdue=late,
     )
 
 
@@ -225,7 +226,8 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDTO:
         .where(col(Payment.invoice_id) == invoice.id)
         .order_by(col(Payment.received_at), col(Payment.id))
     ).all()
-    base = _summary(invoice, order.number, seller.name, buyer.name, now)
+    state = seller_lic.state if seller_lic is not None else (seller.state or "CA")
+    base = _summary(invoice, order.number, seller.name, buyer.name, now, state)
     return InvoiceDTO(
         **base.__dict__,
         currency=invoice.currency,
@@ -301,15 +303,16 @@ def list_invoices(
     if status == "overdue":
         conds += [
             col(Invoice.status) == InvoiceStatus.OPEN,
-            col(Invoice.due_at) < now,
+            overdue.overdue_clause(now),
             col(Invoice.total) > col(Invoice.amount_paid),
         ]
     elif status:
         conds.append(col(Invoice.status) == status)
     total = session.execute(select(func.count(col(Invoice.id))).where(*conds)).scalar_one()
     rows = session.execute(
-        select(Invoice, col(Order.number), col(seller.name), col(buyer.name))
+        select(Invoice, col(Order.number), col(seller.name), col(buyer.name), col(License.state))
         .join(Order, col(Order.id) == col(Invoice.order_id))
+        .join(License, col(License.id) == col(Order.seller_license_id))
         .join(seller, col(seller.id) == col(Invoice.seller_entity_id))
         .join(buyer, col(buyer.id) == col(Invoice.buyer_entity_id))
         .where(*conds)
@@ -318,7 +321,7 @@ def list_invoices(
         .limit(page_size)
     ).all()
     return InvoicePage(
-        items=[_summary(inv, num, s, b, now) for inv, num, s, b in rows],
+        items=[_summary(inv, num, s, b, now, st) for inv, num, s, b, st in rows],
         page=page,
         page_size=page_size,
         total=int(total),

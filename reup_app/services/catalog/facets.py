@@ -11,7 +11,7 @@ from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.services.catalog.catalog_query import _CATEGORIES, _STRAIN_TYPES
 from reup_app.services.catalog.search import _APPROVED, _ENTITIES, _PUBLIC_STATES, E, P
 
-__all__ = ["CatalogFacets", "FacetCount", "get_catalog_facets"]
+__all__ = ["CatalogFacets", "FacetCount", "SellerFacet", "get_catalog_facets", "get_catalog_sellers"]
 
 
 @dataclass
@@ -60,3 +60,28 @@ def get_catalog_facets(session: Session, principal: Principal | None = None) -> 
         categories=[FacetCount(c, cat_counts.get(c, 0)) for c in _CATEGORIES],
         strain_types=[FacetCount(s, strain_counts.get(s, 0)) for s in _STRAIN_TYPES],
     )
+
+
+@dataclass
+class SellerFacet:
+    entity_id: int
+    name: str
+    count: int  # visible products
+
+
+def get_catalog_sellers(session: Session, principal: Principal | None = None) -> list[SellerFacet]:
+    """Approved sellers with visible products, by name: the marketplace's seller filter and storefronts."""
+    _ = principal or ANONYMOUS
+    per_seller = (
+        select(P.entity_id.label("entity_id"), func.count().label("n"))
+        .where(P.listing_state.in_(_PUBLIC_STATES))
+        .group_by(P.entity_id)
+        .subquery("per_seller")
+    )
+    rows = session.connection().execute(
+        select(E.id, E.name, per_seller.c.n)
+        .select_from(per_seller.join(_ENTITIES, E.id == per_seller.c.entity_id))
+        .where(E.status == _APPROVED)
+        .order_by(E.name, E.id)
+    )
+    return [SellerFacet(int(eid), name, int(n)) for eid, name, n in rows.all()]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
+from reup_app.security.principal import Principal
 
 
 def buyer_unit_prices(
@@ -36,7 +39,45 @@ def buyer_unit_prices(
             col(PriceTier.seller_entity_id) == col(TradeRelationship.seller_entity_id),
         )
     ).all()
-    return _apply_tiers(session, products, prices, {seller: tier for seller, tier in rels})
+    return _apply_tiers(session, products, prices, {seller: tier for seller, tier in rels if tier is not None})
+
+
+def buyer_prices_for_offers(
+    session: Session, buyer_entity_id: int, offers: Sequence[tuple[int, int, Decimal]]
+) -> dict[int, Decimal]:
+    """`buyer_unit_prices` for plain (product id, seller entity id, list price) triples (catalog cards)."""
+    products = [Product(id=pid, entity_id=seller, unit_price=price) for pid, seller, price in offers]
+    return buyer_unit_prices(session, buyer_entity_id, products)
+
+
+def case_price_for(unit_price: Decimal, case_size: int) -> Decimal | None:
+    """What one case costs this buyer at checkout: case size x its unit price (None for single units).
+
+    Checkout charges quantity x unit price, so this is the case price every page shows."""
+    if case_size < 2:
+        return None
+    return (unit_price * case_size).quantize(Decimal("0.01"))
+
+
+class _Card(Protocol):
+    id: int
+    seller_entity_id: int
+    unit_price: Decimal
+    case_size: int
+    case_price: Decimal | None
+
+
+def apply_buyer_prices(session: Session, principal: Principal | None, items: Sequence[_Card]) -> None:
+    """Catalog cards show what this buyer pays: its price tier's unit price (else list), and a case
+    at case size x that price (what checkout charges). Visitors and sellers see list prices."""
+    entity_id = principal.entity_id if principal is not None and principal.is_authenticated else None
+    prices: dict[int, Decimal] = {}
+    if entity_id is not None and items:
+        offers = [(i.id, i.seller_entity_id, i.unit_price) for i in items if i.seller_entity_id != entity_id]
+        prices = buyer_prices_for_offers(session, entity_id, offers)
+    for item in items:
+        item.unit_price = prices.get(item.id, item.unit_price)
+        item.case_price = case_price_for(item.unit_price, item.case_size)
 
 
 def _apply_tiers(

@@ -21,7 +21,7 @@ from reup_app.models import Brand, Entity, InventoryLot, License, Product
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus, LabTestState
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
-from reup_app.services.catalog.pricing import buyer_unit_prices
+from reup_app.services.catalog.pricing import buyer_unit_prices, case_price_for
 from reup_app.services.catalog.search import CatalogItem
 from reup_app.services.common import ZERO, parse_int
 from reup_app.services.compliance.license_calendar import is_current
@@ -130,7 +130,7 @@ def get_product_detail(session: Session, principal: Principal | None, product_id
         list_price=product.unit_price,
         unit_price=price,
         case_size=product.case_size,
-        case_price=product.case_price,
+        case_price=case_price_for(price, product.case_size),
         min_order_qty=product.min_order_qty,
         available_qty=product.available_qty or ZERO,
         listing_state=product.listing_state,

@@ -19,6 +19,10 @@ Modules, and the public functions re-exported here (loaded on first use):
   disputes). `post_message`, `list_messages`.
 - `order_views`: Reading orders: the lists for each side, one order's detail, and its messages.
   `list_orders`, `messages_of`, `get_order`.
+- `license_split`: How one seller's part of a cart splits over its licenses (one order per license).
+- `order_export`: CSV export of orders or their lines, through a one-time download ticket.
+- `order_filters`: The order list's filters (side, status, text, dates, counterparty, sort).
+- `order_guides`: Saved order guides per store, with par quantities and add-all to the cart.
 - `orders`: Orders after checkout: the one state machine. Line edits, reads and reorder have their
   own modules. `find_transition`, `transitions_from`, `load_order`, `available_actions`,
   `transition`.

@@ -1,14 +1,17 @@
-"""Checkout: turn the buyer's cart into one submitted order per seller.
+"""Checkout: turn the buyer's cart into one submitted order per seller license.
 
-Checkout splits the cart into one order per seller (Nabis/LeafLink style), each with its own
-payment terms, delivery preferences and notes, places them straight in "submitted", and reserves
-their stock in the same transaction. Call `checkout` in its own unit of work.
+Checkout splits the cart per seller (Nabis/LeafLink style), each with its own payment terms,
+delivery preferences and notes, and each seller's part into one order per seller license that
+ships it (`license_split`: an order draws on one license's packages). Orders go straight to
+"submitted" with their stock reserved in the same transaction. A seller whose part can't be
+ordered (hold, minimum, stock, terms) is reported in `CheckoutResult.skipped` and its items stay
+in the cart; the other sellers' orders are placed. Call `checkout` in its own unit of work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +21,7 @@ from sqlmodel import Session, col
 
 from reup_app.errors import (
     NotFound,
+    ServiceError,
     ValidationError,
 )
 from reup_app.models import (
@@ -56,8 +60,8 @@ from reup_app.services.ordering.cart import (
     _lock_cart,
     _sellers_for,
 )
-from reup_app.services.ordering.checkout_licenses import _buyer_license, _seller_license, _seller_licenses
-from reup_app.services.ordering.checkout_plans import _normalise_choices, _plan_sellers, _SellerPlan
+from reup_app.services.ordering.checkout_licenses import _buyer_license, _license_parts, _seller_licenses
+from reup_app.services.ordering.checkout_plans import _normalise_choices, _plan_seller, _SellerPlan
 from reup_app.services.ordering.records import (
     OrderSummary,
     emit_order_event,
@@ -69,9 +73,17 @@ ORDER_NUMBER_PREFIX = "RU-"
 
 
 @dataclass(frozen=True)
+class SkippedSeller:
+    seller_entity_id: int
+    seller_name: str
+    reason: str  # why nothing was ordered from this seller (its items stay in the cart)
+
+
+@dataclass(frozen=True)
 class CheckoutResult:
     orders: list[OrderSummary]
     replayed: bool  # True when this idempotency key had already checked out: nothing changed
+    skipped: list[SkippedSeller] = field(default_factory=list)
 
 
 def _replay(session: Session, entity_id: int, key: str) -> list[Order]:
@@ -108,9 +120,10 @@ def checkout(
     `choices` maps seller entity id -> {payment_terms, delivery_preferences,
     requested_delivery_start, requested_delivery_end, notes, seller_license_id}; payment terms
     default to the seller's first offered term. `seller_entity_ids` limits checkout to those
-    sellers' items (the rest stay in the cart). Refused as a whole, with a message naming the
-    seller or product, when any order can't be placed. Retrying with the same `idempotency_key`
-    returns the orders already placed and changes nothing.
+    sellers' items (the rest stay in the cart). A seller whose part can't be ordered is listed in
+    `skipped` with the reason and its items stay in the cart; when no seller's part can be
+    ordered, the first seller's error is raised. Retrying with the same `idempotency_key` returns
+    the orders already placed and changes nothing.
     """
     begin_read_committed(session)
     entity_id = require_member(principal)
@@ -125,50 +138,102 @@ def checkout(
     buyer_license = _buyer_license(session, entity_id, buyer_license_id)
     if not items:
         raise ValidationError("Your cart is empty.")
+    chosen = _normalise_choices(choices)
     # From here on the cart's products and their lots are locked (FOR UPDATE) until commit.
     stock = inventory.StockLock(session, [i.product_id for i in items])
     items = _items_for_sellers(items, stock.products, seller_entity_ids)
     seller_ids = sorted({stock.products[i.product_id].entity_id for i in items})
     sellers, holds, tiers = _sellers_for(session, entity_id, seller_ids)
-    plans = _plan_sellers(items, stock.products, sellers, holds, seller_ids, _normalise_choices(choices))
-    _check_items_orderable(items, stock.products, entity_id)
     prices = buyer_unit_prices(session, entity_id, [stock.products[i.product_id] for i in items], tiers=tiers)
     licenses = _seller_licenses(session, seller_ids, buyer_license.state)
-
-    order_lines = _build_orders(
-        session, plans, licenses, stock, prices, buyer_license=buyer_license, principal=principal
+    ready, skipped, errors = _ready_parts(
+        items, stock, sellers, holds, chosen, prices, licenses, buyer_license=buyer_license, entity_id=entity_id
     )
+    if not ready:
+        raise errors[0]
+    order_lines = _build_orders(session, ready, stock, prices, buyer_license=buyer_license, principal=principal)
     _save_and_reserve(session, order_lines, stock)
     _record_submissions(session, principal, order_lines, key)
+    placed = {part.plan.seller.id for part in ready}
     for item in items:
-        session.delete(item)
+        if stock.products[item.product_id].entity_id in placed:
+            session.delete(item)
     session.flush()
-    return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False)
+    return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False, skipped=skipped)
+
+
+@dataclass(frozen=True)
+class _ReadyPart:
+    """One order to place: a seller's plan, the seller license it ships under, and its lines."""
+
+    plan: _SellerPlan
+    license: License
+    lines: list[tuple[int, Decimal]]  # (product id, quantity)
+
+
+def _ready_parts(
+    items: list[CartItem],
+    stock: inventory.StockLock,
+    sellers: Mapping[int, Entity],
+    holds: set[int],
+    chosen: dict[int, dict[str, Any]],
+    prices: Mapping[int, Decimal],
+    licenses: Mapping[int, list[License]],
+    *,
+    buyer_license: License,
+    entity_id: int,
+) -> tuple[list[_ReadyPart], list[SkippedSeller], list[ServiceError]]:
+    """Each seller's orders (one per seller license), or why that seller's part can't be ordered."""
+    ready: list[_ReadyPart] = []
+    skipped: list[SkippedSeller] = []
+    errors: list[ServiceError] = []
+    for seller_id in sorted(sellers):
+        try:
+            plan = _plan_seller(items, stock.products, sellers[seller_id], holds, chosen)
+            _check_items_orderable(plan.items, stock.products, entity_id)
+            _check_minimum(plan, prices)
+            parts = _license_parts(plan, licenses.get(seller_id, []), buyer_license.state, stock)
+        except ServiceError as err:
+            errors.append(err)
+            skipped.append(SkippedSeller(seller_id, sellers[seller_id].name, str(err)))
+            continue
+        ready.extend(_ReadyPart(plan, license, lines) for license, lines in parts)
+    return ready, skipped, errors
+
+
+def _check_minimum(plan: _SellerPlan, prices: Mapping[int, Decimal]) -> None:
+    """The seller's minimum order applies to everything ordered from it in this checkout (also when
+    its part is split over several of its licenses)."""
+    subtotal = sum((q2(i.quantity * prices[i.product_id]) for i in plan.items), ZERO)
+    if subtotal < plan.seller.min_order_amount:
+        raise ValidationError(
+            f"{plan.seller.name} has a minimum order of ${money_str(plan.seller.min_order_amount)}; your "
+            f"order from them comes to ${money_str(subtotal)}.",
+            "cart",
+        )
 
 
 def _build_orders(
     session: Session,
-    plans: list[_SellerPlan],
-    licenses: Mapping[int, list[License]],
+    parts: list[_ReadyPart],
     stock: inventory.StockLock,
     prices: Mapping[int, Decimal],
     *,
     buyer_license: License,
     principal: Principal,
 ) -> list[tuple[Order, list[OrderLine]]]:
-    """One numbered, submitted order (with its lines) per seller plan, under the chosen seller license."""
+    """One numbered, submitted order (with its lines) per seller license."""
     now = utcnow()
-    numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(plans))
+    numbers = new_numbers(session, Order.number, ORDER_NUMBER_PREFIX, len(parts))
     order_lines: list[tuple[Order, list[OrderLine]]] = []
-    for plan, number in zip(plans, numbers, strict=True):
-        license = _seller_license(plan, licenses.get(plan.seller.id, []), buyer_license.state, stock)
-        lines = _order_lines_for(plan, stock, prices)
+    for part, number in zip(parts, numbers, strict=True):
+        lines = _order_lines_for(part.lines, stock, prices)
         order = _new_order(
-            plan,
+            part.plan,
             lines,
             number=number,
             buyer_entity_id=buyer_license.entity_id,
-            license=license,
+            license=part.license,
             buyer_license=buyer_license,
             principal=principal,
             now=now,
@@ -204,23 +269,25 @@ def _check_items_orderable(items: list[CartItem], products: Mapping[int, Product
         _check_quantity(product, item.quantity, check_stock=False)
 
 
-def _order_lines_for(plan: _SellerPlan, stock: inventory.StockLock, prices: Mapping[int, Decimal]) -> list[OrderLine]:
-    """The order lines for one seller's items, at the buyer's unit prices."""
-    lines = []
-    for item in plan.items:
-        product = stock.products[item.product_id]
+def _order_lines_for(
+    lines: list[tuple[int, Decimal]], stock: inventory.StockLock, prices: Mapping[int, Decimal]
+) -> list[OrderLine]:
+    """The order lines of one order, at the buyer's unit prices."""
+    out = []
+    for product_id, quantity in lines:
+        product = stock.products[product_id]
         price = prices[product.id]
-        lines.append(
+        out.append(
             OrderLine(  # type: ignore[call-arg]  # order_id is set once the order is flushed (_save_and_reserve)
                 product_id=product.id,
                 sku=product.sku,
                 product_name=product.name,
-                quantity=item.quantity,
+                quantity=quantity,
                 unit_price=price,
-                line_total=q2(item.quantity * price),
+                line_total=q2(quantity * price),
             )
         )
-    return lines
+    return out
 
 
 def _new_order(
@@ -234,14 +301,8 @@ def _new_order(
     principal: Principal,
     now: datetime,
 ) -> Order:
-    """A submitted order for one seller, after checking the seller's minimum order; taxed by license state."""
+    """A submitted order for one seller license (minimum checked by `_check_minimum`); taxed by license state."""
     subtotal = sum((ln.line_total for ln in lines), ZERO)
-    if subtotal < plan.seller.min_order_amount:
-        raise ValidationError(
-            f"{plan.seller.name} has a minimum order of ${money_str(plan.seller.min_order_amount)}; your "
-            f"order from them comes to ${money_str(subtotal)}.",
-            "cart",
-        )
     tax = wholesale_tax(subtotal, license.state)
     return Order(
         number=number,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from reup_app.errors import (
+    Conflict,
     ValidationError,
 )
 from reup_app.models import (
@@ -21,6 +23,7 @@ from reup_app.models.enums import (
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import (
+    fmt_qty,
     parse_int,
     require_member,
 )
@@ -30,6 +33,7 @@ from reup_app.services.ordering.cart import (
     _LICENSE_COLS,
 )
 from reup_app.services.ordering.checkout_plans import _SellerPlan
+from reup_app.services.ordering.license_split import split_over_licenses
 
 
 def _buyer_license(session: Session, entity_id: int, buyer_license_id: Any) -> License:
@@ -70,23 +74,34 @@ def _seller_licenses(session: Session, seller_ids: list[int], state: str) -> dic
     return out
 
 
-def _seller_license(plan: _SellerPlan, candidates: list[License], state: str, stock: inventory.StockLock) -> License:
-    """The seller license an order ships under: the chosen one, else the first whose stock covers
-    every line, else the first (reservation then names the product that is short)."""
+def _license_parts(
+    plan: _SellerPlan, candidates: list[License], state: str, stock: inventory.StockLock
+) -> list[tuple[License, list[tuple[int, Decimal]]]]:
+    """The seller licenses this seller's part ships under, each with its (product id, quantity) lines:
+    one order per license (rule in `license_split`); Conflict naming the product when the seller's
+    licenses in `state` can't cover a line, so only this seller's part is held back."""
+    lines = [(i.product_id, i.quantity) for i in plan.items]
     if plan.license_id is not None:
         chosen = next((lic for lic in candidates if lic.id == plan.license_id), None)
         if chosen is None:
             raise ValidationError(f"{plan.seller.name} can't ship to you under that license.", "seller_license_id")
-        return chosen
+        candidates = [chosen]
     if not candidates:
         raise ValidationError(
             f"{plan.seller.name} holds no active license in {state}, so it can't sell to your license there.",
             "buyer_license_id",
         )
-    for lic in candidates:
-        if all(stock.sellable_qty(i.product_id, lic.id) >= i.quantity for i in plan.items):
-            return lic
-    return candidates[0]
+    sellable = {(pid, lic.id): stock.sellable_qty(pid, lic.id) for pid, _ in lines for lic in candidates}
+    split = split_over_licenses(lines, [lic.id for lic in candidates], sellable)
+    for pid, have in split.short.items():
+        product = stock.products[pid]
+        wanted = next(qty for p, qty in lines if p == pid)
+        raise Conflict(
+            f"Only {fmt_qty(have)} {product.unit_of_measure} of {product.name} available to ship from "
+            f"{plan.seller.name} to your license in {state}; {fmt_qty(wanted)} requested."
+        )
+    by_id = {lic.id: lic for lic in candidates}
+    return [(by_id[lic_id], part) for lic_id, part in split.parts.items()]
 
 
 @dataclass(frozen=True)

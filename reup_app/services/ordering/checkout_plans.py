@@ -87,25 +87,20 @@ def _plan_for(seller: Entity, items: list[CartItem], choice: dict[str, Any]) -> 
     )
 
 
-def _plan_sellers(
+def _plan_seller(
     items: list[CartItem],
     products: Mapping[int, Product],
-    sellers: Mapping[int, Entity],
+    seller: Entity,
     holds: Iterable[int],
-    seller_ids: list[int],
     chosen: dict[int, dict[str, Any]],
-) -> list[_SellerPlan]:
-    """One plan per seller, refusing a seller that isn't approved or has the buyer on hold."""
-    plans: list[_SellerPlan] = []
-    for seller_id in seller_ids:
-        seller = sellers[seller_id]
-        if seller.status != EntityStatus.APPROVED:
-            raise ValidationError(f"{seller.name} is not accepting orders right now.")
-        if seller_id in holds:
-            raise Conflict(hold_message(seller))
-        mine = [i for i in items if products[i.product_id].entity_id == seller_id]
-        plans.append(_plan_for(seller, mine, chosen.get(seller_id, {})))
-    return plans
+) -> _SellerPlan:
+    """One seller's plan, refusing a seller that isn't approved or has the buyer on hold."""
+    if seller.status != EntityStatus.APPROVED:
+        raise ValidationError(f"{seller.name} is not accepting orders right now.")
+    if seller.id in holds:
+        raise Conflict(hold_message(seller))
+    mine = [i for i in items if products[i.product_id].entity_id == seller.id]
+    return _plan_for(seller, mine, chosen.get(seller.id, {}))
 
 
 CHOICE_KEYS = frozenset(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from reup_app.errors import (
-    ValidationError,
-)
 from reup_app.models import (
     ComplianceManifest,
     Delivery,
@@ -23,19 +21,18 @@ from reup_app.models import (
     OrderMessage,
     User,
 )
-from reup_app.models.enums import OrderStatus
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.billing.invoices import balance_of
 from reup_app.services.common import (
-    clean_text,
     from_json,
     get_row,
     parse_int,
     require_member,
 )
 from reup_app.services.inventory import lots as inventory
-from reup_app.services.ordering.orders import BUYER, OPEN_STATUSES, SELLER, S, available_actions, load_order
+from reup_app.services.ordering.order_filters import SORTS, OrderFilters, counterparties
+from reup_app.services.ordering.orders import S, available_actions, load_order
 from reup_app.services.ordering.records import (
     AllocationDTO,
     MessageDTO,
@@ -58,53 +55,46 @@ def list_orders(
     search: str | None = None,
     page: int = 1,
     page_size: int = 25,
+    placed_from: Any = None,
+    placed_to: Any = None,
+    counterparty_id: Any = None,
+    sort: str | None = None,
 ) -> OrderPage:
-    """The principal's entity's orders, newest first.
+    """The principal's entity's orders (newest first unless `sort` says otherwise).
 
     role_side: "buyer" (orders it placed), "seller" (orders it received) or None (both).
     status: one status, several, or "open" (anything not draft/complete/rejected/cancelled).
     search: an order number (or its start) or part of the counterparty's name.
+    placed_from / placed_to: dates (UTC, both included); counterparty_id: the other business;
+    sort: newest, oldest, total_desc, total_asc (see `order_filters`).
     """
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
-    if role_side not in (None, BUYER, SELLER):
-        raise ValidationError("role_side must be buyer or seller.", "role_side")
+    filters = OrderFilters.parse(
+        role_side=role_side,
+        status=status,
+        search=search,
+        placed_from=placed_from,
+        placed_to=placed_to,
+        counterparty_id=counterparty_id,
+        sort=sort,
+    )
     page = max(1, parse_int(page, "page"))
     page_size = min(100, max(1, parse_int(page_size, "page_size")))
     stmt, buyer_e, seller_e = summary_query()
-    conds = []
-    if role_side == BUYER:
-        conds.append(col(Order.buyer_entity_id) == entity_id)
-    elif role_side == SELLER:
-        conds.append(col(Order.seller_entity_id) == entity_id)
-    else:
-        conds.append(or_(col(Order.buyer_entity_id) == entity_id, col(Order.seller_entity_id) == entity_id))
-    if status:
-        wanted = [status] if isinstance(status, str) else list(status)
-        if wanted == ["open"]:
-            wanted = [str(s) for s in OPEN_STATUSES]
-        bad = [s for s in wanted if s not in set(OrderStatus)]
-        if bad:
-            raise ValidationError(f"Unknown order status {bad[0]!r}.", "status")
-        conds.append(col(Order.status).in_(wanted))
-    text = clean_text(search, "search", max_len=64)
-    if text:
-        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        other = seller_e.name if role_side == BUYER else buyer_e.name if role_side == SELLER else None
-        name_conds = (
-            [other.like(f"%{like}%")]
-            if other is not None
-            else [buyer_e.name.like(f"%{like}%"), seller_e.name.like(f"%{like}%")]
-        )
-        conds.append(or_(col(Order.number).like(f"{like}%"), col(Order.number).like(f"RU-{like}%"), *name_conds))
+    conds = filters.conditions(entity_id, buyer_e, seller_e)
     total = session.execute(select(func.count()).select_from(stmt.where(*conds).subquery())).scalar_one()
     rows = session.execute(
-        stmt.where(*conds)
-        .order_by(col(Order.created_at).desc(), col(Order.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        stmt.where(*conds).order_by(*SORTS[filters.sort]).offset((page - 1) * page_size).limit(page_size)
     ).all()
     return OrderPage(items=[summary_from_row(*row) for row in rows], page=page, page_size=page_size, total=int(total))
+
+
+def order_counterparties(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    """The businesses the principal's entity has orders with (the order list's counterparty filter)."""
+    entity_id = require_member(principal)
+    authorize(principal, "order.view", entity_id)
+    return counterparties(session, entity_id)
 
 
 def _detail(session: Session, principal: Principal, order: Order, side: str | None) -> OrderDetail:
@@ -149,6 +139,8 @@ def _detail(session: Session, principal: Principal, order: Order, side: str | No
         delivery_status=delivery.status if delivery else None,
         manifest_status=manifest.status if manifest else None,
         available_actions=available_actions(principal, order),
+        delivery_driver=delivery.driver_name if delivery else None,
+        delivery_vehicle=delivery.vehicle if delivery else None,
     )
 
 

@@ -137,6 +137,8 @@ class OrderDetail:
     manifest_status: str | None
     # Transition actions this principal may perform now (drives the page's buttons).
     available_actions: list[str]
+    delivery_driver: str | None = None  # the latest delivery's driver and vehicle, as recorded
+    delivery_vehicle: str | None = None
 
 
 @dataclass(frozen=True)

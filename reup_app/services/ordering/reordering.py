@@ -18,6 +18,7 @@ from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import (
     begin_read_committed,
+    fmt_qty,
 )
 from reup_app.services.ordering import cart
 from reup_app.services.ordering.orders import BUYER, load_order
@@ -28,6 +29,8 @@ from reup_app.services.ordering.records import _lines
 class ReorderResult:
     added: list[cart.CartItemDTO] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {"sku", "name", "reason"}
+    # lines added with less than was ordered (less in stock): {"sku", "name", "ordered", "added"}
+    trimmed: list[dict[str, str]] = field(default_factory=list)
 
 
 def reorder(session: Session, principal: Principal, number: str) -> ReorderResult:
@@ -62,4 +65,9 @@ def reorder(session: Session, principal: Principal, number: str) -> ReorderResul
             result.added.append(cart.add_to_cart(session, principal, line.product_id, qty))
         except ServiceError as err:
             result.skipped.append({"sku": line.sku, "name": line.product_name, "reason": str(err)})
+            continue
+        if qty < line.quantity:
+            result.trimmed.append(
+                {"sku": line.sku, "name": line.product_name, "ordered": fmt_qty(line.quantity), "added": fmt_qty(qty)}
+            )
     return result

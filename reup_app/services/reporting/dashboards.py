@@ -26,6 +26,7 @@ from reup_app.models.enums import PUBLIC_LISTING_STATES, InvoiceStatus, OrderSta
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
+from reup_app.services.billing.overdue import overdue_clause
 from reup_app.services.common import ZERO, parse_int, require_member
 from reup_app.services.ordering.orders import OPEN_STATUSES
 from reup_app.services.ordering.records import (
@@ -260,7 +261,7 @@ def _queue(session: Session, name: str, statuses: tuple[str, ...], side_cond, li
 def _money(session: Session, side_cond, now: datetime) -> MoneySummary:
     balance = col(Invoice.total) - col(Invoice.amount_paid)
     open_conds = (side_cond, col(Invoice.status) == InvoiceStatus.OPEN, balance > 0)
-    overdue = col(Invoice.due_at) < now
+    overdue = overdue_clause(now)  # the invoices' rule: past the due date in the license's calendar
     open_count, open_total = session.execute(
         select(func.count(col(Invoice.id)), func.coalesce(func.sum(balance), 0)).where(*open_conds)
     ).one()
