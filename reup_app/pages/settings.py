@@ -3,28 +3,36 @@
 import reflex as rx
 
 from reup_app.components.forms import data_table, error_callout, field, notice_callout, select_field
-from reup_app.components.shell import page_shell
+from reup_app.components.shell import can, page_shell
 from reup_app.pages.login import recovery_codes_panel
 from reup_app.state.audit import KIND_OPTIONS, AuditState
 from reup_app.state.settings import SettingsState as S
 from reup_app.state.team import TeamState as T
 
+# (label, href, action): a section shows only when the principal may perform its action (None: all)
 SECTIONS = [
-    ("Profile", "/settings/profile"),
-    ("Password", "/settings/password"),
-    ("Two-factor", "/settings/security"),
-    ("Team", "/settings/team"),
-    ("Audit trail", "/settings/audit"),
-    ("Notifications", "/settings/notifications"),
-    ("Integrations", "/settings/integrations"),
+    ("Profile", "/settings/profile", None),
+    ("Password", "/settings/password", None),
+    ("Two-factor", "/settings/security", None),
+    ("Team", "/settings/team", "team.view"),
+    ("Audit trail", "/settings/audit", "audit.view"),
+    ("Notifications", "/settings/notifications", None),
+    ("Integrations", "/settings/integrations", "integration.manage"),
 ]
 
 
+def _section_link(label: str, href: str, action: str | None) -> rx.Component:
+    link = rx.link(label, href=href, size="2", weight="medium")
+    allowed = can(action)
+    return link if allowed is None else rx.cond(allowed, link)
+
+
 def _layout(title: str, *children) -> rx.Component:
-    nav = rx.hstack(
-        *[rx.link(label, href=href, size="2", weight="medium") for label, href in SECTIONS],
-        spacing="4",
-        wrap="wrap",
+    nav = rx.el.nav(
+        *[_section_link(label, href, action) for label, href, action in SECTIONS],
+        display="flex",
+        gap="16px",
+        flex_wrap="wrap",
         margin_bottom="16px",
         aria_label="Settings sections",
     )

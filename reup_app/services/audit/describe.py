@@ -52,7 +52,7 @@ class _Lookups:
         self.invoice_by_order: dict[int, str] = {}
         self.invoice: dict[int, tuple[str, int]] = {}
         if invoice_ids or order_ids:
-            q = select(Invoice.id, Invoice.number, Invoice.order_id).where(
+            q = select(col(Invoice.id), col(Invoice.number), col(Invoice.order_id)).where(
                 col(Invoice.id).in_(invoice_ids or {0}) | col(Invoice.order_id).in_(order_ids or {0})
             )
             for iid, number, oid in session.execute(q).all():
@@ -61,11 +61,11 @@ class _Lookups:
                 order_ids.add(oid)
         self.order: dict[int, str] = {}
         if order_ids:
-            q2 = select(Order.id, Order.number).where(col(Order.id).in_(order_ids))
+            q2 = select(col(Order.id), col(Order.number)).where(col(Order.id).in_(order_ids))
             self.order = {oid: number for oid, number in session.execute(q2).all()}
         self.product: dict[int, str] = {}
         if product_ids:
-            q3 = select(Product.id, Product.name).where(col(Product.id).in_(product_ids))
+            q3 = select(col(Product.id), col(Product.name)).where(col(Product.id).in_(product_ids))
             self.product = {pid: name for pid, name in session.execute(q3).all()}
 
     def order_text(self, order_id: int | None) -> str:
@@ -138,6 +138,8 @@ def sentence(row: Any, look: _Lookups) -> str:
     if table == "products":
         name = look.product.get(_int(row.row_id) or 0) or _value(changes, "name") or f"#{row.row_id}"
         return f"{ACTION_VERBS.get(action, action)} product {name}{_fields(changes) if action == 'update' else ''}"
+    if table == "support_views" and action == "insert":
+        return f"opened a read-only support view (ReUp support): {_value(changes, 'reason') or ''}".rstrip(": ")
     if table in ("order_lines", "order_messages", "deliveries", "compliance_manifests"):
         order_id = _int(_value(changes, "order_id"))
         if order_id in look.order:

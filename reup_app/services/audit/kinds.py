@@ -21,7 +21,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "inventory": ("Inventory", ("inventory_lots", "inventory_conflicts", "metrc_packages", "metrc_item_mappings")),
     "pricing": ("Pricing", ("price_tiers", "price_tier_prices")),
     "team": ("Team and people", ("memberships", "users", "notification_preferences")),
-    "business": ("Business and licences", ("entities", "licenses", "trade_relationships")),
+    "business": ("Business and licences", ("entities", "licenses", "trade_relationships", "support_views")),
     "integrations": ("Integrations", ("integration_connections",)),
 }
 
@@ -54,6 +54,7 @@ NOUNS: dict[str, str] = {
     "licenses": "licence",
     "trade_relationships": "customer relationship",
     "integration_connections": "integration connection",
+    "support_views": "support view",
     "refresh_tokens": "session",
     "one_time_tokens": "one-time code",
     "mfa_recovery_codes": "recovery code",
