@@ -51,10 +51,15 @@ def field(
     required: bool = True,
     prefix: str = "f",
     hint: str | None = None,
+    error: rx.Var | None = None,
     **props,
 ) -> rx.Component:
-    """A labelled text input that submits with its form as `name`."""
+    """A labelled text input that submits with its form as `name`; `error` (a str var) is shown
+    under it and named by aria-describedby while it is set."""
     input_id = f"{prefix}-{name}"
+    if error is not None:
+        props.setdefault("aria_invalid", rx.cond(error != "", "true", "false"))
+        props.setdefault("aria_describedby", rx.cond(error != "", f"{input_id}-error", ""))
     control = rx.input(
         id=input_id,
         name=name,
@@ -65,15 +70,25 @@ def field(
         size="3",
         **props,
     )
-    return labelled(text, input_id, control, hint=hint)
+    return labelled(text, input_id, control, error=error, hint=hint)
 
 
 def select_field(
-    text: str, name: str, options: list[tuple[str, str]], *, default: str, prefix: str = "f", **props
+    text: str,
+    name: str,
+    options: list[tuple[str, str]],
+    *,
+    default: str,
+    prefix: str = "f",
+    error: rx.Var | None = None,
+    **props,
 ) -> rx.Component:
-    """A labelled native <select> that submits with its form as `name`."""
+    """A labelled native <select> that submits with its form as `name` (`error` as for `field`)."""
     input_id = f"{prefix}-{name}"
-    return labelled(text, input_id, native_select(input_id, options, name=name, default_value=default, **props))
+    if error is not None:
+        props.setdefault("aria_describedby", rx.cond(error != "", f"{input_id}-error", ""))
+    control = native_select(input_id, options, name=name, default_value=default, **props)
+    return labelled(text, input_id, control, error=error)
 
 
 def error_callout(message: rx.Var, **props) -> rx.Component:

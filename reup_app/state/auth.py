@@ -108,7 +108,6 @@ NAV_ACTIONS = (
 )
 
 
-
 def nav_actions_for(p: Principal) -> list[str]:
     """The NAV_ACTIONS `p` may perform on its own business (security.permissions decides); a platform
     admin signed in for no business gets only the console's."""

@@ -100,7 +100,11 @@ def test_integration_health_lists_every_connection_with_failures_and_retry(sessi
     seller = make_seller(session)
     admin = admin_principal(session)
     conn = IntegrationConnection(
-        entity_id=seller.id, license_id=seller.license.id, provider="metrc", base_url="http://x", credentials_encrypted="x"
+        entity_id=seller.id,
+        license_id=seller.license.id,
+        provider="metrc",
+        base_url="http://x",
+        credentials_encrypted="x",
     )
     session.add(conn)
     session.commit()
