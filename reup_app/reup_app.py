@@ -16,6 +16,7 @@ install_audit_listener()  # every write through the app is audited (the ORM list
 app = rx.App(
     api_transformer=[build_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
+    stylesheets=["/reup.css"],  # accessible accent shades (assets/reup.css)
 )
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)

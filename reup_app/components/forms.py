@@ -3,6 +3,8 @@ and the browser tests find inputs by it)."""
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 NATIVE_SELECT_STYLE = {
@@ -149,15 +151,32 @@ def form_card(
     )
 
 
+def _card_labels(headers: list[str]) -> tuple[str, rx.Component]:
+    """On phones tables turn into cards (assets/reup.css); this names each cell with its column's
+    header there: a class keyed by the headers and its nth-child rules."""
+    import hashlib
+
+    key = "cards-" + hashlib.sha1("|".join(headers).encode()).hexdigest()[:10]
+    rules = "".join(
+        f".{key} td:nth-child({i})::before{{content:{json.dumps(h + ': ')};font-weight:600}}"
+        for i, h in enumerate(headers, start=1)
+        if h
+    )
+    return key, rx.el.style(f"@media (max-width: 639px){{{rules}}}")
+
+
 def data_table(headers: list[str], rows: rx.Var, render_row, *, scroll: bool = True, **table_props) -> rx.Component:
-    """A table of `rows` (a list var) with one header row; scrolls sideways on narrow screens."""
+    """A table of `rows` (a list var) with one header row; on phones each row is a card whose
+    cells are labelled with their column (no sideways scrolling; see assets/reup.css)."""
     table_props.setdefault("width", "100%")
+    key, labels = _card_labels(headers)
+    table_props["class_name"] = f"{table_props.get('class_name', '')} {key}".strip()
     table = rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
         rx.table.body(rx.foreach(rows, render_row)),
         **table_props,
     )
-    return rx.box(table, overflow_x="auto", width="100%") if scroll else table
+    return rx.box(labels, table, overflow_x="auto", width="100%") if scroll else rx.fragment(labels, table)
 
 
 def rejected_files(rejected: rx.Var) -> rx.Var:
