@@ -8,6 +8,7 @@ field. `signup_business` still validates everything itself (this is only the fri
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, select
@@ -57,7 +58,7 @@ def signup_field_errors(session: Session, values: dict[str, str], licenses: list
     if values.get("password") != values.get("password_again"):
         errors["password_again"] = "The two passwords do not match."
     for i, lic in enumerate(licenses, start=1):
-        clean = _check(errors, f"license_{i}", lambda lic=lic: _validate_licenses([lic]))
+        clean = _check(errors, f"license_{i}", partial(_validate_licenses, [lic]))
         if clean:
             taken = session.exec(
                 select(License.id).where(License.state == clean[0]["state"], License.number == clean[0]["number"])
