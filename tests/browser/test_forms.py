@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 from tests.browser.admin_kit import sign_in
 from tests.browser.seeddb import rows
 
+expect.set_options(timeout=20_000)  # a loaded CI machine: page loads restore the session first
+
 
 def test_signup_shows_every_error_next_to_its_field(page):
     page.goto("/signup")
