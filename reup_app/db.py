@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from reup_app.errors import PermissionDenied
 from reup_app.settings import get_settings
 
 
@@ -66,6 +67,24 @@ def reset_engine() -> None:
     get_engine.cache_clear()
 
 
+READ_ONLY_MESSAGE = "Support view is read-only: nothing can be changed while viewing a business."
+
+
+def _refuse_writes(session: Session) -> None:
+    """A read-only principal's unit of work: any flush with changes or bulk UPDATE/DELETE raises."""
+
+    def before_flush(sess, _ctx, _instances) -> None:
+        if sess.new or sess.dirty or sess.deleted:
+            raise PermissionDenied(READ_ONLY_MESSAGE)
+
+    def orm_execute(state) -> None:
+        if state.is_update or state.is_delete or state.is_insert:
+            raise PermissionDenied(READ_ONLY_MESSAGE)
+
+    event.listen(session, "before_flush", before_flush)
+    event.listen(session, "do_orm_execute", orm_execute)
+
+
 @contextmanager
 def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on error.
@@ -75,6 +94,8 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
     """
     session = Session(engine or get_engine(), expire_on_commit=False)
     session.info["principal"] = principal
+    if getattr(principal, "read_only", False):
+        _refuse_writes(session)
     try:
         yield session
         session.commit()

@@ -17,6 +17,7 @@ install_audit_listener()  # every write through the app is audited (the ORM list
 app = rx.App(
     api_transformer=[build_api(), build_public_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
+    stylesheets=["/reup.css"],  # accessible accent shades (assets/reup.css)
 )
 # Register the @rx.page pages once, now. Reflex re-applies its list of decorated pages on every
 # compile, and a start compiles more than once, which logged "Page … is being redefined" for

@@ -3,6 +3,8 @@ and the browser tests find inputs by it)."""
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 NATIVE_SELECT_STYLE = {
@@ -51,10 +53,15 @@ def field(
     required: bool = True,
     prefix: str = "f",
     hint: str | None = None,
+    error: rx.Var | None = None,
     **props,
 ) -> rx.Component:
-    """A labelled text input that submits with its form as `name`."""
+    """A labelled text input that submits with its form as `name`; `error` (a str var) is shown
+    under it and named by aria-describedby while it is set."""
     input_id = f"{prefix}-{name}"
+    if error is not None:
+        props.setdefault("aria_invalid", rx.cond(error != "", "true", "false"))
+        props.setdefault("aria_describedby", rx.cond(error != "", f"{input_id}-error", ""))
     control = rx.input(
         id=input_id,
         name=name,
@@ -65,15 +72,25 @@ def field(
         size="3",
         **props,
     )
-    return labelled(text, input_id, control, hint=hint)
+    return labelled(text, input_id, control, error=error, hint=hint)
 
 
 def select_field(
-    text: str, name: str, options: list[tuple[str, str]], *, default: str, prefix: str = "f", **props
+    text: str,
+    name: str,
+    options: list[tuple[str, str]],
+    *,
+    default: str,
+    prefix: str = "f",
+    error: rx.Var | None = None,
+    **props,
 ) -> rx.Component:
-    """A labelled native <select> that submits with its form as `name`."""
+    """A labelled native <select> that submits with its form as `name` (`error` as for `field`)."""
     input_id = f"{prefix}-{name}"
-    return labelled(text, input_id, native_select(input_id, options, name=name, default_value=default, **props))
+    if error is not None:
+        props.setdefault("aria_describedby", rx.cond(error != "", f"{input_id}-error", ""))
+    control = native_select(input_id, options, name=name, default_value=default, **props)
+    return labelled(text, input_id, control, error=error)
 
 
 def error_callout(message: rx.Var, **props) -> rx.Component:
@@ -134,15 +151,32 @@ def form_card(
     )
 
 
+def _card_labels(headers: list[str]) -> tuple[str, rx.Component]:
+    """On phones tables turn into cards (assets/reup.css); this names each cell with its column's
+    header there: a class keyed by the headers and its nth-child rules."""
+    import hashlib
+
+    key = "cards-" + hashlib.sha1("|".join(headers).encode()).hexdigest()[:10]
+    rules = "".join(
+        f".{key} td:nth-child({i})::before{{content:{json.dumps(h + ': ')};font-weight:600}}"
+        for i, h in enumerate(headers, start=1)
+        if h
+    )
+    return key, rx.el.style(f"@media (max-width: 639px){{{rules}}}")
+
+
 def data_table(headers: list[str], rows: rx.Var, render_row, *, scroll: bool = True, **table_props) -> rx.Component:
-    """A table of `rows` (a list var) with one header row; scrolls sideways on narrow screens."""
+    """A table of `rows` (a list var) with one header row; on phones each row is a card whose
+    cells are labelled with their column (no sideways scrolling; see assets/reup.css)."""
     table_props.setdefault("width", "100%")
+    key, labels = _card_labels(headers)
+    table_props["class_name"] = f"{table_props.get('class_name', '')} {key}".strip()
     table = rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
         rx.table.body(rx.foreach(rows, render_row)),
         **table_props,
     )
-    return rx.box(table, overflow_x="auto", width="100%") if scroll else table
+    return rx.box(labels, table, overflow_x="auto", width="100%") if scroll else rx.fragment(labels, table)
 
 
 def rejected_files(rejected: rx.Var) -> rx.Var:

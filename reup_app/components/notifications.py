@@ -91,17 +91,9 @@ def notifications_bell() -> rx.Component:
             AuthState.signed_in,
             rx.popover.root(
                 rx.popover.trigger(
-                    rx.box(
-                        rx.icon_button(
-                            rx.icon("bell"),
-                            variant="ghost",
-                            size="2",
-                            aria_label=rx.cond(
-                                NotificationState.unread > 0,
-                                f"Notifications, {NotificationState.unread} unread",
-                                "Notifications",
-                            ),
-                        ),
+                    # the button itself is the trigger (aria-expanded belongs on a button, not a div)
+                    rx.icon_button(
+                        rx.icon("bell", aria_hidden="true"),
                         rx.cond(
                             NotificationState.unread > 0,
                             rx.badge(
@@ -114,13 +106,22 @@ def notifications_bell() -> rx.Component:
                                 top="-6px",
                                 right="-8px",
                                 pointer_events="none",
+                                aria_hidden="true",
                                 data_testid="notification-count",
                             ),
                         ),
+                        variant="ghost",
+                        size="2",
                         position="relative",
+                        overflow="visible",
+                        aria_label=rx.cond(
+                            NotificationState.unread > 0,
+                            f"Notifications, {NotificationState.unread} unread",
+                            "Notifications",
+                        ),
                     ),
                 ),
-                rx.popover.content(_panel(), width="340px", max_width="90vw"),
+                rx.popover.content(_panel(), width="340px", max_width="90vw", aria_label="Notifications"),
             ),
         ),
         on_mount=NotificationState.connect,

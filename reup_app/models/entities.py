@@ -82,3 +82,18 @@ class TradeRelationship(SQLModel, table=True):
     hold_reason: str | None = str_field(255, default=None)
     created_at: datetime = ts_field()
     updated_at: datetime = ts_field()
+
+
+class SupportView(SQLModel, table=True):
+    """A platform admin's read-only "view as business" session (support). Its rows are audited
+    with the viewed business as subject, so the business sees who looked and why."""
+
+    __tablename__ = "support_views"
+    __table_args__ = (Index("ix_support_views_admin_open", "admin_user_id", "ended_at"),)
+
+    id: int = Field(default=None, primary_key=True)
+    admin_user_id: int = Field(foreign_key="users.id")
+    entity_id: int = Field(foreign_key="entities.id", index=True)
+    reason: str = str_field(255)
+    started_at: datetime = ts_field()
+    ended_at: datetime | None = opt_ts_field()

@@ -3,6 +3,7 @@
 from reup_app.pages import (  # noqa: F401
     account_recovery,
     admin,
+    admin_console,
     admin_jobs,
     api_settings,
     cart,

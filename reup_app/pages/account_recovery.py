@@ -33,7 +33,9 @@ def forgot_password() -> rx.Component:
     )
 
 
-@rx.page(route="/reset-password/[reset_code]", title="Choose a new password · ReUp", on_load=PasswordResetState.load)
+@rx.page(
+    route="/reset-password/[reset_code]", title="Choose a new password · ReUp", on_load=PasswordResetState.load_reset
+)
 def reset_password() -> rx.Component:
     return page_shell(
         _card(
@@ -46,31 +48,45 @@ def reset_password() -> rx.Component:
                         color_scheme="grass",
                         role="status",
                     ),
-                    rx.link(rx.button("Sign in"), href="/login"),
+                    rx.link("Sign in", href="/login", weight="medium"),
                 ),
-                rx.form(
+                rx.cond(
+                    PasswordResetState.invalid != "",
                     rx.vstack(
-                        field(
-                            "New password",
-                            "new_password",
-                            type_="password",
-                            autocomplete="new-password",
-                            prefix="reset",
-                            hint=PASSWORD_HINT,
+                        rx.callout(
+                            PasswordResetState.invalid,
+                            icon="triangle_alert",
+                            color_scheme="red",
+                            role="alert",
+                            data_testid="reset-invalid",
                         ),
-                        field(
-                            "Repeat new password",
-                            "new_password_again",
-                            type_="password",
-                            autocomplete="new-password",
-                            prefix="reset",
-                        ),
-                        error_callout(PasswordResetState.error),
-                        rx.button("Set new password", type="submit", size="3", width="100%"),
-                        spacing="4",
-                        width="100%",
+                        rx.link("Request a new link", href="/forgot-password", weight="medium"),
+                        spacing="3",
                     ),
-                    on_submit=PasswordResetState.set_new_password,
+                    rx.form(
+                        rx.vstack(
+                            field(
+                                "New password",
+                                "new_password",
+                                type_="password",
+                                autocomplete="new-password",
+                                prefix="reset",
+                                hint=PASSWORD_HINT,
+                            ),
+                            field(
+                                "Repeat new password",
+                                "new_password_again",
+                                type_="password",
+                                autocomplete="new-password",
+                                prefix="reset",
+                            ),
+                            error_callout(PasswordResetState.error),
+                            rx.button("Set new password", type="submit", size="3", width="100%"),
+                            spacing="4",
+                            width="100%",
+                        ),
+                        on_submit=PasswordResetState.set_new_password,
+                    ),
                 ),
             ),
         ),

@@ -4,6 +4,7 @@ e-mails the sender gave up on."""
 
 import reflex as rx
 
+from reup_app.components.admin import admin_nav
 from reup_app.components.forms import data_table, error_callout, field, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.admin import STATUSES
@@ -74,9 +75,7 @@ def _row(b) -> rx.Component:
 def admin_businesses() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.hstack(
-                rx.link("Users", href="/admin/users", size="2"), rx.link("E-mail", href="/admin/emails", size="2")
-            ),
+            admin_nav(),
             rx.hstack(
                 *[
                     rx.button(
@@ -147,12 +146,7 @@ def _user_row(u) -> rx.Component:
 def admin_users() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.hstack(
-                rx.link("Businesses", href="/admin/businesses", size="2"),
-                rx.link("E-mail", href="/admin/emails", size="2"),
-                rx.link("Jobs", href="/admin/jobs", size="2"),
-                spacing="3",
-            ),
+            admin_nav(),
             rx.form(
                 rx.hstack(
                     field("Find user", "query", prefix="admin", placeholder="e-mail or name"),
@@ -191,10 +185,7 @@ def _failed_row(m) -> rx.Component:
 def admin_emails() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.hstack(
-                rx.link("Businesses", href="/admin/businesses", size="2"),
-                rx.link("Users", href="/admin/users", size="2"),
-            ),
+            admin_nav(),
             rx.text(
                 "E-mails the sender gave up on after its retries, or that the mail server refused. "
                 "Retry sends one again within a minute.",

@@ -3,6 +3,7 @@ connections whose last sync failed), each with Retry."""
 
 import reflex as rx
 
+from reup_app.components.admin import admin_nav
 from reup_app.components.forms import data_table, error_callout, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.admin_jobs import AdminJobsState as J
@@ -53,11 +54,7 @@ def _unmatched_row(w) -> rx.Component:
 def admin_jobs() -> rx.Component:
     return page_shell(
         rx.vstack(
-            rx.hstack(
-                rx.link("Businesses", href="/admin/businesses", size="2"),
-                rx.link("Users", href="/admin/users", size="2"),
-                spacing="3",
-            ),
+            admin_nav(),
             error_callout(J.error),
             notice_callout(J.notice),
             rx.heading("Messages that could not be delivered", size="4", as_="h2"),

@@ -96,7 +96,9 @@ def _filters() -> rx.Component:
         ),
         rx.el.label(
             rx.hstack(
-                rx.checkbox(checked=CatalogState.in_stock, on_change=CatalogState.set_in_stock),
+                rx.checkbox(
+                    checked=CatalogState.in_stock, on_change=CatalogState.set_in_stock, aria_label="In stock only"
+                ),
                 rx.text("In stock only", size="2"),
                 spacing="2",
                 align="center",

@@ -1,4 +1,4 @@
-"""/not-allowed: where role-gated pages send a signed-in user without the right."""
+"""/not-allowed: where role-gated pages send a signed-in user without the right; and the 404 page."""
 
 import reflex as rx
 
@@ -16,4 +16,19 @@ def not_allowed() -> rx.Component:
         ),
         rx.link("Go to the marketplace", href="/marketplace", margin_top="16px"),
         title="Not allowed",
+    )
+
+
+@rx.page(route="404", title="Page not found · ReUp")
+def page_not_found() -> rx.Component:
+    """Any address no page answers: said inside the shell, with the way back."""
+    return page_shell(
+        rx.text("There is no page at this address. It may have moved, or the link may be mistyped.", size="3"),
+        rx.hstack(
+            rx.link("Go to the marketplace", href="/marketplace", weight="medium"),
+            rx.link("Your orders", href="/orders", weight="medium"),
+            spacing="4",
+            margin_top="16px",
+        ),
+        title="Page not found",
     )

@@ -438,7 +438,7 @@ def _invoice() -> rx.Component:
     )
 
 
-@rx.page(route="/orders/[order_number]", title="Order · ReUp", on_load=OrderDetailState.load)
+@rx.page(route="/orders/[order_number]", title=OrderDetailState.page_title, on_load=OrderDetailState.load)
 def order_detail_page() -> rx.Component:
     return page_shell(
         rx.link("← Orders", href="/orders", size="2"),

@@ -226,7 +226,7 @@ def _details() -> rx.Component:
     )
 
 
-@rx.page(route="/products/[product_id]", title="Product · ReUp", on_load=ProductState.load)
+@rx.page(route="/products/[product_id]", title=ProductState.page_title, on_load=ProductState.load)
 def product_page() -> rx.Component:
     return page_shell(
         rx.link("← Marketplace", href="/marketplace", size="2"),

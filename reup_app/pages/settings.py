@@ -3,29 +3,37 @@
 import reflex as rx
 
 from reup_app.components.forms import data_table, error_callout, field, notice_callout, select_field
-from reup_app.components.shell import page_shell
+from reup_app.components.shell import can, page_shell
 from reup_app.pages.login import recovery_codes_panel
-from reup_app.state.audit import AuditState
+from reup_app.state.audit import KIND_OPTIONS, AuditState
 from reup_app.state.settings import SettingsState as S
 from reup_app.state.team import TeamState as T
 
+# (label, href, action): a section shows only when the principal may perform its action (None: all)
 SECTIONS = [
-    ("Profile", "/settings/profile"),
-    ("Password", "/settings/password"),
-    ("Two-factor", "/settings/security"),
-    ("Team", "/settings/team"),
-    ("Audit trail", "/settings/audit"),
-    ("Notifications", "/settings/notifications"),
-    ("Integrations", "/settings/integrations"),
-    ("API", "/settings/api"),
+    ("Profile", "/settings/profile", None),
+    ("Password", "/settings/password", None),
+    ("Two-factor", "/settings/security", None),
+    ("Team", "/settings/team", "team.view"),
+    ("Audit trail", "/settings/audit", "audit.view"),
+    ("Notifications", "/settings/notifications", None),
+    ("Integrations", "/settings/integrations", "integration.manage"),
+    ("API", "/settings/api", "team.manage"),
 ]
 
 
+def _section_link(label: str, href: str, action: str | None) -> rx.Component:
+    link = rx.link(label, href=href, size="2", weight="medium")
+    allowed = can(action)
+    return link if allowed is None else rx.cond(allowed, link)
+
+
 def _layout(title: str, *children) -> rx.Component:
-    nav = rx.hstack(
-        *[rx.link(label, href=href, size="2", weight="medium") for label, href in SECTIONS],
-        spacing="4",
-        wrap="wrap",
+    nav = rx.el.nav(
+        *[_section_link(label, href, action) for label, href, action in SECTIONS],
+        display="flex",
+        gap="16px",
+        flex_wrap="wrap",
         margin_bottom="16px",
         aria_label="Settings sections",
     )
@@ -310,12 +318,16 @@ def settings_team() -> rx.Component:
 
 def _audit_row(e) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(e["when"]),
-        rx.table.cell(e["who"]),
+        rx.table.cell(e["when"], white_space="nowrap"),
+        rx.table.cell(rx.text(e["summary"], style={"wordBreak": "break-word"}), data_testid="audit-summary"),
         rx.table.cell(e["from"]),
-        rx.table.cell(e["action"]),
-        rx.table.cell(e["table"] + " #" + e["row"]),
-        rx.table.cell(rx.text(e["changes"], size="1", style={"wordBreak": "break-word"}), max_width="420px"),
+        rx.table.cell(
+            rx.cond(
+                AuditState.technical,
+                rx.text(e["table"] + " #" + e["row"] + " " + e["changes"], size="1", style={"wordBreak": "break-word"}),
+            ),
+            max_width="420px",
+        ),
     )
 
 
@@ -323,7 +335,9 @@ def _audit_row(e) -> rx.Component:
 def settings_audit() -> rx.Component:
     filters = rx.form(
         rx.hstack(
-            field("Table", "table_name", prefix="audit", required=False, placeholder="orders"),
+            select_field(
+                "Kind of record", "kind", [(v, label) for v, label in KIND_OPTIONS], default="all", prefix="audit"
+            ),
             select_field(
                 "Change",
                 "action",
@@ -341,13 +355,20 @@ def settings_audit() -> rx.Component:
         on_submit=AuditState.apply_filters,
         reset_on_submit=False,
     )
+    technical = rx.hstack(
+        rx.switch(checked=AuditState.technical, on_change=AuditState.set_technical, id="audit-technical"),
+        rx.el.label("Technical: show sessions, sign-in codes and bookkeeping rows", html_for="audit-technical"),
+        spacing="2",
+        align="center",
+    )
     return _layout(
         "Audit trail",
         rx.cond(AuditState.everything, rx.text("Platform admin: every business's changes.", size="2")),
         filters,
+        technical,
         error_callout(AuditState.error),
         rx.text(AuditState.total.to(str), " changes", size="2", data_testid="audit-total"),
-        data_table(["When", "Who", "From", "Change", "Record", "Fields"], AuditState.entries, _audit_row),
+        data_table(["When", "What happened", "From", "Details"], AuditState.entries, _audit_row),
         rx.hstack(
             rx.button("Previous", on_click=AuditState.go_to(AuditState.page - 1), disabled=AuditState.page <= 1),
             rx.text("Page ", AuditState.page.to(str), " of ", AuditState.pages.to(str)),

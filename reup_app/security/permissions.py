@@ -111,6 +111,8 @@ ADMIN_ONLY_ACTIONS = frozenset(
         "platform.audit.view",
         "platform.email.manage",
         "platform.jobs.manage",
+        "platform.metrics.view",
+        "platform.support.view",
         "user.disable",
     }
 )
@@ -128,12 +130,20 @@ ADMIN_OVERSIGHT_ACTIONS = frozenset(
 )
 
 
+# What a read-only principal (a platform admin's support view of a business) may do: look.
+READ_ONLY_ACTIONS = frozenset(
+    {"catalog.view", "order.view", "invoice.view", "dashboard.view", "notification.view", "team.view", "audit.view"}
+)
+
+
 def is_allowed(principal: Principal, action: str, entity_id: int | None) -> bool:
     if action not in ACTION_ROLES and action not in ADMIN_ONLY_ACTIONS:
         raise KeyError(f"unknown action {action!r}")
     if principal.is_system:
         return True
     if not principal.is_authenticated:
+        return False
+    if principal.read_only and action not in READ_ONLY_ACTIONS:
         return False
     if principal.is_platform_admin and (action in ADMIN_ONLY_ACTIONS or action in ADMIN_OVERSIGHT_ACTIONS):
         return True

@@ -15,6 +15,10 @@ class Principal:
     client_ip: str | None = None
     # "user" for people, "system" for background jobs and verified webhooks, "anonymous" for none.
     kind: str = "user"
+    # A platform admin's "view as business" (support): may read the entity's pages, never write.
+    # `permissions.is_allowed` refuses every action but READ_ONLY_ACTIONS and `db.unit_of_work`
+    # refuses any flush or bulk statement of a read-only principal.
+    read_only: bool = False
 
     @property
     def is_authenticated(self) -> bool:
@@ -26,6 +30,19 @@ class Principal:
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+
+def support_view(principal: Principal, entity_id: int) -> Principal:
+    """The read-only principal of platform admin `principal` viewing `entity_id` as support."""
+    return Principal(
+        user_id=principal.user_id,
+        entity_id=entity_id,
+        roles=frozenset({"viewer"}),
+        is_platform_admin=principal.is_platform_admin,
+        token_version=principal.token_version,
+        client_ip=principal.client_ip,
+        read_only=True,
+    )
 
 
 ANONYMOUS = Principal(user_id=None, kind="anonymous")

@@ -8,7 +8,9 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.services.identity import password_reset as password_reset_service
 from reup_app.services.identity import signup as signup_service
+from reup_app.services.identity import signup_checks
 from reup_app.services.identity import team as team_service
+from reup_app.services.identity.signup_checks import LICENSE_TYPE_CHOICES, STATE_CHOICES  # noqa: F401  (the page's choices)
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.route_args import route_arg
 
@@ -17,6 +19,7 @@ MAX_LICENSES_ON_FORM = 3
 
 class SignupState(AppState):
     error: str = ""
+    errors: dict[str, str] = {}  # field -> message, every problem of the last submit at once
     submitted_business: str = ""
 
     @rx.event
@@ -41,8 +44,11 @@ class SignupState(AppState):
             "full_name": form_text(form, "full_name", 255),
             "password": form_text(form, "password", 256, strip=False),
         }
-        if values["password"] != form_text(form, "password_again", 256, strip=False):
-            self.error = "The two passwords do not match."
+        checked = {**values, "password_again": form_text(form, "password_again", 256, strip=False)}
+        self.errors = await run_in_unit_of_work(None, signup_checks.signup_field_errors, checked, licenses)
+        if self.errors:
+            n = len(self.errors)
+            self.error = f"Please correct the {n} field{'s' if n > 1 else ''} marked below."
             return
         ip = self.router.session.client_ip or None
         try:
@@ -56,17 +62,30 @@ class SignupState(AppState):
     @rx.event
     def start_over(self):
         self.error = self.submitted_business = ""
+        self.errors = {}
 
 
 class PasswordResetState(AppState):
     error: str = ""
     notice: str = ""
     done: bool = False
+    invalid: str = ""  # the reset link is bad, expired or used: said before anything is typed
 
     @rx.event
     def load(self):
-        self.error = self.notice = ""
+        self.error = self.notice = self.invalid = ""
         self.done = False
+
+    @rx.event
+    async def load_reset(self):
+        """/reset-password/<code>: check the link first, as the invite page does."""
+        self.error = self.notice = self.invalid = ""
+        self.done = False
+        code = route_arg(self.router.url.path, "reset-password")
+        try:
+            await run_in_unit_of_work(None, password_reset_service.check_reset_code, code)
+        except ServiceError as err:
+            self.invalid = error_message(err)
 
     @rx.event
     async def request_reset(self, form: dict):

@@ -105,6 +105,8 @@ class AdminUsersState(AppState):
         if (denied := await self._gate(platform_admin=True)) is not None:
             return denied
         self.error = self.notice = ""
+        self.query = ""
+        await self._search()  # an empty query: the most recent accounts
 
     async def _search(self) -> None:
         try:

@@ -10,9 +10,12 @@ import reflex as rx
 from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
 from reup_app.services.audit import log_listing as log_listing_service
+from reup_app.services.audit.kinds import KINDS, kind_options
 from reup_app.state.base import AppState, error_message, form_text
 
 PAGE_SIZE = 50
+# (value, label) of the "kind of record" list; "" = every kind
+KIND_OPTIONS: list[list[str]] = [["all", "Every kind of record"]] + [[v, label] for v, label in kind_options()]
 
 
 def _day(value: str, field: str) -> datetime | None:
@@ -29,7 +32,8 @@ class AuditState(AppState):
     total: int = 0
     page: int = 1
     pages: int = 1
-    table_name: str = ""
+    kind: str = ""
+    technical: bool = False  # show session, token and bookkeeping rows too
     action: str = ""
     since: str = ""
     until: str = ""
@@ -46,7 +50,8 @@ class AuditState(AppState):
         try:
             result = await self._call(
                 log_listing_service.list_audit,
-                table_name=self.table_name or None,
+                kind=self.kind or None,
+                technical=self.technical,
                 action=self.action or None,
                 since=since,
                 until=until + timedelta(days=1) if until else None,
@@ -62,7 +67,8 @@ class AuditState(AppState):
             {
                 "id": str(e.id),
                 "when": format_datetime(e.occurred_at),
-                "who": e.actor_email or "system",
+                "summary": e.summary,
+                "who": e.actor_name or e.actor_email or "ReUp (system)",
                 "from": e.client_ip or "",
                 "action": e.action,
                 "table": e.table_name,
@@ -83,7 +89,8 @@ class AuditState(AppState):
 
     @rx.event
     async def apply_filters(self, form: dict):
-        self.table_name = form_text(form, "table_name", 64)
+        kind = form_text(form, "kind", 32)
+        self.kind = kind if kind in KINDS else ""
         action = form_text(form, "action", 16)
         self.action = action if action in ("insert", "update", "delete") else ""
         self.since, self.until = form_text(form, "since", 10), form_text(form, "until", 10)
@@ -95,4 +102,10 @@ class AuditState(AppState):
         if not isinstance(page, int) or page < 1 or page > self.pages:
             return
         self.page = page
+        await self._reload()
+
+    @rx.event
+    async def set_technical(self, value: bool):
+        self.technical = bool(value)
+        self.page = 1
         await self._reload()

@@ -21,7 +21,8 @@ from reup_app.db import run_in_unit_of_work
 from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.realtime.registry import remember_session
 from reup_app.security import tickets
-from reup_app.security.principal import ANONYMOUS, Principal
+from reup_app.security.permissions import is_allowed
+from reup_app.security.principal import ANONYMOUS, Principal, support_view
 from reup_app.security.ticket_links import (
     GRANT_PURPOSE,
     RESTORE_PURPOSE,
@@ -36,6 +37,7 @@ from reup_app.security.tokens import TokenExpired
 from reup_app.services.identity import auth as auth_service
 from reup_app.services.identity import browser_sessions as browser_sessions_service
 from reup_app.services.identity import sign_in as sign_in_service
+from reup_app.services.identity import support_view as support_service
 from reup_app.state.base import AppState, error_message, form_text, session_state
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,28 @@ def login_redirect(path: str) -> EventSpec:
     return rx.redirect(f"/login?next={quote(nxt)}" if nxt else "/login")
 
 
+# Actions navigation links depend on (components/shell.py NAV_LINKS, settings sections).
+NAV_ACTIONS = (
+    "order.view",
+    "dashboard.view",
+    "cart.manage",
+    "catalog.manage",
+    "inventory.manage",
+    "pricing.manage",
+    "integration.manage",
+    "team.view",
+    "audit.view",
+    "platform.jobs.manage",
+)
+
+
+def nav_actions_for(p: Principal) -> list[str]:
+    """The NAV_ACTIONS `p` may perform on its own business (security.permissions decides); a platform
+    admin signed in for no business gets only the console's."""
+    actions = [a for a in NAV_ACTIONS if p.entity_id is not None or a.startswith("platform.")]
+    return [a for a in actions if p.is_authenticated and is_allowed(p, a, p.entity_id)]
+
+
 @session_state
 class AuthState(AppState):
     _access_token: str = ""
@@ -114,9 +138,16 @@ class AuthState(AppState):
     # this tab's browser session: the hash of its session cookie's family id (ticket_links.session_binding);
     # display tickets issued from this tab need a cookie of that family
     _browser_session: str = ""
+    # support view ("view as business"): the viewed entity (0: none); see start_support_view
+    _support_entity: int = 0
+    support_view_of: str = ""  # the viewed business's name, shown in the header banner
+    # the NAV_ACTIONS the principal may perform on its own business (security.permissions decides);
+    # navigation shows a link only when its action is here. Display only: every page still gates.
+    allowed_actions: list[str] = []
 
     signed_in: bool = False
-    display_name: str = ""
+    display_name: str = ""  # the e-mail address signed in with
+    user_name: str = ""  # the person's full name (header)
     business_name: str = ""
     role: str = ""
     # "wholesaler" / "retailer" / "both" for the business acted for ("" signed out or platform admin);
@@ -143,9 +174,11 @@ class AuthState(AppState):
     def _clear(self) -> None:
         self._access_token = self._refresh_token = self._challenge = self._pending_email = ""
         self._challenge_hash = self._codes_sealed = self._browser_session = ""
-        self._enrol_user_id = 0
+        self._enrol_user_id = self._support_entity = 0
+        self.support_view_of = ""
+        self.allowed_actions = []
         self.signed_in = self.is_platform_admin = False
-        self.display_name = self.business_name = self.role = self.entity_kind = ""
+        self.display_name = self.user_name = self.business_name = self.role = self.entity_kind = ""
         self.step = "password"
         self.enrol_image_url = self.recovery_image_url = self.recovery_download_url = ""
 
@@ -162,12 +195,14 @@ class AuthState(AppState):
         self.signed_in = True
         self.login_error = ""
         self.display_name = result.email or ""
+        self.user_name = result.full_name or result.email or ""
         self.entity_kind = result.entity_kind or ""
         self.is_platform_admin = bool(result.principal and result.principal.is_platform_admin)
         current = next((e for e in result.entities if e.entity_id == result.entity_id), None)
         self.business_name = current.name if current else ("ReUp platform" if result.entity_id is None else "")
         self.role = current.role if current else ("platform admin" if result.entity_id is None else "")
         p = result.principal
+        self._set_allowed(p)
         self._remember_live(p)
         if not cookie or p is None:
             return None
@@ -207,6 +242,34 @@ class AuthState(AppState):
         remember_session(self.router.session.client_token or "", principal)
 
     async def _current_principal(self) -> Principal:
+        """The acting principal: the signed-in user's, or in a support view ("view as business",
+        platform admins only) its read-only principal for the viewed business."""
+        principal = await self._base_principal()
+        if self._support_entity and principal.is_platform_admin and principal.entity_id is None:
+            return support_view(principal, self._support_entity)
+        if self._support_entity:
+            self._support_entity, self.support_view_of = 0, ""
+        return principal
+
+    def _set_allowed(self, principal: Principal | None) -> None:
+        """What navigation shows: the NAV_ACTIONS `principal` may perform on its own business."""
+        self.allowed_actions = nav_actions_for(principal if principal is not None else ANONYMOUS)
+
+    async def _end_support(self) -> None:
+        """Leave a support view: back to the platform admin's own principal (the row is closed)."""
+        base = await self._base_principal()
+        self._support_entity, self.support_view_of = 0, ""
+        self.entity_kind, self.role, self.business_name = "", "platform admin", "ReUp platform"
+        self._set_allowed(base)
+        if base.is_platform_admin:
+            await run_in_unit_of_work(base, support_service.end_support_view, base)
+
+    @rx.event
+    async def end_support_view(self):
+        await self._end_support()
+        return rx.redirect("/admin/support")
+
+    async def _base_principal(self) -> Principal:
         """Resolve the access token; refresh it silently when it has expired."""
         if not self._access_token:
             return ANONYMOUS
@@ -349,7 +412,7 @@ class AuthState(AppState):
     @rx.event
     async def logout(self):
         """Sign out everywhere: every tab of this user loses access within the heartbeat period."""
-        principal = await self._current_principal()
+        principal = await self._base_principal()
         raw, access = self._refresh_token, self._access_token
         self._clear()
         self._remember_live(None)  # this tab is a visitor's now: public pushes only

@@ -80,6 +80,13 @@ def reorder_notice(result: reordering_service.ReorderResult) -> str:
 @live_listener
 class OrderDetailState(AppState):
     order: dict[str, str] = {}
+
+    @rx.var
+    def page_title(self) -> str:
+        """The browser tab names the order."""
+        number = self.order.get("number", "")
+        return f"Order {number} · ReUp" if number else "Order · ReUp"
+
     lines: list[dict[str, str]] = []
     events: list[dict[str, str]] = []
     thread: list[dict[str, str]] = []

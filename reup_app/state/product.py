@@ -48,6 +48,13 @@ def product_view(p: detail_service.ProductDetail) -> dict[str, str]:
 @live_listener
 class ProductState(AppState):
     product: dict[str, str] = {}
+
+    @rx.var
+    def page_title(self) -> str:
+        """The browser tab names the product."""
+        name = self.product.get("name", "")
+        return f"{name} · ReUp" if name else "Product · ReUp"
+
     lots: list[dict[str, str]] = []
     available: str = ""
     in_stock: bool = False

@@ -24,6 +24,7 @@ class SellerPricingState(AppState):
     error: str = ""
     notice: str = ""
     loaded: bool = False
+    row_errors: dict[str, str] = {}  # product id -> why its typed tier price was not saved
 
     async def _run(self, fn, *args: Any, **kw: Any) -> Any:
         """Call a service; on failure show its message (in `error`) and return None."""
@@ -96,7 +97,7 @@ class SellerPricingState(AppState):
     async def select_tier(self, tier_id: str):
         if tier_id not in {t["id"] for t in self.tiers}:
             return
-        self.selected_tier = tier_id
+        self.selected_tier, self.row_errors, self.error = tier_id, {}, ""
         await self._load_tier_products()
 
     @rx.event
@@ -107,12 +108,16 @@ class SellerPricingState(AppState):
         row = next((r for r in self.tier_products if r["id"] == str(pid)), None)
         if row is None or row["tier_price"] == value.strip():
             return
-        price = await self._run(price_tiers.set_tier_price, int(self.selected_tier), pid, value.strip()[:20])
+        typed = value.strip()[:20]
+        price = await self._run(price_tiers.set_tier_price, int(self.selected_tier), pid, typed)
         if self.error:
-            message = self.error
-            await self._load_tier_products()  # show the stored price again next to the error
-            self.error = message
+            # keep what was typed in the field, with the reason next to it; no stale confirmation
+            self.row_errors = {**self.row_errors, str(pid): self.error}
+            self.tier_products = [{**r, "tier_price": typed} if r["id"] == str(pid) else r for r in self.tier_products]
+            self.notice = ""
             return
+        self.row_errors = {k: v for k, v in self.row_errors.items() if k != str(pid)}
+        self.error = next(iter(self.row_errors.values()), "")  # an earlier row may still be wrong
         self.notice = (
             f"{row['name']}: {fmt.money(price)} in {self.selected_tier_name}."
             if price is not None

@@ -63,8 +63,44 @@ def test_signup_handler_names_the_problem_and_creates_nothing(session, override,
     tag = uuid.uuid4().hex[:8]
     state = SignupState()
     asyncio.run(state.submit(_signup_form(tag, **override)))
-    assert message.lower() in state.error.lower() and state.submitted_business == ""
+    shown = " ".join([state.error, *state.errors.values()])
+    assert message.lower() in shown.lower() and state.submitted_business == ""
     assert session.exec(select(Entity).where(Entity.name == f"Handler Test {tag}")).first() is None
+
+
+def test_signup_shows_every_error_at_once_next_to_its_field(session):
+    tag = uuid.uuid4().hex[:8]
+    state = SignupState()
+    form = _signup_form(
+        tag, business_name="", email="not-an-email", password_again="different-2026-x", license_state_1="ZZ"
+    )
+    asyncio.run(state.submit(form))
+    assert set(state.errors) == {"business_name", "email", "password_again", "license_1"}
+    assert "US state" in state.errors["license_1"] and "do not match" in state.errors["password_again"]
+    assert state.error == "Please correct the 4 fields marked below."
+    asyncio.run(state.submit(_signup_form(tag)))  # corrected: the old errors go
+    assert state.errors == {} and state.error == "" and state.submitted_business == f"Handler Test {tag}"
+
+
+def test_reset_page_says_a_bad_code_is_bad_before_anything_is_typed(session):
+    from reup_app.state.accounts import PasswordResetState
+    from tests.integration.statekit import Tab, run
+
+    tab = Tab().at("/reset-password/not-a-real-code")
+    state = tab.state(PasswordResetState)
+    run(state.load_reset())
+    assert "invalid, expired or already used" in state.invalid
+
+    from reup_app.services.identity.password_reset import request_password_reset
+    from tests.identity_support import link_token, uow
+
+    user = make_user(session)
+    with uow() as s:
+        request_password_reset(s, user.email)
+    good = link_token(session, user.email, "reset-password")
+    tab.at(f"/reset-password/{good}")
+    run(state.load_reset())
+    assert state.invalid == ""
 
 
 def test_signup_handler_survives_garbage_arguments():

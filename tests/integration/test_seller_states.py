@@ -148,9 +148,12 @@ def test_pricing_handlers(engine, session, monkeypatch, unique):
     run(st.create_tier({"name": f"Gold {unique}"}))
     assert st.selected_tier and st.tier_products[0]["tier_price"] == ""
     run(st.set_tier_price(str(product.id), "nope"))
-    assert "not a valid amount" in st.error and st.tier_products[0]["tier_price"] == ""
+    # what was typed stays in the field, with the reason next to it, and no stale confirmation
+    assert "not a valid amount" in st.error and st.tier_products[0]["tier_price"] == "nope"
+    assert "not a valid amount" in st.row_errors[str(product.id)] and st.notice == ""
     run(st.set_tier_price(str(product.id), "8.5"))
-    assert st.error == "" and st.tier_products[0]["tier_price"] == "8.50"
+    assert st.error == "" and st.tier_products[0]["tier_price"] == "8.50" and st.row_errors == {}
+    assert "$8.50" in st.notice  # the save is confirmed
     assert [c["id"] for c in st.customers] == [str(buyer.id)]
     run(st.assign(str(stranger.id), st.selected_tier))
     assert st.error == "That customer was not found."

@@ -49,6 +49,8 @@ ADMIN_ONLY = {
     "platform.audit.view",
     "platform.email.manage",
     "platform.jobs.manage",
+    "platform.metrics.view",
+    "platform.support.view",
     "user.disable",
 }
 ADMIN_OVERSIGHT = {"order.view", "invoice.view", "dashboard.view", "team.view", "audit.view", "integration.manage"}
@@ -212,3 +214,14 @@ def test_multiple_roles_union():
     p = Principal(user_id=1, entity_id=OWN, roles=frozenset({"buyer", "fulfillment"}), token_version=1)
     assert is_allowed(p, "order.place", OWN) and is_allowed(p, "order.ship", OWN)
     assert not is_allowed(p, "catalog.manage", OWN)
+
+
+def test_read_only_support_principal_may_only_look():
+    from reup_app.security.principal import support_view
+
+    admin = Principal(user_id=1, is_platform_admin=True)
+    viewer = support_view(admin, 7)
+    assert viewer.read_only and viewer.entity_id == 7
+    for action in list(permissions.ACTION_ROLES) + list(permissions.ADMIN_ONLY_ACTIONS):
+        expected = action in permissions.READ_ONLY_ACTIONS
+        assert permissions.is_allowed(viewer, action, 7) is expected, action

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,8 @@ from reup_app.models import AuditLog, User
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
+from reup_app.services.audit import describe
+from reup_app.services.audit.kinds import BUSINESS_TABLES, is_technical, tables_of
 from reup_app.services.audit.trail import ACTIONS
 
 
@@ -24,6 +26,7 @@ class AuditEntry:
     occurred_at: datetime
     actor_user_id: int | None
     actor_email: str | None
+    actor_name: str | None
     actor_entity_id: int | None
     subject_entity_id: int | None
     client_ip: str | None
@@ -31,6 +34,8 @@ class AuditEntry:
     table_name: str
     row_id: str
     changes: dict[str, Any]
+    summary: str = ""  # the change in the business's words, actor first
+    technical: bool = False  # session/token/bookkeeping rows (hidden unless asked for)
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,15 @@ def list_audit(
     until: datetime | None = None,
     page: int = 1,
     page_size: int = 50,
+    kind: str | None = None,
+    technical: bool = False,
 ) -> AuditPage:
     """The audit trail, newest first.
 
     Entity owners/admins ("audit.view") see their own entity's trail (`entity_id` defaults to the
     principal's entity); platform admins see any entity's, or everything when `entity_id` is None.
+    `kind` (audit.kinds.KINDS) narrows to one kind of record; without `technical` (or an explicit
+    `table_name`) session, token and bookkeeping rows are left out. Each entry has a `summary`.
     """
     if entity_id is None and principal.is_platform_admin:
         authorize(principal, "platform.audit.view", None)
@@ -92,17 +101,23 @@ def list_audit(
     since, until = _aware(since, "since"), _aware(until, "until")
 
     conds = _conditions(entity_id, table_name, action, actor_user_id, row_id, since, until)
+    if kind:
+        conds.append(col(AuditLog.table_name).in_(tables_of(kind)))
+    elif not technical and not table_name:
+        conds.append(col(AuditLog.table_name).in_(sorted(BUSINESS_TABLES)))
 
     total = session.execute(select(func.count()).select_from(AuditLog).where(*conds)).scalar_one()
     q = (
-        select(AuditLog, col(User.email))
+        select(AuditLog, col(User.email), col(User.full_name))
         .outerjoin(User, col(User.id) == col(AuditLog.actor_user_id))
         .where(*conds)
         .order_by(col(AuditLog.occurred_at).desc(), col(AuditLog.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    items = [_entry(row, email) for row, email in session.execute(q).all()]
+    items = [_entry(row, email, name) for row, email, name in session.execute(q).all()]
+    look = describe.lookups(session, items)
+    items = [_summarised(e, look) for e in items]
     return AuditPage(items=items, total=int(total), page=page, page_size=page_size)
 
 
@@ -134,7 +149,13 @@ def _conditions(
     return conds
 
 
-def _entry(row: AuditLog, email: str | None) -> AuditEntry:
+def _summarised(e: AuditEntry, look: Any) -> AuditEntry:
+    who = e.actor_name or e.actor_email or ("ReUp (system)" if e.actor_user_id is None else f"User #{e.actor_user_id}")
+    text = f"{who} {describe.sentence(e, look)}"
+    return replace(e, summary=text, technical=is_technical(e.table_name))
+
+
+def _entry(row: AuditLog, email: str | None, name: str | None = None) -> AuditEntry:
     try:
         changes = json.loads(row.changes)
     except ValueError:
@@ -144,6 +165,7 @@ def _entry(row: AuditLog, email: str | None) -> AuditEntry:
         occurred_at=row.occurred_at,
         actor_user_id=row.actor_user_id,
         actor_email=email,
+        actor_name=name,
         actor_entity_id=row.actor_entity_id,
         subject_entity_id=row.subject_entity_id,
         client_ip=row.client_ip,

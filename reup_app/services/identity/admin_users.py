@@ -25,6 +25,7 @@ from reup_app.services.identity.common import (
 from reup_app.services.notifications.email import send_email
 
 MAX_RESULTS = 50
+RECENT = 25
 
 __all__ = ["UserSummary", "admin_reset_mfa", "disable_user", "enable_user", "search_users"]
 
@@ -41,9 +42,13 @@ class UserSummary:
 
 
 def search_users(session: Session, principal: Principal, query: str) -> list[UserSummary]:
-    """Accounts whose e-mail or name contains `query` (at least 3 characters)."""
+    """Accounts whose e-mail or name contains `query` (at least 3 characters); an empty query
+    lists the most recently created accounts (what the users page opens with)."""
     authorize(principal, "user.disable", None)
     text = " ".join(query.split()) if isinstance(query, str) else ""
+    if text == "":
+        recent = select(User).order_by(col(User.created_at).desc(), col(User.id).desc()).limit(RECENT)
+        return _summaries(session, list(session.exec(recent).all()))
     if len(text) < 3 or len(text) > 255:
         raise ValidationError("Type at least 3 characters of an e-mail address or name.", field="query")
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -53,6 +58,10 @@ def search_users(session: Session, principal: Principal, query: str) -> list[Use
         .order_by(User.email)
         .limit(MAX_RESULTS)
     ).all()
+    return _summaries(session, list(users))
+
+
+def _summaries(session: Session, users: list[User]) -> list[UserSummary]:
     ids = [u.id for u in users]
     roles: dict[int, list[str]] = {}
     if ids:

@@ -79,6 +79,7 @@ class LoginResult:
     entities: tuple[EntityChoice, ...] = ()  # the user's businesses, for an entity switcher
     email: str | None = None
     entity_kind: str | None = None  # "retailer" | "wholesaler" | None (platform)
+    full_name: str | None = None  # shown in the header
 
     @property
     def ok(self) -> bool:
@@ -139,6 +140,7 @@ def _issue(
         entities=entity_choices(session, user.id),
         email=user.email,
         entity_kind=(entity.kind if entity is not None else None),
+        full_name=user.full_name,
         **extra,
     )
 

@@ -115,9 +115,20 @@ def request_password_reset(session: Session, email: str, *, client_ip: str | Non
     )
 
 
+RESET_LINK_INVALID = "This password reset link is invalid, expired or already used. Please request a new one."
+
+
+def check_reset_code(session: Session, token: str) -> None:
+    """ValidationError unless `token` is a usable reset link (the page says so before any typing)."""
+    ott = find_one_time_token(session, token, OneTimeTokenPurpose.PASSWORD_RESET, message=RESET_LINK_INVALID)
+    user = session.get(User, ott.user_id)
+    if user is None or not user.is_active or user.email != ott.email:
+        raise ValidationError(RESET_LINK_INVALID, field="token")
+
+
 def reset_password(session: Session, token: str, new_password: str) -> None:
     """Set a new password from a reset link; signs out every session of the account."""
-    message = "This password reset link is invalid, expired or already used. Please request a new one."
+    message = RESET_LINK_INVALID
     ott = find_one_time_token(session, token, OneTimeTokenPurpose.PASSWORD_RESET, lock=True, message=message)
     user = session.exec(select(User).where(User.id == ott.user_id).with_for_update()).first()
     if user is None or not user.is_active or user.email != ott.email:
