@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from reup_app.db import run_in_unit_of_work
+from reup_app.db import run_in_unit_of_work, run_read_only
 from reup_app.errors import ServiceError
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
@@ -55,6 +55,12 @@ class AppState(rx.State):
         """Run a service function in a unit of work on a worker thread (DB calls block)."""
         p = principal if principal is not None else await self._principal()
         return await run_in_unit_of_work(p, fn, p, *args, **kw)
+
+    async def _read(self, fn: Callable[..., T], *args: Any, principal: Principal | None = None, **kw: Any) -> T:
+        """Like `_call` for a service function that only reads (catalog, product page, dashboard,
+        order list): a read-only unit of work, served by a read replica when one is usable."""
+        p = principal if principal is not None else await self._principal()
+        return await run_read_only(p, fn, p, *args, **kw)
 
     async def _gate(self, action: str | None = None, *, kind: str | None = None, platform_admin: bool = False) -> Any:
         """The one page guard (call first in a protected page's on_load; return what it returns
