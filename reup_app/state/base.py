@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -99,6 +100,9 @@ def error_message(err: Exception, failed: str | None = None) -> str:
     """
     if isinstance(err, ServiceError):
         return str(err)
+    error_id = uuid.uuid4().hex[:10]  # in the log line and the message, so support can find it
     if failed:
-        log.exception("%s failed", failed)
-    return "Something went wrong on our side. Please try again."
+        log.exception("%s failed [error_id=%s]", failed, error_id)
+    else:
+        log.warning("unexpected %s [error_id=%s]", type(err).__name__, error_id)
+    return f"Something went wrong on our side. Please try again. (Error id {error_id})"
