@@ -113,22 +113,27 @@ class Server:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        child = _children.pop(self.name + str(self.port), None)
-        if child is not None and child.pid == pid:  # ours: reap it (a zombie still answers kill 0)
-            try:
-                child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-            return
         deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            if time.time() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                deadline = time.time() + 10
+            time.sleep(0.05)
+        _children.pop(self.name + str(self.port), None)
+
+
+def _alive(pid: int) -> bool:
+    """False once the process is gone or a zombie (reaped here when it is our child)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def _user() -> str:

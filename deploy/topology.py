@@ -85,7 +85,7 @@ class Topology:
         return self.base_port + i
 
     def _spawn(self, name: str, args: list[str], **kw) -> subprocess.Popen:
-        log = open(self.base / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        log = open(self.base / f"{name}.log", "ab")
         p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, **kw)
         self.procs[name] = p
         return p
@@ -158,28 +158,37 @@ class Topology:
         self.start_nginx()
         self.save()
 
-    def signal(self, name: str, sig: int) -> None:
-        p = self.procs.get(name)
-        if p is not None and p.poll() is None:
-            os.killpg(p.pid, sig)
-
     def stop_proc(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Send `sig` to the process group (SIGKILL: a crash), wait up to `timeout`, then SIGKILL."""
         p = self.procs.pop(name, None)
         if p is None or p.poll() is not None:
             return
+        self._signal_group(p, sig)
+        self._reap(p, timeout)
+
+    @staticmethod
+    def _signal_group(p: subprocess.Popen, sig: int) -> None:
         try:
             os.killpg(p.pid, sig)
-            p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
         except ProcessLookupError:
             pass
 
-    def stop(self) -> None:
-        for name in [n for n in self.procs if n != "redis"]:
-            self.stop_proc(name, timeout=10)
-        self.stop_proc("redis")
+    def _reap(self, p: subprocess.Popen, timeout: float) -> None:
+        try:
+            p.wait(max(0.1, timeout))
+        except subprocess.TimeoutExpired:
+            self._signal_group(p, signal.SIGKILL)
+            p.wait()
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM everything at once, SIGKILL what is left after `timeout`, then the databases."""
+        procs = list(self.procs.values())
+        self.procs.clear()
+        for p in procs:
+            self._signal_group(p, signal.SIGTERM)
+        deadline = time.time() + timeout
+        for p in procs:
+            self._reap(p, deadline - time.time())
         mariadb_pair.stop(self.base / "mysql", kill=True)
 
     def save(self) -> None:
