@@ -5,6 +5,7 @@ import reflex as rx
 from reup_app import pages  # noqa: F401  (registers routes)
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
+from reup_app.components.reconnecting import reconnecting_overlay
 from reup_app.jobs.embedded import embedded_worker_task
 from reup_app.realtime.hub import push_hub_task
 from reup_app.services.audit.trail import install_audit_listener
@@ -16,6 +17,7 @@ install_audit_listener()  # every write through the app is audited (the ORM list
 app = rx.App(
     api_transformer=[build_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
+    overlay_component=reconnecting_overlay(),  # "Reconnecting…", never Reflex's raw connection error
 )
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)
