@@ -121,10 +121,11 @@ class Topology:
     def start_worker(self, i: int) -> None:
         self._spawn(f"worker{i}", [sys.executable, "-m", "reup_app.cli", "worker"], env=self.env())
 
-    def nginx_conf(self) -> Path:
+    def nginx_conf(self, upstreams: int | None = None) -> Path:
         template = (ROOT / "deploy" / "nginx" / "reup-loopback.conf").read_text()
         servers = "\n".join(
-            f"        server 127.0.0.1:{self.app_port(i)} max_fails=1 fail_timeout=3s;" for i in range(self.apps)
+            f"        server 127.0.0.1:{self.app_port(i)} max_fails=1 fail_timeout=3s;"
+            for i in range(upstreams or self.apps)
         )
         conf = (
             template.replace("@PREFIX@", str(self.base / "nginx"))
@@ -142,6 +143,13 @@ class Topology:
         conf = self.nginx_conf()
         self._spawn("nginx", [nginx, "-p", str(self.base / "nginx"), "-c", str(conf), "-g", "daemon off;"])
         _wait_http(f"http://127.0.0.1:{self.port}/api/health/ready", 30)
+
+    def set_upstreams(self, n: int) -> None:
+        """Send traffic to the first `n` app instances only (nginx reloads its config gracefully)."""
+        conf = self.nginx_conf(n)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        subprocess.run([nginx, "-p", str(self.base / "nginx"), "-c", str(conf), "-s", "reload"], check=True)
+        time.sleep(1.0)
 
     # --- whole topology ---
     def start(self) -> None:

@@ -17,8 +17,9 @@ install_audit_listener()  # every write through the app is audited (the ORM list
 app = rx.App(
     api_transformer=[build_api(), security_headers],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
-    overlay_component=reconnecting_overlay(),  # "Reconnecting…", never Reflex's raw connection error
 )
+# While the WebSocket is down: "Reconnecting…", never Reflex's raw connection-error toast.
+app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_overlay() if stateful else None
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)
 # The embedded default (no Redis, REUP_EMBEDDED_WORKER=1): the job worker runs in this process.
