@@ -118,6 +118,9 @@ class Topology:
         if wait:
             _wait_http(f"http://127.0.0.1:{port}/api/health/ready", 120)
 
+    def wait_ready(self, i: int, timeout: float = 120) -> None:
+        _wait_http(f"http://127.0.0.1:{self.app_port(i)}/api/health/ready", timeout)
+
     def start_worker(self, i: int) -> None:
         self._spawn(f"worker{i}", [sys.executable, "-m", "reup_app.cli", "worker"], env=self.env())
 

@@ -63,6 +63,9 @@ def build_engine(url: str, ssl_ca: str | None = None, connect_timeout: int | Non
     return engine
 
 
+db_replicas.set_engine_builder(build_engine)
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     s = get_settings()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -104,11 +105,17 @@ class ReplicaSet:
         return None
 
 
+# reup_app.db registers its engine factory here at import (db imports this module, not the reverse).
+_engine_builder: list[Callable[..., Engine]] = []
+
+
+def set_engine_builder(build: Callable[..., Engine]) -> None:
+    _engine_builder[:] = [build]
+
+
 @lru_cache(maxsize=16)
 def replica_engine(url: str) -> Engine:
-    from reup_app.db import build_engine  # db imports this module; build_engine is defined there
-
-    return build_engine(url, get_settings().db_ssl_ca, connect_timeout=REPLICA_CONNECT_TIMEOUT)
+    return _engine_builder[0](url, get_settings().db_ssl_ca, connect_timeout=REPLICA_CONNECT_TIMEOUT)
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,9 @@ from deploy.topology import Topology
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
 
 PORT = int(os.environ.get("REUP_TEST_PORT", "3170"))
+MYSQL_PORT = int(os.environ.get("REUP_TOPOLOGY_MYSQL_PORT", "13330")) + 10
+REDIS_PORT = int(os.environ.get("REUP_TOPOLOGY_REDIS_PORT", "16380"))
+CHROMIUM = os.environ.get("REUP_CHROMIUM", "/usr/bin/chromium")
 BUILD = Path(__file__).resolve().parents[2] / ".web" / "build" / "client"
 INITIAL = Decimal("100000")
 
@@ -43,7 +46,14 @@ if not BUILD.exists():
 
 @pytest.fixture(scope="module")
 def topo(tmp_path_factory):
-    t = Topology(tmp_path_factory.mktemp("topology"), apps=2, port=PORT, base_port=PORT + 1)
+    t = Topology(
+        tmp_path_factory.mktemp("topology"),
+        apps=2,
+        port=PORT,
+        base_port=PORT + 1,
+        mysql_port=MYSQL_PORT,
+        redis_port=REDIS_PORT,
+    )
     try:
         t.start()
         yield t
@@ -140,6 +150,37 @@ def _leader_pid(t: Topology) -> int:
     raise AssertionError(f"lease owner {owner} is not one of our workers")
 
 
+def _browser_sees_reconnecting(t: Topology) -> None:
+    """A real Chromium tab through nginx: while no instance answers it shows the plain
+    "Reconnecting" banner (never Reflex's raw connection error), and resumes by itself."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from reup_app.components.reconnecting import RECONNECTING_TEXT
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        try:
+            page = browser.new_page(base_url=f"http://localhost:{PORT}")
+            page.set_default_timeout(30000)
+            page.goto("/marketplace")
+            expect(page.get_by_test_id("result-count")).to_be_visible()
+            banner = page.locator("#reup-reconnecting")
+            expect(banner).to_be_hidden()
+            for i in range(t.apps):  # every instance restarting at once (a full deploy)
+                t.stop_proc(f"app{i}", signal.SIGTERM)
+            expect(banner).to_be_visible()
+            expect(banner).to_have_text(RECONNECTING_TEXT)
+            assert "Cannot connect to server" not in page.content()
+            for i in range(t.apps):
+                t.start_app(i, wait=False)
+            expect(banner).to_be_hidden(timeout=120000)
+            expect(page.get_by_test_id("result-count")).to_be_visible()
+        finally:
+            browser.close()
+    for i in range(t.apps):
+        t.wait_ready(i)
+
+
 def _setup_market(engine):
     from sqlmodel import Session
 
@@ -195,6 +236,7 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
         all_tabs_answer()
         topo.start_app(1)
         progress("app instances")
+        _browser_sees_reconnecting(topo)
 
         topo.primary.stop()  # MySQL down ...
         time.sleep(3)
