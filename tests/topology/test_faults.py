@@ -158,7 +158,11 @@ def _browser_sees_reconnecting(t: Topology) -> None:
     from reup_app.components.reconnecting import RECONNECTING_TEXT
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP localhost 127.0.0.1"],
+            headless=True,
+        )
         try:
             page = browser.new_page(base_url=f"http://localhost:{PORT}")
             page.set_default_timeout(30000)
