@@ -76,7 +76,7 @@ class Browser(FastHttpUser):
     """A signed-in session on the catalog: WebSocket event round trips plus page/API requests."""
 
     wait_time = between(1, 3)
-    weight = 0  # set by the runner (fixed counts per class)
+    fixed_count = 1  # set per phase by run_phase
 
     def on_start(self) -> None:
         i = CFG["next_browser"] = CFG.get("next_browser", 0) + 1
@@ -106,7 +106,7 @@ class Buyer(FastHttpUser):
     """A retailer ordering one unit at a time."""
 
     wait_time = between(0.5, 1.5)
-    weight = 0
+    fixed_count = 1
 
     def on_start(self) -> None:
         i = CFG["next_buyer"] = CFG.get("next_buyer", 0) + 1
@@ -171,7 +171,8 @@ def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: f
     runner = env.create_local_runner()
     apps = [psutil.Process(topo.procs[f"app{i}"].pid) for i in range(topo.apps)]
     rate = min(50.0, max(5.0, sessions / 20))
-    runner.start({"Browser": sessions, "Buyer": buyers}, spawn_rate=rate)  # type: ignore[arg-type]
+    Browser.fixed_count, Buyer.fixed_count = sessions, buyers
+    runner.start(sessions + buyers, spawn_rate=rate)
     ramp = (sessions + buyers) / rate + 10
     gevent.sleep(ramp)  # everyone signed in before measuring
     SAMPLES.clear()
