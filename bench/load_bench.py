@@ -184,7 +184,7 @@ def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: f
     snapshot = {k: list(v) for k, v in SAMPLES.items()}
     failures = dict(FAILURES)
     cpu = {p.pid: (_cpu(p) - cpu0[p.pid]) / elapsed * 100 for p in apps}
-    runner.quit()
+    gevent.spawn(runner.quit).join(timeout=15)  # users stuck in a socket read are abandoned
     total_ok = sum(len(v) for v in snapshot.values())
     total_err = sum(failures.values())
     return {
@@ -195,7 +195,7 @@ def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: f
         "throughput": total_ok / elapsed,
         "error_rate": total_err / max(1, total_ok + total_err),
         "cpu": cpu,
-        "machine_cpu": psutil.cpu_percent(interval=None),
+        "load_average": psutil.getloadavg()[0],
     }
 
 
@@ -221,6 +221,7 @@ def report(r: dict) -> None:
             )
     print(f"  throughput {r['throughput']:.1f} requests/s; error rate {r['error_rate']:.4%} {r['failures'] or ''}")
     print("  app instance CPU (% of one core): " + ", ".join(f"{c:.0f}%" for c in r["cpu"].values()))
+    print(f"  machine load average (1 min): {r['load_average']:.1f} on {psutil.cpu_count()} cores", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,7 @@ class Tab:
     def close(self) -> None:
         if self.ws is not None:
             try:
-                self.ws.close()
+                self.ws.shutdown()  # drop the socket; no close handshake to wait for
             except Exception:
                 pass
         self.ws = None
