@@ -225,10 +225,32 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"smtp:            {'set' if settings.smtp_url else 'not set (the sender job logs e-mails)'}",
         f"proxy hops:      {settings.trusted_proxy_hops} (X-Forwarded-For {'trusted' if settings.trusted_proxy_hops else 'ignored'})",
     ]
+    if settings.database_replica_urls:
+        lines.append(
+            f"read replicas:   {len(settings.database_replica_urls)} (max lag {settings.replica_max_lag_seconds:g} s)"
+        )
     print("\n".join(lines))
     settings.validate_for_production()  # SettingsError -> one line on stderr, exit 1
+    if getattr(args, "probe", False):
+        return _probe()
     print("Configuration OK.")
     return 0
+
+
+def _probe() -> int:
+    """--probe: the readiness checks the load balancer sees (reup_app.health), one line each."""
+    import json
+
+    from reup_app.health import readiness
+
+    ok, report = readiness()
+    for name in ("database", "redis", "event_bus"):
+        if name in report:
+            print(f"{name + ':':16} {json.dumps(report[name])}")
+    for r in report["replicas"]:
+        print(f"{'replica ' + str(r['replica']) + ':':16} {json.dumps(r)}")
+    print("Ready." if ok else "NOT READY.")
+    return 0 if ok else 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sandbox)
 
     p = sub.add_parser("check-config", help="validate the settings and print a redacted summary")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also connect: database, replicas and lag, Redis, event bus (exit 1 if not ready)",
+    )
     p.set_defaults(handler=cmd_check_config)
     return parser
 

@@ -7,6 +7,7 @@ back on error, and carries the acting principal in `session.info` for the audit 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,13 +16,18 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
 from reup_app.errors import PermissionDenied
+from reup_app import db_replicas
 from reup_app.settings import get_settings
 
+log = logging.getLogger("reup.db")
 
-def engine_kwargs(url: str, ssl_ca: str | None = None) -> dict[str, Any]:
+
+def engine_kwargs(url: str, ssl_ca: str | None = None, connect_timeout: int | None = None) -> dict[str, Any]:
     """Per-dialect engine options (TLS to MySQL when a CA is configured)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -30,7 +36,11 @@ def engine_kwargs(url: str, ssl_ca: str | None = None) -> dict[str, Any]:
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
     connect_args: dict[str, Any] = {"charset": "utf8mb4"}
     if ssl_ca:
+        # Verifies the server's certificate against the CA (PyMySQL checks the chain when a CA is
+        # given); a server whose certificate the CA did not sign is refused.
         connect_args["ssl"] = {"ca": ssl_ca}
+    if connect_timeout:
+        connect_args["connect_timeout"] = connect_timeout
     return {
         "connect_args": connect_args,
         "pool_pre_ping": True,
@@ -40,8 +50,8 @@ def engine_kwargs(url: str, ssl_ca: str | None = None) -> dict[str, Any]:
     }
 
 
-def build_engine(url: str, ssl_ca: str | None = None) -> Engine:
-    engine = create_engine(url, **engine_kwargs(url, ssl_ca))
+def build_engine(url: str, ssl_ca: str | None = None, connect_timeout: int | None = None) -> Engine:
+    engine = create_engine(url, **engine_kwargs(url, ssl_ca, connect_timeout))
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -52,6 +62,9 @@ def build_engine(url: str, ssl_ca: str | None = None) -> Engine:
             cur.close()
 
     return engine
+
+
+db_replicas.set_engine_builder(build_engine)
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +78,7 @@ def reset_engine() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
+    db_replicas.reset_replicas()
 
 
 READ_ONLY_MESSAGE = "Support view is read-only: nothing can be changed while viewing a business."
@@ -90,12 +104,14 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
     """A session that commits on success and rolls back on error.
 
     `principal` (a `reup_app.security.principal.Principal` or None for system work) is stored in
-    `session.info` so the audit listener knows who made each change.
+    `session.info` so the audit listener knows who made each change. Always the primary: a user
+    whose unit of work wrote reads from the primary for a few seconds (read-your-writes).
     """
     session = Session(engine or get_engine(), expire_on_commit=False)
     session.info["principal"] = principal
     if getattr(principal, "read_only", False):
         _refuse_writes(session)
+    session.info["db_role"] = "primary"
     try:
         yield session
         session.commit()
@@ -104,6 +120,91 @@ def unit_of_work(principal: Any = None, *, engine: Engine | None = None) -> Iter
         raise
     finally:
         session.close()
+    if session.info.get("wrote"):
+        _pin_writer(principal)
+
+
+def _pin_writer(principal: Any) -> None:
+    user_id = getattr(principal, "user_id", None)
+    if user_id is not None and get_settings().database_replica_urls:
+        db_replicas.pin_user(user_id)
+
+
+def _read_route(principal: Any) -> tuple[Engine, int | None]:
+    """The engine of a read-only unit: a usable replica, or the primary (see reup_app.db_replicas)."""
+    replicas = db_replicas.get_replica_set()
+    if replicas is None:
+        return get_engine(), None
+    user_id = getattr(principal, "user_id", None)
+    if user_id is not None and db_replicas.is_pinned(user_id):
+        return get_engine(), None
+    index = replicas.choose()
+    if index is None:
+        return get_engine(), None
+    return replicas.engine(index), index
+
+
+@contextmanager
+def read_only_unit_of_work(principal: Any = None, *, replica: int | None | bool = True) -> Iterator[Session]:
+    """A session for reads only (catalog, product pages, dashboards, order lists), on a replica
+    when one is usable. It never commits; a write inside it raises. `replica=False` forces the
+    primary. `session.info["db_role"]` tells which server served it ("replica:<n>" or "primary")."""
+    engine, index = _read_route(principal) if replica else (get_engine(), None)
+    session = Session(engine, expire_on_commit=False)
+    session.info["principal"] = principal
+    session.info["read_only"] = True
+    session.info["replica_index"] = index
+    session.info["db_role"] = "primary" if index is None else f"replica:{index}"
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def read_only_call(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fn(session, *args, **kw)` in a read-only unit; when the replica fails mid-read (connection
+    lost, server gone), mark it down and run the read again on the primary."""
+    with read_only_unit_of_work(principal) as session:
+        index = session.info["replica_index"]
+        try:
+            return fn(session, *args, **kw)
+        except DBAPIError as err:
+            if index is None or not _is_connection_error(err):
+                raise
+            failed = err
+    replicas = db_replicas.get_replica_set()
+    if replicas is not None:
+        replicas.mark_down(index, type(failed.orig).__name__)
+    with read_only_unit_of_work(principal, replica=False) as session:
+        return fn(session, *args, **kw)
+
+
+def _is_connection_error(err: DBAPIError) -> bool:
+    from pymysql import err as pymysql_err
+
+    return bool(err.connection_invalidated) or isinstance(
+        err.orig, pymysql_err.OperationalError | pymysql_err.InterfaceError
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _ctx: Any) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_in_read_only(session: Session, _ctx: Any, _instances: Any) -> None:
+    if session.info.get("read_only") and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a write inside a read-only unit of work (use unit_of_work for writes)")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        if state.session.info.get("read_only"):
+            raise RuntimeError("a write inside a read-only unit of work (use unit_of_work for writes)")
+        state.session.info["wrote"] = True
 
 
 async def run_in_unit_of_work(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
@@ -115,3 +216,9 @@ async def run_in_unit_of_work(principal: Any, fn: Callable[..., Any], *args: Any
             return fn(session, *args, **kw)
 
     return await asyncio.to_thread(run)
+
+
+async def run_read_only(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fn(session, *args, **kw)` in a read-only unit of work (a replica when usable) on a worker
+    thread. Only for functions that never write."""
+    return await asyncio.to_thread(read_only_call, principal, fn, *args, **kw)

@@ -6,6 +6,7 @@ from reup_app import pages  # noqa: F401  (registers routes)
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
 from reup_app.api.v1.app import build_public_api
+from reup_app.components.reconnecting import reconnecting_overlay
 from reup_app.jobs.embedded import embedded_worker_task
 from reup_app.realtime.hub import push_hub_task
 from reup_app.services.audit.trail import install_audit_listener
@@ -24,6 +25,8 @@ app = rx.App(
 # every page; emptying the list after this one registration keeps each page registered once.
 app._apply_decorated_pages()
 app._registration_context.decorated_pages.clear()
+# While the WebSocket is down: "Reconnecting…", never Reflex's raw connection-error toast.
+app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_overlay() if stateful else None
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)
 # The embedded default (no Redis, REUP_EMBEDDED_WORKER=1): the job worker runs in this process.

@@ -107,6 +107,21 @@ class Settings(BaseSettings):
     # bus then carries sync progress to the browser). Ignored when redis_url is set: run `reup worker`.
     embedded_worker: bool = False
 
+    # --- scale-out (docs/DEPLOY.md) ---
+    # Read replicas (comma-separated URLs): read-only units of work (catalog, product pages,
+    # dashboards, order lists) go to a replica whose lag is at most `replica_max_lag_seconds`,
+    # else to the primary; a user who wrote reads from the primary for `read_your_writes_seconds`.
+    database_replica_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    replica_max_lag_seconds: float = Field(5.0, ge=0)
+    read_your_writes_seconds: float = Field(5.0, ge=0)
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_replicas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(u.strip() for u in value.split(",") if u.strip())
+        return value
+
     @property
     def is_production(self) -> bool:
         return self.env == "prod"

@@ -2,7 +2,9 @@
 # Install what is needed and run the whole test suite against MySQL and Redis with real Chromium.
 #   REUP_TEST_MYSQL_URL  (default mysql+pymysql://root@127.0.0.1:3306)  server; tests create their own databases
 #   REUP_TEST_REDIS_URL  (default redis://127.0.0.1:6379/0)
-#   REUP_TEST_PORT       (default 3100) port of the production build the browser tests drive
+#   REUP_TEST_PORT       (default 3100) port of the production build the browser tests drive; the
+#                        topology tests put nginx there and app instances on the next ports
+#   REUP_TOPOLOGY_MYSQL_PORT (default 13330) MariaDB primary of the topology tests (replica: next port)
 # Extra arguments are passed to both pytest runs (e.g. -x, -k catalog).
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
@@ -15,6 +17,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "==> Installing Debian's nginx for the topology tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light >/dev/null
 fi
 
 python scripts/check_services.py
@@ -37,4 +46,6 @@ echo "==> Unit and integration tests (MySQL, Redis)"
 python -m pytest -n 2 -p no:cacheprovider tests/unit tests/integration "$@" || status=$?
 echo "==> Browser tests (production build, real Chromium)"
 python -m pytest -p no:cacheprovider tests/browser "$@" || status=$?
+echo "==> Topology tests (MariaDB primary + TLS replica, Redis, app instances behind nginx, faults)"
+python -m pytest -p no:cacheprovider tests/topology "$@" || status=$?
 exit $status

@@ -39,6 +39,15 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+async def ready(_request: Request) -> JSONResponse:
+    """Readiness for the load balancer: 200 when this instance can serve, 503 otherwise, with
+    each dependency's state (database, replicas and their lag, Redis, event bus)."""
+    from reup_app.health import readiness
+
+    ok, report = await asyncio.to_thread(readiness)
+    return JSONResponse(report, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
 def _pdf_response(pdf: bytes, filename: str) -> Response:
     return Response(
         pdf,
@@ -137,6 +146,7 @@ def build_api() -> Starlette:
     return Starlette(
         routes=[
             Route("/api/health", health, methods=["GET"]),
+            Route("/api/health/ready", ready, methods=["GET"]),
             Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
             Route("/api/orders/{number}/manifest.pdf", manifest_pdf, methods=["GET"]),
             Route("/api/orders/export/{kind}.csv", orders_csv, methods=["GET"]),

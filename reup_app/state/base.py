@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
 
-from reup_app.db import run_in_unit_of_work
+from reup_app.db import run_in_unit_of_work, run_read_only
 from reup_app.errors import ServiceError
 from reup_app.security.events import bind_principal
 from reup_app.security.permissions import is_allowed
@@ -60,6 +61,12 @@ class AppState(rx.State):
         p = principal if principal is not None else await self._principal()
         return await run_in_unit_of_work(p, fn, p, *args, **kw)
 
+    async def _read(self, fn: Callable[..., T], *args: Any, principal: Principal | None = None, **kw: Any) -> T:
+        """Like `_call` for a service function that only reads (catalog, product page, dashboard,
+        order list): a read-only unit of work, served by a read replica when one is usable."""
+        p = principal if principal is not None else await self._principal()
+        return await run_read_only(p, fn, p, *args, **kw)
+
     async def _gate(self, action: str | None = None, *, kind: str | None = None, platform_admin: bool = False) -> Any:
         """The one page guard (call first in a protected page's on_load; return what it returns
         when not None). Signed out: try to restore the session from the cookie, else go to sign-in.
@@ -97,6 +104,9 @@ def error_message(err: Exception, failed: str | None = None) -> str:
     """
     if isinstance(err, ServiceError):
         return str(err)
+    error_id = uuid.uuid4().hex[:10]  # in the log line and the message, so support can find it
     if failed:
-        log.exception("%s failed", failed)
-    return "Something went wrong on our side. Please try again."
+        log.exception("%s failed [error_id=%s]", failed, error_id)
+    else:
+        log.warning("unexpected %s [error_id=%s]", type(err).__name__, error_id)
+    return f"Something went wrong on our side. Please try again. (Error id {error_id})"

@@ -105,7 +105,7 @@ class CatalogState(AppState):
         }
         try:
             query = catalog_query_service.CatalogQuery.parse(**raw)
-            result = await self._call(catalog_service.search_catalog, query)
+            result = await self._read(catalog_service.search_catalog, query)
         except Exception as err:  # service errors are shown as they are; others generically
             if not isinstance(err, ServiceError):
                 log.exception("catalog search failed")

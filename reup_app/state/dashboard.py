@@ -119,10 +119,10 @@ class DashboardState(AppState):
         try:
             if self.show_seller:
                 self._show_wholesaler(
-                    await self._call(dashboards.wholesaler_dashboard, days=days, granularity=PERIODS[self.period][0])
+                    await self._read(dashboards.wholesaler_dashboard, days=days, granularity=PERIODS[self.period][0])
                 )
             if self.show_buyer:
-                self._show_retailer(await self._call(dashboards.retailer_dashboard, days=days))
+                self._show_retailer(await self._read(dashboards.retailer_dashboard, days=days))
         except Exception as err:
             if not isinstance(err, ServiceError):
                 log.exception("dashboard failed")

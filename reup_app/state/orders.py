@@ -84,7 +84,7 @@ class OrdersState(AppState):
     async def _refresh(self) -> None:
         try:
             principal = await self._principal()
-            result = await self._call(
+            result = await self._read(
                 order_views_service.list_orders,
                 principal=principal,
                 page=self.page,

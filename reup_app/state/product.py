@@ -86,7 +86,7 @@ class ProductState(AppState):
         self._product_id = product_id
         self.cart_message = self.cart_error = ""
         try:
-            p = await self._call(detail_service.get_product_detail, product_id)
+            p = await self._read(detail_service.get_product_detail, product_id)
         except Exception as err:
             self.error, self.product, self.lots, self.loaded = error_message(err, "product page load"), {}, [], True
             return
@@ -113,7 +113,7 @@ class ProductState(AppState):
 
     async def _reload_availability(self) -> None:
         try:
-            available, _listing, lots = await self._call(detail_service.availability, self._product_id)
+            available, _listing, lots = await self._read(detail_service.availability, self._product_id)
         except ServiceError as err:  # e.g. withdrawn from sale meanwhile
             self.error = error_message(err)
             return

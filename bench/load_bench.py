@@ -1,0 +1,256 @@
+"""Load test through nginx with locust: signed-in sessions browsing the catalog over Reflex's socket
+(plus page and API requests over HTTP), retailers checking out, at 1 app instance and at 3.
+
+    python -m bench.load_bench [--sessions 1000] [--buyers 50] [--seconds 60] [--apps 3] [--port 3170]
+
+1. Starts the loopback topology (deploy/topology.py): MariaDB primary + TLS replica, Redis,
+   `--apps` instances, worker leader + standby, nginx on `--port` (the frontend must be built for
+   it: `REUP_PORT=3170 reflex export --frontend-only --no-zip`).
+2. Seeds one wholesaler with products and `--buyers` retailers (one buyer each), plus browsing users.
+3. Phase "1 instance": nginx sends everything to instance 0; locust runs `--sessions` browsing
+   users (each: a WebSocket tab signed in through AuthState.login, then catalog loads as event
+   round trips, and GET /marketplace + /api/health/ready over HTTP) and `--buyers` checkout users
+   (product page -> add to cart -> cart -> place orders, through the real event handlers).
+4. Phase "N instances": nginx reloaded with all instances; the same load again.
+
+Prints per phase: p50/p95/p99 of event round trips, of checkout (place orders -> "Placed ..."),
+and of HTTP requests; the error rate; throughput (completed requests/s); the app instances' CPU;
+then the scaling ratio (throughput N / throughput 1). Percentiles by bench/stats.percentile over
+raw samples (not locust's rounded buckets).
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gevent  # noqa: E402
+import psutil  # noqa: E402
+from locust import FastHttpUser, between, events, task  # noqa: E402
+from locust.env import Environment  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.reflex_ws import Shopper, Tab, TabClosed, event_names  # noqa: E402
+from bench.stats import percentile  # noqa: E402
+from deploy.topology import Topology  # noqa: E402
+
+PASSWORD = "Test-Password-123"  # tests/factories.py DEFAULT_PASSWORD
+CFG: dict = {}
+SAMPLES: dict[str, list[float]] = defaultdict(list)
+FAILURES: dict[str, int] = defaultdict(int)
+
+
+@events.request.add_listener
+def _record(request_type, name, response_time, response_length, exception=None, **_kw):
+    if exception is None:
+        SAMPLES[name].append(response_time)
+    else:
+        FAILURES[name] += 1
+
+
+def _timed(env_events, kind: str, name: str, fn):
+    t = time.perf_counter()
+    exc = None
+    result = None
+    try:
+        result = fn()
+    except Exception as err:  # counted as an error of this request
+        exc = err
+    env_events.request.fire(
+        request_type=kind, name=name, response_time=(time.perf_counter() - t) * 1000, response_length=0, exception=exc
+    )
+    return result, exc
+
+
+class Browser(FastHttpUser):
+    """A signed-in session on the catalog: WebSocket event round trips plus page/API requests."""
+
+    wait_time = between(1, 3)
+    fixed_count = 1  # set per phase by run_phase
+
+    def on_start(self) -> None:
+        i = CFG["next_browser"] = CFG.get("next_browser", 0) + 1
+        email = CFG["browsers"][i % len(CFG["browsers"])]
+        self.shopper = Shopper(Tab(CFG["ws"], CFG["origin"]), email, PASSWORD, CFG["names"])
+        _timed(self.environment.events, "WS", "sign in", self.shopper.sign_in)
+
+    @task(4)
+    def catalog_event(self) -> None:
+        _, exc = _timed(self.environment.events, "WS", "event round trip", self.shopper.browse)
+        if isinstance(exc, TabClosed | TimeoutError):
+            self.shopper.tab.close()
+
+    @task(1)
+    def page(self) -> None:
+        self.client.get("/marketplace", name="GET page")
+
+    @task(1)
+    def ready(self) -> None:
+        self.client.get("/api/health/ready", name="GET /api/health/ready")
+
+    def on_stop(self) -> None:
+        self.shopper.tab.close()
+
+
+class Buyer(FastHttpUser):
+    """A retailer ordering one unit at a time."""
+
+    wait_time = between(0.5, 1.5)
+    fixed_count = 1
+
+    def on_start(self) -> None:
+        i = CFG["next_buyer"] = CFG.get("next_buyer", 0) + 1
+        email = CFG["buyers"][i % len(CFG["buyers"])]
+        self.shopper = Shopper(Tab(CFG["ws"], CFG["origin"]), email, PASSWORD, CFG["names"])
+        _timed(self.environment.events, "WS", "sign in", self.shopper.sign_in)
+
+    @task
+    def order(self) -> None:
+        ev = self.environment.events
+        product = CFG["products"][int(time.time() * 1000) % len(CFG["products"])]
+        err, exc = _timed(ev, "WS", "add to cart", lambda: self.shopper.add_one(product))
+        if exc is None and not err:
+            _timed(ev, "WS", "cart", self.shopper.load_cart)
+            placed, exc = _timed(ev, "WS", "checkout", self._place)
+        if exc is not None:
+            self.shopper.tab.close()
+
+    def _place(self) -> list[str]:
+        numbers, error = self.shopper.place()
+        if error:
+            raise RuntimeError(error)
+        return numbers
+
+    def on_stop(self) -> None:
+        self.shopper.tab.close()
+
+
+def seed(topo: Topology, buyers: int, browsing_users: int) -> None:
+    from sqlmodel import Session
+
+    from reup_app.db import build_engine
+    from reup_app.services.audit.trail import install_audit_listener
+    from tests.factories import make_member
+    from tests.integration.orderkit import make_buyer, make_seller, stock
+
+    install_audit_listener()
+    env = topo.env()
+    engine = build_engine(env["REUP_DATABASE_URL"], env["REUP_DB_SSL_CA"])
+    with Session(engine, expire_on_commit=False) as s:
+        seller = make_seller(s, terms="cod")
+        CFG["products"] = [stock(s, seller, qty="1000000", price="2.00")[0].id for _ in range(30)]
+        retailers = [make_buyer(s) for _ in range(buyers)]
+        CFG["buyers"] = [_email(s, r.owner.user_id) for r in retailers]
+        browsing = [make_member(s, retailers[i % len(retailers)].entity, "viewer")[0] for i in range(browsing_users)]
+        CFG["browsers"] = [u.email for u in browsing]
+    engine.dispose()
+
+
+def _email(s, user_id: int) -> str:
+    from reup_app.models.identity import User
+
+    user = s.get(User, user_id)
+    assert user is not None
+    return user.email
+
+
+def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: float) -> dict:
+    SAMPLES.clear()
+    FAILURES.clear()
+    env = Environment(user_classes=[Browser, Buyer], events=events, host=f"http://127.0.0.1:{topo.port}")
+    runner = env.create_local_runner()
+    apps = [psutil.Process(topo.procs[f"app{i}"].pid) for i in range(topo.apps)]
+    rate = min(50.0, max(5.0, sessions / 20))
+    Browser.fixed_count, Buyer.fixed_count = sessions, buyers
+    runner.start(sessions + buyers, spawn_rate=rate)
+    ramp = (sessions + buyers) / rate + 10
+    gevent.sleep(ramp)  # everyone signed in before measuring
+    SAMPLES.clear()
+    FAILURES.clear()
+    cpu0 = {p.pid: _cpu(p) for p in apps}
+    t0 = time.perf_counter()
+    gevent.sleep(seconds)
+    elapsed = time.perf_counter() - t0
+    snapshot = {k: list(v) for k, v in SAMPLES.items()}
+    failures = dict(FAILURES)
+    cpu = {p.pid: (_cpu(p) - cpu0[p.pid]) / elapsed * 100 for p in apps}
+    gevent.spawn(runner.quit).join(timeout=15)  # users stuck in a socket read are abandoned
+    total_ok = sum(len(v) for v in snapshot.values())
+    total_err = sum(failures.values())
+    return {
+        "label": label,
+        "samples": snapshot,
+        "failures": failures,
+        "elapsed": elapsed,
+        "throughput": total_ok / elapsed,
+        "error_rate": total_err / max(1, total_ok + total_err),
+        "cpu": cpu,
+        "load_average": psutil.getloadavg()[0],
+    }
+
+
+def _cpu(p: psutil.Process) -> float:
+    total = 0.0
+    for proc in [p, *p.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def report(r: dict) -> None:
+    print(f"\n== {r['label']}: {r['elapsed']:.0f} s measured")
+    for name in ("event round trip", "checkout", "add to cart", "GET page", "GET /api/health/ready"):
+        v = r["samples"].get(name, [])
+        if v:
+            print(
+                f"  {name:24} n={len(v):6}  p50 {percentile(v, 50):7.1f} ms  p95 {percentile(v, 95):7.1f} ms  "
+                f"p99 {percentile(v, 99):7.1f} ms"
+            )
+    print(f"  throughput {r['throughput']:.1f} requests/s; error rate {r['error_rate']:.4%} {r['failures'] or ''}")
+    print("  app instance CPU (% of one core): " + ", ".join(f"{c:.0f}%" for c in r["cpu"].values()))
+    print(f"  machine load average (1 min): {r['load_average']:.1f} on {psutil.cpu_count()} cores", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.load_bench")
+    p.add_argument("--sessions", type=int, default=1000)
+    p.add_argument("--buyers", type=int, default=50)
+    p.add_argument("--users", type=int, default=40, help="distinct browsing users the sessions sign in as")
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--apps", type=int, default=3)
+    p.add_argument("--port", type=int, default=3170)
+    a = p.parse_args(argv)
+    base = Path(tempfile.mkdtemp(prefix="reup-load-"))
+    topo = Topology(base, apps=a.apps, port=a.port, base_port=a.port + 1, mysql_port=13360, redis_port=16395)
+    try:
+        topo.start()
+        seed(topo, a.buyers, a.users)
+        CFG.update(ws=f"ws://127.0.0.1:{a.port}", origin=topo.env()["REUP_APP_URL"], names=event_names())
+        results = []
+        for n in (1, a.apps):
+            topo.set_upstreams(n)
+            results.append(run_phase(topo, f"{n} instance(s)", a.sessions, a.buyers, a.seconds))
+            report(results[-1])
+        one, many = results
+        ratio = many["throughput"] / one["throughput"] if one["throughput"] else float("nan")
+        print(f"\nscaling ratio ({a.apps} vs 1 instance): {ratio:.2f}x on {psutil.cpu_count()} cores")
+    finally:
+        topo.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""A blocking client of Reflex's state-sync socket (websocket-client), for locust users (gevent)
+and threaded fault tests; the asyncio twin is bench/reflex_socket.py.
+
+`Tab` is one browser tab: a client token kept across reconnects, events sent as the browser
+sends them (`42/_event,["event", {name, payload, router_data}]`), state deltas received. `Shopper`
+is a signed-in retailer tab that browses the catalog and places one-line orders through the real
+pages' event handlers (product page -> add to cart -> cart -> place orders).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import websocket
+
+NAMESPACE = "/_event"
+
+
+class TabClosed(ConnectionError):
+    pass
+
+
+def event_names() -> dict[str, str]:
+    """Event handler names and state keys as the compiled frontend sends them."""
+    from reflex_base.utils.format import format_event_handler
+
+    from reup_app.state.auth import AuthState
+    from reup_app.state.cart import CartState
+    from reup_app.state.catalog import CatalogState
+    from reup_app.state.product import ProductState
+
+    return {
+        "login": format_event_handler(AuthState.login),
+        "catalog_load": format_event_handler(CatalogState.load),
+        "product_load": format_event_handler(ProductState.load),
+        "set_quantity": format_event_handler(ProductState.set_quantity),
+        "add_to_cart": format_event_handler(ProductState.add_to_cart),
+        "cart_load": format_event_handler(CartState.load),
+        "place_orders": format_event_handler(CartState.place_orders),
+        "auth": AuthState.get_full_name(),
+        "product": ProductState.get_full_name(),
+        "cart": CartState.get_full_name(),
+        "catalog": CatalogState.get_full_name(),
+    }
+
+
+def field(delta: dict, state: str, name: str) -> Any:
+    sub = delta.get(state) or {}
+    for key, value in sub.items():
+        if key == name or key.startswith(name + "_rx_state"):
+            return value
+    return None
+
+
+class Tab:
+    def __init__(self, base_ws: str, origin: str, timeout: float = 15.0) -> None:
+        self.base_ws, self.origin, self.timeout = base_ws.rstrip("/"), origin, timeout
+        self.token = str(uuid.uuid4())
+        self.ws: websocket.WebSocket | None = None
+        self.connects = 0
+
+    def connect(self) -> None:
+        url = f"{self.base_ws}{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
+        ws = websocket.create_connection(url, origin=self.origin, timeout=self.timeout, enable_multithread=False)
+        try:
+            while True:
+                packet = ws.recv()
+                if packet.startswith("0"):
+                    ws.send(f"40{NAMESPACE},")
+                elif packet.startswith(f"40{NAMESPACE}"):
+                    break
+        except Exception:
+            ws.close()
+            raise
+        self.ws, self.connects = ws, self.connects + 1
+
+    def close(self) -> None:
+        if self.ws is not None:
+            try:
+                self.ws.shutdown()  # drop the socket; no close handshake to wait for
+            except Exception:
+                pass
+        self.ws = None
+
+    def emit(self, name: str, payload: dict[str, Any], path: str) -> None:
+        if self.ws is None:
+            self.connect()
+        assert self.ws is not None
+        router = {"pathname": path, "query": {}, "asPath": path}
+        self.ws.send(
+            f"42{NAMESPACE}," + json.dumps(["event", {"name": name, "payload": payload, "router_data": router}])
+        )
+
+    def wait(self, done: Callable[[dict], bool], timeout: float | None = None) -> dict:
+        """Read updates until `done(delta)`; answer pings. TabClosed when the socket drops."""
+        assert self.ws is not None
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            try:
+                self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+                packet = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                break
+            except Exception as err:
+                self.close()
+                raise TabClosed(str(err)) from err
+            if not packet:
+                self.close()
+                raise TabClosed("closed")
+            if packet == "2":
+                self.ws.send("3")
+            elif packet.startswith(f"42{NAMESPACE},"):
+                name, *args = json.loads(packet[len(NAMESPACE) + 3 :])
+                if name == "event" and args and done(args[0].get("delta") or {}):
+                    return args[0].get("delta") or {}
+        raise TimeoutError("no answer in time")
+
+    def call(self, name: str, payload: dict[str, Any], path: str, done: Callable[[dict], bool]) -> dict:
+        self.emit(name, payload, path)
+        return self.wait(done)
+
+
+class Shopper:
+    """A signed-in retailer tab: browse the catalog, order one unit of a product."""
+
+    def __init__(self, tab: Tab, email: str, password: str, names: dict[str, str] | None = None) -> None:
+        self.tab, self.email, self.password = tab, email, password
+        self.n = names or event_names()
+
+    def sign_in(self) -> None:
+        n = self.n
+        form = {"form": {"email": self.email, "password": self.password}}
+        self.tab.call(n["login"], form, "/login", lambda d: bool(field(d, n["auth"], "signed_in")))
+
+    def browse(self, page: int = 1) -> dict:
+        n = self.n
+        return self.tab.call(
+            n["catalog_load"], {}, "/marketplace", lambda d: field(d, n["catalog"], "loaded") is not None
+        )
+
+    def add_one(self, product_id: int) -> str:
+        n, path = self.n, f"/products/{product_id}"
+        self.tab.call(n["product_load"], {}, path, lambda d: field(d, n["product"], "loaded") is not None)
+        self.tab.emit(n["set_quantity"], {"value": "1"}, path)
+
+        def added(d: dict) -> bool:
+            return bool(field(d, n["product"], "cart_message") or field(d, n["product"], "cart_error"))
+
+        d = self.tab.call(n["add_to_cart"], {}, path, added)
+        return str(field(d, n["product"], "cart_error") or "")
+
+    def load_cart(self) -> dict:
+        n = self.n
+        return self.tab.call(n["cart_load"], {}, "/cart", lambda d: field(d, n["cart"], "loaded") is not None)
+
+    def place(self) -> tuple[list[str], str]:
+        """(order numbers placed, error shown). Waits for the handler's final answer."""
+        n = self.n
+
+        def answered(d: dict) -> bool:
+            msg, err = field(d, n["cart"], "message"), field(d, n["cart"], "error")
+            return bool(msg and str(msg).startswith("Placed")) or bool(err)
+
+        d = self.tab.call(n["place_orders"], {}, "/cart", answered)
+        msg = str(field(d, n["cart"], "message") or "")
+        if msg.startswith("Placed "):
+            return [x.strip() for x in msg[len("Placed ") :].rstrip(".").split(",")], ""
+        return [], str(field(d, n["cart"], "error") or "")
