@@ -311,8 +311,8 @@ class MetrcClient:
 def _paced(key: str, allowed: float, headroom: float) -> Limit:
     """The budget paced at `headroom` of `allowed`. A call may start a few slots late (the limiter's
     worst second is rate + late_slots + 1): as many as keep that within half the headroom, at least 1
-    (150/s paced at 142.5: 2 slots late; 50/s at 47.5: 1)."""
-    rate = allowed * headroom
+    (150/s paced at 142.5: 2 slots late; 50/s at 47: 1; a budget under 60/s is paced 3 below it)."""
+    rate = min(allowed * headroom, allowed - 3)  # a low budget keeps room for the slack: late 1 + 1
     return Limit(key, rate, late_slots=max(1, int((allowed - rate) / 2) - 1))
 
 
