@@ -151,7 +151,8 @@ def test_signed_out_visitor_at_127_0_0_1_gets_a_live_page_and_no_restore_request
         asked: list[str] = []
         page.on("request", lambda r: asked.append(r.url) if "/api/auth/restore" in r.url else None)
         page.goto("/marketplace")
-        expect(page.get_by_test_id("product-card").first).to_be_visible()  # data came over the socket
+        # the data came over the socket (a loaded machine can take a while on the first page)
+        expect(page.get_by_test_id("product-card").first).to_be_visible(timeout=30000)
         page.goto("/orders")  # a protected page sends a signed-out visitor to sign in, still no restore call
         expect(page).to_have_url(re.compile(r"/login"))
         assert asked == []

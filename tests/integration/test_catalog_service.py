@@ -380,7 +380,7 @@ def test_items_carry_plain_values(session, seller):
         unit_of_measure="each",
         unit_price=Decimal("22.50"),
         case_size=12,
-        case_price=Decimal("250.00"),
+        case_price=Decimal("270.00"),  # what checkout charges for a case: 12 x 22.50 (not the stored 250.00)
         min_order_qty=Decimal(2),
         available_qty=Decimal(48),
         listing_state="backorder",

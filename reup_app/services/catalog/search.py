@@ -48,7 +48,6 @@ from reup_app.models.enums import (
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.services.catalog.catalog_query import CatalogQuery
 from reup_app.services.catalog.fulltext import _fulltext_config, _like_pattern, search_terms
-from reup_app.services.catalog.images import public_image_urls
 from reup_app.services.catalog.pricing import apply_buyer_prices
 
 __all__ = ["CatalogItem", "CatalogPage", "search_catalog"]
@@ -90,7 +89,7 @@ class CatalogItem:
     min_order_qty: Decimal
     available_qty: Decimal
     listing_state: str
-    image_url: str = ""  # the first picture ("" = none), filled for the cards by search_catalog
+    image_url: str = ""  # the first picture ("" = none), filled for the cards by the page state
 
 
 @dataclass
@@ -376,9 +375,6 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
         rows = _plain_page(conn, conds, keys, query)
     items = [_item(r) for r in rows]
     apply_buyer_prices(session, principal, items)
-    urls = public_image_urls(session, principal or ANONYMOUS, [i.id for i in items]) if items else {}  # type: ignore[arg-type]  # an ORM Session either way
-    for item in items:
-        item.image_url = (urls.get(item.id) or [""])[0]
 
     if total is None:
         if items and len(items) < query.page_size:
