@@ -16,6 +16,7 @@ NAV_LINKS: list[tuple[str, str, str | None, str | None]] = [
     ("Dashboard", "/dashboard", "dashboard.view", None),
     ("Orders", "/orders", "order.view", None),
     ("Cart", "/cart", "cart.manage", "buyer"),
+    ("Order guides", "/order-guides", "cart.manage", "buyer"),
     ("Products", "/seller/products", "catalog.manage", "seller"),
     ("Inventory", "/seller/inventory", "inventory.manage", "seller"),
     ("Pricing", "/seller/pricing", "pricing.manage", "seller"),
