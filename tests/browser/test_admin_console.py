@@ -31,7 +31,7 @@ def test_admin_views_a_business_read_only_and_the_business_sees_it_in_its_trail(
         expect(admin.get_by_test_id("connection-health").filter(has_text=SELLER).first).to_be_visible()
 
         sections.get_by_role("link", name="View as business").click()
-        admin.get_by_label("Business").select_option(label=re.compile(SELLER))
+        admin.get_by_label("Business").select_option(label=f"{SELLER} (wholesaler, approved)")
         admin.get_by_label("Reason").fill("Ticket 77: cannot find an order")
         admin.get_by_role("button", name="Open read-only view").click()
         expect(admin).to_have_url(re.compile(r"/orders/?$"))
