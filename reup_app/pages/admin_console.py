@@ -54,7 +54,7 @@ def admin_support() -> rx.Component:
 def _figure(text: str, value, testid: str) -> rx.Component:
     return rx.card(
         rx.text(text, size="2", high_contrast=True),
-        rx.heading(value, size="6", as_="p", data_testid=testid),
+        rx.text(value, size="6", weight="bold", as_="p", data_testid=testid),
         min_width="180px",
     )
 
