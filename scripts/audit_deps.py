@@ -4,7 +4,9 @@
 2. Offline, or when that feed cannot be reached (every package comes back "not found on PyPI",
    as on a machine behind a PyPI mirror): the same data from a local copy of the PyPA advisory
    database (https://github.com/pypa/advisory-database, `vulns/<package>/*.yaml`, OSV format) at
-   `REUP_ADVISORY_DB` (a checkout, or a bare git directory: read with `git cat-file`).
+   `REUP_ADVISORY_DB` (a checkout, or a bare git directory: read with `git cat-file`), else the
+   committed snapshot of the advisories of every installed distribution in `scripts/advisories/`
+   (refreshed with `scripts/snapshot_advisories.py`; its date is printed).
 
 Advisories listed in `scripts/audit_allowlist.txt` (id, package, reason) are accepted; any other
 advisory for an installed version fails the run (exit 1). No source at all also fails (exit 2):
@@ -30,6 +32,9 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 ALLOWLIST = Path(__file__).with_name("audit_allowlist.txt")
+# Committed copy of the advisories of every installed distribution (scripts/snapshot_advisories.py):
+# the offline source when PyPI's feed is unreachable and REUP_ADVISORY_DB is not set.
+SNAPSHOT = Path(__file__).with_name("advisories")
 SELF = {"reup"}
 
 
@@ -134,12 +139,14 @@ def main(argv: list[str]) -> int:
     source = "PyPI (pip-audit)"
     if found is None:
         db = os.environ.get("REUP_ADVISORY_DB", "")
-        if not db or not Path(db).exists():
-            print(
-                "dependency audit: PyPI's advisory feed is unreachable and REUP_ADVISORY_DB is not set", file=sys.stderr
-            )
+        if db and Path(db).exists():
+            found, source = offline(Path(db), pins), f"PyPA advisory database at {db}"
+        elif (SNAPSHOT / "SNAPSHOT").exists():
+            stamp = (SNAPSHOT / "SNAPSHOT").read_text().strip()
+            found, source = offline(SNAPSHOT, pins), f"the committed snapshot scripts/advisories ({stamp})"
+        else:
+            print("dependency audit: PyPI's advisory feed is unreachable and no advisory database", file=sys.stderr)
             return 2
-        found, source = offline(Path(db), pins), f"PyPA advisory database at {db}"
     accepted = allowlist()
     bad = {n: [i for i in ids if i not in accepted] for n, ids in found.items()}
     bad = {n: ids for n, ids in bad.items() if ids}
