@@ -104,4 +104,6 @@ def test_any_service_brings_the_notification_writer_without_events_naming_it():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "before: []" in result.stdout
-    assert "after: ['reup_app.services.notifications.inbox']" in result.stdout
+    assert (
+        "after: ['reup_app.services.notifications.inbox', 'reup_app.services.public_api.webhooks']" in result.stdout
+    )  # the webhook publisher joins the same way (services/public_api/webhooks.py)

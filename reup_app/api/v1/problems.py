@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -31,6 +32,7 @@ TITLES = {
     409: "Conflict",
     422: "Unprocessable content",
     429: "Too many requests",
+    503: "Service busy",
     500: "Internal server error",
 }
 
@@ -86,5 +88,14 @@ async def on_http_error(request: Request, err: Exception) -> JSONResponse:
     )
 
 
+RETRYABLE_DB_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: nothing was committed
+
+
 async def on_unexpected(request: Request, err: Exception) -> JSONResponse:
+    orig = getattr(err, "orig", None)
+    if isinstance(err, DBAPIError) and orig is not None and getattr(orig, "args", (None,))[0] in RETRYABLE_DB_ERRORS:
+        body = problem(
+            503, "busy", "The request collided with another one; nothing changed. Retry it.", request.url.path
+        )
+        return problem_response(503, body, {"Retry-After": "1"})
     return problem_response(500, problem(500, "internal", "Something went wrong on our side.", request.url.path))

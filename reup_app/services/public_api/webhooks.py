@@ -51,7 +51,7 @@ EVENT_KINDS: dict[str, str] = {
     "invoice.created": "invoice.issued",
     "invoice.payment_recorded": "invoice.paid",
     "manifest.status_changed": "manifest.updated",
-    "delivery.status_changed": "delivery.updated",
+    "delivery.updated": "delivery.updated",  # Fleetbase delivery moved (services/logistics/fleetbase_events.py)
 }
 WEBHOOK_KINDS = tuple(dict.fromkeys(EVENT_KINDS.values()))
 

@@ -1,0 +1,66 @@
+"""/settings/api through its page state: a new key's secret never reaches state (only one-time ticket
+URLs, the secret sealed in the ticket store), the key works, revoking it stops it; non-managers are
+refused."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from reup_app.db import unit_of_work
+from reup_app.errors import NotAuthenticated
+from reup_app.security import crypto, ticket_links, tickets
+from reup_app.security.ratelimit import get_backend
+from reup_app.services.public_api import keys
+from reup_app.state.api_settings import ApiSettingsState
+from tests.factories import make_entity, make_member
+from tests.integration.statekit import Tab, email_of, frontend_json, run
+
+pytestmark = pytest.mark.mysql
+
+
+def _secret_behind(url: str, user_id: int) -> str:
+    code = parse_qs(urlparse(url).query)["t"][0]
+    stored = get_backend().get(tickets.ticket_key(ticket_links.API_SECRET, code))
+    payload = tickets.peek(ticket_links.API_SECRET, code)
+    secret = crypto.decrypt(payload["sealed"], ticket_links.api_secret_aad(user_id))
+    assert stored and secret not in stored  # sealed in the ticket store, never plain
+    return secret
+
+
+def test_key_created_on_the_page_is_shown_only_through_a_ticket_and_can_be_revoked(engine, session):
+    entity = make_entity(session, "wholesaler")
+    _user, owner = make_member(session, entity, "owner")
+    tab = Tab().at("/settings/api").sign_in(email_of(session, owner))
+    page = tab.state(ApiSettingsState)
+    run(page.load())
+    run(page.create_key({"name": "ERP", "role": "sales", "expires_in_days": "30"}))
+    assert page.error == "" and page.secret_image_url.startswith("/api/auth/reveal/api-secret.svg?t=")
+    secret = _secret_behind(page.secret_text_url, owner.user_id)
+    assert secret.startswith("rk_") and secret not in frontend_json(page)  # only its prefix is listed
+    with unit_of_work(None, engine=engine) as s:
+        identity = keys.authenticate(s, secret)
+    assert identity.principal.entity_id == entity.id and identity.principal.roles == frozenset({"sales"})
+    [row] = page.keys
+    assert row["name"] == "ERP" and row["status"] == "active" and row["prefix"] == secret[:11] + "…"
+    run(page.create_endpoint({"url": "https://erp.example/hooks", "kind_order.submitted": "on"}))
+    assert page.error == "" and "whsec_" not in frontend_json(page)
+    hook_secret = _secret_behind(page.secret_text_url, owner.user_id)
+    assert hook_secret.startswith("whsec_") and hook_secret not in frontend_json(page)
+    assert page.endpoints[0]["kinds"] == "order.submitted"
+    run(page.revoke_key(row["id"]))
+    assert page.keys[0]["status"] == "revoked"
+    with unit_of_work(None, engine=engine) as s, pytest.raises(NotAuthenticated):
+        keys.authenticate(s, secret)
+
+
+def test_a_member_without_team_manage_is_refused(session):
+    entity = make_entity(session, "wholesaler")
+    _user, sales = make_member(session, entity, "sales")
+    tab = Tab().at("/settings/api").sign_in(email_of(session, sales))
+    page = tab.state(ApiSettingsState)
+    events = run(page.load())
+    assert events and page.keys == []
+    run(page.create_key({"name": "x", "role": "viewer"}))
+    assert page.error and page.secret_image_url == ""
