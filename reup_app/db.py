@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
-from reup_app.errors import PermissionDenied
 from reup_app import db_replicas
+from reup_app.errors import PermissionDenied
 from reup_app.settings import get_settings
 
 log = logging.getLogger("reup.db")

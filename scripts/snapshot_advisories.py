@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from audit_deps import SNAPSHOT, installed  # noqa: E402
+from audit_deps import SNAPSHOT, installed
 
 
 def _git(db: Path, *args: str) -> str:
@@ -33,7 +33,11 @@ def main() -> int:
     files = 0
     for name in sorted(names):
         if bare:
-            paths = [p for p in _git(db, "ls-tree", "-r", "--name-only", "HEAD", f"vulns/{name}/").split() if p.endswith(".yaml")]
+            paths = [
+                p
+                for p in _git(db, "ls-tree", "-r", "--name-only", "HEAD", f"vulns/{name}/").split()
+                if p.endswith(".yaml")
+            ]
             texts = {p: _git(db, "show", f"HEAD:{p}") for p in paths}
         else:
             texts = {str(p.relative_to(db)): p.read_text() for p in sorted((db / "vulns" / name).glob("*.yaml"))}

@@ -25,7 +25,7 @@ def test_a_csv_import_refuses_files_that_are_not_text(data, says):
 
 
 def test_a_real_csv_passes():
-    check_csv_content("name,sku,unit_price\nBlue Dream 3.5g,BD-35,12.50\n".encode())
+    check_csv_content(b"name,sku,unit_price\nBlue Dream 3.5g,BD-35,12.50\n")
 
 
 @pytest.mark.parametrize("data", [b"name,sku\nA,B\n", b"GIF89a....", b"<svg onload=alert(1)>", b"%PDF-1.7"])
