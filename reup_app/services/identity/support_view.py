@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from reup_app.errors import NotFound, PermissionDenied, ValidationError
 from reup_app.models import Entity, SupportView
 from reup_app.models.types import utcnow
+from reup_app.security.events import security_event
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 
@@ -46,6 +47,9 @@ def start_support_view(session: Session, principal: Principal, entity_id: int, r
     view = SupportView(admin_user_id=principal.user_id, entity_id=entity.id, reason=text, started_at=utcnow())
     session.add(view)
     session.flush()
+    security_event(
+        "support_view.started", user_id=principal.user_id, client_ip=principal.client_ip, viewed_entity=entity.id
+    )
     return SupportViewStarted(view_id=view.id, entity_id=entity.id, name=entity.name, kind=entity.kind)
 
 

@@ -22,6 +22,7 @@ from reup_app.models import ApiKey, Entity, User
 from reup_app.models.enums import EntityStatus, Role
 from reup_app.models.types import utcnow
 from reup_app.security import ratelimit
+from reup_app.security.events import security_event
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import acting_user, clean_text, parse_int, require_member
@@ -171,10 +172,31 @@ def authenticate(session: Session, presented: object, client_ip: str | None = No
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_secret(presented))).first()
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        security_event(
+            "api_key.refused",
+            client_ip=client_ip,
+            api_credential=row.id if row else None,
+            reason="unknown, revoked or expired",
+        )
         raise NotAuthenticated("This API key is unknown, revoked or expired.")
     entity = session.get(Entity, row.entity_id)
     if entity is None or entity.status != EntityStatus.APPROVED:
+        security_event(
+            "api_key.refused",
+            entity_id=row.entity_id,
+            client_ip=client_ip,
+            api_credential=row.id,
+            reason="business not active",
+        )
         raise NotAuthenticated("This API key's business is not active.")
+    security_event(
+        "api_key.used",
+        user_id=row.user_id,
+        entity_id=row.entity_id,
+        client_ip=client_ip,
+        api_credential=row.id,
+        role=row.role,
+    )
     if row.last_used_at is None or row.last_used_at <= now - LAST_USED_GRANULARITY:
         session.execute(update(ApiKey).where(col(ApiKey.id) == row.id).values(last_used_at=now))
     principal = Principal(
