@@ -82,7 +82,16 @@ RUN_AXE = """async () => {
 
 SIDEWAYS = """() => {
   const w = window.innerWidth, problems = [];
-  if (document.documentElement.scrollWidth > w + 1) problems.push('page is ' + document.documentElement.scrollWidth + ' px wide');
+  if (document.documentElement.scrollWidth > w + 1) {
+    problems.push('page is ' + document.documentElement.scrollWidth + ' px wide');
+    // name the innermost elements that stick out, so the report says what to fix
+    const wide = [...document.querySelectorAll('body *')].filter(e => {
+      const r = e.getBoundingClientRect();
+      return r.width && r.right > w + 1 && ![...e.children].some(c => c.getBoundingClientRect().right > w + 1);
+    });
+    for (const e of wide.slice(0, 3)) problems.push('sticks out: <' + e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+      + '> right=' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.textContent || '').trim().slice(0, 40));
+  }
   for (const t of document.querySelectorAll('table')) {
     const box = t.closest('.rt-TableRoot') || t.parentElement;
     if (t.scrollWidth > box.clientWidth + 1) problems.push('table scrolls sideways (' + t.scrollWidth + ' > ' + box.clientWidth + ')');
@@ -110,6 +119,10 @@ def _ids(url: str) -> dict[str, str]:
     return {"product": str(product), "buyer_order": buyer_order, "seller_order": seller_order}
 
 
+# After a viewport change: two animation frames, so media queries have applied and layout is fresh.
+NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
 def _settle(page, path: str) -> None:
     page.goto(path)
     page.wait_for_selector("#main", state="attached")
@@ -123,6 +136,7 @@ def test_every_page_as_every_role_has_no_serious_axe_violations_and_fits_a_phone
     sideways: dict[str, list] = {}
     for email, paths in ROLES:
         context = browser.new_context(base_url=app_url, viewport=DESKTOP)
+        context.add_init_script(AXE)  # axe is in every document the role loads; no per-page injection
         page = context.new_page()
         page.set_default_timeout(20000)
         try:
@@ -133,12 +147,11 @@ def test_every_page_as_every_role_has_no_serious_axe_violations_and_fits_a_phone
                 path = raw.format(**ids)
                 page.set_viewport_size(DESKTOP)
                 _settle(page, path)
-                page.add_script_tag(content=AXE)
                 violations = page.evaluate(RUN_AXE)
                 if violations:
                     found[f"{who} {path}"] = violations
                 page.set_viewport_size(PHONE)
-                page.wait_for_timeout(300)
+                page.evaluate(NEXT_FRAME)
                 problems = page.evaluate(SIDEWAYS)
                 if problems:
                     sideways[f"{who} {path}"] = problems[:5]
