@@ -20,7 +20,7 @@ from decimal import ROUND_CEILING, Decimal
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -123,16 +123,14 @@ def _shared_listings(session: Session, candidate_skus: Any) -> dict[str, list[An
     """SKU -> its sellable listings, for the candidates' SKUs listed (sellable) more than once: one query,
     the SKUs given as a subquery (no IN list sent)."""
     sellable = col(Product.listing_state).in_(SELLABLE)
-    shared_skus = (
-        sa_select(col(Product.sku).label("sku"))
-        .where(col(Product.sku).in_(candidate_skus), sellable)
-        .group_by(col(Product.sku))
-        .having(func.count() > 1)
-        .subquery()
-    )
+    shared_skus = (  # one pass over the sellable listings (products.sku has no index of its own)
+        sa_select(col(Product.sku).label("sku")).where(sellable).group_by(col(Product.sku)).having(func.count() > 1)
+    ).subquery()
     out: dict[str, list[Any]] = defaultdict(list)
     rows = session.execute(
-        sa_select(*[col(c) for c in _LISTING]).join(shared_skus, shared_skus.c.sku == col(Product.sku)).where(sellable)
+        sa_select(*[col(c) for c in _LISTING])
+        .join(shared_skus, shared_skus.c.sku == col(Product.sku))
+        .where(sellable, col(Product.sku).in_(candidate_skus))
     ).all()
     for row in rows:
         out[row.sku].append(row)
@@ -215,18 +213,23 @@ def store_suggestions(session: Session, principal: Principal, license_id: int) -
     # long: one pass that joins the store's products, offers and lead times into suggestions
     lic = store_for_buyer(session, principal, license_id)
     target = store_settings(session, lic.id).target_cover_days
-    counts = dict(
-        session.execute(
-            sa_select(col(PosProduct.matched_product_id).is_not(None), func.count())
-            .where(col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True))
-            .group_by(col(PosProduct.matched_product_id).is_not(None))
-        ).all()
-    )
     store = (col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True), col(PosProduct.velocity) > 0)
     joined = col(Product.id) == col(PosProduct.matched_product_id)
-    sellers = set(
-        session.execute(sa_select(col(Product.entity_id)).join(PosProduct, joined).where(*store).distinct()).scalars()
+    counts: dict[bool, int] = defaultdict(int)
+    sellers: set[int] = set()
+    is_matched_, seller_ = (
+        col(PosProduct.matched_product_id).is_not(None).label("is_matched"),
+        case((col(PosProduct.velocity) > 0, col(Product.entity_id))).label("seller"),
     )
+    for is_matched, seller, n in session.execute(  # matched/unmatched counts and the sellers, in one pass
+        sa_select(is_matched_, seller_, func.count())
+        .outerjoin(Product, joined)
+        .where(col(PosProduct.license_id) == lic.id, col(PosProduct.active).is_(True))
+        .group_by(is_matched_, seller_)
+    ).tuples():
+        counts[bool(is_matched)] += n
+        if seller is not None:
+            sellers.add(seller)
     leads = lead_times(session, sellers)
     horizon = max(leads.values(), default=DEFAULT_LEAD_DAYS) + target
     candidates = (*store, col(PosProduct.on_hand) < col(PosProduct.velocity) * horizon)  # short of the longest horizon
