@@ -175,10 +175,17 @@ LOT_HEADERS = ["Product", "License", "Package label", "Batch", "Lab", "On hand",
 
 
 def _filters() -> rx.Component:
-    select_style = {"padding": "6px 8px", "borderRadius": "6px", "border": f"1px solid {rx.color('gray', 7)}"}
+    # min-width 0 / max-width 100%: a long product name must not push the page wider than a phone
+    select_style = {
+        "padding": "6px 8px",
+        "borderRadius": "6px",
+        "border": f"1px solid {rx.color('gray', 7)}",
+        "minWidth": "0",
+        "maxWidth": "100%",
+    }
     return rx.flex(
         rx.hstack(
-            rx.el.label("License", html_for="inv-license-filter", style={"fontSize": "14px"}),
+            rx.el.label("License", html_for="inv-license-filter", style={"fontSize": "14px", "flexShrink": "0"}),
             rx.el.select(
                 rx.el.option("All licenses", value=ALL),
                 rx.foreach(S.licenses, lambda o: rx.el.option(o["label"], value=o["id"])),
@@ -189,19 +196,23 @@ def _filters() -> rx.Component:
             ),
             align="center",
             spacing="2",
+            min_width="0",
+            max_width="100%",
         ),
         rx.hstack(
-            rx.el.label("Product", html_for="inv-product-filter", style={"fontSize": "14px"}),
+            rx.el.label("Product", html_for="inv-product-filter", style={"fontSize": "14px", "flexShrink": "0"}),
             rx.el.select(
                 rx.el.option("All products", value=ALL),
                 rx.foreach(S.product_options, lambda o: rx.el.option(o["label"], value=o["id"])),
                 id="inv-product-filter",
                 value=S.product_filter,
                 on_change=S.set_product_filter,
-                style=select_style | {"maxWidth": "320px"},
+                style=select_style | {"maxWidth": "min(320px, 100%)"},
             ),
             align="center",
             spacing="2",
+            min_width="0",
+            max_width="100%",
         ),
         rx.spacer(),
         rx.cond(S.can_manage, rx.button(rx.icon("plus"), "Add package", on_click=S.open_form)),

@@ -126,8 +126,9 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(demo_db_url) -> str:
+def app_url(demo_db_url, dutchie_sandbox_session) -> str:
     env = _app_env(demo_db_url)
+    env["REUP_DUTCHIE_BASE_URL"] = dutchie_sandbox_session.base_url  # stores connected in a test use the sandbox
     _ensure_frontend_built(env)
     assert _port_free(PORT), f"port {PORT} is busy; set REUP_TEST_PORT"
     proc = start_server(env)
