@@ -70,7 +70,7 @@ ACTION_KINDS: dict[str, frozenset[str]] = {
     "order.edit_lines": SELLER_KINDS,
     "order.fulfill": SELLER_KINDS,
     "order.ship": SELLER_KINDS,
-    "order.complete": SELLER_KINDS,
+    # order.complete: both sides (the seller closes a delivered order, the buyer confirms receipt)
     "invoice.manage": SELLER_KINDS,
     "payment.record": SELLER_KINDS,
     "customer.hold": SELLER_KINDS,

@@ -121,7 +121,9 @@ def test_forged_unsigned_stale_and_replayed_events(session, engine, fb, app_serv
     create_delivery(engine, s)
     log = settle(engine, fb)
     assert log[0]["forged"] is True and log[0]["status"] == 401  # refused, then retried correctly signed
-    assert any(r["event_id"] == log[0]["event_id"] and r["status"] == 200 for r in log[1:])
+    assert any(r["event_id"] == log[0]["event_id"] and r["status"] == 200 for r in log[1:]), [
+        (r["event_id"][-6:], r["attempt"], r["status"], r.get("forged"), r.get("error")) for r in log
+    ]
 
     event = {"id": "event_forged1", "event": "order.completed", "created_at": fleetbase_time(utcnow()), "data": {}}
     assert signed_post(app_server.base_url, event, secret=None).status_code == 401  # unsigned

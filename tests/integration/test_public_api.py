@@ -297,7 +297,8 @@ def test_fulfil_ship_invoice_payment_and_trade_lists(engine, session, api, world
     assert r.json() == {"product_id": world["product"].id, "tier_price": "11.00"}
     prices = seller.get(f"/api/v1/price-tiers/{tier.id}/prices").json()["data"]
     assert [p["tier_price"] for p in prices if p["product_id"] == world["product"].id] == ["11.00"]
-    assert buyer.get("/api/v1/price-tiers").json() == {"data": [], "next_cursor": None}  # its own: none
+    refused = buyer.get("/api/v1/price-tiers")  # a retailer has no price tiers (business-kind check)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
 
 
 def test_product_create_update_and_images(engine, api, world):

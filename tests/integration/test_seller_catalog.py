@@ -217,7 +217,7 @@ def test_csv_import_of_a_large_semicolon_file(engine, seller, unique):
     "data, message",
     [
         (b"", "empty"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "an image, not a CSV file"),
         ("sku,name,category,unit_price\nA,Caf\u00e9,flower,1\n".encode("latin-1"), "not UTF-8"),
         (b"sku,name,price_each\nA,B,1\n", "missing required columns: category, unit_price"),
         (b"sku,name,category,unit_price\n" + b"x" * (2 * 1024 * 1024), "limit is 2 MB"),

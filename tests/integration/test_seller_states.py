@@ -95,7 +95,7 @@ def test_csv_import_handler_reports_bad_rows_and_bad_files(engine, session, monk
     download = st.download_error_report()
     assert download is not None and "import-errors.csv" in str(download)
     run(st.import_csv([Upload("p.xlsx", b"PK\x03\x04\x00\x00binary")]))
-    assert st.import_summary.startswith("Nothing was imported: That is not a CSV file")
+    assert st.import_summary.startswith("Nothing was imported: That file is a spreadsheet or ZIP file")
     run(st.import_csv([]))
     assert st.import_summary == "Choose one CSV file to import."
     assert [i["sku"] for i in st.items] == [f"A-{unique}"]

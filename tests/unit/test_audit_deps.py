@@ -54,9 +54,25 @@ def test_main_fails_unless_the_advisory_is_accepted(audit, db, tmp_path, monkeyp
     assert audit.main(["--offline"]) == 0
 
 
-def test_no_source_is_not_a_pass(audit, monkeypatch):
+def test_no_source_is_not_a_pass(audit, monkeypatch, tmp_path):
     monkeypatch.delenv("REUP_ADVISORY_DB", raising=False)
+    monkeypatch.setattr(audit, "SNAPSHOT", tmp_path / "no-snapshot")
     assert audit.main(["--offline"]) == 2
+
+
+def test_the_committed_snapshot_is_the_offline_fallback(audit, monkeypatch, capsys):
+    monkeypatch.delenv("REUP_ADVISORY_DB", raising=False)
+    assert (audit.SNAPSHOT / "SNAPSHOT").exists()
+    assert audit.main(["--offline"]) == 0
+    assert "committed snapshot scripts/advisories" in capsys.readouterr().out
+
+
+def test_a_known_vulnerable_pin_fails_against_the_snapshot(audit, monkeypatch):
+    """setuptools 65.5.0 has PYSEC-2022-43012 in the snapshot; without its allow-list entry the audit fails."""
+    monkeypatch.delenv("REUP_ADVISORY_DB", raising=False)
+    monkeypatch.setattr(audit, "installed", lambda: {"setuptools": "65.5.0"})
+    monkeypatch.setattr(audit, "allowlist", lambda path=None: {})
+    assert audit.main(["--offline"]) == 1
 
 
 def test_the_allowlist_gives_a_reason_for_every_entry(audit):

@@ -71,7 +71,6 @@ EXPECTED_KIND = {
     "order.edit_lines": "W",
     "order.fulfill": "W",
     "order.ship": "W",
-    "order.complete": "W",
     "invoice.manage": "W",
     "payment.record": "W",
     "customer.hold": "W",

@@ -64,11 +64,14 @@ class WebhookSender:
     _worker: asyncio.Task | None = None
     _client: httpx.AsyncClient | None = None
     _in_flight: int = 0
+    _retrying: int = 0  # retries scheduled (call_later) and not yet queued
+    _generation: int = 0  # bumped by reset(): retries scheduled before it are dropped
     _rng: random.Random = field(default_factory=lambda: random.Random(11))
 
     def reset(self) -> None:
         self.endpoints, self.retry_delays = [], DEFAULT_RETRY_DELAYS
         self.faults, self.log, self.held, self.bodies = WebhookFaults(), [], [], {}
+        self._generation, self._retrying = self._generation + 1, 0
         if self._queue is not None:
             while not self._queue.empty():
                 self._queue.get_nowait()
@@ -95,7 +98,8 @@ class WebhookSender:
         }
 
     def pending(self) -> int:
-        return (self._queue.qsize() if self._queue else 0) + self._in_flight
+        """Events queued, in flight, or waiting for a scheduled retry."""
+        return (self._queue.qsize() if self._queue else 0) + self._in_flight + self._retrying
 
     def emit(self, event: str, data: dict[str, Any], created_at: str) -> str:
         """Queue one event for every endpoint; returns its id."""
@@ -164,12 +168,19 @@ class WebhookSender:
             return
         if job.attempt <= len(self.retry_delays):
             delay = self.retry_delays[job.attempt - 1]
-            asyncio.get_running_loop().call_later(delay, self._put, job)
+            self._retrying += 1
+            asyncio.get_running_loop().call_later(delay, self._retry, job, self._generation)
         else:
             row["failed"] = True
 
+    def _retry(self, job: Job, generation: int) -> None:
+        if generation != self._generation:
+            return  # scheduled before a reset
+        self._retrying -= 1
+        self._put(job)
+
     async def flush(self, timeout: float) -> dict:
-        """Wait until nothing is queued or in flight (retries scheduled later are not waited for)."""
+        """Wait until nothing is queued, in flight or waiting for a retry (at most `timeout` seconds)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self.pending() and loop.time() < deadline:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from sqlalchemy.engine import Engine
@@ -30,7 +31,7 @@ from reup_app.backoff import next_attempt_at
 from reup_app.models import EmailOutbox
 from reup_app.models.enums import EmailStatus
 from reup_app.models.types import utcnow
-from reup_app.settings import Settings, get_settings
+from reup_app.settings import VAR_DIR, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,11 @@ def _record(engine: Engine, row_id: int, error: Exception | None, settings: Sett
         return row.status
 
 
+def dev_mailbox_path(row_id: int) -> Path:
+    """Where a development run without SMTP leaves an e-mail (its links never go to the log)."""
+    return VAR_DIR / "mailbox" / f"{row_id}.txt"
+
+
 def _log_only(engine: Engine, row_id: int, settings: Settings) -> None:
     with Session(engine) as s:
         s.info["audit_disabled"] = True
@@ -146,8 +152,11 @@ def _log_only(engine: Engine, row_id: int, settings: Settings) -> None:
             return
         if settings.is_production:
             log.info("e-mail not sent (no SMTP configured) to=%s subject=%r", row.to_address, row.subject)
-        else:
-            log.info("e-mail (outbox only) to=%s subject=%r\n%s", row.to_address, row.subject, row.body)
+        else:  # development: the body (invite and reset links are secrets) goes to a local mailbox file, not the log
+            path = dev_mailbox_path(row.id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"To: {row.to_address}\nSubject: {row.subject}\n\n{row.body}\n")
+            log.info("e-mail (outbox only) to=%s subject=%r: read it in %s", row.to_address, row.subject, path)
         row.status, row.next_attempt_at = EmailStatus.LOGGED, None
         s.add(row)
         s.commit()
