@@ -249,11 +249,12 @@ class CartState(AppState):
     @rx.event
     async def place_orders(self):
         """Check out every seller whose part of the cart is ready; the rest stays in the cart."""
-        self.message = ""
         ready = [g for g in self.groups if g.ready]
         if not ready:
-            self.error = "Nothing in your cart can be ordered yet; see the messages above."
+            if not self.placed:  # the second click of a double click keeps the confirmation it got
+                self.error = "Nothing in your cart can be ordered yet; see the messages above."
             return
+        self.message = ""
         if not self.license_id.isdigit():
             self.error = "Choose the license that receives these orders."
             return

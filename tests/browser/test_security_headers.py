@@ -71,7 +71,14 @@ def test_the_session_cookie_is_http_only_and_same_site_strict(page):
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.locator("form").get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/marketplace/?$"))
-    cookies = [c for c in page.context.cookies() if c["httpOnly"] or "session" in c["name"].lower()]
+    # reup_has_session is the readable presence flag (value "1", no secret) the restore script checks
+    flags = [c for c in page.context.cookies() if c["name"] == "reup_has_session"]
+    assert all(c["value"] == "1" and c["sameSite"] == "Strict" for c in flags), flags
+    cookies = [
+        c
+        for c in page.context.cookies()
+        if c["name"] != "reup_has_session" and (c["httpOnly"] or "session" in c["name"].lower())
+    ]
     assert cookies, "no session cookie after sign-in"
     for c in cookies:
         assert c["httpOnly"] is True and c["sameSite"] == "Strict", c
