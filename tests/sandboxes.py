@@ -154,15 +154,20 @@ class MetrcSandbox:
         self.control.close()
 
 
-@pytest.fixture(scope="session")
-def metrc_sandbox_session():
-    process = SandboxProcess("metrc", "--seed", "demo")
-    sandbox = MetrcSandbox(process)
+def _serve(handle, vendor: str, *args: str):
+    """One sandbox subprocess for the test session, behind its test handle; stopped at the end."""
+    process = SandboxProcess(vendor, *args)
+    sandbox = handle(process)
     try:
         yield sandbox
     finally:
         sandbox.close()
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def metrc_sandbox_session():
+    yield from _serve(MetrcSandbox, "metrc", "--seed", "demo")
 
 
 @pytest.fixture
@@ -236,13 +241,7 @@ class FleetbaseSandbox:
 
 @pytest.fixture(scope="session")
 def fleetbase_sandbox_session():
-    process = SandboxProcess("fleetbase")
-    sandbox = FleetbaseSandbox(process)
-    try:
-        yield sandbox
-    finally:
-        sandbox.close()
-        process.stop()
+    yield from _serve(FleetbaseSandbox, "fleetbase")
 
 
 @pytest.fixture
@@ -334,13 +333,7 @@ class DutchieSandbox:
 
 @pytest.fixture(scope="session")
 def dutchie_sandbox_session():
-    process = SandboxProcess("dutchie", "--seed", "demo")
-    sandbox = DutchieSandbox(process)
-    try:
-        yield sandbox
-    finally:
-        sandbox.close()
-        process.stop()
+    yield from _serve(DutchieSandbox, "dutchie", "--seed", "demo")
 
 
 @pytest.fixture
