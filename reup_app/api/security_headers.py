@@ -138,6 +138,12 @@ def security_headers(app):
         async def send_with_headers(message):
             nonlocal start, size
             if message["type"] == "http.response.start":
+                if message.get("status") == 304:
+                    # A revalidation: its headers update the browser's stored page (RFC 9111
+                    # 4.3.4), whose policy was hashed from this same body. A policy here would
+                    # replace that one with a hash-less policy and block the page's own scripts.
+                    await send(_merge(message, base))
+                    return
                 if _is_html(message) and scope.get("method") in ("GET", "HEAD"):
                     start = message  # hold it: the policy depends on the body's inline scripts
                     return

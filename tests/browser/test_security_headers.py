@@ -50,6 +50,18 @@ def test_headers_on_every_route_kind(app_url):
         _check(c.get("/favicon.ico"))
 
 
+def test_a_revalidated_page_keeps_its_hashed_policy(app_url):
+    """A 304 carries no CSP: its headers would replace the stored page's hashed policy and the
+    browser would then block the page's own inline scripts on every reload or second tab."""
+    with httpx.Client(base_url=app_url, timeout=15, follow_redirects=True) as c:
+        first = c.get("/orders/")
+        assert first.status_code == 200 and "etag" in first.headers
+        again = c.get("/orders/", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        assert "content-security-policy" not in again.headers
+        assert again.headers.get("x-frame-options") == "DENY"  # the other headers are still there
+
+
 def test_the_app_works_under_the_policy_without_violations(page):
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
@@ -62,6 +74,8 @@ def test_the_app_works_under_the_policy_without_violations(page):
     for path in ("/cart", "/orders", "/settings", "/dashboard"):
         page.goto(path)
         expect(page.get_by_test_id("signed-in-user")).to_have_text("buyer@greenleaf.demo")
+    page.reload()  # the browser revalidates its stored page (304) and must still run its scripts
+    expect(page.get_by_test_id("signed-in-user")).to_have_text("buyer@greenleaf.demo")
     assert violations == []
 
 
