@@ -287,15 +287,21 @@ def emit_delivery_updated(session: Session, delivery: Delivery, order: Order | N
 def stale_receipts(session: Session, *, older_than: timedelta, limit: int = 200) -> list[int]:
     """Receipts still waiting (their in-process kick was lost) or stuck processing; the sweep retakes them."""
     now = utcnow()
-    session.execute(
-        update(WebhookReceipt)
-        .where(
+    # Read the stuck ids first (no locks), then release each by its key: a range UPDATE over the
+    # status index would take gap locks and deadlock with the claims running beside it.
+    stuck = session.execute(
+        select(col(WebhookReceipt.id)).where(
             col(WebhookReceipt.provider) == PROVIDER,
             col(WebhookReceipt.status) == "processing",
             col(WebhookReceipt.processed_at) < now - timedelta(minutes=2),
         )
-        .values(status="received")
-    )
+    ).all()
+    for (stuck_id,) in stuck:
+        session.execute(
+            update(WebhookReceipt)
+            .where(col(WebhookReceipt.id) == stuck_id, col(WebhookReceipt.status) == "processing")
+            .values(status="received")
+        )
     rows = session.execute(
         select(col(WebhookReceipt.id))
         .where(
