@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -186,12 +185,11 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from reup_app.jobs.scheduler import run_worker
+    from reup_app.logs import configure_logging
 
     settings = _settings()
     settings.validate_for_production()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per 5-second tick otherwise
+    configure_logging(settings.log_format)  # JSON lines, quiet alembic/apscheduler (reup_app/logs.py)
     engine = _engine(settings)
     try:
         _require_migrated(settings, engine)

@@ -3,20 +3,24 @@
 import reflex as rx
 
 from reup_app import pages  # noqa: F401  (registers routes)
+from reup_app.api.request_ids import request_ids
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
 from reup_app.api.v1.app import build_public_api
 from reup_app.components.reconnecting import reconnecting_overlay
 from reup_app.jobs.embedded import embedded_worker_task
+from reup_app.logs import configure_logging
 from reup_app.realtime.hub import push_hub_task
 from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import get_settings
 
 get_settings().validate_for_production()
+configure_logging(get_settings().log_format)  # JSON lines with the request id (reup_app/logs.py)
 install_audit_listener()  # every write through the app is audited (the ORM listener on Session)
 
 app = rx.App(
-    api_transformer=[build_api(), build_public_api(), security_headers],
+    # applied in order, each wrapping the one before: request ids outermost, so every line has one
+    api_transformer=[build_api(), build_public_api(), security_headers, request_ids],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
     stylesheets=["/reup.css"],  # accessible accent shades (assets/reup.css)
 )

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     principal_cache_seconds: float = Field(15.0, ge=0)
     rt_sweep_seconds: float = Field(30.0, gt=0)  # push hub keep-alive / forget closed tabs
     rt_trace: bool = False  # record every push delivery in Redis (multi-worker tests)
+    # Log lines: "json" (one object per line with the request id: reup_app/logs.py) or "text".
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("encryption_keys", mode="before")
     @classmethod

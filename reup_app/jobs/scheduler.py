@@ -33,6 +33,7 @@ from reup_app.jobs.leader import LeaderState, elect_forever
 from reup_app.jobs.lease import LocalLease, RedisLease
 from reup_app.jobs.locks import JobRun, run_exclusive
 from reup_app.models.types import utcnow
+from reup_app.security.events import begin_request, new_request_id
 from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import Settings, get_settings
 
@@ -128,6 +129,7 @@ def guarded(spec: JobSpec, redis_url: str | None, leader: LeaderState | None = N
     """The callable the scheduler runs: only on the leader, errors logged, not raised."""
 
     def run() -> JobRun | None:
+        begin_request(f"job-{spec.id}-{new_request_id()[:8]}")  # this run's id on its log lines
         try:
             if leader is not None and not leader.is_leader:
                 return JobRun(spec.id, False, reason="standby")

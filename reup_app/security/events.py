@@ -26,6 +26,15 @@ def new_request_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def current_context() -> dict[str, Any]:
+    """The fields bound to the current request or event (a copy; empty outside any)."""
+    return dict(_context.get() or {})
+
+
+def current_request_id() -> str | None:
+    return (_context.get() or {}).get("request_id")
+
+
 def bind(**fields: Any) -> None:
     """Add fields (user_id, entity_id, client_ip, request_id) to this request's context."""
     cur = dict(_context.get() or {})

@@ -11,7 +11,7 @@ import reflex as rx
 
 from reup_app.db import run_in_unit_of_work, run_read_only
 from reup_app.errors import ServiceError
-from reup_app.security.events import bind_principal
+from reup_app.security.events import bind_principal, current_request_id
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.state.arg_guard import guard_class_handlers, install_payload_patch
@@ -104,7 +104,8 @@ def error_message(err: Exception, failed: str | None = None) -> str:
     """
     if isinstance(err, ServiceError):
         return str(err)
-    error_id = uuid.uuid4().hex[:10]  # in the log line and the message, so support can find it
+    # the event's request id: in every log line of this event and in the message, so support finds them
+    error_id = current_request_id() or uuid.uuid4().hex[:16]
     if failed:
         log.exception("%s failed [error_id=%s]", failed, error_id)
     else:

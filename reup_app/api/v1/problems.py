@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import Request
@@ -11,6 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from reup_app.errors import RateLimited, ServiceError
+from reup_app.security.events import current_request_id
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 STATUS_BY_CODE = {
@@ -98,4 +103,7 @@ async def on_unexpected(request: Request, err: Exception) -> JSONResponse:
             503, "busy", "The request collided with another one; nothing changed. Retry it.", request.url.path
         )
         return problem_response(503, body, {"Retry-After": "1"})
-    return problem_response(500, problem(500, "internal", "Something went wrong on our side.", request.url.path))
+    error_id = current_request_id() or uuid.uuid4().hex[:16]  # the request's id: its log lines carry it
+    log.error("%s %s failed [error_id=%s]", request.method, request.url.path, error_id, exc_info=err)
+    detail = f"Something went wrong on our side. (Error id {error_id})"
+    return problem_response(500, problem(500, "internal", detail, request.url.path, error_id=error_id))
