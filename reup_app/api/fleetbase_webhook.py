@@ -1,6 +1,8 @@
 """POST /api/webhooks/fleetbase: verify the signature (constant time), store the raw event once, answer
-at once, and process it on a worker thread (services/logistics/fleetbase_inbox.py; the
-`process_fleetbase_webhooks` job sweeps anything a lost kick left behind).
+at once, and process it in the background (services/ordering/fleetbase_inbox.py): on this process's
+one processing thread, which steps aside while webhooks are being answered, or by the worker's
+`process_fleetbase_webhooks` sweep, whichever comes first (a receipt is claimed once). So a burst of
+webhooks is answered at the speed of storing them, and applied as soon as the burst lets up.
 
 Answers: 200 {"ok": true} stored (or {"duplicate": true}: an event id seen before, nothing stored);
 401 unsigned or forged; 400 stale, not JSON or not a Fleetbase event; 503 not configured. A refused
@@ -9,9 +11,10 @@ event is logged with its reason and never stored.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,7 +27,40 @@ from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fleetbase-Signature"
-_processors = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fleetbase-webhooks")
+
+
+class _Processor:
+    """One thread applying stored receipts in arrival order, yielding to requests in flight for up
+    to `max_defer` seconds per receipt (under a long burst the worker's sweep takes most of them;
+    a receipt is claimed once, so whichever comes first applies it)."""
+
+    def __init__(self, max_defer: float = 3.0) -> None:
+        self.in_flight = 0
+        self.max_defer = max_defer
+        self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, receipt_id: int) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fleetbase-webhooks", daemon=True)
+                self._thread.start()
+        self._queue.put(receipt_id)
+
+    def _run(self) -> None:
+        while True:
+            receipt_id = self._queue.get()
+            deadline = time.monotonic() + self.max_defer
+            while self.in_flight and time.monotonic() < deadline:
+                time.sleep(0.005)
+            try:
+                fleetbase_inbox.process_receipt(receipt_id)
+            except Exception:  # process_receipt records its own failures; never let the thread die
+                log.exception("fleetbase webhook receipt %s: processing thread error", receipt_id)
+
+
+_processor = _Processor()
 
 
 def _secrets() -> list[str]:
@@ -33,6 +69,14 @@ def _secrets() -> list[str]:
 
 
 async def fleetbase_webhook(request: Request) -> Response:
+    _processor.in_flight += 1
+    try:
+        return await _answer(request)
+    finally:
+        _processor.in_flight -= 1
+
+
+async def _answer(request: Request) -> Response:
     body = await request.body()
     try:
         event = fleetbase_events.verify_event(
@@ -47,7 +91,7 @@ async def fleetbase_webhook(request: Request) -> Response:
     receipt_id = await run_in_unit_of_work(None, fleetbase_events.record_receipt, event, body)
     if receipt_id is None:
         return JSONResponse({"ok": True, "duplicate": True})
-    asyncio.get_running_loop().run_in_executor(_processors, fleetbase_inbox.process_receipt, receipt_id)
+    _processor.submit(receipt_id)
     return JSONResponse({"ok": True})
 
 
