@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -162,6 +163,43 @@ def read_only_unit_of_work(principal: Any = None, *, replica: int | None | bool 
         session.close()
 
 
+LOCK_CONFLICTS = {1205, 1213}  # lock wait timeout, deadlock: InnoDB rolled the transaction back
+TRANSACTION_ATTEMPTS = 4
+
+
+def is_lock_conflict(err: BaseException) -> bool:
+    """A deadlock or lock wait timeout anywhere in the error's chain (under a savepoint the
+    visible error is the failed ROLLBACK TO SAVEPOINT; the deadlock is its cause)."""
+    seen: BaseException | None = err
+    for _ in range(5):
+        if seen is None:
+            return False
+        orig = getattr(seen, "orig", None)
+        if isinstance(seen, DBAPIError) and getattr(orig, "args", (None,))[0] in LOCK_CONFLICTS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def transaction(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fn(session, *args, **kw)` in a unit of work, run again (up to TRANSACTION_ATTEMPTS times,
+    after a short jittered pause: `backoff.retry_delay`) when InnoDB picks it as a deadlock victim
+    or a lock wait times out: nothing of a rolled-back attempt was committed. `fn` must do nothing
+    outside its session (events and vendor calls go through the outbox)."""
+    from reup_app.backoff import retry_delay
+
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            with unit_of_work(principal) as session:
+                return fn(session, *args, **kw)
+        except DBAPIError as err:
+            if attempt == TRANSACTION_ATTEMPTS or not is_lock_conflict(err):
+                raise
+            log.info("transaction retried after %s (attempt %d)", type(err.orig).__name__, attempt)
+            time.sleep(retry_delay(attempt, base=0.02, cap=0.5))
+    raise AssertionError("unreachable")
+
+
 def read_only_call(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     """`fn(session, *args, **kw)` in a read-only unit; when the replica fails mid-read (connection
     lost, server gone), mark it down and run the read again on the primary."""
@@ -208,14 +246,10 @@ def _dml(state: ORMExecuteState) -> None:
 
 
 async def run_in_unit_of_work(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    """`fn(session, *args, **kw)` in a unit of work (commits on success) on a worker thread, so
-    blocking database calls never stall the event loop. For states, API routes and the push layer."""
-
-    def run() -> Any:
-        with unit_of_work(principal) as session:
-            return fn(session, *args, **kw)
-
-    return await asyncio.to_thread(run)
+    """`fn(session, *args, **kw)` in a unit of work (commits on success; retried on a deadlock:
+    `transaction`) on a worker thread, so blocking database calls never stall the event loop. For
+    states, API routes and the push layer."""
+    return await asyncio.to_thread(transaction, principal, fn, *args, **kw)
 
 
 async def run_read_only(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from starlette.responses import JSONResponse
 
 from reup_app.api.v1.problems import problem_response, service_problem
-from reup_app.db import get_engine, unit_of_work
+from reup_app.db import get_engine, transaction, unit_of_work
 from reup_app.errors import NotAuthenticated, ServiceError
 from reup_app.security.principal import Principal
 from reup_app.services.public_api import idempotency, keys
@@ -53,8 +53,7 @@ IdempotencyKey = Annotated[
 
 def read(identity: keys.KeyIdentity, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a service function in a unit of work with the key's principal."""
-    with unit_of_work(identity.principal) as session:
-        return fn(session, identity.principal, *args, **kwargs)
+    return transaction(identity.principal, fn, identity.principal, *args, **kwargs)
 
 
 Effect = Callable[[Session, Principal], tuple[int, Any]]
@@ -74,8 +73,7 @@ def idempotent_post(
     principal = identity.principal
     if not key:
         try:
-            with unit_of_work(principal) as session:
-                status, body = effect(session, principal)
+            status, body = transaction(principal, effect, principal)
         except ServiceError as err:
             return problem_response(*service_problem(err, request.url.path))
         return _json(status, body)
@@ -88,10 +86,14 @@ def idempotent_post(
     outcome = idempotency.begin(engine, identity.key_id, request.url.path, key, digest)
     if isinstance(outcome, idempotency.Replay):
         return _json(outcome.status_code, outcome.body, replayed=True)
+
+    def effect_and_record(session: Session) -> tuple[int, Any]:
+        status, body = effect(session, principal)
+        idempotency.complete(session, outcome, status, body)
+        return status, body
+
     try:
-        with unit_of_work(principal) as session:
-            status, body = effect(session, principal)
-            idempotency.complete(session, outcome, status, body)
+        status, body = transaction(principal, effect_and_record)
     except ServiceError as err:
         status, problem = service_problem(err, request.url.path)
         with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too

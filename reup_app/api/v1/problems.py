@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from reup_app.db import is_lock_conflict
 from reup_app.errors import RateLimited, ServiceError
 from reup_app.security.events import current_request_id
 
@@ -93,12 +94,8 @@ async def on_http_error(request: Request, err: Exception) -> JSONResponse:
     )
 
 
-RETRYABLE_DB_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: nothing was committed
-
-
 async def on_unexpected(request: Request, err: Exception) -> JSONResponse:
-    orig = getattr(err, "orig", None)
-    if isinstance(err, DBAPIError) and orig is not None and getattr(orig, "args", (None,))[0] in RETRYABLE_DB_ERRORS:
+    if isinstance(err, DBAPIError) and is_lock_conflict(err):  # still colliding after the retries
         body = problem(
             503, "busy", "The request collided with another one; nothing changed. Retry it.", request.url.path
         )
