@@ -8,7 +8,8 @@
   harmless, so a retry after a lost answer needs no reconciling. While the Fleetbase order does not
   exist yet the row is retried (the create, if still to come, reads the number itself).
 - "fleetbase.cancel_order" (services/logistics/delivery_cancel.py): the seller's cancel. A retry
-  that may have been sent reads the order first; an order already cancelled is adopted.
+  that may have been sent reads the order first, and a refusal is checked against the order: one
+  already cancelled (a retried DELETE whose first answer was lost) is adopted.
 Either answer is applied to the delivery like a webhook's snapshot (forward only).
 """
 
@@ -133,9 +134,11 @@ def cancel_order(msg: OutboxDelivery) -> dict[str, Any]:
     if current is None or current.status != "canceled":
         try:
             current = client.cancel_order(p["order_id"])
-        except Rejected as err:  # e.g. the driver started meanwhile: say so on the delivery
-            _refused(delivery.id, f"Fleetbase did not cancel the delivery: {err.vendor_message or err}")
-            raise
+        except Rejected as err:
+            current = client.get_order(p["order_id"])  # a retried DELETE finds it "already canceled"
+            if current.status != "canceled":  # e.g. the driver started meanwhile: say so on the delivery
+                _refused(delivery.id, f"Fleetbase did not cancel the delivery: {err.vendor_message or err}")
+                raise
     _apply(delivery.id, current)
     return {"order_id": current.id, "status": current.status}
 

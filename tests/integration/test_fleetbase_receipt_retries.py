@@ -69,7 +69,9 @@ def test_failing_receipt_backs_off_dies_is_listed_and_retry_reprocesses(session,
             select(WebhookReceipt.id).where(WebhookReceipt.external_event_id == event["event_id"])
         ).scalar_one()
     # the endpoint's in-process kick was the first try; it failed and set a backoff
-    r = wait_for(lambda: (x := _receipt(engine, receipt_id)).attempts == 1 and x.status == "received" and x, what="try 1")
+    r = wait_for(
+        lambda: (x := _receipt(engine, receipt_id)).attempts == 1 and x.status == "received" and x, what="try 1"
+    )
     assert "JSONDecodeError" in r.error and r.next_attempt_at is not None
 
     # a second, healthy delivery's events flow while this receipt keeps failing
