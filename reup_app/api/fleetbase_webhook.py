@@ -2,6 +2,11 @@
 at once, and process it on a worker thread (services/logistics/fleetbase_inbox.py; the
 `process_fleetbase_webhooks` job sweeps anything a lost kick left behind).
 
+Processing must never starve request handling in the same process: the pool has 2 threads (their
+work is mostly waiting on Fleetbase and the database), and at most `MAX_QUEUED` kicks wait for them;
+a receipt stored beyond that is not kicked but left to the sweep (it is already stored, and claims
+are atomic), so a burst costs the endpoint only the INSERT.
+
 Answers: 200 {"ok": true} stored (or {"duplicate": true}: an event id seen before, nothing stored);
 401 unsigned or forged; 400 stale, not JSON or not a Fleetbase event; 503 not configured. A refused
 event is logged with its reason and never stored.
@@ -9,8 +14,8 @@ event is logged with its reason and never stored.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.requests import Request
@@ -24,7 +29,28 @@ from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fleetbase-Signature"
-_processors = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fleetbase-webhooks")
+_processors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fleetbase-webhooks")
+MAX_QUEUED = 32  # kicks waiting for or running on the pool; more are left to the sweep job
+_queued = threading.BoundedSemaphore(MAX_QUEUED)
+
+
+def _process(receipt_id: int) -> None:
+    try:
+        fleetbase_inbox.process_receipt(receipt_id)
+    finally:
+        _queued.release()
+
+
+def _kick(receipt_id: int) -> bool:
+    """Process on the pool unless the backlog is full (then the sweep takes it within seconds)."""
+    if not _queued.acquire(blocking=False):
+        return False
+    try:
+        _processors.submit(_process, receipt_id)
+    except RuntimeError:  # the pool is shutting down
+        _queued.release()
+        return False
+    return True
 
 
 def _secrets() -> list[str]:
@@ -47,7 +73,7 @@ async def fleetbase_webhook(request: Request) -> Response:
     receipt_id = await run_in_unit_of_work(None, fleetbase_events.record_receipt, event, body)
     if receipt_id is None:
         return JSONResponse({"ok": True, "duplicate": True})
-    asyncio.get_running_loop().run_in_executor(_processors, fleetbase_inbox.process_receipt, receipt_id)
+    _kick(receipt_id)
     return JSONResponse({"ok": True})
 
 

@@ -117,6 +117,7 @@ def _cancel_delivery() -> rx.Component:
                 ),
             ),
             open=S.confirming_delivery_cancel,
+            on_open_change=S.ask_cancel_delivery,
         ),
     )
 

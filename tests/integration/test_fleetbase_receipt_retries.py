@@ -4,6 +4,7 @@ admin's Retry (audited) processes it again."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -136,3 +137,30 @@ def test_failing_receipt_backs_off_dies_is_listed_and_retry_reprocesses(session,
     assert d.vendor_status == "started" and d.status == "in_transit"
     with unit_of_work(p) as db:
         assert receipt_id not in [w.id for w in error_queue.dead_webhooks(db, p)]
+
+
+def test_a_full_processing_backlog_leaves_new_receipts_to_the_sweep(engine, fb, app_server):
+    from reup_app.api import fleetbase_webhook as endpoint
+    from tests.integration.fleetbase_kit import fleetbase_time, receipts, signed_post
+
+    taken = 0
+    while endpoint._queued.acquire(blocking=False):  # the pool's backlog is full
+        taken += 1
+    assert taken == endpoint.MAX_QUEUED
+    try:
+        event = {
+            "id": "event_backlog_" + utcnow().strftime("%H%M%S%f"),
+            "event": "order.dispatched",
+            "created_at": fleetbase_time(utcnow()),
+            "data": {"id": "order_backlogged", "status": "dispatched"},
+        }
+        answer = signed_post(app_server.base_url, event)
+        assert answer.status_code == 200 and answer.json() == {"ok": True}  # stored and answered at once
+        time.sleep(0.5)
+        [r] = receipts(engine, [event["id"]])
+        assert r.status == "received" and r.attempts == 0  # not kicked: nothing queued behind the backlog
+    finally:
+        for _ in range(taken):
+            endpoint._queued.release()
+    assert r.id in _due_ids(engine)  # the sweep takes it
+    assert process_receipt(r.id) == "unmatched"
