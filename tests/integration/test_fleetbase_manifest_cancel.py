@@ -168,6 +168,8 @@ def test_seller_cancels_the_delivery_before_the_driver_starts(session, engine, f
     d = delivery_of(engine, s.number)
     assert d.status == "cancelled" and d.vendor_status == "canceled" and d.last_error is None
     assert order_status(engine, s.number) == "shipped"  # the seller decides what happens next
+    view = call(engine, s.buyer.owner, deliveries.get_order_delivery, s.number)
+    assert view.status == "cancelled" and view.note == "Cancelled by the seller: Buyer's store closed today"
 
 
 def test_cancel_refused_once_the_driver_started(session, engine, fb):

@@ -164,3 +164,32 @@ def test_a_full_processing_backlog_leaves_new_receipts_to_the_sweep(engine, fb, 
             endpoint._queued.release()
     assert r.id in _due_ids(engine)  # the sweep takes it
     assert process_receipt(r.id) == "unmatched"
+
+
+def test_admin_jobs_page_lists_dead_webhooks_with_retry(session, engine):
+    from reup_app.state.admin_jobs import AdminJobsState
+    from tests.integration.statekit import run
+    from tests.integration.test_admin_jobs_page import _admin_tab
+
+    event_id = "event_dead_" + utcnow().strftime("%H%M%S%f")
+    row = WebhookReceipt(
+        provider="fleetbase",
+        external_event_id=event_id,
+        event_type="order.updated",
+        payload="{}",
+        status="dead",
+        error="JSONDecodeError: Expecting value",
+        received_at=utcnow(),
+        attempts=RECEIPT_MAX_ATTEMPTS,
+    )
+    session.add(row)
+    session.commit()
+    page = _admin_tab(session).at("/admin/jobs").state(AdminJobsState)
+    assert run(page.load()) == []
+    [listed] = [w for w in page.dead_webhooks if w["event_id"] == event_id]
+    assert listed["attempts"] == str(RECEIPT_MAX_ATTEMPTS) and "JSONDecodeError" in listed["error"]
+    run(page.retry_webhook(listed["id"]))
+    assert "Queued again" in page.notice and event_id not in [w["event_id"] for w in page.dead_webhooks]
+    assert _receipt(engine, row.id).status == "received"
+    run(page.retry_webhook(listed["id"]))  # no longer dead
+    assert "Only dead webhooks" in page.error

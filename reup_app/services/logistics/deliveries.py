@@ -89,7 +89,7 @@ def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime, can_cancel: 
         order_number=order.number,
         status=d.status,
         status_label=STATUS_LABELS.get(d.status, d.status),
-        note=d.last_error,
+        note=d.last_error or (f"Cancelled by the seller: {d.cancel_reason}" if d.cancel_reason else None),
         tracking_number=d.tracking_number,
         driver_name=d.driver_name,
         driver_phone=d.driver_phone,
