@@ -4,6 +4,11 @@ one processing thread, which steps aside while webhooks are being answered, or b
 `process_fleetbase_webhooks` sweep, whichever comes first (a receipt is claimed once). So a burst of
 webhooks is answered at the speed of storing them, and applied as soon as the burst lets up.
 
+Processing must never starve request handling in the same process: one thread, yielding while
+webhooks are in flight, and at most `MAX_QUEUED` receipts wait for it; a receipt stored beyond that
+is not queued but left to the sweep (it is already stored, and claims are atomic), so a burst costs
+the endpoint only the INSERT.
+
 Answers: 200 {"ok": true} stored (or {"duplicate": true}: an event id seen before, nothing stored);
 401 unsigned or forged; 400 stale, not JSON or not a Fleetbase event; 503 not configured. A refused
 event is logged with its reason and never stored.
@@ -27,6 +32,7 @@ from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fleetbase-Signature"
+MAX_QUEUED = 32  # receipts waiting for the processing thread; more are left to the sweep job
 
 
 class _Processor:
@@ -41,12 +47,16 @@ class _Processor:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, receipt_id: int) -> None:
+    def submit(self, receipt_id: int) -> bool:
+        """Queue a stored receipt; False when the backlog is full (the sweep takes it within seconds)."""
+        if self._queue.qsize() >= MAX_QUEUED:
+            return False
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="fleetbase-webhooks", daemon=True)
                 self._thread.start()
         self._queue.put(receipt_id)
+        return True
 
     def _run(self) -> None:
         while True:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from reup_app.db import get_engine, unit_of_work
 from reup_app.integrations.errors import IntegrationError, Rejected
 from reup_app.integrations.fleetbase.client import FleetbaseClient
+from reup_app.jobs.fleetbase_updates import driver_and_vehicle  # also registers the update/cancel handlers
 from reup_app.jobs.outbox_sender import OutboxDelivery, outbox_handler
 from reup_app.models import Delivery, IntegrationConnection
 from reup_app.models.types import utcnow
@@ -28,22 +29,10 @@ from reup_app.services.logistics import fleetbase_events, fleetbase_plan
 PRINCIPAL = system_principal("fleetbase.orders")
 
 
-def _driver_and_vehicle(client: FleetbaseClient, p: dict[str, Any]) -> tuple[str | None, str | None]:
-    driver_id = vehicle_id = None
-    d, v = p.get("driver") or {}, p.get("vehicle") or {}
-    if d.get("name"):
-        found = [x for x in client.drivers(d["name"]) if x.name == d["name"]]
-        driver_id = found[0].id if found else client.create_driver(name=d["name"], phone=d.get("phone")).id
-    if v.get("plate_number"):
-        found_v = [x for x in client.vehicles(v["plate_number"]) if x.plate_number == v["plate_number"]]
-        vehicle_id = found_v[0].id if found_v else client.create_vehicle(**v).id
-    return driver_id, vehicle_id
-
-
 def _create(client: FleetbaseClient, p: dict[str, Any], manifest: str | None):
     pickup = client.find_or_create_place(**p["pickup"])
     dropoff = client.find_or_create_place(**p["dropoff"])
-    driver, vehicle = _driver_and_vehicle(client, p)
+    driver, vehicle = driver_and_vehicle(client, p)
     return client.create_order(fleetbase_plan.order_body(p, pickup.id, dropoff.id, driver, vehicle, manifest))
 
 

@@ -73,3 +73,7 @@ class WebhookReceipt(SQLModel, table=True):
     error: str | None = text_field(default=None)
     received_at: datetime = ts_field()
     processed_at: datetime | None = opt_ts_field()
+    # Migration 0014: processing tries so far, and when a failed one may be tried again (the retry
+    # budget; past it the receipt is "dead" and waits for an admin's Retry on /admin/jobs).
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = opt_ts_field()

@@ -39,6 +39,9 @@ class Delivery(SQLModel, table=True):
     location_at: datetime | None = opt_ts_field()  # time of the driver point we hold (older ones are ignored)
     problem_report: str | None = text_field(default=None)
     problem_reported_at: datetime | None = opt_ts_field()
+    # Migration 0014: the seller asked Fleetbase to cancel (why, and when); the outbox sends it.
+    cancel_reason: str | None = text_field(default=None)
+    cancel_requested_at: datetime | None = opt_ts_field()
 
 
 class ComplianceManifest(SQLModel, table=True):

@@ -1,5 +1,6 @@
 """/admin/jobs: the error queue of background work (outbox messages that spent their retries,
-connections whose last sync failed), each with Retry."""
+connections whose last sync failed, vendor webhooks whose processing spent its retries), each with
+Retry."""
 
 import reflex as rx
 
@@ -42,6 +43,24 @@ def _run_row(r) -> rx.Component:
     )
 
 
+def _dead_webhook_row(w) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(w["event"]),
+        rx.table.cell(w["attempts"]),
+        rx.table.cell(rx.text(w["error"], size="1", color_scheme="red")),
+        rx.table.cell(w["when"]),
+        rx.table.cell(
+            rx.button(
+                "Retry",
+                size="1",
+                variant="soft",
+                on_click=J.retry_webhook(w["id"]),
+                aria_label="Retry webhook " + w["event_id"],
+            )
+        ),
+    )
+
+
 def _unmatched_row(w) -> rx.Component:
     return rx.table.row(
         rx.table.cell(w["event"]),
@@ -68,6 +87,12 @@ def admin_jobs() -> rx.Component:
                 J.runs.length() > 0,
                 data_table(["Connection", "Resource", "Error", "Started", ""], J.runs, _run_row),
                 rx.text("None.", size="2"),
+            ),
+            rx.heading("Webhooks that could not be processed", size="4", as_="h2"),
+            rx.cond(
+                J.dead_webhooks.length() > 0,
+                data_table(["Event", "Tries", "Last error", "Received", ""], J.dead_webhooks, _dead_webhook_row),
+                rx.text("None: every stored webhook was processed or is still being retried.", size="2"),
             ),
             rx.heading("Webhooks for unknown orders", size="4", as_="h2"),
             rx.cond(

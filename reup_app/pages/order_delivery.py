@@ -1,5 +1,6 @@
 """Order page part: the Fleetbase delivery panel both parties see, live (status timeline, driver and
-vehicle, ETA, the route drawn by the app, proof of delivery), and the buyer's "report a problem"."""
+vehicle, ETA, the route drawn by the app, proof of delivery), the buyer's "report a problem", and
+the seller's "Cancel delivery" (offered only before the driver starts; a dialog asks why)."""
 
 import reflex as rx
 
@@ -60,6 +61,67 @@ def _report_problem() -> rx.Component:
     )
 
 
+def _cancel_delivery() -> rx.Component:
+    return rx.cond(
+        D["can_cancel"] == "yes",
+        rx.alert_dialog.root(
+            rx.alert_dialog.trigger(
+                rx.button(
+                    "Cancel delivery",
+                    color_scheme="red",
+                    variant="soft",
+                    margin_top="12px",
+                    on_click=S.ask_cancel_delivery(True),
+                    data_testid="cancel-delivery",
+                )
+            ),
+            rx.alert_dialog.content(
+                rx.alert_dialog.title("Cancel this delivery in Fleetbase?"),
+                rx.alert_dialog.description(
+                    "The driver is told not to come. The order stays shipped; you decide what happens next.",
+                    size="2",
+                ),
+                rx.vstack(
+                    rx.el.label("Why? (required; the buyer reads it)", html_for="delivery-cancel-reason"),
+                    rx.text_area(
+                        id="delivery-cancel-reason",
+                        value=S.delivery_cancel_reason,
+                        on_change=S.set_delivery_cancel_reason,
+                        max_length=500,
+                        rows="3",
+                        width="100%",
+                    ),
+                    rx.cond(S.error != "", rx.text(S.error, size="2", color_scheme="red", role="alert")),
+                    spacing="1",
+                    width="100%",
+                    margin_top="12px",
+                ),
+                rx.flex(
+                    rx.alert_dialog.cancel(
+                        rx.button(
+                            "Keep delivery",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=S.ask_cancel_delivery(False),
+                        )
+                    ),
+                    rx.button(
+                        "Cancel delivery",
+                        color_scheme="red",
+                        on_click=S.cancel_delivery,
+                        data_testid="confirm-cancel-delivery",
+                    ),
+                    gap="3",
+                    justify="end",
+                    margin_top="16px",
+                ),
+            ),
+            open=S.confirming_delivery_cancel,
+            on_open_change=S.ask_cancel_delivery,
+        ),
+    )
+
+
 def delivery_panel() -> rx.Component:
     """The delivery once the order has shipped."""
     return rx.cond(
@@ -115,6 +177,7 @@ def delivery_panel() -> rx.Component:
                 ),
             ),
             _report_problem(),
+            _cancel_delivery(),
             width="100%",
             data_testid="delivery-panel",
         ),

@@ -41,6 +41,8 @@ unless the line above its ``def`` says ``# long: <reason>``.
 # Hooks every process that runs a service needs: the notification writer joins each transaction
 # that emits events (it registers with `reup_app.events.core.register_precommit` when imported;
 # the events layer never imports the services).
+# The METRC manifest number reaches the Fleetbase order the same way (services/logistics/fleetbase_manifest.py).
+from reup_app.services.logistics import fleetbase_manifest as _fleetbase_manifest  # noqa: F401
 from reup_app.services.notifications import inbox as _notification_writer  # noqa: F401
 
 # The webhook publisher joins each transaction that emits events, the same way (services/public_api/webhooks.py).

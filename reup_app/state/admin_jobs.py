@@ -1,4 +1,4 @@
-"""Platform admin: the jobs error queue (dead outbox messages, failing sync runs) with Retry."""
+"""Platform admin: the jobs error queue (dead outbox messages, failing sync runs, dead webhooks) with Retry."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class AdminJobsState(AppState):
     messages: list[dict[str, str]] = []
     runs: list[dict[str, str]] = []
     unmatched: list[dict[str, str]] = []  # vendor webhooks for orders ReUp does not know
+    dead_webhooks: list[dict[str, str]] = []  # vendor webhooks whose processing spent its retries
     error: str = ""
     notice: str = ""
 
@@ -42,6 +43,17 @@ class AdminJobsState(AppState):
                 "when": format_datetime(r.started_at),
             }
             for r in failing
+        ]
+        self.dead_webhooks = [
+            {
+                "id": str(w.id),
+                "event_id": w.event_id,
+                "event": f"{w.provider} {w.event_type} ({w.event_id})",
+                "attempts": str(w.attempts),
+                "error": w.error[:300],
+                "when": format_datetime(w.received_at),
+            }
+            for w in await self._call(error_queue.dead_webhooks)
         ]
         self.unmatched = [
             {
@@ -79,3 +91,7 @@ class AdminJobsState(AppState):
     @rx.event
     async def retry_sync(self, run_id: str):
         await self._retry(error_queue.retry_sync, run_id, "The connection syncs again within seconds.")
+
+    @rx.event
+    async def retry_webhook(self, receipt_id: str):
+        await self._retry(error_queue.retry_webhook, receipt_id, "Queued again; it is processed within seconds.")

@@ -47,6 +47,7 @@ def delivery_view(v: deliveries.DeliveryView | None) -> tuple[dict[str, str], li
         "proof_label": str(proof.get("remarks") or proof.get("type") or ""),
         "problem": f"{problem.get('label', '')}: {problem.get('text', '')}" if problem else "",
         "can_report": "yes" if v.can_report_problem else "",
+        "can_cancel": "yes" if v.can_cancel else "",
     }
     steps = [{"label": label, "when": when(at)} for label, at in v.timeline]
     return facts, steps

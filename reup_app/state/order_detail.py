@@ -16,7 +16,7 @@ from reup_app.realtime.listeners import live_listener
 from reup_app.security.permissions import is_allowed
 from reup_app.services.billing import download_tickets, invoices, payments
 from reup_app.services.compliance import manifest_pdf, manifests, preship
-from reup_app.services.logistics import deliveries
+from reup_app.services.logistics import deliveries, delivery_cancel
 from reup_app.services.ordering import line_edits as line_edits_service
 from reup_app.services.ordering import messages
 from reup_app.services.ordering import order_views as order_views_service
@@ -102,6 +102,8 @@ class OrderDetailState(AppState):
     delivery_steps: list[dict[str, str]] = []
     problem_kind: str = "short"
     problem_text: str = ""
+    delivery_cancel_reason: str = ""
+    confirming_delivery_cancel: bool = False
     preship_checks: list[dict[str, str]] = []  # the seller's pre-ship checklist while the order can ship
     preship_blocked: bool = False
     can_record_payment: bool = False
@@ -404,6 +406,31 @@ class OrderDetailState(AppState):
             success="Problem reported to the seller.",
         ):
             self.problem_text = ""
+
+    @rx.event
+    def ask_cancel_delivery(self, open_: bool):
+        self.confirming_delivery_cancel = bool(open_) and self.delivery.get("can_cancel") == "yes"
+        self.error = ""
+
+    @rx.event
+    def set_delivery_cancel_reason(self, value: str):
+        text = self._text(value, "reason")
+        if text is not None:
+            self.delivery_cancel_reason = text[:500]
+
+    @rx.event
+    async def cancel_delivery(self):
+        reason = self.delivery_cancel_reason.strip()
+        if not reason:
+            self.error = "Say why the delivery is cancelled; the buyer reads it."
+            return
+        if await self._run(
+            delivery_cancel.cancel_delivery,
+            self._number,
+            reason,
+            success="Cancelling the delivery in Fleetbase; the status follows in moments.",
+        ):
+            self.delivery_cancel_reason, self.confirming_delivery_cancel = "", False
 
     @rx.event
     async def record_payment(self):

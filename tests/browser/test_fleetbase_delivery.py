@@ -127,3 +127,45 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
         engine.dispose()
         sb.close()
         process.stop()
+
+
+def test_seller_cancels_a_dispatched_delivery_with_a_reason(browser, app_url, demo_db_url):
+    process = SandboxProcess("fleetbase")
+    sb = FleetbaseSandbox(process)
+    sb.register_webhook(f"{BASE_URL}/api/webhooks/fleetbase", WEBHOOK_SECRET)
+    engine = build_engine(demo_db_url)
+    _connect(engine, sb)
+    number = _fulfilled_order(engine, demo_db_url)
+    worker = _worker(demo_db_url)
+    ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
+    try:
+        seller = _principal(demo_db_url, SELLER)
+        with unit_of_work(seller, engine=engine) as s:
+            orders.transition(
+                s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
+                driver_name="Dana Ruiz", vehicle_make="Ford", vehicle_model="Transit", vehicle_plate="8ABC123",
+            )  # fmt: skip
+        order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
+        page = ctx.new_page()
+        page.set_default_timeout(WAIT)
+        _sign_in(page, SELLER)
+        page.goto(f"/orders/{number}")
+        expect(page.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+        page.get_by_test_id("cancel-delivery").click()
+        page.get_by_label("Why? (required; the buyer reads it)").fill("Buyer closed for inventory today")
+        page.get_by_test_id("confirm-cancel-delivery").click()
+        _wait_order(sb, order["internal_id"], "canceled")  # the worker sent it
+        expect(page.get_by_test_id("delivery-status")).to_have_text("Cancelled", timeout=WAIT)
+        expect(page.get_by_test_id("cancel-delivery")).to_have_count(0, timeout=WAIT)
+        expect(page.get_by_test_id("order-status")).to_have_text("Shipped", timeout=WAIT)
+    finally:
+        ctx.close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(worker.pid, signal.SIGKILL)
+        _connect(engine, sb, enabled=False)
+        engine.dispose()
+        sb.close()
+        process.stop()

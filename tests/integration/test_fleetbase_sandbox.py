@@ -69,3 +69,22 @@ def test_downtime_and_webhook_fault_switches(fleetbase_sandbox):
     assert r.status_code == 400 and "unknown webhook fault" in r.json()["error"]
     described = sb.webhook_faults(duplicate_rate=0.1, bad_signature_next=2, out_of_order=True)
     assert described["faults"]["bad_signature_next"] == 2 and described["faults"]["out_of_order"] is True
+
+
+def test_update_order_replaces_meta_and_reassigns(fleetbase_sandbox):
+    c = _client(fleetbase_sandbox)
+    o = _order(c, meta={"reup_order_number": "T-1", "metrc_manifest_number": None})
+    driver = c.create_driver(name="Dana Ruiz")
+    u = c.update_order(o.id, {"meta": {**o.meta, "metrc_manifest_number": "0000123"}, "driver": driver.id})
+    assert u.meta == {"reup_order_number": "T-1", "metrc_manifest_number": "0000123"} and u.driver.name == "Dana Ruiz"
+    got = c.get_order(o.id)  # GET reflects it
+    assert got.meta == u.meta and got.driver.id == driver.id
+    assert c.update_order(o.id, {"meta": {"only": "this"}}).meta == {"only": "this"}  # meta is replaced as a whole
+    with pytest.raises(Rejected):
+        c.update_order(o.id, {"vehicle": "vehicle_unknown"})
+    with pytest.raises(NotFound):
+        c.update_order("order_missing", {"meta": {}})
+    c.cancel_order(o.id)
+    assert c.update_order(o.id, {"meta": {"late": "note"}}).meta == {"late": "note"}  # meta still editable
+    with pytest.raises(Rejected):
+        c.update_order(o.id, {"driver": driver.id})  # a finished order keeps its driver

@@ -104,6 +104,9 @@ def test_any_service_brings_the_notification_writer_without_events_naming_it():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "before: []" in result.stdout
-    assert (
-        "after: ['reup_app.services.notifications.inbox', 'reup_app.services.public_api.webhooks']" in result.stdout
-    )  # the webhook publisher joins the same way (services/public_api/webhooks.py)
+    after = result.stdout.split("after:", 1)[1]
+    assert "'reup_app.services.notifications.inbox'" in after
+    # the webhook publisher (services/public_api/webhooks.py) and the Fleetbase manifest-number hook
+    # (services/logistics/fleetbase_manifest.py) join the same way
+    assert "'reup_app.services.public_api.webhooks'" in after
+    assert "'reup_app.services.logistics.fleetbase_manifest'" in after

@@ -1,7 +1,7 @@
 """The Fleetbase v1 client: `Authorization: Bearer <api key>` (the JS SDK's form; Basic with the key as
 user name is accepted too, domain.md 4.1), places found or created per licence premises, orders
-created with pickup, dropoff, entities, schedule and meta, then dispatched, cancelled, read back
-(order, tracker, ETA, proofs)."""
+created with pickup, dropoff, entities, schedule and meta, updated (meta, driver, vehicle), then
+dispatched, cancelled, read back (order, tracker, ETA, proofs)."""
 
 from __future__ import annotations
 
@@ -126,6 +126,10 @@ class FleetbaseClient:
             if raw.get("internal_id") == internal_id:
                 return r.Order.parse(raw)
         return None
+
+    def update_order(self, order_id: str, fields: dict[str, Any]) -> r.Order:
+        """PUT /orders/{id}: the fields sent replace the order's (send the whole `meta`, not a part)."""
+        return r.Order.parse(self._call("PUT", f"/orders/{order_id}", body=fields))
 
     def dispatch_order(self, order_id: str) -> r.Order:
         return r.Order.parse(self._call("POST", f"/orders/{order_id}/dispatch"))

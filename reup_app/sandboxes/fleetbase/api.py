@@ -275,6 +275,40 @@ class FleetbaseApi:
         self._auth(request)
         return JSONResponse(self.store.order_resource(self._order(request)))
 
+    async def update_order(self, request: Request) -> Response:
+        """PUT /orders/{id}: the given fields replace the order's (meta as a whole, as Fleetbase's
+        update does); driver/vehicle must exist; a finished order takes only meta and notes."""
+        self._auth(request)
+        body = await body_of(request)
+        s = self.store.state
+        for ref, table in (("driver", s.drivers), ("vehicle", s.vehicles)):
+            if body.get(ref) and body[ref] not in table:
+                raise errors(422, f"The selected {ref} is invalid.")
+        if "meta" in body and not isinstance(body["meta"], dict | None):
+            raise errors(422, "The meta must be an object.")
+        if body.get("pod_method") not in (None, "scan", "signature", "photo"):
+            raise errors(422, "The selected pod method is invalid.")
+        with self.store.lock:
+            o = self._order(request)
+            if o.status in TERMINAL and set(body) - {"meta", "notes"}:
+                raise errors(400, f"Order is already {o.status}.")
+            if "meta" in body:
+                o.meta = dict(body["meta"] or {})
+            for key in ("notes", "scheduled_at", "internal_id", "pod_method"):
+                if key in body:
+                    setattr(o, key, body[key])
+            if "pod_required" in body:
+                o.pod_required = bool(body["pod_required"])
+            if body.get("driver"):
+                o.driver_id = body["driver"]
+            if body.get("vehicle"):
+                o.vehicle_id = body["vehicle"]
+            o.updated_at = self.now()
+            self.emit("order.updated", self.store.order_resource(o))
+            if body.get("dispatch") and o.status == "created":
+                self.advance(o, "dispatched")
+            return JSONResponse(self.store.order_resource(o))
+
     async def lifecycle(self, request: Request) -> Response:
         """dispatch / start / update-activity / complete (POST or PATCH) and cancel (DELETE)."""
         self._auth(request)
@@ -325,6 +359,7 @@ class FleetbaseApi:
             v("/v1/orders", self.create_order, ["POST"]),
             v("/v1/orders", self.list_orders, ["GET"]),
             v("/v1/orders/{id}", self.get_order, ["GET"]),
+            v("/v1/orders/{id}", self.update_order, ["PUT"]),
             v("/v1/orders/{id}/dispatch", self.lifecycle, rw),
             v("/v1/orders/{id}/start", self.lifecycle, ["POST"]),
             v("/v1/orders/{id}/update-activity", self.lifecycle, rw),

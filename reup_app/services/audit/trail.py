@@ -32,6 +32,9 @@ about one row per session-hour.
 
 ORM bulk ``update()``/``delete()`` statements bypass the unit of work; they are recorded as one
 row with row_id ``"*"`` and the statement text (subject unknown, visible to platform admins).
+An admin action on an excluded table (retrying a dead webhook receipt) is audited all the same: the
+service calls `audit_also(session, table)` before the change, for that session only.
+
 Raw ``text()`` SQL is not audited: services must not change business data that way.
 """
 
@@ -91,6 +94,14 @@ PARENTS: dict[str, tuple[str, str]] = {
 # Tables whose rows belong to no entity (subject stays None).
 PERSONAL_TABLES = frozenset({"users", "mfa_recovery_codes", "notification_preferences"})
 _OWNER_COLUMNS = ("entity_id", "seller_entity_id", "buyer_entity_id")
+
+
+AUDIT_ALSO_KEY = "reup_audit_also"
+
+
+def audit_also(session, table_name: str) -> None:
+    """Audit this session's changes to `table_name` even though the table is excluded."""
+    session.info.setdefault(AUDIT_ALSO_KEY, set()).add(table_name)
 
 
 def is_secret_column(name: str) -> bool:
@@ -211,7 +222,7 @@ def _row_for(obj, action: str, actor: tuple, lookup: _OwnerLookup, now: datetime
     state = inspect(obj)
     mapper = state.mapper
     table_name = mapper.local_table.name
-    if table_name in EXCLUDED_TABLES:
+    if table_name in EXCLUDED_TABLES and table_name not in lookup.session.info.get(AUDIT_ALSO_KEY, ()):
         return None
     changes: dict[str, list[Any]] = {}
     values: dict[str, Any] = {}  # current (or, for deletes, last) values for subject resolution

@@ -1,5 +1,6 @@
 """The admin error queue: outbox rows that spent their retry budget, sync runs that failed (with
-retry), and vendor webhooks ReUp could not match to anything (listed). Platform admins only."""
+retry), vendor webhooks whose processing spent its budget (with retry), and vendor webhooks ReUp
+could not match to anything (listed). Platform admins only."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from reup_app.models.outbox import OutboxMessage
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
+from reup_app.services.audit.trail import audit_also
 
 LIMIT = 200
 
@@ -131,3 +133,49 @@ def unmatched_webhooks(session: Session, principal: Principal) -> list[Unmatched
         for r in rows
         if r.id is not None
     ]
+
+
+@dataclass(frozen=True)
+class DeadWebhook:
+    id: int
+    provider: str
+    event_id: str
+    event_type: str
+    attempts: int
+    error: str
+    received_at: datetime
+
+
+def dead_webhooks(session: Session, principal: Principal) -> list[DeadWebhook]:
+    """Stored vendor events whose processing kept failing until their retry budget was spent."""
+    authorize(principal, "platform.jobs.manage", None)
+    rows = session.exec(
+        select(WebhookReceipt)
+        .where(WebhookReceipt.status == "dead")
+        .order_by(col(WebhookReceipt.received_at).desc())
+        .limit(LIMIT)
+    ).all()
+    return [
+        DeadWebhook(r.id, r.provider, r.external_event_id, r.event_type or "", r.attempts, r.error or "", r.received_at)
+        for r in rows
+        if r.id is not None
+    ]
+
+
+def retry_webhook(session: Session, principal: Principal, receipt_id: int) -> WebhookReceipt:
+    """Put a dead receipt back for processing with a fresh budget (the sweep takes it within seconds).
+
+    Receipts are not in the audit trail (machine bookkeeping), but this admin action is: the session
+    asks the trail to include webhook_receipts for this change, as the outbox retry is audited."""
+    authorize(principal, "platform.jobs.manage", None)
+    if not isinstance(receipt_id, int) or receipt_id <= 0:
+        raise ValidationError("Unknown webhook.", field="receipt_id")
+    row = session.get(WebhookReceipt, receipt_id, with_for_update=True)
+    if row is None:
+        raise NotFound("That webhook no longer exists.")
+    if row.status != "dead":
+        raise ValidationError(f"Only dead webhooks can be retried; this one is {row.status}.", field="receipt_id")
+    audit_also(session, WebhookReceipt.__tablename__)
+    row.status, row.attempts, row.next_attempt_at = "received", 0, utcnow()
+    session.add(row)
+    return row

@@ -18,6 +18,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import authorize_party, clean_text
+from reup_app.services.logistics.delivery_cancel import may_cancel
 from reup_app.services.logistics.fleetbase_events import emit_delivery_updated
 from reup_app.services.logistics.route_map import route_svg
 from reup_app.settings import get_settings
@@ -64,13 +65,14 @@ class DeliveryView:
     proof: dict[str, Any] | None = None
     problem: dict[str, Any] | None = None
     can_report_problem: bool = False
+    can_cancel: bool = False  # the seller may still cancel it in Fleetbase (delivery_cancel.py's rule)
 
 
 def is_late(d: Delivery, now: datetime) -> bool:
     return d.status not in FINISHED and d.eta is not None and d.eta < now
 
 
-def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime) -> DeliveryView:
+def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime, can_cancel: bool = False) -> DeliveryView:
     route = json.loads(d.route) if d.route else {}
     timeline: list[tuple[str, datetime | None]] = [
         (str(STEP_LABELS.get(t["status"], t["status"])), datetime.fromisoformat(t["at"]))
@@ -87,7 +89,7 @@ def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime) -> DeliveryV
         order_number=order.number,
         status=d.status,
         status_label=STATUS_LABELS.get(d.status, d.status),
-        note=d.last_error,
+        note=d.last_error or (f"Cancelled by the seller: {d.cancel_reason}" if d.cancel_reason else None),
         tracking_number=d.tracking_number,
         driver_name=d.driver_name,
         driver_phone=d.driver_phone,
@@ -106,6 +108,7 @@ def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime) -> DeliveryV
         proof=json.loads(d.proof) if d.proof else None,
         problem=json.loads(d.problem_report) if d.problem_report else None,
         can_report_problem=bool(can_report),
+        can_cancel=can_cancel,
     )
 
 
@@ -122,7 +125,9 @@ def _party_delivery(session: Session, principal: Principal, order_number: Any, a
 def get_order_delivery(session: Session, principal: Principal, order_number: Any) -> DeliveryView | None:
     """The order's delivery (None before it ships), for the buyer or the seller only."""
     order, d, buyer = _party_delivery(session, principal, order_number, "order.view")
-    return _view(d, order, buyer=buyer, now=utcnow()) if d is not None else None
+    if d is None:
+        return None
+    return _view(d, order, buyer=buyer, now=utcnow(), can_cancel=not buyer and may_cancel(principal, order, d))
 
 
 def report_problem(session: Session, principal: Principal, order_number: Any, kind: Any, text: Any) -> DeliveryView:

@@ -12,6 +12,9 @@
   one held is ignored; a completed delivery moves the order to delivered through
   `orders.transition` (so every listener of "delivered" runs). An event for an order ReUp does not
   know is marked `unmatched` (listed for admins on /admin/jobs), never raised.
+- Retry budget: each claim counts an attempt; a failed one goes back to "received" with
+  `next_attempt_at` from `reup_app.backoff` (the outbox's policy), and after `RECEIPT_MAX_ATTEMPTS`
+  it is "dead": skipped by the sweep, listed on /admin/jobs with Retry (`error_queue.retry_webhook`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlmodel import Session, col
 
+from reup_app.backoff import next_attempt_at
 from reup_app.events import emit
 from reup_app.integrations.fleetbase import records as fb
 from reup_app.models import Delivery, Order, WebhookReceipt
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 PROVIDER = str(Provider.FLEETBASE)
 DELIVERY_UPDATED = "delivery.updated"
 MAX_BODY = 256 * 1024
+RECEIPT_MAX_ATTEMPTS = 8  # processing tries before a receipt is "dead" (about 8 minutes of backoff)
 RANK = {"created": 1, "dispatched": 2, "started": 3, "enroute": 4, "completed": 9, "canceled": 9, "failed": 9}
 TO_DELIVERY = {
     "created": DeliveryStatus.SCHEDULED,
@@ -113,13 +118,29 @@ def record_receipt(session: Session, event: VerifiedEvent, raw: bytes) -> int | 
 
 
 def claim_receipt(session: Session, receipt_id: int) -> bool:
-    """Take a received event for processing (only one processor wins it)."""
+    """Take a received event for processing (only one processor wins it); counts one attempt."""
     result = session.execute(
         update(WebhookReceipt)
         .where(col(WebhookReceipt.id) == receipt_id, col(WebhookReceipt.status) == "received")
-        .values(status="processing", processed_at=utcnow())
+        .values(status="processing", processed_at=utcnow(), attempts=col(WebhookReceipt.attempts) + 1)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult
+
+
+def fail_receipt(session: Session, receipt_id: int, error: str) -> str:
+    """A claimed receipt whose processing raised: back to "received" after a backoff, or "dead" when
+    its budget is spent. Returns the new status."""
+    attempts = session.execute(
+        select(col(WebhookReceipt.attempts)).where(col(WebhookReceipt.id) == receipt_id)
+    ).scalar()
+    tries = max(1, int(attempts or 0))
+    status = "dead" if tries >= RECEIPT_MAX_ATTEMPTS else "received"
+    session.execute(
+        update(WebhookReceipt)
+        .where(col(WebhookReceipt.id) == receipt_id, col(WebhookReceipt.status) == "processing")
+        .values(status=status, error=error[:2000], next_attempt_at=None if status == "dead" else next_attempt_at(tries))
+    )
+    return status
 
 
 def event_order_ref(event_type: str, data: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -290,17 +311,21 @@ def stale_receipts(session: Session, *, older_than: timedelta, limit: int = 200)
     # Read the stuck ids first (no locks), then release each by its key: a range UPDATE over the
     # status index would take gap locks and deadlock with the claims running beside it.
     stuck = session.execute(
-        select(col(WebhookReceipt.id)).where(
+        select(col(WebhookReceipt.id), col(WebhookReceipt.attempts)).where(
             col(WebhookReceipt.provider) == PROVIDER,
             col(WebhookReceipt.status) == "processing",
             col(WebhookReceipt.processed_at) < now - timedelta(minutes=2),
         )
     ).all()
-    for (stuck_id,) in stuck:
+    for stuck_id, attempts in stuck:  # a processor that died mid-way spent an attempt too
+        spent = int(attempts or 0) >= RECEIPT_MAX_ATTEMPTS
         session.execute(
             update(WebhookReceipt)
             .where(col(WebhookReceipt.id) == stuck_id, col(WebhookReceipt.status) == "processing")
-            .values(status="received")
+            .values(
+                status="dead" if spent else "received",
+                error=col(WebhookReceipt.error) if not spent else "Processing stopped midway too many times.",
+            )
         )
     rows = session.execute(
         select(col(WebhookReceipt.id))
@@ -308,6 +333,7 @@ def stale_receipts(session: Session, *, older_than: timedelta, limit: int = 200)
             col(WebhookReceipt.provider) == PROVIDER,
             col(WebhookReceipt.status) == "received",
             col(WebhookReceipt.received_at) < now - older_than,
+            or_(col(WebhookReceipt.next_attempt_at).is_(None), col(WebhookReceipt.next_attempt_at) <= now),
         )
         .order_by(col(WebhookReceipt.id))
         .limit(limit)

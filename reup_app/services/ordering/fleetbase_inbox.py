@@ -5,8 +5,9 @@ whose kick was lost (process restart) or whose processing failed.
 Three short steps, never a vendor call inside a transaction: claim the receipt; read what the event
 needs from Fleetbase (the tracker for a driver point, the proofs for a completed order); apply it in
 one transaction (`fleetbase_events.apply_event`), where a completed delivery also moves the order to
-delivered through `orders.transition` (so every listener of "delivered" runs). A failure puts the receipt back to "received"
-with the error, so the sweep tries again.
+delivered through `orders.transition` (so every listener of "delivered" runs). A failure puts the
+receipt back to "received" with the error and a backoff (`fleetbase_events.fail_receipt`), so the
+sweep tries again later; past the budget it is "dead" and an admin retries it from /admin/jobs.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import update
-from sqlmodel import col
 
 from reup_app.db import unit_of_work
 from reup_app.integrations.errors import IntegrationError
@@ -87,12 +85,8 @@ def process_receipt(receipt_id: int) -> str:
     except Exception as err:
         log.exception("fleetbase webhook receipt %s failed", receipt_id)
         with unit_of_work(PRINCIPAL) as session:
-            session.execute(
-                update(WebhookReceipt)
-                .where(col(WebhookReceipt.id) == receipt_id)
-                .values(status="received", error=str(err)[:2000])
-            )
-        return "error"
+            status = ev.fail_receipt(session, receipt_id, f"{type(err).__name__}: {err}")
+        return "dead" if status == "dead" else "error"
 
 
 def sweep(older_than_seconds: float = 3.0, limit: int = 200) -> dict[str, int]:
