@@ -46,7 +46,12 @@ def _keys() -> rx.Component:
         rx.form(
             rx.hstack(
                 field("Name", "name", prefix="key"),
-                rx.select(ROLES, name="role", default_value="viewer", aria_label="Role"),
+                rx.select.root(  # the low-level form: aria-label on the trigger, which has the combobox role
+                    rx.select.trigger(aria_label="Role"),
+                    rx.select.content(*[rx.select.item(r, value=r) for r in ROLES]),
+                    name="role",
+                    default_value="viewer",
+                ),
                 field("Expires in days (optional)", "expires_in_days", required=False, prefix="key"),
                 rx.button("Create key", type="submit"),
                 align="end",
