@@ -127,12 +127,18 @@ def test_owner_creates_uses_and_revokes_a_key_and_tests_a_webhook(page, app_url,
 
         # the worker's part: the outbox row the page's transaction wrote, sent by the real handler
         outbox_id, delivery_id = _outbox_row(app_db, receiver.url)
-        webhook_sender.deliver_webhook(
-            OutboxDelivery(
-                outbox_id, "webhook.deliver", "webhook_deliveries", delivery_id,
-                {"delivery_id": delivery_id}, f"webhook:{delivery_id}", 1, False, utcnow(),
-            )  # fmt: skip
+        msg = OutboxDelivery(
+            id=outbox_id,
+            kind="webhook.deliver",
+            target_table="webhook_deliveries",
+            target_id=delivery_id,
+            payload={"delivery_id": delivery_id},
+            reference=f"webhook:{delivery_id}",
+            attempt=1,
+            maybe_sent=False,
+            created_at=utcnow(),
         )
+        webhook_sender.deliver_webhook(msg)
         [(headers, raw)] = receiver.got
         parts = dict(p.split("=", 1) for p in headers["ReUp-Signature"].split(","))
         expected = hmac.new(hook_secret.encode(), f"{parts['t']}.".encode() + raw, hashlib.sha256).hexdigest()
