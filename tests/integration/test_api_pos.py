@@ -9,12 +9,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import update
-from sqlmodel import Session
 
-from reup_app.models import IntegrationConnection
 from reup_app.services.pos import suggestions
-from tests.dutchie_kit import make_store, sync_all
+from tests.dutchie_kit import disable_sandbox_connections, make_store, sync_all
 from tests.factories import make_entity, make_license, make_lot, make_member, make_product
 from tests.integration.apikit import ApiServer, new_key
 from tests.integration.orderkit import call
@@ -31,15 +28,8 @@ def api(mysql_url, redis_url):
 
 @pytest.fixture(autouse=True)
 def _disable_connections_after(engine, dutchie_sandbox):
-    """Other tests' sync passes walk every enabled connection: leave none of ours enabled."""
     yield
-    with Session(engine) as s:
-        s.execute(
-            update(IntegrationConnection)
-            .where(IntegrationConnection.base_url == dutchie_sandbox.base_url)
-            .values(enabled=False)
-        )
-        s.commit()
+    disable_sandbox_connections(engine, dutchie_sandbox.base_url)
 
 
 def test_store_suggestions_match_the_pos_page_and_are_only_the_stores(session, engine, dutchie_sandbox, api):
