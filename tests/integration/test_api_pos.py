@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
+from sqlmodel import Session
 
+from reup_app.models import Entity
 from reup_app.services.pos import suggestions
 from tests.dutchie_kit import disable_sandbox_connections, make_store, sync_all
 from tests.factories import make_entity, make_license, make_lot, make_member, make_product
@@ -81,5 +83,10 @@ def test_store_suggestions_match_the_pos_page_and_are_only_the_stores(session, e
         assert "velocity" not in refused.text
     assert api.client(secret).get("/api/v1/pos/stores/999999999/suggestions").json()["code"] == "not_found"
     assert api.client(secret).get(f"/api/v1/pos/stores/{seller_lic.id}/suggestions").status_code in (403, 404)
+    with Session(engine, expire_on_commit=False) as s:
+        own = s.get(Entity, store.entity_id)
+        lab = make_license(s, own, license_type="testing_laboratory")
+    not_a_store = api.client(secret).get(f"/api/v1/pos/stores/{lab.id}/suggestions")
+    assert not_a_store.status_code == 409 and not_a_store.json()["code"] == "conflict"
     assert api.client(secret).get("/api/v1/pos/stores/0/suggestions").json()["code"] == "validation_error"
     assert api.client().get(url).status_code == 401
