@@ -28,26 +28,17 @@ It prints:
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-import httpx
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bench.setup import bench_limiter, migrated_database, start_sandbox, stop_sandbox
 from bench.stats import percentile
-from reup_app import migrations
-from reup_app.db import build_engine
-from reup_app.db_admin import fresh_mysql_database
 from reup_app.integrations.dutchie.client import INVENTORY_PAGE, DutchieClient
 from reup_app.integrations.http.ratelimit import limiter_for
 from reup_app.jobs import dutchie_sync
@@ -61,31 +52,6 @@ from reup_app.services.pos import suggestions
 from reup_app.services.pos.store_data import CHUNK, STOCK_FIELDS, day_rows
 
 BENCH_KEY = "bench-dutchie-key"
-REDIS_URL = os.environ.get("REUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_sandbox(inventory: int, lines: int) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "reup_app.sandboxes", "dutchie", "--port", str(port), "--seed", "empty"]
-    cmd += ["--bulk-inventory", str(inventory), "--bulk-lines", str(lines)]
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sandbox exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/_sandbox/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("sandbox did not start within 180 s")
 
 
 def seed(engine, base_url: str, products: int) -> tuple[IntegrationConnection, Principal]:
@@ -216,17 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=30)
     args = ap.parse_args(argv)
-    os.environ.setdefault("REUP_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
     print(f"starting the Dutchie sandbox with {args.inventory} inventory rows and {args.lines} sale lines ...",
           flush=True)  # fmt: skip
-    proc, base_url = start_sandbox(args.inventory, args.lines)
+    bulk = ["--bulk-inventory", str(args.inventory), "--bulk-lines", str(args.lines)]
+    proc, base_url = start_sandbox("dutchie", bulk, timeout=180)
     try:
-        url = fresh_mysql_database(args.database)
-        print(f"database {make_url(url).database}: migrating ...", flush=True)
-        migrations.upgrade(url)
-        engine = build_engine(url)
+        _url, engine = migrated_database(args.database)
         conn, principal = seed(engine, base_url, max(1, args.inventory // 10))
-        limiter = limiter_for(REDIS_URL, prefix=f"reup:bench:{uuid.uuid4().hex[:8]}:")
+        limiter = bench_limiter()
         with CommitTimer() as timer:
             started = time.perf_counter()
             runs = run_syncs(engine, conn, base_url, limiter)
@@ -254,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"suggestions for {result.matched} matched products ({count} suggested), {args.runs} runs: "
               f"median {percentile(samples, 50):.1f} ms, p95 {percentile(samples, 95):.1f} ms (target p95 <= 200 ms)")  # fmt: skip
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_sandbox(proc)
     return 0
 
 

@@ -38,14 +38,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pymysql
@@ -53,11 +49,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bench.setup import bench_limiter, migrated_database, start_sandbox, stop_sandbox
 from bench.stats import percentile
-from reup_app import migrations
-from reup_app.db import build_engine
-from reup_app.db_admin import fresh_mysql_database
-from reup_app.integrations.http.ratelimit import limiter_for
 from reup_app.integrations.http.transport import TransportConfig, shared_client
 from reup_app.integrations.metrc.client import MetrcClient, MetrcCredentials, MetrcLimits
 from reup_app.jobs.fencing import check_fence
@@ -72,31 +65,6 @@ from reup_app.security.crypto import encrypt_credentials
 VENDOR_KEY = "reup-sandbox-vendor-key"  # the sandbox's default vendor key
 BENCH_USER_KEY = "bench-user-key"  # the sandbox's user key for its bulk facilities
 BENCH_ITEMS = 500  # the sandbox names bulk items "Bench Item 0" .. "Bench Item 499"
-REDIS_URL = os.environ.get("REUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_sandbox(packages: int, facilities: int) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "reup_app.sandboxes", "metrc", "--port", str(port), "--seed", "empty"]
-    cmd += ["--bulk-packages", str(packages), "--bulk-facilities", str(facilities)]
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sandbox exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/_sandbox/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("sandbox did not start within 120 s")
 
 
 def seed(engine, base_url: str, facilities: list[str]) -> list[IntegrationConnection]:
@@ -249,24 +217,21 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"starting the METRC sandbox with {args.packages} packages across {args.facilities} facilities ...", flush=True
     )
-    proc, base_url = start_sandbox(args.packages, args.facilities)
+    bulk = ["--bulk-packages", str(args.packages), "--bulk-facilities", str(args.facilities)]
+    proc, base_url = start_sandbox("metrc", bulk, timeout=120)
     try:
         return run(args, base_url)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_sandbox(proc)
 
 
 def run(args: argparse.Namespace, base_url: str) -> int:
     facilities = sorted(httpx.get(base_url + "/_sandbox/metrc/credentials").json()["user_keys"][BENCH_USER_KEY])
-    url = fresh_mysql_database(args.database)
-    print(f"database {make_url(url).database}: migrating ...", flush=True)
-    migrations.upgrade(url)
-    engine = build_engine(url)
+    url, engine = migrated_database(args.database)
     conns = seed(engine, base_url, facilities)
     limits = MetrcLimits()
     allowed = min(limits.vendor_gets_per_second, len(facilities) * limits.facility_gets_per_second)
-    limiter = limiter_for(REDIS_URL, prefix=f"reup:bench:{uuid.uuid4().hex[:8]}:")  # a budget of our own
+    limiter = bench_limiter()  # a budget of our own
     meter = CallMeter()
     http = shared_client(TransportConfig("metrc", base_url))  # the pooled client every sync's transport uses
     http.event_hooks["request"].append(meter.request)

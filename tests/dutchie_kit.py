@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from reup_app.jobs import dutchie_sync
@@ -72,3 +73,10 @@ def sync_all(engine, conn: IntegrationConnection, fence_: Fence | None = None) -
         )
         for name, fn in fns.items()
     }
+
+
+def disable_sandbox_connections(engine, base_url: str) -> None:
+    """Other tests' sync passes walk every enabled connection: leave none pointed at this sandbox enabled."""
+    with Session(engine) as s:
+        s.execute(update(IntegrationConnection).where(IntegrationConnection.base_url == base_url).values(enabled=False))
+        s.commit()

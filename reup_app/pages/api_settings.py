@@ -46,7 +46,12 @@ def _keys() -> rx.Component:
         rx.form(
             rx.hstack(
                 field("Name", "name", prefix="key"),
-                rx.select(ROLES, name="role", default_value="viewer", aria_label="Role"),
+                rx.select.root(  # the low-level form: aria-label on the trigger, which has the combobox role
+                    rx.select.trigger(aria_label="Role"),
+                    rx.select.content(*[rx.select.item(r, value=r) for r in ROLES]),
+                    name="role",
+                    default_value="viewer",
+                ),
                 field("Expires in days (optional)", "expires_in_days", required=False, prefix="key"),
                 rx.button("Create key", type="submit"),
                 align="end",
@@ -79,6 +84,7 @@ def _endpoint_row(row) -> rx.Component:
         rx.table.cell(
             rx.hstack(
                 rx.button("Deliveries", size="1", variant="soft", on_click=A.show_deliveries(row["id"])),
+                rx.button("Send test event", size="1", variant="soft", on_click=A.send_test(row["id"])),
                 rx.cond(
                     row["enabled"] == "1",
                     rx.button("Disable", size="1", variant="soft", on_click=A.toggle_endpoint(row["id"], False)),
@@ -87,6 +93,7 @@ def _endpoint_row(row) -> rx.Component:
                 rx.button("Delete", size="1", color_scheme="red", on_click=A.delete_endpoint(row["id"])),
             )
         ),
+        data_testid="endpoint",
     )
 
 
@@ -94,6 +101,7 @@ def _delivery_row(row) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[k]) for k in ("kind", "status", "attempts", "code", "ms", "when")],
         rx.table.cell(rx.button("Resend", size="1", on_click=A.resend(row["id"]))),
+        data_testid="delivery",
     )
 
 

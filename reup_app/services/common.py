@@ -66,10 +66,10 @@ def parse_quantity(value: Any, field: str = "quantity", *, allow_zero: bool = Fa
         raise ValidationError(
             "Quantity must be greater than zero." if not allow_zero else "Quantity can't be negative.", field
         )
+    if d > MAX_QUANTITY:  # before quantize (see parse_money)
+        raise ValidationError(f"Quantity can't exceed {MAX_QUANTITY:,}.", field)
     if d != d.quantize(MILLI):
         raise ValidationError("Quantity can have at most 3 decimal places.", field)
-    if d > MAX_QUANTITY:
-        raise ValidationError(f"Quantity can't exceed {MAX_QUANTITY:,}.", field)
     return d.quantize(MILLI)
 
 
@@ -89,10 +89,10 @@ def parse_money(value: Any, field: str = "amount", *, allow_zero: bool = False) 
         raise ValidationError(
             "Amount must be greater than zero." if not allow_zero else "Amount can't be negative.", field
         )
+    if d > MAX_MONEY:  # before quantize: a number past the context's 28 digits cannot be quantized
+        raise ValidationError("That amount is too large.", field)
     if d != d.quantize(CENT):
         raise ValidationError("Amounts can have at most 2 decimal places (cents).", field)
-    if d > MAX_MONEY:
-        raise ValidationError("That amount is too large.", field)
     return d.quantize(CENT)
 
 

@@ -12,6 +12,7 @@ from reup_app.services.identity import admin_users
 from reup_app.services.identity import admin_users as admin_users_service
 from reup_app.services.identity import signup as signup_service
 from reup_app.services.notifications import email_admin
+from reup_app.state.admin_rows import admin_load, retry_row
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
 
@@ -187,21 +188,14 @@ class AdminEmailsState(AppState):
 
     @rx.event
     async def load(self):
-        if (denied := await self._gate(platform_admin=True)) is not None:
-            return denied
-        self.error = self.notice = ""
-        await self._reload()
+        return await admin_load(self)
 
     @rx.event
     async def retry(self, email_id: str):
-        ident = parse_id(email_id)
-        if ident is None:
-            self.error = "Unknown e-mail."
-            return
-        try:
-            row = await self._call(email_admin.retry_email, ident)
-        except ServiceError as err:
-            self.error, self.notice = error_message(err), ""
-            return
-        self.error, self.notice = "", f"The e-mail to {row.to_address} will be sent again within a minute."
-        await self._reload()
+        await retry_row(
+            self,
+            email_admin.retry_email,
+            email_id,
+            "Unknown e-mail.",
+            lambda row: f"The e-mail to {row.to_address} will be sent again within a minute.",
+        )

@@ -12,6 +12,7 @@ from reup_app.services.identity import signup as signup_service
 from reup_app.services.identity import support_view as support_service
 from reup_app.services.integrations import health as health_service
 from reup_app.services.reporting import platform_metrics as metrics_service
+from reup_app.state.admin_rows import admin_load, retry_row
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message, form_text
 from reup_app.state.inputs import parse_id
@@ -128,21 +129,14 @@ class AdminIntegrationsState(AppState):
 
     @rx.event
     async def load(self):
-        if (denied := await self._gate(platform_admin=True)) is not None:
-            return denied
-        self.error = self.notice = ""
-        await self._reload()
+        return await admin_load(self)
 
     @rx.event
     async def retry(self, connection_id: str):
-        ident = parse_id(connection_id)
-        if ident is None:
-            self.error = "Unknown connection."
-            return
-        try:
-            await self._call(health_service.retry_connection, ident)
-        except ServiceError as err:
-            self.error, self.notice = error_message(err), ""
-            return
-        self.error, self.notice = "", "Sync queued; it runs within 15 seconds."
-        await self._reload()
+        await retry_row(
+            self,
+            health_service.retry_connection,
+            connection_id,
+            "Unknown connection.",
+            "Sync queued; it runs within 15 seconds.",
+        )

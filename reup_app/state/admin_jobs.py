@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
 from reup_app.services.integrations import error_queue
-from reup_app.state.base import AppState, error_message
-from reup_app.state.inputs import parse_id
+from reup_app.state.admin_rows import admin_load, retry_row
+from reup_app.state.base import AppState
 
 
 class AdminJobsState(AppState):
@@ -66,23 +65,10 @@ class AdminJobsState(AppState):
 
     @rx.event
     async def load(self):
-        if (denied := await self._gate(platform_admin=True)) is not None:
-            return denied
-        self.error = self.notice = ""
-        await self._reload()
+        return await admin_load(self)
 
     async def _retry(self, fn, raw_id, done: str) -> None:
-        ident = parse_id(raw_id)
-        if ident is None:
-            self.error, self.notice = "Unknown item.", ""
-            return
-        try:
-            await self._call(fn, ident)
-        except ServiceError as err:
-            self.error, self.notice = error_message(err), ""
-            return
-        self.error, self.notice = "", done
-        await self._reload()
+        await retry_row(self, fn, raw_id, "Unknown item.", done)
 
     @rx.event
     async def retry_message(self, message_id: str):

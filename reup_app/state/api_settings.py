@@ -168,6 +168,16 @@ class ApiSettingsState(AppState):
         ]
 
     @rx.event
+    async def send_test(self, endpoint_id: str):
+        try:
+            await self._call(hooks_svc.send_test_event, parse_id(endpoint_id))
+        except ServiceError as err:
+            self._failed(err)
+            return
+        self.error, self.notice = "", "Test event queued; it shows in the delivery log below."
+        await self._load_deliveries(endpoint_id)
+
+    @rx.event
     async def resend(self, delivery_id: str):
         try:
             await self._call(hooks_svc.resend, parse_id(delivery_id))

@@ -4,15 +4,18 @@ refused."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from sqlmodel import Session, select
 
 from reup_app.db import unit_of_work
 from reup_app.errors import NotAuthenticated
+from reup_app.models import OutboxMessage, WebhookDelivery
 from reup_app.security import crypto, ticket_links, tickets
 from reup_app.security.ratelimit import get_backend
-from reup_app.services.public_api import keys
+from reup_app.services.public_api import keys, webhooks
 from reup_app.state.api_settings import ApiSettingsState
 from tests.factories import make_entity, make_member
 from tests.integration.statekit import Tab, email_of, frontend_json, run
@@ -64,3 +67,33 @@ def test_a_member_without_team_manage_is_refused(session):
     assert events and page.keys == []
     run(page.create_key({"name": "x", "role": "viewer"}))
     assert page.error and page.secret_image_url == ""
+
+
+def test_send_test_event_queues_a_signed_ping_for_the_own_endpoint_only(engine, session):
+    entity, other = make_entity(session, "wholesaler"), make_entity(session, "wholesaler")
+    _user, owner = make_member(session, entity, "owner")
+    _user, other_owner = make_member(session, other, "owner")
+    with unit_of_work(other_owner, engine=engine) as s:
+        foreign, _secret = webhooks.create_endpoint(
+            s, other_owner, url="https://other.example/hooks", event_kinds=["order.submitted"]
+        )
+    page = Tab().at("/settings/api").sign_in(email_of(session, owner)).state(ApiSettingsState)
+    run(page.load())
+    run(page.create_endpoint({"url": "https://erp.example/hooks", "kind_invoice.paid": "on"}))
+    endpoint_id = page.endpoints[0]["id"]
+    run(page.send_test(endpoint_id))
+    assert page.error == "" and page.deliveries_for == endpoint_id
+    [row] = page.deliveries
+    assert (row["kind"], row["status"], row["attempts"]) == ("ping", "pending", "0")
+    with Session(engine) as s:
+        delivery = s.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == int(endpoint_id))).one()
+        outbox = s.exec(select(OutboxMessage).where(OutboxMessage.target_id == delivery.id)).all()
+    assert json.loads(delivery.payload)["type"] == "ping" and json.loads(delivery.payload)["business_id"] == entity.id
+    assert [(m.kind, m.target_table) for m in outbox] == [("webhook.deliver", "webhook_deliveries")]
+    run(page.send_test(str(foreign.id)))  # another business's endpoint: not found, nothing queued
+    assert "not found" in page.error
+    with Session(engine) as s:
+        assert s.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == foreign.id)).all() == []
+    run(page.toggle_endpoint(endpoint_id, False))
+    run(page.send_test(endpoint_id))
+    assert "Enable the endpoint" in page.error

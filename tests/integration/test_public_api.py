@@ -225,7 +225,13 @@ def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session,
     advance(engine, world["seller"], shipped, "accept", "fulfill", "ship")
     with unit_of_work(world["seller"].owner, engine=engine) as s:
         tier = price_tiers.create_tier(s, world["seller"].owner, "Gold")
-    ids = {"number": number, "product_id": hidden.id, "lot_id": world["lot"].id, "tier_id": tier.id}
+    ids = {
+        "number": number,
+        "product_id": hidden.id,
+        "lot_id": world["lot"].id,
+        "tier_id": tier.id,
+        "store_id": world["buyer"].license.id,  # the buyer's store: its POS suggestions
+    }
     spec = api.client().get("/api/v1/openapi.json").json()
     intruder = api.client(world["keys"]["other"])
     before = db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id])

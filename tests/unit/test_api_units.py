@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pymysql
 import pytest
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from reup_app.api.v1.problems import on_service_error, on_unexpected
 from reup_app.errors import Conflict, NotFound, RateLimited, ValidationError
 from reup_app.integrations.webhook_signing import signature_header
+from reup_app.services.common import parse_money, parse_quantity
 from reup_app.services.public_api import feeds, idempotency, webhooks
 
 
@@ -85,3 +87,13 @@ def test_webhook_urls_must_be_https(url):
 def test_webhook_https_and_dev_loopback_accepted():
     assert webhooks.validate_url(" https://erp.example/hook ") == "https://erp.example/hook"
     assert webhooks.validate_url("http://127.0.0.1:9000/hook") == "http://127.0.0.1:9000/hook"
+
+
+@pytest.mark.parametrize("text", ["66506110095608010312298009490", "1" * 40 + ".5", "9" * 29])
+def test_amounts_and_quantities_past_28_digits_are_refused_not_crashed(text):
+    """A 29-digit price from an API body once raised decimal.InvalidOperation (a 500) in quantize."""
+    with pytest.raises(ValidationError, match="too large"):
+        parse_money(text, "unit_price")
+    with pytest.raises(ValidationError, match="exceed"):
+        parse_quantity(text)
+    assert parse_money("12.5") == Decimal("12.50") and parse_quantity("2") == Decimal("2.000")

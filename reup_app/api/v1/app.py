@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse
 
-from reup_app.api.v1 import catalog, orders, trade
+from reup_app.api.v1 import catalog, orders, pos, trade
 from reup_app.api.v1.problems import (
     on_http_error,
     on_service_error,
@@ -83,6 +83,7 @@ def build_public_api() -> FastAPI:
     api.include_router(orders.router, prefix=PREFIX)
     api.include_router(catalog.router, prefix=PREFIX)
     api.include_router(trade.router, prefix=PREFIX)
+    api.include_router(pos.router, prefix=PREFIX)
     api.add_exception_handler(ServiceError, on_service_error)
     api.add_exception_handler(RequestValidationError, on_validation_error)
     api.add_exception_handler(StarletteHTTPException, on_http_error)

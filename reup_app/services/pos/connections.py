@@ -6,7 +6,6 @@ Owners and admins (`integration.manage` on the license's entity). Views never ca
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -15,22 +14,25 @@ from reup_app.errors import Conflict, PermissionDenied, ValidationError
 from reup_app.models import IntegrationConnection, License, PosProduct, PosStoreSettings
 from reup_app.models.enums import Provider
 from reup_app.models.types import utcnow
-from reup_app.security.crypto import encrypt_credentials
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.integrations.connections import (
-    DISCONNECTED,
-    QUEUED,
-    URL_RE,
+from reup_app.services.integrations.connection_steps import (
     LastSync,
-    _last_sync,
-    _license_for,
+    Vendor,
+    clean_base_url,
+    clean_key,
+    find_connection,
+    last_sync,
+    queue_sync,
+    save_credentials,
+    wipe_credentials,
 )
+from reup_app.services.integrations.connections import _license_for
 from reup_app.settings import get_settings
 
 DUTCHIE = str(Provider.DUTCHIE)
+DUTCHIE_VENDOR = Vendor(DUTCHIE, "Dutchie", "Store")
 RETAIL = "adult_use_retail"
-KEY_RE = re.compile(r"^[A-Za-z0-9_\-.~+/=]{8,255}$")
 PUSH_MODES = ("receive", "purchase_order")
 
 
@@ -77,10 +79,7 @@ def license_warning(lic: License, settings: PosStoreSettings) -> str:
 
 
 def _connection(session: Session, license_id: int, *, lock: bool = False) -> IntegrationConnection | None:
-    query = select(IntegrationConnection).where(
-        IntegrationConnection.license_id == license_id, IntegrationConnection.provider == DUTCHIE
-    )
-    return session.exec(query.with_for_update() if lock else query).first()
+    return find_connection(session, license_id, DUTCHIE, lock=lock)
 
 
 def _store_license(session: Session, principal: Principal, license_id: object) -> License:
@@ -97,7 +96,7 @@ def _counts(session: Session, license_id: int) -> tuple[int, int]:
 
 def _view(session: Session, lic: License, conn: IntegrationConnection | None) -> StoreView:
     settings = store_settings(session, lic.id)
-    last, running = _last_sync(session, conn.id) if conn else (None, False)
+    last, running = last_sync(session, conn.id) if conn else (None, False)
     products, unmatched = _counts(session, lic.id)
     return StoreView(
         lic.id, lic.number, lic.premises_name or "", conn.id if conn else None,
@@ -126,42 +125,21 @@ def store_view(session: Session, principal: Principal, license_id: int) -> Store
     return _view(session, lic, _connection(session, lic.id))
 
 
-def _clean_key(key: object) -> str:
-    text = key.strip() if isinstance(key, str) else ""
-    if not text:
-        raise ValidationError("Enter the store's Dutchie location API key.", field="location_key")
-    if not KEY_RE.match(text):
-        raise ValidationError("That does not look like a Dutchie location key.", field="location_key")
-    return text
-
-
-def _clean_url(principal: Principal, base_url: object) -> str:
-    default = get_settings().dutchie_base_url
-    url = base_url.strip().rstrip("/") if isinstance(base_url, str) else ""
-    if not url or url == default.rstrip("/"):
-        return default
-    if not principal.is_platform_admin:
-        raise PermissionDenied("Only a platform admin can point a connection at another Dutchie address.")
-    if not URL_RE.match(url):
-        raise ValidationError("Enter the Dutchie address as http(s)://host[:port][/path].", field="base_url")
-    return url
-
-
 def connect_store(
     session: Session, principal: Principal, license_id: int, location_key: str, base_url: str | None = None
 ) -> StoreView:
     """Store (or replace) the store's location key, encrypted; the next sync pass runs it."""
     lic = _store_license(session, principal, license_id)
-    key, url = _clean_key(location_key), _clean_url(principal, base_url)
-    conn = _connection(session, lic.id, lock=True)
-    now = utcnow()
-    if conn is None:
-        conn = IntegrationConnection(entity_id=lic.entity_id, license_id=lic.id, provider=DUTCHIE, created_at=now)
-    conn.credentials_encrypted = encrypt_credentials(lic.id, DUTCHIE, {"location_key": key})
-    conn.base_url, conn.enabled, conn.status, conn.last_error, conn.updated_at = url, True, QUEUED, None, now
-    session.add(conn)
+    key = clean_key(
+        location_key,
+        "location_key",
+        "Enter the store's Dutchie location API key.",
+        "That does not look like a Dutchie location key.",
+    )
+    url = clean_base_url(principal, base_url, get_settings().dutchie_base_url, DUTCHIE_VENDOR)
+    conn = save_credentials(session, lic, DUTCHIE_VENDOR, {"location_key": key}, url)
     settings = store_settings(session, lic.id, lock=True)
-    settings.location_name, settings.location_license, settings.updated_at = None, None, now  # a new key: test again
+    settings.location_name, settings.location_license, settings.updated_at = None, None, conn.updated_at  # test again
     session.add(settings)
     session.flush()
     return _view(session, lic, conn)
@@ -208,27 +186,12 @@ def update_settings(
 
 def sync_now(session: Session, principal: Principal, license_id: int) -> StoreView:
     lic = _store_license(session, principal, license_id)
-    conn = _connection(session, lic.id, lock=True)
-    if conn is None or not conn.enabled or not conn.credentials_encrypted:
-        raise Conflict(f"Store {lic.number} is not connected to Dutchie; connect it first.")
-    if _last_sync(session, conn.id)[1]:
-        raise Conflict(f"A sync of store {lic.number} is already running.")
-    conn.status, conn.updated_at = QUEUED, utcnow()
-    session.add(conn)
-    session.flush()
-    return _view(session, lic, conn)
+    return _view(session, lic, queue_sync(session, lic, DUTCHIE_VENDOR))
 
 
 def disconnect_store(session: Session, principal: Principal, license_id: int) -> StoreView:
     lic = _store_license(session, principal, license_id)
-    conn = _connection(session, lic.id, lock=True)
-    if conn is None or (not conn.enabled and not conn.credentials_encrypted):
-        raise Conflict(f"Store {lic.number} is not connected to Dutchie.")
-    conn.enabled, conn.credentials_encrypted, conn.status = False, "", DISCONNECTED
-    conn.last_error, conn.updated_at = None, utcnow()
-    session.add(conn)
-    session.flush()
-    return _view(session, lic, conn)
+    return _view(session, lic, wipe_credentials(session, lic, DUTCHIE_VENDOR))
 
 
 def store_connection(session: Session, principal: Principal, license_id: int) -> IntegrationConnection:

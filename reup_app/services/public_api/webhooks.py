@@ -216,6 +216,23 @@ def resend(session: Session, principal: Principal, delivery_id: object) -> Deliv
     return _delivery_view(d)
 
 
+TEST_KIND = "ping"
+
+
+def send_test_event(session: Session, principal: Principal, endpoint_id: object) -> DeliveryView:
+    """Queue a `ping` event to one endpoint (whatever its kinds), signed and logged like any delivery."""
+    ep = _own_endpoint(session, principal, endpoint_id)
+    if not ep.enabled:
+        raise ValidationError("Enable the endpoint before sending it a test event.")
+    now, event_id = utcnow(), "evt_" + uuid.uuid4().hex
+    body = event_body(event_id, TEST_KIND, ep.entity_id, {"message": "Test event from ReUp."}, now)
+    d = WebhookDelivery(endpoint_id=ep.id, event_id=event_id, kind=TEST_KIND, payload=body, created_at=now)
+    session.add(d)
+    session.flush()
+    _enqueue(session, d, f"webhook:{d.id}")
+    return _delivery_view(d)
+
+
 def _enqueue(session: Session, d: WebhookDelivery, reference: str) -> None:
     enqueue(
         session,
