@@ -131,7 +131,7 @@ def _shared_listings(session: Session, candidate_skus: Any) -> dict[str, list[tu
     """SKU -> its sellable listings, for the candidates' SKUs listed (sellable) more than once: one query,
     the SKUs given as a subquery (no IN list sent)."""
     sellable = col(Product.listing_state).in_(SELLABLE)
-    shared_skus = (  # one pass over the sellable listings (products.sku has no index of its own)
+    shared_skus = (  # one pass over ix_products_sku_listing (sku, listing_state), no table read
         sa_select(col(Product.sku).label("sku")).where(sellable).group_by(col(Product.sku)).having(func.count() > 1)
     ).subquery()
     out: dict[str, list[tuple]] = defaultdict(list)
