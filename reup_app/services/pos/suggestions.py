@@ -17,6 +17,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from operator import itemgetter
 from statistics import median
 from typing import Any, NamedTuple
 
@@ -127,6 +128,36 @@ _ID, _NAME, _SELLER, _PRICE, _AVAILABLE, _MINIMUM, _CASE = range(len(_LISTING))
 _IN_STOCK, _LAST_BOUGHT, _MATCHED = "cheapest in stock", "last bought (out of stock)", "matched listing (out of stock)"
 
 
+_NO_TREND = (0,) * TREND_WEEKS
+_BY_COVER_NAME = itemgetter(Suggestion._fields.index("days_of_cover"), Suggestion._fields.index("pos_name"))
+# The numbers of a candidate row travel as one space-separated string: pymysql decodes each column in
+# Python (about a microsecond each), so 11 columns as one take a third of the time. CONCAT keeps a DECIMAL's
+# scale (the same text the column would send) and is NULL if any part is (all are NOT NULL columns).
+_NUMBERS = (PosProduct.id, PosProduct.on_hand, PosProduct.velocity, PosProduct.velocity_days, Product.id,
+            Product.entity_id, Product.unit_price, Product.available_qty, Product.min_order_qty, Product.case_size,
+            PosProduct.trend)  # fmt: skip
+_SPACE = literal_column("' '", String())
+_PACKED = func.concat(*[part for c in _NUMBERS for part in (col(c), _SPACE)][:-1])
+_ROW_SKU, _ROW_LISTING = 7, 8
+
+
+def _candidates(session: Session, where: tuple) -> list[tuple]:
+    """The candidate rows as plain tuples: (pos id, pos name, pos SKU, on hand, velocity, velocity days,
+    trend, the matched listing's SKU, the listing as in _LISTING)."""
+    out = []
+    stmt = sa_select(col(PosProduct.name), col(PosProduct.sku), col(Product.sku), col(Product.name), _PACKED)
+    for pos_name, pos_sku, sku, name, packed in session.execute(
+        stmt.join(Product, col(Product.id) == col(PosProduct.matched_product_id)).where(*where)
+    ):
+        numbers = packed.split(" ", len(_NUMBERS) - 1)  # the trend last, whatever it holds
+        pos_id, on_hand, velocity, days, pid, seller, price, available, minimum, case_size, trend = numbers
+        listing = (int(pid), name, int(seller), Decimal(price), Decimal(available), Decimal(minimum), int(case_size))
+        out.append(
+            (int(pos_id), pos_name, pos_sku, Decimal(on_hand), Decimal(velocity), int(days), trend, sku, listing)
+        )
+    return out
+
+
 def _shared_listings(session: Session, candidate_skus: Any) -> dict[str, list[tuple]]:
     """SKU -> its sellable listings, for the candidates' SKUs listed (sellable) more than once: one query,
     the SKUs given as a subquery (no IN list sent)."""
@@ -162,9 +193,8 @@ def _last_bought(session: Session, buyer_entity_id: int, listing_ids: list[int])
 def _offers(
     session: Session, buyer_entity_id: int, rows: list[tuple], shared: dict[str, list[tuple]]
 ) -> list[tuple[tuple, str]]:
-    """Per candidate row (see _candidates): (listing, reason),
-    the cheapest in-stock listing of its SKU (`shared`: the SKUs listed more than once), else the one the
-    store last bought, else the matched listing itself."""
+    """Per candidate row (see _candidates): (listing, reason), the cheapest in-stock listing of its SKU
+    (`shared`: the SKUs listed more than once), else the one the store last bought, else the matched listing."""
     out: list[Any] = []
     missing: list[int] = []  # positions in rows
     for i, row in enumerate(rows):
@@ -200,35 +230,6 @@ def _math(v: float, on_hand: Decimal, cover: float, lead: int, target: int, qty:
         f"lead time {lead} d + target {target} d = {lead + target} d; need {v * (lead + target):.1f} - {held} "
         f"on hand = order {qty:f}"
     )
-
-
-_NO_TREND = (0,) * TREND_WEEKS
-# The numbers of a candidate row travel as one space-separated string: pymysql decodes each column in
-# Python (about a microsecond each), so 11 columns as one take a third of the time. CONCAT keeps a DECIMAL's
-# scale (the same text the column would send) and is NULL if any part is (all are NOT NULL columns).
-_NUMBERS = (PosProduct.id, PosProduct.on_hand, PosProduct.velocity, PosProduct.velocity_days, Product.id,
-            Product.entity_id, Product.unit_price, Product.available_qty, Product.min_order_qty, Product.case_size,
-            PosProduct.trend)  # fmt: skip
-_SPACE = literal_column("' '", String())
-_PACKED = func.concat(*[part for c in _NUMBERS for part in (col(c), _SPACE)][:-1])
-_ROW_SKU, _ROW_LISTING = 7, 8
-
-
-def _candidates(session: Session, where: tuple) -> list[tuple]:
-    """The candidate rows as plain tuples: (pos id, pos name, pos SKU, on hand, velocity, velocity days,
-    trend, the matched listing's SKU, the listing as in _LISTING)."""
-    out = []
-    stmt = sa_select(col(PosProduct.name), col(PosProduct.sku), col(Product.sku), col(Product.name), _PACKED)
-    for pos_name, pos_sku, sku, name, packed in session.execute(
-        stmt.join(Product, col(Product.id) == col(PosProduct.matched_product_id)).where(*where)
-    ):
-        numbers = packed.split(" ", len(_NUMBERS) - 1)  # the trend last, whatever it holds
-        pos_id, on_hand, velocity, days, pid, seller, price, available, minimum, case_size, trend = numbers
-        listing = (int(pid), name, int(seller), Decimal(price), Decimal(available), Decimal(minimum), int(case_size))
-        out.append(
-            (int(pos_id), pos_name, pos_sku, Decimal(on_hand), Decimal(velocity), int(days), trend, sku, listing)
-        )
-    return out
 
 
 def _suggestions(
@@ -295,5 +296,5 @@ def store_suggestions(session: Session, principal: Principal, license_id: int) -
         ).all()
     )
     items = _suggestions(rows, offers, leads, names, target)
-    items.sort(key=lambda s: (s.days_of_cover, s.pos_name))
+    items.sort(key=_BY_COVER_NAME)
     return StoreSuggestions(lic.id, lic.number, target, items, matched, unmatched)
