@@ -37,6 +37,7 @@ class Product(SQLModel, table=True):
         Index("ix_products_listing_name", "listing_state", "name"),
         Index("ix_products_listing_price", "listing_state", "unit_price"),
         Index("ix_products_entity_listing", "entity_id", "listing_state"),
+        Index("ix_products_sku_listing", "sku", "listing_state"),  # shared SKUs, matching by SKU
         # FULLTEXT on MySQL/MariaDB; a plain index elsewhere (SQLite falls back to LIKE).
         Index("ix_products_search_text", "search_text", mysql_prefix="FULLTEXT"),
     )
