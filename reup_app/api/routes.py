@@ -19,6 +19,7 @@ from reup_app.services.billing import download_tickets
 from reup_app.services.billing.invoices import render_invoice_pdf
 from reup_app.services.catalog import images as product_images
 from reup_app.services.compliance.manifest_pdf import render_manifest_pdf
+from reup_app.services.documents import business_documents
 from reup_app.services.ordering import order_export
 from reup_app.services.ordering.order_filters import OrderFilters
 
@@ -142,6 +143,27 @@ async def product_image(request: Request) -> Response:
     )
 
 
+async def business_document(request: Request) -> Response:
+    """A business's uploaded document (licence certificate ...), for the holder of a single-use
+    ticket issued to the business's owners/admins or a platform admin."""
+    document_id = request.path_params["document_id"]
+    ticket = request.query_params.get("ticket", "")
+    try:
+        served = await run_in_unit_of_work(None, business_documents.open_download, ticket, document_id)
+    except ServiceError as err:
+        return _refusal(err)
+    safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in served.filename)[:120]
+    return FileResponse(
+        served.path,
+        media_type=served.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -150,6 +172,7 @@ def build_api() -> Starlette:
             Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
             Route("/api/orders/{number}/manifest.pdf", manifest_pdf, methods=["GET"]),
             Route("/api/orders/export/{kind}.csv", orders_csv, methods=["GET"]),
+            Route("/api/documents/{document_id:int}", business_document, methods=["GET"]),
             *AUTH_ROUTES,
             *SECRET_DISPLAY_ROUTES,
             *FLEETBASE_WEBHOOK_ROUTES,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import struct
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.products import is_public, own_product
 from reup_app.services.common import parse_int
+from reup_app.services.private_files import media_root, sniff_image
 from reup_app.settings import get_settings
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -53,35 +53,6 @@ class ImageRow:
     height: int | None
     position: int
     url: str  # where the browser fetches it (with a ticket when the image is not public)
-
-
-def media_root() -> Path:
-    return Path(get_settings().media_dir)
-
-
-def sniff_image(data: bytes) -> tuple[str, int | None, int | None]:
-    """(content type, width, height) from the file's own bytes; ValidationError if not PNG/JPEG/WebP."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24 and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return "image/png", width, height
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", *_jpeg_size(data)
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", None, None
-    raise ValidationError("That file is not a PNG, JPEG or WebP image.", "file")
-
-
-def _jpeg_size(data: bytes) -> tuple[int | None, int | None]:
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None, None
-        marker = data[i + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return width, height
-        i += 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
-    return None, None
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,66 @@
+"""Business documents (licence certificates, registrations) and the admin's review of each licence
+
+Revision ID: 0015
+Revises: 0013
+Create Date: 2026-11-28 09:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+import reup_app.models.types
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    ts = reup_app.models.types.UtcDateTime
+    op.add_column("licenses", sa.Column("review_status", sa.String(length=16), nullable=False, server_default="pending"))
+    op.add_column("licenses", sa.Column("review_reason", sa.String(length=255), nullable=True))
+    op.add_column("licenses", sa.Column("reviewed_at", ts(), nullable=True))
+    op.add_column("licenses", sa.Column("reviewed_by_user_id", sa.Integer(), nullable=True))
+    op.create_foreign_key("fk_licenses_reviewed_by", "licenses", "users", ["reviewed_by_user_id"], ["id"])
+    # Licences of businesses approved before this review existed were accepted with the business.
+    op.execute(
+        "UPDATE licenses SET review_status = 'approved' WHERE entity_id IN "
+        "(SELECT id FROM entities WHERE status IN ('approved', 'suspended'))"
+    )
+    op.alter_column("licenses", "review_status", existing_type=sa.String(length=16), server_default=None)
+    op.create_table(
+        "business_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entity_id", sa.Integer(), nullable=False),
+        sa.Column("license_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=64), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=255), nullable=False),
+        sa.Column("uploaded_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("uploaded_at", ts(), nullable=False),
+        sa.Column("review_status", sa.String(length=16), nullable=False),
+        sa.Column("review_reason", sa.String(length=255), nullable=True),
+        sa.Column("reviewed_at", ts(), nullable=True),
+        sa.Column("reviewed_by_user_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["entity_id"], ["entities.id"]),
+        sa.ForeignKeyConstraint(["license_id"], ["licenses.id"]),
+        sa.ForeignKeyConstraint(["uploaded_by_user_id"], ["users.id"]),
+        sa.ForeignKeyConstraint(["reviewed_by_user_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("storage_key"),
+    )
+    op.create_index(op.f("ix_business_documents_entity_id"), "business_documents", ["entity_id"])
+    op.create_index(op.f("ix_business_documents_license_id"), "business_documents", ["license_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("business_documents")
+    op.drop_constraint("fk_licenses_reviewed_by", "licenses", type_="foreignkey")
+    for column in ("reviewed_by_user_id", "reviewed_at", "review_reason", "review_status"):
+        op.drop_column("licenses", column)
