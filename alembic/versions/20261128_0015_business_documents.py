@@ -20,17 +20,19 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     ts = reup_app.models.types.UtcDateTime
-    op.add_column("licenses", sa.Column("review_status", sa.String(length=16), nullable=False, server_default="pending"))
-    op.add_column("licenses", sa.Column("review_reason", sa.String(length=255), nullable=True))
-    op.add_column("licenses", sa.Column("reviewed_at", ts(), nullable=True))
-    op.add_column("licenses", sa.Column("reviewed_by_user_id", sa.Integer(), nullable=True))
-    op.create_foreign_key("fk_licenses_reviewed_by", "licenses", "users", ["reviewed_by_user_id"], ["id"])
+    with op.batch_alter_table("licenses") as batch:  # batch: SQLite cannot ALTER constraints
+        batch.add_column(sa.Column("review_status", sa.String(length=16), nullable=False, server_default="pending"))
+        batch.add_column(sa.Column("review_reason", sa.String(length=255), nullable=True))
+        batch.add_column(sa.Column("reviewed_at", ts(), nullable=True))
+        batch.add_column(sa.Column("reviewed_by_user_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_licenses_reviewed_by", "users", ["reviewed_by_user_id"], ["id"])
     # Licences of businesses approved before this review existed were accepted with the business.
     op.execute(
         "UPDATE licenses SET review_status = 'approved' WHERE entity_id IN "
         "(SELECT id FROM entities WHERE status IN ('approved', 'suspended'))"
     )
-    op.alter_column("licenses", "review_status", existing_type=sa.String(length=16), server_default=None)
+    with op.batch_alter_table("licenses") as batch:
+        batch.alter_column("review_status", existing_type=sa.String(length=16), server_default=None)
     op.create_table(
         "business_documents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -61,6 +63,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("business_documents")
-    op.drop_constraint("fk_licenses_reviewed_by", "licenses", type_="foreignkey")
-    for column in ("reviewed_by_user_id", "reviewed_at", "review_reason", "review_status"):
-        op.drop_column("licenses", column)
+    with op.batch_alter_table("licenses") as batch:
+        batch.drop_constraint("fk_licenses_reviewed_by", type_="foreignkey")
+        for column in ("reviewed_by_user_id", "reviewed_at", "review_reason", "review_status"):
+            batch.drop_column(column)
