@@ -1,4 +1,5 @@
-"""Business documents (licence certificates, registrations) and the admin's review of each licence
+"""Business documents (licence certificates, registrations), the admin's review of each licence,
+and the widths of each product image's stored thumbnails
 
 Revision ID: 0015
 Revises: 0013
@@ -33,6 +34,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("licenses") as batch:
         batch.alter_column("review_status", existing_type=sa.String(length=16), server_default=None)
+    op.add_column("product_images", sa.Column("variant_widths", sa.String(length=32), nullable=True))
     op.create_table(
         "business_documents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -63,6 +65,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("business_documents")
+    with op.batch_alter_table("product_images") as batch:
+        batch.drop_column("variant_widths")
     with op.batch_alter_table("licenses") as batch:
         batch.drop_constraint("fk_licenses_reviewed_by", type_="foreignkey")
         for column in ("reviewed_by_user_id", "reviewed_at", "review_reason", "review_status"):

@@ -132,9 +132,10 @@ async def product_image(request: Request) -> Response:
     reup_app/services/product_images.py); 404 for everything else."""
     pid, iid = request.path_params["product_id"], request.path_params["image_id"]
     ticket = request.query_params.get("t")
+    width = request.query_params.get("w")  # a sized variant (thumbnail), see services/catalog/thumbnails.py
 
     try:
-        served = await run_in_unit_of_work(None, product_images.open_image, pid, iid, ticket)
+        served = await run_in_unit_of_work(None, product_images.open_image, pid, iid, ticket, width)
     except NotFound:
         return Response("Not found", status_code=404, media_type="text/plain")
     cache = "public, max-age=300" if served.public else "private, no-store"

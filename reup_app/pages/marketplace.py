@@ -167,7 +167,7 @@ def _quick_add(item: rx.Var) -> rx.Component:
 def _product_card(item: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
-            product_image(item["image"], item["name"]),
+            product_image(item["image"], item["name"], srcset=item["srcset"]),
             rx.hstack(
                 rx.badge(item["category"], variant="soft"),
                 rx.cond(

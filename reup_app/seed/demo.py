@@ -80,8 +80,8 @@ from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
-from reup_app.seed.demo_connections import connect_demo_fleetbase, connect_demo_licenses, connect_demo_stores
 from reup_app.seed.demo_applicant import add_pending_applicant
+from reup_app.seed.demo_connections import connect_demo_fleetbase, connect_demo_licenses, connect_demo_stores
 from reup_app.seed.product_art import add_demo_images
 from reup_app.services.audit.trail import install_audit_listener
 

@@ -32,6 +32,8 @@ from reup_app.errors import NotFound, ValidationError
 from reup_app.models import Entity, Product, ProductImage
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
+from reup_app.services import private_files
+from reup_app.services.catalog import thumbnails
 from reup_app.services.catalog.products import is_public, own_product
 from reup_app.services.common import parse_int
 from reup_app.services.private_files import media_root, sniff_image
@@ -53,6 +55,7 @@ class ImageRow:
     height: int | None
     position: int
     url: str  # where the browser fetches it (with a ticket when the image is not public)
+    srcset: str = ""  # the sized variants for <img srcset> ("" when there are none)
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,7 +112,8 @@ def _row(image: ProductImage, public: bool) -> ImageRow:
         width=image.width,
         height=image.height,
         position=image.position,
-        url=image_url(image.product_id, image.id, ticket),
+        url=(url := image_url(image.product_id, image.id, ticket)),
+        srcset=thumbnails.srcset(url, image.variant_widths, image.width),
     )
 
 
@@ -140,6 +144,7 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
         content_type, width, height = sniff_image(bytes(data))
     except ValidationError:
         raise ValidationError(f"{str(filename)[:60]} is not a PNG, JPEG or WebP image.", "file") from None
+    decoded = thumbnails.make_variants(bytes(data), str(filename)[:60])  # also proves it decodes
     count, top = session.execute(
         select(func.count(col(ProductImage.id)), func.max(col(ProductImage.position))).where(
             col(ProductImage.product_id) == product.id
@@ -148,25 +153,24 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
     if count >= MAX_IMAGES_PER_PRODUCT:
         raise ValidationError(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images; remove one first.", "file")
     key = f"{product.entity_id}/{uuid.uuid4().hex}.{_EXT[content_type]}"
-    path = media_root() / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(bytes(data))
-    tmp.replace(path)
+    private_files.store(key, bytes(data))
+    widths = thumbnails.store_variants(key, decoded)
     image = ProductImage(
         product_id=product.id,
         storage_key=key,
         content_type=content_type,
         size_bytes=len(data),
-        width=width,
-        height=height,
+        width=decoded.width,
+        height=decoded.height,
+        variant_widths=widths,
         position=(top or 0) + 1 if count else 0,
     )
     try:
         session.add(image)
         session.flush()
     except Exception:
-        path.unlink(missing_ok=True)
+        private_files.remove(key)
+        thumbnails.remove_variants(key, widths)
         raise
     return _row(image, _publicly_visible(session, product))
 
@@ -177,20 +181,41 @@ def delete_image(session: Session, principal: Principal, image_id: int) -> None:
     if image is None:
         raise NotFound("That image was not found.")
     own_product(session, principal, image.product_id, lock=True)  # NotFound for another entity's
-    key = image.storage_key
+    key, widths = image.storage_key, image.variant_widths
     session.delete(image)
     session.flush()
-    (media_root() / key).unlink(missing_ok=True)
+    private_files.remove(key)
+    thumbnails.remove_variants(key, widths)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    url: str
+    srcset: str  # sized variants for <img srcset>; "" when there are none
 
 
 def public_image_urls(session: Session, principal: Principal, product_ids: list[int]) -> dict[int, list[str]]:
     """product id -> URLs of its images, for products anyone may see (public listing, approved
-    seller); for marketplace cards and product pages. Other products are simply left out."""
+    seller). Other products are simply left out."""
+    return {
+        pid: [s.url for s in sources] for pid, sources in public_image_sources(session, principal, product_ids).items()
+    }
+
+
+def public_image_sources(
+    session: Session, principal: Principal, product_ids: list[int]
+) -> dict[int, list[ImageSource]]:
+    """Like `public_image_urls`, with each image's srcset; for marketplace cards and product pages."""
     ids = sorted({int(p) for p in product_ids})[:500]
     if not ids:
         return {}
     rows = session.execute(
-        select(col(ProductImage.product_id), col(ProductImage.id))
+        select(
+            col(ProductImage.product_id),
+            col(ProductImage.id),
+            col(ProductImage.variant_widths),
+            col(ProductImage.width),
+        )
         .join(Product, col(Product.id) == col(ProductImage.product_id))
         .join(Entity, col(Entity.id) == col(Product.entity_id))
         .where(
@@ -200,9 +225,10 @@ def public_image_urls(session: Session, principal: Principal, product_ids: list[
         )
         .order_by(col(ProductImage.product_id), col(ProductImage.position), col(ProductImage.id))
     ).all()
-    out: dict[int, list[str]] = {}
-    for pid, iid in rows:
-        out.setdefault(pid, []).append(image_url(pid, iid))
+    out: dict[int, list[ImageSource]] = {}
+    for pid, iid, widths, width in rows:
+        url = image_url(pid, iid)
+        out.setdefault(pid, []).append(ImageSource(url, thumbnails.srcset(url, widths, width)))
     return out
 
 
@@ -213,8 +239,11 @@ class ServedImage:
     public: bool
 
 
-def open_image(session: Session, product_id: int, image_id: int, ticket: str | None = None) -> ServedImage:
-    """What the image route may send for this request; NotFound when it may send nothing."""
+def open_image(
+    session: Session, product_id: int, image_id: int, ticket: str | None = None, width: object = None
+) -> ServedImage:
+    """What the image route may send for this request (the variant of `width` when given);
+    NotFound when it may send nothing."""
     try:
         pid, iid = int(product_id), int(image_id)
     except (TypeError, ValueError):
@@ -226,10 +255,12 @@ def open_image(session: Session, product_id: int, image_id: int, ticket: str | N
     public = _publicly_visible(session, product)
     if not public and not ticket_valid(ticket, pid, iid):
         raise NotFound("Image not found.")
-    path = (media_root() / image.storage_key).resolve()
-    if media_root().resolve() not in path.parents or not path.is_file():
+    if width in (None, ""):
+        return ServedImage(private_files.existing_path(image.storage_key), image.content_type, public)
+    w = int(str(width)) if str(width).isdigit() and len(str(width)) < 6 else -1
+    if w not in thumbnails.parse_widths(image.variant_widths):
         raise NotFound("Image not found.")
-    return ServedImage(path=path, content_type=image.content_type, public=public)
+    return ServedImage(private_files.existing_path(thumbnails.variant_key(image.storage_key, w)), "image/webp", public)
 
 
 __all__ = [
@@ -237,6 +268,7 @@ __all__ = [
     "MAX_IMAGES_PER_PRODUCT",
     "TICKET_SECONDS",
     "ImageRow",
+    "ImageSource",
     "ServedImage",
     "add_image",
     "delete_image",
@@ -245,6 +277,7 @@ __all__ = [
     "make_ticket",
     "media_root",
     "open_image",
+    "public_image_sources",
     "public_image_urls",
     "sniff_image",
     "ticket_valid",

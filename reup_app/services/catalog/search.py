@@ -90,6 +90,7 @@ class CatalogItem:
     available_qty: Decimal
     listing_state: str
     image_url: str = ""  # the first picture ("" = none), filled for the cards by the page state
+    image_srcset: str = ""  # its sized variants (srcset), filled with it
 
 
 @dataclass
