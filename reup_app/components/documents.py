@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from reup_app.components.forms import NATIVE_SELECT_STYLE, error_callout, label, notice_callout, rejected_files
+from reup_app.components.forms import (
+    NATIVE_SELECT_STYLE,
+    error_callout,
+    label,
+    name_file_input,
+    notice_callout,
+    rejected_files,
+)
 from reup_app.state.documents import ACCEPT, KIND_CHOICES, MAX_BYTES, UPLOAD_ID
 
 
@@ -68,23 +75,26 @@ def document_uploader(S, *, download=None) -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
-        rx.upload(
-            rx.vstack(
-                rx.icon("file-up", aria_hidden="true"),
-                rx.text("Drop a PDF, PNG or JPEG here or click to choose (at most 10 MB)", size="2"),
-                align="center",
-                spacing="1",
+        name_file_input(
+            rx.upload(
+                rx.vstack(
+                    rx.icon("file-up", aria_hidden="true"),
+                    rx.text("Drop a PDF, PNG or JPEG here or click to choose (at most 10 MB)", size="2"),
+                    align="center",
+                    spacing="1",
+                ),
+                id=UPLOAD_ID,
+                accept=ACCEPT,
+                max_size=MAX_BYTES,
+                multiple=True,
+                border=f"1px dashed {rx.color('gray', 8)}",
+                padding="16px",
+                border_radius="8px",
+                width="100%",
+                aria_label="Choose documents",
+                on_drop_rejected=lambda rejected: S.files_rejected(rejected_files(rejected)),
             ),
-            id=UPLOAD_ID,
-            accept=ACCEPT,
-            max_size=MAX_BYTES,
-            multiple=True,
-            border=f"1px dashed {rx.color('gray', 8)}",
-            padding="16px",
-            border_radius="8px",
-            width="100%",
-            aria_label="Choose documents",
-            on_drop_rejected=lambda rejected: S.files_rejected(rejected_files(rejected)),
+            "Choose documents",
         ),
         rx.text(rx.selected_files(UPLOAD_ID).join(", "), size="1", data_testid="documents-selected"),
         rx.button("Upload documents", on_click=S.upload(rx.upload_files(upload_id=UPLOAD_ID)), variant="soft"),

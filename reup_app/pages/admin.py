@@ -227,7 +227,7 @@ def _user_row(u) -> rx.Component:
                         size="1",
                         variant="soft",
                         on_click=U.reset_mfa(u["id"]),
-                        aria_label="Reset two-factor of " + u["email"],
+                        aria_label="Reset 2FA of " + u["email"],
                     ),
                 ),
                 spacing="2",

@@ -145,7 +145,7 @@ def _quick_add(item: rx.Var) -> rx.Component:
                 ),
                 rx.text(item["unit"], size="1", color_scheme="gray"),
             ),
-            rx.button("Add to cart", type="submit", size="2", aria_label="Add " + item["name"] + " to cart"),
+            rx.button("Add to cart", type="submit", size="2", aria_label="Add to cart: " + item["name"]),
             spacing="2",
             align="center",
             wrap="wrap",
