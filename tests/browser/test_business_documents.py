@@ -1,13 +1,14 @@
 """Licence documents in real Chromium: the applicant uploads its certificate right after signing up
 (a file that is not a PDF/PNG/JPEG is explained), the platform admin sees it on the business review,
 downloads it through the ticketed route and approves the licence; the demo's pending applicant
-shows its seeded certificate."""
+shows its seeded certificate; the approved owner adds a document in Settings > Documents."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
+from PIL import Image
 from playwright.sync_api import expect
 
 from reup_app.seed.demo import ADMIN_EMAIL
@@ -24,7 +25,9 @@ def test_applicant_uploads_its_certificate_and_the_admin_reviews_and_approves_th
     pdf, fake = tmp_path / "certificate.pdf", tmp_path / "scan.pdf"
     pdf.write_bytes(license_certificate_pdf(business, number, "2027-12-31"))
     fake.write_bytes(b"GIF89a not a pdf at all")
-    owner_ctx = browser.new_context(base_url=app_url)
+    png = tmp_path / "registration.png"
+    Image.new("RGB", (60, 40), "white").save(png)
+    owner_ctx = browser.new_context(base_url=app_url, accept_downloads=True)
     admin_ctx = browser.new_context(base_url=app_url, accept_downloads=True)
     try:
         owner = owner_ctx.new_page()
@@ -73,6 +76,25 @@ def test_applicant_uploads_its_certificate_and_the_admin_reviews_and_approves_th
         # the demo's pending applicant shows its seeded certificate
         demo = admin.get_by_test_id("business-review").filter(has_text=APPLICANT_NAME)
         expect(demo.get_by_test_id("review-document")).to_contain_text(f"{APPLICANT_LICENSE} certificate.pdf")
+
+        # once the business is approved, its owner keeps its documents up to date in Settings
+        card.get_by_role("button", name="Approve", exact=True).click()
+        expect(admin.get_by_role("status")).to_contain_text(f"{business} is approved")
+        sign_in(owner, email, PASSWORD)
+        owner.goto("/settings")
+        owner.get_by_role("navigation", name="Settings sections").get_by_role("link", name="Documents").click()
+        expect(owner).to_have_url(re.compile(r"/settings/documents/?$"))
+        expect(owner.get_by_test_id("document-row").filter(has_text="certificate.pdf")).to_contain_text("approved")
+        owner.get_by_label("Kind of document").select_option("business_registration")
+        expect(owner.get_by_label("Licence", exact=True)).to_have_count(0)
+        owner.locator("#document_upload input[type=file]").set_input_files(str(png))
+        owner.get_by_role("button", name="Upload documents").click()
+        expect(owner.get_by_role("status").filter(has_text="Uploaded registration.png")).to_be_visible()
+        added = owner.get_by_test_id("document-row").filter(has_text="registration.png")
+        expect(added).to_contain_text("Business registration")
+        with owner.expect_download() as download:
+            added.get_by_role("link", name="Download registration.png").click()
+        assert open(download.value.path(), "rb").read() == png.read_bytes()
     finally:
         owner_ctx.close()
         admin_ctx.close()
