@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from reup_app.api.routes import build_api
 from reup_app.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationError
-from reup_app.models import AuditLog, BusinessDocument, EmailOutbox, License
+from reup_app.models import AuditLog, BusinessDocument, EmailOutbox, License, Notification
 from reup_app.seed.demo_applicant import license_certificate_pdf
 from reup_app.services.documents import business_documents as docs
 from reup_app.services.documents import license_review
@@ -182,6 +182,15 @@ def test_admin_approves_or_rejects_each_licence_owner_is_emailed_and_it_is_audit
     assert lic.reviewed_by_user_id == admin.user_id and "Certificate is expired" in mail.body
     assert audit.actor_user_id == admin.user_id and audit.subject_entity_id == seller.id
     assert audit.changes and "review_status" in audit.changes
+
+    with fresh(engine) as s:  # the owners and admins have it in the app too, the others not
+        told = s.exec(
+            select(Notification).where(Notification.kind == "license.reviewed", Notification.entity_id == seller.id)
+        ).all()
+    assert {n.user_id for n in told} == {seller.owner.user_id, seller.p["admin"].user_id}
+    assert (
+        told[0].title == f"Licence CA {seller.license.number} not accepted" and told[0].body == "Certificate is expired"
+    )
 
     call(engine, admin, license_review.review_license, seller.license.id, "approve")
     with fresh(engine) as s:

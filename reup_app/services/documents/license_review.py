@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
+from reup_app.events.core import emit
 from reup_app.models import BusinessDocument, Entity, License, Membership, User
 from reup_app.models.enums import DocumentReview, Role
 from reup_app.models.types import utcnow
@@ -23,6 +24,7 @@ from reup_app.services.common import parse_int
 from reup_app.services.documents.business_documents import DocumentRow, LicenseChoice, _licenses, documents_of
 from reup_app.services.notifications.email import send_email
 
+LICENSE_REVIEWED = "license.reviewed"
 DECISIONS = {"approve": DocumentReview.APPROVED.value, "reject": DocumentReview.REJECTED.value}
 
 
@@ -37,7 +39,9 @@ def _decision(decision: object, reason: object) -> tuple[str, str | None]:
     return DECISIONS[decision], why or None
 
 
-def _tell_owners(session: Session, entity_id: int, subject: str, text: str) -> None:
+def _tell_owners(session: Session, entity_id: int, subject: str, text: str, event: dict) -> None:
+    """E-mail the owners and notify the owners/admins in the app (their bell, live)."""
+    emit(session, LICENSE_REVIEWED, entity_ids=[entity_id], payload=event)
     rows = session.execute(
         select(col(User.email), col(User.full_name))
         .join(Membership, col(Membership.user_id) == col(User.id))
@@ -81,8 +85,11 @@ def review_license(session: Session, principal: Principal, license_id: int, deci
         session.add(doc)
     session.flush()
     business = session.get(Entity, lic.entity_id)
-    subject, text = _message(status, f"licence {lic.state} {lic.number}", business.name if business else "", why)
-    _tell_owners(session, lic.entity_id, subject, text)
+    what = f"licence {lic.state} {lic.number}"
+    subject, text = _message(status, what, business.name if business else "", why)
+    _tell_owners(
+        session, lic.entity_id, subject, text, {"what": f"Licence {lic.state} {lic.number}", "status": status, "reason": why}
+    )
     return lic
 
 
@@ -101,7 +108,8 @@ def review_document(
     session.flush()
     business = session.get(Entity, doc.entity_id)
     subject, text = _message(status, f"the document {doc.filename}", business.name if business else "", why)
-    _tell_owners(session, doc.entity_id, subject, text)
+    event = {"what": f"Document {doc.filename}", "status": status, "reason": why}
+    _tell_owners(session, doc.entity_id, subject, text, event)
     return doc
 
 
