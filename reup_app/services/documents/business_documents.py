@@ -195,11 +195,15 @@ class LicenseChoice:
     review_status: str
 
 
+def license_label(lic: License) -> str:
+    return f"{lic.state} {lic.number} ({lic.license_type})"
+
+
 def _licenses(session: Session, entity_id: int) -> list[LicenseChoice]:
     rows = session.execute(
         select(License).where(col(License.entity_id) == entity_id).order_by(col(License.id))
     ).scalars()
-    return [LicenseChoice(r.id, f"{r.state} {r.number} ({r.license_type})", r.review_status) for r in rows]
+    return [LicenseChoice(r.id, license_label(r), r.review_status) for r in rows]
 
 
 def documents_of(session: Session, entity_ids: list[int]) -> dict[int, list[DocumentRow]]:

@@ -21,7 +21,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import parse_int
-from reup_app.services.documents.business_documents import DocumentRow, LicenseChoice, _licenses, documents_of
+from reup_app.services.documents.business_documents import DocumentRow, LicenseChoice, documents_of, license_label
 from reup_app.services.notifications.email import send_email
 
 LICENSE_REVIEWED = "license.reviewed"
@@ -37,6 +37,12 @@ def _decision(decision: object, reason: object) -> tuple[str, str | None]:
     if any(ord(c) < 32 for c in why):
         raise ValidationError("The reason contains invalid characters.", "reason")
     return DECISIONS[decision], why or None
+
+
+def _event(what: str, status: str, why: str | None) -> dict:
+    """The notification's own words (inbox shows a self-described event as it is)."""
+    verdict = "approved" if status == DocumentReview.APPROVED else "not accepted"
+    return {"title": f"{what} {verdict}", "body": why or "", "link": "/settings/documents"}
 
 
 def _tell_owners(session: Session, entity_id: int, subject: str, text: str, event: dict) -> None:
@@ -87,9 +93,7 @@ def review_license(session: Session, principal: Principal, license_id: int, deci
     business = session.get(Entity, lic.entity_id)
     what = f"licence {lic.state} {lic.number}"
     subject, text = _message(status, what, business.name if business else "", why)
-    _tell_owners(
-        session, lic.entity_id, subject, text, {"what": f"Licence {lic.state} {lic.number}", "status": status, "reason": why}
-    )
+    _tell_owners(session, lic.entity_id, subject, text, _event(f"Licence {lic.state} {lic.number}", status, why))
     return lic
 
 
@@ -108,8 +112,7 @@ def review_document(
     session.flush()
     business = session.get(Entity, doc.entity_id)
     subject, text = _message(status, f"the document {doc.filename}", business.name if business else "", why)
-    event = {"what": f"Document {doc.filename}", "status": status, "reason": why}
-    _tell_owners(session, doc.entity_id, subject, text, event)
+    _tell_owners(session, doc.entity_id, subject, text, _event(f"Document {doc.filename}", status, why))
     return doc
 
 
@@ -131,21 +134,16 @@ def review_details(session: Session, principal: Principal, entity_ids: list[int]
     authorize(principal, "entity.approve", None)
     ids = sorted({int(e) for e in entity_ids})[:500]
     docs = documents_of(session, ids)
-    reasons = (
-        dict(
-            session.execute(
-                select(col(License.id), col(License.review_reason)).where(col(License.entity_id).in_(ids))
-            ).all()
-        )
-        if ids
-        else {}
-    )
+    rows = session.execute(
+        select(License).where(col(License.entity_id).in_(ids or [0])).order_by(col(License.id))
+    ).scalars()
+    licenses: dict[int, list[LicenseUnderReview]] = {}
+    for r in rows:  # one query for every business's licences
+        mine = tuple(d for d in docs.get(r.entity_id, []) if d.license_id == r.id)
+        choice = LicenseChoice(r.id, license_label(r), r.review_status)
+        licenses.setdefault(r.entity_id, []).append(LicenseUnderReview(choice, r.review_reason, mine))
     out = {}
     for eid in ids:
-        mine = docs.get(eid, [])
-        licenses = tuple(
-            LicenseUnderReview(lic, reasons.get(lic.id), tuple(d for d in mine if d.license_id == lic.id))
-            for lic in _licenses(session, eid)
-        )
-        out[eid] = DocumentsUnderReview(licenses, tuple(d for d in mine if d.license_id is None))
+        other = tuple(d for d in docs.get(eid, []) if d.license_id is None)
+        out[eid] = DocumentsUnderReview(tuple(licenses.get(eid, [])), other)
     return out

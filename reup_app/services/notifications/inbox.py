@@ -71,7 +71,6 @@ KINDS: dict[str, NotificationKind] = {
         NotificationKind("sync.finished", "Integration syncs finished", "integration.manage", "entity"),
         NotificationKind("sync.failed", "Integration syncs failed", "integration.manage", "entity", email_default=True),
         NotificationKind("license.expired", "License expiry", "team.manage", "entity", email_default=True),
-        # the owners are e-mailed by the review itself (services/documents/license_review.py)
         NotificationKind("license.reviewed", "Licence and document reviews", "entity.documents", "entity"),
     )
 }
@@ -154,10 +153,7 @@ def _text(kind: str, ev: DomainEvent, names: dict[Any, str]) -> tuple[str, str, 
         return f"{what} sync {verb}", str(p.get("summary", ""))[:1000], None
     if kind == "license.expired":
         return f"License {p.get('number', '')} expired", f"Expired on {p.get('expires_on', '')}", None
-    if kind == "license.reviewed":
-        verdict = "approved" if p.get("status") == "approved" else "not accepted"
-        return f"{p.get('what', 'A document')} {verdict}", str(p.get("reason") or "")[:255], "/settings/documents"
-    return kind, "", link
+    return str(p.get("title") or kind)[:255], str(p.get("body") or "")[:1000], p.get("link") or link  # self-described
 
 
 def _recipients(
