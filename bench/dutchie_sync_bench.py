@@ -30,6 +30,7 @@ It prints:
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
 from collections import defaultdict

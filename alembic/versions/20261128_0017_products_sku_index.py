@@ -1,7 +1,7 @@
 """products by SKU: the reorder suggestions' shared-SKU pass and the POS matching by SKU
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-28 09:40:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

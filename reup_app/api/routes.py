@@ -19,6 +19,7 @@ from reup_app.services.billing import download_tickets
 from reup_app.services.billing.invoices import render_invoice_pdf
 from reup_app.services.catalog import images as product_images
 from reup_app.services.compliance.manifest_pdf import render_manifest_pdf
+from reup_app.services.documents import business_documents
 from reup_app.services.ordering import order_export
 from reup_app.services.ordering.order_filters import OrderFilters
 
@@ -131,14 +132,36 @@ async def product_image(request: Request) -> Response:
     reup_app/services/product_images.py); 404 for everything else."""
     pid, iid = request.path_params["product_id"], request.path_params["image_id"]
     ticket = request.query_params.get("t")
+    width = request.query_params.get("w")  # a sized variant (thumbnail), see services/catalog/thumbnails.py
 
     try:
-        served = await run_in_unit_of_work(None, product_images.open_image, pid, iid, ticket)
+        served = await run_in_unit_of_work(None, product_images.open_image, pid, iid, ticket, width)
     except NotFound:
         return Response("Not found", status_code=404, media_type="text/plain")
     cache = "public, max-age=300" if served.public else "private, no-store"
     return FileResponse(
         served.path, media_type=served.content_type, headers={"Cache-Control": cache, "Content-Disposition": "inline"}
+    )
+
+
+async def business_document(request: Request) -> Response:
+    """A business's uploaded document (licence certificate ...), for the holder of a single-use
+    ticket issued to the business's owners/admins or a platform admin."""
+    document_id = request.path_params["document_id"]
+    ticket = request.query_params.get("ticket", "")
+    try:
+        served = await run_in_unit_of_work(None, business_documents.open_download, ticket, document_id)
+    except ServiceError as err:
+        return _refusal(err)
+    safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in served.filename)[:120]
+    return FileResponse(
+        served.path,
+        media_type=served.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -150,6 +173,7 @@ def build_api() -> Starlette:
             Route("/api/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
             Route("/api/orders/{number}/manifest.pdf", manifest_pdf, methods=["GET"]),
             Route("/api/orders/export/{kind}.csv", orders_csv, methods=["GET"]),
+            Route("/api/documents/{document_id:int}", business_document, methods=["GET"]),
             *AUTH_ROUTES,
             *SECRET_DISPLAY_ROUTES,
             *FLEETBASE_WEBHOOK_ROUTES,

@@ -187,3 +187,16 @@ def rejected_files(rejected: rx.Var) -> rx.Var:
         f"({rejected}).map((r) => ({{name: String(r.file?.name ?? ''), "
         f"codes: (r.errors ?? []).map((e) => String(e.code))}}))"
     ).to(list)
+
+
+def name_file_input(upload: rx.Component, name: str) -> rx.Component:
+    """Give an `rx.upload`'s hidden file <input> an accessible name (Reflex renders it without one,
+    which axe reports as an unlabelled form field); returns `upload`."""
+    stack = [upload]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "tag", None) == "input":
+            node.custom_attrs["aria-label"] = name
+            return upload
+        stack.extend(getattr(node, "children", []))
+    raise ValueError("no file input inside this upload component")

@@ -19,12 +19,21 @@ def placeholder(height: str = "auto") -> rx.Component:
     )
 
 
-def product_image(url, alt, *, eager: bool = False) -> rx.Component:
-    """`url` "" shows the placeholder. Lazy unless `eager` (the product page's main picture)."""
+# How wide the picture is drawn: cards fill the phone's width, else a grid column; the product
+# page's main picture at most 420 px. The browser picks the smallest srcset variant that fits.
+CARD_SIZES = "(max-width: 640px) 100vw, (max-width: 1100px) 50vw, 320px"
+GALLERY_SIZES = "(max-width: 480px) 100vw, 420px"
+
+
+def product_image(url, alt, *, eager: bool = False, srcset="", sizes: str = CARD_SIZES) -> rx.Component:
+    """`url` "" shows the placeholder. Lazy unless `eager` (the product page's main picture);
+    `srcset` (the sized variants, may be "") lets small screens fetch a small file."""
     return rx.cond(
         url != "",
         rx.image(
             src=url,
+            src_set=srcset,
+            sizes=sizes,
             alt=alt,
             loading="eager" if eager else "lazy",
             decoding="async",

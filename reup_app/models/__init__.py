@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from reup_app.models.audit import AuditLog
 from reup_app.models.billing import Invoice, Payment
 from reup_app.models.catalog import Brand, InventoryLot, PriceTier, PriceTierPrice, Product, ProductImage
-from reup_app.models.entities import Entity, License, Membership, SupportView, TradeRelationship
+from reup_app.models.entities import BusinessDocument, Entity, License, Membership, SupportView, TradeRelationship
 from reup_app.models.identity import EmailOutbox, MfaRecoveryCode, OneTimeToken, RefreshToken, User
 from reup_app.models.integrations import IntegrationConnection, SyncCursor, SyncRun, WebhookReceipt
 from reup_app.models.logistics import ComplianceManifest, Delivery
@@ -29,6 +29,7 @@ __all__ = [
     "WebhookEndpoint",
     "AuditLog",
     "Brand",
+    "BusinessDocument",
     "CartItem",
     "ComplianceManifest",
     "Delivery",

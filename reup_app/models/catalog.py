@@ -79,6 +79,8 @@ class ProductImage(SQLModel, table=True):
     size_bytes: int
     width: int | None = None
     height: int | None = None
+    # widths of the stored WebP variants, e.g. "320,800" (services/catalog/thumbnails.py)
+    variant_widths: str | None = str_field(32, default=None)
     position: int = Field(default=0)
     created_at: datetime = ts_field()
 

@@ -53,8 +53,36 @@ class License(SQLModel, table=True):
     premises_address: str | None = str_field(255, default=None)
     premises_city: str | None = str_field(128, default=None)
     premises_postal_code: str | None = str_field(16, default=None)
+    # A platform admin's review of the licence against its uploaded documents (DocumentReview).
+    review_status: str = str_field(16, default="pending")
+    review_reason: str | None = str_field(255, default=None)
+    reviewed_at: datetime | None = opt_ts_field()
+    reviewed_by_user_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = ts_field()
     updated_at: datetime = ts_field()
+
+
+class BusinessDocument(SQLModel, table=True):
+    """A file a business uploaded for its review (licence certificate, registration ...). The bytes
+    live in private storage under `storage_key` and go out only through a ticketed API route."""
+
+    __tablename__ = "business_documents"
+
+    id: int = Field(default=None, primary_key=True)
+    entity_id: int = Field(foreign_key="entities.id", index=True)
+    license_id: int | None = Field(default=None, foreign_key="licenses.id", index=True)
+    kind: str = str_field(32)  # DocumentKind
+    filename: str = str_field(255)
+    content_type: str = str_field(64)
+    size_bytes: int
+    sha256: str = str_field(64)
+    storage_key: str = str_field(255, unique=True)
+    uploaded_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    uploaded_at: datetime = ts_field()
+    review_status: str = str_field(16, default="pending")  # DocumentReview
+    review_reason: str | None = str_field(255, default=None)
+    reviewed_at: datetime | None = opt_ts_field()
+    reviewed_by_user_id: int | None = Field(default=None, foreign_key="users.id")
 
 
 class Membership(SQLModel, table=True):

@@ -32,6 +32,20 @@ class LicenseStatus(StrEnum):
     PENDING = "pending"
 
 
+class DocumentKind(StrEnum):
+    STATE_LICENSE = "state_license"  # the state licence certificate
+    BUSINESS_REGISTRATION = "business_registration"
+    OTHER = "other"
+
+
+class DocumentReview(StrEnum):
+    """A platform admin's decision on a licence or a document."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"

@@ -6,6 +6,7 @@ from reup_app.pages import (  # noqa: F401
     admin_console,
     admin_jobs,
     api_settings,
+    business_documents,
     cart,
     dashboard,
     home,

@@ -5,6 +5,7 @@ e-mails the sender gave up on."""
 import reflex as rx
 
 from reup_app.components.admin import admin_nav
+from reup_app.components.documents import review_badge
 from reup_app.components.forms import data_table, error_callout, field, notice_callout
 from reup_app.components.shell import page_shell
 from reup_app.state.admin import STATUSES
@@ -33,6 +34,98 @@ def _reason_form(handler, entity_id, label: str, button: str, color: str, requir
     )
 
 
+_SR_ONLY = {"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden"}
+
+
+def _document_link(d) -> rx.Component:
+    return rx.hstack(
+        rx.icon("file-text", size=14, aria_hidden="true"),
+        rx.link(
+            d["filename"],
+            href="#",
+            on_click=S.download_document(d["id"]),
+            aria_label="Download " + d["filename"],
+        ),
+        rx.text(d["kind"], " · ", d["size"], " · uploaded ", d["uploaded"], size="1", color_scheme="gray"),
+        review_badge(d["status"]),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+        data_testid="review-document",
+    )
+
+
+def _licence_item(lic) -> rx.Component:
+    documents = rx.foreach(S.review_documents, lambda d: rx.cond(d["license_id"] == lic["id"], _document_link(d)))
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Licence ", rx.text.strong(lic["label"]), size="2"),
+            review_badge(lic["status"]),
+            spacing="2",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(lic["reason"] != "", rx.text("Reason: ", lic["reason"], size="1", color_scheme="red")),
+        rx.vstack(documents, spacing="1", padding_left="12px"),
+        rx.cond(
+            lic["status"] != "approved",
+            rx.hstack(
+                rx.button(
+                    "Approve licence",
+                    on_click=S.approve_license(lic["id"]),
+                    size="1",
+                    color_scheme="grass",
+                    variant="soft",
+                    aria_label="Approve licence " + lic["label"],
+                ),
+                _licence_reject_form(lic),
+                spacing="2",
+                wrap="wrap",
+            ),
+        ),
+        spacing="1",
+        align="start",
+        width="100%",
+        data_testid="licence-review",
+    )
+
+
+def _licence_reject_form(lic) -> rx.Component:
+    input_id = "licence-reason-" + lic["id"].to(str)
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="license_id", value=lic["id"]),
+            rx.el.label(
+                "Reason for rejecting licence " + lic["label"], html_for=input_id, class_name="sr-only", style=_SR_ONLY
+            ),
+            rx.input(id=input_id, name="reason", placeholder="Reason for rejecting", required=True, size="1"),
+            rx.button("Reject licence", type="submit", size="1", color_scheme="red", variant="soft"),
+            spacing="2",
+        ),
+        on_submit=S.reject_license,
+        reset_on_submit=True,
+    )
+
+
+def _licence_review(entity_id) -> rx.Component:
+    return rx.vstack(
+        rx.foreach(S.review_licenses, lambda lic: rx.cond(lic["entity_id"] == entity_id, _licence_item(lic))),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _other_documents(entity_id) -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            S.review_documents,
+            lambda d: rx.cond((d["entity_id"] == entity_id) & (d["license_id"] == ""), _document_link(d)),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def _row(b) -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -44,7 +137,8 @@ def _row(b) -> rx.Component:
                 spacing="2",
             ),
             rx.text("Owner: ", b["owner"], size="2"),
-            rx.text("Licenses: ", b["licenses"], size="2"),
+            _licence_review(b["id"]),
+            _other_documents(b["id"]),
             rx.text("Applied ", b["created"], size="1", color_scheme="gray"),
             rx.cond(b["reason"] != "", rx.text("Reason: ", b["reason"], size="2", color_scheme="red")),
             rx.hstack(
@@ -133,7 +227,7 @@ def _user_row(u) -> rx.Component:
                         size="1",
                         variant="soft",
                         on_click=U.reset_mfa(u["id"]),
-                        aria_label="Reset two-factor of " + u["email"],
+                        aria_label="Reset 2FA of " + u["email"],
                     ),
                 ),
                 spacing="2",

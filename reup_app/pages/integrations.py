@@ -109,7 +109,7 @@ def _buttons(row) -> rx.Component:
             rx.cond(row["connected"] != "", "Replace key", "Connect"),
             size="1",
             on_click=I.open_connect(row["license_id"]),
-            aria_label="Connect " + label,
+            aria_label=rx.cond(row["connected"] != "", "Replace key ", "Connect ") + label,
         ),
         rx.cond(
             row["connected"] != "",

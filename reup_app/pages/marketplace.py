@@ -145,7 +145,7 @@ def _quick_add(item: rx.Var) -> rx.Component:
                 ),
                 rx.text(item["unit"], size="1", color_scheme="gray"),
             ),
-            rx.button("Add to cart", type="submit", size="2", aria_label="Add " + item["name"] + " to cart"),
+            rx.button("Add to cart", type="submit", size="2", aria_label="Add to cart: " + item["name"]),
             spacing="2",
             align="center",
             wrap="wrap",
@@ -167,7 +167,7 @@ def _quick_add(item: rx.Var) -> rx.Component:
 def _product_card(item: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
-            product_image(item["image"], item["name"]),
+            product_image(item["image"], item["name"], srcset=item["srcset"]),
             rx.hstack(
                 rx.badge(item["category"], variant="soft"),
                 rx.cond(

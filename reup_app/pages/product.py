@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from reup_app.components.product_image import product_image
+from reup_app.components.product_image import GALLERY_SIZES, product_image
 from reup_app.components.shell import page_shell
 from reup_app.components.status import SELECT_STYLE
 from reup_app.state.auth import AuthState
@@ -175,7 +175,17 @@ def _add_to_cart() -> rx.Component:
 
 def _thumb(url, index) -> rx.Component:
     return rx.el.button(
-        rx.image(src=url, alt="", loading="lazy", decoding="async", width="64px", height="48px", object_fit="cover"),
+        rx.image(
+            src=url,
+            src_set=ProductState.image_srcsets[index],
+            sizes="64px",
+            alt="",
+            loading="lazy",
+            decoding="async",
+            width="64px",
+            height="48px",
+            object_fit="cover",
+        ),
         on_click=ProductState.show_image(index),
         aria_label="Show image " + (index + 1).to_string(),
         aria_pressed=rx.cond(ProductState.image_index == index, "true", "false"),
@@ -187,7 +197,7 @@ def _thumb(url, index) -> rx.Component:
 def _gallery() -> rx.Component:
     """The main picture (or the placeholder) and a row of thumbnails when there are several."""
     return rx.vstack(
-        product_image(ProductState.image, P["name"], eager=True),
+        product_image(ProductState.image, P["name"], eager=True, srcset=ProductState.image_srcset, sizes=GALLERY_SIZES),
         rx.cond(
             ProductState.images.length() > 1,
             rx.hstack(rx.foreach(ProductState.images, _thumb), spacing="2", wrap="wrap"),

@@ -312,7 +312,7 @@ def _row(item: rx.Var) -> rx.Component:
                     size="1",
                     variant="soft",
                     on_click=S.edit_product(item["id"]),
-                    aria_label="Edit " + item["name"],
+                    aria_label=rx.cond(S.can_manage, "Edit ", "View ") + item["name"],
                 ),
                 rx.cond(
                     S.can_manage,

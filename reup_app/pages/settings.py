@@ -15,6 +15,7 @@ SECTIONS = [
     ("Password", "/settings/password", None),
     ("Two-factor", "/settings/security", None),
     ("Team", "/settings/team", "team.view"),
+    ("Documents", "/settings/documents", "team.view"),  # team.view: the same owners and admins
     ("Audit trail", "/settings/audit", "audit.view"),
     ("Notifications", "/settings/notifications", None),
     ("Integrations", "/settings/integrations", "integration.manage"),

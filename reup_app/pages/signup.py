@@ -2,9 +2,11 @@
 
 import reflex as rx
 
+from reup_app.components.documents import document_uploader
 from reup_app.components.forms import error_callout, field, field_error, select_field
 from reup_app.components.shell import page_shell
 from reup_app.state.accounts import LICENSE_TYPE_CHOICES, MAX_LICENSES_ON_FORM, STATE_CHOICES, SignupState
+from reup_app.state.documents import SignupDocumentsState
 
 KINDS = [("retailer", "Retailer (dispensary)"), ("wholesaler", "Wholesaler (brand or distributor)")]
 
@@ -93,6 +95,13 @@ def _submitted() -> rx.Component:
             role="status",
             data_testid="signup-pending",
         ),
+        rx.heading("Add your licence documents", size="4", as_="h2"),
+        rx.text(
+            "Upload each licence's certificate (and your business registration if you have it) so the "
+            "review can start at once. PDF, PNG or JPEG, at most 10 MB each.",
+            size="2",
+        ),
+        document_uploader(SignupDocumentsState),
         rx.link("Back to the marketplace", href="/marketplace"),
         spacing="3",
     )

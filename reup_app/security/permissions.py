@@ -49,6 +49,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "team.view": frozenset({O, A}),
     "team.manage": frozenset({O, A}),
     "entity.settings": frozenset({O}),
+    "entity.documents": frozenset({O, A}),  # licence certificates and registration for the review
     "audit.view": frozenset({O, A}),
     "integration.manage": frozenset({O, A}),
 }
@@ -126,6 +127,7 @@ ADMIN_OVERSIGHT_ACTIONS = frozenset(
         "team.view",
         "audit.view",
         "integration.manage",
+        "entity.documents",
     }
 )
 

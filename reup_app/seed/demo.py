@@ -80,6 +80,7 @@ from reup_app.security import mfa
 from reup_app.security.passwords import hash_password
 from reup_app.security.principal import system_principal
 from reup_app.seed import catalog_data as data
+from reup_app.seed.demo_applicant import add_pending_applicant
 from reup_app.seed.demo_connections import connect_demo_fleetbase, connect_demo_licenses, connect_demo_stores
 from reup_app.seed.product_art import add_demo_images
 from reup_app.services.audit.trail import install_audit_listener
@@ -345,6 +346,9 @@ class _DemoBuilder:
                     premises_address=lspec.address,
                     premises_city=lspec.city,
                     premises_postal_code=lspec.postal_code,
+                    review_status="approved",  # checked when the business was approved
+                    reviewed_at=created + timedelta(days=2, hours=3),
+                    reviewed_by_user_id=_known(self.admin).id,
                     created_at=created,
                     updated_at=created,
                 ),
@@ -1047,6 +1051,7 @@ def seed_demo(
         session.flush()
         products = [p for company in builder.companies.values() for p in company.products]
         builder.counts["product_images"] = add_demo_images(session, products, now)
+    add_pending_applicant(session, builder.password_hash, now)  # the admin's business review
     builder.build_relationships()
     builder.build_orders()
     builder.build_invoices()

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from reup_app.models import Product, ProductImage
+from reup_app.services.catalog import thumbnails
 from reup_app.services.catalog.images import media_root
 
 WIDTH, HEIGHT = 320, 240
@@ -155,6 +156,7 @@ def add_demo_images(session: Session, products: Iterable[Product], now: datetime
         data = category_png(product.category)
         key = f"demo/{product.sku}.png"
         (media_root() / key).write_bytes(data)
+        widths = thumbnails.store_variants(key, thumbnails.make_variants(data))
         session.add(
             ProductImage(
                 product_id=product.id,
@@ -163,6 +165,7 @@ def add_demo_images(session: Session, products: Iterable[Product], now: datetime
                 size_bytes=len(data),
                 width=WIDTH,
                 height=HEIGHT,
+                variant_widths=widths,
                 position=0,
                 created_at=now,
             )

@@ -27,10 +27,13 @@ their public functions (``from reup_app.services.ordering import checkout``).
 - `audit/`: the audit trail written at the ORM layer (`trail`) and reading it (`log_listing`).
 - `compliance/`: license lifecycle rules (`licenses`); the state-system (METRC) rules the vendor
   integrations bring go here.
+- `documents/`: what a business uploads for its review (`business_documents`) and the platform
+  admin's review of each licence (`license_review`).
 - `integrations/`: telling vendors (METRC, Dutchie, Fleetbase): the outbox (`outbox`) and the
   admin error queue of background work (`error_queue`).
 - `reporting/`: dashboards and sales reports (`dashboards`).
-- `common.py`: parsing and authorization helpers every domain uses; `file_tickets.py`: issuing
+- `common.py`: parsing and authorization helpers every domain uses; `private_files.py`: private
+  storage and content checks of uploads; `file_tickets.py`: issuing
   single-use download tickets (billing redeems them); `lazy_exports.py`: how the packages
   re-export without import cycles.
 

@@ -6,12 +6,14 @@ import reflex as rx
 
 from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
+from reup_app.services.documents import business_documents as docs_service
 from reup_app.services.identity import password_reset as password_reset_service
 from reup_app.services.identity import signup as signup_service
 from reup_app.services.identity import signup_checks
 from reup_app.services.identity import team as team_service
 from reup_app.services.identity.signup_checks import LICENSE_TYPE_CHOICES, STATE_CHOICES  # noqa: F401  (the page's choices)
 from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.documents import SignupDocumentsState
 from reup_app.state.route_args import route_arg
 
 MAX_LICENSES_ON_FORM = 3
@@ -52,17 +54,23 @@ class SignupState(AppState):
             return
         ip = self.router.session.client_ip or None
         try:
-            await run_in_unit_of_work(None, signup_service.signup_business, licenses=licenses, client_ip=ip, **values)
+            result = await run_in_unit_of_work(
+                None, signup_service.signup_business, licenses=licenses, client_ip=ip, **values
+            )
         except ServiceError as err:
             self.error = error_message(err)
             return
         self.error = ""
         self.submitted_business = values["business_name"]
+        documents = await self.get_state(SignupDocumentsState)  # the upload step that follows
+        await documents._begin(docs_service.signup_grant(result.entity_id, result.user_id))
 
     @rx.event
-    def start_over(self):
+    async def start_over(self):
         self.error = self.submitted_business = ""
         self.errors = {}
+        documents = await self.get_state(SignupDocumentsState)
+        documents._forget()
 
 
 class PasswordResetState(AppState):

@@ -8,12 +8,15 @@ import reflex as rx
 
 from reup_app.errors import ServiceError
 from reup_app.formatting import format_datetime
+from reup_app.services.documents import business_documents, license_review
 from reup_app.services.identity import admin_users
 from reup_app.services.identity import admin_users as admin_users_service
 from reup_app.services.identity import signup as signup_service
 from reup_app.services.notifications import email_admin
 from reup_app.state.admin_rows import admin_load, retry_row
+from reup_app.state.attempt import attempt
 from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.documents import document_dicts, license_dicts
 from reup_app.state.inputs import parse_id
 
 STATUSES = ("pending", "approved", "suspended", "rejected")
@@ -22,11 +25,28 @@ STATUSES = ("pending", "approved", "suspended", "rejected")
 class AdminBusinessesState(AppState):
     status: str = "pending"
     businesses: list[dict[str, str]] = []
+    # each business's licences and documents, flat (entity_id / license_id name the parent)
+    review_licenses: list[dict[str, str]] = []
+    review_documents: list[dict[str, str]] = []
     error: str = ""
     notice: str = ""
 
     async def _reload(self) -> None:
         rows = await self._call(signup_service.list_businesses, status=self.status)
+        details = await self._call(license_review.review_details, [b.entity_id for b in rows])
+        self.review_licenses = [
+            {**lic, "entity_id": str(eid), "reason": item.review_reason or ""}
+            for eid, review in details.items()
+            for item in review.licenses
+            for lic in license_dicts([item.license])
+        ]
+        self.review_documents = [
+            {**doc, "entity_id": str(eid)}
+            for eid, review in details.items()
+            for doc in document_dicts(
+                [d for item in review.licenses for d in item.documents] + list(review.other_documents)
+            )
+        ]
         self.businesses = [
             {
                 "id": str(b.entity_id),
@@ -81,6 +101,38 @@ class AdminBusinessesState(AppState):
             form_text(form, "reason", 500),
             done="was rejected; the owner was e-mailed the reason",
         )
+
+    async def _review(self, license_id, decision: str, reason: str) -> None:
+        ident = parse_id(license_id)
+        if ident is None:
+            self.error = "Unknown licence."
+            return
+        lic, message = await attempt(self, license_review.review_license, ident, decision, reason)
+        if message:
+            self.error, self.notice = message, ""
+            return
+        done = "approved" if decision == "approve" else "rejected; the owner was e-mailed the reason"
+        self.error, self.notice = "", f"Licence {lic.state} {lic.number} {done}."
+        await self._reload()
+
+    @rx.event
+    async def approve_license(self, license_id: str):
+        await self._review(license_id, "approve", "")
+
+    @rx.event
+    async def reject_license(self, form: dict):
+        await self._review(form_text(form, "license_id", 20), "reject", form_text(form, "reason", 255))
+
+    @rx.event
+    async def download_document(self, document_id: str):
+        ident = parse_id(document_id)
+        if ident is None:
+            return
+        ticket, message = await attempt(self, business_documents.create_download_ticket, ident)
+        if message:
+            self.error = message
+            return
+        return rx.download(url=f"/api/documents/{ident}?ticket={ticket}")
 
     @rx.event
     async def suspend(self, form: dict):

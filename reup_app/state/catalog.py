@@ -50,6 +50,7 @@ def item_view(item) -> dict[str, str]:
         "case_size": str(item.case_size) if item.case_size and item.case_size > 1 else "",
         "moq": fmt.quantity(item.min_order_qty).replace(",", ""),
         "image": getattr(item, "image_url", "") or "",
+        "srcset": getattr(item, "image_srcset", "") or "",
         "price": f"{fmt.money(item.unit_price)} / {unit}",
         "case": f"{fmt.money(item.case_price)} / case of {item.case_size}" if item.case_price else "",
         "available": fmt.quantity(item.available_qty),
@@ -114,11 +115,12 @@ class CatalogState(AppState):
             return
         self.error = ""
         try:  # the cards' pictures: one more query, kept out of search_catalog's two statements
-            urls = await self._call(images_service.public_image_urls, [i.id for i in result.items])
+            sources = await self._call(images_service.public_image_sources, [i.id for i in result.items])
         except ServiceError:
-            urls = {}
+            sources = {}
         for i in result.items:
-            i.image_url = (urls.get(i.id) or [""])[0]
+            first = next(iter(sources.get(i.id) or []), None)
+            i.image_url, i.image_srcset = (first.url, first.srcset) if first else ("", "")
         self.items = [item_view(i) for i in result.items]
         self.total = result.total
         self.pages = max(result.pages, 1)

@@ -67,6 +67,7 @@ class ProductState(AppState):
     guides: list[dict[str, str]] = []  # the buyer's order guides {"value", "label"}
     guide_message: str = ""
     images: list[str] = []  # URLs of the product's images (public products only)
+    image_srcsets: list[str] = []  # their sized variants, same order (services/catalog/thumbnails.py)
     image_index: int = 0
     _product_id: int = 0
 
@@ -76,6 +77,12 @@ class ProductState(AppState):
         if not self.images:
             return ""
         return self.images[min(self.image_index, len(self.images) - 1)]
+
+    @rx.var
+    def image_srcset(self) -> str:
+        if not self.image_srcsets:
+            return ""
+        return self.image_srcsets[min(self.image_index, len(self.image_srcsets) - 1)]
 
     def _show_availability(self, available, lots) -> None:
         self.available = fmt.quantity(available)
@@ -94,10 +101,11 @@ class ProductState(AppState):
         self.product = product_view(p)
         self.image_index = 0
         try:
-            urls = await self._call(images_service.public_image_urls, [product_id])
+            sources = await self._call(images_service.public_image_sources, [product_id])
         except ServiceError:
-            urls = {}
-        self.images = list(urls.get(product_id, []))[:10]
+            sources = {}
+        mine = list(sources.get(product_id, []))[:10]
+        self.images, self.image_srcsets = [s.url for s in mine], [s.srcset for s in mine]
         self.guide_message = ""
         self.guides = []
         if p.can_order:

@@ -73,7 +73,7 @@ def test_signup_approval_mfa_sign_in_and_sign_out(browser, app_url):
         expect(admin).to_have_url(re.compile(r"/admin/businesses/?$"))
         card = admin.get_by_test_id("business-review").filter(has_text=business)
         expect(card).to_contain_text(email)
-        card.get_by_role("button", name="Approve").click()
+        card.get_by_role("button", name="Approve", exact=True).click()
         expect(admin.get_by_role("status")).to_contain_text(f"{business} is approved")
 
         # 3. The owner signs in and enrols an authenticator app.

@@ -100,3 +100,37 @@ def test_catalog_range_and_stock_filters(page, demo_db_url):
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("alert")).to_contain_text("price")
     expect(page.get_by_label("Min price")).to_have_value("90")
+
+
+def test_cards_and_gallery_offer_small_lazy_thumbnails_that_the_server_serves(page):
+    """Phones get small pictures: the card's <img> lists sized WebP variants in srcset (lazy), each
+    URL answers 200 with an image smaller than the uploaded original; the gallery does the same."""
+    page.goto("/marketplace")
+    image = page.get_by_test_id("product-card").first.get_by_test_id("product-image")
+    expect(image).to_have_attribute("srcset", re.compile(r"\?w=320 320w"))
+    expect(image).to_have_attribute("loading", "lazy")
+    expect(image).to_have_attribute("sizes", re.compile(r"100vw"))
+    src, srcset = image.get_attribute("src"), image.get_attribute("srcset")
+    original = page.request.get(src)
+    assert original.ok
+    for candidate in srcset.split(", "):
+        url, width = candidate.split(" ")
+        if "?w=" not in url:
+            continue
+        thumb = page.request.get(url)
+        assert thumb.status == 200 and thumb.headers["content-type"] == "image/webp", (url, thumb.status)
+        assert len(thumb.body()) < len(original.body()), (url, len(thumb.body()), len(original.body()))
+        assert width == url.split("?w=")[1] + "w"
+    # the phone-width browser picks the 320 px variant
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    first = page.get_by_test_id("product-card").first.get_by_test_id("product-image")
+    first.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=product-image]'); return i && i.complete && i.currentSrc; }"
+    )
+    assert "?w=320" in first.evaluate("i => i.currentSrc")
+    # the product page's gallery
+    page.get_by_test_id("product-card").first.get_by_role("link").first.click()
+    gallery = page.get_by_test_id("product-gallery").get_by_test_id("product-image")
+    expect(gallery).to_have_attribute("srcset", re.compile(r"\?w=320 320w"))

@@ -46,7 +46,7 @@ def test_owner_sees_connections_and_live_sync_progress(page, demo_db_url):
     card = page.get_by_test_id(f"connection-{LICENSE}")
     expect(card.get_by_test_id("connection-status")).to_have_text(re.compile("Connected|Sync queued|Error"))
 
-    card.get_by_role("button", name=f"Connect {LICENSE}", exact=True).click()
+    card.get_by_role("button", name=f"Replace key {LICENSE}", exact=True).click()  # connected: its visible text
     card.get_by_label("METRC user API key").fill("bad key")
     card.get_by_role("button", name="Save and connect").click()
     expect(page.get_by_role("alert").first).to_contain_text("does not look like a METRC user API key")

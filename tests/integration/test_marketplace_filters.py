@@ -68,3 +68,40 @@ def test_filters_come_from_shareable_links(session):
     assert page.error == ""
     for item in page.items:
         assert item["strain_type"] == "Sativa" and item["in_stock"] == "yes"
+
+
+def test_price_filter_and_sort_use_the_price_this_buyer_pays(session, engine):
+    """A buyer with a price tier filters and sorts by its tier prices (what its cards show); a buyer
+    without one by list prices. Both the full-text path (q) and the storefront path (seller)."""
+    from reup_app.models import TradeRelationship
+    from reup_app.services.catalog import price_tiers
+    from tests.integration.orderkit import call, make_buyer, make_seller, stock
+    from tests.integration.test_cart_page import email_of
+
+    tag = uuid.uuid4().hex[:8]
+    seller = make_seller(session)
+    a, _ = stock(session, seller, price="30.00", name=f"Tierweed {tag} A")  # tier 12: under the max
+    b, _ = stock(session, seller, price="20.00", name=f"Tierweed {tag} B")  # no tier price
+    c, _ = stock(session, seller, price="15.00", name=f"Tierweed {tag} C")  # tier 25: over the max
+    tier = call(engine, seller.owner, price_tiers.create_tier, f"Gold {tag}")
+    call(engine, seller.owner, price_tiers.set_tier_price, tier.id, a.id, "12.00")
+    call(engine, seller.owner, price_tiers.set_tier_price, tier.id, c.id, "25.00")
+    tiered, plain = make_buyer(session), make_buyer(session)
+    session.add(TradeRelationship(seller_entity_id=seller.id, buyer_entity_id=tiered.id))
+    session.commit()
+    call(engine, seller.owner, price_tiers.assign_tier, tiered.id, tier.id)
+
+    def shown(buyer, where: dict[str, str], sort: str, price_max: str = "") -> list[tuple[str, str]]:
+        page = Tab().sign_in(email_of(session, buyer.p["buyer"])).at("/marketplace", where).state(CatalogState)
+        run(page.load())
+        run(page.set_sort(sort))
+        run(page.apply_ranges({"thc_min": "", "thc_max": "", "price_min": "", "price_max": price_max}))
+        assert page.error == ""
+        return [(i["name"][-1], i["price"].split(" ")[0]) for i in page.items]
+
+    for where in ({"q": f"Tierweed {tag}"}, {"seller": str(seller.id)}):
+        assert shown(tiered, where, "price_asc", "18") == [("A", "$12.00")]
+        assert shown(tiered, where, "price_asc") == [("A", "$12.00"), ("B", "$20.00"), ("C", "$25.00")]
+        assert shown(tiered, where, "price_desc") == [("C", "$25.00"), ("B", "$20.00"), ("A", "$12.00")]
+        assert shown(plain, where, "price_asc", "18") == [("C", "$15.00")]
+        assert shown(plain, where, "price_asc") == [("C", "$15.00"), ("B", "$20.00"), ("A", "$30.00")]

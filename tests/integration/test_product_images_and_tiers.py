@@ -3,12 +3,14 @@ price tiers configured by the seller and used by the buyer's cart and checkout."
 
 from __future__ import annotations
 
+import io
 import struct
 import time
 import zlib
 from decimal import Decimal
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -39,11 +41,23 @@ def png(width: int = 3, height: int = 2) -> bytes:
     )
 
 
-JPEG = (
+def encoded(fmt: str, width: int, height: int, noise: bool = False) -> bytes:
+    """A real image made with Pillow (noise: photo-like, so it does not compress to nothing)."""
+    image = (
+        Image.effect_noise((width, height), 60).convert("RGB") if noise else Image.new("RGB", (width, height), "red")
+    )
+    out = io.BytesIO()
+    image.save(out, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+JPEG = encoded("JPEG", 64, 32)
+WEBP = encoded("WEBP", 40, 30)
+# right first bytes, but no picture inside: the magic-byte check passes, decoding does not
+FAKE_JPEG = (
     b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
     b"\xff\xc0\x00\x11\x08\x00\x20\x00\x40\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9"
 )
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 24
 
 
 @pytest.fixture
@@ -70,12 +84,14 @@ def test_upload_checks_real_type_and_size_and_stores_privately(engine, session, 
     assert row.storage_key.startswith(f"{seller.id}/") and (media / row.storage_key).read_bytes() == png(3, 2)
     jpeg = call(engine, seller.owner, product_images.add_image, product.id, "b.jpg", JPEG)
     assert (jpeg.content_type, jpeg.width, jpeg.height) == ("image/jpeg", 64, 32)
-    assert call(engine, seller.owner, product_images.add_image, product.id, "c.webp", WEBP).content_type == "image/webp"
+    webp = call(engine, seller.owner, product_images.add_image, product.id, "c.webp", WEBP)
+    assert (webp.content_type, webp.width, webp.height) == ("image/webp", 40, 30)
     # the extension is not trusted: an HTML page named .png is refused, so is an oversized image
     for name, data, message in (
         ("evil.png", b"<html><script>alert(1)</script></html>", "not a PNG, JPEG or WebP"),
         ("big.png", png() + b"\x00" * product_images.MAX_IMAGE_BYTES, "at most 5 MB"),
         ("empty.png", b"", "empty"),
+        ("broken.jpg", FAKE_JPEG, "broken.jpg could not be read as an image"),
     ):
         with pytest.raises(ValidationError, match=message):
             call(engine, seller.owner, product_images.add_image, product.id, name, data)
@@ -122,6 +138,41 @@ def test_route_serves_public_images_to_anyone_and_private_ones_only_with_a_ticke
     # archiving makes a public image private
     call(engine, seller.owner, products.archive_product, listed.id)
     assert client.get(f"/api/products/{listed.id}/images/{pub.id}").status_code == 404
+
+
+def test_upload_makes_sized_webp_variants_the_route_serves_and_the_cards_use(engine, session, media, client):
+    from reup_app.state.catalog import CatalogState
+    from tests.integration.statekit import Tab, run
+    from tests.integration.test_cart_page import email_of
+
+    seller = make_seller(session)
+    product, _ = stock(session, seller, name=f"Thumb Test {time.time_ns()}")
+    photo = encoded("JPEG", 1600, 1200, noise=True)
+    row = call(engine, seller.owner, product_images.add_image, product.id, "photo.jpg", photo)
+    with fresh(engine) as s:
+        stored = s.get(ProductImage, row.id)
+    assert stored.variant_widths == "320,800"
+    for width, height in ((320, 240), (800, 600)):
+        data = (media / f"{stored.storage_key}.w{width}.webp").read_bytes()
+        with Image.open(io.BytesIO(data)) as variant:
+            assert (variant.format, variant.size) == ("WEBP", (width, height))
+    assert row.srcset == f"{row.url}?w=320 320w, {row.url}?w=800 800w, {row.url} 1600w"
+
+    buyer = make_buyer(session)
+    page = (
+        Tab().sign_in(email_of(session, buyer.p["buyer"])).at("/marketplace", {"q": product.name}).state(CatalogState)
+    )
+    run(page.load())
+    [card] = [c for c in page.items if c["id"] == str(product.id)]
+    assert card["image"] == row.url and card["srcset"] == row.srcset
+    small_url = card["srcset"].split(" ")[0]
+    r = client.get(small_url)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp" and len(r.content) < len(photo) / 5
+    assert client.get(card["image"]).content == photo
+    assert client.get(f"{row.url}?w=500").status_code == 404  # only the stored widths
+    # deleting the image removes its variants too
+    call(engine, seller.owner, product_images.delete_image, row.id)
+    assert not list((media / str(seller.id)).glob("*.webp"))
 
 
 def test_tiers_configured_by_the_seller_set_the_buyers_cart_and_order_price(engine, session):

@@ -6,6 +6,7 @@ the per-worker test database).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -105,6 +106,21 @@ def test_every_product_has_a_drawn_picture_the_image_route_can_serve(seeded, db)
     assert len(set(by_category.values())) == len(ALL_CATEGORIES)  # a different picture per category
 
 
+def test_the_pending_applicant_has_its_licence_certificate_for_the_review(db):
+    from reup_app.models import BusinessDocument
+    from reup_app.services.private_files import existing_path, sniff_document
+
+    (applicant,) = _all(db, Entity, Entity.status == "pending")
+    (lic,) = _all(db, License, License.entity_id == applicant.id)
+    (doc,) = _all(db, BusinessDocument, BusinessDocument.entity_id == applicant.id)
+    assert lic.review_status == "pending" and doc.license_id == lic.id and doc.kind == "state_license"
+    data = existing_path(doc.storage_key).read_bytes()
+    assert sniff_document(data) == "application/pdf" and len(data) == doc.size_bytes
+    assert hashlib.sha256(data).hexdigest() == doc.sha256 and lic.number.encode() in data
+    approved = _all(db, License, License.entity_id != applicant.id)
+    assert approved and all(x.review_status == "approved" for x in approved)  # reviewed with their business
+
+
 def test_wholesalers_have_licenses_brands_and_full_catalogs(db):
     wholesalers = _all(db, Entity, Entity.kind == "wholesaler")
     assert len(wholesalers) >= 2
@@ -147,7 +163,7 @@ def test_products_look_real(db):
 
 
 def test_retailers_have_adult_use_licenses_and_relationships(db):
-    retailers = _all(db, Entity, Entity.kind == "retailer")
+    retailers = _all(db, Entity, Entity.kind == "retailer", Entity.status == "approved")
     wholesalers = _all(db, Entity, Entity.kind == "wholesaler")
     assert len(retailers) == 2
     for r in retailers:

@@ -40,6 +40,7 @@ EXPECTED = {
     "team.view": "OA",
     "team.manage": "OA",
     "entity.settings": "O",
+    "entity.documents": "OA",
     "audit.view": "OA",
     "integration.manage": "OA",
 }
@@ -53,7 +54,15 @@ ADMIN_ONLY = {
     "platform.support.view",
     "user.disable",
 }
-ADMIN_OVERSIGHT = {"order.view", "invoice.view", "dashboard.view", "team.view", "audit.view", "integration.manage"}
+ADMIN_OVERSIGHT = {
+    "order.view",
+    "invoice.view",
+    "dashboard.view",
+    "team.view",
+    "audit.view",
+    "integration.manage",
+    "entity.documents",
+}
 LETTER = {"O": "owner", "A": "admin", "B": "buyer", "S": "sales", "F": "fulfillment", "V": "viewer"}
 ROLES = list(LETTER.values())
 ALL_ACTIONS = sorted(EXPECTED) + sorted(ADMIN_ONLY)

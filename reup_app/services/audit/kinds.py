@@ -21,7 +21,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "inventory": ("Inventory", ("inventory_lots", "inventory_conflicts", "metrc_packages", "metrc_item_mappings")),
     "pricing": ("Pricing", ("price_tiers", "price_tier_prices")),
     "team": ("Team and people", ("memberships", "users", "notification_preferences")),
-    "business": ("Business and licences", ("entities", "licenses", "trade_relationships", "support_views")),
+    "business": (
+        "Business and licences",
+        ("entities", "licenses", "business_documents", "trade_relationships", "support_views"),
+    ),
     "integrations": ("Integrations", ("integration_connections",)),
 }
 
@@ -52,6 +55,7 @@ NOUNS: dict[str, str] = {
     "notification_preferences": "notification preference",
     "entities": "business profile",
     "licenses": "licence",
+    "business_documents": "business document",
     "trade_relationships": "customer relationship",
     "integration_connections": "integration connection",
     "support_views": "support view",

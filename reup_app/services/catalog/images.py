@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import struct
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,8 +32,11 @@ from reup_app.errors import NotFound, ValidationError
 from reup_app.models import Entity, Product, ProductImage
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
+from reup_app.services import private_files
+from reup_app.services.catalog import thumbnails
 from reup_app.services.catalog.products import is_public, own_product
 from reup_app.services.common import parse_int
+from reup_app.services.private_files import media_root, sniff_image
 from reup_app.settings import get_settings
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -53,35 +55,7 @@ class ImageRow:
     height: int | None
     position: int
     url: str  # where the browser fetches it (with a ticket when the image is not public)
-
-
-def media_root() -> Path:
-    return Path(get_settings().media_dir)
-
-
-def sniff_image(data: bytes) -> tuple[str, int | None, int | None]:
-    """(content type, width, height) from the file's own bytes; ValidationError if not PNG/JPEG/WebP."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24 and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return "image/png", width, height
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", *_jpeg_size(data)
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", None, None
-    raise ValidationError("That file is not a PNG, JPEG or WebP image.", "file")
-
-
-def _jpeg_size(data: bytes) -> tuple[int | None, int | None]:
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None, None
-        marker = data[i + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return width, height
-        i += 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
-    return None, None
+    srcset: str = ""  # the sized variants for <img srcset> ("" when there are none)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,7 +112,8 @@ def _row(image: ProductImage, public: bool) -> ImageRow:
         width=image.width,
         height=image.height,
         position=image.position,
-        url=image_url(image.product_id, image.id, ticket),
+        url=(url := image_url(image.product_id, image.id, ticket)),
+        srcset=thumbnails.srcset(url, image.variant_widths, image.width),
     )
 
 
@@ -169,6 +144,7 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
         content_type, width, height = sniff_image(bytes(data))
     except ValidationError:
         raise ValidationError(f"{str(filename)[:60]} is not a PNG, JPEG or WebP image.", "file") from None
+    decoded = thumbnails.make_variants(bytes(data), str(filename)[:60])  # also proves it decodes
     count, top = session.execute(
         select(func.count(col(ProductImage.id)), func.max(col(ProductImage.position))).where(
             col(ProductImage.product_id) == product.id
@@ -177,25 +153,24 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
     if count >= MAX_IMAGES_PER_PRODUCT:
         raise ValidationError(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images; remove one first.", "file")
     key = f"{product.entity_id}/{uuid.uuid4().hex}.{_EXT[content_type]}"
-    path = media_root() / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(bytes(data))
-    tmp.replace(path)
+    private_files.store(key, bytes(data))
+    widths = thumbnails.store_variants(key, decoded)
     image = ProductImage(
         product_id=product.id,
         storage_key=key,
         content_type=content_type,
         size_bytes=len(data),
-        width=width,
-        height=height,
+        width=decoded.width,
+        height=decoded.height,
+        variant_widths=widths,
         position=(top or 0) + 1 if count else 0,
     )
     try:
         session.add(image)
         session.flush()
     except Exception:
-        path.unlink(missing_ok=True)
+        private_files.remove(key)
+        thumbnails.remove_variants(key, widths)
         raise
     return _row(image, _publicly_visible(session, product))
 
@@ -206,20 +181,41 @@ def delete_image(session: Session, principal: Principal, image_id: int) -> None:
     if image is None:
         raise NotFound("That image was not found.")
     own_product(session, principal, image.product_id, lock=True)  # NotFound for another entity's
-    key = image.storage_key
+    key, widths = image.storage_key, image.variant_widths
     session.delete(image)
     session.flush()
-    (media_root() / key).unlink(missing_ok=True)
+    private_files.remove(key)
+    thumbnails.remove_variants(key, widths)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    url: str
+    srcset: str  # sized variants for <img srcset>; "" when there are none
 
 
 def public_image_urls(session: Session, principal: Principal, product_ids: list[int]) -> dict[int, list[str]]:
     """product id -> URLs of its images, for products anyone may see (public listing, approved
-    seller); for marketplace cards and product pages. Other products are simply left out."""
+    seller). Other products are simply left out."""
+    return {
+        pid: [s.url for s in sources] for pid, sources in public_image_sources(session, principal, product_ids).items()
+    }
+
+
+def public_image_sources(
+    session: Session, principal: Principal, product_ids: list[int]
+) -> dict[int, list[ImageSource]]:
+    """Like `public_image_urls`, with each image's srcset; for marketplace cards and product pages."""
     ids = sorted({int(p) for p in product_ids})[:500]
     if not ids:
         return {}
     rows = session.execute(
-        select(col(ProductImage.product_id), col(ProductImage.id))
+        select(
+            col(ProductImage.product_id),
+            col(ProductImage.id),
+            col(ProductImage.variant_widths),
+            col(ProductImage.width),
+        )
         .join(Product, col(Product.id) == col(ProductImage.product_id))
         .join(Entity, col(Entity.id) == col(Product.entity_id))
         .where(
@@ -229,9 +225,10 @@ def public_image_urls(session: Session, principal: Principal, product_ids: list[
         )
         .order_by(col(ProductImage.product_id), col(ProductImage.position), col(ProductImage.id))
     ).all()
-    out: dict[int, list[str]] = {}
-    for pid, iid in rows:
-        out.setdefault(pid, []).append(image_url(pid, iid))
+    out: dict[int, list[ImageSource]] = {}
+    for pid, iid, widths, width in rows:
+        url = image_url(pid, iid)
+        out.setdefault(pid, []).append(ImageSource(url, thumbnails.srcset(url, widths, width)))
     return out
 
 
@@ -242,8 +239,11 @@ class ServedImage:
     public: bool
 
 
-def open_image(session: Session, product_id: int, image_id: int, ticket: str | None = None) -> ServedImage:
-    """What the image route may send for this request; NotFound when it may send nothing."""
+def open_image(
+    session: Session, product_id: int, image_id: int, ticket: str | None = None, width: object = None
+) -> ServedImage:
+    """What the image route may send for this request (the variant of `width` when given);
+    NotFound when it may send nothing."""
     try:
         pid, iid = int(product_id), int(image_id)
     except (TypeError, ValueError):
@@ -255,10 +255,12 @@ def open_image(session: Session, product_id: int, image_id: int, ticket: str | N
     public = _publicly_visible(session, product)
     if not public and not ticket_valid(ticket, pid, iid):
         raise NotFound("Image not found.")
-    path = (media_root() / image.storage_key).resolve()
-    if media_root().resolve() not in path.parents or not path.is_file():
+    if width in (None, ""):
+        return ServedImage(private_files.existing_path(image.storage_key), image.content_type, public)
+    w = int(str(width)) if str(width).isdigit() and len(str(width)) < 6 else -1
+    if w not in thumbnails.parse_widths(image.variant_widths):
         raise NotFound("Image not found.")
-    return ServedImage(path=path, content_type=image.content_type, public=public)
+    return ServedImage(private_files.existing_path(thumbnails.variant_key(image.storage_key, w)), "image/webp", public)
 
 
 __all__ = [
@@ -266,6 +268,7 @@ __all__ = [
     "MAX_IMAGES_PER_PRODUCT",
     "TICKET_SECONDS",
     "ImageRow",
+    "ImageSource",
     "ServedImage",
     "add_image",
     "delete_image",
@@ -274,6 +277,7 @@ __all__ = [
     "make_ticket",
     "media_root",
     "open_image",
+    "public_image_sources",
     "public_image_urls",
     "sniff_image",
     "ticket_valid",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -57,6 +57,43 @@ def case_price_for(unit_price: Decimal, case_size: int) -> Decimal | None:
     if case_size < 2:
         return None
     return (unit_price * case_size).quantize(Decimal("0.01"))
+
+
+_PRODUCTS = Product.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping
+_RELS = TradeRelationship.__table__  # type: ignore[attr-defined]  # as above
+_TIERS = PriceTier.__table__  # type: ignore[attr-defined]  # as above
+_TIER_PRICES = PriceTierPrice.__table__  # type: ignore[attr-defined]  # as above
+
+
+def buyer_price_column(session: Session, principal: Principal | None) -> Any:
+    """The SQL price of a product row for this principal (the catalog's price filter and sort):
+    what it pays, i.e. its price tier's unit price where the product's seller assigned it a tier
+    with a price for the product, else the list price. A principal with no tier anywhere (visitors,
+    most buyers) gets the plain list column, which the catalog's indexes serve."""
+    p, tr, pt, tp = _PRODUCTS.c, _RELS.c, _TIERS.c, _TIER_PRICES.c
+    entity_id = principal.entity_id if principal is not None and principal.is_authenticated else None
+    if entity_id is None:
+        return p.unit_price
+    has_tier = session.execute(
+        select(tr.id).where(tr.buyer_entity_id == entity_id, tr.price_tier_id.is_not(None)).limit(1)
+    ).first()
+    if has_tier is None:
+        return p.unit_price
+    tier_price = (
+        select(tp.unit_price)
+        .select_from(
+            _TIER_PRICES.join(_RELS, tr.price_tier_id == tp.price_tier_id).join(_TIERS, pt.id == tp.price_tier_id)
+        )
+        .where(
+            tp.product_id == p.id,
+            tr.buyer_entity_id == entity_id,
+            tr.seller_entity_id == p.entity_id,
+            pt.seller_entity_id == p.entity_id,  # never another seller's tier
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(tier_price, p.unit_price)
 
 
 class _Card(Protocol):

@@ -48,7 +48,7 @@ from reup_app.models.enums import (
 from reup_app.security.principal import ANONYMOUS, Principal
 from reup_app.services.catalog.catalog_query import CatalogQuery
 from reup_app.services.catalog.fulltext import _fulltext_config, _like_pattern, search_terms
-from reup_app.services.catalog.pricing import apply_buyer_prices
+from reup_app.services.catalog.pricing import apply_buyer_prices, buyer_price_column
 
 __all__ = ["CatalogItem", "CatalogPage", "search_catalog"]
 
@@ -90,6 +90,7 @@ class CatalogItem:
     available_qty: Decimal
     listing_state: str
     image_url: str = ""  # the first picture ("" = none), filled for the cards by the page state
+    image_srcset: str = ""  # its sized variants (srcset), filled with it
 
 
 @dataclass
@@ -177,9 +178,9 @@ _SORT_KEYS: dict[str, tuple[tuple[Any, bool], ...]] = {
 _INDEXED_SORTS = frozenset({"name", "relevance", "price_asc", "price_desc"})
 
 
-def _product_filters(query: CatalogQuery, conn: Connection) -> tuple[list[Any], Any | None]:
+def _product_filters(query: CatalogQuery, conn: Connection, price: Any = P.unit_price) -> tuple[list[Any], Any | None]:
     """Conditions on products alone for `query` (not listing state / seller status), and for
-    MySQL full-text searches the MATCH expression."""
+    MySQL full-text searches the MATCH expression. `price` is the buyer's price (`pricing.buyer_price_column`)."""
     conds: list[Any] = []
     relevance = None
     words = search_terms(query.text)
@@ -202,9 +203,9 @@ def _product_filters(query: CatalogQuery, conn: Connection) -> tuple[list[Any], 
     if query.thc_max is not None:
         conds.append(P.thc_percent <= query.thc_max)
     if query.price_min is not None:
-        conds.append(P.unit_price >= query.price_min)
+        conds.append(price >= query.price_min)
     if query.price_max is not None:
-        conds.append(P.unit_price <= query.price_max)
+        conds.append(price <= query.price_max)
     if query.in_stock:
         conds.append(P.available_qty > 0)
     if query.seller_entity_id is not None:
@@ -212,9 +213,11 @@ def _product_filters(query: CatalogQuery, conn: Connection) -> tuple[list[Any], 
     return conds, relevance
 
 
-def _sort_keys(sort: str, relevance: Any | None) -> tuple[tuple[Any, bool], ...]:
+def _sort_keys(sort: str, relevance: Any | None, price: Any = P.unit_price) -> tuple[tuple[Any, bool], ...]:
     if sort == "relevance" and relevance is not None:
         return ((relevance, True), (P.id, False))
+    if sort in ("price_asc", "price_desc") and price is not P.unit_price:  # the buyer's tier price
+        return ((price, sort == "price_desc"), (P.id, sort == "price_desc"))
     return _SORT_KEYS.get(sort, _SORT_KEYS["name"])  # "relevance" without full-text words: by name
 
 
@@ -360,8 +363,9 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
         raise TypeError("search_catalog needs a CatalogQuery (use CatalogQuery.parse for browser input)")
     query.validate()
     conn = session.connection()
-    conds, relevance = _product_filters(query, conn)
-    keys = _sort_keys(query.sort, relevance)
+    price = buyer_price_column(session, principal)
+    conds, relevance = _product_filters(query, conn, price)
+    keys = _sort_keys(query.sort, relevance, price)
     total: int | None = None
 
     mysql = conn.dialect.name == "mysql"
@@ -369,7 +373,7 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
         rows = _fulltext_page(conn, conds, keys, query)
         if rows:
             total = int(rows[0][-1])
-    elif mysql and query.sort in _INDEXED_SORTS:
+    elif mysql and query.sort in _INDEXED_SORTS and (price is P.unit_price or keys[0][0] is not price):
         rows = _union_page(conn, conds, keys, query)
     else:
         rows = _plain_page(conn, conds, keys, query)

@@ -71,6 +71,7 @@ KINDS: dict[str, NotificationKind] = {
         NotificationKind("sync.finished", "Integration syncs finished", "integration.manage", "entity"),
         NotificationKind("sync.failed", "Integration syncs failed", "integration.manage", "entity", email_default=True),
         NotificationKind("license.expired", "License expiry", "team.manage", "entity", email_default=True),
+        NotificationKind("license.reviewed", "Licence and document reviews", "entity.documents", "entity"),
     )
 }
 
@@ -152,7 +153,7 @@ def _text(kind: str, ev: DomainEvent, names: dict[Any, str]) -> tuple[str, str, 
         return f"{what} sync {verb}", str(p.get("summary", ""))[:1000], None
     if kind == "license.expired":
         return f"License {p.get('number', '')} expired", f"Expired on {p.get('expires_on', '')}", None
-    return kind, "", link
+    return str(p.get("title") or kind)[:255], str(p.get("body") or "")[:1000], p.get("link") or link  # self-described
 
 
 def _recipients(
