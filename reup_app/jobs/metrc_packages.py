@@ -29,7 +29,13 @@ from reup_app.jobs.sync_registry import sync_resource
 from reup_app.models.integrations import IntegrationConnection
 from reup_app.models.types import utcnow
 from reup_app.services.integrations.vendor_access import metrc_client
-from reup_app.services.inventory.metrc_sync import SyncTarget, WindowResult, apply_packages, sync_target
+from reup_app.services.inventory.metrc_sync import (
+    SyncTarget,
+    WindowResult,
+    apply_packages,
+    prepare_window,
+    sync_target,
+)
 
 FIRST_SYNC_HORIZON = timedelta(days=30)
 # windows fetched concurrently ahead of the one being written: enough that a slow write (a seller's
@@ -82,8 +88,9 @@ def sync_packages(
 
 def _apply(ctx: SyncContext, target: SyncTarget, packages: list[Package], window: Window, on_write: WriteHook | None):
     """One window's packages and the cursor (its end) in one fenced transaction."""
+    prepared = prepare_window(packages)  # pure work, before the transaction opens
     started = time.perf_counter()
-    result = ctx.commit(partial(apply_packages, target=target, packages=packages), cursor=iso(window.end))
+    result = ctx.commit(partial(apply_packages, target=target, packages=prepared), cursor=iso(window.end))
     ctx.items_seen += result.seen
     ctx.items_changed += result.changed
     if on_write:

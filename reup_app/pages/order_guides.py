@@ -105,7 +105,8 @@ def _new_guide() -> rx.Component:
                     name="store",
                     value=S.store,
                     on_change=S.set_store,
-                    style={**SELECT_STYLE, "minWidth": "220px"},
+                    # a long store name must not push the select past a phone's edge
+                    style={**SELECT_STYLE, "minWidth": "220px", "maxWidth": "calc(100vw - 64px)"},
                 ),
                 spacing="1",
             ),

@@ -29,13 +29,18 @@ def _store_card(row) -> rx.Component:
             rx.text(row["products"], " POS products, ", row["unmatched"], " not matched", size="2"),
             rx.cond(row["last_error"] != "", rx.text(row["last_error"], size="2", color_scheme="red")),
             rx.hstack(
-                rx.button(rx.cond(row["connected"] != "", "Replace key", "Connect"), size="1",
-                          on_click=P.open_connect(row["license_id"]), aria_label="Connect store " + label),
+                rx.cond(
+                    row["connected"] != "",
+                    rx.button("Replace key", size="1", on_click=P.open_connect(row["license_id"]),
+                              aria_label="Replace key for store " + label),
+                    rx.button("Connect", size="1", on_click=P.open_connect(row["license_id"]),
+                              aria_label="Connect store " + label),
+                ),
                 rx.cond(row["connected"] != "", rx.fragment(
                     rx.button("Test", size="1", variant="soft", on_click=P.test_store(row["license_id"]),
                               aria_label="Test store " + label),
                     rx.button("Sync now", size="1", variant="soft", disabled=row["status"] == "running",
-                              on_click=P.sync_now(row["license_id"]), aria_label="Sync store " + label),
+                              on_click=P.sync_now(row["license_id"]), aria_label="Sync now: store " + label),
                 )),
                 rx.button("Show suggestions", size="1", variant="outline", on_click=P.select_store(row["license_id"])),
                 spacing="2",

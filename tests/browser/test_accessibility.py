@@ -26,6 +26,7 @@ VISITOR = [
     "/signup",
     "/forgot-password",
     "/reset-password/bad-code",
+    "/invite/bad-code",
     "/no-such-page",
 ]
 BUYER = [
@@ -39,6 +40,8 @@ BUYER = [
     "/settings/password",
     "/settings/security",
     "/settings/notifications",
+    "/order-guides",
+    "/not-allowed",
     "/no-such-page",
 ]
 OWNER = [
@@ -53,7 +56,11 @@ OWNER = [
     "/settings/documents",
     "/settings/audit",
     "/settings/integrations",
+    "/settings/api",
+    "/seller/deliveries",
+    "/sell-through",
 ]
+RETAIL_OWNER = ["/pos", "/settings/api", "/settings/documents", "/order-guides"]
 FULFILMENT = ["/dashboard", "/orders", "/orders/{seller_order}", "/seller/inventory", "/seller/products"]
 ADMIN = [
     "/admin/businesses",
@@ -69,6 +76,7 @@ ROLES = [
     (None, VISITOR),
     ("buyer@greenleaf.demo", BUYER),
     ("owner@pacificbloom.demo", OWNER),
+    ("owner@greenleaf.demo", RETAIL_OWNER),
     ("fulfillment@pacificbloom.demo", FULFILMENT),
     (ADMIN_EMAIL, ADMIN),
 ]

@@ -119,25 +119,55 @@ def _lot_values(pkg: Package, on_hand: Decimal, reserved: Decimal) -> dict[str, 
     }
 
 
-def apply_packages(session: Session, target: SyncTarget, packages: list[Package]) -> WindowResult:
+@dataclass(frozen=True)
+class PreparedWindow:
+    """A window's packages with what ReUp derives from each (quantity, lab state, hold, expiry, item),
+    computed before the transaction opens: the transaction only looks up, locks and writes."""
+
+    by_label: dict[str, Package]
+    qty: dict[str, Decimal]
+    values: dict[str, dict[str, Any]]  # label -> the lot columns for nothing reserved
+    item: dict[str, str]
+
+
+def prepare_window(packages: list[Package]) -> PreparedWindow:
+    by_label = _latest_by_label(packages)
+    qty = {label: metrc_quantity(p) for label, p in by_label.items()}
+    return PreparedWindow(
+        by_label,
+        qty,
+        {label: _lot_values(p, qty[label], ZERO) for label, p in by_label.items()},
+        {label: _item(p) for label, p in by_label.items()},
+    )
+
+
+def apply_packages(session: Session, target: SyncTarget, packages: list[Package] | PreparedWindow) -> WindowResult:
     """Apply one window of METRC packages for `target` (caller commits). Set-based: the reads come
     first without locks (one for the window's lots and waiting packages, one for the mappings of
     the packages new to ReUp), the rows are built, then products are locked (StockLock's order),
     the window's lots of this license locked and the changed ones written in one statement, new
     lots inserted in one statement, and the products' availability moved in one statement."""
-    by_label = _latest_by_label(packages)
+    w = packages if isinstance(packages, PreparedWindow) else prepare_window(packages)
+    by_label = w.by_label
     result = WindowResult(seen=len(by_label))
     if not by_label:
         return result
     labels = sorted(by_label)
     found = sql.lookup(session, target.license_id, labels)
     unknown = [x for x in labels if x not in found.lots]
-    mapped = sql.mappings(session, target.entity_id, {_item(by_label[x]) for x in unknown} - {""})
+    mapped = sql.mappings(session, target.entity_id, {w.item[x] for x in unknown} - {""})
     now = utcnow()
     new_rows = [
-        new_lot_row(by_label[x], mapped[_item(by_label[x])], target.license_id, now)
+        {
+            "product_id": mapped[w.item[x]],
+            "license_id": target.license_id,
+            "package_label": x,
+            **w.values[x],
+            "created_at": now,
+            "updated_at": now,
+        }
         for x in unknown
-        if _item(by_label[x]) in mapped
+        if w.item[x] in mapped
     ]
     created = {r["package_label"] for r in new_rows}
     unmatched = [by_label[x] for x in unknown if x not in created]
@@ -145,7 +175,7 @@ def apply_packages(session: Session, target: SyncTarget, packages: list[Package]
     deltas: dict[int, Decimal] = defaultdict(lambda: ZERO)
     mine = sorted(k.id for k in found.lots.values() if k.license_id == target.license_id)
     if mine:
-        _update_lots(session, target, by_label, mine, deltas, result)
+        _update_lots(session, target, w, mine, deltas, result)
     sql.insert_lots(session, new_rows)
     for row in new_rows:
         deltas[row["product_id"]] += row["quantity_available"]
@@ -179,7 +209,7 @@ def _lock_products(session: Session, product_ids: set[int]) -> dict[int, Product
 def _update_lots(
     session: Session,
     target: SyncTarget,
-    by_label: dict[str, Package],
+    w: PreparedWindow,
     lot_ids: list[int],
     deltas: dict[int, Decimal],
     result: WindowResult,
@@ -188,10 +218,14 @@ def _update_lots(
     now, changes = utcnow(), []
     open_conflicts = _open_conflicts(session, [lot.package_label for lot in locked.values()])
     for lot in locked.values():
-        pkg = by_label[lot.package_label]
-        qty, reserved = metrc_quantity(pkg), lot.quantity_reserved
+        qty, reserved = w.qty[lot.package_label], lot.quantity_reserved
         on_hand = max(qty, reserved)  # below the reserved quantity: keep it, sell nothing more
-        values = _lot_values(pkg, on_hand, reserved)
+        values = {
+            **w.values[lot.package_label],
+            "quantity_on_hand": on_hand,
+            "quantity_reserved": reserved,
+            "quantity_available": on_hand - reserved,
+        }
         if qty < reserved:
             result.conflicts += 1
             _record_conflict(session, target, lot, qty, open_conflicts.get(lot.id))
@@ -235,18 +269,6 @@ def _record_conflict(
             message=conflict_message(lot.package_label, qty, lot.quantity_reserved),
         )
     )
-
-
-def new_lot_row(pkg: Package, product_id: int, license_id: int, now: datetime) -> dict[str, Any]:
-    """The inventory_lots row of a package new to ReUp (nothing reserved yet)."""
-    return {
-        "product_id": product_id,
-        "license_id": license_id,
-        "package_label": pkg.label,
-        **_lot_values(pkg, metrc_quantity(pkg), ZERO),
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def unmatched_row(pkg: Package, target: SyncTarget, now: datetime) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from reup_app.models import InventoryLot, Product
 from reup_app.models.metrc_sync import MetrcItemMapping, MetrcPackage
 
-# inventory_lots columns of a new lot, in the order `new_lot_row` fills them
+# inventory_lots columns of a new lot (the rows `metrc_sync.apply_packages` builds)
 NEW_LOT_COLUMNS = (
     "product_id",
     "license_id",
