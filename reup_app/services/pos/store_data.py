@@ -79,10 +79,12 @@ def apply_snapshot(session: Session, license_id: int, items: Iterable[InventoryI
             }  # fmt: skip
         else:
             row["on_hand"] += item.quantity_available
-    gone = update(PosProduct).where(col(PosProduct.license_id) == license_id, col(PosProduct.on_hand) != 0)
-    if per:  # only what left the snapshot: the rest is written once, by the upsert
-        gone = gone.where(col(PosProduct.pos_product_id).not_in(sorted(per)))
-    session.execute(gone.values(on_hand=Decimal(0)).execution_options(synchronize_session=False))
+    session.execute(  # rows already at 0 are left alone (the upsert below sets what the snapshot holds)
+        update(PosProduct)
+        .where(col(PosProduct.license_id) == license_id, col(PosProduct.on_hand) != 0)
+        .values(on_hand=Decimal(0))
+        .execution_options(synchronize_session=False)
+    )
     return upsert(session, PosProduct, list(per.values()), STOCK_FIELDS)
 
 
