@@ -81,10 +81,11 @@ def _place(engine, principal: Principal, license_id: int, product_id: int) -> No
         checkout_flow.checkout(s, principal, buyer_license_id=license_id, idempotency_key=uuid.uuid4().hex)
 
 
-def _start_server(url: str) -> tuple[subprocess.Popen, str]:
+def _start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "REUP_DATABASE_URL": url, "REUP_REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT)}
     args = ["--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    args += ["--workers", str(workers)]
     proc = subprocess.Popen([sys.executable, "-m", "granian", *args, "tests.api_server:app"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -239,6 +240,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--post-clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--workers", type=int, default=1, help="granian worker processes of the API server")
     args = ap.parse_args()
 
     url = fresh_mysql_database(args.database, server_url=SERVER_URL)
@@ -256,7 +258,8 @@ def main() -> None:
     api_buyers = [(_key(engine, _owner(engine, p.entity_id or 0)), lic) for p, lic in people[: args.post_clients]]
     direct_people = people[args.post_clients : 2 * args.post_clients]
 
-    proc, base = _start_server(url)
+    proc, base = _start_server(url, args.workers)
+    print(f"API server: granian, {args.workers} worker process(es)", flush=True)
     try:
         asyncio.run(_get_load(base, seller_secret, 2, 1.0))  # warm-up
         api_ms = asyncio.run(_get_load(base, seller_secret, args.clients, args.seconds))

@@ -87,7 +87,11 @@ def test_send_test_event_queues_a_signed_ping_for_the_own_endpoint_only(engine, 
     assert (row["kind"], row["status"], row["attempts"]) == ("ping", "pending", "0")
     with Session(engine) as s:
         delivery = s.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == int(endpoint_id))).one()
-        outbox = s.exec(select(OutboxMessage).where(OutboxMessage.target_id == delivery.id)).all()
+        outbox = s.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.target_table == "webhook_deliveries", OutboxMessage.target_id == delivery.id
+            )
+        ).all()
     assert json.loads(delivery.payload)["type"] == "ping" and json.loads(delivery.payload)["business_id"] == entity.id
     assert [(m.kind, m.target_table) for m in outbox] == [("webhook.deliver", "webhook_deliveries")]
     run(page.send_test(str(foreign.id)))  # another business's endpoint: not found, nothing queued

@@ -94,7 +94,7 @@ def _migrate_seed_and_create_admin(url: str) -> None:
     engine = build_engine(url)
     try:
         with Session(engine) as s:
-            assert len(s.exec(select(Entity)).all()) == 4
+            assert len(s.exec(select(Entity)).all()) == 5  # 4 approved and a pending applicant
             assert len(s.exec(select(Product)).all()) >= 80
     finally:
         engine.dispose()

@@ -139,14 +139,11 @@ def test_failing_receipt_backs_off_dies_is_listed_and_retry_reprocesses(session,
         assert receipt_id not in [w.id for w in error_queue.dead_webhooks(db, p)]
 
 
-def test_a_full_processing_backlog_leaves_new_receipts_to_the_sweep(engine, fb, app_server):
+def test_a_full_processing_backlog_leaves_new_receipts_to_the_sweep(engine, fb, app_server, monkeypatch):
     from reup_app.api import fleetbase_webhook as endpoint
     from tests.integration.fleetbase_kit import fleetbase_time, receipts, signed_post
 
-    taken = 0
-    while endpoint._queued.acquire(blocking=False):  # the pool's backlog is full
-        taken += 1
-    assert taken == endpoint.MAX_QUEUED
+    monkeypatch.setattr(endpoint, "MAX_QUEUED", 0)  # the processing thread's backlog is full
     try:
         event = {
             "id": "event_backlog_" + utcnow().strftime("%H%M%S%f"),
@@ -160,8 +157,7 @@ def test_a_full_processing_backlog_leaves_new_receipts_to_the_sweep(engine, fb, 
         [r] = receipts(engine, [event["id"]])
         assert r.status == "received" and r.attempts == 0  # not kicked: nothing queued behind the backlog
     finally:
-        for _ in range(taken):
-            endpoint._queued.release()
+        monkeypatch.undo()
     assert r.id in _due_ids(engine)  # the sweep takes it
     assert process_receipt(r.id) == "unmatched"
 
