@@ -20,7 +20,7 @@ from tests.appserver import EmbeddedServer
 def server():
     api = build_public_api()
 
-    @api.get("/_test/boom", include_in_schema=False)
+    @api.get("/api/_test/boom", include_in_schema=False)
     def boom() -> None:
         logging.getLogger("reup_app.test").info("about to fail")
         raise RuntimeError("a bug in a route")
@@ -32,6 +32,10 @@ def server():
     srv = EmbeddedServer(request_ids(api))
     yield srv
     srv.stop()
+
+
+def test_pages_and_the_socket_are_left_alone(server):
+    assert "x-request-id" not in httpx.get(server.base_url + "/docs-not-api").headers
 
 
 def test_a_sane_caller_id_is_kept_and_anything_else_replaced(server):
@@ -49,7 +53,7 @@ def test_an_unexpected_error_quotes_the_request_id_that_its_log_lines_carry(serv
     stream = io.StringIO()
     handler = configure_logging("json", stream=stream)
     try:
-        r = httpx.get(server.base_url + "/_test/boom")
+        r = httpx.get(server.base_url + "/api/_test/boom")
     finally:
         logging.getLogger().removeHandler(handler)
     assert r.status_code == 500
