@@ -119,19 +119,23 @@ class UnmatchedWebhook:
     received_at: datetime
 
 
-def unmatched_webhooks(session: Session, principal: Principal) -> list[UnmatchedWebhook]:
-    """Signed vendor events for an order ReUp does not know (e.g. a Fleetbase order made by hand)."""
+def _receipts(session: Session, principal: Principal, status: str) -> list[WebhookReceipt]:
+    """The latest stored vendor events in `status` (platform admins only)."""
     authorize(principal, "platform.jobs.manage", None)
     rows = session.exec(
         select(WebhookReceipt)
-        .where(WebhookReceipt.status == "unmatched")
+        .where(WebhookReceipt.status == status)
         .order_by(col(WebhookReceipt.received_at).desc())
         .limit(LIMIT)
     ).all()
+    return [r for r in rows if r.id is not None]
+
+
+def unmatched_webhooks(session: Session, principal: Principal) -> list[UnmatchedWebhook]:
+    """Signed vendor events for an order ReUp does not know (e.g. a Fleetbase order made by hand)."""
     return [
         UnmatchedWebhook(r.id, r.provider, r.external_event_id, r.event_type or "", r.error or "", r.received_at)
-        for r in rows
-        if r.id is not None
+        for r in _receipts(session, principal, "unmatched")
     ]
 
 
@@ -148,17 +152,9 @@ class DeadWebhook:
 
 def dead_webhooks(session: Session, principal: Principal) -> list[DeadWebhook]:
     """Stored vendor events whose processing kept failing until their retry budget was spent."""
-    authorize(principal, "platform.jobs.manage", None)
-    rows = session.exec(
-        select(WebhookReceipt)
-        .where(WebhookReceipt.status == "dead")
-        .order_by(col(WebhookReceipt.received_at).desc())
-        .limit(LIMIT)
-    ).all()
     return [
         DeadWebhook(r.id, r.provider, r.external_event_id, r.event_type or "", r.attempts, r.error or "", r.received_at)
-        for r in rows
-        if r.id is not None
+        for r in _receipts(session, principal, "dead")
     ]
 
 
