@@ -56,9 +56,14 @@ def _open_manifests(session: Session, license_id: int) -> list[tuple[ComplianceM
     return out
 
 
-def _find_transfer(client: MetrcClient, lic: str, recipient: str, labels: set[str], since: datetime) -> Transfer | None:
-    for transfer in _transfers(client, lic, since):
+def _find_transfer(
+    client: MetrcClient, lic: str, recipient: str, labels: set[str], since: datetime, taken: set[str] | None = None
+) -> Transfer | None:
+    """The newest transfer from `lic` to `recipient` with exactly `labels` that no manifest holds yet."""
+    for transfer in sorted(_transfers(client, lic, since), key=lambda t: t.id or 0, reverse=True):
         if transfer.recipient_license_number != recipient or transfer.delivery_id is None:
+            continue
+        if taken and str(transfer.id) in taken:  # already another manifest's (two orders drew the same packages)
             continue
         if transfer.package_count is not None and transfer.package_count != len(labels):
             continue
@@ -75,15 +80,25 @@ def _transfers(client: MetrcClient, lic: str, since: datetime) -> list[Transfer]
     return out
 
 
-def _follow_one(client: MetrcClient, lic: str, manifest: ComplianceManifest, recipient: str, labels: set[str]) -> int:
-    """Advance one manifest as far as METRC says; returns 1 when it changed."""
+def _follow_one(
+    client: MetrcClient,
+    lic: str,
+    manifest: ComplianceManifest,
+    recipient: str,
+    labels: set[str],
+    taken: set[str] | None = None,
+) -> int:
+    """Advance one manifest as far as METRC says; returns 1 when it changed. `taken`: transfer ids
+    other manifests hold (updated as this pass adopts more)."""
     changed = 0
     transfer_id = manifest.external_transfer_id
     if manifest.status == ManifestStatus.SUBMITTED:
-        transfer = _find_transfer(client, lic, recipient, labels, manifest.created_at - LOOKBACK)
+        transfer = _find_transfer(client, lic, recipient, labels, manifest.created_at - LOOKBACK, taken)
         if transfer is None:
             return 0
         transfer_id = str(transfer.id)
+        if taken is not None:
+            taken.add(transfer_id)
         changed |= _update(
             manifest.id,
             status=ManifestStatus.ACCEPTED,
@@ -110,13 +125,22 @@ def follow_connection(engine: Engine, connection: IntegrationConnection) -> tupl
     with Session(engine, expire_on_commit=False) as session:
         lic = get_row(session, License, connection.license_id)
         items = _open_manifests(session, connection.license_id)
+        taken = set(
+            session.execute(
+                select(col(ComplianceManifest.external_transfer_id)).where(
+                    col(ComplianceManifest.provider) == str(Provider.METRC),
+                    col(ComplianceManifest.external_transfer_id).is_not(None),
+                )
+            ).scalars()
+        )
     if not items:
         return 0, 0
     client = metrc_client(connection)
     changed = 0
-    for manifest, recipient, labels in items:
+    # newest first: a registered transfer most likely belongs to the template made last
+    for manifest, recipient, labels in sorted(items, key=lambda i: i[0].id or 0, reverse=True):
         try:
-            changed += _follow_one(client, lic.number, manifest, recipient, labels)
+            changed += _follow_one(client, lic.number, manifest, recipient, labels, taken)
         except Exception:  # one manifest's failure never stops the others; the next pass retries
             log.exception("following the METRC transfer of manifest %s failed", manifest.id)
     return len(items), changed

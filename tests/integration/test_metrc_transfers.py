@@ -5,6 +5,7 @@ and the buyer's receipt followed, the not-connected path, and the ship form's va
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -264,3 +265,37 @@ def test_a_wrong_user_key_is_retried_and_shown_on_the_manifest(session, engine, 
     m = manifest_of(engine, trade.number)
     assert m.status == "pending" and m.last_error.startswith("METRC did not accept the key")
     assert templates_named(sb, trade.name) == []
+
+
+def test_a_transfer_two_manifests_could_match_goes_to_the_newest_only(session, engine, metrc_env, caplog):
+    """Two orders drawn from one package, shipped to the same store: a transfer cannot be told apart
+    by shipper, recipient and labels. The newest manifest takes it, and a transfer another manifest
+    holds is never taken again (before: the oldest took it, then a duplicate-key error every pass)."""
+    from dataclasses import replace
+
+    from reup_app.models import Product
+    from tests.integration.orderkit import advance, place_one
+
+    sb = metrc_env
+    first = fulfilled_trade(session, engine, sb, qty="3")
+    product = session.get(Product, first.lot.product_id)
+    second = replace(first, number=place_one(engine, first.buyer, product, "3"))
+    advance(engine, second.seller, second.number, "accept", "fulfill")
+    for trade in (first, second):
+        ship(engine, trade, etd="2026-11-29T16:00:00+00:00", eta="2026-11-29T19:30:00+00:00", **DRIVER)
+        assert drain(engine, fence(), trade.name) == ["sent"]
+    [t1] = templates_named(sb, first.name)
+    [t2] = templates_named(sb, second.name)
+
+    newest = sb.register_template(t2["Id"])
+    follow_transfers(engine)
+    assert manifest_of(engine, second.number).manifest_number == newest["ManifestNumber"]
+    assert manifest_of(engine, first.number).status == "submitted"  # not given the other's transfer
+
+    # METRC lets a package be on one open transfer only (the sandbox refuses registering t1 now), so
+    # the older template stays unregistered; further passes take nothing and fail nothing.
+    assert t1["Id"] != t2["Id"]
+    with caplog.at_level(logging.ERROR, logger="reup_app.jobs.metrc_transfer_follow"):
+        assert follow_transfers(engine)["changed"] == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert manifest_of(engine, first.number).status == "submitted"
