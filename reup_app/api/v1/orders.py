@@ -176,8 +176,10 @@ def _transition(
     return idempotent_post(request, identity, key, body, effect)
 
 
-def _fields(body: Any) -> dict[str, Any]:
-    return body.model_dump(exclude_none=True) if body is not None else {}
+def _fields(body: Any, *keep: str) -> dict[str, Any]:
+    """The body's given fields (only `keep` ones when named)."""
+    given = body.model_dump(exclude_none=True) if body is not None else {}
+    return {k: v for k, v in given.items() if k in keep} if keep else given
 
 
 @router.post("/{number}/accept", summary="Accept (sellers)", response_model=TransitionOut)
@@ -188,7 +190,7 @@ def accept(
     body: TransitionIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    data = {k: v for k, v in _fields(body).items() if k == "note"}
+    data = _fields(body, "note")
     return _transition(request, identity, number, "accept", idempotency_key, body, data)
 
 
@@ -200,7 +202,7 @@ def reject(
     body: TransitionIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    data = {k: v for k, v in _fields(body).items() if k == "reason"}
+    data = _fields(body, "reason")
     return _transition(request, identity, number, "reject", idempotency_key, body, data)
 
 
@@ -214,7 +216,7 @@ def fulfill(
     body: TransitionIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    data = {k: v for k, v in _fields(body).items() if k == "note"}
+    data = _fields(body, "note")
     return _transition(request, identity, number, "fulfill", idempotency_key, body, data)
 
 
@@ -239,7 +241,7 @@ def cancel(
     body: TransitionIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    data = {k: v for k, v in _fields(body).items() if k == "reason"}
+    data = _fields(body, "reason")
     return _transition(request, identity, number, "cancel", idempotency_key, body, data)
 
 
