@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from reup_app.events.bus import get_bus
 from reup_app.events.event import DomainEvent
+from reup_app.models.session_hooks import on_commit, on_rollback
 
 __all__ = ["DomainEvent", "emit", "register_precommit"]
 
@@ -59,7 +60,7 @@ def _run_precommit_handlers(session) -> None:
         session.info.pop("reup_precommit_running", None)
 
 
-@sa_event.listens_for(Session, "after_commit")
+@on_commit
 def _publish_after_commit(session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
@@ -69,6 +70,6 @@ def _publish_after_commit(session) -> None:
         bus.publish(ev)
 
 
-@sa_event.listens_for(Session, "after_rollback")
+@on_rollback
 def _drop_after_rollback(session) -> None:
     session.info.pop(_PENDING_KEY, None)

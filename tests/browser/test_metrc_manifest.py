@@ -11,7 +11,6 @@ import sys
 import time
 import uuid
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -97,10 +96,6 @@ def _wait_template(sb: MetrcSandbox, name: str, timeout: float = 30) -> dict:
     raise AssertionError(f"the worker did not create the METRC template {name!r} in {timeout} s")
 
 
-@pytest.mark.xfail(
-    reason="Known intermittent defect found at the end of the 2026-11-28 session: later in a long browser run, live pushes stop reaching open tabs (no hub error logged); passes when run alone. Tracked in the session note.",
-    strict=False,
-)
 def test_seller_ships_and_buyers_open_page_shows_the_manifest_number(browser, app_url, demo_db_url, metrc_sandbox):
     sb = metrc_sandbox
     engine = build_engine(demo_db_url)

@@ -7,7 +7,6 @@ import math
 import re
 from decimal import Decimal
 
-import pytest
 from playwright.sync_api import expect
 
 from reup_app.seed.demo import DEMO_PASSWORD
@@ -60,10 +59,6 @@ def _expect_status(page, label: str) -> None:
     expect(page.get_by_test_id("order-status")).to_have_text(label, timeout=10000)
 
 
-@pytest.mark.xfail(
-    reason="Known intermittent defect found at the end of the 2026-11-28 session: later in a long browser run, live pushes stop reaching open tabs (no hub error logged); passes when run alone. Tracked in the session note.",
-    strict=False,
-)
 def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, demo_db_url):
     pb = _orderable(demo_db_url, "Pacific Bloom Distribution")
     ec = _orderable(demo_db_url, "Emerald Coast Supply Co.")

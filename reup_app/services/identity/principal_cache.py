@@ -25,10 +25,11 @@ import logging
 import threading
 import time
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from reup_app.models import Entity, Membership, User
+from reup_app.models.session_hooks import on_commit, on_rollback
 from reup_app.security.ratelimit import get_backend
 from reup_app.settings import get_settings
 
@@ -201,16 +202,13 @@ def revoke_access_token(jti: str, expires_at: int) -> None:
         get_backend().set(_jti_key(jti), "1", remaining + 10)
 
 
+@on_commit
 def _after_commit(session) -> None:
     ids = session.info.pop(_INVALIDATE_KEY, None)
     if ids:
         _delete(ids)
 
 
+@on_rollback
 def _after_rollback(session) -> None:
     session.info.pop(_INVALIDATE_KEY, None)
-
-
-if not event.contains(Session, "after_commit", _after_commit):
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_rollback", _after_rollback)

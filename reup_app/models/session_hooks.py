@@ -1,0 +1,49 @@
+"""Hooks that run once per real COMMIT or ROLLBACK of a session, never per savepoint.
+
+SQLAlchemy dispatches `after_commit` when a SAVEPOINT is released and `after_rollback` when one
+is rolled back (`session.begin_nested()`), while the outer transaction is still open. Work that
+must follow the real end of the transaction (publishing its events, invalidating caches of the
+rows it changed) registers here instead: run at a savepoint's release, it would publish data no
+other connection can see yet; run at a savepoint's rollback, it would drop the outer
+transaction's pending work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+SessionHook = Callable[[Session], None]
+
+
+def _outermost_only(fn: SessionHook) -> SessionHook:
+    def hook(session: Session) -> None:
+        # during a savepoint's dispatch the session's current transaction is still that savepoint
+        if not session.in_nested_transaction():
+            fn(session)
+
+    hook.__name__ = f"outermost_{fn.__name__}"
+    hook.__wrapped__ = fn  # type: ignore[attr-defined]
+    return hook
+
+
+_registered: dict[tuple[str, SessionHook], SessionHook] = {}
+
+
+def _listen(name: str, fn: SessionHook) -> SessionHook:
+    if (name, fn) not in _registered:  # idempotent (a module imported twice registers once)
+        _registered[(name, fn)] = _outermost_only(fn)
+        event.listen(Session, name, _registered[(name, fn)])
+    return fn
+
+
+def on_commit(fn: SessionHook) -> SessionHook:
+    """Call `fn(session)` after the session's outermost transaction committed (decorator)."""
+    return _listen("after_commit", fn)
+
+
+def on_rollback(fn: SessionHook) -> SessionHook:
+    """Call `fn(session)` after the session's outermost transaction rolled back (decorator)."""
+    return _listen("after_rollback", fn)
