@@ -112,7 +112,8 @@ def test_cards_show_pictures_and_order_straight_from_the_card(page, demo_db_url)
     picture = card.get_by_test_id("product-image")
     expect(picture).to_be_visible()
     assert picture.get_attribute("loading") == "lazy"
-    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", picture.element_handle())
+    # visible before its bytes arrive (a lazy image; the thumbnail is made on first request): wait
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
     card.get_by_role("button", name=re.compile("^Add to cart: ")).click()
     expect(card.get_by_role("status")).to_contain_text("Added")
     expect(card.get_by_role("status")).to_contain_text("in cart")
