@@ -12,9 +12,7 @@ from sqlalchemy import func, select, update
 
 from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from reup_app.integrations.fleetbase.client import FleetbaseClient
-from reup_app.models import ComplianceManifest, OutboxMessage
-from reup_app.security.principal import system_principal
-from reup_app.services.compliance.manifests import record_manifest_update
+from reup_app.models import OutboxMessage
 from reup_app.services.logistics import deliveries
 from reup_app.services.logistics.delivery_cancel import cancel_delivery
 from reup_app.services.logistics.delivery_cancel import reference as cancel_reference
@@ -25,6 +23,7 @@ from tests.integration.fleetbase_kit import (
     delivery_of,
     fleetbase_env,
     fulfilled,
+    issue_manifest,
     order_status,
     settle,
     ship,
@@ -32,8 +31,6 @@ from tests.integration.fleetbase_kit import (
 from tests.integration.metrc_transfer_kit import drain, fence, outbox_row, send
 from tests.integration.orderkit import call, fresh, make_seller
 from tests.sandboxes import FleetbaseSandbox
-
-METRC = system_principal("metrc.transfers")
 
 
 @pytest.fixture
@@ -43,25 +40,6 @@ def fb(fleetbase_sandbox, app_server):
 
 def _client(sb: FleetbaseSandbox) -> FleetbaseClient:
     return FleetbaseClient(sb.base_url, FleetbaseSandbox.API_KEY)
-
-
-def _issue_manifest(engine, number: str, manifest_number: str, transfer_id: str) -> None:
-    """What the METRC transfer follower records when METRC registers the transfer."""
-    with fresh(engine) as db:
-        from reup_app.models import Order
-
-        oid = db.execute(select(Order.id).where(Order.number == number)).scalar_one()
-        mid = db.execute(select(ComplianceManifest.id).where(ComplianceManifest.order_id == oid)).scalar_one()
-    call(engine, METRC, record_manifest_update, mid, status="submitted", template_id=f"t{transfer_id}")
-    call(
-        engine,
-        METRC,
-        record_manifest_update,
-        mid,
-        status="accepted",
-        manifest_number=manifest_number,
-        external_transfer_id=transfer_id,
-    )
 
 
 def _first_due(engine, reference: str) -> None:
@@ -95,7 +73,7 @@ def test_manifest_issued_after_the_fleetbase_order_reaches_its_meta(session, eng
     client.update_order(d.external_id, {"driver": stranger.id})
     assert _client(fb).get_order(d.external_id).driver.name == "Someone Else"
 
-    _issue_manifest(engine, s.number, "0000424242", f"9{d.id}")
+    issue_manifest(engine, s.number, "0000424242", f"9{d.id}")
     row = outbox_row(engine, manifest_reference(s.number))
     assert row is not None and row.kind == "fleetbase.update_order_meta" and row.status == "pending"
 
@@ -122,7 +100,7 @@ def test_manifest_issued_before_the_create_goes_with_the_create(session, engine,
     s = fulfilled(session, engine, fb)
     ship(engine, s)
     d = delivery_of(engine, s.number)
-    _issue_manifest(engine, s.number, "0000515151", f"8{d.id}")
+    issue_manifest(engine, s.number, "0000515151", f"8{d.id}")
     assert create_delivery(engine, s) == ["sent"]
     [order] = [o for o in fb.orders() if o["internal_id"] == s.reference]
     assert order["meta"]["metrc_manifest_number"] == "0000515151"
