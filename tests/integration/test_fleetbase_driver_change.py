@@ -17,7 +17,7 @@ from sqlalchemy import select
 from reup_app.models import Membership, Notification
 from reup_app.models.types import utcnow
 from reup_app.services.logistics import deliveries
-from reup_app.services.logistics.fleetbase_events import DRIVER_CHANGED
+from reup_app.services.logistics.delivery_timeline import DRIVER_CHANGED
 from reup_app.state.deliveries import _board_row, delivery_view
 from tests.integration.fleetbase_kit import (
     DRIVER,

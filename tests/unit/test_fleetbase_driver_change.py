@@ -1,4 +1,4 @@
-"""The driver-change rule of Fleetbase snapshots (services/logistics/fleetbase_events.driver_update)
+"""The driver-change rule of Fleetbase snapshots (services/logistics/delivery_timeline.driver_update)
 and how a recorded change reads on the delivery (pure functions, no database)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import pytest
 
 from reup_app.models import Delivery
 from reup_app.services.logistics.deliveries import _step_label, driver_change_note
-from reup_app.services.logistics.fleetbase_events import (
+from reup_app.services.logistics.delivery_timeline import (
     DRIVER_CHANGED,
-    _merge_timeline,
     driver_change_text,
     driver_update,
     last_driver_change,
+    merge_timeline,
 )
 
 T0 = datetime(2026, 11, 28, 14, 5, 30, tzinfo=UTC)
@@ -85,8 +85,8 @@ def test_timeline_keeps_flow_order_with_changes_after_the_status_they_happened_i
             },
         ]
     )
-    _merge_timeline(d, "enroute", T0 + timedelta(minutes=4))
-    _merge_timeline(d, "started", T0 + timedelta(minutes=9))  # a duplicate status is not added twice
+    merge_timeline(d, "enroute", T0 + timedelta(minutes=4))
+    merge_timeline(d, "started", T0 + timedelta(minutes=9))  # a duplicate status is not added twice
     entries = json.loads(d.timeline)
     assert [t["status"] for t in entries] == ["created", "dispatched", "started", DRIVER_CHANGED, "enroute"]
     assert last_driver_change(entries)["driver"] == "Riley Relief"

@@ -19,12 +19,8 @@ from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import authorize_party, clean_text
 from reup_app.services.logistics.delivery_cancel import may_cancel
-from reup_app.services.logistics.fleetbase_events import (
-    DRIVER_CHANGED,
-    driver_change_text,
-    emit_delivery_updated,
-    last_driver_change,
-)
+from reup_app.services.logistics.delivery_timeline import DRIVER_CHANGED, driver_change_text, last_driver_change
+from reup_app.services.logistics.fleetbase_events import emit_delivery_updated
 from reup_app.services.logistics.route_map import route_svg
 from reup_app.settings import get_settings
 

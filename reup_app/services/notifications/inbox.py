@@ -148,8 +148,6 @@ def _text(kind: str, ev: DomainEvent, names: dict[Any, str]) -> tuple[str, str, 
             (p.get("reason") or ""),
             None,
         )
-    if kind == "delivery.driver_changed":
-        return f"Driver changed on order {number}", str(p.get("text", ""))[:1000], link
     if kind in ("sync.finished", "sync.failed"):
         what = str(p.get("integration", "integration")).upper()
         verb = "finished" if kind == "sync.finished" else "failed"
