@@ -5,6 +5,7 @@ faults), with the manifest's driver and vehicle re-asserted; and the seller's "C
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,7 @@ from tests.integration.fleetbase_kit import (
     order_status,
     settle,
     ship,
+    wait_for,
 )
 from tests.integration.metrc_transfer_kit import drain, fence, outbox_row, send
 from tests.integration.orderkit import call, fresh, make_seller
@@ -94,6 +96,60 @@ def test_manifest_issued_after_the_fleetbase_order_reaches_its_meta(session, eng
     assert n == 1
     settle(engine, fb)
     assert delivery_of(engine, s.number).driver_name == DRIVER["driver_name"]
+
+
+def test_manifest_put_whose_answer_is_lost_is_not_replayed_blindly(session, engine, fb):
+    """A PUT that timed out is not retried by the client (the dispatcher may have moved on): the row is
+    retried as maybe-sent, the job reads the order, finds the number there and sends nothing again."""
+    s = fulfilled(session, engine, fb)
+    ship(engine, s)
+    assert create_delivery(engine, s) == ["sent"]
+    d = delivery_of(engine, s.number)
+    issue_manifest(engine, s.number, "0000616161", f"6{d.id}")
+    ref = manifest_reference(s.number)
+    updates_before = len(fb.events(d.external_id, "order.updated"))
+
+    fb.fault(stall_after_write=1, stall_seconds=5, path_prefix="/v1/orders")  # applied; the answer comes too late
+    _first_due(engine, ref)
+    assert send(engine, fence(), ref, later=True) == "failed"
+    row = outbox_row(engine, ref)
+    assert "AmbiguousWrite" in row.last_error and row.send_started_at is not None  # maybe sent: reconcile next
+    assert _sandbox_order(fb, d.external_id)["meta"]["metrc_manifest_number"] == "0000616161"
+    assert len(fb.events(d.external_id, "order.updated")) == updates_before + 1
+
+    assert drain(engine, fence(), ref) == ["sent"]
+    assert '"unchanged": true' in outbox_row(engine, ref).result  # recognised, not sent again
+    assert len(fb.events(d.external_id, "order.updated")) == updates_before + 1  # Fleetbase applied it once
+
+
+def test_lost_put_answer_does_not_undo_a_driver_reassigned_after_the_start(session, engine, fb):
+    """The manifest PUT puts the manifest's driver back (the order was still dispatched); its answer is
+    lost, and meanwhile the driver starts and the dispatcher hands the order to a relief driver. A
+    blind replay of that PUT would take the order from the relief driver; the job reads it again instead."""
+    s = fulfilled(session, engine, fb)
+    ship(engine, s)
+    assert create_delivery(engine, s) == ["sent"]
+    settle(engine, fb)
+    d = delivery_of(engine, s.number)
+    client = _client(fb)
+    client.update_order(d.external_id, {"driver": client.create_driver(name="Someone Else").id})
+    issue_manifest(engine, s.number, "0000626262", f"5{d.id}")
+    ref = manifest_reference(s.number)
+    _first_due(engine, ref)
+
+    fb.fault(stall_after_write=1, stall_seconds=5, path_prefix="/v1/orders")
+    with ThreadPoolExecutor(1) as pool:
+        sending = pool.submit(send, engine, fence(), ref, later=True)
+        wait_for(lambda: _sandbox_order(fb, d.external_id)["meta"].get("metrc_manifest_number"), what="the PUT")
+        assert _sandbox_order(fb, d.external_id)["driver_assigned"]["name"] == DRIVER["driver_name"]
+        fb.advance(d.external_id, "started")
+        fb.reassign(d.external_id, "Riley Relief")
+        assert sending.result(30) == "failed"  # the answer timed out; the PUT was not replayed
+    assert drain(engine, fence(), ref) == ["sent"]
+    assert '"unchanged": true' in outbox_row(engine, ref).result  # started: the driver is Fleetbase's to choose
+    assert client.get_order(d.external_id).driver.name == "Riley Relief"
+    settle(engine, fb)
+    assert delivery_of(engine, s.number).driver_name == "Riley Relief"
 
 
 def test_manifest_issued_before_the_create_goes_with_the_create(session, engine, fb):
