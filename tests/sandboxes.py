@@ -235,6 +235,27 @@ class FleetbaseSandbox:
     def tick(self, auto_complete: bool = True) -> dict:
         return self._post("/_sandbox/fleetbase/tick", {"auto_complete": auto_complete})
 
+    def reassign(self, order_id: str, driver_name: str, phone: str | None = None) -> dict:
+        """Fleetbase's dispatcher hands the order to another driver (order.driver_assigned)."""
+        return self._post(
+            f"/_sandbox/fleetbase/orders/{order_id}/reassign", {"driver_name": driver_name, "phone": phone}
+        )
+
+    def scenarios(self, **settings) -> dict:
+        return self._post("/_sandbox/fleetbase/scenarios", settings)
+
+    def events(self, order_id: str | None = None, event: str | None = None) -> list[dict]:
+        """Every event the sandbox raised (endpoint registered or not), optionally of one order / kind."""
+        rows = self._get("/_sandbox/fleetbase/events")
+        return [
+            r
+            for r in rows
+            if (order_id is None or r["order_id"] == order_id) and (event is None or r["event"] == event)
+        ]
+
+    def calls(self) -> dict:
+        return self._get("/_sandbox/calls")
+
     def close(self) -> None:
         self.control.close()
 

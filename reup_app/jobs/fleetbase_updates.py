@@ -79,7 +79,9 @@ def _apply(delivery_id: int, order: fb.Order) -> None:
         row = session.get(Delivery, delivery_id)
         if row is None:
             return
-        if fleetbase_events.apply_snapshot(session, row, order, order.updated_at or utcnow()):
+        before = fleetbase_events.shown(row)
+        moved = fleetbase_events.apply_snapshot(session, row, order, order.updated_at or utcnow())
+        if moved or fleetbase_events.shown(row) != before:  # also a driver put back by the manifest's PUT
             row.updated_at = utcnow()
             session.add(row)
             fleetbase_events.emit_delivery_updated(session, row)

@@ -138,6 +138,16 @@ def delivery_panel() -> rx.Component:
             rx.cond(
                 D["note"] != "", rx.callout(D["note"], icon="clock", color_scheme="amber", data_testid="delivery-note")
             ),
+            rx.cond(
+                D["driver_change"] != "",
+                rx.callout(
+                    D["driver_change"],
+                    icon="user_round_pen",
+                    color_scheme="orange",
+                    margin_top="4px",
+                    data_testid="delivery-driver-change",
+                ),
+            ),
             rx.flex(
                 rx.vstack(
                     rx.flex(

@@ -26,7 +26,17 @@ def _row(r: rx.Var) -> rx.Component:
         ),
         rx.table.cell(r["scheduled"]),
         rx.table.cell(r["eta"]),
-        rx.table.cell(r["driver"]),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(r["driver"]),
+                rx.cond(
+                    r["driver_change"] != "",
+                    rx.badge("Driver changed", color_scheme="orange", data_testid="delivery-driver-changed"),
+                ),
+                rx.cond(r["driver_change"] != "", rx.text(r["driver_change"], size="1", color_scheme="gray")),
+                spacing="1",
+            )
+        ),
         rx.table.cell(r["vehicle"]),
         data_testid="delivery-row",
     )

@@ -48,6 +48,7 @@ def delivery_view(v: deliveries.DeliveryView | None) -> tuple[dict[str, str], li
         "problem": f"{problem.get('label', '')}: {problem.get('text', '')}" if problem else "",
         "can_report": "yes" if v.can_report_problem else "",
         "can_cancel": "yes" if v.can_cancel else "",
+        "driver_change": v.driver_change or "",
     }
     steps = [{"label": label, "when": when(at)} for label, at in v.timeline]
     return facts, steps
@@ -65,6 +66,7 @@ def _board_row(r: deliveries.BoardRow) -> dict[str, str]:
         "vehicle": r.vehicle or "",
         "late": "yes" if r.late else "",
         "problem": "yes" if r.problem else "",
+        "driver_change": r.driver_change or "",
     }
 
 

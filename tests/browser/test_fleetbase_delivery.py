@@ -169,3 +169,55 @@ def test_seller_cancels_a_dispatched_delivery_with_a_reason(browser, app_url, de
         engine.dispose()
         sb.close()
         process.stop()
+
+
+def test_seller_sees_a_driver_change_after_the_start_live(browser, app_url, demo_db_url):
+    """Fleetbase's dispatcher hands the started delivery to a relief driver (the sandbox's swap scenario):
+    the seller's open order page shows the new driver and "Driver changed to ... at HH:MM UTC" without
+    reloading, and the deliveries board flags it."""
+    process = SandboxProcess("fleetbase")
+    sb = FleetbaseSandbox(process)
+    sb.register_webhook(f"{BASE_URL}/api/webhooks/fleetbase", WEBHOOK_SECRET)
+    engine = build_engine(demo_db_url)
+    _connect(engine, sb)
+    number = _fulfilled_order(engine, demo_db_url)
+    worker = _worker(demo_db_url)
+    ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
+    try:
+        seller = _principal(demo_db_url, SELLER)
+        with unit_of_work(seller, engine=engine) as s:
+            orders.transition(
+                s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
+                driver_name="Dana Ruiz", vehicle_make="Ford", vehicle_model="Transit", vehicle_plate="8ABC123",
+            )  # fmt: skip
+        order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
+        page = ctx.new_page()
+        page.set_default_timeout(WAIT)
+        _sign_in(page, SELLER)
+        page.goto(f"/orders/{number}")
+        expect(page.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+        expect(page.get_by_test_id("delivery-driver")).to_contain_text("Dana Ruiz", timeout=WAIT)
+        expect(page.get_by_test_id("delivery-driver-change")).to_have_count(0)
+
+        sb.scenarios(swap_driver_on="started", swap_driver_name="Riley Relief", swap_driver_phone="+15105550199")
+        sb.advance(order["id"], "started")
+        change = page.get_by_test_id("delivery-driver-change")
+        expect(change).to_contain_text("Driver changed to Riley Relief at", timeout=WAIT)
+        expect(change).to_contain_text("UTC (was Dana Ruiz)")
+        expect(page.get_by_test_id("delivery-driver")).to_contain_text("Riley Relief", timeout=WAIT)
+
+        page.goto("/seller/deliveries")
+        row = page.get_by_test_id("delivery-row").filter(has_text=number)
+        expect(row.get_by_test_id("delivery-driver-changed")).to_be_visible(timeout=WAIT)
+        expect(row).to_contain_text("Riley Relief")
+    finally:
+        ctx.close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(worker.pid, signal.SIGKILL)
+        _connect(engine, sb, enabled=False)
+        engine.dispose()
+        sb.close()
+        process.stop()

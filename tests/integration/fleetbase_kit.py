@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 import reup_app.jobs.fleetbase_orders  # noqa: F401  registers the outbox handler
-from reup_app.models import Delivery, IntegrationConnection, Order, OrderEvent, WebhookReceipt
+from reup_app.models import ComplianceManifest, Delivery, IntegrationConnection, Order, OrderEvent, WebhookReceipt
 from reup_app.models.types import utcnow
 from reup_app.security.crypto import encrypt_credentials
+from reup_app.security.principal import system_principal
+from reup_app.services.compliance.manifests import record_manifest_update
 from reup_app.services.logistics.fleetbase_events import signature_for
 from reup_app.services.logistics.fleetbase_plan import internal_id
 from reup_app.services.ordering import orders
@@ -25,6 +27,7 @@ from tests.integration.orderkit import Party, advance, call, fresh, key, make_bu
 from tests.sandboxes import FleetbaseSandbox
 
 SECRET = "whsec_reup_test_secret"
+METRC = system_principal("metrc.transfers")
 DRIVER = {
     "driver_name": "Dana Ruiz",
     "driver_license_number": "CA-D1234567",
@@ -98,6 +101,23 @@ def ship(engine, s: Shipment, **details):
 
 def create_delivery(engine, s: Shipment) -> list[str]:
     return drain(engine, fence(), s.reference)
+
+
+def issue_manifest(engine, number: str, manifest_number: str, transfer_id: str) -> None:
+    """What the METRC transfer follower records when METRC registers the transfer."""
+    with fresh(engine) as db:
+        oid = db.execute(select(Order.id).where(Order.number == number)).scalar_one()
+        mid = db.execute(select(ComplianceManifest.id).where(ComplianceManifest.order_id == oid)).scalar_one()
+    call(engine, METRC, record_manifest_update, mid, status="submitted", template_id=f"t{transfer_id}")
+    call(
+        engine,
+        METRC,
+        record_manifest_update,
+        mid,
+        status="accepted",
+        manifest_number=manifest_number,
+        external_transfer_id=transfer_id,
+    )
 
 
 def delivery_of(engine, number: str) -> Delivery:

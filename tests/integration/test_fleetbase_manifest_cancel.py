@@ -5,6 +5,7 @@ faults), with the manifest's driver and vehicle re-asserted; and the seller's "C
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +13,7 @@ from sqlalchemy import func, select, update
 
 from reup_app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from reup_app.integrations.fleetbase.client import FleetbaseClient
-from reup_app.models import ComplianceManifest, OutboxMessage
-from reup_app.security.principal import system_principal
-from reup_app.services.compliance.manifests import record_manifest_update
+from reup_app.models import OutboxMessage
 from reup_app.services.logistics import deliveries
 from reup_app.services.logistics.delivery_cancel import cancel_delivery
 from reup_app.services.logistics.delivery_cancel import reference as cancel_reference
@@ -25,15 +24,15 @@ from tests.integration.fleetbase_kit import (
     delivery_of,
     fleetbase_env,
     fulfilled,
+    issue_manifest,
     order_status,
     settle,
     ship,
+    wait_for,
 )
 from tests.integration.metrc_transfer_kit import drain, fence, outbox_row, send
 from tests.integration.orderkit import call, fresh, make_seller
 from tests.sandboxes import FleetbaseSandbox
-
-METRC = system_principal("metrc.transfers")
 
 
 @pytest.fixture
@@ -43,25 +42,6 @@ def fb(fleetbase_sandbox, app_server):
 
 def _client(sb: FleetbaseSandbox) -> FleetbaseClient:
     return FleetbaseClient(sb.base_url, FleetbaseSandbox.API_KEY)
-
-
-def _issue_manifest(engine, number: str, manifest_number: str, transfer_id: str) -> None:
-    """What the METRC transfer follower records when METRC registers the transfer."""
-    with fresh(engine) as db:
-        from reup_app.models import Order
-
-        oid = db.execute(select(Order.id).where(Order.number == number)).scalar_one()
-        mid = db.execute(select(ComplianceManifest.id).where(ComplianceManifest.order_id == oid)).scalar_one()
-    call(engine, METRC, record_manifest_update, mid, status="submitted", template_id=f"t{transfer_id}")
-    call(
-        engine,
-        METRC,
-        record_manifest_update,
-        mid,
-        status="accepted",
-        manifest_number=manifest_number,
-        external_transfer_id=transfer_id,
-    )
 
 
 def _first_due(engine, reference: str) -> None:
@@ -95,7 +75,7 @@ def test_manifest_issued_after_the_fleetbase_order_reaches_its_meta(session, eng
     client.update_order(d.external_id, {"driver": stranger.id})
     assert _client(fb).get_order(d.external_id).driver.name == "Someone Else"
 
-    _issue_manifest(engine, s.number, "0000424242", f"9{d.id}")
+    issue_manifest(engine, s.number, "0000424242", f"9{d.id}")
     row = outbox_row(engine, manifest_reference(s.number))
     assert row is not None and row.kind == "fleetbase.update_order_meta" and row.status == "pending"
 
@@ -118,11 +98,65 @@ def test_manifest_issued_after_the_fleetbase_order_reaches_its_meta(session, eng
     assert delivery_of(engine, s.number).driver_name == DRIVER["driver_name"]
 
 
+def test_manifest_put_whose_answer_is_lost_is_not_replayed_blindly(session, engine, fb):
+    """A PUT that timed out is not retried by the client (the dispatcher may have moved on): the row is
+    retried as maybe-sent, the job reads the order, finds the number there and sends nothing again."""
+    s = fulfilled(session, engine, fb)
+    ship(engine, s)
+    assert create_delivery(engine, s) == ["sent"]
+    d = delivery_of(engine, s.number)
+    issue_manifest(engine, s.number, "0000616161", f"6{d.id}")
+    ref = manifest_reference(s.number)
+    updates_before = len(fb.events(d.external_id, "order.updated"))
+
+    fb.fault(stall_after_write=1, stall_seconds=5, path_prefix="/v1/orders")  # applied; the answer comes too late
+    _first_due(engine, ref)
+    assert send(engine, fence(), ref, later=True) == "failed"
+    row = outbox_row(engine, ref)
+    assert "AmbiguousWrite" in row.last_error and row.send_started_at is not None  # maybe sent: reconcile next
+    assert _sandbox_order(fb, d.external_id)["meta"]["metrc_manifest_number"] == "0000616161"
+    assert len(fb.events(d.external_id, "order.updated")) == updates_before + 1
+
+    assert drain(engine, fence(), ref) == ["sent"]
+    assert '"unchanged": true' in outbox_row(engine, ref).result  # recognised, not sent again
+    assert len(fb.events(d.external_id, "order.updated")) == updates_before + 1  # Fleetbase applied it once
+
+
+def test_lost_put_answer_does_not_undo_a_driver_reassigned_after_the_start(session, engine, fb):
+    """The manifest PUT puts the manifest's driver back (the order was still dispatched); its answer is
+    lost, and meanwhile the driver starts and the dispatcher hands the order to a relief driver. A
+    blind replay of that PUT would take the order from the relief driver; the job reads it again instead."""
+    s = fulfilled(session, engine, fb)
+    ship(engine, s)
+    assert create_delivery(engine, s) == ["sent"]
+    settle(engine, fb)
+    d = delivery_of(engine, s.number)
+    client = _client(fb)
+    client.update_order(d.external_id, {"driver": client.create_driver(name="Someone Else").id})
+    issue_manifest(engine, s.number, "0000626262", f"5{d.id}")
+    ref = manifest_reference(s.number)
+    _first_due(engine, ref)
+
+    fb.fault(stall_after_write=1, stall_seconds=5, path_prefix="/v1/orders")
+    with ThreadPoolExecutor(1) as pool:
+        sending = pool.submit(send, engine, fence(), ref, later=True)
+        wait_for(lambda: _sandbox_order(fb, d.external_id)["meta"].get("metrc_manifest_number"), what="the PUT")
+        assert _sandbox_order(fb, d.external_id)["driver_assigned"]["name"] == DRIVER["driver_name"]
+        fb.advance(d.external_id, "started")
+        fb.reassign(d.external_id, "Riley Relief")
+        assert sending.result(30) == "failed"  # the answer timed out; the PUT was not replayed
+    assert drain(engine, fence(), ref) == ["sent"]
+    assert '"unchanged": true' in outbox_row(engine, ref).result  # started: the driver is Fleetbase's to choose
+    assert client.get_order(d.external_id).driver.name == "Riley Relief"
+    settle(engine, fb)
+    assert delivery_of(engine, s.number).driver_name == "Riley Relief"
+
+
 def test_manifest_issued_before_the_create_goes_with_the_create(session, engine, fb):
     s = fulfilled(session, engine, fb)
     ship(engine, s)
     d = delivery_of(engine, s.number)
-    _issue_manifest(engine, s.number, "0000515151", f"8{d.id}")
+    issue_manifest(engine, s.number, "0000515151", f"8{d.id}")
     assert create_delivery(engine, s) == ["sent"]
     [order] = [o for o in fb.orders() if o["internal_id"] == s.reference]
     assert order["meta"]["metrc_manifest_number"] == "0000515151"

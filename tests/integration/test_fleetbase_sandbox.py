@@ -88,3 +88,38 @@ def test_update_order_replaces_meta_and_reassigns(fleetbase_sandbox):
     assert c.update_order(o.id, {"meta": {"late": "note"}}).meta == {"late": "note"}  # meta still editable
     with pytest.raises(Rejected):
         c.update_order(o.id, {"driver": driver.id})  # a finished order keeps its driver
+
+
+def test_driver_swap_scenario_and_reassign_raise_driver_assigned(fleetbase_sandbox):
+    sb = fleetbase_sandbox
+    r = sb.control.post("/_sandbox/fleetbase/scenarios", json={"swap_driver_on": "completed"})
+    assert r.status_code == 400 and "swap_driver_on must be one of" in r.json()["error"]
+    r = sb.control.post("/_sandbox/fleetbase/scenarios", json={"no_such": 1})
+    assert r.status_code == 400 and "unknown scenario" in r.json()["error"]
+    assert sb.scenarios(swap_driver_on="started")["swap_driver_name"] == "Riley Relief"
+
+    c = _client(sb)
+    o = _order(c)
+    c.dispatch_order(o.id)
+    first = c.get_order(o.id).driver.name
+    assert [e["event"] for e in sb.events(o.id, "order.driver_assigned")] == ["order.driver_assigned"]
+    sb.advance(o.id, "started")  # the scenario hands it over, once
+    assert c.get_order(o.id).driver.name == "Riley Relief" != first
+    sb.advance(o.id, "enroute")
+    assert len(sb.events(o.id, "order.driver_assigned")) == 2
+    assert [e["event"] for e in sb.events(o.id)] == [
+        "order.created",
+        "order.driver_assigned",  # the dispatch's
+        "order.dispatched",
+        "order.updated",  # started
+        "order.driver_assigned",  # the swap, right after the start
+        "order.updated",  # enroute
+    ]
+
+    assert sb.reassign(o.id, "Morgan Third")["driver_assigned"]["name"] == "Morgan Third"
+    assert len(sb.events(o.id, "order.driver_assigned")) == 3
+    sb.reassign(o.id, "Morgan Third")  # the same driver: nothing to announce
+    assert len(sb.events(o.id, "order.driver_assigned")) == 3
+    sb.reset()
+    assert sb.control.get("/_sandbox/fleetbase/scenarios").json()["swap_driver_on"] is None
+    assert sb.events() == []

@@ -47,8 +47,10 @@ class FleetbaseClient:
             timeout=timeout if timeout is not None else settings.fleetbase_timeout_seconds,
         )
 
-    def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
-        return self.requestor.request(method, path, params=params, json_body=body)
+    def _call(
+        self, method: str, path: str, *, params: dict | None = None, body: Any = None, idempotent: bool | None = None
+    ) -> Any:
+        return self.requestor.request(method, path, params=params, json_body=body, idempotent=idempotent)
 
     # -- places -----------------------------------------------------------------------------------
 
@@ -128,8 +130,11 @@ class FleetbaseClient:
         return None
 
     def update_order(self, order_id: str, fields: dict[str, Any]) -> r.Order:
-        """PUT /orders/{id}: the fields sent replace the order's (send the whole `meta`, not a part)."""
-        return r.Order.parse(self._call("PUT", f"/orders/{order_id}", body=fields))
+        """PUT /orders/{id}: the fields sent replace the order's (send the whole `meta`, not a part).
+        Not replayed after a timeout or 5xx (`AmbiguousWrite`): the fields were decided on the order as
+        it was read, and a blind replay could undo what the dispatcher changed meanwhile (a driver
+        reassigned after the start); the caller reads the order again and decides again."""
+        return r.Order.parse(self._call("PUT", f"/orders/{order_id}", body=fields, idempotent=False))
 
     def dispatch_order(self, order_id: str) -> r.Order:
         return r.Order.parse(self._call("POST", f"/orders/{order_id}/dispatch"))

@@ -74,7 +74,15 @@ class Requestor:
         self.limits_for = limits_for or (lambda method, params: [])
         self.headers = headers or {}
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         limits = self.limits_for(method.upper(), params)
         # the query encoded here once: cheaper than httpx merging a params dict into the URL on every attempt
@@ -84,7 +92,9 @@ class Requestor:
             kwargs["auth"] = self.auth
         if json_body is not None:
             kwargs["json"] = json_body
-        response = self.transport.send(method, url, before_attempt=lambda: self.limiter.acquire(limits), **kwargs)
+        response = self.transport.send(
+            method, url, before_attempt=lambda: self.limiter.acquire(limits), idempotent=idempotent, **kwargs
+        )
         raise_for_status(response, f"{self.transport.config.vendor} {method.upper()} {path}")
         if not response.content:
             return None

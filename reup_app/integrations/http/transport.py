@@ -5,7 +5,9 @@ Retries use tenacity (pinned in pyproject): it is widely used, keeps the policy 
 takes our own wait function, so every wait comes from `reup_app.backoff` and honours Retry-After.
 What is retried: connection errors for any method (nothing was sent), 429 for any method (the
 vendor refused before acting), and timeouts/5xx only for idempotent methods (GET, PUT, DELETE);
-a POST that timed out raises `AmbiguousWrite` so the caller reconciles first.
+a POST that timed out raises `AmbiguousWrite` so the caller reconciles first. A caller may say a
+PUT/DELETE is not safe to replay blindly (`idempotent=False`: it carries a decision made on state that
+may have moved on meanwhile); it is then treated like a POST.
 """
 
 from __future__ import annotations
@@ -114,13 +116,13 @@ class Transport:
         self._secrets = tuple(s for s in secrets if s)
         self._client = shared_client(config)
 
-    def _retryable(self, method: str):
+    def _retryable(self, idempotent: bool):
         def check(exc: BaseException) -> bool:
             if isinstance(exc, RateLimited):
                 return exc.retry_after is None or exc.retry_after <= self.config.retry.max_retry_after
             if isinstance(exc, AmbiguousWrite):
                 return False
-            return isinstance(exc, Unavailable) and (method in IDEMPOTENT or getattr(exc, "not_sent", False))
+            return isinstance(exc, Unavailable) and (idempotent or getattr(exc, "not_sent", False))
 
         return retry_if_exception(check)
 
@@ -143,18 +145,20 @@ class Transport:
     def redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
-    def send(self, method: str, path: str, **kwargs) -> httpx.Response:
+    def send(self, method: str, path: str, *, idempotent: bool | None = None, **kwargs) -> httpx.Response:
+        """`idempotent`: whether a timeout or 5xx may be retried here (default: by the method)."""
         method = method.upper()
+        safe = method in IDEMPOTENT if idempotent is None else idempotent
         retrying = Retrying(
             stop=stop_after_attempt(self.config.retry.attempts),
             wait=self._wait,
-            retry=self._retryable(method),
+            retry=self._retryable(safe),
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        return retrying(self._send_once, method, path, **kwargs)
+        return retrying(self._send_once, method, path, safe=safe, **kwargs)
 
-    def _send_once(self, method: str, path: str, before_attempt=None, **kwargs) -> httpx.Response:
+    def _send_once(self, method: str, path: str, before_attempt=None, *, safe: bool, **kwargs) -> httpx.Response:
         if before_attempt is not None:
             before_attempt()  # e.g. take a rate-limit slot: every attempt spends one
         started = time.monotonic()
@@ -166,10 +170,10 @@ class Transport:
             err.not_sent = True  # type: ignore[attr-defined]  # a marker the retry policy reads: the request never left
             raise err from exc
         except httpx.TimeoutException as exc:
-            cls = Unavailable if method in IDEMPOTENT else AmbiguousWrite
+            cls = Unavailable if safe else AmbiguousWrite
             raise cls(f"{self.config.vendor}: {method} {path} timed out: {exc}") from exc
         except httpx.TransportError as exc:
-            cls = Unavailable if method in IDEMPOTENT else AmbiguousWrite
+            cls = Unavailable if safe else AmbiguousWrite
             raise cls(f"{self.config.vendor}: {method} {path} failed: {exc}") from exc
         if log.isEnabledFor(logging.INFO):  # the redacted URL is built only when someone reads it
             log.info(
@@ -184,7 +188,7 @@ class Transport:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise RateLimited(f"{self.config.vendor}: rate limited on {method} {path}", retry_after=retry_after)
         if response.status_code >= 500:
-            cls = Unavailable if method in IDEMPOTENT else AmbiguousWrite
+            cls = Unavailable if safe else AmbiguousWrite
             raise cls(
                 f"{self.config.vendor}: {method} {path} answered {response.status_code}", status=response.status_code
             )

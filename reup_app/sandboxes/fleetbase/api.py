@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,9 +50,52 @@ async def body_of(request: Request) -> dict:
     return body
 
 
+@dataclass
+class Scenarios:
+    """Switchable dispatcher behaviour (`POST /_sandbox/fleetbase/scenarios`), off by default:
+    {"swap_driver_on": "dispatched"|"started"|"enroute"|null}  when an order reaches that step the
+        dispatcher hands it to another driver (once per order), as Fleetbase's dispatcher may at any
+        time before the order ends: `order.driver_assigned` follows the step's own event
+    {"swap_driver_name": "Riley Relief", "swap_driver_phone": "+15105550199"}  who takes over
+    """
+
+    swap_driver_on: str | None = None
+    swap_driver_name: str = "Riley Relief"
+    swap_driver_phone: str | None = "+15105550199"
+    swapped: set[str] = field(default_factory=set)  # order ids already handed over
+
+    def configure(self, body: dict) -> dict:
+        known = {"swap_driver_on", "swap_driver_name", "swap_driver_phone"}
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise ValueError(f"unknown scenario setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "swap_driver_on" in body:
+            step = body["swap_driver_on"]
+            if step is not None and step not in FLOW[1:-1]:
+                raise ValueError(f"swap_driver_on must be one of {FLOW[1:-1]} or null, not {step!r}")
+            self.swap_driver_on = step
+        if "swap_driver_name" in body:
+            name = str(body["swap_driver_name"] or "").strip()
+            if not name:
+                raise ValueError("swap_driver_name must not be empty")
+            self.swap_driver_name = name
+        if "swap_driver_phone" in body:
+            self.swap_driver_phone = body["swap_driver_phone"] or None
+        return self.describe()
+
+    def describe(self) -> dict:
+        return {
+            "swap_driver_on": self.swap_driver_on,
+            "swap_driver_name": self.swap_driver_name,
+            "swap_driver_phone": self.swap_driver_phone,
+            "swapped": sorted(self.swapped),
+        }
+
+
 class FleetbaseApi:
     def __init__(self, ctx: SandboxContext, store: FleetbaseStore, sender: WebhookSender, api_keys: set[str]) -> None:
         self.ctx, self.store, self.sender, self.api_keys = ctx, store, sender, api_keys
+        self.scenarios = Scenarios()
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -120,6 +164,7 @@ class FleetbaseApi:
             o.stamps[step] = now
             self.emit("order.driver_assigned", self.store.order_resource(o))
             self.emit("order.dispatched", self.store.order_resource(o))
+            self._maybe_swap(o, step)
             return
         if step == "completed":
             method = pod or o.pod_method or "signature"
@@ -131,6 +176,32 @@ class FleetbaseApi:
         if driver is not None:
             driver.location = self.store.driver_point(o, now)
         self.emit("order.completed" if step == "completed" else "order.updated", self.store.order_resource(o))
+        self._maybe_swap(o, step)
+
+    def _maybe_swap(self, o: Order, step: str) -> None:
+        sc = self.scenarios
+        if sc.swap_driver_on == step and o.id not in sc.swapped:
+            sc.swapped.add(o.id)
+            self.reassign(o, sc.swap_driver_name, sc.swap_driver_phone)
+
+    def reassign(self, o: Order, name: str, phone: str | None = None) -> bool:
+        """The dispatcher hands the order to the driver called `name` (found, else created); the new
+        driver takes over where the van is. Announced as `order.driver_assigned`; False if unchanged."""
+        if o.status in TERMINAL:
+            raise errors(400, f"Order is already {o.status}.")
+        s = self.store.state
+        driver = next((d for d in s.drivers.values() if d.name == name), None)
+        if driver is None:
+            driver = Driver(public_id("driver"), name, phone)
+            s.drivers[driver.id] = driver
+        if driver.id == o.driver_id:
+            return False
+        now = self.now()
+        previous = s.drivers.get(o.driver_id or "")
+        driver.location = previous.location if previous is not None else None
+        o.driver_id, o.updated_at = driver.id, now
+        self.emit("order.driver_assigned", self.store.order_resource(o))
+        return True
 
     def _capture(self, o: Order, method: str) -> dict:
         driver = self.store.state.drivers.get(o.driver_id or "")
@@ -299,12 +370,15 @@ class FleetbaseApi:
                     setattr(o, key, body[key])
             if "pod_required" in body:
                 o.pod_required = bool(body["pod_required"])
+            reassigned = bool(body.get("driver")) and body["driver"] != o.driver_id
             if body.get("driver"):
                 o.driver_id = body["driver"]
             if body.get("vehicle"):
                 o.vehicle_id = body["vehicle"]
             o.updated_at = self.now()
             self.emit("order.updated", self.store.order_resource(o))
+            if reassigned:
+                self.emit("order.driver_assigned", self.store.order_resource(o))
             if body.get("dispatch") and o.status == "created":
                 self.advance(o, "dispatched")
             return JSONResponse(self.store.order_resource(o))

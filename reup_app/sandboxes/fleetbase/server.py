@@ -13,6 +13,12 @@ Control routes (besides the shared /_sandbox/ ones):
     GET  /_sandbox/fleetbase/orders            every order resource
     POST /_sandbox/fleetbase/orders/{id}/advance  {"to": "dispatched|started|enroute|completed|canceled|failed",
                                                    "pod": "signature|photo", "trip_seconds": 1800}
+    POST /_sandbox/fleetbase/orders/{id}/reassign {"driver_name": "...", "phone": "..."}: the dispatcher hands
+                                                   the order to another driver (order.driver_assigned)
+    GET|POST /_sandbox/fleetbase/scenarios     switchable dispatcher behaviour (api.Scenarios: swap the
+                                               driver when orders reach a step)
+    GET  /_sandbox/fleetbase/events            every event raised (id, event, order id, time), whether or
+                                               not an endpoint is registered: what Fleetbase did
     POST /_sandbox/fleetbase/tick              {"auto_complete": true} move enroute drivers by the clock
 """
 
@@ -21,7 +27,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from reup_app.sandboxes.app import ControlError, SandboxContext, build_app, control_route, json_body
-from reup_app.sandboxes.fleetbase.api import DEFAULT_API_KEY, FleetbaseApi
+from reup_app.sandboxes.fleetbase.api import DEFAULT_API_KEY, FleetbaseApi, Scenarios
 from reup_app.sandboxes.fleetbase.store import FleetbaseStore
 from reup_app.sandboxes.fleetbase.webhooks import DEFAULT_RETRY_DELAYS, WebhookSender
 from reup_app.sandboxes.runner import options_from_env
@@ -75,6 +81,29 @@ def _control_routes(api: FleetbaseApi, options: dict) -> list:
                 raise ControlError(str(getattr(err, "body", err))) from None
             return store.order_resource(o)
 
+    async def reassign(request: Request):
+        body = await json_body(request)
+        name = str(body.get("driver_name") or "").strip()
+        if not name:
+            raise ControlError('send {"driver_name": ..., "phone": ...}')
+        with store.lock:
+            o = store.state.orders.get(request.path_params["id"])
+            if o is None:
+                raise LookupError(f"no order {request.path_params['id']}")
+            try:
+                api.reassign(o, name, body.get("phone"))
+            except Exception as err:  # a VendorError: say why as a control error
+                raise ControlError(str(getattr(err, "body", err))) from None
+            return store.order_resource(o)
+
+    async def scenarios(request: Request):
+        if request.method == "GET":
+            return api.scenarios.describe()
+        return api.scenarios.configure(await json_body(request))
+
+    async def events(request: Request):
+        return list(sender.emitted)
+
     async def tick(request: Request):
         body = await json_body(request)
         return api.tick(bool(body.get("auto_complete", True)))
@@ -87,6 +116,9 @@ def _control_routes(api: FleetbaseApi, options: dict) -> list:
         control_route("/_sandbox/fleetbase/webhooks/events/{id}", event, ["GET"]),
         control_route("/_sandbox/fleetbase/orders", orders, ["GET"]),
         control_route("/_sandbox/fleetbase/orders/{id}/advance", advance, ["POST"]),
+        control_route("/_sandbox/fleetbase/orders/{id}/reassign", reassign, ["POST"]),
+        control_route("/_sandbox/fleetbase/scenarios", scenarios, ["GET", "POST"]),
+        control_route("/_sandbox/fleetbase/events", events, ["GET"]),
         control_route("/_sandbox/fleetbase/tick", tick, ["POST"]),
     ]
 
@@ -112,6 +144,7 @@ def create_app(options: dict):
     def reset_vendor() -> None:
         store.reset()
         configure()
+        api.scenarios = Scenarios()
 
     return build_app(ctx, [*_control_routes(api, options), *api.routes()], reset_vendor)
 

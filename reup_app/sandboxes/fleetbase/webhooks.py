@@ -29,6 +29,13 @@ SIGNATURE_HEADER = "X-Fleetbase-Signature"
 DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
+def _order_id(event: str, data: dict[str, Any]) -> str | None:
+    if event.startswith("order."):
+        return data.get("id")
+    job = data.get("current_job")
+    return job.get("id") if isinstance(job, dict) else None
+
+
 def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -60,6 +67,7 @@ class WebhookSender:
     log: list[dict] = field(default_factory=list)  # one row per HTTP attempt
     held: list[Job] = field(default_factory=list)
     bodies: dict[str, bytes] = field(default_factory=dict)
+    emitted: list[dict] = field(default_factory=list)  # every event raised, endpoints or not (what Fleetbase did)
     _queue: asyncio.Queue | None = None
     _worker: asyncio.Task | None = None
     _client: httpx.AsyncClient | None = None
@@ -70,7 +78,7 @@ class WebhookSender:
 
     def reset(self) -> None:
         self.endpoints, self.retry_delays = [], DEFAULT_RETRY_DELAYS
-        self.faults, self.log, self.held, self.bodies = WebhookFaults(), [], [], {}
+        self.faults, self.log, self.held, self.bodies, self.emitted = WebhookFaults(), [], [], {}, []
         self._generation, self._retrying = self._generation + 1, 0
         if self._queue is not None:
             while not self._queue.empty():
@@ -109,6 +117,9 @@ class WebhookSender:
             separators=(",", ":"),
         ).encode()
         self.bodies[event_id] = body
+        self.emitted.append(
+            {"event_id": event_id, "event": event, "order_id": _order_id(event, data), "at": created_at}
+        )
         for url, secret in self.endpoints:
             job = Job(event_id, event, body, url, secret)
             if self.faults.out_of_order:

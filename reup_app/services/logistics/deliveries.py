@@ -19,6 +19,7 @@ from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import authorize_party, clean_text
 from reup_app.services.logistics.delivery_cancel import may_cancel
+from reup_app.services.logistics.delivery_timeline import DRIVER_CHANGED, driver_change_text, last_driver_change
 from reup_app.services.logistics.fleetbase_events import emit_delivery_updated
 from reup_app.services.logistics.route_map import route_svg
 from reup_app.settings import get_settings
@@ -66,18 +67,33 @@ class DeliveryView:
     problem: dict[str, Any] | None = None
     can_report_problem: bool = False
     can_cancel: bool = False  # the seller may still cancel it in Fleetbase (delivery_cancel.py's rule)
+    driver_change: str | None = None  # "Driver changed to X at HH:MM UTC (was Y)": the newest change under way
 
 
 def is_late(d: Delivery, now: datetime) -> bool:
     return d.status not in FINISHED and d.eta is not None and d.eta < now
 
 
+def _step_label(t: dict[str, Any]) -> str:
+    if t["status"] == DRIVER_CHANGED:
+        was = f" (was {t['previous']})" if t.get("previous") else ""
+        return f"Driver changed to {t.get('driver') or 'another driver'}{was}"
+    return str(STEP_LABELS.get(t["status"], t["status"]))
+
+
+def driver_change_note(d: Delivery) -> str | None:
+    """The newest driver change Fleetbase made once the delivery was under way, as a sentence."""
+    if not d.timeline or DRIVER_CHANGED not in d.timeline:
+        return None
+    last = last_driver_change(json.loads(d.timeline))
+    return driver_change_text(last) if last else None
+
+
 def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime, can_cancel: bool = False) -> DeliveryView:
     route = json.loads(d.route) if d.route else {}
-    timeline: list[tuple[str, datetime | None]] = [
-        (str(STEP_LABELS.get(t["status"], t["status"])), datetime.fromisoformat(t["at"]))
-        for t in (json.loads(d.timeline) if d.timeline else [])
-    ]
+    entries = json.loads(d.timeline) if d.timeline else []
+    timeline: list[tuple[str, datetime | None]] = [(_step_label(t), datetime.fromisoformat(t["at"])) for t in entries]
+    last_change = last_driver_change(entries)
     window = timedelta(hours=get_settings().delivery_problem_window_hours)
     can_report = (
         buyer
@@ -109,6 +125,7 @@ def _view(d: Delivery, order: Order, *, buyer: bool, now: datetime, can_cancel: 
         problem=json.loads(d.problem_report) if d.problem_report else None,
         can_report_problem=bool(can_report),
         can_cancel=can_cancel,
+        driver_change=driver_change_text(last_change) if last_change else None,
     )
 
 
@@ -167,6 +184,7 @@ class BoardRow:
     vehicle: str | None
     late: bool
     problem: bool
+    driver_change: str | None = None  # as DeliveryView.driver_change
 
 
 def seller_board(session: Session, principal: Principal, *, now: datetime | None = None) -> list[BoardRow]:
@@ -200,6 +218,7 @@ def seller_board(session: Session, principal: Principal, *, now: datetime | None
             vehicle=d.vehicle,
             late=is_late(d, now),
             problem=d.problem_reported_at is not None,
+            driver_change=driver_change_note(d),
         )
         for d, o, buyer in rows
     ]

@@ -12,6 +12,12 @@
   one held is ignored; a completed delivery moves the order to delivered through
   `orders.transition` (so every listener of "delivered" runs). An event for an order ReUp does not
   know is marked `unmatched` (listed for admins on /admin/jobs), never raised.
+- A driver (re)assignment (`order.driver_assigned`, or any snapshot naming another driver) after the
+  delivery was dispatched and before it ended is recorded and flagged, never silently overwritten:
+  `driver_update` is the rule; a "driver_changed" entry joins the delivery's timeline ("Driver changed
+  to X at HH:MM UTC" on the delivery panel and the seller's board), and "delivery.driver_changed"
+  goes to the seller (a notification: the METRC manifest names the driver given at ship). A
+  snapshot older than the last change held does not move the driver back. (delivery_timeline.py)
 - Retry budget: each claim counts an attempt; a failed one goes back to "received" with
   `next_attempt_at` from `reup_app.backoff` (the outbox's policy), and after `RECEIPT_MAX_ATTEMPTS`
   it is "dead": skipped by the sweep, listed on /admin/jobs with Retry (`error_queue.retry_webhook`).
@@ -36,6 +42,7 @@ from reup_app.integrations.fleetbase import records as fb
 from reup_app.models import Delivery, Order, WebhookReceipt
 from reup_app.models.enums import DeliveryStatus, OrderStatus, Provider
 from reup_app.models.types import utcnow
+from reup_app.services.logistics.delivery_timeline import RANK, apply_driver, merge_timeline
 from reup_app.services.logistics.fleetbase_plan import route_json
 
 log = logging.getLogger(__name__)
@@ -43,7 +50,6 @@ PROVIDER = str(Provider.FLEETBASE)
 DELIVERY_UPDATED = "delivery.updated"
 MAX_BODY = 256 * 1024
 RECEIPT_MAX_ATTEMPTS = 8  # processing tries before a receipt is "dead" (about 8 minutes of backoff)
-RANK = {"created": 1, "dispatched": 2, "started": 3, "enroute": 4, "completed": 9, "canceled": 9, "failed": 9}
 TO_DELIVERY = {
     "created": DeliveryStatus.SCHEDULED,
     "dispatched": DeliveryStatus.DISPATCHED,
@@ -169,15 +175,6 @@ def find_delivery(session: Session, external_id: str | None, internal: str | Non
     return None
 
 
-def _merge_timeline(delivery: Delivery, status: str, at: datetime) -> None:
-    timeline = json.loads(delivery.timeline) if delivery.timeline else []
-    if any(t["status"] == status for t in timeline):
-        return
-    timeline.append({"status": status, "at": at.isoformat()})
-    timeline.sort(key=lambda t: (RANK.get(t["status"], 0), t["at"]))
-    delivery.timeline = json.dumps(timeline)
-
-
 def apply_snapshot(session: Session, delivery: Delivery, order: fb.Order, at: datetime) -> bool:
     """An order resource (from an event or an API answer) onto the delivery; True if it moved forward."""
     if not delivery.external_id:
@@ -185,15 +182,10 @@ def apply_snapshot(session: Session, delivery: Delivery, order: fb.Order, at: da
     delivery.tracking_number = order.tracking_number or delivery.tracking_number
     delivery.route = route_json(order, delivery.route)
     if order.status in RANK:
-        _merge_timeline(delivery, order.status, at)
+        merge_timeline(delivery, order.status, at)
     current = RANK.get(delivery.vendor_status or "", 0)
     new = RANK.get(order.status, 0)
-    if current < 9:  # a driver (re)assigned at any step before the end, e.g. order.driver_assigned
-        if order.driver:
-            delivery.driver_name = order.driver.name
-            delivery.driver_phone = order.driver.phone or delivery.driver_phone
-        if order.vehicle and order.vehicle.text:
-            delivery.vehicle = order.vehicle.text
+    apply_driver(session, delivery, order, at)  # a driver (re)assigned at any step before the end
     if new <= current:
         return False
     delivery.vendor_status = order.status
@@ -243,6 +235,14 @@ def _finish(session: Session, receipt_id: int, status: str, error: str | None = 
     )
 
 
+WATCHED = ("status", "vendor_status", "route", "timeline", "proof", "driver_name", "driver_phone", "vehicle")
+
+
+def shown(delivery: Delivery) -> tuple:
+    """What the delivery panel shows of a delivery: compare before and after applying something."""
+    return tuple(getattr(delivery, k) for k in WATCHED)
+
+
 @dataclass(frozen=True)
 class Applied:
     outcome: str  # processed / ignored / unmatched / missing
@@ -266,8 +266,7 @@ def apply_event(session: Session, receipt_id: int, extras: dict[str, Any]) -> Ap
         _finish(session, receipt_id, "unmatched", message)
         return Applied("unmatched")
     order, delivery = locked
-    watched = ("status", "vendor_status", "route", "timeline", "proof", "driver_name", "vehicle")
-    before = tuple(getattr(delivery, k) for k in watched)
+    before = shown(delivery)
     if kind.startswith("order."):
         apply_snapshot(session, delivery, fb.Order.parse(data), at)
     elif kind in ("driver.location_changed", "vehicle.location_changed"):
@@ -275,7 +274,7 @@ def apply_event(session: Session, receipt_id: int, extras: dict[str, Any]) -> Ap
     proof = extras.get("proof")
     if proof is not None and not delivery.proof:
         delivery.proof = json.dumps(proof)
-    changed = before != tuple(getattr(delivery, k) for k in watched)
+    changed = before != shown(delivery)
     if changed:
         delivery.updated_at = utcnow()
         session.add(delivery)

@@ -68,6 +68,7 @@ KINDS: dict[str, NotificationKind] = {
         NotificationKind("invoice.created", "New invoices", "invoice.view", "buyer"),
         NotificationKind("invoice.payment_recorded", "Payments recorded", "invoice.view", "parties"),
         NotificationKind("customer.hold_changed", "Account holds", "order.view", "buyer"),
+        NotificationKind("delivery.driver_changed", "Driver changes on deliveries under way", "order.view", "seller"),
         NotificationKind("sync.finished", "Integration syncs finished", "integration.manage", "entity"),
         NotificationKind("sync.failed", "Integration syncs failed", "integration.manage", "entity", email_default=True),
         NotificationKind("license.expired", "License expiry", "team.manage", "entity", email_default=True),
