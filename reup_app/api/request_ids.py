@@ -1,10 +1,9 @@
-"""ASGI middleware giving every HTTP request under /api/ (REST API, auth, webhooks, files) an id: the caller's `X-Request-ID` when it is a sane
-token (nginx passes `$request_id`), else a new one. It opens the request's log context
-(`security.events.begin_request`), so every log line of the request carries it (`reup_app.logs`),
-and answers it as `X-Request-ID`; error messages quote it as their error id. Page events over the
-socket get theirs per event in `state/arg_guard.py`. Pages and assets are left alone: wrapping every
-path (the socket's and assets' too) stopped live pushes reaching browser tabs in the browser tests,
-for a reason not yet found."""
+"""ASGI middleware giving every HTTP request (pages, REST API, auth, webhooks, files) an id: the
+caller's `X-Request-ID` when it is a sane token (nginx passes `$request_id`), else a new one. It
+opens the request's log context (`security.events.begin_request`), so every log line of the
+request carries it (`reup_app.logs`), and answers it as `X-Request-ID`; error messages quote it as
+their error id. The socket (a websocket scope) is left alone: page events get theirs per event in
+`state/arg_guard.py`."""
 
 from __future__ import annotations
 
@@ -17,8 +16,8 @@ _SANE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def request_ids(app):
     async def middleware(scope, receive, send):
-        if scope["type"] != "http" or not scope.get("path", "").startswith("/api/"):
-            await app(scope, receive, send)  # pages, assets and the socket: events get theirs in arg_guard
+        if scope["type"] != "http":
+            await app(scope, receive, send)  # the socket: its events get theirs in arg_guard
             return
         given = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), "")
         rid = begin_request(given if _SANE.match(given) else None)
