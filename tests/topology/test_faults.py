@@ -86,6 +86,8 @@ class Ledger:
         self.in_doubt: list[tuple[int, str]] = []  # API keys still without a 2xx when the run ended
         self.refused: list[str] = []  # answers a retry can't fix (a test failure)
         self.retries: Counter[str] = Counter()
+        self.phase = "start"  # the fault in progress: what clients saw is recorded per fault
+        self.seen: dict[str, dict[str, str]] = defaultdict(dict)  # phase -> retry reason -> first text
         self.stop = threading.Event()
         self.finish_by = float("inf")  # after stop: how long a started order may still be retried
 
@@ -94,9 +96,10 @@ class Ledger:
             self.acked[buyer].extend(numbers)
             self.retries[f"{kind} orders"] += len(numbers)
 
-    def retry(self, why: str) -> None:
+    def retry(self, why: str, text: object = "") -> None:
         with self.lock:
             self.retries[why] += 1
+            self.seen[self.phase].setdefault(why, str(text)[:160])
 
     def count(self, kind: str) -> int:
         return self.retries[f"{kind} orders"]
@@ -127,12 +130,12 @@ class ApiShopper:
             try:
                 r = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": key})
             except httpx.HTTPError as err:
-                self.ledger.retry(f"api {type(err).__name__}")
+                self.ledger.retry(f"api {type(err).__name__}", err)
             else:
                 if r.is_success:
                     self.ledger.ack(self.buyer.id, [o["number"] for o in r.json()["data"]], "api")
                     return
-                self.ledger.retry(f"api HTTP {r.status_code}")
+                self.ledger.retry(f"api HTTP {r.status_code}", r.text)
                 if r.status_code in (400, 401, 403, 404, 422):
                     self.ledger.refused.append(f"api {r.status_code}: {r.text[:300]}")
                     return
@@ -172,7 +175,7 @@ class PageShopper:
                 self.shopper.sign_in()
                 return True
             except Exception as err:
-                self.ledger.retry(f"page sign-in {type(err).__name__}")
+                self.ledger.retry(f"page sign-in {type(err).__name__}", err)
                 time.sleep(0.5)
         return False
 
@@ -187,7 +190,7 @@ class PageShopper:
                         raise RuntimeError(error)
                 unsure = False
             except Exception as err:
-                self.ledger.retry(f"page add {type(err).__name__}")
+                self.ledger.retry(f"page add {type(err).__name__}", err)
                 unsure = True
                 if not self.reconnect():
                     return
@@ -209,10 +212,10 @@ class PageShopper:
                 if numbers:
                     self.ledger.ack(self.buyer.id, numbers, "page")
                     return
-                self.ledger.retry("page checkout error shown")
+                self.ledger.retry("page checkout error shown", error)
                 time.sleep(0.3)
             except Exception as err:
-                self.ledger.retry(f"page checkout {type(err).__name__}")
+                self.ledger.retry(f"page checkout {type(err).__name__}", err)
                 if not self.reconnect():
                     return
         if attempted:
@@ -367,6 +370,7 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
 
     try:
         progress("start")
+        ledger.phase = "app instance SIGKILL / SIGTERM"
         topo.stop_proc("app0", signal.SIGKILL)  # crash one instance
         all_tabs_answer()
         topo.start_app(0)
@@ -374,9 +378,11 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
         all_tabs_answer()
         topo.start_app(1)
         progress("app instances")
+        ledger.phase = "every instance restarting"
         _browser_sees_reconnecting(topo)
         progress("full deploy")
 
+        ledger.phase = "mysql restart"
         topo.primary.stop()  # MySQL down ...
         time.sleep(3)
         topo.primary.start(topo.base / "mysql" / "certs")  # ... and back
@@ -384,6 +390,7 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
         progress("mysql restart")
         all_tabs_answer()
 
+        ledger.phase = "redis restart"
         topo.stop_proc("redis")  # Redis down (Reflex state, bus, leases) ...
         time.sleep(2)
         topo.start_redis()  # ... and back, empty
@@ -399,6 +406,7 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.5)
+        ledger.phase = "leader killed"
         name = next(n for n in ("worker0", "worker1") if topo.procs[n].pid == leader)
         topo.stop_proc(name, signal.SIGKILL)
         deadline = time.time() + 20
@@ -411,6 +419,7 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
         assert new_leader is not None and new_leader != leader, "the standby did not take over"
         progress("leader killed")
     finally:
+        ledger.phase = "finishing"
         ledger.finish_by = time.monotonic() + FINISH_SECONDS  # started orders may still get their answer
         ledger.stop.set()
         for sh in shoppers:
@@ -451,6 +460,8 @@ def test_faults_mid_traffic_lose_or_double_no_order(topo):
         f"retries {dict(ledger.retries)}; {time.monotonic() - started:.0f} s"
     )
     print("\n" + report)
+    for phase, why in ledger.seen.items():
+        print(f"  {phase}: " + "; ".join(f"{k}: {v!r}" for k, v in why.items()))
     assert not ledger.refused, ledger.refused
     assert len(acked) == len(set(acked)), "an order was acknowledged twice"
     assert set(acked) <= set(numbers), "an acknowledged order is missing"
