@@ -206,6 +206,7 @@ class PageShopper:
                     if attempted:  # ordered, but the page never showed the confirmation
                         with self.ledger.lock:
                             self.ledger.unseen[self.buyer.id] += 1
+                        self.ledger.retry("page confirmation lost (cart emptied)")
                     return
                 attempted = True
                 numbers, error = self.shopper.place()
