@@ -157,6 +157,18 @@ class Shopper:
         n = self.n
         return self.tab.call(n["cart_load"], {}, "/cart", lambda d: field(d, n["cart"], "loaded") is not None)
 
+    def cart_items(self) -> int:
+        """Load the cart page: how many items are in the cart (RuntimeError with the page's error)."""
+        n = self.n
+
+        def answered(d: dict) -> bool:
+            return field(d, n["cart"], "loaded") is not None or bool(field(d, n["cart"], "error"))
+
+        d = self.tab.call(n["cart_load"], {}, "/cart", answered)
+        if field(d, n["cart"], "loaded") is None:
+            raise RuntimeError(str(field(d, n["cart"], "error")))
+        return int(field(d, n["cart"], "item_count") or 0)
+
     def place(self) -> tuple[list[str], str]:
         """(order numbers placed, error shown). Waits for the handler's final answer."""
         n = self.n
@@ -167,6 +179,6 @@ class Shopper:
 
         d = self.tab.call(n["place_orders"], {}, "/cart", answered)
         msg = str(field(d, n["cart"], "message") or "")
-        if msg.startswith("Placed "):
-            return [x.strip() for x in msg[len("Placed ") :].rstrip(".").split(",")], ""
+        if msg.startswith("Placed "):  # "Placed 2 orders."; the numbers are in the confirmation list
+            return [str(o["number"]) for o in field(d, n["cart"], "placed") or []], ""
         return [], str(field(d, n["cart"], "error") or "")

@@ -6,14 +6,21 @@ must follow the real end of the transaction (publishing its events, invalidating
 rows it changed) registers here instead: run at a savepoint's release, it would publish data no
 other connection can see yet; run at a savepoint's rollback, it would drop the outer
 transaction's pending work.
+
+A hook's failure is logged, never raised: the transaction has already ended, so raising would tell
+the caller a committed change failed (with Redis down, publishing an order's events failed after
+its COMMIT, and the cart page showed "Something went wrong... try again" for a placed order).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlmodel import Session
+
+log = logging.getLogger(__name__)
 
 SessionHook = Callable[[Session], None]
 
@@ -22,7 +29,10 @@ def _outermost_only(fn: SessionHook) -> SessionHook:
     def hook(session: Session) -> None:
         # during a savepoint's dispatch the session's current transaction is still that savepoint
         if not session.in_nested_transaction():
-            fn(session)
+            try:
+                fn(session)
+            except Exception:  # the transaction is over: its outcome stands (see the module doc)
+                log.exception("%s failed after the end of the transaction", fn.__qualname__)
 
     hook.__name__ = f"outermost_{fn.__name__}"
     hook.__wrapped__ = fn  # type: ignore[attr-defined]

@@ -64,3 +64,24 @@ def test_a_rolled_back_savepoint_keeps_the_outer_transactions_events_and_invalid
     finally:
         unsubscribe()
     assert [e.id for e in got if e.id == ev.id] == [ev.id]  # published once, at the real commit
+
+
+def test_a_checkout_whose_events_cannot_be_published_still_succeeds(engine, session):
+    """Redis down after the COMMIT: the order is placed, so the caller is told it was (a lost live
+    push is logged; pages show the order on their next load), never "Something went wrong"."""
+    import socket
+
+    from reup_app.events.bus import RedisBus, set_bus
+
+    seller, buyer = make_seller(session), make_buyer(session)
+    product, _ = stock(session, seller, qty="20")
+    with socket.socket() as probe:  # a port nothing listens on: every publish is refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    set_bus(RedisBus(dead, "reup:test:dead"))
+    try:
+        number = place_one(engine, buyer, product, "1")
+    finally:
+        set_bus(None)
+    with fresh(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Order).where(Order.number == number)) == 1
