@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -73,7 +76,10 @@ def _wait_order(sb: FleetbaseSandbox, internal_id: str, status: str, timeout: fl
     raise AssertionError(f"no {status} Fleetbase order {internal_id!r} after {timeout} s")
 
 
-def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_url, demo_db_url):
+@contextmanager
+def _delivery_world(browser, app_url: str, demo_db_url: str) -> Iterator[tuple[FleetbaseSandbox, Any, str, Any]]:
+    """A Fleetbase sandbox posting signed webhooks to the app, the seller's connection to it, a fulfilled
+    order and a real `reup worker`: (sandbox, engine, order number, browser context); all stopped after."""
     process = SandboxProcess("fleetbase")
     sb = FleetbaseSandbox(process)
     sb.register_webhook(f"{BASE_URL}/api/webhooks/fleetbase", WEBHOOK_SECRET)
@@ -83,6 +89,43 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
     worker = _worker(demo_db_url)
     ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
     try:
+        yield sb, engine, number, ctx
+    finally:
+        ctx.close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(worker.pid, signal.SIGKILL)
+        _connect(engine, sb, enabled=False)
+        engine.dispose()
+        sb.close()
+        process.stop()
+
+
+def _ship(engine, demo_db_url: str, number: str, **driver: str) -> None:
+    seller = _principal(demo_db_url, SELLER)
+    with unit_of_work(seller, engine=engine) as s:
+        orders.transition(
+            s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
+            driver_name="Dana Ruiz", vehicle_make="Ford", vehicle_model="Transit", vehicle_plate="8ABC123", **driver,
+        )  # fmt: skip
+
+
+def _seller_watches_the_dispatched_order(sb, engine, demo_db_url: str, number: str, ctx) -> tuple[dict, Any]:
+    """Ship (the worker creates the Fleetbase order); the seller's order page shows it dispatched."""
+    _ship(engine, demo_db_url, number)
+    order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT)
+    _sign_in(page, SELLER)
+    page.goto(f"/orders/{number}")
+    expect(page.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+    return order, page
+
+
+def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_url, demo_db_url):
+    with _delivery_world(browser, app_url, demo_db_url) as (sb, engine, number, ctx):
         buyer = ctx.new_page()
         buyer.set_default_timeout(WAIT)
         _sign_in(buyer, BUYER)
@@ -90,13 +133,7 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
         expect(buyer.get_by_test_id("order-status")).to_have_text("Fulfilled", timeout=WAIT)
         expect(buyer.get_by_test_id("delivery-panel")).to_have_count(0, timeout=WAIT)
 
-        seller = _principal(demo_db_url, SELLER)
-        with unit_of_work(seller, engine=engine) as s:
-            orders.transition(
-                s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
-                driver_name="Dana Ruiz", driver_phone="(510) 555-0142", vehicle_make="Ford",
-                vehicle_model="Transit", vehicle_plate="8ABC123",
-            )  # fmt: skip
+        _ship(engine, demo_db_url, number, driver_phone="(510) 555-0142")
         expect(buyer.get_by_test_id("order-status")).to_have_text("Shipped", timeout=WAIT)
         order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
         expect(buyer.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
@@ -116,41 +153,11 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
         expect(buyer.get_by_test_id("order-status")).to_have_text("Delivered", timeout=WAIT)
         expect(buyer.get_by_test_id("delivery-proof")).to_be_visible(timeout=WAIT)
         expect(buyer.get_by_role("button", name="Report a problem")).to_be_visible(timeout=WAIT)
-    finally:
-        ctx.close()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(worker.pid, signal.SIGKILL)
-        _connect(engine, sb, enabled=False)
-        engine.dispose()
-        sb.close()
-        process.stop()
 
 
 def test_seller_cancels_a_dispatched_delivery_with_a_reason(browser, app_url, demo_db_url):
-    process = SandboxProcess("fleetbase")
-    sb = FleetbaseSandbox(process)
-    sb.register_webhook(f"{BASE_URL}/api/webhooks/fleetbase", WEBHOOK_SECRET)
-    engine = build_engine(demo_db_url)
-    _connect(engine, sb)
-    number = _fulfilled_order(engine, demo_db_url)
-    worker = _worker(demo_db_url)
-    ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
-    try:
-        seller = _principal(demo_db_url, SELLER)
-        with unit_of_work(seller, engine=engine) as s:
-            orders.transition(
-                s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
-                driver_name="Dana Ruiz", vehicle_make="Ford", vehicle_model="Transit", vehicle_plate="8ABC123",
-            )  # fmt: skip
-        order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
-        page = ctx.new_page()
-        page.set_default_timeout(WAIT)
-        _sign_in(page, SELLER)
-        page.goto(f"/orders/{number}")
-        expect(page.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+    with _delivery_world(browser, app_url, demo_db_url) as (sb, engine, number, ctx):
+        order, page = _seller_watches_the_dispatched_order(sb, engine, demo_db_url, number, ctx)
         page.get_by_test_id("cancel-delivery").click()
         page.get_by_label("Why? (required; the buyer reads it)").fill("Buyer closed for inventory today")
         page.get_by_test_id("confirm-cancel-delivery").click()
@@ -158,44 +165,14 @@ def test_seller_cancels_a_dispatched_delivery_with_a_reason(browser, app_url, de
         expect(page.get_by_test_id("delivery-status")).to_have_text("Cancelled", timeout=WAIT)
         expect(page.get_by_test_id("cancel-delivery")).to_have_count(0, timeout=WAIT)
         expect(page.get_by_test_id("order-status")).to_have_text("Shipped", timeout=WAIT)
-    finally:
-        ctx.close()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(worker.pid, signal.SIGKILL)
-        _connect(engine, sb, enabled=False)
-        engine.dispose()
-        sb.close()
-        process.stop()
 
 
 def test_seller_sees_a_driver_change_after_the_start_live(browser, app_url, demo_db_url):
     """Fleetbase's dispatcher hands the started delivery to a relief driver (the sandbox's swap scenario):
     the seller's open order page shows the new driver and "Driver changed to ... at HH:MM UTC" without
     reloading, and the deliveries board flags it."""
-    process = SandboxProcess("fleetbase")
-    sb = FleetbaseSandbox(process)
-    sb.register_webhook(f"{BASE_URL}/api/webhooks/fleetbase", WEBHOOK_SECRET)
-    engine = build_engine(demo_db_url)
-    _connect(engine, sb)
-    number = _fulfilled_order(engine, demo_db_url)
-    worker = _worker(demo_db_url)
-    ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
-    try:
-        seller = _principal(demo_db_url, SELLER)
-        with unit_of_work(seller, engine=engine) as s:
-            orders.transition(
-                s, seller, number, "ship", idempotency_key=uuid.uuid4().hex,
-                driver_name="Dana Ruiz", vehicle_make="Ford", vehicle_model="Transit", vehicle_plate="8ABC123",
-            )  # fmt: skip
-        order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
-        page = ctx.new_page()
-        page.set_default_timeout(WAIT)
-        _sign_in(page, SELLER)
-        page.goto(f"/orders/{number}")
-        expect(page.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
+    with _delivery_world(browser, app_url, demo_db_url) as (sb, engine, number, ctx):
+        order, page = _seller_watches_the_dispatched_order(sb, engine, demo_db_url, number, ctx)
         expect(page.get_by_test_id("delivery-driver")).to_contain_text("Dana Ruiz", timeout=WAIT)
         expect(page.get_by_test_id("delivery-driver-change")).to_have_count(0)
 
@@ -210,14 +187,3 @@ def test_seller_sees_a_driver_change_after_the_start_live(browser, app_url, demo
         row = page.get_by_test_id("delivery-row").filter(has_text=number)
         expect(row.get_by_test_id("delivery-driver-changed")).to_be_visible(timeout=WAIT)
         expect(row).to_contain_text("Riley Relief")
-    finally:
-        ctx.close()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(worker.pid, signal.SIGKILL)
-        _connect(engine, sb, enabled=False)
-        engine.dispose()
-        sb.close()
-        process.stop()
