@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -153,21 +154,76 @@ class OrderPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def summary_query():
-    """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias)."""
-    buyer, seller = aliased(Entity), aliased(Entity)
-    line_count = (
+def _line_count() -> Any:
+    return (
         select(func.count(col(OrderLine.id)))
         .where(col(OrderLine.order_id) == col(Order.id))
         .correlate(Order)
         .scalar_subquery()
     )
+
+
+@lru_cache(maxsize=1)
+def summary_query():
+    """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias). Built
+    once (statements are immutable: callers add their filters to a copy)."""
+    buyer, seller = aliased(Entity), aliased(Entity)
     stmt = (
-        select(Order, col(buyer.name), col(seller.name), line_count)
+        select(Order, col(buyer.name), col(seller.name), _line_count())
         .join(buyer, col(buyer.id) == col(Order.buyer_entity_id))
         .join(seller, col(seller.id) == col(Order.seller_entity_id))
     )
     return stmt, buyer, seller
+
+
+@lru_cache(maxsize=1)
+def summary_columns_query():
+    """The same rows as `summary_query` with only the columns an `OrderSummary` shows (no ORM
+    entities to build: long lists such as the public API's feed), read by `summary_from_columns`;
+    the first column is the order id."""
+    buyer, seller = aliased(Entity), aliased(Entity)
+    stmt = (
+        select(
+            col(Order.id),
+            col(Order.number),
+            col(Order.status),
+            col(Order.buyer_entity_id),
+            col(buyer.name),
+            col(Order.seller_entity_id),
+            col(seller.name),
+            col(Order.payment_terms),
+            col(Order.subtotal),
+            col(Order.tax),
+            col(Order.total),
+            _line_count(),
+            col(Order.created_at),
+            col(Order.submitted_at),
+            col(Order.updated_at),
+        )
+        .join(buyer, col(buyer.id) == col(Order.buyer_entity_id))
+        .join(seller, col(seller.id) == col(Order.seller_entity_id))
+    )
+    return stmt, buyer, seller
+
+
+def summary_from_columns(row: Sequence[Any]) -> OrderSummary:
+    _id, number, status, buyer_id, buyer_name, seller_id, seller_name, terms, subtotal, tax, total, lines = row[:12]
+    return OrderSummary(
+        number=number,
+        status=status,
+        buyer_entity_id=buyer_id,
+        buyer_name=buyer_name,
+        seller_entity_id=seller_id,
+        seller_name=seller_name,
+        payment_terms=terms,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        line_count=int(lines or 0),
+        created_at=row[12],
+        submitted_at=row[13],
+        updated_at=row[14],
+    )
 
 
 def summary_from_row(order: Order, buyer_name: str, seller_name: str, line_count: int) -> OrderSummary:

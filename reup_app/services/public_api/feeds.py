@@ -1,6 +1,6 @@
 """Keyset-paginated lists for the public API: stable order (updated_at, id) ascending, an opaque
 cursor, `updated_since`. Authorization is the same as the pages' (`order.view`, `catalog.view`);
-row shapes come from the domains' own readers (`ordering.records.summary_query`, `catalog.products`).
+row shapes come from the domains' own readers (`ordering.records.summary_columns_query`, `catalog.products`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from reup_app.models.enums import PUBLIC_LISTING_STATES, OrderStatus
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import require_member
-from reup_app.services.ordering.records import OrderSummary, summary_from_row, summary_query
+from reup_app.services.ordering.records import OrderSummary, summary_columns_query, summary_from_columns
 
 MAX_LIMIT = 200
 T = TypeVar("T")
@@ -91,7 +91,7 @@ def order_feed(
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
     limit = _limit(limit)
-    stmt, _, _ = summary_query()
+    stmt, _, _ = summary_columns_query()
     buyer, seller = col(Order.buyer_entity_id) == entity_id, col(Order.seller_entity_id) == entity_id
     if side == "buyer":
         stmt = stmt.where(buyer)
@@ -124,8 +124,8 @@ def order_feed(
     if created_to is not None:
         stmt = stmt.where(col(Order.created_at) < created_to)
     stmt = _keyset(stmt, col(Order.updated_at), col(Order.id), cursor, updated_since).limit(limit + 1)
-    rows, nxt = _page(list(session.execute(stmt).all()), limit, lambda r: (r[0].updated_at, r[0].id))
-    return Page([summary_from_row(*r) for r in rows], nxt)
+    rows, nxt = _page(list(session.execute(stmt).all()), limit, lambda r: (r[14], r[0]))  # (updated_at, id)
+    return Page([summary_from_columns(r) for r in rows], nxt)
 
 
 @dataclass(frozen=True)
