@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from reup_app.db import unit_of_work
-from reup_app.security.ratelimit import RedisBackend, set_backend
 from reup_app.security.principal import Principal
+from reup_app.security.ratelimit import RedisBackend, set_backend
 from reup_app.services.public_api import keys
 
 ROOT = Path(__file__).resolve().parents[2]
