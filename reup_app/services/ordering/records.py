@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -177,33 +178,39 @@ def summary_query():
 
 
 @lru_cache(maxsize=1)
-def summary_columns_query():
-    """The same rows as `summary_query` with only the columns an `OrderSummary` shows (no ORM
-    entities to build: long lists such as the public API's feed), read by `summary_from_columns`;
-    the first column is the order id."""
-    buyer, seller = aliased(Entity), aliased(Entity)
+def summary_columns_query() -> tuple[Select[Any], Table]:
+    """The same rows as `summary_query` with only the columns an `OrderSummary` shows, as a Core
+    statement (no ORM entities or ORM execution: long lists such as the public API's feed), read by
+    `summary_from_columns`; the first column is the order id. Returns (statement, the orders
+    table): filter on the table's columns (`orders.c.status`, ...) to keep the statement Core."""
+    orders = cast(Table, sa_inspect(Order).local_table)
+    entities = cast(Table, sa_inspect(Entity).local_table)
+    lines = cast(Table, sa_inspect(OrderLine).local_table)
+    buyer, seller = entities.alias("buyer"), entities.alias("seller")
+    line_count = select(func.count(lines.c.id)).where(lines.c.order_id == orders.c.id).correlate(orders)
+    o = orders.c
     stmt = (
         select(
-            col(Order.id),
-            col(Order.number),
-            col(Order.status),
-            col(Order.buyer_entity_id),
-            col(buyer.name),
-            col(Order.seller_entity_id),
-            col(seller.name),
-            col(Order.payment_terms),
-            col(Order.subtotal),
-            col(Order.tax),
-            col(Order.total),
-            _line_count(),
-            col(Order.created_at),
-            col(Order.submitted_at),
-            col(Order.updated_at),
+            o.id,
+            o.number,
+            o.status,
+            o.buyer_entity_id,
+            buyer.c.name,
+            o.seller_entity_id,
+            seller.c.name,
+            o.payment_terms,
+            o.subtotal,
+            o.tax,
+            o.total,
+            line_count.scalar_subquery(),
+            o.created_at,
+            o.submitted_at,
+            o.updated_at,
         )
-        .join(buyer, col(buyer.id) == col(Order.buyer_entity_id))
-        .join(seller, col(seller.id) == col(Order.seller_entity_id))
+        .join_from(orders, buyer, buyer.c.id == o.buyer_entity_id)
+        .join(seller, seller.c.id == o.seller_entity_id)
     )
-    return stmt, buyer, seller
+    return stmt, orders
 
 
 def summary_from_columns(row: Sequence[Any]) -> OrderSummary:
