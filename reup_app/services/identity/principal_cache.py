@@ -24,6 +24,8 @@ entry still there, checked in the same Redis round trip as the key's rate limit
 (`ratelimit.enforce_if_present`). Revoking a key, and any status change of its business
 (`invalidate_entity_members`), deletes the shared entry now and after commit, so every process
 refuses the key from its next request on. Only usable keys are cached; expiry is checked on every use.
+As for users, a database read that raced the revoking commit can share the old state again, for at
+most the TTL.
 """
 
 from __future__ import annotations
