@@ -4,6 +4,7 @@ its next request, in this process and in another one sharing Redis."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -168,6 +169,21 @@ def test_the_rate_limit_is_counted_on_held_keys_too(engine, session, backend):
     assert keys.held_identity(secret) is not None  # 3
     with pytest.raises(RateLimited):
         keys.held_identity(secret)
+
+
+def test_every_use_of_a_held_key_is_still_a_security_event(engine, session, backend, caplog):
+    key_id, secret, entity_id = _key(engine, session, rate_limit_per_minute=3)
+    _authenticate(engine, secret)
+    caplog.set_level(logging.INFO, logger="reup.security")
+    keys.held_identity(secret, "203.0.113.7")
+    keys.held_identity(secret, "203.0.113.7")
+    with pytest.raises(RateLimited):  # refused by the limit: logged as a use, as on the database path
+        keys.held_identity(secret, "203.0.113.7")
+    used = [r.security for r in caplog.records if getattr(r, "security_event", None) == "api_key.used"]
+    held = [u for u in used if u["address"] == "203.0.113.7"]  # not the first, database-path use
+    assert len(held) == 3
+    assert all(u["api_credential"] == key_id and u["business"] == entity_id for u in held)
+    assert all(secret not in r.getMessage() for r in caplog.records)
 
 
 def test_last_used_at_is_written_from_the_cache_at_most_once_a_minute(engine, session, backend):

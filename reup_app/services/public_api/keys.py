@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from reup_app.errors import NotAuthenticated, NotFound, ValidationError
+from reup_app.errors import NotAuthenticated, NotFound, RateLimited, ValidationError
 from reup_app.models import ApiKey, Entity, User
 from reup_app.models.enums import EntityStatus, Role
 from reup_app.models.types import utcnow
@@ -252,9 +252,14 @@ def held_identity(presented: object, client_ip: str | None = None) -> tuple[KeyI
     if state["exp"] is not None and state["exp"] <= now:
         principal_cache.forget_api_key_here(key_hash)
         return None  # the database refuses it, with the security event
-    if not ratelimit.enforce_if_present(
-        principal_cache.api_key_entry(key_hash), _rate_key(state["id"]), _rate(state["rate"]), RATE_MESSAGE
-    ):
+    try:
+        present = ratelimit.enforce_if_present(
+            principal_cache.api_key_entry(key_hash), _rate_key(state["id"]), _rate(state["rate"]), RATE_MESSAGE
+        )
+    except RateLimited:
+        _identity(state, client_ip)  # logged as a use, as on the database path, before the 429
+        raise
+    if not present:
         principal_cache.forget_api_key_here(key_hash)
         return None
     due = state["used"] is None or state["used"] <= now - LAST_USED_GRANULARITY.total_seconds()
