@@ -63,6 +63,14 @@ class MemoryBackend:
             q.append(now)
             return True, 0.0
 
+    def hit_if_present(self, marker: str, key: str, limit: int, window_seconds: float) -> tuple[bool, bool, float]:
+        """`hit` only while the key/value `marker` exists: (marker present, allowed, retry after)."""
+        with self._lock:
+            present = self._live(marker, self._clock()) is not None
+        if not present:
+            return False, False, 0.0
+        return (True, *self.hit(key, limit, window_seconds))
+
     def refund(self, key: str) -> None:
         with self._lock:
             q = self._windows.get(key)
@@ -154,6 +162,15 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return {1, '0'}
 """
 
+# The same, only while KEYS[2] (a cached entry, e.g. an API key's resolved state) exists: one round
+# trip both checks that nobody invalidated the entry and counts the request.
+_HIT_IF_PRESENT_SCRIPT = (
+    """
+if redis.call('EXISTS', KEYS[2]) == 0 then return {-1, '0'} end
+"""
+    + _HIT_SCRIPT
+)
+
 _SET_IF_GREATER_SCRIPT = """
 local cur = redis.call('GET', KEYS[1])
 if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
@@ -172,6 +189,7 @@ class RedisBackend:
         )
         self.prefix = prefix
         self._hit = self._r.register_script(_HIT_SCRIPT)
+        self._hit_present = self._r.register_script(_HIT_IF_PRESENT_SCRIPT)
         self._gt = self._r.register_script(_SET_IF_GREATER_SCRIPT)
 
     def _k(self, key: str) -> str:
@@ -180,6 +198,15 @@ class RedisBackend:
     def hit(self, key: str, limit: int, window_seconds: float) -> tuple[bool, float]:
         allowed, retry = self._hit(keys=[self._k("rl:" + key)], args=[window_seconds, limit, uuid.uuid4().hex])
         return bool(int(allowed)), max(0.0, float(retry))
+
+    def hit_if_present(self, marker: str, key: str, limit: int, window_seconds: float) -> tuple[bool, bool, float]:
+        """`hit` only while the key/value `marker` exists, in one round trip: (present, allowed, retry)."""
+        allowed, retry = self._hit_present(
+            keys=[self._k("rl:" + key), self._k(marker)], args=[window_seconds, limit, uuid.uuid4().hex]
+        )
+        if int(allowed) < 0:
+            return False, False, 0.0
+        return True, bool(int(allowed)), max(0.0, float(retry))
 
     def refund(self, key: str) -> None:
         self._r.zpopmax(self._k("rl:" + key))
@@ -258,10 +285,21 @@ def enforce(key: str, rule: Limit, message: str) -> None:
     """`hit`, raising RateLimited (with retry_after) when over the limit."""
     allowed, retry_after = hit(key, rule.limit, rule.window_seconds)
     if not allowed:
-        minutes = max(1, int((retry_after + 59) // 60))
-        raise RateLimited(
-            f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.", retry_after=retry_after
-        )
+        raise_limited(message, retry_after)
+
+
+def enforce_if_present(marker: str, key: str, rule: Limit, message: str) -> bool:
+    """`enforce` while the key/value `marker` exists (one Redis round trip); False, and nothing
+    counted, when it does not."""
+    present, allowed, retry_after = get_backend().hit_if_present(marker, key, rule.limit, rule.window_seconds)
+    if present and not allowed:
+        raise_limited(message, retry_after)
+    return present
+
+
+def raise_limited(message: str, retry_after: float) -> None:
+    minutes = max(1, int((retry_after + 59) // 60))
+    raise RateLimited(f"{message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.", retry_after=retry_after)
 
 
 def refund(key: str) -> None:

@@ -7,12 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
 from reup_app.db import unit_of_work
 from reup_app.security.principal import Principal
+from reup_app.security.ratelimit import RedisBackend, set_backend
 from reup_app.services.public_api import keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,12 +27,20 @@ def free_port() -> int:
 
 
 class ApiServer:
+    """With Redis, the server gets its own namespace (event channel) and this test process uses the
+    same one for the rate-limit backend, as an app process and the API share one Redis in a
+    deployment: a key revoked here is refused there at once (the principal cache's invalidation)."""
+
     def __init__(self, database_url: str, redis_url: str | None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "REUP_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+        self.backend: RedisBackend | None = None
         if redis_url:
-            env["REUP_REDIS_URL"] = redis_url
+            channel = f"reup-api-test-{uuid.uuid4().hex[:12]}"
+            env["REUP_REDIS_URL"], env["REUP_EVENT_CHANNEL"] = redis_url, channel
+            self.backend = RedisBackend(redis_url, prefix=f"{channel}:")
+            set_backend(self.backend)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -64,6 +74,9 @@ class ApiServer:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
     def stop(self) -> None:
+        if self.backend is not None:
+            set_backend(None)
+            self.backend.close()
         self.proc.terminate()
         try:
             self.proc.wait(10)

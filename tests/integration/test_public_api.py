@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from reup_app.db import unit_of_work
 from reup_app.models import ApiKey, AuditLog, Order
 from reup_app.services.catalog import price_tiers
+from reup_app.services.identity import principal_cache
 from reup_app.services.public_api import keys
 from tests.integration.apikit import ApiServer, new_key
 from tests.integration.orderkit import advance, db_state, make_buyer, make_seller, order_row, place_one, stock
@@ -68,6 +69,21 @@ def test_no_bad_and_revoked_keys_get_401_problem_json(engine, api, world):
     with unit_of_work(world["seller"].owner, engine=engine) as s:
         keys.revoke_key(s, world["seller"].owner, key_id)
     assert api.client(secret).get("/api/v1/orders").json()["code"] == "unauthenticated"
+
+
+def test_a_key_cached_by_the_server_is_refused_on_its_next_request_after_revocation(engine, api, world):
+    """The server (another process) holds the key after one request; revoking it here (sharing
+    Redis, as the app does) refuses it on the very next request, not after the cache's TTL."""
+    key_id, secret = new_key(engine, world["seller"].owner, role="viewer")
+    client = api.client(secret)
+    assert client.get("/api/v1/orders").status_code == 200
+    entry = principal_cache.api_key_entry(keys.hash_secret(secret))
+    assert api.backend is not None and api.backend.get(entry) is not None  # resolved once, shared
+    assert [client.get("/api/v1/orders").status_code for _ in range(3)] == [200, 200, 200]
+    with unit_of_work(world["seller"].owner, engine=engine) as s:
+        keys.revoke_key(s, world["seller"].owner, key_id)
+    r = client.get("/api/v1/orders")
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
 
 
 def test_key_roles_follow_member_permissions(engine, api, world):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlmodel import Session
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from reup_app.api.v1.problems import problem_response, service_problem
 from reup_app.db import get_engine, transaction, unit_of_work
@@ -30,11 +32,21 @@ def _client_ip(request: Request) -> str | None:
 
 
 def key_identity(request: Request, authorization: Annotated[str | None, Header()] = None) -> keys.KeyIdentity:
-    """`Authorization: Bearer rk_...` -> the key's identity; rate-limited per key (shared via Redis)."""
+    """`Authorization: Bearer rk_...` -> the key's identity; rate-limited per key (shared via Redis).
+    A key resolved before costs one Redis round trip (the rate limit, which also checks that the key
+    was not revoked meanwhile: `keys.held_identity`); otherwise it is read from the database."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise NotAuthenticated("A valid API key is required (Authorization: Bearer rk_...).")
+    secret, client_ip = authorization[7:].strip(), _client_ip(request)
+    held = keys.held_identity(secret, client_ip)
+    if held is not None:
+        identity, mark_used = held
+        if mark_used:
+            with unit_of_work(None) as session:
+                keys.mark_used(session, identity.key_id)
+        return identity
     with unit_of_work(None) as session:
-        identity = keys.authenticate(session, authorization[7:].strip(), _client_ip(request))
+        identity = keys.authenticate(session, secret, client_ip)
     keys.enforce_rate_limit(identity)
     return identity
 
@@ -51,9 +63,36 @@ IdempotencyKey = Annotated[
 ]
 
 
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+@contextmanager
+def db_slot() -> Iterator[None]:
+    """At most as many of the API's units of work at once as the engine's pool keeps connections
+    (`pool_size`). The thread pool runs up to 40 requests at once; past the pool size each extra
+    unit of work would open an overflow connection (TCP, MySQL handshake, a TLS context) and close
+    it again on return, which under load cost more CPU than the requests themselves."""
+    global _slots
+    if _slots is None:
+        with _slots_lock:
+            if _slots is None:
+                size = getattr(get_engine().pool, "size", None)
+                _slots = threading.BoundedSemaphore(max(1, size()) if callable(size) else 10)
+    with _slots:
+        yield
+
+
 def read(identity: keys.KeyIdentity, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a service function in a unit of work with the key's principal."""
-    return transaction(identity.principal, fn, identity.principal, *args, **kwargs)
+    with db_slot():
+        return transaction(identity.principal, fn, identity.principal, *args, **kwargs)
+
+
+def typed_json(adapter: TypeAdapter[Any], payload: Any, status_code: int = 200) -> Response:
+    """The response body validated against its documented schema (the route's `response_model`)
+    and serialized in one pass by pydantic-core, without FastAPI validating it a second time."""
+    return Response(adapter.dump_json(adapter.validate_python(payload)), status_code, media_type="application/json")
 
 
 Effect = Callable[[Session, Principal], tuple[int, Any]]
@@ -73,7 +112,8 @@ def idempotent_post(
     principal = identity.principal
     if not key:
         try:
-            status, body = transaction(principal, effect, principal)
+            with db_slot():
+                status, body = transaction(principal, effect, principal)
         except ServiceError as err:
             return problem_response(*service_problem(err, request.url.path))
         return _json(status, body)
@@ -93,7 +133,8 @@ def idempotent_post(
         return status, body
 
     try:
-        status, body = transaction(principal, effect_and_record)
+        with db_slot():
+            status, body = transaction(principal, effect_and_record)
     except ServiceError as err:
         status, problem = service_problem(err, request.url.path)
         with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import TypeAdapter
 from sqlmodel import Session
 from starlette.responses import JSONResponse
 
-from reup_app.api.v1.deps import IdempotencyKey, Identity, idempotent_post, read
+from reup_app.api.v1.deps import IdempotencyKey, Identity, idempotent_post, read, typed_json
 from reup_app.api.v1.schemas import (
     ListOf,
     MessageIn,
@@ -35,23 +36,31 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 Number = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
 
 
+def summary_fields(o: OrderSummary) -> dict[str, Any]:
+    """An order summary's OrderSummaryOut fields (not yet validated)."""
+    return {
+        "number": o.number,
+        "status": o.status,
+        "buyer_id": o.buyer_entity_id,
+        "buyer_name": o.buyer_name,
+        "seller_id": o.seller_entity_id,
+        "seller_name": o.seller_name,
+        "payment_terms": o.payment_terms,
+        "subtotal": dec(o.subtotal) or "0",
+        "tax": dec(o.tax) or "0",
+        "total": dec(o.total) or "0",
+        "line_count": o.line_count,
+        "created_at": o.created_at,
+        "submitted_at": o.submitted_at,
+        "updated_at": o.updated_at,
+    }
+
+
 def summary_out(o: OrderSummary) -> dict[str, Any]:
-    return OrderSummaryOut(
-        number=o.number,
-        status=o.status,
-        buyer_id=o.buyer_entity_id,
-        buyer_name=o.buyer_name,
-        seller_id=o.seller_entity_id,
-        seller_name=o.seller_name,
-        payment_terms=o.payment_terms,
-        subtotal=dec(o.subtotal) or "0",
-        tax=dec(o.tax) or "0",
-        total=dec(o.total) or "0",
-        line_count=o.line_count,
-        created_at=o.created_at,
-        submitted_at=o.submitted_at,
-        updated_at=o.updated_at,
-    ).model_dump(mode="json")
+    return OrderSummaryOut(**summary_fields(o)).model_dump(mode="json")
+
+
+_ORDER_LIST = TypeAdapter(ListOf[OrderSummaryOut])
 
 
 def detail_out(d: OrderDetail) -> dict[str, Any]:
@@ -133,7 +142,7 @@ def list_orders(
         cursor=cursor,
         limit=limit,
     )
-    return {"data": [summary_out(o) for o in page.items], "next_cursor": page.next_cursor}
+    return typed_json(_ORDER_LIST, {"data": [summary_fields(o) for o in page.items], "next_cursor": page.next_cursor})
 
 
 @router.get("/{number}", response_model=OrderOut, summary="Read an order")

@@ -16,6 +16,16 @@ Above the shared cache each process keeps what it read for at most LOCAL_SECONDS
 of events (a push reaching a hundred tabs, a page firing several handlers) re-checks every tab
 without a Redis round trip or a thread hop (`auth_state_local`). An invalidation or revocation
 clears this layer in its own process at once; other processes see it within LOCAL_SECONDS.
+
+API keys (`services/public_api/keys.py`) use the same two layers, by the SHA-256 of the secret
+(`ak:<hash>`): the resolved key (key, user, business, role, rate limit, expiry) is shared for the
+TTL and held by each process for the TTL too, but every use of a held key must find the shared
+entry still there, checked in the same Redis round trip as the key's rate limit
+(`ratelimit.enforce_if_present`). Revoking a key, and any status change of its business
+(`invalidate_entity_members`), deletes the shared entry now and after commit, so every process
+refuses the key from its next request on. Only usable keys are cached; expiry is checked on every use.
+As for users, a database read that raced the revoking commit can share the old state again, for at
+most the TTL.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ import time
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from reup_app.models import Entity, Membership, User
+from reup_app.models import ApiKey, Entity, Membership, User
 from reup_app.models.session_hooks import on_commit, on_rollback
 from reup_app.security.ratelimit import get_backend
 from reup_app.settings import get_settings
@@ -68,8 +78,8 @@ def _local_get(key: str) -> tuple[bool, object]:
     return True, entry[1]
 
 
-def _local_put(items: dict[str, object]) -> None:
-    ttl = min(LOCAL_SECONDS, cache_ttl())
+def _local_put(items: dict[str, object], hold: float | None = None) -> None:
+    ttl = min(LOCAL_SECONDS if hold is None else hold, cache_ttl())
     if ttl <= 0:
         return
     expires = time.monotonic() + ttl
@@ -171,8 +181,8 @@ def auth_state(user_id: int, *, jti: str | None = None, session: Session | None 
     return state, revoked
 
 
-def _delete(user_ids) -> None:
-    keys = [_user_key(u) for u in user_ids]
+def _delete(keys) -> None:
+    keys = list(keys)
     _local_forget(keys)
     if keys:
         try:
@@ -181,17 +191,80 @@ def _delete(user_ids) -> None:
             log.warning("principal cache invalidation failed: %s", exc)
 
 
+def _invalidate(session: Session | None, keys: set[str]) -> None:
+    """Forget cache entries now and again once `session` commits."""
+    _delete(keys)
+    if session is not None:
+        session.info.setdefault(_INVALIDATE_KEY, set()).update(keys)
+
+
 def invalidate_users(session: Session | None, *user_ids: int) -> None:
     """Forget cached auth state now and again once `session` commits."""
-    ids = {int(u) for u in user_ids if u is not None}
-    _delete(ids)
-    if session is not None:
-        session.info.setdefault(_INVALIDATE_KEY, set()).update(ids)
+    _invalidate(session, {_user_key(int(u)) for u in user_ids if u is not None})
 
 
 def invalidate_entity_members(session: Session, entity_id: int) -> None:
+    """Forget the auth state of every member of the business, and its API keys."""
     ids = session.execute(select(col(Membership.user_id)).where(col(Membership.entity_id) == entity_id)).scalars().all()
     invalidate_users(session, *ids)
+    hashes = session.execute(select(col(ApiKey.key_hash)).where(col(ApiKey.entity_id) == entity_id)).scalars().all()
+    invalidate_api_keys(session, *hashes)
+
+
+# -- API keys, by the SHA-256 of the secret (see the module docstring)
+
+
+def api_key_entry(key_hash: str) -> str:
+    """The cache entry of a key: its marker for `ratelimit.enforce_if_present` too."""
+    return f"ak:{key_hash}"
+
+
+def api_key_held(key_hash: str) -> dict | None:
+    """The resolved key this process holds (no I/O). Use it only together with a check that the
+    shared entry still exists (`ratelimit.enforce_if_present(api_key_entry(...), ...)`)."""
+    if cache_ttl() <= 0:
+        return None
+    hit, state = _local_get(api_key_entry(key_hash))
+    return state if hit and isinstance(state, dict) else None
+
+
+def api_key_shared(key_hash: str) -> dict | None:
+    """The resolved key from the shared cache (one GET), held locally when found."""
+    if cache_ttl() <= 0:
+        return None
+    try:
+        raw = get_backend().get(api_key_entry(key_hash))
+    except Exception as exc:
+        log.warning("principal cache read failed: %s", exc)
+        return None
+    if raw is None:
+        return None
+    state = json.loads(raw)
+    _local_put({api_key_entry(key_hash): state}, hold=MAX_TTL_SECONDS)
+    return state
+
+
+def remember_api_key(key_hash: str, state: dict) -> None:
+    """Share a usable key's resolved state for the TTL and hold it in this process."""
+    ttl = cache_ttl()
+    if ttl <= 0:
+        return
+    try:
+        get_backend().set(api_key_entry(key_hash), json.dumps(state), ttl)
+    except Exception as exc:
+        log.warning("principal cache write failed: %s", exc)
+        return
+    _local_put({api_key_entry(key_hash): state}, hold=MAX_TTL_SECONDS)
+
+
+def forget_api_key_here(key_hash: str) -> None:
+    """Drop this process's copy (its shared entry is gone)."""
+    _local_forget([api_key_entry(key_hash)])
+
+
+def invalidate_api_keys(session: Session | None, *key_hashes: str) -> None:
+    """Forget keys (revoked, business changed) in every process now and again once `session` commits."""
+    _invalidate(session, {api_key_entry(h) for h in key_hashes if h})
 
 
 def revoke_access_token(jti: str, expires_at: int) -> None:
@@ -204,9 +277,9 @@ def revoke_access_token(jti: str, expires_at: int) -> None:
 
 @on_commit
 def _after_commit(session) -> None:
-    ids = session.info.pop(_INVALIDATE_KEY, None)
-    if ids:
-        _delete(ids)
+    keys = session.info.pop(_INVALIDATE_KEY, None)
+    if keys:
+        _delete(keys)
 
 
 @on_rollback

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -153,21 +155,82 @@ class OrderPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def summary_query():
-    """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias)."""
-    buyer, seller = aliased(Entity), aliased(Entity)
-    line_count = (
+def _line_count() -> Any:
+    return (
         select(func.count(col(OrderLine.id)))
         .where(col(OrderLine.order_id) == col(Order.id))
         .correlate(Order)
         .scalar_subquery()
     )
+
+
+@lru_cache(maxsize=1)
+def summary_query():
+    """(select of (Order, buyer name, seller name, line count), buyer alias, seller alias). Built
+    once (statements are immutable: callers add their filters to a copy)."""
+    buyer, seller = aliased(Entity), aliased(Entity)
     stmt = (
-        select(Order, col(buyer.name), col(seller.name), line_count)
+        select(Order, col(buyer.name), col(seller.name), _line_count())
         .join(buyer, col(buyer.id) == col(Order.buyer_entity_id))
         .join(seller, col(seller.id) == col(Order.seller_entity_id))
     )
     return stmt, buyer, seller
+
+
+@lru_cache(maxsize=1)
+def summary_columns_query() -> tuple[Select[Any], Table]:
+    """The same rows as `summary_query` with only the columns an `OrderSummary` shows, as a Core
+    statement (no ORM entities or ORM execution: long lists such as the public API's feed), read by
+    `summary_from_columns`; the first column is the order id. Returns (statement, the orders
+    table): filter on the table's columns (`orders.c.status`, ...) to keep the statement Core."""
+    orders = cast(Table, sa_inspect(Order).local_table)
+    entities = cast(Table, sa_inspect(Entity).local_table)
+    lines = cast(Table, sa_inspect(OrderLine).local_table)
+    buyer, seller = entities.alias("buyer"), entities.alias("seller")
+    line_count = select(func.count(lines.c.id)).where(lines.c.order_id == orders.c.id).correlate(orders)
+    o = orders.c
+    stmt = (
+        select(
+            o.id,
+            o.number,
+            o.status,
+            o.buyer_entity_id,
+            buyer.c.name,
+            o.seller_entity_id,
+            seller.c.name,
+            o.payment_terms,
+            o.subtotal,
+            o.tax,
+            o.total,
+            line_count.scalar_subquery(),
+            o.created_at,
+            o.submitted_at,
+            o.updated_at,
+        )
+        .join_from(orders, buyer, buyer.c.id == o.buyer_entity_id)
+        .join(seller, seller.c.id == o.seller_entity_id)
+    )
+    return stmt, orders
+
+
+def summary_from_columns(row: Sequence[Any]) -> OrderSummary:
+    _id, number, status, buyer_id, buyer_name, seller_id, seller_name, terms, subtotal, tax, total, lines = row[:12]
+    return OrderSummary(
+        number=number,
+        status=status,
+        buyer_entity_id=buyer_id,
+        buyer_name=buyer_name,
+        seller_entity_id=seller_id,
+        seller_name=seller_name,
+        payment_terms=terms,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        line_count=int(lines or 0),
+        created_at=row[12],
+        submitted_at=row[13],
+        updated_at=row[14],
+    )
 
 
 def summary_from_row(order: Order, buyer_name: str, seller_name: str, line_count: int) -> OrderSummary:

@@ -1,6 +1,6 @@
 """Keyset-paginated lists for the public API: stable order (updated_at, id) ascending, an opaque
 cursor, `updated_since`. Authorization is the same as the pages' (`order.view`, `catalog.view`);
-row shapes come from the domains' own readers (`ordering.records.summary_query`, `catalog.products`).
+row shapes come from the domains' own readers (`ordering.records.summary_columns_query`, `catalog.products`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
-from reup_app.models import Brand, InventoryLot, Order, Product
+from reup_app.models import Brand, InventoryLot, Product
 from reup_app.models.enums import PUBLIC_LISTING_STATES, OrderStatus
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import require_member
-from reup_app.services.ordering.records import OrderSummary, summary_from_row, summary_query
+from reup_app.services.ordering.records import OrderSummary, summary_columns_query, summary_from_columns
 
 MAX_LIMIT = 200
 T = TypeVar("T")
@@ -91,23 +91,24 @@ def order_feed(
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
     limit = _limit(limit)
-    stmt, _, _ = summary_query()
-    buyer, seller = col(Order.buyer_entity_id) == entity_id, col(Order.seller_entity_id) == entity_id
+    stmt, orders = summary_columns_query()
+    o = orders.c  # Core columns: the statement stays Core (cheaper to run than an ORM select)
+    buyer, seller = o.buyer_entity_id == entity_id, o.seller_entity_id == entity_id
     if side == "buyer":
         stmt = stmt.where(buyer)
         if counterparty_id is not None:
-            stmt = stmt.where(col(Order.seller_entity_id) == counterparty_id)
+            stmt = stmt.where(o.seller_entity_id == counterparty_id)
     elif side == "seller":
         stmt = stmt.where(seller)
         if counterparty_id is not None:
-            stmt = stmt.where(col(Order.buyer_entity_id) == counterparty_id)
+            stmt = stmt.where(o.buyer_entity_id == counterparty_id)
     elif side is None:
         stmt = stmt.where(or_(buyer, seller))
         if counterparty_id is not None:
             stmt = stmt.where(
                 or_(
-                    and_(buyer, col(Order.seller_entity_id) == counterparty_id),
-                    and_(seller, col(Order.buyer_entity_id) == counterparty_id),
+                    and_(buyer, o.seller_entity_id == counterparty_id),
+                    and_(seller, o.buyer_entity_id == counterparty_id),
                 )
             )
     else:
@@ -116,16 +117,16 @@ def order_feed(
         bad = [s for s in status if s not in set(OrderStatus)]
         if bad:
             raise ValidationError(f"Unknown order status {bad[0]!r}.", "status")
-        stmt = stmt.where(col(Order.status).in_(status))
+        stmt = stmt.where(o.status.in_(status))
     else:
-        stmt = stmt.where(col(Order.status) != OrderStatus.DRAFT)
+        stmt = stmt.where(o.status != OrderStatus.DRAFT.value)
     if created_from is not None:
-        stmt = stmt.where(col(Order.created_at) >= created_from)
+        stmt = stmt.where(o.created_at >= created_from)
     if created_to is not None:
-        stmt = stmt.where(col(Order.created_at) < created_to)
-    stmt = _keyset(stmt, col(Order.updated_at), col(Order.id), cursor, updated_since).limit(limit + 1)
-    rows, nxt = _page(list(session.execute(stmt).all()), limit, lambda r: (r[0].updated_at, r[0].id))
-    return Page([summary_from_row(*r) for r in rows], nxt)
+        stmt = stmt.where(o.created_at < created_to)
+    stmt = _keyset(stmt, o.updated_at, o.id, cursor, updated_since).limit(limit + 1)
+    rows, nxt = _page(list(session.execute(stmt).all()), limit, lambda r: (r[14], r[0]))  # (updated_at, id)
+    return Page([summary_from_columns(r) for r in rows], nxt)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class Replay:
 @dataclass(frozen=True)
 class Claim:
     record_id: int
+    record: ApiIdempotencyRecord | None = None  # the row as inserted (committed, detached)
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -78,7 +79,7 @@ def _existing(engine: Engine, api_key_id: int, route: str, key: str) -> ApiIdemp
         ).first()
 
 
-def _insert(engine: Engine, api_key_id: int, route: str, key: str, digest: str) -> int | None:
+def _insert(engine: Engine, api_key_id: int, route: str, key: str, digest: str) -> ApiIdempotencyRecord | None:
     with Session(engine, expire_on_commit=False) as s:
         row = ApiIdempotencyRecord(api_key_id=api_key_id, route=route, idem_key=key, request_hash=digest)
         s.add(row)
@@ -87,7 +88,7 @@ def _insert(engine: Engine, api_key_id: int, route: str, key: str, digest: str) 
         except IntegrityError:
             s.rollback()
             return None
-        return row.id
+        return row
 
 
 def _take_over_stale(engine: Engine, row: ApiIdempotencyRecord) -> bool:
@@ -108,9 +109,9 @@ def begin(engine: Engine, api_key_id: int, route: str, key: str, digest: str) ->
     key = check_key(key)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        record_id = _insert(engine, api_key_id, route, key, digest)
-        if record_id is not None:
-            return Claim(record_id)
+        record = _insert(engine, api_key_id, route, key, digest)
+        if record is not None:
+            return Claim(record.id, record)
         row = _existing(engine, api_key_id, route, key)
         if row is None:
             continue  # released meanwhile: try again
@@ -128,8 +129,12 @@ def begin(engine: Engine, api_key_id: int, route: str, key: str, digest: str) ->
 
 
 def complete(session: Session, claim: Claim, status_code: int, body: Any) -> None:
-    """Store the response in the caller's transaction (commits with the effect)."""
-    row = session.get(ApiIdempotencyRecord, claim.record_id)
+    """Store the response in the caller's transaction (commits with the effect). The claimed row is
+    known as inserted (nobody else writes a claimed record), so it is not read again: one UPDATE."""
+    if claim.record is not None and claim.record.status == "started":
+        row: ApiIdempotencyRecord | None = session.merge(claim.record, load=False)
+    else:
+        row = session.get(ApiIdempotencyRecord, claim.record_id)
     if row is None:
         return
     row.status, row.response_code = "done", status_code

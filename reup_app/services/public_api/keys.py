@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from reup_app.errors import NotAuthenticated, NotFound, ValidationError
+from reup_app.errors import NotAuthenticated, NotFound, RateLimited, ValidationError
 from reup_app.models import ApiKey, Entity, User
 from reup_app.models.enums import EntityStatus, Role
 from reup_app.models.types import utcnow
@@ -26,6 +27,7 @@ from reup_app.security.events import security_event
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import acting_user, clean_text, parse_int, require_member
+from reup_app.services.identity import principal_cache
 
 KEY_PREFIX = "rk_"
 MANAGE = "team.manage"  # owners and admins
@@ -154,6 +156,7 @@ def revoke_key(session: Session, principal: Principal, key_id: object) -> ApiKey
             session.add(account)
         session.add(row)
         session.flush()
+        principal_cache.invalidate_api_keys(session, row.key_hash)  # every process refuses it from now on
     return _view(row)
 
 
@@ -164,12 +167,38 @@ class KeyIdentity:
     rate_limit_per_minute: int
 
 
-def authenticate(session: Session, presented: object, client_ip: str | None = None) -> KeyIdentity:
-    """The Principal of a presented secret (NotAuthenticated for unknown, revoked or expired keys, or
-    a business that is not approved). Updates last_used_at (at most once a minute)."""
+def _check_presented(presented: object) -> str:
     if not isinstance(presented, str) or not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         raise NotAuthenticated("A valid API key is required (Authorization: Bearer rk_...).")
-    row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_secret(presented))).first()
+    return presented
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+def _identity(state: dict, client_ip: str | None) -> KeyIdentity:
+    """The request's identity from a resolved key (logged as a use of the key)."""
+    security_event(
+        "api_key.used",
+        user_id=state["user"],
+        entity_id=state["entity"],
+        client_ip=client_ip,
+        api_credential=state["id"],
+        role=state["role"],
+    )
+    principal = Principal(
+        user_id=state["user"], entity_id=state["entity"], roles=frozenset({state["role"]}), client_ip=client_ip
+    )
+    return KeyIdentity(principal, state["id"], state["rate"])
+
+
+def authenticate(session: Session, presented: object, client_ip: str | None = None) -> KeyIdentity:
+    """The Principal of a presented secret (NotAuthenticated for unknown, revoked or expired keys, or
+    a business that is not approved), read from the database; a usable key is then cached
+    (`principal_cache`, see `held_identity`). Updates last_used_at (at most once a minute)."""
+    key_hash = hash_secret(_check_presented(presented))
+    row = session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         security_event(
@@ -189,26 +218,74 @@ def authenticate(session: Session, presented: object, client_ip: str | None = No
             reason="business not active",
         )
         raise NotAuthenticated("This API key's business is not active.")
-    security_event(
-        "api_key.used",
-        user_id=row.user_id,
-        entity_id=row.entity_id,
-        client_ip=client_ip,
-        api_credential=row.id,
-        role=row.role,
-    )
-    if row.last_used_at is None or row.last_used_at <= now - LAST_USED_GRANULARITY:
+    last_used = row.last_used_at
+    if last_used is None or last_used <= now - LAST_USED_GRANULARITY:
         session.execute(update(ApiKey).where(col(ApiKey.id) == row.id).values(last_used_at=now))
-    principal = Principal(
-        user_id=row.user_id, entity_id=row.entity_id, roles=frozenset({row.role}), client_ip=client_ip
-    )
-    return KeyIdentity(principal, row.id, row.rate_limit_per_minute)
+        last_used = now
+    state = {
+        "id": row.id,
+        "user": row.user_id,
+        "entity": row.entity_id,
+        "role": row.role,
+        "rate": row.rate_limit_per_minute,
+        "exp": _epoch(row.expires_at),
+        "used": _epoch(last_used),
+    }
+    principal_cache.remember_api_key(key_hash, state)
+    return _identity(state, client_ip)
+
+
+def held_identity(presented: object, client_ip: str | None = None) -> tuple[KeyIdentity, bool] | None:
+    """`authenticate` + `enforce_rate_limit` without the database, for a key this process (or the
+    shared cache) resolved before: (identity, whether last_used_at is due an update: `mark_used`).
+    The key's rate limit is counted in the same Redis round trip that checks that the shared entry
+    still exists, so a key revoked (or whose business changed) in any process is refused at once.
+    None when the key is not cached, expired, or its entry was invalidated: authenticate it with a
+    session, then `enforce_rate_limit`."""
+    key_hash = hash_secret(_check_presented(presented))
+    state = principal_cache.api_key_held(key_hash)
+    if state is None:
+        state = principal_cache.api_key_shared(key_hash)
+        if state is None:
+            return None
+    now = time.time()
+    if state["exp"] is not None and state["exp"] <= now:
+        principal_cache.forget_api_key_here(key_hash)
+        return None  # the database refuses it, with the security event
+    try:
+        present = ratelimit.enforce_if_present(
+            principal_cache.api_key_entry(key_hash), _rate_key(state["id"]), _rate(state["rate"]), RATE_MESSAGE
+        )
+    except RateLimited:
+        _identity(state, client_ip)  # logged as a use, as on the database path, before the 429
+        raise
+    if not present:
+        principal_cache.forget_api_key_here(key_hash)
+        return None
+    due = state["used"] is None or state["used"] <= now - LAST_USED_GRANULARITY.total_seconds()
+    if due:
+        state["used"] = now  # this process writes it; others see it within a minute from their own copy
+    return _identity(state, client_ip), due
+
+
+def mark_used(session: Session, key_id: int) -> None:
+    """last_used_at of a key used from the cache (at most once a minute)."""
+    now = utcnow()
+    stale = or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) <= now - LAST_USED_GRANULARITY)
+    session.execute(update(ApiKey).where(col(ApiKey.id) == key_id, stale).values(last_used_at=now))
+
+
+RATE_MESSAGE = "Too many requests for this API key. Slow down and retry after the indicated time."
+
+
+def _rate_key(key_id: int) -> str:
+    return f"api:key:{key_id}"
+
+
+def _rate(per_minute: int) -> ratelimit.Limit:
+    return ratelimit.Limit(per_minute, 60)
 
 
 def enforce_rate_limit(identity: KeyIdentity) -> None:
     """Per key, shared by every worker through the rate-limit backend (Redis when configured)."""
-    ratelimit.enforce(
-        f"api:key:{identity.key_id}",
-        ratelimit.Limit(identity.rate_limit_per_minute, 60),
-        "Too many requests for this API key. Slow down and retry after the indicated time.",
-    )
+    ratelimit.enforce(_rate_key(identity.key_id), _rate(identity.rate_limit_per_minute), RATE_MESSAGE)
