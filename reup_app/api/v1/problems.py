@@ -38,7 +38,7 @@ TITLES = {
     409: "Conflict",
     422: "Unprocessable content",
     429: "Too many requests",
-    503: "Service busy",
+    503: "Service unavailable",
     500: "Internal server error",
 }
 
@@ -94,6 +94,21 @@ async def on_http_error(request: Request, err: Exception) -> JSONResponse:
     )
 
 
+# MySQL client errors of a server that is down or a connection that was lost
+_CONNECTION_LOST = {2002, 2003, 2006, 2013, 2055}
+
+
+def backing_service_down(err: BaseException) -> bool:
+    """Redis or MySQL could not be reached (a restart, a failover): worth a retry, not a bug."""
+    import redis.exceptions
+
+    if isinstance(err, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return True
+    if isinstance(err, DBAPIError):
+        return bool(err.connection_invalidated) or getattr(err.orig, "args", (None,))[0] in _CONNECTION_LOST
+    return False
+
+
 async def on_unexpected(request: Request, err: Exception) -> JSONResponse:
     if isinstance(err, DBAPIError) and is_lock_conflict(err):  # still colliding after the retries
         body = problem(
@@ -101,6 +116,14 @@ async def on_unexpected(request: Request, err: Exception) -> JSONResponse:
         )
         return problem_response(503, body, {"Retry-After": "1"})
     error_id = current_request_id() or uuid.uuid4().hex[:16]  # the request's id: its log lines carry it
+    if backing_service_down(err):
+        log.warning("%s %s: %s [error_id=%s]", request.method, request.url.path, type(err).__name__, error_id)
+        detail = (
+            "ReUp cannot reach its database or cache for a moment. Retry shortly; a POST retried with the "
+            f"same Idempotency-Key is never applied twice. (Error id {error_id})"
+        )
+        body = problem(503, "unavailable", detail, request.url.path, error_id=error_id)
+        return problem_response(503, body, {"Retry-After": "2"})
     log.error("%s %s failed [error_id=%s]", request.method, request.url.path, error_id, exc_info=err)
     detail = f"Something went wrong on our side. (Error id {error_id})"
     return problem_response(500, problem(500, "internal", detail, request.url.path, error_id=error_id))
