@@ -9,7 +9,7 @@ can be on one open transfer only). Runs as the "follow_metrc_transfers" job (eve
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,10 +30,24 @@ from reup_app.services.integrations.vendor_access import metrc_client
 
 log = logging.getLogger(__name__)
 OPEN = (str(ManifestStatus.SUBMITTED), str(ManifestStatus.ACCEPTED))
+# A manifest shipped this recently whose template is still on its way to METRC may be the one a
+# new transfer belongs to (see `_templates_on_the_way`); an older one is stuck and blocks nothing.
+TEMPLATE_ON_THE_WAY = timedelta(minutes=10)
 
 
-def _open_manifests(session: Session, license_id: int) -> list[tuple[ComplianceManifest, str, set[str]]]:
-    """(manifest, recipient license number, package labels) of the license's open templates."""
+def _open_manifests(
+    session: Session, license_id: int, *, on_the_way: bool = False
+) -> list[tuple[ComplianceManifest, str, set[str]]]:
+    """(manifest, recipient license number, package labels) of the license's open templates; with
+    `on_the_way`, of its manifests shipped lately whose template is not created yet."""
+    if on_the_way:
+        which = (
+            col(ComplianceManifest.status) == str(ManifestStatus.PENDING),
+            col(ComplianceManifest.template_id).is_(None),
+            col(ComplianceManifest.created_at) >= utcnow() - TEMPLATE_ON_THE_WAY,
+        )
+    else:
+        which = (col(ComplianceManifest.status).in_(OPEN), col(ComplianceManifest.template_id).is_not(None))
     rows = session.execute(
         select(ComplianceManifest, col(License.number))
         .join(Order, col(Order.id) == col(ComplianceManifest.order_id))
@@ -41,8 +55,7 @@ def _open_manifests(session: Session, license_id: int) -> list[tuple[ComplianceM
         .where(
             col(ComplianceManifest.license_id) == license_id,
             col(ComplianceManifest.provider) == str(Provider.METRC),
-            col(ComplianceManifest.status).in_(OPEN),
-            col(ComplianceManifest.template_id).is_not(None),
+            *which,
         )
     ).all()
     out = []
@@ -125,6 +138,14 @@ def follow_connection(engine: Engine, connection: IntegrationConnection) -> tupl
     with Session(engine, expire_on_commit=False) as session:
         lic = get_row(session, License, connection.license_id)
         items = _open_manifests(session, connection.license_id)
+        # A transfer is matched by recipient and labels only. While a manifest with the same ones
+        # still waits for its template, a new transfer may be that manifest's (registered from the
+        # template the moment METRC made it, before this pass could see it): leave such transfers
+        # for the next pass, when the newest manifest can take it.
+        on_the_way = {
+            (recipient, frozenset(labels))
+            for _m, recipient, labels in _open_manifests(session, connection.license_id, on_the_way=True)
+        }
         taken = set(
             session.execute(
                 select(col(ComplianceManifest.external_transfer_id)).where(
@@ -139,6 +160,8 @@ def follow_connection(engine: Engine, connection: IntegrationConnection) -> tupl
     changed = 0
     # newest first: a registered transfer most likely belongs to the template made last
     for manifest, recipient, labels in sorted(items, key=lambda i: i[0].id or 0, reverse=True):
+        if manifest.status == ManifestStatus.SUBMITTED and (recipient, frozenset(labels)) in on_the_way:
+            continue
         try:
             changed += _follow_one(client, lic.number, manifest, recipient, labels, taken)
         except Exception:  # one manifest's failure never stops the others; the next pass retries

@@ -27,7 +27,7 @@ from tests.integration.metrc_transfer_kit import (
     ship,
     templates_named,
 )
-from tests.integration.orderkit import EventLog, call, make_seller, order_row
+from tests.integration.orderkit import EventLog, call, fresh, make_seller, order_row
 from tests.metrc_kit import GREENLEAF, PB_DIST
 
 METRC = system_principal("metrc")
@@ -298,4 +298,51 @@ def test_a_transfer_two_manifests_could_match_goes_to_the_newest_only(session, e
     with caplog.at_level(logging.ERROR, logger="reup_app.jobs.metrc_transfer_follow"):
         assert follow_transfers(engine)["changed"] == 0
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert manifest_of(engine, first.number).status == "submitted"
+
+
+def test_a_transfer_registered_before_its_templates_record_committed_waits_for_that_manifest(
+    session, engine, metrc_env
+):
+    """The race of the browser run: the licensee registers the newest template the moment METRC made it,
+    while ReUp has not recorded it yet (that manifest is still pending). A pass then must not give the
+    transfer to an older manifest with the same recipient and labels; the next pass gives it to the newest."""
+    from dataclasses import replace
+
+    from sqlalchemy import update
+
+    from reup_app.models import ComplianceManifest, Product
+    from tests.integration.orderkit import advance, place_one
+
+    sb = metrc_env
+    first = fulfilled_trade(session, engine, sb, qty="3")
+    product = session.get(Product, first.lot.product_id)
+    second = replace(first, number=place_one(engine, first.buyer, product, "3"))
+    advance(engine, second.seller, second.number, "accept", "fulfill")
+    for trade in (first, second):
+        ship(engine, trade, etd="2026-11-29T16:00:00+00:00", eta="2026-11-29T19:30:00+00:00", **DRIVER)
+        assert drain(engine, fence(), trade.name) == ["sent"]
+    [t2] = templates_named(sb, second.name)
+    recorded = manifest_of(engine, second.number)
+    with fresh(engine) as s:  # as it was while the template's POST was answered but not yet recorded
+        s.execute(
+            update(ComplianceManifest)
+            .where(ComplianceManifest.id == recorded.id)
+            .values(status="pending", template_id=None)
+        )
+        s.commit()
+    transfer = sb.register_template(t2["Id"])
+
+    assert follow_transfers(engine)["changed"] == 0
+    assert manifest_of(engine, first.number).status == "submitted"  # not given the other's transfer
+
+    with fresh(engine) as s:  # the template's record commits
+        s.execute(
+            update(ComplianceManifest)
+            .where(ComplianceManifest.id == recorded.id)
+            .values(status="submitted", template_id=recorded.template_id)
+        )
+        s.commit()
+    assert follow_transfers(engine)["changed"] == 1
+    assert manifest_of(engine, second.number).manifest_number == transfer["ManifestNumber"]
     assert manifest_of(engine, first.number).status == "submitted"
