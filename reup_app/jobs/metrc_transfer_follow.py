@@ -40,6 +40,7 @@ def _open_manifests(
 ) -> list[tuple[ComplianceManifest, str, set[str]]]:
     """(manifest, recipient license number, package labels) of the license's open templates; with
     `on_the_way`, of its manifests shipped lately whose template is not created yet."""
+    which: tuple[Any, ...]
     if on_the_way:
         which = (
             col(ComplianceManifest.status) == str(ManifestStatus.PENDING),
