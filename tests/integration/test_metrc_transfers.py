@@ -267,16 +267,14 @@ def test_a_wrong_user_key_is_retried_and_shown_on_the_manifest(session, engine, 
     assert templates_named(sb, trade.name) == []
 
 
-def test_a_transfer_two_manifests_could_match_goes_to_the_newest_only(session, engine, metrc_env, caplog):
-    """Two orders drawn from one package, shipped to the same store: a transfer cannot be told apart
-    by shipper, recipient and labels. The newest manifest takes it, and a transfer another manifest
-    holds is never taken again (before: the oldest took it, then a duplicate-key error every pass)."""
+def _two_templates_from_one_package(session, engine, sb):
+    """Two orders drawn from one package by one store, shipped: two templates in METRC that no
+    transfer can tell apart by shipper, recipient and labels."""
     from dataclasses import replace
 
     from reup_app.models import Product
     from tests.integration.orderkit import advance, place_one
 
-    sb = metrc_env
     first = fulfilled_trade(session, engine, sb, qty="3")
     product = session.get(Product, first.lot.product_id)
     second = replace(first, number=place_one(engine, first.buyer, product, "3"))
@@ -284,6 +282,15 @@ def test_a_transfer_two_manifests_could_match_goes_to_the_newest_only(session, e
     for trade in (first, second):
         ship(engine, trade, etd="2026-11-29T16:00:00+00:00", eta="2026-11-29T19:30:00+00:00", **DRIVER)
         assert drain(engine, fence(), trade.name) == ["sent"]
+    return first, second
+
+
+def test_a_transfer_two_manifests_could_match_goes_to_the_newest_only(session, engine, metrc_env, caplog):
+    """Two orders drawn from one package, shipped to the same store: a transfer cannot be told apart
+    by shipper, recipient and labels. The newest manifest takes it, and a transfer another manifest
+    holds is never taken again (before: the oldest took it, then a duplicate-key error every pass)."""
+    sb = metrc_env
+    first, second = _two_templates_from_one_package(session, engine, sb)
     [t1] = templates_named(sb, first.name)
     [t2] = templates_named(sb, second.name)
 
@@ -307,21 +314,12 @@ def test_a_transfer_registered_before_its_templates_record_committed_waits_for_t
     """The race of the browser run: the licensee registers the newest template the moment METRC made it,
     while ReUp has not recorded it yet (that manifest is still pending). A pass then must not give the
     transfer to an older manifest with the same recipient and labels; the next pass gives it to the newest."""
-    from dataclasses import replace
-
     from sqlalchemy import update
 
-    from reup_app.models import ComplianceManifest, Product
-    from tests.integration.orderkit import advance, place_one
+    from reup_app.models import ComplianceManifest
 
     sb = metrc_env
-    first = fulfilled_trade(session, engine, sb, qty="3")
-    product = session.get(Product, first.lot.product_id)
-    second = replace(first, number=place_one(engine, first.buyer, product, "3"))
-    advance(engine, second.seller, second.number, "accept", "fulfill")
-    for trade in (first, second):
-        ship(engine, trade, etd="2026-11-29T16:00:00+00:00", eta="2026-11-29T19:30:00+00:00", **DRIVER)
-        assert drain(engine, fence(), trade.name) == ["sent"]
+    first, second = _two_templates_from_one_package(session, engine, sb)
     [t2] = templates_named(sb, second.name)
     recorded = manifest_of(engine, second.number)
     with fresh(engine) as s:  # as it was while the template's POST was answered but not yet recorded
