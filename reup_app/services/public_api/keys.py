@@ -220,7 +220,7 @@ def authenticate(session: Session, presented: object, client_ip: str | None = No
         raise NotAuthenticated("This API key's business is not active.")
     last_used = row.last_used_at
     if last_used is None or last_used <= now - LAST_USED_GRANULARITY:
-        session.execute(update(ApiKey).where(col(ApiKey.id) == row.id).values(last_used_at=now))
+        mark_used(session, row.id, now)
         last_used = now
     state = {
         "id": row.id,
@@ -268,9 +268,9 @@ def held_identity(presented: object, client_ip: str | None = None) -> tuple[KeyI
     return _identity(state, client_ip), due
 
 
-def mark_used(session: Session, key_id: int) -> None:
-    """last_used_at of a key used from the cache (at most once a minute)."""
-    now = utcnow()
+def mark_used(session: Session, key_id: int, now: datetime | None = None) -> None:
+    """last_used_at of a key (at most once a minute)."""
+    now = now or utcnow()
     stale = or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) <= now - LAST_USED_GRANULARITY)
     session.execute(update(ApiKey).where(col(ApiKey.id) == key_id, stale).values(last_used_at=now))
 
