@@ -13,6 +13,7 @@ from reup_app.logs import configure_logging
 from reup_app.realtime.hub import push_hub_task
 from reup_app.services.audit.trail import install_audit_listener
 from reup_app.settings import get_settings
+from reup_app.state.lost_state import LostStateMiddleware
 
 get_settings().validate_for_production()
 configure_logging(get_settings().log_format)  # JSON lines with the request id (reup_app/logs.py)
@@ -31,6 +32,8 @@ app._apply_decorated_pages()
 app._registration_context.decorated_pages.clear()
 # While the WebSocket is down: "Reconnecting…", never Reflex's raw connection-error toast.
 app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_overlay() if stateful else None
+# A tab whose server state was lost (Redis restarted) restores its sign-in and reloads, not "Please sign in".
+app.add_middleware(LostStateMiddleware(), index=0)
 # Every worker subscribes to the event bus and pushes to the browser sessions it holds.
 app.register_lifespan_task(push_hub_task)
 # The embedded default (no Redis, REUP_EMBEDDED_WORKER=1): the job worker runs in this process.

@@ -465,6 +465,14 @@ class AuthState(AppState):
         if not self.signed_in:
             await self._restore(code)
 
+    @rx.event
+    async def finish_restore_after_loss(self, code: str = ""):
+        """Callback of RESTORE_SCRIPT after this tab's server state was lost (state/lost_state.py):
+        signed in again from the cookie if it holds, then the page reloads (its on_load decides)."""
+        if not self.signed_in:
+            await self._restore(code)
+        return rx.call_script("window.location.reload()")
+
     def _restore_required(self) -> EventSpec:
         """What a protected page returns for a signed-out tab (`AppState._gate`): try the cookie."""
         return rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_required)

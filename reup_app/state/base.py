@@ -39,6 +39,8 @@ class AppState(rx.State):
     """Holds nothing secret; subclasses get `_principal()` and `_call()`, and every public handler
     they define has its arguments type-checked (`reup_app.state.arg_guard`)."""
 
+    _tab_hydrated: bool = False  # set at this tab's hydrate; False on a non-hydrate event: state lost (lost_state.py)
+
     def __init_subclass__(cls, **kwargs):
         guard_class_handlers(cls)
         super().__init_subclass__(**kwargs)

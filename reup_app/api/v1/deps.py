@@ -128,6 +128,7 @@ def idempotent_post(
         return _json(outcome.status_code, outcome.body, replayed=True)
 
     def effect_and_record(session: Session) -> tuple[int, Any]:
+        idempotency.hold(session, outcome)
         status, body = effect(session, principal)
         idempotency.complete(session, outcome, status, body)
         return status, body
@@ -135,6 +136,8 @@ def idempotent_post(
     try:
         with db_slot():
             status, body = transaction(principal, effect_and_record)
+    except idempotency.TakenOver as err:  # a retry owns the key now: its answer is the one to replay
+        return problem_response(*service_problem(err, request.url.path))
     except ServiceError as err:
         status, problem = service_problem(err, request.url.path)
         with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too

@@ -4,9 +4,17 @@ The record is unique per (API key, route, Idempotency-Key) and holds a SHA-256 o
 (method, path, body). `begin` inserts it in its own committed transaction: the unique row is the
 lock, so of two concurrent requests with one key exactly one proceeds; the other waits for the
 first to finish and replays its response (or gets 409 if it does not finish in time). The winner's
-effect and its stored response commit together (`complete` runs in the effect's unit of work), so
-a crash never leaves an effect without its replayable response. Errors the client caused (4xx) are
-stored and replayed too; a server error releases the key (`abandon`) so the client may retry.
+effect and its stored response commit together (`hold` locks the claimed row first thing in the
+effect's unit of work and `complete` marks it done there), so a crash never leaves an effect without
+its replayable response. Errors the client caused (4xx) are stored and replayed too; a server error
+releases the key (`abandon`) so the client may retry.
+
+A request that died (its process killed, or MySQL gone before `abandon` could run) leaves its row
+'started'. Its row lock died with its connection, so on MySQL/MariaDB the next request with that key
+takes the row over as soon as it is unlocked and older than `CLAIM_GRACE` (the moment between the
+claim's commit and `hold`): `SELECT ... FOR UPDATE SKIP LOCKED` tells a live claim from a dead one.
+If a slow request reaches `hold` after its row was taken over, it runs nothing (`TakenOver`): one
+effect either way. Databases without SKIP LOCKED (SQLite, one process) wait `STALE_AFTER` instead.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from reup_app.errors import Conflict, ValidationError
@@ -28,7 +36,8 @@ from reup_app.models import ApiIdempotencyRecord
 from reup_app.models.types import utcnow
 
 MAX_KEY_LENGTH = 255
-STALE_AFTER = timedelta(seconds=120)  # a 'started' record older than this belongs to a dead request
+STALE_AFTER = timedelta(seconds=120)  # without SKIP LOCKED: a 'started' record this old belongs to a dead request
+CLAIM_GRACE = timedelta(seconds=2)  # with SKIP LOCKED: an unlocked 'started' record this old is dead
 WAIT_SECONDS = 15.0
 RETENTION = timedelta(hours=24)
 
@@ -39,6 +48,10 @@ class IdempotencyMismatch(ValidationError):
 
 class IdempotencyInProgress(Conflict):
     code = "idempotency_in_progress"
+
+
+class TakenOver(IdempotencyInProgress):
+    """This request's claim was taken over by a retry (it stalled past CLAIM_GRACE before `hold`)."""
 
 
 @dataclass(frozen=True)
@@ -80,34 +93,53 @@ def _existing(engine: Engine, api_key_id: int, route: str, key: str) -> ApiIdemp
 
 
 def _insert(engine: Engine, api_key_id: int, route: str, key: str, digest: str) -> ApiIdempotencyRecord | None:
+    """The committed claim, or None when the key is taken. A duplicate of a row locked by a running
+    request waits for that request (InnoDB), then reports the duplicate."""
     with Session(engine, expire_on_commit=False) as s:
         row = ApiIdempotencyRecord(api_key_id=api_key_id, route=route, idem_key=key, request_hash=digest)
         s.add(row)
         try:
             s.commit()
-        except IntegrityError:
+        except (IntegrityError, OperationalError) as err:  # duplicate, or a lock wait that timed out
             s.rollback()
+            if isinstance(err, OperationalError) and not _lock_wait_timeout(err):
+                raise
             return None
         return row
 
 
-def _take_over_stale(engine: Engine, row: ApiIdempotencyRecord) -> bool:
+def _lock_wait_timeout(err: OperationalError) -> bool:
+    args: tuple[Any, ...] = tuple(getattr(err.orig, "args", ()))
+    return bool(args) and args[0] == 1205
+
+
+def _take_over_dead(engine: Engine, row: ApiIdempotencyRecord) -> bool:
+    """Delete a 'started' claim whose request is gone; True if it was deleted."""
     with Session(engine) as s:
-        result = s.execute(
-            delete(ApiIdempotencyRecord).where(
+        skip_locked = engine.dialect.name in ("mysql", "mariadb")
+        age = CLAIM_GRACE if skip_locked else STALE_AFTER
+        dead = s.exec(
+            select(ApiIdempotencyRecord.id)
+            .where(
                 col(ApiIdempotencyRecord.id) == row.id,
                 col(ApiIdempotencyRecord.status) == "started",
-                col(ApiIdempotencyRecord.created_at) <= utcnow() - STALE_AFTER,
+                col(ApiIdempotencyRecord.created_at) <= utcnow() - age,
             )
-        )
+            .with_for_update(skip_locked=skip_locked)
+        ).first()
+        if dead is None:
+            return False
+        s.execute(delete(ApiIdempotencyRecord).where(col(ApiIdempotencyRecord.id) == row.id))
         s.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]  # DELETE yields a CursorResult
+        return True
 
 
-def begin(engine: Engine, api_key_id: int, route: str, key: str, digest: str) -> Claim | Replay:
+def begin(
+    engine: Engine, api_key_id: int, route: str, key: str, digest: str, wait_seconds: float = WAIT_SECONDS
+) -> Claim | Replay:
     """Claim the key for this request, or the stored response of the request that claimed it first."""
     key = check_key(key)
-    deadline = time.monotonic() + WAIT_SECONDS
+    deadline = time.monotonic() + wait_seconds
     while True:
         record = _insert(engine, api_key_id, route, key, digest)
         if record is not None:
@@ -121,11 +153,23 @@ def begin(engine: Engine, api_key_id: int, route: str, key: str, digest: str) ->
             )
         if row.status == "done":
             return Replay(int(row.response_code or 200), json.loads(row.response_body or "null"))
-        if _take_over_stale(engine, row):
+        if _take_over_dead(engine, row):
             continue
         if time.monotonic() >= deadline:
             raise IdempotencyInProgress("A request with this Idempotency-Key is still being processed. Retry later.")
         time.sleep(0.05)
+
+
+def hold(session: Session, claim: Claim) -> None:
+    """Lock the claimed row for the rest of the effect's transaction (first thing in it): while the
+    lock is held the claim is alive; a claim already taken over raises TakenOver and runs nothing."""
+    held = session.exec(
+        select(ApiIdempotencyRecord.id)
+        .where(col(ApiIdempotencyRecord.id) == claim.record_id, col(ApiIdempotencyRecord.status) == "started")
+        .with_for_update()
+    ).first()
+    if held is None:
+        raise TakenOver("A request with this Idempotency-Key is still being processed. Retry later.")
 
 
 def complete(session: Session, claim: Claim, status_code: int, body: Any) -> None:

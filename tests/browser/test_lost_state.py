@@ -1,0 +1,50 @@
+"""A tab whose server-side state was lost while its socket stayed open (Redis restarted empty, or
+the state expired): the next click restores the session from the cookie and reloads the page,
+signed in, instead of answering "Please sign in to continue." (reup_app/state/lost_state.py)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import redis
+from playwright.sync_api import expect
+
+from tests.browser.admin_kit import sign_in
+from tests.dbutil import REDIS_URL
+
+BUYER = "viewer@greenleaf.demo"
+
+
+def _drop_tab_state(token: str) -> int:
+    """Delete the tab's Reflex state from Redis, as a Redis restart does, once no worker holds it
+    in memory (the opportunistic lock's lease, `<token>_lock`, is gone)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    deadline = time.monotonic() + 30
+    while client.exists(f"{token}_lock") and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert not client.exists(f"{token}_lock"), "a worker kept the tab's state leased for 30 s"
+    keys = list(client.scan_iter(match=f"{token}_*", count=500))
+    if keys:
+        client.delete(*keys)
+    return len(keys)
+
+
+def test_a_click_after_the_tabs_state_was_lost_reloads_the_page_signed_in(page):
+    sign_in(page, BUYER)
+    page.goto("/orders")
+    expect(page.locator("tbody tr").first).to_be_visible()
+    token = page.evaluate("window.sessionStorage.getItem('token')")
+    assert token
+    page.evaluate("window.__before_loss = true")
+
+    assert _drop_tab_state(token) > 0
+
+    page.get_by_label("Search orders").fill("ORD")  # an event needing the sign-in the server forgot
+    page.wait_for_function("window.__before_loss === undefined", timeout=20_000)  # the page reloaded
+    expect(page).to_have_url(re.compile(r"/orders/?$"))
+    expect(page.get_by_test_id("signed-in-user")).to_have_text(BUYER)
+    expect(page.locator("tbody tr").first).to_be_visible()
+    expect(page.get_by_text("Please sign in to continue.")).to_have_count(0)
+    page.get_by_label("Search orders").fill("no-such-order-xyz")  # and the page works again
+    expect(page.get_by_text("No orders match.")).to_be_visible(timeout=10_000)
