@@ -2,15 +2,19 @@
 (plus page and API requests over HTTP), retailers checking out, at 1 app instance and at 3.
 
     python -m bench.load_bench [--sessions 1000] [--buyers 50] [--seconds 60] [--apps 3] [--port 3170]
+                               [--think 5 15] [--spawn-rate 10]
 
 1. Starts the loopback topology (deploy/topology.py): MariaDB primary + TLS replica, Redis,
    `--apps` instances, worker leader + standby, nginx on `--port` (the frontend must be built for
    it: `REUP_PORT=3170 reflex export --frontend-only --no-zip`).
 2. Seeds one wholesaler with products and `--buyers` retailers (one buyer each), plus browsing users.
 3. Phase "1 instance": nginx sends everything to instance 0; locust runs `--sessions` browsing
-   users (each: a WebSocket tab signed in through AuthState.login, then catalog loads as event
-   round trips, and GET /marketplace + /api/health/ready over HTTP) and `--buyers` checkout users
-   (product page -> add to cart -> cart -> place orders, through the real event handlers).
+   users (each: a WebSocket tab, hydrated as the browser does and signed in through AuthState.login,
+   then catalog loads as event round trips, and GET /marketplace + /api/health/ready over HTTP, one
+   action every `--think` seconds, uniformly drawn: a person reading a catalog page between clicks)
+   and `--buyers` checkout users (product page -> add to cart -> cart -> place orders, through the
+   real event handlers, 0.5-1.5 s apart). Users start at `--spawn-rate` per second (each sign-in
+   verifies an argon2 password hash).
 4. Phase "N instances": nginx reloaded with all instances; the same load again.
 
 Prints per phase: p50/p95/p99 of event round trips, of checkout (place orders -> "Placed ..."),
@@ -75,7 +79,7 @@ def _timed(env_events, kind: str, name: str, fn):
 class Browser(FastHttpUser):
     """A signed-in session on the catalog: WebSocket event round trips plus page/API requests."""
 
-    wait_time = between(1, 3)
+    wait_time = between(5, 15)  # set from --think by main
     fixed_count = 1  # set per phase by run_phase
 
     def on_start(self) -> None:
@@ -164,13 +168,12 @@ def _email(s, user_id: int) -> str:
     return user.email
 
 
-def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: float) -> dict:
+def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: float, rate: float) -> dict:
     SAMPLES.clear()
     FAILURES.clear()
     env = Environment(user_classes=[Browser, Buyer], events=events, host=f"http://127.0.0.1:{topo.port}")
     runner = env.create_local_runner()
     apps = [psutil.Process(topo.procs[f"app{i}"].pid) for i in range(topo.apps)]
-    rate = min(50.0, max(5.0, sessions / 20))
     Browser.fixed_count, Buyer.fixed_count = sessions, buyers
     runner.start(sessions + buyers, spawn_rate=rate)
     ramp = (sessions + buyers) / rate + 10
@@ -232,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--apps", type=int, default=3)
     p.add_argument("--port", type=int, default=3170)
+    p.add_argument("--think", type=float, nargs=2, default=(5.0, 15.0), metavar=("MIN", "MAX"))
+    p.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second")
     a = p.parse_args(argv)
+    Browser.wait_time = between(*a.think)
+    print(f"browsing sessions act every {a.think[0]:g}-{a.think[1]:g} s; users start at {a.spawn_rate:g}/s", flush=True)
     base = Path(tempfile.mkdtemp(prefix="reup-load-"))
     topo = Topology(base, apps=a.apps, port=a.port, base_port=a.port + 1, mysql_port=13360, redis_port=16395)
     try:
@@ -242,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for n in (1, a.apps):
             topo.set_upstreams(n)
-            results.append(run_phase(topo, f"{n} instance(s)", a.sessions, a.buyers, a.seconds))
+            results.append(run_phase(topo, f"{n} instance(s)", a.sessions, a.buyers, a.seconds, a.spawn_rate))
             report(results[-1])
         one, many = results
         ratio = many["throughput"] / one["throughput"] if one["throughput"] else float("nan")

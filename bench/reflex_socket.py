@@ -2,7 +2,7 @@
 
 It speaks what the browser speaks: a WebSocket (wsproto, already installed with Reflex) carrying
 Engine.IO v4 / Socket.IO v5 packets on the "/_event" namespace, with the client token in the query
-string; it sends events as `42/_event,["event", {name, payload, router_data}]` and receives state
+string; it opens each connection with the browser's hydrate and sends events as `42/_event,["event", {name, payload, router_data}]` and receives state
 updates (`{"delta": ..., "events": ...}`). Light enough to hold hundreds of sessions in one process.
 """
 
@@ -19,6 +19,12 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 
 NAMESPACE = "/_event"
+HYDRATE = "reflex___state____state.hydrate_and_load"  # what the browser sends first on every (re)connect
+
+
+def event(name: str, payload: dict[str, Any], path: str) -> dict[str, Any]:
+    """An event as the browser sends it."""
+    return {"name": name, "payload": payload, "router_data": {"pathname": path, "query": {}, "asPath": path}}
 
 
 class ReflexSocket:
@@ -33,6 +39,7 @@ class ReflexSocket:
         self._text: list[str] = []
         self._task: asyncio.Task | None = None
         self.closed = False
+        self.path = "/"  # the page this tab is on: its hydrate runs that page's on_load
 
     async def connect(self, timeout: float = 20.0) -> None:
         self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
@@ -54,9 +61,9 @@ class ReflexSocket:
     def _send_text(self, text: str) -> None:
         self._send_raw(self._ws.send(TextMessage(data=text)))
 
-    def emit_event(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
-        event = {"name": name, "payload": payload, "router_data": {"pathname": path, "query": {}, "asPath": path}}
-        self._send_text(f"42{NAMESPACE}," + json.dumps(["event", event]))
+    def emitevent(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
+        self.path = path
+        self._send_text(f"42{NAMESPACE}," + json.dumps(["event", event(name, payload, path)]))
 
     async def _read_loop(self) -> None:
         assert self._reader is not None
@@ -88,12 +95,17 @@ class ReflexSocket:
             self._send_text(f"40{NAMESPACE},")
         elif kind == "2":  # Engine.IO ping
             self._send_text("3")
-        elif packet.startswith(f"40{NAMESPACE}"):
-            self._connected.set()
+        elif packet.startswith(f"40{NAMESPACE}"):  # joined: hydrate first, as the browser does
+            self._send_text(f"42{NAMESPACE}," + json.dumps(["event", event(HYDRATE, {}, self.path)]))
         elif packet.startswith(f"42{NAMESPACE},"):
             name, *args = json.loads(packet[len(NAMESPACE) + 3 :])
-            if name == "event" and args:
-                self.on_update(self, args[0], received)
+            if name != "event" or not args:
+                return
+            if not self._connected.is_set():  # the hydrate's snapshot: connected
+                if args[0].get("delta"):
+                    self._connected.set()
+                return
+            self.on_update(self, args[0], received)
 
     async def close(self) -> None:
         if self._writer is not None and not self.closed:

@@ -1,8 +1,9 @@
 """A blocking client of Reflex's state-sync socket (websocket-client), for locust users (gevent)
 and threaded fault tests; the asyncio twin is bench/reflex_socket.py.
 
-`Tab` is one browser tab: a client token kept across reconnects, events sent as the browser
-sends them (`42/_event,["event", {name, payload, router_data}]`), state deltas received. `Shopper`
+`Tab` is one browser tab: a client token kept across reconnects, each (re)connect opened with the
+hydrate the browser sends, events sent as the browser sends them
+(`42/_event,["event", {name, payload, router_data}]`), state deltas received. `Shopper`
 is a signed-in retailer tab that browses the catalog and places one-line orders through the real
 pages' event handlers (product page -> add to cart -> cart -> place orders).
 """
@@ -17,7 +18,8 @@ from typing import Any
 
 import websocket
 
-NAMESPACE = "/_event"
+from bench.reflex_socket import HYDRATE, NAMESPACE
+from bench.reflex_socket import event as _event
 
 
 class TabClosed(ConnectionError):
@@ -62,6 +64,10 @@ class Tab:
         self.token = str(uuid.uuid4())
         self.ws: websocket.WebSocket | None = None
         self.connects = 0
+        self.path = "/login"  # the page this tab is on: its hydrate runs that page's on_load
+        # the browser's sessionStorage: client-storage vars (state, var) -> value, kept from the
+        # deltas and sent back with every hydrate, as the browser does
+        self.storage: dict[tuple[str, str], Any] = {}
 
     def connect(self) -> None:
         url = f"{self.base_ws}{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
@@ -72,6 +78,14 @@ class Tab:
                 if packet.startswith("0"):
                     ws.send(f"40{NAMESPACE},")
                 elif packet.startswith(f"40{NAMESPACE}"):
+                    break
+            stored = {f"{state}.{var}": value for (state, var), value in self.storage.items() if value}
+            ws.send(f"42{NAMESPACE}," + json.dumps(["event", _event(HYDRATE, {"vars": stored}, self.path)]))
+            while True:  # its answer: the state snapshot (then the page's on_load runs)
+                packet = ws.recv()
+                if packet == "2":
+                    ws.send("3")
+                elif packet.startswith(f"42{NAMESPACE},") and '"delta"' in packet:
                     break
         except Exception:
             ws.close()
@@ -90,10 +104,8 @@ class Tab:
         if self.ws is None:
             self.connect()
         assert self.ws is not None
-        router = {"pathname": path, "query": {}, "asPath": path}
-        self.ws.send(
-            f"42{NAMESPACE}," + json.dumps(["event", {"name": name, "payload": payload, "router_data": router}])
-        )
+        self.path = path
+        self.ws.send(f"42{NAMESPACE}," + json.dumps(["event", _event(name, payload, path)]))
 
     def wait(self, done: Callable[[dict], bool], timeout: float | None = None) -> dict:
         """Read updates until `done(delta)`; answer pings. TabClosed when the socket drops."""
@@ -115,8 +127,14 @@ class Tab:
                 self.ws.send("3")
             elif packet.startswith(f"42{NAMESPACE},"):
                 name, *args = json.loads(packet[len(NAMESPACE) + 3 :])
-                if name == "event" and args and done(args[0].get("delta") or {}):
-                    return args[0].get("delta") or {}
+                if name != "event" or not args:
+                    continue
+                delta = args[0].get("delta") or {}
+                for state, var in self.storage:
+                    if (value := field(delta, state, var)) is not None:
+                        self.storage[(state, var)] = value
+                if done(delta):
+                    return delta
         raise TimeoutError("no answer in time")
 
     def call(self, name: str, payload: dict[str, Any], path: str, done: Callable[[dict], bool]) -> dict:
@@ -130,6 +148,7 @@ class Shopper:
     def __init__(self, tab: Tab, email: str, password: str, names: dict[str, str] | None = None) -> None:
         self.tab, self.email, self.password = tab, email, password
         self.n = names or event_names()
+        self.tab.storage.setdefault((self.n["cart"], "pending_checkout"), "")
 
     def sign_in(self) -> None:
         n = self.n
@@ -159,6 +178,11 @@ class Shopper:
 
     def cart_items(self) -> int:
         """Load the cart page: how many items are in the cart (RuntimeError with the page's error)."""
+        return self.cart_page()[0]
+
+    def cart_page(self) -> tuple[int, list[str]]:
+        """Load the cart page: (items in the cart, orders of a checkout whose answer was lost and
+        that the page now confirms). RuntimeError with the page's error."""
         n = self.n
 
         def answered(d: dict) -> bool:
@@ -167,7 +191,8 @@ class Shopper:
         d = self.tab.call(n["cart_load"], {}, "/cart", answered)
         if field(d, n["cart"], "loaded") is None:
             raise RuntimeError(str(field(d, n["cart"], "error")))
-        return int(field(d, n["cart"], "item_count") or 0)
+        confirmed = [str(o["number"]) for o in field(d, n["cart"], "placed") or []]
+        return int(field(d, n["cart"], "item_count") or 0), confirmed
 
     def place(self) -> tuple[list[str], str]:
         """(order numbers placed, error shown). Waits for the handler's final answer."""

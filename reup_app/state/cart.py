@@ -132,6 +132,10 @@ class CartState(AppState):
     skipped: list[SkippedView] = []  # sellers whose part stayed in the cart, and why
     _choices: dict[str, dict[str, str]] = {}
     _checkout_key: str = ""
+    # The key of a checkout whose answer this tab has not shown yet, kept in the browser's
+    # sessionStorage (sent back at every hydrate): after a lost connection or a lost server state,
+    # the next cart load shows what that checkout placed. The tab's own key: no secret.
+    pending_checkout: str = rx.SessionStorage("", name="reup_pending_checkout")
 
     @rx.var
     def ready_count(self) -> int:
@@ -157,6 +161,8 @@ class CartState(AppState):
         self.placing = False
         self.placed, self.skipped = [], []
         self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice
+        if self.pending_checkout:
+            await self._show_lost_answer()
         try:
             licenses = await self._call(checkout_licenses_service.buyer_licenses)
         except ServiceError as err:
@@ -264,7 +270,8 @@ class CartState(AppState):
             self.error = str(err)
             return
         self.placing = True
-        yield
+        self.pending_checkout = self._checkout_key
+        yield  # the browser holds the key before the checkout runs
         try:
             result = await self._call(
                 checkout_service.checkout,
@@ -277,11 +284,21 @@ class CartState(AppState):
             self.error, self.placing = error_message(err, "checkout"), False
             await self._refresh()
             return
-        self.error, self.placing = "", False
+        self.error, self.placing, self.pending_checkout = "", False, ""
         self._show_result(result)
         self._choices = {}
         self._checkout_key = uuid.uuid4().hex  # what stayed in the cart is a new checkout
         await self._refresh()
+
+    async def _show_lost_answer(self) -> None:
+        """The confirmation of the checkout whose answer was lost, if it placed orders."""
+        key, self.pending_checkout = self.pending_checkout, ""
+        try:
+            result = await self._call(checkout_service.checkout_outcome, key)  # the primary: just written
+        except ServiceError:
+            return  # a key that is not this business's (or malformed): nothing to show
+        if result.orders:
+            self._show_result(result)
 
     def _show_result(self, result: checkout_service.CheckoutResult) -> None:
         """The confirmation: how many orders were placed (with links) and what stayed in the cart."""

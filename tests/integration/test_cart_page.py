@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -132,3 +133,43 @@ def test_remove_and_viewer_refusal(session, engine):
 
     viewer = Tab().sign_in(email_of(session, buyer.p["viewer"])).at("/cart").state(CartState)
     assert event_arg(run(viewer.load()), "path") == "/not-allowed"  # viewers cannot order
+
+
+def test_a_checkout_whose_answer_was_lost_is_confirmed_by_the_next_cart_load(session, engine):
+    seller, buyer = make_seller(session, terms="cod"), make_buyer(session)
+    product, _ = stock(session, seller, price="10.00")
+    who = buyer.p["buyer"]
+    call(engine, who, cart.add_to_cart, product.id, "2")
+    page = Tab().sign_in(email_of(session, who)).at("/cart").state(CartState)
+    run(page.load())
+
+    async def place_and_lose_the_answer() -> str:
+        steps = page.place_orders()
+        await steps.__anext__()  # the handler's first answer reaches the browser: the key is in its sessionStorage
+        kept = page.pending_checkout
+        assert kept == page._checkout_key and page.placing
+        async for _ in steps:  # the checkout commits, but its answer is lost with the connection
+            pass
+        return kept
+
+    kept_by_the_browser = asyncio.run(place_and_lose_the_answer())
+    placed = _orders_of(engine, buyer.id)
+    assert len(placed) == 1
+
+    # A new connection (or a server state lost with Redis): a fresh state gets the browser's storage.
+    again = Tab().sign_in(email_of(session, who)).at("/cart").state(CartState)
+    again.pending_checkout = kept_by_the_browser
+    run(again.load())
+    assert again.message == "Placed 1 order." and [p.number for p in again.placed] == [placed[0].number]
+    assert again.pending_checkout == "" and again.item_count == 0
+    run(again.load())  # shown once
+    assert again.placed == [] and again.message == ""
+
+    # Another business's key shows nothing; so does a key that placed nothing.
+    other = make_buyer(session)
+    stranger = Tab().sign_in(email_of(session, other.p["buyer"])).at("/cart").state(CartState)
+    for key in (kept_by_the_browser, "0" * 32):
+        stranger.pending_checkout = key
+        run(stranger.load())
+        assert stranger.placed == [] and stranger.message == "" and stranger.pending_checkout == ""
+

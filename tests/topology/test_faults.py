@@ -205,7 +205,12 @@ class PageShopper:
         attempted = False
         while not self.ledger.giving_up():
             try:
-                if self.shopper.cart_items() == 0:
+                items, confirmed = self.shopper.cart_page()
+                if confirmed:  # the answer was lost with the connection; the reloaded cart page confirms it
+                    self.ledger.ack(self.buyer.id, confirmed, "page")
+                    self.ledger.retry("page confirmation shown after reconnecting")
+                    return
+                if items == 0:
                     if attempted:  # ordered, but the page never showed the confirmation
                         with self.ledger.lock:
                             self.ledger.unseen[self.buyer.id] += 1

@@ -162,6 +162,16 @@ def checkout(
     return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False, skipped=skipped)
 
 
+def checkout_outcome(session: Session, principal: Principal, idempotency_key: str) -> CheckoutResult:
+    """What the checkout with this key placed for the principal's business (no orders when it
+    placed none, or the key is another business's): the cart page shows it when the checkout's
+    own answer was lost with the connection. Changes nothing."""
+    entity_id = require_member(principal)
+    authorize(principal, "order.view", entity_id)
+    key = check_idempotency_key(idempotency_key, required=True)
+    return CheckoutResult(orders=summaries(session, _replay(session, entity_id, key)), replayed=True)
+
+
 @dataclass(frozen=True)
 class _ReadyPart:
     """One order to place: a seller's plan, the seller license it ships under, and its lines."""
