@@ -172,4 +172,3 @@ def test_a_checkout_whose_answer_was_lost_is_confirmed_by_the_next_cart_load(ses
         stranger.pending_checkout = key
         run(stranger.load())
         assert stranger.placed == [] and stranger.message == "" and stranger.pending_checkout == ""
-
