@@ -61,7 +61,7 @@ class ReflexSocket:
     def _send_text(self, text: str) -> None:
         self._send_raw(self._ws.send(TextMessage(data=text)))
 
-    def emitevent(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
+    def emit_event(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
         self.path = path
         self._send_text(f"42{NAMESPACE}," + json.dumps(["event", event(name, payload, path)]))
 

@@ -148,7 +148,7 @@ class Shopper:
     def __init__(self, tab: Tab, email: str, password: str, names: dict[str, str] | None = None) -> None:
         self.tab, self.email, self.password = tab, email, password
         self.n = names or event_names()
-        self.tab.storage.setdefault((self.n["cart"], "pending_checkout"), "")
+        self.tab.storage.setdefault((self.n["cart"], "checkout_key"), "")
 
     def sign_in(self) -> None:
         n = self.n

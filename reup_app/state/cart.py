@@ -131,11 +131,12 @@ class CartState(AppState):
     placed: list[PlacedOrder] = []  # the confirmation after Place orders
     skipped: list[SkippedView] = []  # sellers whose part stayed in the cart, and why
     _choices: dict[str, dict[str, str]] = {}
-    _checkout_key: str = ""
-    # The key of a checkout whose answer this tab has not shown yet, kept in the browser's
-    # sessionStorage (sent back at every hydrate): after a lost connection or a lost server state,
-    # the next cart load shows what that checkout placed. The tab's own key: no secret.
-    pending_checkout: str = rx.SessionStorage("", name="reup_pending_checkout")
+    # The Idempotency key of this cart view's checkout, one per cart load (a double submit never
+    # orders twice). It lives in the browser's sessionStorage, sent back at every hydrate, so the
+    # browser holds it before Place orders runs: when the checkout's answer is lost (connection or
+    # server state lost), the next cart load looks it up and shows what it placed. The tab's own
+    # key, scoped to its business: no secret.
+    checkout_key: str = rx.SessionStorage("", name="reup_checkout_key")
 
     @rx.var
     def ready_count(self) -> int:
@@ -160,9 +161,9 @@ class CartState(AppState):
         self.error = self.message = ""
         self.placing = False
         self.placed, self.skipped = [], []
-        self._checkout_key = uuid.uuid4().hex  # one per cart view: a double submit never orders twice
-        if self.pending_checkout:
-            await self._show_lost_answer()
+        if self.checkout_key and not await self._show_lost_answer(self.checkout_key):
+            return  # could not look: the key stays for the next load
+        self.checkout_key = uuid.uuid4().hex
         try:
             licenses = await self._call(checkout_licenses_service.buyer_licenses)
         except ServiceError as err:
@@ -270,35 +271,39 @@ class CartState(AppState):
             self.error = str(err)
             return
         self.placing = True
-        self.pending_checkout = self._checkout_key
-        yield  # the browser holds the key before the checkout runs
+        yield
         try:
             result = await self._call(
                 checkout_service.checkout,
                 buyer_license_id=int(self.license_id),
                 choices=choices,
-                idempotency_key=self._checkout_key,
+                idempotency_key=self.checkout_key,
                 seller_entity_ids=[int(g.seller_id) for g in ready],
             )
         except Exception as err:
             self.error, self.placing = error_message(err, "checkout"), False
             await self._refresh()
             return
-        self.error, self.placing, self.pending_checkout = "", False, ""
+        self.error, self.placing = "", False
         self._show_result(result)
         self._choices = {}
-        self._checkout_key = uuid.uuid4().hex  # what stayed in the cart is a new checkout
+        self.checkout_key = uuid.uuid4().hex  # what stayed in the cart is a new checkout
         await self._refresh()
 
-    async def _show_lost_answer(self) -> None:
-        """The confirmation of the checkout whose answer was lost, if it placed orders."""
-        key, self.pending_checkout = self.pending_checkout, ""
+    async def _show_lost_answer(self, key: str) -> bool:
+        """Show the confirmation of the previous cart view's checkout if it placed orders whose
+        answer this tab never showed (after a shown answer the key was already replaced). False
+        when the lookup failed (an outage): the page says so."""
         try:
             result = await self._call(checkout_service.checkout_outcome, key)  # the primary: just written
         except ServiceError:
-            return  # a key that is not this business's (or malformed): nothing to show
+            return True  # a key that is not this business's (or malformed): nothing to show
+        except Exception as err:
+            self.error = error_message(err, "checkout lookup")
+            return False
         if result.orders:
             self._show_result(result)
+        return True
 
     def _show_result(self, result: checkout_service.CheckoutResult) -> None:
         """The confirmation: how many orders were placed (with links) and what stayed in the cart."""

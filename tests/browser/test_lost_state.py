@@ -60,7 +60,7 @@ def test_the_cart_confirms_a_checkout_whose_answer_the_tab_never_got(page, demo_
     sign_in(page, "buyer@greenleaf.demo")
     page.goto("/cart")
     expect(page.get_by_role("heading", name="Cart")).to_be_visible()
-    page.evaluate("key => window.sessionStorage.setItem('reup_pending_checkout', key)", key)
+    page.evaluate("key => window.sessionStorage.setItem('reup_checkout_key', key)", key)
     page.reload()
     n = len(numbers)
     confirmation = page.get_by_test_id("checkout-confirmation")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -74,7 +73,7 @@ def test_cart_groups_per_seller_and_checkout_is_idempotent(session, engine):
     assert page.error == "2099-02-30 is not a valid date." and _orders_of(engine, buyer.id) == []
     page.set_choice(str(pb.id), "date", "2099-03-01")
 
-    key = page._checkout_key
+    key = page.checkout_key
     run(page.place_orders())
     placed = _orders_of(engine, buyer.id)
     assert len(placed) == 2, page.error
@@ -86,7 +85,7 @@ def test_cart_groups_per_seller_and_checkout_is_idempotent(session, engine):
     assert next(o for o in placed if o.seller_entity_id == pb.id).requested_delivery_start.year == 2099
 
     # The same cart view submitting again (a double click) places nothing new.
-    page._checkout_key = key
+    page.checkout_key = key
     run(page.place_orders())
     assert len(_orders_of(engine, buyer.id)) == 2
 
@@ -143,25 +142,18 @@ def test_a_checkout_whose_answer_was_lost_is_confirmed_by_the_next_cart_load(ses
     page = Tab().sign_in(email_of(session, who)).at("/cart").state(CartState)
     run(page.load())
 
-    async def place_and_lose_the_answer() -> str:
-        steps = page.place_orders()
-        await steps.__anext__()  # the handler's first answer reaches the browser: the key is in its sessionStorage
-        kept = page.pending_checkout
-        assert kept == page._checkout_key and page.placing
-        async for _ in steps:  # the checkout commits, but its answer is lost with the connection
-            pass
-        return kept
-
-    kept_by_the_browser = asyncio.run(place_and_lose_the_answer())
+    kept_by_the_browser = page.checkout_key  # the cart load's answer put it in the browser's sessionStorage
+    assert kept_by_the_browser
+    run(page.place_orders())  # the checkout commits, but its answer is lost with the connection
     placed = _orders_of(engine, buyer.id)
     assert len(placed) == 1
 
     # A new connection (or a server state lost with Redis): a fresh state gets the browser's storage.
     again = Tab().sign_in(email_of(session, who)).at("/cart").state(CartState)
-    again.pending_checkout = kept_by_the_browser
+    again.checkout_key = kept_by_the_browser
     run(again.load())
     assert again.message == "Placed 1 order." and [p.number for p in again.placed] == [placed[0].number]
-    assert again.pending_checkout == "" and again.item_count == 0
+    assert again.checkout_key not in ("", kept_by_the_browser) and again.item_count == 0
     run(again.load())  # shown once
     assert again.placed == [] and again.message == ""
 
@@ -169,6 +161,35 @@ def test_a_checkout_whose_answer_was_lost_is_confirmed_by_the_next_cart_load(ses
     other = make_buyer(session)
     stranger = Tab().sign_in(email_of(session, other.p["buyer"])).at("/cart").state(CartState)
     for key in (kept_by_the_browser, "0" * 32):
-        stranger.pending_checkout = key
+        stranger.checkout_key = key
         run(stranger.load())
-        assert stranger.placed == [] and stranger.message == "" and stranger.pending_checkout == ""
+        assert stranger.placed == [] and stranger.message == "" and stranger.checkout_key != key
+
+
+def test_the_lookup_waits_for_a_checkout_still_running_with_that_key(session, engine):
+    """The page reloaded while its checkout was still committing (the old connection's handler
+    running on): the lookup waits for the cart lock and then sees that checkout's order."""
+    import threading
+
+    from reup_app.db import unit_of_work
+    from reup_app.services.ordering import checkout_flow
+
+    seller, buyer = make_seller(session, terms="cod"), make_buyer(session)
+    product, _ = stock(session, seller, price="10.00")
+    who = buyer.p["buyer"]
+    call(engine, who, cart.add_to_cart, product.id, "2")
+    key, looked_up, started = "k" * 32, [], threading.Event()
+
+    def lookup() -> None:
+        started.set()
+        looked_up.append(call(engine, who, checkout_flow.checkout_outcome, key))
+
+    with unit_of_work(who, engine=engine) as s:
+        placed = checkout_flow.checkout(s, who, buyer_license_id=buyer.license.id, idempotency_key=key)
+        reader = threading.Thread(target=lookup, daemon=True)
+        reader.start()
+        started.wait(5)
+        reader.join(1.0)
+        assert reader.is_alive() and not looked_up  # waiting on the running checkout's cart lock
+    reader.join(10)
+    assert [o.number for o in looked_up[0].orders] == [o.number for o in placed.orders]
