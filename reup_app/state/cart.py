@@ -131,11 +131,12 @@ class CartState(AppState):
     placed: list[PlacedOrder] = []  # the confirmation after Place orders
     skipped: list[SkippedView] = []  # sellers whose part stayed in the cart, and why
     _choices: dict[str, dict[str, str]] = {}
-    # The Idempotency key of this cart view's checkout, one per cart load (a double submit never
-    # orders twice). It lives in the browser's sessionStorage, sent back at every hydrate, so the
-    # browser holds it before Place orders runs: when the checkout's answer is lost (connection or
-    # server state lost), the next cart load looks it up and shows what it placed. The tab's own
-    # key, scoped to its business: no secret.
+    # The idempotency key of this tab's next checkout, as a Stripe client keeps one: the same key
+    # until a checkout with it is known to have placed orders (its answer shown, or found by a
+    # cart load), so a double submit or a retry after a lost answer never orders twice. It lives
+    # in the browser's sessionStorage, sent back at every hydrate, so the browser holds it before
+    # Place orders runs: after a lost connection or server state, the next cart load looks it up
+    # and shows what that checkout placed. The tab's own key, scoped to its business: no secret.
     checkout_key: str = rx.SessionStorage("", name="reup_checkout_key")
 
     @rx.var
@@ -161,9 +162,10 @@ class CartState(AppState):
         self.error = self.message = ""
         self.placing = False
         self.placed, self.skipped = [], []
-        if self.checkout_key and not await self._show_lost_answer(self.checkout_key):
-            return  # could not look: the key stays for the next load
-        self.checkout_key = uuid.uuid4().hex
+        if not self.checkout_key:
+            self.checkout_key = uuid.uuid4().hex
+        elif not await self._show_lost_answer(self.checkout_key):
+            return  # could not look (an outage): the page says so; the next load looks again
         try:
             licenses = await self._call(checkout_licenses_service.buyer_licenses)
         except ServiceError as err:
@@ -291,9 +293,9 @@ class CartState(AppState):
         await self._refresh()
 
     async def _show_lost_answer(self, key: str) -> bool:
-        """Show the confirmation of the previous cart view's checkout if it placed orders whose
-        answer this tab never showed (after a shown answer the key was already replaced). False
-        when the lookup failed (an outage): the page says so."""
+        """If a checkout with this tab's key placed orders (its answer never shown: a shown answer
+        replaces the key), show that confirmation and take a new key. False when the lookup
+        failed (an outage): the page says so."""
         try:
             result = await self._call(checkout_service.checkout_outcome, key)  # the primary: just written
         except ServiceError:
@@ -303,6 +305,7 @@ class CartState(AppState):
             return False
         if result.orders:
             self._show_result(result)
+            self.checkout_key = uuid.uuid4().hex
         return True
 
     def _show_result(self, result: checkout_service.CheckoutResult) -> None:
