@@ -9,12 +9,14 @@
    it: `REUP_PORT=3170 reflex export --frontend-only --no-zip`).
 2. Seeds one wholesaler with products and `--buyers` retailers (one buyer each), plus browsing users.
 3. Phase "1 instance": nginx sends everything to instance 0; locust runs `--sessions` browsing
-   users (each: a WebSocket tab, hydrated as the browser does and signed in through AuthState.login,
+   users (each: a WebSocket tab, hydrated as the browser does; `--users` distinct users, each
+   user's first tab signs in with the password (AuthState.login, an argon2 check) and sets the
+   session cookie, the user's other tabs restore from that cookie as a new browser tab does;
    then catalog loads as event round trips, and GET /marketplace + /api/health/ready over HTTP, one
    action every `--think` seconds, uniformly drawn: a person reading a catalog page between clicks)
    and `--buyers` checkout users (product page -> add to cart -> cart -> place orders, through the
-   real event handlers, 0.5-1.5 s apart). Users start at `--spawn-rate` per second (each sign-in
-   verifies an argon2 password hash).
+   real event handlers, one order every `--think` seconds; each signs in with its password). Users start at
+   `--spawn-rate` per second.
 4. Phase "N instances": nginx reloaded with all instances; the same load again.
 
 Prints per phase: p50/p95/p99 of event round trips, of checkout (place orders -> "Placed ..."),
@@ -30,6 +32,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -44,7 +47,7 @@ from locust.env import Environment  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reflex_ws import Shopper, Tab, TabClosed, event_names  # noqa: E402
+from bench.reflex_ws import SessionCookie, Shopper, Tab, TabClosed, event_names  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from deploy.topology import Topology  # noqa: E402
 
@@ -52,6 +55,7 @@ PASSWORD = "Test-Password-123"  # tests/factories.py DEFAULT_PASSWORD
 CFG: dict = {}
 SAMPLES: dict[str, list[float]] = defaultdict(list)
 FAILURES: dict[str, int] = defaultdict(int)
+FIRST_ERROR: dict[str, str] = {}  # name -> the first failure's text, printed with the counts
 
 
 @events.request.add_listener
@@ -60,6 +64,7 @@ def _record(request_type, name, response_time, response_length, exception=None, 
         SAMPLES[name].append(response_time)
     else:
         FAILURES[name] += 1
+        FIRST_ERROR.setdefault(name, f"{type(exception).__name__}: {str(exception)[:160]}")
 
 
 def _timed(env_events, kind: str, name: str, fn):
@@ -86,7 +91,9 @@ class Browser(FastHttpUser):
         i = CFG["next_browser"] = CFG.get("next_browser", 0) + 1
         email = CFG["browsers"][i % len(CFG["browsers"])]
         self.shopper = Shopper(Tab(CFG["ws"], CFG["origin"]), email, PASSWORD, CFG["names"])
-        _timed(self.environment.events, "WS", "sign in", self.shopper.sign_in)
+        cookie = CFG["cookies"].setdefault(email, SessionCookie(self.host, CFG["origin"]))
+        _timed(self.environment.events, "WS", "open signed-in tab", lambda: self.shopper.open_signed_in(cookie))
+        CFG["opened"] += 1
 
     @task(4)
     def catalog_event(self) -> None:
@@ -109,7 +116,7 @@ class Browser(FastHttpUser):
 class Buyer(FastHttpUser):
     """A retailer ordering one unit at a time."""
 
-    wait_time = between(0.5, 1.5)
+    wait_time = between(5, 15)  # set from --think by main
     fixed_count = 1
 
     def on_start(self) -> None:
@@ -117,17 +124,22 @@ class Buyer(FastHttpUser):
         email = CFG["buyers"][i % len(CFG["buyers"])]
         self.shopper = Shopper(Tab(CFG["ws"], CFG["origin"]), email, PASSWORD, CFG["names"])
         _timed(self.environment.events, "WS", "sign in", self.shopper.sign_in)
+        CFG["opened"] += 1
 
     @task
     def order(self) -> None:
         ev = self.environment.events
         product = CFG["products"][int(time.time() * 1000) % len(CFG["products"])]
-        err, exc = _timed(ev, "WS", "add to cart", lambda: self.shopper.add_one(product))
-        if exc is None and not err:
+        _, exc = _timed(ev, "WS", "add to cart", lambda: self._add(product))
+        if exc is None:
             _timed(ev, "WS", "cart", self.shopper.load_cart)
             placed, exc = _timed(ev, "WS", "checkout", self._place)
         if exc is not None:
             self.shopper.tab.close()
+
+    def _add(self, product: int) -> None:
+        if error := self.shopper.add_one(product):
+            raise RuntimeError(error)
 
     def _place(self) -> list[str]:
         numbers, error = self.shopper.place()
@@ -171,22 +183,30 @@ def _email(s, user_id: int) -> str:
 def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: float, rate: float) -> dict:
     SAMPLES.clear()
     FAILURES.clear()
+    FIRST_ERROR.clear()
+    CFG["cookies"] = {}  # every phase signs its users in afresh
+    CFG["opened"] = 0
     env = Environment(user_classes=[Browser, Buyer], events=events, host=f"http://127.0.0.1:{topo.port}")
     runner = env.create_local_runner()
-    apps = [psutil.Process(topo.procs[f"app{i}"].pid) for i in range(topo.apps)]
     Browser.fixed_count, Buyer.fixed_count = sessions, buyers
+    started = time.perf_counter()
     runner.start(sessions + buyers, spawn_rate=rate)
-    ramp = (sessions + buyers) / rate + 10
-    gevent.sleep(ramp)  # everyone signed in before measuring
+    deadline = started + 3 * (sessions + buyers) / rate + 60
+    while CFG["opened"] < sessions + buyers and time.perf_counter() < deadline:
+        gevent.sleep(1)  # everyone signed in before measuring
+    ramp = time.perf_counter() - started
+    gevent.sleep(5)
     SAMPLES.clear()
     FAILURES.clear()
-    cpu0 = {p.pid: _cpu(p) for p in apps}
+    FIRST_ERROR.clear()
+    parts = _components(topo)
+    cpu0 = {name: sum(_cpu(p) for p in procs) for name, procs in parts.items()}
     t0 = time.perf_counter()
     gevent.sleep(seconds)
     elapsed = time.perf_counter() - t0
     snapshot = {k: list(v) for k, v in SAMPLES.items()}
     failures = dict(FAILURES)
-    cpu = {p.pid: (_cpu(p) - cpu0[p.pid]) / elapsed * 100 for p in apps}
+    cpu = {name: (sum(_cpu(p) for p in procs) - cpu0[name]) / elapsed * 100 for name, procs in parts.items()}
     gevent.spawn(runner.quit).join(timeout=15)  # users stuck in a socket read are abandoned
     total_ok = sum(len(v) for v in snapshot.values())
     total_err = sum(failures.values())
@@ -194,12 +214,42 @@ def run_phase(topo: Topology, label: str, sessions: int, buyers: int, seconds: f
         "label": label,
         "samples": snapshot,
         "failures": failures,
+        "first_errors": dict(FIRST_ERROR),
         "elapsed": elapsed,
         "throughput": total_ok / elapsed,
         "error_rate": total_err / max(1, total_ok + total_err),
         "cpu": cpu,
+        "ramp": ramp,
+        "opened": CFG["opened"],
         "load_average": psutil.getloadavg()[0],
     }
+
+
+def _components(topo: Topology) -> dict[str, list[psutil.Process]]:
+    """The processes sharing this machine's cores, by part: the topology's and this one."""
+
+    def named(prefix: str) -> list[psutil.Process]:
+        return [psutil.Process(p.pid) for n, p in topo.procs.items() if n.startswith(prefix) and p.poll() is None]
+
+    mariadb = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "mariadbd" and str(topo.base) in " ".join(proc.info["cmdline"] or []):
+            mariadb.append(proc)
+    return {
+        "app instances": named("app"),
+        "job workers": named("worker"),
+        "nginx": named("nginx"),
+        "redis": named("redis"),
+        "mariadb (primary + replica)": mariadb,
+        "load generator (locust, this process)": [_Alone(os.getpid())],
+    }
+
+
+class _Alone(psutil.Process):
+    """A process counted without its children (this one started the whole topology)."""
+
+    def children(self, recursive: bool = False) -> list[psutil.Process]:
+        return []
 
 
 def _cpu(p: psutil.Process) -> float:
@@ -215,7 +265,8 @@ def _cpu(p: psutil.Process) -> float:
 
 def report(r: dict) -> None:
     print(f"\n== {r['label']}: {r['elapsed']:.0f} s measured")
-    for name in ("event round trip", "checkout", "add to cart", "GET page", "GET /api/health/ready"):
+    names = ("event round trip", "checkout", "add to cart", "cart", "open signed-in tab", "sign in", "GET page")
+    for name in (*names, "GET /api/health/ready"):
         v = r["samples"].get(name, [])
         if v:
             print(
@@ -223,7 +274,11 @@ def report(r: dict) -> None:
                 f"p99 {percentile(v, 99):7.1f} ms"
             )
     print(f"  throughput {r['throughput']:.1f} requests/s; error rate {r['error_rate']:.4%} {r['failures'] or ''}")
-    print("  app instance CPU (% of one core): " + ", ".join(f"{c:.0f}%" for c in r["cpu"].values()))
+    for name, text in r["first_errors"].items():
+        print(f"    first {name} error: {text}")
+    print(f"  {r['opened']} users signed in {r['ramp']:.0f} s after the start")
+    print("  CPU (% of one core): " + ", ".join(f"{k} {v:.0f}%" for k, v in r["cpu"].items()))
+    print(f"  CPU total {sum(r['cpu'].values()):.0f}% of {psutil.cpu_count() * 100}%")
     print(f"  machine load average (1 min): {r['load_average']:.1f} on {psutil.cpu_count()} cores", flush=True)
 
 
@@ -238,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--think", type=float, nargs=2, default=(5.0, 15.0), metavar=("MIN", "MAX"))
     p.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second")
     a = p.parse_args(argv)
-    Browser.wait_time = between(*a.think)
-    print(f"browsing sessions act every {a.think[0]:g}-{a.think[1]:g} s; users start at {a.spawn_rate:g}/s", flush=True)
+    Browser.wait_time = Buyer.wait_time = between(*a.think)
+    print(f"sessions act every {a.think[0]:g}-{a.think[1]:g} s; users start at {a.spawn_rate:g}/s", flush=True)
     base = Path(tempfile.mkdtemp(prefix="reup-load-"))
     topo = Topology(base, apps=a.apps, port=a.port, base_port=a.port + 1, mysql_port=13360, redis_port=16395)
     try:

@@ -11,11 +11,14 @@ pages' event handlers (product page -> add to cart -> cart -> place orders).
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import websocket
 
 from bench.reflex_socket import HYDRATE, NAMESPACE
@@ -37,6 +40,7 @@ def event_names() -> dict[str, str]:
 
     return {
         "login": format_event_handler(AuthState.login),
+        "finish_restore": format_event_handler(AuthState.finish_restore),
         "catalog_load": format_event_handler(CatalogState.load),
         "product_load": format_event_handler(ProductState.load),
         "set_quantity": format_event_handler(ProductState.set_quantity),
@@ -48,6 +52,9 @@ def event_names() -> dict[str, str]:
         "cart": CartState.get_full_name(),
         "catalog": CatalogState.get_full_name(),
     }
+
+
+_GRANT = re.compile(r"/api/auth/session'.*grant: '([^']+)'")
 
 
 def field(delta: dict, state: str, name: str) -> Any:
@@ -68,10 +75,13 @@ class Tab:
         # the browser's sessionStorage: client-storage vars (state, var) -> value, kept from the
         # deltas and sent back with every hydrate, as the browser does
         self.storage: dict[tuple[str, str], Any] = {}
+        self.scripts: list[str] = []  # the scripts the server asked this tab to run (newest last)
 
     def connect(self) -> None:
         url = f"{self.base_ws}{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
-        ws = websocket.create_connection(url, origin=self.origin, timeout=self.timeout, enable_multithread=False)
+        ws = websocket.create_connection(
+            url, origin=self.origin, timeout=self.timeout, enable_multithread=False, skip_utf8_validation=True
+        )  # websocket-client checks UTF-8 in pure Python: most of a load generator's CPU; the browser does it in C
         try:
             while True:
                 packet = ws.recv()
@@ -130,6 +140,9 @@ class Tab:
                 if name != "event" or not args:
                     continue
                 delta = args[0].get("delta") or {}
+                for ev in args[0].get("events") or []:
+                    if code := (ev.get("payload") or {}).get("javascript_code"):
+                        self.scripts = [*self.scripts[-9:], str(code)]
                 for state, var in self.storage:
                     if (value := field(delta, state, var)) is not None:
                         self.storage[(state, var)] = value
@@ -140,6 +153,29 @@ class Tab:
     def call(self, name: str, payload: dict[str, Any], path: str, done: Callable[[dict], bool]) -> dict:
         self.emit(name, payload, path)
         return self.wait(done)
+
+
+class SessionCookie:
+    """One signed-in user's session cookie, shared by that user's tabs as the browser shares it:
+    the first tab signs in with the password and trades its grant for the cookie
+    (/api/auth/session); later tabs restore from it (/api/auth/restore, which rotates it), one at
+    a time, as the page's Web Lock makes them."""
+
+    NAME = "reup_session"
+
+    def __init__(self, base_http: str, origin: str) -> None:
+        self.base_http, self.origin = base_http.rstrip("/"), origin
+        self.value = ""
+        self.lock = threading.Lock()
+
+    def post(self, path: str, body: dict | None = None) -> httpx.Response:
+        headers = {"X-ReUp-Auth": "1", "Origin": self.origin}
+        if self.value:
+            headers["Cookie"] = f"{self.NAME}={self.value}"
+        r = httpx.post(f"{self.base_http}{path}", json=body or {}, headers=headers, timeout=30)
+        if value := r.cookies.get(self.NAME):
+            self.value = value
+        return r
 
 
 class Shopper:
@@ -154,6 +190,33 @@ class Shopper:
         n = self.n
         form = {"form": {"email": self.email, "password": self.password}}
         self.tab.call(n["login"], form, "/login", lambda d: bool(field(d, n["auth"], "signed_in")))
+
+    def open_signed_in(self, cookie: SessionCookie) -> None:
+        """This user's tab signed in the way the browser does it: the user's first tab with the
+        password (then the cookie is set), every other tab restored from the session cookie."""
+        with cookie.lock:
+            if not cookie.value:
+                self.sign_in()
+                deadline = time.monotonic() + self.tab.timeout
+                grant = None
+                while grant is None and time.monotonic() < deadline:
+                    grant = next((m.group(1) for c in self.tab.scripts if (m := _GRANT.search(c))), None)
+                    if grant is None:  # the script may come after the signed-in delta
+                        try:
+                            self.tab.wait(lambda _d: any(_GRANT.search(c) for c in self.tab.scripts), timeout=1)
+                        except TimeoutError:
+                            pass
+                if grant is None:
+                    raise RuntimeError("no session grant after sign-in")
+                cookie.post("/api/auth/session", {"grant": grant}).raise_for_status()
+                return
+            r = cookie.post("/api/auth/restore")
+            r.raise_for_status()
+            code = r.json()["code"]
+        n = self.n
+        self.tab.call(
+            n["finish_restore"], {"code": code}, "/marketplace", lambda d: bool(field(d, n["auth"], "signed_in"))
+        )
 
     def browse(self, page: int = 1) -> dict:
         n = self.n

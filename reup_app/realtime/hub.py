@@ -30,7 +30,7 @@ from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
-from reup_app.realtime.listeners import listeners_for
+from reup_app.realtime.listeners import forget_interests, listeners_for, wants
 from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry
 from reup_app.settings import get_settings
 
@@ -97,20 +97,27 @@ class PushHub:
         entitled = [t for t, info in sessions.items() if is_entitled(event, info)]
         if not entitled:
             return {}, {}
-        return self._loaded(entitled, classes), sessions
+        by_token = {t: [c for c in classes if wants(c, t, event.payload)] for t in entitled}
+        return self._loaded(list(by_token), classes, by_token), sessions
 
-    def _loaded(self, tokens: list[str], classes: list[type[Any]]) -> dict[str, list[type[Any]]]:
+    def _loaded(
+        self, tokens: list[str], classes: list[type[Any]], by_token: dict[str, list[type[Any]]] | None = None
+    ) -> dict[str, list[type[Any]]]:
         """Only states the session has already loaded: Redis keeps a key per touched substate, and
         with opportunistic locking a state touched since the worker took the tab's lease is only in
         this worker's memory until the lease ends. Once loaded, a state stays loaded for as long as
         the session lives, so the answer is remembered (forgotten with the closed tab). The
         in-memory state manager holds every state of a session, so all count as loaded."""
+
+        def of(t: str) -> list[type[Any]]:
+            return by_token[t] if by_token is not None else list(classes)
+
         if not isinstance(self.app.state_manager, StateManagerRedis) or not isinstance(self.registry, RedisRegistry):
-            return {t: list(classes) for t in tokens}
+            return {t: of(t) for t in tokens if of(t)}
         out: dict[str, list[type[Any]]] = {}
         unknown: list[tuple[str, type[Any]]] = []
         for t in tokens:
-            for cls in classes:
+            for cls in of(t):
                 if (t, cls) in self._known_loaded or self._touched_in_memory(t, cls):
                     self._known_loaded.add((t, cls))
                     out.setdefault(t, []).append(cls)
@@ -253,6 +260,7 @@ class PushHub:
         if owned:
             await asyncio.to_thread(self.registry.touch, sorted(owned))
         if arrived:
+            forget_interests(arrived)  # what they show was recorded elsewhere, if anywhere
             await self.resync(sorted(arrived), registered_before=previous)
         if not gone:
             return
@@ -261,6 +269,7 @@ class PushHub:
         if closed:
             ended = set(closed)
             self._known_loaded = {pair for pair in self._known_loaded if pair[0] not in ended}
+            forget_interests(ended)
             await asyncio.to_thread(self.registry.forget, *closed)
 
     async def resync(self, tokens: list[str], registered_before: float) -> int:

@@ -20,6 +20,13 @@ sessions about to receive it: a place to load in one query what every session wo
 alone. It promises the results at once (the pushes wait for them) and returns the awaitable that
 loads them, which the hub runs alongside the pushes. What it loads is only a cache: each session
 still re-validates its principal and takes only its own.
+
+`@live_listener(kinds=..., interest="product_ids")` names a payload field listing what an event is
+about. The state then tells, each time it shows something, what it shows in that session
+(`show_interest(cls, token, ids)`, a record in this process), and the hub skips the sessions whose
+record shares nothing with the event's list without loading their state: with a thousand tabs on
+the catalog, a stock change costs the tabs showing that product, not all of them. A session with no
+record here (its page was loaded by another process, or it just arrived) is called as before.
 """
 
 from __future__ import annotations
@@ -30,17 +37,53 @@ from typing import Any
 LIVE_LISTENERS: list[type[Any]] = []
 # listener class -> the event kinds it wants (absent: every kind)
 LIVE_KINDS: dict[type[Any], frozenset[str]] = {}
+# listener class -> the payload field listing what an event is about (see `show_interest`)
+LIVE_INTEREST: dict[type[Any], str] = {}
+# (listener class, session token) -> what that session shows now, in this process
+_SHOWN: dict[tuple[type[Any], str], frozenset[str]] = {}
+MAX_SHOWN = 100_000  # records kept per process (the oldest go first)
 
 
-def live_listener(cls: type[Any] | None = None, *, kinds: Iterable[str] | None = None):
+def live_listener(cls: type[Any] | None = None, *, kinds: Iterable[str] | None = None, interest: str | None = None):
     def register(target: type[Any]) -> type[Any]:
         if target not in LIVE_LISTENERS:
             LIVE_LISTENERS.append(target)
         if kinds is not None:
             LIVE_KINDS[target] = frozenset(kinds)
+        if interest is not None:
+            LIVE_INTEREST[target] = interest
         return target
 
     return register(cls) if cls is not None else register
+
+
+def show_interest(cls: type[Any], token: str, keys: Iterable[Any]) -> None:
+    """What session `token`'s `cls` state shows now (ids, as in the events' interest field)."""
+    if not token:
+        return
+    _SHOWN.pop((cls, token), None)
+    _SHOWN[(cls, token)] = frozenset(str(k) for k in keys)
+    while len(_SHOWN) > MAX_SHOWN:
+        del _SHOWN[next(iter(_SHOWN))]
+
+
+def forget_interests(tokens: Iterable[str]) -> None:
+    """Sessions that closed or arrived from another process: what they show is not known here."""
+    gone = set(tokens)
+    for key in [k for k in _SHOWN if k[1] in gone]:
+        del _SHOWN[key]
+
+
+def wants(cls: type[Any], token: str, payload: dict[str, Any]) -> bool:
+    """False only when this session's `cls` is known to show nothing the event is about."""
+    field = LIVE_INTEREST.get(cls)
+    shown = _SHOWN.get((cls, token)) if field is not None else None
+    if shown is None:
+        return True
+    about = payload.get(field) if field is not None else None
+    if not isinstance(about, list | tuple | set | frozenset):
+        return True
+    return not shown.isdisjoint(str(k) for k in about)
 
 
 def listeners_for(kind: str) -> list[type[Any]]:

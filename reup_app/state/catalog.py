@@ -9,7 +9,7 @@ import reflex as rx
 
 from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
-from reup_app.realtime.listeners import live_listener
+from reup_app.realtime.listeners import live_listener, show_interest
 from reup_app.security.permissions import is_allowed
 from reup_app.services.catalog import catalog_query as catalog_query_service
 from reup_app.services.catalog import facets as facets_service
@@ -59,7 +59,7 @@ def item_view(item) -> dict[str, str]:
     }
 
 
-@live_listener(kinds={"inventory.changed"})
+@live_listener(kinds={"inventory.changed"}, interest="product_ids")
 class CatalogState(AppState):
     q: str = ""
     category: str = ALL
@@ -122,6 +122,7 @@ class CatalogState(AppState):
             first = next(iter(sources.get(i.id) or []), None)
             i.image_url, i.image_srcset = (first.url, first.srcset) if first else ("", "")
         self.items = [item_view(i) for i in result.items]
+        show_interest(CatalogState, self.router.session.client_token, [i.id for i in result.items])
         self.total = result.total
         self.pages = max(result.pages, 1)
         self.page = result.page

@@ -20,6 +20,7 @@ from reup_app.events.bus import InProcessBus
 from reup_app.events.core import DomainEvent
 from reup_app.realtime import hub as hub_module
 from reup_app.realtime.hub import PushHub
+from reup_app.realtime.listeners import forget_interests, show_interest
 from reup_app.realtime.registry import SESSION_TTL_SECONDS, RedisRegistry, SessionInfo
 from reup_app.state.catalog import CatalogState
 from reup_app.state.notifications import NotificationState
@@ -82,6 +83,32 @@ def test_plan_picks_owned_entitled_sessions_and_only_their_loaded_listeners(worl
     assert hub.plan(read, owned) == {seller_on_catalog: [NotificationState]}
     # a kind no listener wants costs nothing
     assert hub.plan(DomainEvent("audit.something", (SELLER,), {}), owned) == {}
+
+
+def test_a_stock_change_skips_catalog_tabs_known_to_show_other_products(world):
+    """What each tab's catalog shows is recorded in this process (show_interest): a stock change
+    costs the tabs showing that product, and tabs with no record here are called as before; a tab
+    that arrives from another process or closes is forgotten."""
+    s = world.session
+    showing, elsewhere, unknown = (
+        s(name, SessionInfo(i, BUYER, ("buyer",)), loaded=(CatalogState,))
+        for i, name in enumerate(("showing-7", "showing-8-9", "no-record"), start=10)
+    )
+    show_interest(CatalogState, showing, [7, 12])
+    show_interest(CatalogState, elsewhere, [8, 9])
+    hub = PushHub(world.app, bus=InProcessBus(), registry=world.registry)
+    owned = hub.owned_tokens()
+
+    stock = DomainEvent("inventory.changed", (SELLER,), {"product_ids": [7], "public": True})
+    assert hub.plan(stock, owned) == {showing: [CatalogState], unknown: [CatalogState]}
+    show_interest(CatalogState, elsewhere, [7])  # that tab moved to a page showing 7
+    assert set(hub.plan(stock, owned)) == {showing, elsewhere, unknown}
+    forget_interests([showing, elsewhere])
+    show_interest(CatalogState, unknown, [99])
+    assert set(hub.plan(stock, owned)) == {showing, elsewhere}
+    no_list = DomainEvent("inventory.changed", (SELLER,), {"public": True})  # says nothing of products
+    assert set(hub.plan(no_list, owned)) == {showing, elsewhere, unknown}
+    forget_interests([unknown])
 
 
 class RecordingHub(PushHub):
