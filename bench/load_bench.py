@@ -2,7 +2,7 @@
 (plus page and API requests over HTTP), retailers checking out, at 1 app instance and at 3.
 
     python -m bench.load_bench [--sessions 1000] [--buyers 50] [--seconds 60] [--apps 3] [--port 3170]
-                               [--think 5 15] [--spawn-rate 10]
+                               [--think 5 15] [--spawn-rate 10] [--browse same|other]
 
 1. Starts the loopback topology (deploy/topology.py): MariaDB primary + TLS replica, Redis,
    `--apps` instances, worker leader + standby, nginx on `--port` (the frontend must be built for
@@ -12,7 +12,9 @@
    users (each: a WebSocket tab, hydrated as the browser does; `--users` distinct users, each
    user's first tab signs in with the password (AuthState.login, an argon2 check) and sets the
    session cookie, the user's other tabs restore from that cookie as a new browser tab does;
-   then catalog loads as event round trips, and GET /marketplace + /api/health/ready over HTTP, one
+   then catalog loads as event round trips (of the buyers' seller with `--browse same`, the
+   default and the worst case for the live catalog: every order changes stock every tab shows; of
+   another seller with `--browse other`), and GET /marketplace + /api/health/ready over HTTP, one
    action every `--think` seconds, uniformly drawn: a person reading a catalog page between clicks)
    and `--buyers` checkout users (product page -> add to cart -> cart -> place orders, through the
    real event handlers, one order every `--think` seconds; each signs in with its password). Users start at
@@ -97,7 +99,7 @@ class Browser(FastHttpUser):
 
     @task(4)
     def catalog_event(self) -> None:
-        _, exc = _timed(self.environment.events, "WS", "event round trip", self.shopper.browse)
+        _, exc = _timed(self.environment.events, "WS", "event round trip", lambda: self.shopper.browse(CFG["browse"]))
         if isinstance(exc, TabClosed | TimeoutError):
             self.shopper.tab.close()
 
@@ -151,7 +153,7 @@ class Buyer(FastHttpUser):
         self.shopper.tab.close()
 
 
-def seed(topo: Topology, buyers: int, browsing_users: int) -> None:
+def seed(topo: Topology, buyers: int, browsing_users: int, browse: str) -> None:
     from sqlmodel import Session
 
     from reup_app.db import build_engine
@@ -163,8 +165,12 @@ def seed(topo: Topology, buyers: int, browsing_users: int) -> None:
     env = topo.env()
     engine = build_engine(env["REUP_DATABASE_URL"], env["REUP_DB_SSL_CA"])
     with Session(engine, expire_on_commit=False) as s:
-        seller = make_seller(s, terms="cod")
+        seller, other = make_seller(s, terms="cod"), make_seller(s, terms="cod")
         CFG["products"] = [stock(s, seller, qty="1000000", price="2.00")[0].id for _ in range(30)]
+        for _ in range(30):
+            stock(s, other, qty="1000000", price="2.00")
+        shown = seller if browse == "same" else other
+        CFG["browse"] = f"/marketplace?seller={shown.id}"
         retailers = [make_buyer(s) for _ in range(buyers)]
         CFG["buyers"] = [_email(s, r.owner.user_id) for r in retailers]
         browsing = [make_member(s, retailers[i % len(retailers)].entity, "viewer")[0] for i in range(browsing_users)]
@@ -292,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=3170)
     p.add_argument("--think", type=float, nargs=2, default=(5.0, 15.0), metavar=("MIN", "MAX"))
     p.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second")
+    p.add_argument(
+        "--browse",
+        choices=("same", "other"),
+        default="same",
+        help="browsing tabs show the seller the buyers order from (every order changes stock they show) or another",
+    )
     a = p.parse_args(argv)
     Browser.wait_time = Buyer.wait_time = between(*a.think)
     print(f"sessions act every {a.think[0]:g}-{a.think[1]:g} s; users start at {a.spawn_rate:g}/s", flush=True)
@@ -299,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     topo = Topology(base, apps=a.apps, port=a.port, base_port=a.port + 1, mysql_port=13360, redis_port=16395)
     try:
         topo.start()
-        seed(topo, a.buyers, a.users)
+        seed(topo, a.buyers, a.users, a.browse)
         CFG.update(ws=f"ws://127.0.0.1:{a.port}", origin=topo.env()["REUP_APP_URL"], names=event_names())
         results = []
         for n in (1, a.apps):

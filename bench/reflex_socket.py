@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
@@ -23,8 +24,10 @@ HYDRATE = "reflex___state____state.hydrate_and_load"  # what the browser sends f
 
 
 def event(name: str, payload: dict[str, Any], path: str) -> dict[str, Any]:
-    """An event as the browser sends it."""
-    return {"name": name, "payload": payload, "router_data": {"pathname": path, "query": {}, "asPath": path}}
+    """An event as the browser sends it (`path` may carry a query string: "/marketplace?seller=3")."""
+    pathname, _, query = path.partition("?")
+    params = dict(parse_qsl(query))
+    return {"name": name, "payload": payload, "router_data": {"pathname": pathname, "query": params, "asPath": path}}
 
 
 class ReflexSocket:

@@ -218,11 +218,9 @@ class Shopper:
             n["finish_restore"], {"code": code}, "/marketplace", lambda d: bool(field(d, n["auth"], "signed_in"))
         )
 
-    def browse(self, page: int = 1) -> dict:
+    def browse(self, path: str = "/marketplace") -> dict:
         n = self.n
-        return self.tab.call(
-            n["catalog_load"], {}, "/marketplace", lambda d: field(d, n["catalog"], "loaded") is not None
-        )
+        return self.tab.call(n["catalog_load"], {}, path, lambda d: field(d, n["catalog"], "loaded") is not None)
 
     def add_one(self, product_id: int) -> str:
         n, path = self.n, f"/products/{product_id}"

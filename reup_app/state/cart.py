@@ -15,6 +15,7 @@ from reup_app.services.ordering import cart as cart_service
 from reup_app.services.ordering import cart_view as cart_view_service
 from reup_app.services.ordering import checkout_flow as checkout_service
 from reup_app.services.ordering import checkout_licenses as checkout_licenses_service
+from reup_app.services.ordering import checkout_outcome as checkout_outcome_service
 from reup_app.state.base import AppState, error_message
 
 TERM_LABELS = {
@@ -297,7 +298,7 @@ class CartState(AppState):
         replaces the key), show that confirmation and take a new key. False when the lookup
         failed (an outage): the page says so."""
         try:
-            result = await self._call(checkout_service.checkout_outcome, key)  # the primary: just written
+            result = await self._call(checkout_outcome_service.checkout_outcome, key)  # the primary: just written
         except ServiceError:
             return True  # a key that is not this business's (or malformed): nothing to show
         except Exception as err:

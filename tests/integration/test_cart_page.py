@@ -176,7 +176,7 @@ def test_the_lookup_waits_for_a_checkout_still_running_with_that_key(session, en
     import threading
 
     from reup_app.db import unit_of_work
-    from reup_app.services.ordering import checkout_flow
+    from reup_app.services.ordering import checkout_flow, checkout_outcome
 
     seller, buyer = make_seller(session, terms="cod"), make_buyer(session)
     product, _ = stock(session, seller, price="10.00")
@@ -186,7 +186,7 @@ def test_the_lookup_waits_for_a_checkout_still_running_with_that_key(session, en
 
     def lookup() -> None:
         started.set()
-        looked_up.append(call(engine, who, checkout_flow.checkout_outcome, key))
+        looked_up.append(call(engine, who, checkout_outcome.checkout_outcome, key))
 
     with unit_of_work(who, engine=engine) as s:
         placed = checkout_flow.checkout(s, who, buyer_license_id=buyer.license.id, idempotency_key=key)

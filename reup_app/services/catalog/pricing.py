@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,8 +14,25 @@ from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationshi
 from reup_app.security.principal import Principal
 
 
+class _Priced(Protocol):
+    """What pricing reads of a product (a Product row, or an `_Offer` of a catalog card)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def entity_id(self) -> int: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+
+
+class _Offer(NamedTuple):
+    id: int
+    entity_id: int
+    unit_price: Decimal
+
+
 def buyer_unit_prices(
-    session: Session, buyer_entity_id: int, products: Sequence[Product], tiers: dict[int, int] | None = None
+    session: Session, buyer_entity_id: int, products: Sequence[_Priced], tiers: dict[int, int] | None = None
 ) -> dict[int, Decimal]:
     """product id -> unit price for this buyer.
 
@@ -46,8 +63,7 @@ def buyer_prices_for_offers(
     session: Session, buyer_entity_id: int, offers: Sequence[tuple[int, int, Decimal]]
 ) -> dict[int, Decimal]:
     """`buyer_unit_prices` for plain (product id, seller entity id, list price) triples (catalog cards)."""
-    products = [Product(id=pid, entity_id=seller, unit_price=price) for pid, seller, price in offers]
-    return buyer_unit_prices(session, buyer_entity_id, products)
+    return buyer_unit_prices(session, buyer_entity_id, [_Offer(*offer) for offer in offers])  # no ORM objects: cheap
 
 
 def case_price_for(unit_price: Decimal, case_size: int) -> Decimal | None:
@@ -118,7 +134,7 @@ def apply_buyer_prices(session: Session, principal: Principal | None, items: Seq
 
 
 def _apply_tiers(
-    session: Session, products: Sequence[Product], prices: dict[int, Decimal], tier_by_seller: dict[int, int]
+    session: Session, products: Sequence[_Priced], prices: dict[int, Decimal], tier_by_seller: dict[int, int]
 ) -> dict[int, Decimal]:
     if not tier_by_seller:
         return prices

@@ -162,19 +162,6 @@ def checkout(
     return CheckoutResult(orders=_summaries_of(order_lines, buyer_name, sellers), replayed=False, skipped=skipped)
 
 
-def checkout_outcome(session: Session, principal: Principal, idempotency_key: str) -> CheckoutResult:
-    """What the checkout with this key placed for the principal's business (no orders when it
-    placed none, or the key is another business's): the cart page shows it when the checkout's
-    own answer was lost with the connection. Changes nothing. Takes the cart's lock first, as
-    checkout does: a checkout still running (its answer lost, the page reloaded) is waited for."""
-    begin_read_committed(session)
-    entity_id = require_member(principal)
-    authorize(principal, "order.view", entity_id)
-    key = check_idempotency_key(idempotency_key, required=True)
-    _lock_cart(session, entity_id, acting_user(principal))
-    return CheckoutResult(orders=summaries(session, _replay(session, entity_id, key)), replayed=True)
-
-
 @dataclass(frozen=True)
 class _ReadyPart:
     """One order to place: a seller's plan, the seller license it ships under, and its lines."""
