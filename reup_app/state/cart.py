@@ -299,8 +299,9 @@ class CartState(AppState):
         failed (an outage): the page says so."""
         try:
             result = await self._call(checkout_outcome_service.checkout_outcome, key)  # the primary: just written
-        except ServiceError:
-            return True  # a key that is not this business's (or malformed): nothing to show
+        except ServiceError:  # a key the browser sent that cannot be one (malformed): nothing to show
+            self.checkout_key = uuid.uuid4().hex
+            return True
         except Exception as err:
             self.error = error_message(err, "checkout lookup")
             return False

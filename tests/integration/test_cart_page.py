@@ -165,6 +165,9 @@ def test_a_checkout_whose_answer_was_lost_is_confirmed_by_the_next_cart_load(ses
         stranger.checkout_key = key
         run(stranger.load())
         assert stranger.placed == [] and stranger.message == "" and stranger.checkout_key == key
+    stranger.checkout_key = "<not a key>" * 10  # the browser's storage is the client's to change
+    run(stranger.load())
+    assert stranger.placed == [] and stranger.error == "" and len(stranger.checkout_key) == 32
     before = page.checkout_key  # the first tab took a new key when its checkout answered
     run(page.load())  # nothing was placed with that one: it is kept, and nothing is confirmed
     assert page.checkout_key == before != kept_by_the_browser and page.placed == []

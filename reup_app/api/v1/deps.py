@@ -140,8 +140,12 @@ def idempotent_post(
         return problem_response(*service_problem(err, request.url.path))
     except ServiceError as err:
         status, problem = service_problem(err, request.url.path)
-        with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too
-            idempotency.complete(session, outcome, status, problem)
+        try:
+            with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too
+                idempotency.hold(session, outcome)  # the effect's rollback released the claim's lock
+                idempotency.complete(session, outcome, status, problem)
+        except idempotency.TakenOver as taken:  # a retry owns the key now: its answer is the one to replay
+            return problem_response(*service_problem(taken, request.url.path))
         return problem_response(status, problem)
     except BaseException:
         idempotency.abandon(engine, outcome)
