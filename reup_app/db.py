@@ -164,6 +164,7 @@ def read_only_unit_of_work(principal: Any = None, *, replica: int | None | bool 
 
 
 LOCK_CONFLICTS = {1205, 1213}  # lock wait timeout, deadlock: InnoDB rolled the transaction back
+CONNECTION_LOST = {2002, 2003, 2006, 2013, 2055}  # MySQL client errors: server down, connection lost
 TRANSACTION_ATTEMPTS = 4
 
 
@@ -179,6 +180,11 @@ def is_lock_conflict(err: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def connection_lost(err: DBAPIError) -> bool:
+    """The server could not be reached or the connection dropped (a restart, a failover)."""
+    return bool(err.connection_invalidated) or getattr(err.orig, "args", (None,))[0] in CONNECTION_LOST
 
 
 def transaction(principal: Any, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:

@@ -4,8 +4,8 @@ socket stayed open.
 Reflex then builds a fresh state for the tab's next event and runs it: signed out, so the user
 would read "Please sign in to continue." for a click on a page that still shows them signed in.
 Instead this middleware notices the missing state (every tab's state is marked at its hydrate,
-`hydrate_and_load`, which the browser sends first on every socket connect and reconnect), does not run the event, and has
-the browser restore its session from the cookie and reload the page: the user sees the page come
+`hydrate_and_load`, which the browser sends first on every socket connect and reconnect), does
+not run the event, and has the browser restore its session from the cookie and reload the page: the user sees the page come
 back as it was, signed in, and clicks again. Nothing of the dropped click was done.
 """
 
@@ -39,7 +39,9 @@ class LostStateMiddleware(Middleware):
 
     async def preprocess(self, app, state: BaseState, event: Event) -> StateUpdate | None:
         if event.name in _hydrate_events():
-            (await state.get_state(AppState))._tab_hydrated = True
+            marked = await state.get_state(AppState)
+            if not marked._tab_hydrated:  # a write (and a save) only the first time
+                marked._tab_hydrated = True
             return None
         if not event.name.startswith(AppState.get_full_name() + "."):
             return None  # Reflex's own internal events

@@ -116,6 +116,18 @@ def start_server(
     raise RuntimeError(f"app server did not become healthy in 90 s; see var/{log_name}")
 
 
+def start_worker(db_url: str, log_name: str, **env: str) -> subprocess.Popen:
+    """`reup worker` beside the app servers (their database and event channel, so its events reach
+    the pages), with a short leader lease; stop it with `stop_server`."""
+    full = _app_env(db_url)
+    full.update({"PYTHONPATH": str(ROOT), "REUP_WORKER_LEASE_TTL_MS": "2000", "REUP_WORKER_POLL_SECONDS": "0.5", **env})
+    log = open(ROOT / "var" / log_name, "w")
+    code = "import sys; from reup_app.cli import main; sys.exit(main(['worker']))"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_file = log  # type: ignore[attr-defined]  # closed by stop_server
+    return proc
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:

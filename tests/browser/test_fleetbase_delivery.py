@@ -5,10 +5,6 @@ order delivered) without reloading."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +19,7 @@ from reup_app.models import IntegrationConnection, License
 from reup_app.models.types import utcnow
 from reup_app.security.crypto import encrypt_credentials
 from reup_app.services.ordering import orders
-from tests.browser.conftest import BASE_URL, ROOT, WEBHOOK_SECRET, _app_env
+from tests.browser.conftest import BASE_URL, WEBHOOK_SECRET, start_worker, stop_server
 from tests.browser.test_metrc_manifest import _fulfilled_order, _principal
 from tests.browser.test_order_flow import BUYER, DEMO_PASSWORD, SELLER
 from tests.metrc_kit import PB_DIST
@@ -58,14 +54,6 @@ def _connect(engine, sb: FleetbaseSandbox, *, enabled: bool = True) -> None:
         s.add(conn)
 
 
-def _worker(url: str) -> subprocess.Popen:
-    env = _app_env(url)
-    env.update({"PYTHONPATH": str(ROOT), "REUP_WORKER_LEASE_TTL_MS": "2000", "REUP_WORKER_POLL_SECONDS": "0.5"})
-    log = open(ROOT / "var" / "browser-fleetbase-worker.log", "w")
-    code = "import sys; from reup_app.cli import main; sys.exit(main(['worker']))"
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 def _wait_order(sb: FleetbaseSandbox, internal_id: str, status: str, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,17 +74,13 @@ def _delivery_world(browser, app_url: str, demo_db_url: str) -> Iterator[tuple[F
     engine = build_engine(demo_db_url)
     _connect(engine, sb)
     number = _fulfilled_order(engine, demo_db_url)
-    worker = _worker(demo_db_url)
+    worker = start_worker(demo_db_url, "browser-fleetbase-worker.log")
     ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
     try:
         yield sb, engine, number, ctx
     finally:
         ctx.close()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(worker.pid, signal.SIGKILL)
+        stop_server(worker)
         _connect(engine, sb, enabled=False)
         engine.dispose()
         sb.close()

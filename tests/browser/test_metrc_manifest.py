@@ -4,10 +4,6 @@ captures the ManifestNumber, and the buyer's already-open order page shows it wi
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -20,7 +16,7 @@ from reup_app.models.types import utcnow
 from reup_app.security.crypto import encrypt_credentials
 from reup_app.security.principal import Principal
 from reup_app.services.ordering import cart, checkout_flow, orders
-from tests.browser.conftest import ROOT, _app_env
+from tests.browser.conftest import start_worker, stop_server
 from tests.browser.seeddb import rows, scalar
 from tests.browser.test_order_flow import BUYER, SELLER, _orderable, _sign_in
 from tests.metrc_kit import GREENLEAF, PB_DIST
@@ -70,22 +66,6 @@ def _connect(engine, sb: MetrcSandbox, *, enabled: bool = True) -> None:
         s.add(conn)
 
 
-def _worker(url: str) -> subprocess.Popen:
-    env = _app_env(url)  # the app's event channel, so the worker's events reach the app's push hub
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "REUP_METRC_VENDOR_KEY": MetrcSandbox.VENDOR_KEY,
-            "REUP_METRC_TRANSFER_POLL_SECONDS": "1",
-            "REUP_WORKER_LEASE_TTL_MS": "2000",
-            "REUP_WORKER_POLL_SECONDS": "0.5",
-        }
-    )
-    log = open(ROOT / "var" / "browser-metrc-worker.log", "w")
-    code = "import sys; from reup_app.cli import main; sys.exit(main(['worker']))"
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 def _wait_template(sb: MetrcSandbox, name: str, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,7 +81,12 @@ def test_seller_ships_and_buyers_open_page_shows_the_manifest_number(browser, ap
     engine = build_engine(demo_db_url)
     _connect(engine, sb)
     number = _fulfilled_order(engine, demo_db_url)
-    worker = _worker(demo_db_url)
+    worker = start_worker(
+        demo_db_url,
+        "browser-metrc-worker.log",
+        REUP_METRC_VENDOR_KEY=MetrcSandbox.VENDOR_KEY,
+        REUP_METRC_TRANSFER_POLL_SECONDS="1",
+    )
     buyer_ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
     seller_ctx = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900})
     try:
@@ -132,10 +117,6 @@ def test_seller_ships_and_buyers_open_page_shows_the_manifest_number(browser, ap
     finally:
         buyer_ctx.close()
         seller_ctx.close()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(worker.pid, signal.SIGKILL)
+        stop_server(worker)
         _connect(engine, sb, enabled=False)  # later browser tests ship Pacific Bloom orders unconnected
         engine.dispose()

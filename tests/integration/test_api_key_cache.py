@@ -15,25 +15,21 @@ from reup_app.db import unit_of_work
 from reup_app.errors import NotAuthenticated, RateLimited
 from reup_app.models import ApiKey
 from reup_app.models.types import utcnow
-from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
+from reup_app.security.ratelimit import RedisBackend, set_backend
 from reup_app.services.identity import principal_cache, signup
 from reup_app.services.identity.principal_cache import set_cache_ttl
 from reup_app.services.public_api import keys
 from tests.factories import make_entity, make_member
 from tests.identity_support import admin_principal
+from tests.ratelimit_support import rate_backend
 
 pytestmark = pytest.mark.mysql
 
 
 @pytest.fixture(params=["memory", "redis"])
 def backend(request, redis_url):
-    b = MemoryBackend() if request.param == "memory" else RedisBackend(redis_url, prefix=f"t-{uuid.uuid4().hex}:")
-    set_backend(b)
-    set_cache_ttl(15)
-    yield b
-    set_backend(None)
-    set_cache_ttl(None)
-    b.close()
+    with rate_backend(request.param, redis_url, cache_ttl=15) as b:
+        yield b
 
 
 def _key(engine, session, **kw) -> tuple[int, str, int]:
@@ -128,16 +124,7 @@ def test_revoking_in_another_process_refuses_the_key_this_process_holds(engine, 
 
 def _hold_as_before(secret: str, key_id: int) -> None:
     with unit_of_work(None) as s:
-        row = s.get(ApiKey, key_id)
-        state = {
-            "id": row.id,
-            "user": row.user_id,
-            "entity": row.entity_id,
-            "role": row.role,
-            "rate": row.rate_limit_per_minute,
-            "exp": None,
-            "used": utcnow().timestamp(),
-        }
+        state = keys.key_state(s.get(ApiKey, key_id), utcnow())
     principal_cache._local_put({principal_cache.api_key_entry(keys.hash_secret(secret)): state}, hold=30)
 
 

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from reup_app.errors import RateLimited
-from reup_app.security.ratelimit import Limit, MemoryBackend, RedisBackend, enforce, enforce_if_present, set_backend
+from reup_app.security.ratelimit import Limit, MemoryBackend, RedisBackend, enforce, enforce_if_present
+from tests.ratelimit_support import rate_backend
 
 
 class Clock:
@@ -123,26 +124,19 @@ def test_redis_kv(redis_backend):
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
 def test_enforce_raises_rate_limited(kind, redis_url):
-    backend = MemoryBackend() if kind == "memory" else RedisBackend(redis_url, prefix=f"t-{uuid.uuid4().hex}:")
-    set_backend(backend)
-    try:
+    with rate_backend(kind, redis_url):
         rule = Limit(2, 120)
         enforce("login:x", rule, "Too many attempts.")
         enforce("login:x", rule, "Too many attempts.")
         with pytest.raises(RateLimited, match="Too many attempts. Try again in 2 minutes.") as e:
             enforce("login:x", rule, "Too many attempts.")
         assert 110 < e.value.retry_after <= 120
-    finally:
-        set_backend(None)
-        backend.close()
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
 def test_enforce_if_present_counts_only_while_the_marker_exists(kind, redis_url):
     """One round trip for an API key: is its cache entry still there (not revoked), and the hit."""
-    backend = MemoryBackend() if kind == "memory" else RedisBackend(redis_url, prefix=f"t-{uuid.uuid4().hex}:")
-    set_backend(backend)
-    try:
+    with rate_backend(kind, redis_url) as backend:
         rule = Limit(2, 60)
         assert enforce_if_present("ak:x", "api:key:1", rule, "Slow down.") is False  # no entry: nothing counted
         backend.set("ak:x", "{}", 30)
@@ -154,6 +148,3 @@ def test_enforce_if_present_counts_only_while_the_marker_exists(kind, redis_url)
         assert enforce_if_present("ak:x", "api:key:1", rule, "Slow down.") is False
         backend.reset("api:key:1")
         assert backend.hit("api:key:1", 2, 60) == (True, 0.0)  # the same window as a plain hit
-    finally:
-        set_backend(None)
-        backend.close()

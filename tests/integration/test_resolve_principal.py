@@ -13,25 +13,21 @@ from reup_app.db import unit_of_work
 from reup_app.models import Membership, User
 from reup_app.models.types import utcnow
 from reup_app.security.principal import ANONYMOUS
-from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
+from reup_app.security.ratelimit import RedisBackend, set_backend
 from reup_app.security.tokens import TokenExpired, TokenInvalid, create_access_token
 from reup_app.services.identity import accounts, principal_cache
 from reup_app.services.identity.auth import SessionEnded, resolve_principal, resolve_principal_cached
 from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import admin_principal, make_entity, make_member
+from tests.ratelimit_support import rate_backend
 
 TTL = 1.0
 
 
 @pytest.fixture(params=["memory", "redis"])
 def backend(request, redis_url):
-    b = MemoryBackend() if request.param == "memory" else RedisBackend(redis_url, prefix=f"t-{uuid.uuid4().hex}:")
-    set_backend(b)
-    set_cache_ttl(TTL)
-    yield b
-    set_backend(None)
-    set_cache_ttl(None)
-    b.close()
+    with rate_backend(request.param, redis_url, cache_ttl=TTL) as b:
+        yield b
 
 
 @pytest.fixture

@@ -20,10 +20,9 @@ from reup_app.models import User
 from reup_app.security import passwords, signin_throttle, tickets
 from reup_app.security.breached import is_breached
 from reup_app.security.principal import ANONYMOUS
-from reup_app.security.ratelimit import MemoryBackend, RedisBackend, set_backend
 from reup_app.services.identity import accounts
-from reup_app.services.identity.principal_cache import set_cache_ttl
 from tests.identity_support import DEFAULT_PASSWORD, fresh, make_entity, make_member, outbox_for, uow
+from tests.ratelimit_support import rate_backend
 
 pytestmark = pytest.mark.mysql
 
@@ -38,13 +37,8 @@ class Clock:
 
 @pytest.fixture(params=["memory", "redis"])
 def backend(request, redis_url):
-    b = MemoryBackend() if request.param == "memory" else RedisBackend(redis_url, prefix=f"t-{uuid.uuid4().hex[:8]}:")
-    set_backend(b)
-    set_cache_ttl(0)
-    yield b
-    set_backend(None)
-    set_cache_ttl(None)
-    b.close()
+    with rate_backend(request.param, redis_url, cache_ttl=0) as b:
+        yield b
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from reup_app.db import is_lock_conflict
+from reup_app.db import connection_lost, is_lock_conflict
 from reup_app.errors import RateLimited, ServiceError
 from reup_app.security.events import current_request_id
 
@@ -94,10 +94,6 @@ async def on_http_error(request: Request, err: Exception) -> JSONResponse:
     )
 
 
-# MySQL client errors of a server that is down or a connection that was lost
-_CONNECTION_LOST = {2002, 2003, 2006, 2013, 2055}
-
-
 def backing_service_down(err: BaseException) -> bool:
     """Redis or MySQL could not be reached (a restart, a failover): worth a retry, not a bug."""
     import redis.exceptions
@@ -105,7 +101,7 @@ def backing_service_down(err: BaseException) -> bool:
     if isinstance(err, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return True
     if isinstance(err, DBAPIError):
-        return bool(err.connection_invalidated) or getattr(err.orig, "args", (None,))[0] in _CONNECTION_LOST
+        return connection_lost(err)
     return False
 
 

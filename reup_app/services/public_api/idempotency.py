@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
+from reup_app.db import is_lock_conflict
 from reup_app.errors import Conflict, ValidationError
 from reup_app.models import ApiIdempotencyRecord
 from reup_app.models.types import utcnow
@@ -102,15 +103,10 @@ def _insert(engine: Engine, api_key_id: int, route: str, key: str, digest: str) 
             s.commit()
         except (IntegrityError, OperationalError) as err:  # duplicate, or a lock wait that timed out
             s.rollback()
-            if isinstance(err, OperationalError) and not _lock_wait_timeout(err):
+            if isinstance(err, OperationalError) and not is_lock_conflict(err):
                 raise
             return None
         return row
-
-
-def _lock_wait_timeout(err: OperationalError) -> bool:
-    args: tuple[Any, ...] = tuple(getattr(err.orig, "args", ()))
-    return bool(args) and args[0] == 1205
 
 
 def _take_over_dead(engine: Engine, row: ApiIdempotencyRecord) -> bool:
@@ -173,8 +169,8 @@ def hold(session: Session, claim: Claim) -> None:
 
 
 def complete(session: Session, claim: Claim, status_code: int, body: Any) -> None:
-    """Store the response in the caller's transaction (commits with the effect). The claimed row is
-    known as inserted (nobody else writes a claimed record), so it is not read again: one UPDATE."""
+    """Store the response in the caller's transaction (commits with the effect), after `hold` in
+    that transaction: the claimed row is locked, so it is not read again: one UPDATE."""
     if claim.record is not None and claim.record.status == "started":
         row: ApiIdempotencyRecord | None = session.merge(claim.record, load=False)
     else:

@@ -222,7 +222,14 @@ def authenticate(session: Session, presented: object, client_ip: str | None = No
     if last_used is None or last_used <= now - LAST_USED_GRANULARITY:
         mark_used(session, row.id, now)
         last_used = now
-    state = {
+    state = key_state(row, last_used)
+    principal_cache.remember_api_key(key_hash, state)
+    return _identity(state, client_ip)
+
+
+def key_state(row: ApiKey, last_used: datetime | None) -> dict:
+    """What the principal cache keeps of a usable key (read back by `held_identity`)."""
+    return {
         "id": row.id,
         "user": row.user_id,
         "entity": row.entity_id,
@@ -231,8 +238,6 @@ def authenticate(session: Session, presented: object, client_ip: str | None = No
         "exp": _epoch(row.expires_at),
         "used": _epoch(last_used),
     }
-    principal_cache.remember_api_key(key_hash, state)
-    return _identity(state, client_ip)
 
 
 def held_identity(presented: object, client_ip: str | None = None) -> tuple[KeyIdentity, bool] | None:
