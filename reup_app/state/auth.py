@@ -61,6 +61,11 @@ RESTORE_SCRIPT = (
     + "); if (!r.ok) return ''; const j = await r.json(); return j.code || ''; } catch (e) { return ''; } };"
     " return navigator.locks ? await navigator.locks.request('reup-auth', run) : await run(); })()"
 )
+# Reload once no restore holds the lock the restores take: a reload during a restore's request
+# could drop its rotated cookie, and the old one presented again reads as reuse (the family ends).
+RELOAD_SCRIPT = (
+    "navigator.locks ? navigator.locks.request('reup-auth', () => window.location.reload()) : window.location.reload()"
+)
 LOGOUT_SCRIPT = "fetch('/api/auth/logout', " + _AUTH_FETCH % "" + ").catch(() => null)"
 
 
@@ -471,7 +476,7 @@ class AuthState(AppState):
         signed in again from the cookie if it holds, then the page reloads (its on_load decides)."""
         if not self.signed_in:
             await self._restore(code)
-        return rx.call_script("window.location.reload()")
+        return rx.call_script(RELOAD_SCRIPT)
 
     def _restore_required(self) -> EventSpec:
         """What a protected page returns for a signed-out tab (`AppState._gate`): try the cookie."""
@@ -481,5 +486,5 @@ class AuthState(AppState):
     async def finish_restore_required(self, code: str = ""):
         """Callback of RESTORE_SCRIPT on a protected page: reload it signed in, or go to sign-in."""
         if self.signed_in or await self._restore(code):
-            return rx.call_script("window.location.reload()")
+            return rx.call_script(RELOAD_SCRIPT)
         return login_redirect(self.router.url.path)

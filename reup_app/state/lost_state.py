@@ -49,6 +49,7 @@ class LostStateMiddleware(Middleware):
         if app_state._tab_hydrated:
             return None
         app_state._tab_hydrated = True  # once: the restore's own callback (and any click before the reload) runs
+        (await state.get_state(AuthState))._restore_tried = True  # this restore is the tab's one (no heartbeat twin)
         log.info("tab state lost (no hydrate seen): restoring the session and reloading instead of %s", event.name)
         restore = rx.call_script(RESTORE_SCRIPT, callback=AuthState.finish_restore_after_loss)
         return StateUpdate(events=Event.from_event_type([restore]))
