@@ -10,23 +10,14 @@ import math
 import re
 from decimal import Decimal
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
-from reup_app.seed.demo import DEMO_PASSWORD
+from tests.browser.admin_kit import sign_in
 from tests.browser.conftest import PORT
 from tests.browser.seeddb import rows
 
 BUYER = "buyer@canopy.demo"  # no other browser test uses this retailer's cart
-
-
-def _sign_in(page, email: str = BUYER) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.locator("form").get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("signed-in-user")).to_have_text(email)
 
 
 def _split_product(url: str) -> tuple[int, str, str]:
@@ -58,7 +49,7 @@ def _split_product(url: str) -> tuple[int, str, str]:
 
 def test_cart_splits_per_seller_license_and_place_orders_confirms_with_links(page, demo_db_url):
     pid, name, qty = _split_product(demo_db_url)
-    _sign_in(page)
+    sign_in(page, BUYER)
     page.goto(f"/products/{pid}")
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     page.get_by_label("Quantity").fill(qty)
@@ -98,16 +89,11 @@ def test_cart_splits_per_seller_license_and_place_orders_confirms_with_links(pag
     assert message.bounding_box()["width"] <= page.viewport_size["width"]
 
 
-@pytest.mark.xfail(
-    reason="Intermittent (1 of 4 full runs on 2026-11-28, under CI load): the first card had no 'Add to cart' "
-    "button within 15 s (CatalogState.can_order false or the card out of stock); cause not found yet, see the session note.",
-    strict=False,
-)
 def test_cards_show_pictures_and_order_straight_from_the_card(page, demo_db_url):
     (seller_id, seller_name), *_ = rows(
         demo_db_url, "SELECT id, name FROM entities WHERE kind = 'wholesaler' ORDER BY name LIMIT 1"
     )
-    _sign_in(page)
+    sign_in(page, BUYER)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -142,7 +128,7 @@ def test_out_of_stock_is_not_offered(page, demo_db_url):
         engine.dispose()
     else:
         pid, name = found[0]
-    _sign_in(page)
+    sign_in(page, BUYER)
     page.goto(f"/products/{pid}")
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     expect(page.get_by_test_id("listing-state")).to_have_text("Out of stock")

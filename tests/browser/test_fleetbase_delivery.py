@@ -19,22 +19,14 @@ from reup_app.models import IntegrationConnection, License
 from reup_app.models.types import utcnow
 from reup_app.security.crypto import encrypt_credentials
 from reup_app.services.ordering import orders
+from tests.browser.admin_kit import sign_in
 from tests.browser.conftest import BASE_URL, WEBHOOK_SECRET, start_worker, stop_server
 from tests.browser.test_metrc_manifest import _fulfilled_order, _principal
-from tests.browser.test_order_flow import BUYER, DEMO_PASSWORD, SELLER
+from tests.browser.test_order_flow import BUYER, SELLER
 from tests.metrc_kit import PB_DIST
 from tests.sandboxes import FleetbaseSandbox, SandboxProcess
 
 WAIT = 45000  # ms; pushes are fast, but this machine may be loaded
-
-
-def _sign_in(page, email: str) -> None:
-    """As test_order_flow's, with room for a loaded machine (the first socket connect can be slow)."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.locator("form").get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("signed-in-user")).to_have_text(email, timeout=60000)
 
 
 def _connect(engine, sb: FleetbaseSandbox, *, enabled: bool = True) -> None:
@@ -102,7 +94,7 @@ def _seller_watches_the_dispatched_order(sb, engine, demo_db_url: str, number: s
     order = _wait_order(sb, f"fleetbase:{number}", "dispatched")
     page = ctx.new_page()
     page.set_default_timeout(WAIT)
-    _sign_in(page, SELLER)
+    sign_in(page, SELLER, timeout=60_000)
     page.goto(f"/orders/{number}")
     expect(page.get_by_test_id("delivery-status")).to_have_text("Dispatched", timeout=WAIT)
     return order, page
@@ -112,7 +104,7 @@ def test_buyer_watches_dispatched_to_delivered_without_reloading(browser, app_ur
     with _delivery_world(browser, app_url, demo_db_url) as (sb, engine, number, ctx):
         buyer = ctx.new_page()
         buyer.set_default_timeout(WAIT)
-        _sign_in(buyer, BUYER)
+        sign_in(buyer, BUYER, timeout=60_000)
         buyer.goto(f"/orders/{number}")
         expect(buyer.get_by_test_id("order-status")).to_have_text("Fulfilled", timeout=WAIT)
         expect(buyer.get_by_test_id("delivery-panel")).to_have_count(0, timeout=WAIT)

@@ -16,9 +16,10 @@ from reup_app.models.types import utcnow
 from reup_app.security.crypto import encrypt_credentials
 from reup_app.security.principal import Principal
 from reup_app.services.ordering import cart, checkout_flow, orders
+from tests.browser.admin_kit import sign_in
 from tests.browser.conftest import start_worker, stop_server
 from tests.browser.seeddb import rows, scalar
-from tests.browser.test_order_flow import BUYER, SELLER, _orderable, _sign_in
+from tests.browser.test_order_flow import BUYER, SELLER, _orderable
 from tests.metrc_kit import GREENLEAF, PB_DIST
 from tests.sandboxes import MetrcSandbox
 
@@ -92,14 +93,14 @@ def test_seller_ships_and_buyers_open_page_shows_the_manifest_number(browser, ap
     try:
         buyer = buyer_ctx.new_page()
         buyer.set_default_timeout(15000)
-        _sign_in(buyer, BUYER)
+        sign_in(buyer, BUYER)
         buyer.goto(f"/orders/{number}")
         expect(buyer.get_by_test_id("order-status")).to_have_text("Fulfilled")
         expect(buyer.get_by_test_id("order-manifest")).to_have_count(0)
 
         seller = seller_ctx.new_page()
         seller.set_default_timeout(15000)
-        _sign_in(seller, SELLER)
+        sign_in(seller, SELLER)
         seller.goto(f"/orders/{number}")
         seller.get_by_label("Driver", exact=True).fill("Dana Ruiz")
         seller.get_by_label("Driver phone").fill("(510) 555-0142")

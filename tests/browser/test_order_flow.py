@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
-from reup_app.seed.demo import DEMO_PASSWORD
+from tests.browser.admin_kit import sign_in
 from tests.browser.seeddb import rows
 
 BUYER = "buyer@greenleaf.demo"
@@ -37,14 +37,6 @@ def _orderable(url: str, seller_name: str) -> tuple[int, str, str]:
     raise AssertionError(f"no product of {seller_name} in the seed can meet its minimum order alone")
 
 
-def _sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.locator("form").get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("signed-in-user")).to_have_text(email)
-
-
 def _add_to_cart(page, product_id: int, name: str, qty: str) -> None:
     page.goto(f"/products/{product_id}")
     expect(page.get_by_role("heading", name=name)).to_be_visible()
@@ -69,7 +61,7 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
     try:
         buyer = buyer_ctx.new_page()
         buyer.set_default_timeout(15000)
-        _sign_in(buyer, BUYER)
+        sign_in(buyer, BUYER)
 
         # The marketplace card links to the product page.
         buyer.goto("/marketplace")
@@ -123,7 +115,7 @@ def test_retailer_orders_from_two_sellers_and_seller_ships(browser, app_url, dem
 
         seller = seller_ctx.new_page()
         seller.set_default_timeout(15000)
-        _sign_in(seller, SELLER)
+        sign_in(seller, SELLER)
         seller.goto(f"/orders/{pb_number}")
         expect(seller.get_by_test_id("order-status")).to_have_text("Submitted")
 

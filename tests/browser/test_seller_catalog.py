@@ -8,20 +8,12 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-PASSWORD = "ReUp-demo-2026!"
-
-
-def _sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("form").get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/marketplace$"))
+from tests.browser.admin_kit import sign_in
 
 
 def test_wholesaler_creates_a_product_imports_csv_and_sees_dashboard_charts(page: Page, tmp_path):
     tag = uuid.uuid4().hex[:6].upper()
-    _sign_in(page, "sales@pacificbloom.demo")
+    sign_in(page, "sales@pacificbloom.demo")
     page.get_by_role("link", name="Products").first.click()
     expect(page).to_have_url(re.compile(r"/seller/products$"))
     expect(page.get_by_test_id("seller-product-row").first).to_be_visible()
@@ -81,7 +73,7 @@ def test_dashboard_redirects_to_login_when_signed_out(page: Page):
 
 
 def test_retailer_sees_buyer_dashboard_and_no_seller_links(page: Page):
-    _sign_in(page, "buyer@greenleaf.demo")
+    sign_in(page, "buyer@greenleaf.demo")
     nav = page.locator("header")
     expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
     expect(nav.get_by_role("link", name="Products")).to_have_count(0)
@@ -115,7 +107,7 @@ def test_seller_uploads_an_image_and_oversized_or_fake_files_are_explained(page:
     good.write_bytes(_png(40, 30))
     fake.write_bytes(b"<html>not an image</html>")
     huge.write_bytes(_png(2, 2) + b"\x00" * (6 * 1024 * 1024))
-    _sign_in(page, "owner@emeraldcoast.demo")
+    sign_in(page, "owner@emeraldcoast.demo")
     page.get_by_role("link", name="Products").first.click()
     expect(page).to_have_url(re.compile(r"/seller/products$"))
     page.get_by_test_id("seller-product-row").first.get_by_role("button", name=re.compile("^Edit ")).click()
