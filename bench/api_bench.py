@@ -7,13 +7,16 @@ Run (MariaDB/MySQL and Redis on 127.0.0.1 unless REUP_TEST_MYSQL_URL / REUP_TEST
 
 It (re)creates the database `reup_api_bench`, seeds one seller with products and deep stock and
 buyers (bench/order_bench.seed), places `--orders` orders through the service, creates API keys
-and starts the API app (granian, one process, as tests do) on a free port. Then:
+and starts the API app on a free port with `--workers` granian processes (default 2: one per core, as
+deploy/systemd/reup-app@.service runs an app instance). Then:
 
-1. GET /api/v1/orders?limit=50 from `--clients` concurrent clients (asyncio + httpx, keep-alive)
-   for `--seconds`: p50 / p95; the same page as raw SQL (the statement the service runs, compiled,
+1. GET /api/v1/orders?limit=50 from `--clients` concurrent clients, each on its own keep-alive
+   connection, driven by bench/http_load.py in its own process (gevent + geventhttpclient; an
+   in-process asyncio + httpx client was itself the bottleneck) for `--seconds`: p50 / p95; the same page as raw SQL (the statement the service runs, compiled,
    run by `--clients` threads on their own connections) for the same time: p50 / p95; and the
    ratio (target: API p95 <= 3 x raw p95 + 5 ms).
-2. POST /api/v1/orders with a fresh Idempotency-Key each, `--post-clients` clients for `--seconds`:
+2. POST /api/v1/orders with a fresh Idempotency-Key each, `--post-clients` clients (the same load
+   generator) for `--seconds`:
    orders/s; then the same checkout called directly through the service with the same number of
    threads: the service function the route calls (`public_api.order_create.create_order`: the lines
    and checkout in one unit of work), without HTTP, key, idempotency record and JSON: orders/s; ratio
@@ -24,7 +27,7 @@ and starts the API app (granian, one process, as tests do) on a free port. Then:
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -45,6 +48,7 @@ from reup_app.db import build_engine, is_lock_conflict, unit_of_work
 from reup_app.db_admin import fresh_mysql_database
 from reup_app.models import User
 from reup_app.security.principal import Principal
+from reup_app.services.audit.trail import install_audit_listener
 from reup_app.services.ordering import cart, checkout_flow
 from reup_app.services.public_api import feeds, keys, order_create
 
@@ -98,22 +102,24 @@ def _start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the API server did not start")
 
 
-async def _get_load(base: str, secret: str, clients: int, seconds: float) -> list[float]:
-    samples: list[float] = []
-    headers = {"Authorization": f"Bearer {secret}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
-        deadline = time.perf_counter() + seconds
+def _http_load(base: str, clients: list[dict], seconds: float) -> dict:
+    """Run `clients` (bench/http_load.py's job entries) for `seconds` in the load generator's own
+    process; its result: latency samples (ms), completed requests, retries."""
+    job = json.dumps({"base": base, "seconds": seconds, "clients": clients})
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.http_load"], input=job, capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"the load generator failed: {run.stderr[-2000:]}")
+    result = json.loads(run.stdout)
+    if result["failed"]:
+        raise SystemExit(f"{result['failed']} requests failed, e.g. {result['errors']}")
+    return result
 
-        async def one() -> None:
-            while time.perf_counter() < deadline:
-                t0 = time.perf_counter()
-                r = await client.get("/api/v1/orders", params={"limit": 50})
-                samples.append((time.perf_counter() - t0) * 1000)
-                assert r.status_code == 200 and len(r.json()["data"]) == 50, r.text[:200]
 
-        await asyncio.gather(*(one() for _ in range(clients)))
-    return samples
+def _get_load(base: str, secret: str, clients: int, seconds: float) -> list[float]:
+    spec = {"method": "GET", "path": "/api/v1/orders?limit=50", "headers": {"Authorization": f"Bearer {secret}"}}
+    return _http_load(base, [{**spec, "expect_items": 50}] * clients, seconds)["samples_ms"]
 
 
 def _raw_load(engine, sql: str, clients: int, seconds: float) -> list[float]:
@@ -158,33 +164,22 @@ def _raw_sql(engine, seller: Principal) -> str:
 
 
 def _post_load(base: str, buyers: list[tuple[str, int]], product_id: int, seconds: float, retries: list[int]) -> int:
-    """Orders placed over the API; a 503 "busy" (deadlock, nothing committed) is retried with the same
-    key, as a client should (counted in `retries`)."""
-    done = [0]
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def one(secret: str, license_id: int) -> None:
-        body = {"buyer_license_id": license_id, "lines": [{"product_id": product_id, "quantity": "1"}]}
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60) as client:
-            while time.perf_counter() < deadline:
-                key = uuid.uuid4().hex
-                r = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": key})
-                while r.status_code in (409, 503):  # busy (a lock collision) or still in progress: retry, same key
-                    with lock:
-                        retries[0] += 1
-                    time.sleep(0.01)
-                    r = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": key})
-                assert r.status_code == 201, r.text[:300]
-                with lock:
-                    done[0] += 1
-
-    threads = [threading.Thread(target=one, args=b) for b in buyers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return done[0]
+    """Orders placed over the API, one client per buyer key; a 409 (in progress) or 503 "busy"
+    (deadlock, nothing committed) is retried with the same key, as a client should (counted in
+    `retries`)."""
+    clients = [
+        {
+            "method": "POST",
+            "path": "/api/v1/orders",
+            "headers": {"Authorization": f"Bearer {secret}"},
+            "body": {"buyer_license_id": license_id, "lines": [{"product_id": product_id, "quantity": "1"}]},
+            "idempotent": True,
+        }
+        for secret, license_id in buyers
+    ]
+    result = _http_load(base, clients, seconds)
+    retries[0] += result["retries"]
+    return int(result["done"])
 
 
 def _create(engine, principal: Principal, license_id: int, product_id: int) -> None:
@@ -240,9 +235,17 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--post-clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--workers", type=int, default=1, help="granian worker processes of the API server")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="granian worker processes of the API server (the deployed instance has 2)",
+    )
     args = ap.parse_args()
 
+    # Every write through the app is audited (reup_app.py and tests/api_server.py install this
+    # listener); the direct baseline writes its audit rows too, or it would not be the same checkout.
+    install_audit_listener()
     url = fresh_mysql_database(args.database, server_url=SERVER_URL)
     migrations.upgrade(url)
     engine = build_engine(url)
@@ -261,8 +264,8 @@ def main() -> None:
     proc, base = _start_server(url, args.workers)
     print(f"API server: granian, {args.workers} worker process(es)", flush=True)
     try:
-        asyncio.run(_get_load(base, seller_secret, 2, 1.0))  # warm-up
-        api_ms = asyncio.run(_get_load(base, seller_secret, args.clients, args.seconds))
+        _get_load(base, seller_secret, 2, 1.0)  # warm-up
+        api_ms = _get_load(base, seller_secret, args.clients, args.seconds)
         raw_ms = _raw_load(engine, _raw_sql(engine, seller), args.clients, args.seconds)
         api_p50, api_p95 = percentile(api_ms, 50), percentile(api_ms, 95)
         raw_p50, raw_p95 = percentile(raw_ms, 50), percentile(raw_ms, 95)

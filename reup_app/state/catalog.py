@@ -11,10 +11,9 @@ from reup_app import formatting as fmt
 from reup_app.errors import ServiceError
 from reup_app.realtime.listeners import live_listener, show_interest
 from reup_app.security.permissions import is_allowed
+from reup_app.services.catalog import cards as cards_service
 from reup_app.services.catalog import catalog_query as catalog_query_service
 from reup_app.services.catalog import facets as facets_service
-from reup_app.services.catalog import images as images_service
-from reup_app.services.catalog import search as catalog_service
 from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message, form_text
 
@@ -107,17 +106,13 @@ class CatalogState(AppState):
         }
         try:
             query = catalog_query_service.CatalogQuery.parse(**raw)
-            result = await self._read(catalog_service.search_catalog, query)
+            result, sources = await self._read(cards_service.search_with_pictures, query)
         except Exception as err:  # service errors are shown as they are; others generically
             if not isinstance(err, ServiceError):
                 log.exception("catalog search failed")
             self.error = error_message(err)
             return
         self.error = ""
-        try:  # the cards' pictures: one more query, kept out of search_catalog's two statements
-            sources = await self._call(images_service.public_image_sources, [i.id for i in result.items])
-        except ServiceError:
-            sources = {}
         for i in result.items:
             first = next(iter(sources.get(i.id) or []), None)
             i.image_url, i.image_srcset = (first.url, first.srcset) if first else ("", "")
