@@ -12,12 +12,12 @@ deploy/systemd/reup-app@.service runs an app instance). Then:
 
 1. GET /api/v1/orders?limit=50 from `--clients` concurrent clients, each on its own keep-alive
    connection, driven by bench/http_load.py in its own process (gevent + geventhttpclient; an
-   in-process asyncio + httpx client was itself the bottleneck) for `--seconds`: p50 / p95; the same page as raw SQL (the statement the service runs, compiled,
-   run by `--clients` threads on their own connections) for the same time: p50 / p95; and the
-   ratio (target: API p95 <= 3 x raw p95 + 5 ms).
+   in-process asyncio + httpx client was itself the bottleneck) for `--seconds`: p50 / p95; the
+   same page as raw SQL (the statement the service runs, compiled, run by `--clients` threads on
+   their own connections) for the same time: p50 / p95; and the ratio (target: API p95 <= 3 x raw
+   p95 + 5 ms).
 2. POST /api/v1/orders with a fresh Idempotency-Key each, `--post-clients` clients (the same load
-   generator) for `--seconds`:
-   orders/s; then the same checkout called directly through the service with the same number of
+   generator) for `--seconds`: orders/s; then the same checkout called directly through the service with the same number of
    threads: the service function the route calls (`public_api.order_create.create_order`: the lines
    and checkout in one unit of work), without HTTP, key, idempotency record and JSON: orders/s; ratio
    (target: >= 80% of the direct rate). For reference it also prints the cart page's path (cart add

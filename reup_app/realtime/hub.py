@@ -97,27 +97,22 @@ class PushHub:
         entitled = [t for t, info in sessions.items() if is_entitled(event, info)]
         if not entitled:
             return {}, {}
-        by_token = {t: [c for c in classes if wants(c, t, event.payload)] for t in entitled}
-        return self._loaded(list(by_token), classes, by_token), sessions
+        wanted = {t: [c for c in classes if wants(c, t, event.payload)] for t in entitled}
+        return self._loaded({t: cs for t, cs in wanted.items() if cs}), sessions
 
-    def _loaded(
-        self, tokens: list[str], classes: list[type[Any]], by_token: dict[str, list[type[Any]]] | None = None
-    ) -> dict[str, list[type[Any]]]:
+    def _loaded(self, wanted: dict[str, list[type[Any]]]) -> dict[str, list[type[Any]]]:
         """Only states the session has already loaded: Redis keeps a key per touched substate, and
         with opportunistic locking a state touched since the worker took the tab's lease is only in
         this worker's memory until the lease ends. Once loaded, a state stays loaded for as long as
         the session lives, so the answer is remembered (forgotten with the closed tab). The
-        in-memory state manager holds every state of a session, so all count as loaded."""
-
-        def of(t: str) -> list[type[Any]]:
-            return by_token[t] if by_token is not None else list(classes)
-
+        in-memory state manager holds every state of a session, so all count as loaded. `wanted`:
+        token -> the listener classes the event is for in that session."""
         if not isinstance(self.app.state_manager, StateManagerRedis) or not isinstance(self.registry, RedisRegistry):
-            return {t: of(t) for t in tokens if of(t)}
+            return wanted
         out: dict[str, list[type[Any]]] = {}
         unknown: list[tuple[str, type[Any]]] = []
-        for t in tokens:
-            for cls in of(t):
+        for t, wanted_classes in wanted.items():
+            for cls in wanted_classes:
                 if (t, cls) in self._known_loaded or self._touched_in_memory(t, cls):
                     self._known_loaded.add((t, cls))
                     out.setdefault(t, []).append(cls)
@@ -283,7 +278,7 @@ class PushHub:
             if info.user_id is None or info.entity_id is None or info.since >= registered_before:
                 continue
             event = DomainEvent(SESSION_RESYNC, (info.entity_id,), {}, user_ids=(info.user_id,))
-            loaded = await asyncio.to_thread(self._loaded, [token], classes)
+            loaded = await asyncio.to_thread(self._loaded, {token: list(classes)})
             for tok, cls_list in loaded.items():
                 self._schedule(tok, event, cls_list)
                 count += 1

@@ -5,8 +5,9 @@ Reflex then builds a fresh state for the tab's next event and runs it: signed ou
 would read "Please sign in to continue." for a click on a page that still shows them signed in.
 Instead this middleware notices the missing state (every tab's state is marked at its hydrate,
 `hydrate_and_load`, which the browser sends first on every socket connect and reconnect), does
-not run the event, and has the browser restore its session from the cookie and reload the page: the user sees the page come
-back as it was, signed in, and clicks again. Nothing of the dropped click was done.
+not run the event, and has the browser restore its session from the cookie and reload the page:
+the user sees the page come back as it was, signed in, and clicks again. Nothing of the dropped
+click was done.
 """
 
 from __future__ import annotations

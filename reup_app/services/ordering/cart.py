@@ -163,7 +163,7 @@ def _line_issue(product: Product | None, seller: Entity | None, qty: Decimal, bu
 # --------------------------------------------------------------------------------------------
 
 
-def _lock_cart(session: Session, entity_id: int, user_id: int) -> list[CartItem]:
+def lock_cart(session: Session, entity_id: int, user_id: int) -> list[CartItem]:
     """The user's cart rows, locked FOR UPDATE through the owner index.
 
     The index hint matters on MySQL/MariaDB: on a small table the optimizer prefers a full scan,
@@ -268,7 +268,7 @@ def clear_cart(session: Session, principal: Principal) -> int:
     """Empty the principal's cart; returns how many items were removed."""
     begin_read_committed(session)
     entity_id = _cart_owner(principal)
-    items = _lock_cart(session, entity_id, acting_user(principal))
+    items = lock_cart(session, entity_id, acting_user(principal))
     for item in items:
         session.delete(item)
     session.flush()

@@ -57,8 +57,8 @@ from reup_app.services.ordering.cart import (
     PUBLIC_STATES,
     _buyer_name,
     _check_quantity,
-    _lock_cart,
     _sellers_for,
+    lock_cart,
 )
 from reup_app.services.ordering.checkout_licenses import _buyer_license, _license_parts, _seller_licenses
 from reup_app.services.ordering.checkout_plans import _normalise_choices, _plan_seller, _SellerPlan
@@ -86,7 +86,8 @@ class CheckoutResult:
     skipped: list[SkippedSeller] = field(default_factory=list)
 
 
-def _replay(session: Session, entity_id: int, key: str) -> list[Order]:
+def orders_placed_with(session: Session, entity_id: int, key: str) -> list[Order]:
+    """The orders the business's checkout with this idempotency key submitted (none: not placed)."""
     ids = list(
         session.execute(
             select(col(Order.id))
@@ -130,8 +131,8 @@ def checkout(
     authorize(principal, "order.place", entity_id)
     key = check_idempotency_key(idempotency_key, required=True)
     # Lock this user's cart first: a concurrent double-submit waits here, then sees the orders.
-    items = _lock_cart(session, entity_id, acting_user(principal))
-    done = _replay(session, entity_id, key)
+    items = lock_cart(session, entity_id, acting_user(principal))
+    done = orders_placed_with(session, entity_id, key)
     if done:
         return CheckoutResult(orders=summaries(session, done), replayed=True)
     buyer_name = _buyer_name(session, entity_id)

@@ -7,8 +7,8 @@ from sqlmodel import Session
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.common import acting_user, begin_read_committed, check_idempotency_key, require_member
-from reup_app.services.ordering.cart import _lock_cart
-from reup_app.services.ordering.checkout_flow import CheckoutResult, _replay
+from reup_app.services.ordering.cart import lock_cart
+from reup_app.services.ordering.checkout_flow import CheckoutResult, orders_placed_with
 from reup_app.services.ordering.records import summaries
 
 
@@ -21,5 +21,5 @@ def checkout_outcome(session: Session, principal: Principal, idempotency_key: st
     entity_id = require_member(principal)
     authorize(principal, "order.view", entity_id)
     key = check_idempotency_key(idempotency_key, required=True)
-    _lock_cart(session, entity_id, acting_user(principal))
-    return CheckoutResult(orders=summaries(session, _replay(session, entity_id, key)), replayed=True)
+    lock_cart(session, entity_id, acting_user(principal))
+    return CheckoutResult(orders=summaries(session, orders_placed_with(session, entity_id, key)), replayed=True)
