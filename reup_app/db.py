@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,13 @@ def engine_kwargs(url: str, ssl_ca: str | None = None, connect_timeout: int | No
     }
 
 
+def _datediff(a: object, b: object) -> int | None:
+    """DATEDIFF(a, b) for SQLite: whole days from date b to date a (NULL if either is NULL)."""
+    if a is None or b is None:
+        return None
+    return (date.fromisoformat(str(a)[:10]) - date.fromisoformat(str(b)[:10])).days
+
+
 def build_engine(url: str, ssl_ca: str | None = None, connect_timeout: int | None = None) -> Engine:
     engine = create_engine(url, **engine_kwargs(url, ssl_ca, connect_timeout))
     if engine.dialect.name == "sqlite":
@@ -61,6 +69,8 @@ def build_engine(url: str, ssl_ca: str | None = None, connect_timeout: int | Non
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
+            # MySQL's DATEDIFF, which the POS velocity and sell-through queries use
+            dbapi_conn.create_function("datediff", 2, _datediff, deterministic=True)
 
     return engine
 
