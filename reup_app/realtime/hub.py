@@ -31,7 +31,7 @@ from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
 from reup_app.realtime.listeners import forget_interests, listeners_for, wants
-from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry
+from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry, take_registered_here
 from reup_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -248,24 +248,31 @@ class PushHub:
     # ---------------------------------------------------------------------------------------
 
     async def sweep(self) -> None:
+        """Refresh the registry entries of this worker's sockets, forget the sessions whose socket
+        closed (also those registered here that closed before a sweep saw them), and resync the
+        ones new here. A closed session stays on the list until it has been forgotten: a failed
+        Redis call retries it next sweep rather than leaving it registered until the TTL."""
+        tm = self._token_manager()
+        if tm is None:  # the socket server is not up yet: no session is known here
+            return
         owned = set(self.owned_tokens())
-        gone, arrived = self._seen_owned - owned, owned - self._seen_owned
-        self._seen_owned = owned
+        gone = (self._seen_owned | take_registered_here()) - owned
+        arrived = owned - self._seen_owned
+        self._seen_owned = owned | gone
         previous, self._last_sweep = self._last_sweep, time.time()
         if owned:
             await asyncio.to_thread(self.registry.touch, sorted(owned))
+        if gone:
+            closed = [t for t in gone if not await tm.is_token_connected(t)]
+            if closed:  # the others are connected to another worker, whose hub keeps them
+                ended = set(closed)
+                self._known_loaded = {pair for pair in self._known_loaded if pair[0] not in ended}
+                forget_interests(ended)
+                await asyncio.to_thread(self.registry.forget, *closed)
+            self._seen_owned -= gone
         if arrived:
             forget_interests(arrived)  # what they show was recorded elsewhere, if anywhere
             await self.resync(sorted(arrived), registered_before=previous)
-        if not gone:
-            return
-        tm = self._token_manager()
-        closed = [t for t in gone if tm is None or not await tm.is_token_connected(t)]
-        if closed:
-            ended = set(closed)
-            self._known_loaded = {pair for pair in self._known_loaded if pair[0] not in ended}
-            forget_interests(ended)
-            await asyncio.to_thread(self.registry.forget, *closed)
 
     async def resync(self, tokens: list[str], registered_before: float) -> int:
         """Sessions new on this worker that registered before `registered_before` (a reconnect after a

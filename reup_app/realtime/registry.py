@@ -73,6 +73,12 @@ class MemoryRegistry:
             with self._lock:
                 self._items[token] = (info, time.monotonic() + SESSION_TTL_SECONDS)
 
+    def update(self, token: str, info: SessionInfo) -> None:
+        with self._lock:
+            item = self._items.get(token)
+            if item is not None and item[1] > time.monotonic():
+                self._items[token] = (info, time.monotonic() + SESSION_TTL_SECONDS)
+
     def forget(self, *tokens: str) -> None:
         with self._lock:
             for t in tokens:
@@ -115,6 +121,10 @@ class RedisRegistry:
         if _valid(token):
             self.redis.set(self.key(token), info.to_json(), ex=SESSION_TTL_SECONDS)
 
+    def update(self, token: str, info: SessionInfo) -> None:
+        if _valid(token):
+            self.redis.set(self.key(token), info.to_json(), ex=SESSION_TTL_SECONDS, xx=True)
+
     def forget(self, *tokens: str) -> None:
         keys = [self.key(t) for t in tokens if _valid(t)]
         if keys:
@@ -140,6 +150,10 @@ class RedisRegistry:
 
 _registry: MemoryRegistry | RedisRegistry | None = None
 _registry_lock = threading.Lock()
+# Tokens this process registered since its push hub last looked (`take_registered_here`): a tab
+# that registers and closes between two sweeps is forgotten too, not left to the TTL.
+_registered_here: set[str] = set()
+MAX_REGISTERED_HERE = 100_000
 
 
 def get_registry() -> MemoryRegistry | RedisRegistry:
@@ -155,6 +169,25 @@ def remember_session(token: str, principal: Principal | None) -> None:
     """Record which user/entity this browser session (client token) belongs to, for pushes."""
     if token:
         get_registry().register(token, SessionInfo.of(principal))
+        with _registry_lock:
+            if len(_registered_here) < MAX_REGISTERED_HERE:
+                _registered_here.add(token)
+
+
+def take_registered_here() -> set[str]:
+    """The tokens `remember_session` registered in this process since the last call."""
+    with _registry_lock:
+        taken = set(_registered_here)
+        _registered_here.clear()
+    return taken
+
+
+def correct_session(token: str, principal: Principal | None) -> None:
+    """`remember_session` for a session that is still registered, and nothing for one already
+    forgotten: a push planned while the tab was open may reach its state after the tab closed, and
+    must not register it again."""
+    if token:
+        get_registry().update(token, SessionInfo.of(principal))
 
 
 def forget_session(token: str) -> None:

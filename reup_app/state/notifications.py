@@ -20,7 +20,7 @@ from reup_app.errors import ServiceError
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.listeners import live_listener
-from reup_app.realtime.registry import SessionInfo, remember_session
+from reup_app.realtime.registry import SessionInfo, correct_session, remember_session
 from reup_app.security.principal import Principal
 from reup_app.services.notifications import inbox as notif_service
 from reup_app.services.notifications import preferences as preferences_service
@@ -206,7 +206,7 @@ class NotificationState(AuthState):
         principal = await self._principal()
         if not principal.is_authenticated or principal.entity_id not in event.entity_ids:
             # Signed out or switched business since the session registered: fix the registry.
-            remember_session(self._client_token(), principal)
+            correct_session(self._client_token(), principal)
             if not principal.is_authenticated:
                 self._clear_bell()
             return None

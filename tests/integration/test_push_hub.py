@@ -19,9 +19,10 @@ from reflex.utils.token_manager import LocalTokenManager, SocketRecord
 from reup_app.events.bus import InProcessBus
 from reup_app.events.core import DomainEvent
 from reup_app.realtime import hub as hub_module
+from reup_app.realtime import registry as registry_module
 from reup_app.realtime.hub import PushHub
 from reup_app.realtime.listeners import forget_interests, show_interest
-from reup_app.realtime.registry import SESSION_TTL_SECONDS, RedisRegistry, SessionInfo
+from reup_app.realtime.registry import SESSION_TTL_SECONDS, MemoryRegistry, RedisRegistry, SessionInfo
 from reup_app.state.catalog import CatalogState
 from reup_app.state.notifications import NotificationState
 
@@ -192,6 +193,61 @@ def test_sweep_keeps_live_sessions_registered_and_forgets_closed_ones(world):
     asyncio.run(world.tm.disconnect_token(closing, f"sid-{closing}"))
     asyncio.run(hub.sweep())
     assert set(world.registry.lookup([live, closing])) == {live}
+
+
+def test_a_tab_closed_before_any_sweep_saw_it_is_forgotten(world):
+    hub = PushHub(world.app, bus=InProcessBus(), registry=world.registry)
+    asyncio.run(hub.sweep())
+    registry_module.set_registry(world.registry)
+    try:
+        brief = world.session("brief", None)
+        registry_module.remember_session(brief, None)  # the tab's bell registered it on this worker
+    finally:
+        registry_module.set_registry(None)
+    asyncio.run(world.tm.disconnect_token(brief, f"sid-{brief}"))  # closed before the next sweep
+    assert set(world.registry.lookup([brief])) == {brief}
+    asyncio.run(hub.sweep())
+    assert world.registry.lookup([brief]) == {}
+
+
+def test_a_closed_session_whose_forget_failed_is_forgotten_next_sweep(world, monkeypatch):
+    closing = world.session("closing", SessionInfo(2, SELLER, ("owner",)))
+    hub = PushHub(world.app, bus=InProcessBus(), registry=world.registry)
+    asyncio.run(hub.sweep())
+    asyncio.run(world.tm.disconnect_token(closing, f"sid-{closing}"))
+    real_forget = world.registry.forget
+
+    def down(*tokens):
+        raise redis.ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(world.registry, "forget", down)
+    with pytest.raises(redis.ConnectionError):
+        asyncio.run(hub.sweep())
+    monkeypatch.setattr(world.registry, "forget", real_forget)
+    assert set(world.registry.lookup([closing])) == {closing}
+    asyncio.run(hub.sweep())
+    assert world.registry.lookup([closing]) == {}
+
+
+def test_a_push_reaching_a_forgotten_session_does_not_register_it_again(world):
+    # the bell's correction ("signed out since it registered") updates an entry, never creates one
+    fixed = world.session("fixed", SessionInfo(1, SELLER, ("owner",)))
+    closed = world.session("closed", None)
+    registry_module.set_registry(world.registry)
+    try:
+        registry_module.correct_session(fixed, None)
+        registry_module.correct_session(closed, None)
+    finally:
+        registry_module.set_registry(None)
+    found = world.registry.lookup([fixed, closed])
+    assert set(found) == {fixed} and found[fixed].user_id is None
+    assert world.raw.ttl(world.registry.key(fixed)) > SESSION_TTL_SECONDS - 5
+
+    memory = MemoryRegistry()
+    memory.register("a", SessionInfo(1, SELLER))
+    memory.update("a", SessionInfo(None, None))
+    memory.update("b", SessionInfo(None, None))
+    assert memory.lookup(["a", "b"]) == {"a": SessionInfo(None, None)}
 
 
 def test_sessions_new_on_a_worker_are_resynced_once(world):
