@@ -8,6 +8,7 @@ primary); it is reported so operators see it. Never imports reflex.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -82,8 +83,28 @@ def check_event_bus() -> dict[str, Any]:
     return _timed(probe)
 
 
-def readiness() -> tuple[bool, dict[str, Any]]:
-    """(ready, report). Ready: the primary answers, and Redis answers when configured."""
+READY_MAX_AGE_SECONDS = 1.0  # what GET /api/health/ready reuses (one set of checks per second)
+_last_lock = threading.Lock()
+_last: tuple[float, bool, dict[str, Any]] | None = None
+
+
+def readiness(max_age: float = 0.0) -> tuple[bool, dict[str, Any]]:
+    """(ready, report). Ready: the primary answers, and Redis answers when configured.
+
+    `max_age` > 0: a report checked at most that many seconds ago is returned again, and callers
+    arriving while a check runs wait for it instead of starting their own: load balancer probes and
+    monitoring cost one round of checks per interval, not one per request. 0: checked now."""
+    global _last
+    if max_age <= 0:
+        return _check_all()
+    with _last_lock:
+        if _last is None or time.monotonic() - _last[0] > max_age:
+            ready, report = _check_all()
+            _last = (time.monotonic(), ready, report)
+        return _last[1], dict(_last[2])
+
+
+def _check_all() -> tuple[bool, dict[str, Any]]:
     report: dict[str, Any] = {"database": check_database(), "replicas": check_replicas()}
     redis_report = check_redis()
     if redis_report is not None:

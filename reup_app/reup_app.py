@@ -3,6 +3,7 @@
 import reflex as rx
 
 from reup_app import pages  # noqa: F401  (registers routes)
+from reup_app.api.page_paths import page_paths
 from reup_app.api.request_ids import request_ids
 from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
@@ -21,7 +22,7 @@ install_audit_listener()  # every write through the app is audited (the ORM list
 
 app = rx.App(
     # applied in order, each wrapping the one before: request ids outermost, so every line has one
-    api_transformer=[build_api(), build_public_api(), security_headers, request_ids],
+    api_transformer=[build_api(), build_public_api(), page_paths, security_headers, request_ids],
     head_components=[rx.el.meta(name="description", content="ReUp: B2B wholesale for the licensed cannabis trade")],
     stylesheets=["/reup.css"],  # accessible accent shades (assets/reup.css)
 )

@@ -43,9 +43,9 @@ async def health(_request: Request) -> JSONResponse:
 async def ready(_request: Request) -> JSONResponse:
     """Readiness for the load balancer: 200 when this instance can serve, 503 otherwise, with
     each dependency's state (database, replicas and their lag, Redis, event bus)."""
-    from reup_app.health import readiness
+    from reup_app.health import READY_MAX_AGE_SECONDS, readiness
 
-    ok, report = await asyncio.to_thread(readiness)
+    ok, report = await asyncio.to_thread(readiness, READY_MAX_AGE_SECONDS)
     return JSONResponse(report, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import os
 import re
 import zlib
 
@@ -64,13 +65,27 @@ def _page_hashes(body: bytes, encoding: bytes) -> list[str]:
     return script_hashes(body) if len(body) <= 4 * _MAX_HTML else []
 
 
+# (path, size, mtime, encoding) -> the page's hashes: a built page is hashed once, not per request
+_FILE_HASHES: dict[tuple[str, int, int, bytes], list[str]] = {}
+_MAX_FILE_HASHES = 1024
+
+
 def _file_hashes(path: str, encoding: bytes) -> list[str]:
     try:
         with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            key = (path, st.st_size, st.st_mtime_ns, encoding)
+            cached = _FILE_HASHES.get(key)
+            if cached is not None:
+                return cached
             body = f.read(_MAX_HTML + 1)
     except OSError:
         return []
-    return _page_hashes(body, encoding) if len(body) <= _MAX_HTML else []
+    hashes = _page_hashes(body, encoding) if len(body) <= _MAX_HTML else []
+    if len(_FILE_HASHES) >= _MAX_FILE_HASHES:
+        _FILE_HASHES.clear()
+    _FILE_HASHES[key] = hashes
+    return hashes
 
 
 def csp(hashes: list[str] | None = None, *, https: bool = False) -> str:

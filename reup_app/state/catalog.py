@@ -8,6 +8,7 @@ from decimal import Decimal
 import reflex as rx
 
 from reup_app import formatting as fmt
+from reup_app.db import run_in_unit_of_work
 from reup_app.errors import ServiceError
 from reup_app.realtime.listeners import live_listener, show_interest
 from reup_app.security.permissions import is_allowed
@@ -16,6 +17,7 @@ from reup_app.services.catalog import catalog_query as catalog_query_service
 from reup_app.services.catalog import facets as facets_service
 from reup_app.services.ordering import cart as cart_service
 from reup_app.state.base import AppState, error_message, form_text
+from reup_app.state.push_loads import shared
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,13 @@ def item_view(item) -> dict[str, str]:
         "srcset": getattr(item, "image_srcset", "") or "",
         "price": f"{fmt.money(item.unit_price)} / {unit}",
         "case": f"{fmt.money(item.case_price)} / case of {item.case_size}" if item.case_price else "",
-        "available": fmt.quantity(item.available_qty),
-        "in_stock": "yes" if item.available_qty and item.available_qty > 0 else "no",
+        **_availability(item.available_qty),
         "listing": item.listing_state,
     }
+
+
+def _availability(qty: Decimal | None) -> dict[str, str]:
+    return {"available": fmt.quantity(qty), "in_stock": "yes" if qty and qty > 0 else "no"}
 
 
 @live_listener(kinds={"inventory.changed"}, interest="product_ids")
@@ -138,10 +143,30 @@ class CatalogState(AppState):
         self.sellers = [{"value": str(f.entity_id), "label": f.name} for f in sellers]
 
     async def _on_domain_event(self, event) -> None:
-        """Stock changed somewhere: re-run the current search if it shows one of those products."""
+        """Stock changed: the cards showing those products take their current availability, read
+        from the primary once per event in this worker (not a search per tab, and read after the
+        change committed, so an event overtaken by a later one still shows the latest). The search
+        re-runs only when the list itself may change: a shown product no longer listed, or one
+        running out under the in-stock filter."""
         changed = {str(pid) for pid in event.payload.get("product_ids") or ()}
-        if self.loaded and any(item["id"] in changed for item in self.items):
+        shown = {item["id"] for item in self.items if item["id"] in changed} if self.loaded else set()
+        if not shown:
+            return
+        ids = sorted(int(pid) for pid in changed if pid.isdigit())
+        try:
+            available = await shared(
+                ("catalog.available", event.id),
+                lambda: run_in_unit_of_work(None, cards_service.listed_availability, None, ids),
+            )
+        except Exception as err:
+            log.warning("availability for a stock change failed (%s): searching again", type(err).__name__)
             await self._refresh()
+            return
+        now = {pid: available.get(int(pid)) for pid in shown}
+        if any(qty is None or (self.in_stock and qty <= 0) for qty in now.values()):
+            await self._refresh()
+            return
+        self.items = [{**item, **_availability(now[item["id"]])} if item["id"] in now else item for item in self.items]
 
     @rx.event
     async def load(self):

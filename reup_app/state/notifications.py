@@ -8,10 +8,8 @@ re-validated principal) and, for a wholesaler receiving a new order, shows a toa
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
 
 import reflex as rx
 
@@ -26,46 +24,12 @@ from reup_app.services.notifications import inbox as notif_service
 from reup_app.services.notifications import preferences as preferences_service
 from reup_app.state.auth import AuthState
 from reup_app.state.base import AppState, error_message
+from reup_app.state.push_loads import LOAD_ALONE, MEMO, promise, shared
 
 log = logging.getLogger(__name__)
 
 BELL_ITEMS = 10
 MAX_ID_LENGTH = 20
-_MEMO_SECONDS = 5.0
-_memo: dict[tuple, asyncio.Future] = {}
-
-
-_LOAD_ALONE = object()  # what a promised result turns into when the batch that promised it failed
-
-
-def _promise(key: tuple) -> asyncio.Future:
-    """A result for `key` that is on its way: `_shared` callers wait for it (for a few seconds)."""
-    loop = asyncio.get_running_loop()
-    fut = _memo[key] = loop.create_future()
-    loop.call_later(_MEMO_SECONDS, _memo.pop, key, None)
-    return fut
-
-
-async def _shared(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
-    """Run `load` once per key in this worker and share the result for a few seconds: one event
-    reaching ten tabs of one user costs one query, not ten. A result promised by a batch that then
-    failed is loaded here instead."""
-    fut = _memo.get(key)
-    if fut is not None:
-        value = await asyncio.shield(fut)
-        if value is not _LOAD_ALONE:
-            return value
-        fut = _memo.get(key)
-        if fut is not None and fut.done() and fut.result() is _LOAD_ALONE:
-            fut = None
-    if fut is None:
-        fut = _promise(key)
-        try:
-            fut.set_result(await load())
-        except Exception as err:
-            fut.set_exception(err)
-            _memo.pop(key, None)
-    return await asyncio.shield(fut)
 
 
 async def _toast(title: str):
@@ -182,10 +146,10 @@ class NotificationState(AuthState):
             for s in sessions
             if s.user_id is not None and s.entity_id is not None and s.entity_id in event.entity_ids
         }
-        pairs = {p for p in pairs if (event.id, *p) not in _memo}
+        pairs = {p for p in pairs if (event.id, *p) not in MEMO}
         if len(pairs) < 2:
             return None  # nothing to gain over the tab's own load
-        promised = {p: _promise((event.id, *p)) for p in pairs}
+        promised = {p: promise((event.id, *p)) for p in pairs}
 
         async def load() -> None:
             try:
@@ -196,9 +160,9 @@ class NotificationState(AuthState):
             finally:  # failed or cancelled: every tab loads its own
                 for pair, fut in promised.items():
                     if not fut.done():
-                        fut.set_result(_LOAD_ALONE)
-                        if _memo.get((event.id, *pair)) is fut:
-                            _memo.pop((event.id, *pair), None)
+                        fut.set_result(LOAD_ALONE)
+                        if MEMO.get((event.id, *pair)) is fut:
+                            MEMO.pop((event.id, *pair), None)
 
         return load()
 
@@ -218,7 +182,7 @@ class NotificationState(AuthState):
 
         try:
             notif_service.check_view(principal)  # what `summary` checks, for a prepared result too
-            summary, views = await _shared(key, load)
+            summary, views = await shared(key, load)
         except Exception as err:
             self._fail(err)
             return None
@@ -230,7 +194,7 @@ class NotificationState(AuthState):
             )
             if title is not None:  # None: the user turned in-app notices of new orders off
                 # built once per title and worker: every tab showing it gets the same toast
-                return await _shared(("toast", title), lambda: _toast(title))
+                return await shared(("toast", title), lambda: _toast(title))
         return None
 
 

@@ -48,6 +48,9 @@ def test_headers_on_every_route_kind(app_url):
         _check(c.get("/api/invoices/INV-NOPE.pdf"))  # an authorized file route (refused without a ticket)
         _check(c.get("/orders/ORD-1"))  # a dynamic page (the SPA fallback)
         _check(c.get("/favicon.ico"))
+        direct = c.get("/marketplace", follow_redirects=False)  # a page URL without "/": no 307 round trip
+        assert direct.status_code == 200 and direct.text == c.get("/marketplace/").text
+        assert re.search(r"'sha256-", _check(direct))
 
 
 def test_a_revalidated_page_keeps_its_hashed_policy(app_url):

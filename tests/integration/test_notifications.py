@@ -206,6 +206,7 @@ def test_the_bell_batch_fills_what_it_promised_and_a_failed_batch_lets_each_tab_
     from reup_app.realtime.hub import PushHub
     from reup_app.realtime.registry import SessionInfo
     from reup_app.state import notifications as bell
+    from reup_app.state.push_loads import shared
 
     seller, buyer, _other, product = trade
     place_one(engine, buyer, product, "1")
@@ -222,7 +223,7 @@ def test_the_bell_batch_fills_what_it_promised_and_a_failed_batch_lets_each_tab_
         work = bell.NotificationState._prepare_domain_event(ev, sessions)
         assert work is not None
         key = (ev.id, owner.user_id, owner.entity_id)
-        waiting = asyncio.ensure_future(bell._shared(key, lambda: own_load(owner)))
+        waiting = asyncio.ensure_future(shared(key, lambda: own_load(owner)))
         await asyncio.sleep(0)
         assert not waiting.done()  # promised, not yet loaded
         await PushHub._run_prepared(ev, bell.NotificationState, work)  # as the hub runs it
