@@ -149,7 +149,8 @@ class CatalogState(AppState):
         re-runs only when the list itself may change: a shown product no longer listed, or one
         running out under the in-stock filter."""
         changed = {str(pid) for pid in event.payload.get("product_ids") or ()}
-        shown = {item["id"] for item in self.items if item["id"] in changed} if self.loaded else set()
+        items = self.get_value("items")  # unproxied: reading 24 cards through Reflex's proxies cost more than the rest
+        shown = {item["id"] for item in items if item["id"] in changed} if self.loaded else set()
         if not shown:
             return
         ids = sorted(int(pid) for pid in changed if pid.isdigit())
@@ -166,7 +167,7 @@ class CatalogState(AppState):
         if any(qty is None or (self.in_stock and qty <= 0) for qty in now.values()):
             await self._refresh()
             return
-        self.items = [{**item, **_availability(now[item["id"]])} if item["id"] in now else item for item in self.items]
+        self.items = [{**item, **_availability(now[item["id"]])} if item["id"] in now else item for item in items]
 
     @rx.event
     async def load(self):
