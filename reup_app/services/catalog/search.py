@@ -29,12 +29,13 @@ See "Query plans" below for why the MySQL statements look the way they do.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import astuple, dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select, union_all
+from sqlalchemy import Table, func, select, union_all
 from sqlalchemy.dialects.mysql import match as mysql_match
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -55,11 +56,6 @@ __all__ = ["CatalogItem", "CatalogPage", "search_catalog"]
 
 _PUBLIC_STATES = tuple(s.value for s in PUBLIC_LISTING_STATES)
 _APPROVED = EntityStatus.APPROVED.value
-
-
-# --------------------------------------------------------------------------------------------
-# Query: parsing and validation of untrusted input
-# --------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,11 +98,6 @@ class CatalogPage:
     pages: int  # 0 when nothing matched
     has_next: bool
     has_prev: bool
-
-
-# --------------------------------------------------------------------------------------------
-# Full-text capabilities of the connected server (read once per engine)
-# --------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,7 +228,7 @@ def _item_from(source: Any) -> Any:
     return source.join(_ENTITIES, E.id == P.entity_id).outerjoin(_BRANDS, B.id == P.brand_id)
 
 
-def _plain_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> Sequence[Row[Any]]:
+def _plain_page(conds: list[Any], keys: tuple, query: CatalogQuery) -> Any:
     stmt = (
         select(*_ITEM_COLUMNS)
         .select_from(_item_from(_PRODUCTS))
@@ -251,7 +242,7 @@ def _plain_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQ
         # random row read per entry (~130 ms at 100k rows); a sequential scan + sort is ~18 ms.
         # A seller filter keeps its index (ix_products_entity_listing), which is selective.
         stmt = stmt.with_hint(_PRODUCTS, "USE INDEX ()", dialect_name="mysql")
-    return conn.execute(_straight(stmt)).all()
+    return _straight(stmt)
 
 
 def _sort_columns(keys: tuple) -> list[Any]:
@@ -263,7 +254,7 @@ def _outer_ordering(k: Any, keys: tuple) -> list[Any]:
     return _ordering(outer)
 
 
-def _fulltext_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> Sequence[Row[Any]]:
+def _fulltext_page(conds: list[Any], keys: tuple, query: CatalogQuery) -> Any:
     """MySQL full-text search: pick the page's ids (and the total, by COUNT(*) OVER ()) reading only
     narrow rows, then join the 24 winners to their details. The last column is the total."""
     k = _straight(
@@ -279,10 +270,10 @@ def _fulltext_page(conn: Connection, conds: list[Any], keys: tuple, query: Catal
         .select_from(_item_from(k.join(_PRODUCTS, P.id == k.c.id)))
         .order_by(*_outer_ordering(k, keys))
     )
-    return conn.execute(_straight(stmt)).all()
+    return _straight(stmt)
 
 
-def _union_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQuery) -> Sequence[Row[Any]]:
+def _union_page(conds: list[Any], keys: tuple, query: CatalogQuery) -> Any:
     """MySQL, sort backed by a (listing_state, sort column) index: the first `offset + page_size`
     rows of each public listing state in index order, merged; reads a few hundred index entries
     instead of sorting every matching product."""
@@ -304,10 +295,10 @@ def _union_page(conn: Connection, conds: list[Any], keys: tuple, query: CatalogQ
         .limit(query.page_size)
         .offset(query.offset)
     )
-    return conn.execute(_straight(stmt)).all()
+    return _straight(stmt)
 
 
-def _count(conn: Connection, conds: list[Any]) -> int:
+def _count(conds: list[Any]) -> Any:
     per_seller = (
         select(P.entity_id.label("entity_id"), func.count().label("n"))
         .where(P.listing_state.in_(_PUBLIC_STATES), *conds)
@@ -319,30 +310,45 @@ def _count(conn: Connection, conds: list[Any]) -> int:
         .select_from(per_seller.join(_ENTITIES, E.id == per_seller.c.entity_id))
         .where(E.status == _APPROVED)
     )
-    return int(conn.execute(stmt).scalar_one())
+    return stmt
 
 
-def _item(r: Any) -> CatalogItem:
-    return CatalogItem(
-        id=r[0],
-        sku=r[1],
-        name=r[2],
-        brand=r[3],
-        seller_entity_id=r[4],
-        seller_name=r[5],
-        category=r[6],
-        strain_name=r[7],
-        strain_type=r[8],
-        thc_percent=r[9],
-        cbd_percent=r[10],
-        unit_of_measure=r[11],
-        unit_price=r[12],
-        case_size=r[13],
-        case_price=r[14],
-        min_order_qty=r[15],
-        available_qty=r[16],
-        listing_state=r[17],
-    )
+@dataclass(frozen=True)
+class _Plan:
+    page: Any  # the page's SELECT; with `fulltext`, its last column is the total
+    count: Any
+    fulltext: bool
+
+
+# Built statements by (engine, dialect, query, buyer's price): a search repeated (the storefront's
+# first page, a live tab searching again) reuses its statements and their SQLAlchemy cache key
+# instead of building them again (about a fifth of a catalog page's CPU).
+_PLANS: OrderedDict[tuple, _Plan] = OrderedDict()
+_PLANS_LOCK = threading.Lock()
+MAX_PLANS = 256
+
+
+def _plan(conn: Connection, query: CatalogQuery, price: Any, price_key: int | None) -> _Plan:
+    key = (id(conn.engine), conn.dialect.name, astuple(query), price_key)
+    with _PLANS_LOCK:
+        if (found := _PLANS.get(key)) is not None:
+            _PLANS.move_to_end(key)
+            return found
+    conds, relevance = _product_filters(query, conn, price)
+    keys = _sort_keys(query.sort, relevance, price)
+    mysql = conn.dialect.name == "mysql"
+    if mysql and relevance is not None:
+        page = _fulltext_page(conds, keys, query)
+    elif mysql and query.sort in _INDEXED_SORTS and (price is P.unit_price or keys[0][0] is not price):
+        page = _union_page(conds, keys, query)
+    else:
+        page = _plain_page(conds, keys, query)
+    plan = _Plan(page, _count(conds), fulltext=mysql and relevance is not None)
+    with _PLANS_LOCK:
+        _PLANS[key] = plan
+        while len(_PLANS) > MAX_PLANS:
+            _PLANS.popitem(last=False)
+    return plan
 
 
 def search_catalog(session: Session, principal: Principal | None, query: CatalogQuery) -> CatalogPage:
@@ -364,20 +370,10 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
     query.validate()
     conn = session.connection()
     price = buyer_price_column(session, principal)
-    conds, relevance = _product_filters(query, conn, price)
-    keys = _sort_keys(query.sort, relevance, price)
-    total: int | None = None
-
-    mysql = conn.dialect.name == "mysql"
-    if mysql and relevance is not None:
-        rows = _fulltext_page(conn, conds, keys, query)
-        if rows:
-            total = int(rows[0][-1])
-    elif mysql and query.sort in _INDEXED_SORTS and (price is P.unit_price or keys[0][0] is not price):
-        rows = _union_page(conn, conds, keys, query)
-    else:
-        rows = _plain_page(conn, conds, keys, query)
-    items = [_item(r) for r in rows]
+    plan = _plan(conn, query, price, None if price is P.unit_price or principal is None else principal.entity_id)
+    rows = conn.execute(plan.page).all()
+    total: int | None = int(rows[0][-1]) if plan.fulltext and rows else None
+    items = [CatalogItem(*r[:18]) for r in rows]  # _ITEM_COLUMNS, in CatalogItem's order
     apply_buyer_prices(session, principal, items)
 
     if total is None:
@@ -386,7 +382,7 @@ def search_catalog(session: Session, principal: Principal | None, query: Catalog
         elif not items and query.page == 1:
             total = 0
         else:
-            total = _count(conn, conds)
+            total = int(conn.execute(plan.count).scalar_one())
 
     pages = math.ceil(total / query.page_size) if total else 0
     return CatalogPage(
