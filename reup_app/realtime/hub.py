@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,14 @@ from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
 from reup_app.realtime.entitlement import is_entitled
-from reup_app.realtime.listeners import forget_interests, listeners_for, wants
+from reup_app.realtime.listeners import (
+    LIVE_COALESCE,
+    LIVE_INTEREST,
+    forget_interests,
+    listeners_for,
+    merge_events,
+    wants,
+)
 from reup_app.realtime.registry import MemoryRegistry, RedisRegistry, SessionInfo, get_registry, take_registered_here
 from reup_app.settings import get_settings
 
@@ -59,6 +67,10 @@ class PushHub:
         self._tasks: set[asyncio.Task] = set()
         self._seen_owned: set[str] = set()
         self._known_loaded: set[tuple[str, type[Any]]] = set()  # (token, listener class) known to be loaded
+        # coalescing listeners (LIVE_COALESCE): when each (token, class) was last pushed, and the
+        # merged event waiting for its interval to end
+        self._last_push: dict[tuple[str, type[Any]], float] = {}
+        self._held: dict[tuple[str, type[Any]], DomainEvent] = {}
         self._exists_script: Any = None  # a redis Script, registered on first use
         self._last_sweep = time.time()  # tabs registered since then showed fresh data: no resync
         self._reflex_context: contextvars.Context | None = None
@@ -152,8 +164,35 @@ class PushHub:
         targets, sessions = await asyncio.to_thread(self._plan, event, owned)
         self._prepare(event, targets, sessions)
         for token, classes in targets.items():
-            self._schedule(token, event, classes)
+            self._schedule_or_hold(token, event, classes)
         return len(targets)
+
+    def _schedule_or_hold(self, token: str, event: DomainEvent, classes: list[type[Any]]) -> None:
+        """Schedule the push now, except for a coalescing listener pushed to this session less than
+        its interval ago: that one waits, merged with whatever else arrives, until the interval ends."""
+        now = time.monotonic()
+        at_once = []
+        for cls in classes:
+            every = LIVE_COALESCE.get(cls)
+            key = (token, cls)
+            if every is None:
+                at_once.append(cls)
+            elif (held := self._held.get(key)) is not None:
+                self._held[key] = merge_events(held, event, LIVE_INTEREST.get(cls))
+            elif (wait := self._last_push.get(key, -math.inf) + every - now) > 0:
+                self._held[key] = merge_events(event, event, LIVE_INTEREST.get(cls))  # its own id: a push of its own
+                asyncio.get_running_loop().call_later(wait, self._release, key)
+            else:
+                self._last_push[key] = now
+                at_once.append(cls)
+        if at_once:
+            self._schedule(token, event, at_once)
+
+    def _release(self, key: tuple[str, type[Any]]) -> None:
+        event = self._held.pop(key, None)
+        if event is not None:
+            self._last_push[key] = time.monotonic()
+            self._schedule(key[0], event, [key[1]])
 
     def _prepare(
         self, event: DomainEvent, targets: dict[str, list[type[Any]]], sessions: dict[str, SessionInfo]
@@ -267,6 +306,9 @@ class PushHub:
             if closed:  # the others are connected to another worker, whose hub keeps them
                 ended = set(closed)
                 self._known_loaded = {pair for pair in self._known_loaded if pair[0] not in ended}
+                for pair in [p for p in self._last_push if p[0] in ended]:
+                    self._last_push.pop(pair, None)
+                    self._held.pop(pair, None)
                 forget_interests(ended)
                 await asyncio.to_thread(self.registry.forget, *closed)
             self._seen_owned -= gone
@@ -287,7 +329,7 @@ class PushHub:
             event = DomainEvent(SESSION_RESYNC, (info.entity_id,), {}, user_ids=(info.user_id,))
             loaded = await asyncio.to_thread(self._loaded, {token: list(classes)})
             for tok, cls_list in loaded.items():
-                self._schedule(tok, event, cls_list)
+                self._schedule_or_hold(tok, event, cls_list)
                 count += 1
         return count
 

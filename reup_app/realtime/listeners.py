@@ -27,6 +27,12 @@ about. The state then tells, each time it shows something, what it shows in that
 record shares nothing with the event's list without loading their state: with a thousand tabs on
 the catalog, a stock change costs the tabs showing that product, not all of them. A session with no
 record here (its page was loaded by another process, or it just arrived) is called as before.
+
+`@live_listener(..., coalesce=2.0)` pushes to a session's state at most once per that many seconds:
+events arriving sooner wait, merged into one (`merge_events`: the interest field's ids and the
+payload's other keys united, the later value winning), delivered when the interval is up. For a
+listener that re-reads what it shows (the catalog's availability), so a burst of orders costs each
+open tab one update, not one per order.
 """
 
 from __future__ import annotations
@@ -39,12 +45,20 @@ LIVE_LISTENERS: list[type[Any]] = []
 LIVE_KINDS: dict[type[Any], frozenset[str]] = {}
 # listener class -> the payload field listing what an event is about (see `show_interest`)
 LIVE_INTEREST: dict[type[Any], str] = {}
+# listener class -> at most one push per this many seconds per session (see `coalesce`)
+LIVE_COALESCE: dict[type[Any], float] = {}
 # (listener class, session token) -> what that session shows now, in this process
 _SHOWN: dict[tuple[type[Any], str], frozenset[str]] = {}
 MAX_SHOWN = 100_000  # records kept per process (the oldest go first)
 
 
-def live_listener(cls: type[Any] | None = None, *, kinds: Iterable[str] | None = None, interest: str | None = None):
+def live_listener(
+    cls: type[Any] | None = None,
+    *,
+    kinds: Iterable[str] | None = None,
+    interest: str | None = None,
+    coalesce: float | None = None,
+):
     def register(target: type[Any]) -> type[Any]:
         if target not in LIVE_LISTENERS:
             LIVE_LISTENERS.append(target)
@@ -52,6 +66,8 @@ def live_listener(cls: type[Any] | None = None, *, kinds: Iterable[str] | None =
             LIVE_KINDS[target] = frozenset(kinds)
         if interest is not None:
             LIVE_INTEREST[target] = interest
+        if coalesce is not None:
+            LIVE_COALESCE[target] = coalesce
         return target
 
     return register(cls) if cls is not None else register
@@ -89,3 +105,29 @@ def wants(cls: type[Any], token: str, payload: dict[str, Any]) -> bool:
 def listeners_for(kind: str) -> list[type[Any]]:
     """The registered listener classes that want events of `kind`."""
     return [cls for cls in LIVE_LISTENERS if cls not in LIVE_KINDS or kind in LIVE_KINDS[cls]]
+
+
+def merge_events(first: Any, later: Any, interest: str | None) -> Any:
+    """One event standing for `first` then `later` (same kind) for a coalescing listener: audiences
+    and the interest field's ids united, other payload keys from `later` (dicts merged). Its id is
+    derived from the ids it stands for, so sessions merging the same events share loads keyed by it."""
+    import hashlib
+    from dataclasses import replace
+
+    payload = {**first.payload}
+    for key, value in later.payload.items():
+        before = payload.get(key)
+        if key == interest and isinstance(before, list | tuple) and isinstance(value, list | tuple):
+            payload[key] = sorted({*before, *value}, key=str)
+        elif isinstance(before, dict) and isinstance(value, dict):
+            payload[key] = {**before, **value}
+        else:
+            payload[key] = value
+    merged_id = hashlib.sha1(f"{first.id}+{later.id}".encode()).hexdigest()[:32]
+    return replace(
+        later,
+        id=merged_id,
+        entity_ids=tuple(sorted({*first.entity_ids, *later.entity_ids})),
+        user_ids=() if not (first.user_ids and later.user_ids) else tuple(sorted({*first.user_ids, *later.user_ids})),
+        payload=payload,
+    )

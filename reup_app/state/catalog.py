@@ -63,7 +63,8 @@ def _availability(qty: Decimal | None) -> dict[str, str]:
     return {"available": fmt.quantity(qty), "in_stock": "yes" if qty and qty > 0 else "no"}
 
 
-@live_listener(kinds={"inventory.changed"}, interest="product_ids")
+# coalesce: a burst of orders updates an open tab's availability once per 2 s, not once per order
+@live_listener(kinds={"inventory.changed"}, interest="product_ids", coalesce=2.0)
 class CatalogState(AppState):
     q: str = ""
     category: str = ALL

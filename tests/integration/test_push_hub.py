@@ -21,7 +21,7 @@ from reup_app.events.core import DomainEvent
 from reup_app.realtime import hub as hub_module
 from reup_app.realtime import registry as registry_module
 from reup_app.realtime.hub import PushHub
-from reup_app.realtime.listeners import forget_interests, show_interest
+from reup_app.realtime.listeners import LIVE_COALESCE, forget_interests, show_interest
 from reup_app.realtime.registry import SESSION_TTL_SECONDS, MemoryRegistry, RedisRegistry, SessionInfo
 from reup_app.state.catalog import CatalogState
 from reup_app.state.notifications import NotificationState
@@ -118,7 +118,7 @@ class RecordingHub(PushHub):
 
     def __init__(self, *a, slow=(), **kw):
         super().__init__(*a, **kw)
-        self.slow, self.got = set(slow), []
+        self.slow, self.got, self.events = set(slow), [], []
 
     async def _push(self, token, event, classes):
         if token in self.slow:
@@ -126,6 +126,7 @@ class RecordingHub(PushHub):
         if event.payload.get("delay"):
             await asyncio.sleep(event.payload["delay"])
         self.got.append((token, event.payload.get("n"), time.monotonic()))
+        self.events.append(event)
 
 
 def test_a_slow_session_delays_nobody_else_and_times_out(world, monkeypatch):
@@ -159,6 +160,37 @@ def test_events_reach_one_session_in_bus_order(world):
 
     asyncio.run(run())
     assert [n for t, n, _ in hub.got if t == token] == [1, 2, 3, 4]
+
+
+def test_a_coalescing_listener_gets_one_push_per_interval_with_the_events_merged(world, monkeypatch):
+    monkeypatch.setitem(LIVE_COALESCE, CatalogState, 0.3)
+    token = world.session("cat", SessionInfo(1, BUYER, ("buyer",)), loaded=(CatalogState,))
+    hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry)
+
+    def stock(n: int, *ids: int) -> DomainEvent:
+        available = {str(i): str(100 - n) for i in ids}
+        return DomainEvent(
+            "inventory.changed", (SELLER,), {"n": n, "product_ids": list(ids), "available": available, "public": True}
+        )
+
+    async def run():
+        for n, ids in ((1, (7,)), (2, (8,)), (3, (9, 8)), (4, (8,))):
+            await hub.dispatch(stock(n, *ids))
+        await asyncio.sleep(0.1)
+        assert [n for _t, n, _at in hub.got] == [1]  # the others wait for the interval
+        await asyncio.sleep(0.35)
+        await asyncio.gather(*list(hub._tasks))
+        await asyncio.sleep(0.35)  # the interval since the merged push is over: the next goes at once
+        await hub.dispatch(stock(5, 7))
+        await asyncio.gather(*list(hub._tasks))
+
+    asyncio.run(run())
+    assert [(t, n) for t, n, _at in hub.got] == [(token, 1), (token, 4), (token, 5)]
+    first, merged, last = hub.got
+    assert 0.25 <= merged[2] - first[2] < 0.6 and last[2] - merged[2] >= 0.3
+    payload = hub.events[1].payload
+    assert payload["product_ids"] == [8, 9] and payload["available"] == {"8": "96", "9": "97"}
+    assert len({e.id for e in hub.events}) == 3 and hub._held == {}
 
 
 def test_bus_to_hub_runs_end_to_end_in_a_worker_loop(world):
