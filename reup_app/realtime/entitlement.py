@@ -27,3 +27,9 @@ def is_entitled(event: DomainEvent, session: SessionInfo) -> bool:
     if session.entity_id not in event.entity_ids:
         return False
     return not event.user_ids or session.user_id in event.user_ids
+
+
+def is_public_to_all(event: DomainEvent) -> bool:
+    """A public catalog event for no one in particular: every open session may receive it, signed
+    in or not, so the hub need not look the sessions up."""
+    return event.payload.get("public") is True and event.kind in PUBLIC_KINDS and not event.user_ids

@@ -30,7 +30,7 @@ from reflex_base.event.context import EventContext
 from reup_app.events.bus import InProcessBus, get_bus
 from reup_app.events.core import DomainEvent
 from reup_app.events.kinds import SESSION_RESYNC
-from reup_app.realtime.entitlement import is_entitled
+from reup_app.realtime.entitlement import is_entitled, is_public_to_all
 from reup_app.realtime.listeners import (
     LIVE_COALESCE,
     LIVE_INTEREST,
@@ -105,8 +105,12 @@ class PushHub:
         classes = listeners_for(event.kind)
         if not classes or not owned:
             return {}, {}
-        sessions = self.registry.lookup(owned)
-        entitled = [t for t, info in sessions.items() if is_entitled(event, info)]
+        if is_public_to_all(event):  # every open tab may see it: no registry lookup per tab
+            sessions: dict[str, SessionInfo] = {}
+            entitled = list(owned)
+        else:
+            sessions = self.registry.lookup(owned)
+            entitled = [t for t, info in sessions.items() if is_entitled(event, info)]
         if not entitled:
             return {}, {}
         wanted = {t: [c for c in classes if wants(c, t, event.payload)] for t in entitled}

@@ -66,9 +66,10 @@ def test_plan_picks_owned_entitled_sessions_and_only_their_loaded_listeners(worl
     s("elsewhere", SessionInfo(5, SELLER, ("owner",)), owned=False)  # another worker's socket
     s("unregistered", None)
     s("no-bell", SessionInfo(6, SELLER, ("viewer",)), loaded=())  # never loaded a listener state
+    visitor = s("visitor", None, loaded=(CatalogState,))  # open on the catalog, not (yet) registered
     hub = PushHub(world.app, bus=InProcessBus(), registry=world.registry)
     owned = hub.owned_tokens()
-    assert world.tokens["elsewhere"] not in owned and len(owned) == 6
+    assert world.tokens["elsewhere"] not in owned and len(owned) == 7
 
     order = DomainEvent("order.submitted", (BUYER, SELLER), {"order_number": "RU-1", "seller_entity_id": SELLER})
     assert hub.plan(order, owned) == {
@@ -78,7 +79,11 @@ def test_plan_picks_owned_entitled_sessions_and_only_their_loaded_listeners(worl
     }
     # public stock news: every session that shows the catalog, whoever it belongs to
     stock = DomainEvent("inventory.changed", (SELLER,), {"product_ids": [7], "public": True})
-    assert hub.plan(stock, owned) == {seller_on_catalog: [CatalogState], world.tokens["other"]: [CatalogState]}
+    assert hub.plan(stock, owned) == {
+        seller_on_catalog: [CatalogState],
+        world.tokens["other"]: [CatalogState],
+        visitor: [CatalogState],
+    }
     # one user's own event
     read = DomainEvent("notification.read", (SELLER,), {}, user_ids=(2,))
     assert hub.plan(read, owned) == {seller_on_catalog: [NotificationState]}

@@ -1,7 +1,7 @@
 """The one rule deciding which open session may receive a domain event."""
 
 from reup_app.events.core import DomainEvent
-from reup_app.realtime.entitlement import is_entitled
+from reup_app.realtime.entitlement import is_entitled, is_public_to_all
 from reup_app.realtime.registry import SessionInfo
 
 SELLER, BUYER, OTHER = 10, 20, 30
@@ -41,6 +41,10 @@ def test_public_stock_news_reaches_every_session_but_only_for_public_kinds():
     # "public" on a kind that is not public information changes nothing
     sneaky = DomainEvent("order.submitted", (SELLER,), {"public": True})
     assert not is_entitled(sneaky, other) and not is_entitled(sneaky, anonymous)
+    # the hub skips the registry for public news addressed to no one in particular, and only for it
+    assert is_public_to_all(ev)
+    assert not is_public_to_all(private) and not is_public_to_all(sneaky)
+    assert not is_public_to_all(DomainEvent("inventory.changed", (SELLER,), {"public": True}, user_ids=(1,)))
 
 
 def test_event_round_trips_through_json_with_its_audience():
