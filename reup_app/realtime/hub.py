@@ -35,6 +35,7 @@ from reup_app.realtime.listeners import (
     LIVE_COALESCE,
     LIVE_INTEREST,
     forget_interests,
+    held_event,
     listeners_for,
     merge_events,
     wants,
@@ -184,7 +185,7 @@ class PushHub:
             elif (held := self._held.get(key)) is not None:
                 self._held[key] = merge_events(held, event, LIVE_INTEREST.get(cls))
             elif (wait := self._last_push.get(key, -math.inf) + every - now) > 0:
-                self._held[key] = merge_events(event, event, LIVE_INTEREST.get(cls))  # its own id: a push of its own
+                self._held[key] = held_event(event)
                 asyncio.get_running_loop().call_later(wait, self._release, key)
             else:
                 self._last_push[key] = now

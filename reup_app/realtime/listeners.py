@@ -37,7 +37,9 @@ open tab one update, not one per order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 LIVE_LISTENERS: list[type[Any]] = []
@@ -107,13 +109,19 @@ def listeners_for(kind: str) -> list[type[Any]]:
     return [cls for cls in LIVE_LISTENERS if cls not in LIVE_KINDS or kind in LIVE_KINDS[cls]]
 
 
+def _derived_id(*ids: str) -> str:
+    return hashlib.sha1("+".join(ids).encode()).hexdigest()[:32]
+
+
+def held_event(event: Any) -> Any:
+    """`event` held back for a coalescing listener: delivered on its own later, under its own id."""
+    return replace(event, id=_derived_id(event.id))
+
+
 def merge_events(first: Any, later: Any, interest: str | None) -> Any:
     """One event standing for `first` then `later` (same kind) for a coalescing listener: audiences
     and the interest field's ids united, other payload keys from `later` (dicts merged). Its id is
     derived from the ids it stands for, so sessions merging the same events share loads keyed by it."""
-    import hashlib
-    from dataclasses import replace
-
     payload = {**first.payload}
     for key, value in later.payload.items():
         before = payload.get(key)
@@ -123,10 +131,9 @@ def merge_events(first: Any, later: Any, interest: str | None) -> Any:
             payload[key] = {**before, **value}
         else:
             payload[key] = value
-    merged_id = hashlib.sha1(f"{first.id}+{later.id}".encode()).hexdigest()[:32]
     return replace(
         later,
-        id=merged_id,
+        id=_derived_id(first.id, later.id),
         entity_ids=tuple(sorted({*first.entity_ids, *later.entity_ids})),
         user_ids=() if not (first.user_ids and later.user_ids) else tuple(sorted({*first.user_ids, *later.user_ids})),
         payload=payload,

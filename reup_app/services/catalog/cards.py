@@ -8,15 +8,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from reup_app.models.catalog import Product
-from reup_app.models.entities import Entity
-from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.catalog_query import CatalogQuery
 from reup_app.services.catalog.images import ImageSource, public_image_sources
-from reup_app.services.catalog.search import CatalogPage, search_catalog
+from reup_app.services.catalog.search import _ENTITIES, _PRODUCTS, CatalogPage, E, P, _visible, search_catalog
 
 
 def search_with_pictures(
@@ -36,13 +33,9 @@ def listed_availability(session: Session, principal: Principal | None, product_i
     ids = sorted({int(p) for p in product_ids})[:MAX_AVAILABILITY_IDS]
     if not ids:
         return {}
-    rows = session.execute(
-        select(col(Product.id), col(Product.available_qty))
-        .join(Entity, col(Entity.id) == col(Product.entity_id))
-        .where(
-            col(Product.id).in_(ids),
-            col(Product.listing_state).in_([str(s) for s in PUBLIC_LISTING_STATES]),
-            col(Entity.status) == EntityStatus.APPROVED,
-        )
+    rows = session.connection().execute(
+        select(P.id, P.available_qty)
+        .select_from(_PRODUCTS.join(_ENTITIES, E.id == P.entity_id))
+        .where(P.id.in_(ids), *_visible())  # the catalog's one visibility rule
     )
     return {int(pid): Decimal(qty or 0) for pid, qty in rows}
