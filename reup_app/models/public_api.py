@@ -33,8 +33,8 @@ class ApiKey(SQLModel, table=True):
 
 
 class ApiIdempotencyRecord(SQLModel, table=True):
-    """One Idempotency-Key of one API key on one route: the unique row is the lock, the stored
-    response is what a replay returns."""
+    """One Idempotency-Key of one API key on one route, written with the request's effect: the
+    stored response is what a replay returns."""
 
     __tablename__ = "api_idempotency"
     __table_args__ = (UniqueConstraint("api_key_id", "route", "idem_key", name="uq_api_idempotency"),)
@@ -44,7 +44,7 @@ class ApiIdempotencyRecord(SQLModel, table=True):
     route: str = str_field(200)
     idem_key: str = str_field(255)
     request_hash: str = str_field(64)
-    status: str = str_field(16, default="started")  # started / done
+    status: str = str_field(16, default="started")  # "done" (earlier versions also left "started" claims)
     response_code: int | None = Field(default=None)
     response_body: str | None = text_field(default=None)
     created_at: datetime = ts_field(index=True)

@@ -109,45 +109,48 @@ def idempotent_post(
     request: Request, identity: keys.KeyIdentity, key: str | None, payload: BaseModel | bytes | None, effect: Effect
 ) -> JSONResponse:
     """Run a POST's effect once per Idempotency-Key (see services/public_api/idempotency.py)."""
-    principal = identity.principal
+    principal, path = identity.principal, request.url.path
     if not key:
         try:
             with db_slot():
                 status, body = transaction(principal, effect, principal)
         except ServiceError as err:
-            return problem_response(*service_problem(err, request.url.path))
+            return problem_response(*service_problem(err, path))
         return _json(status, body)
     if isinstance(payload, bytes):
         body_bytes = payload
     else:
         body_bytes = json.dumps(payload.model_dump(mode="json") if payload is not None else None).encode()
-    digest = idempotency.request_hash("POST", request.url.path, body_bytes)
+    claim = idempotency.claim_for(identity.key_id, path, key, idempotency.request_hash("POST", path, body_bytes))
     engine = get_engine()
-    outcome = idempotency.begin(engine, identity.key_id, request.url.path, key, digest)
-    if isinstance(outcome, idempotency.Replay):
-        return _json(outcome.status_code, outcome.body, replayed=True)
+    prior = idempotency.stored(engine, claim)
+    if prior is not None:
+        return _json(prior.status_code, prior.body, replayed=True)
 
     def effect_and_record(session: Session) -> tuple[int, Any]:
-        idempotency.hold(session, outcome)
         status, body = effect(session, principal)
-        idempotency.complete(session, outcome, status, body)
+        idempotency.record(session, claim, status, body)
         return status, body
 
     try:
         with db_slot():
             status, body = transaction(principal, effect_and_record)
-    except idempotency.TakenOver as err:  # a retry owns the key now: its answer is the one to replay
-        return problem_response(*service_problem(err, request.url.path))
+    except idempotency.KeyTaken as taken:
+        return _replay_taken(engine, claim, taken)
     except ServiceError as err:
-        status, problem = service_problem(err, request.url.path)
-        try:
-            with unit_of_work(principal) as session:  # the refusal is the request's answer: replayed too
-                idempotency.hold(session, outcome)  # the effect's rollback released the claim's lock
-                idempotency.complete(session, outcome, status, problem)
-        except idempotency.TakenOver as taken:  # a retry owns the key now: its answer is the one to replay
-            return problem_response(*service_problem(taken, request.url.path))
+        status, problem = service_problem(err, path)
+        try:  # the refusal is the request's answer: replayed too
+            with db_slot():
+                transaction(principal, idempotency.record, claim, status, problem)
+        except idempotency.KeyTaken as taken:
+            return _replay_taken(engine, claim, taken)
         return problem_response(status, problem)
-    except BaseException:
-        idempotency.abandon(engine, outcome)
-        raise
     return _json(status, body)
+
+
+def _replay_taken(engine: Any, claim: idempotency.Claim, taken: idempotency.KeyTaken) -> JSONResponse:
+    """Another request with the key committed first (this one's effect rolled back): its answer."""
+    prior = idempotency.stored(engine, claim)
+    if prior is None:  # the insert failed on something other than the key's record
+        raise taken.__cause__ or taken
+    return _json(prior.status_code, prior.body, replayed=True)

@@ -24,7 +24,6 @@ STATUS_BY_CODE = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
-    "idempotency_in_progress": 409,
     "invalid": 422,
     "idempotency_key_reused": 422,
     "rate_limited": 429,
