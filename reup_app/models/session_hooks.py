@@ -57,3 +57,39 @@ def on_commit(fn: SessionHook) -> SessionHook:
 def on_rollback(fn: SessionHook) -> SessionHook:
     """Call `fn(session)` after the session's outermost transaction rolled back (decorator)."""
     return _listen("after_rollback", fn)
+
+
+_UNDO, _AFTER = "undo_on_rollback", "after_commit_do"
+
+
+def undo_on_rollback(session: Session, undo: Callable[[], None]) -> None:
+    """Run `undo()` if the session's current transaction rolls back (e.g. remove a file written
+    before the commit, when a deadlock retry or a lost idempotency race rolls the row back); it is
+    forgotten when the transaction commits."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
+def after_commit_do(session: Session, work: Callable[[], None]) -> None:
+    """Run `work()` once the session's current transaction has committed (e.g. remove the file of a
+    deleted row: removed before, a rollback would leave a row without its file); dropped on rollback."""
+    session.info.setdefault(_AFTER, []).append(work)
+
+
+def _run_each(works: list[Callable[[], None]]) -> None:
+    for work in works:
+        try:
+            work()
+        except Exception:  # one failure must not keep the others from running
+            log.exception("work at the end of a transaction failed: %r", work)
+
+
+@on_commit
+def _committed(session: Session) -> None:
+    session.info.pop(_UNDO, None)
+    _run_each(session.info.pop(_AFTER, []))
+
+
+@on_rollback
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_AFTER, None)
+    _run_each(list(reversed(session.info.pop(_UNDO, []))))

@@ -109,6 +109,39 @@ def test_upload_checks_real_type_and_size_and_stores_privately(engine, session, 
     assert [i.id for i in call(engine, seller.owner, product_images.list_images, product.id)] == [jpeg.id, jpeg.id + 1]
 
 
+def _files(media) -> set[str]:
+    return {str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()} if media.exists() else set()
+
+
+class _Abort(Exception):
+    pass
+
+
+def test_image_files_follow_their_rows_transaction(engine, session, media):
+    """An upload whose transaction rolls back (deadlock retry, lost idempotency race, a later error)
+    leaves no files; a deletion that rolls back keeps them; a committed deletion removes them."""
+    from reup_app.db import unit_of_work
+
+    seller = make_seller(session)
+    product, _ = stock(session, seller)
+    big = encoded("JPEG", 1200, 900, noise=True)  # big enough for sized variants
+    with pytest.raises(_Abort), unit_of_work(seller.owner, engine=engine) as s:
+        product_images.add_image(s, seller.owner, product.id, "lost.jpg", big)
+        assert _files(media)  # written before the commit
+        raise _Abort
+    assert _files(media) == set()
+
+    kept = call(engine, seller.owner, product_images.add_image, product.id, "kept.jpg", big)
+    stored = _files(media)
+    assert len(stored) >= 2  # the original and its variants
+    with pytest.raises(_Abort), unit_of_work(seller.owner, engine=engine) as s:
+        product_images.delete_image(s, seller.owner, kept.id)
+        raise _Abort
+    assert _files(media) == stored  # the row is still there: so are its files
+    call(engine, seller.owner, product_images.delete_image, kept.id)
+    assert _files(media) == set()
+
+
 def test_route_serves_public_images_to_anyone_and_private_ones_only_with_a_ticket(engine, session, media, client):
     seller = make_seller(session)
     listed, _ = stock(session, seller)

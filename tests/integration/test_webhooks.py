@@ -249,3 +249,54 @@ def test_failing_for_24_hours_disables_the_endpoint_with_a_notification(engine, 
         assert len(receiver.got) == sent
     finally:
         receiver.close()
+
+
+def _kinds_delivered(engine, endpoint_id) -> list[str]:
+    return [d.kind for d in sorted(deliveries(engine, endpoint_id), key=lambda d: d.id)]
+
+
+def test_every_event_kind_reaches_its_subscribers_as_its_webhook_kind(engine, session):
+    """Each subscribable kind, made by the services that make it; `invoice.paid` only for the payment
+    that settles the invoice (a partial one is `invoice.payment_recorded` alone)."""
+    from decimal import Decimal
+
+    from reup_app.models import ComplianceManifest, Delivery, Invoice, Order
+    from reup_app.security.principal import system_principal
+    from reup_app.services.billing import payments
+    from reup_app.services.compliance import manifests
+    from reup_app.services.inventory import lot_management
+    from reup_app.services.logistics.fleetbase_events import emit_delivery_updated
+    from reup_app.services.ordering import messages, orders
+    from tests.integration.orderkit import advance, call, key
+
+    seller, buyer = make_seller(session), make_buyer(session)
+    product, (lot,) = stock(session, seller, qty="10", price="12.50")
+    seller_ep, _ = subscribe(engine, seller, "https://seller.example/hook", kinds=webhooks.WEBHOOK_KINDS)
+    buyer_ep, _ = subscribe(engine, buyer, "https://buyer.example/hook", kinds=("invoice.paid", "order.message"))
+
+    number = place_one(engine, buyer, product, "4")
+    advance(engine, seller, number, "accept")
+    call(engine, buyer.owner, messages.post_message, number, "Can you deliver before noon?")
+    call(engine, seller.owner, lot_management.adjust_lot, lot.id, delta="-1", reason="damaged")
+    advance(engine, seller, number, "fulfill")
+    call(engine, seller.owner, orders.transition, number, "ship", idempotency_key=key(), driver_name="Dana Ruiz")
+    with Session(engine) as s:
+        order = s.exec(select(Order).where(Order.number == number)).one()
+        manifest_id = s.exec(select(ComplianceManifest.id).where(ComplianceManifest.order_id == order.id)).one()
+        invoice = s.exec(select(Invoice).where(Invoice.order_id == order.id)).one()
+    call(engine, system_principal("metrc"), manifests.record_manifest_update, manifest_id, status="submitted")
+    with unit_of_work(system_principal("fleetbase"), engine=engine) as s:
+        delivery = s.exec(select(Delivery).where(Delivery.order_id == order.id)).one()
+        emit_delivery_updated(s, delivery)
+    half = (invoice.total / 2).quantize(Decimal("0.01"))
+    call(engine, seller.owner, payments.record_payment, invoice.number, half, "ach", "first half")
+    assert _kinds_delivered(engine, buyer_ep) == ["order.message"]  # a partial payment is not "paid"
+    call(engine, seller.owner, payments.record_payment, invoice.number, invoice.total - half, "ach", "rest")
+
+    got = _kinds_delivered(engine, seller_ep)
+    assert set(got) == set(webhooks.WEBHOOK_KINDS), got
+    assert got.count("invoice.payment_recorded") == 2 and got.count("invoice.paid") == 1
+    assert _kinds_delivered(engine, buyer_ep) == ["order.message", "invoice.paid"]
+    [paid] = [d for d in deliveries(engine, seller_ep) if d.kind == "invoice.paid"]
+    body = json.loads(paid.payload)
+    assert body["type"] == "invoice.paid" and body["data"]["status"] == "paid" and body["data"]["balance"] == "0.00"

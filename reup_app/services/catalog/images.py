@@ -23,6 +23,7 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -31,6 +32,7 @@ from sqlmodel import Session, col
 from reup_app.errors import NotFound, ValidationError
 from reup_app.models import Entity, Product, ProductImage
 from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus
+from reup_app.models.session_hooks import after_commit_do, undo_on_rollback
 from reup_app.security.principal import Principal
 from reup_app.services import private_files
 from reup_app.services.catalog import thumbnails
@@ -165,14 +167,15 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
         variant_widths=widths,
         position=(top or 0) + 1 if count else 0,
     )
-    try:
-        session.add(image)
-        session.flush()
-    except Exception:
-        private_files.remove(key)
-        thumbnails.remove_variants(key, widths)
-        raise
+    undo_on_rollback(session, partial(_remove_files, key, widths))  # the files go if the row does
+    session.add(image)
+    session.flush()
     return _row(image, _publicly_visible(session, product))
+
+
+def _remove_files(key: str, widths: str | None) -> None:
+    private_files.remove(key)
+    thumbnails.remove_variants(key, widths)
 
 
 def delete_image(session: Session, principal: Principal, image_id: int) -> None:
@@ -184,8 +187,7 @@ def delete_image(session: Session, principal: Principal, image_id: int) -> None:
     key, widths = image.storage_key, image.variant_widths
     session.delete(image)
     session.flush()
-    private_files.remove(key)
-    thumbnails.remove_variants(key, widths)
+    after_commit_do(session, partial(_remove_files, key, widths))  # a rollback keeps row and files
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,23 @@ EVENT_KINDS: dict[str, str] = {
     "order.message": "order.message",
     "inventory.changed": "inventory.changed",
     "invoice.created": "invoice.issued",
-    "invoice.payment_recorded": "invoice.paid",
+    "invoice.payment_recorded": "invoice.payment_recorded",
     "manifest.status_changed": "manifest.updated",
     "delivery.updated": "delivery.updated",  # Fleetbase delivery moved (services/logistics/fleetbase_events.py)
 }
-WEBHOOK_KINDS = tuple(dict.fromkeys(EVENT_KINDS.values()))
+PAID_KIND = "invoice.paid"  # a payment that brought the invoice's balance to zero (see webhook_kinds)
+WEBHOOK_KINDS = tuple(dict.fromkeys([*EVENT_KINDS.values(), PAID_KIND]))
+
+
+def webhook_kinds(ev: DomainEvent) -> list[str]:
+    """The webhook kinds one domain event is delivered as: its mapped kind, and `invoice.paid` as
+    well for the payment that settled the invoice (a partial payment is only `payment_recorded`)."""
+    kind = EVENT_KINDS.get(ev.kind)
+    if kind is None:
+        return []
+    if ev.kind == "invoice.payment_recorded" and ev.payload.get("status") == "paid":
+        return [kind, PAID_KIND]
+    return [kind]
 
 
 @dataclass(frozen=True)
@@ -258,7 +270,7 @@ def event_body(event_id: str, kind: str, entity_id: int, data: dict, created: da
 
 def publish_webhooks(session: Session, events: list[DomainEvent]) -> None:
     """Pre-commit: the deliveries (and their outbox rows) of this transaction's events."""
-    wanted = [(EVENT_KINDS[ev.kind], ev) for ev in events if ev.kind in EVENT_KINDS]
+    wanted = [(kind, ev) for ev in events for kind in webhook_kinds(ev)]
     if not wanted:
         return
     audience = sorted({e for _, ev in wanted for e in ev.entity_ids})
