@@ -88,3 +88,18 @@ def new_key(engine, owner: Principal, role: str = "owner", **kw) -> tuple[int, s
     with unit_of_work(owner, engine=engine) as s:
         made = keys.create_key(s, owner, name=kw.pop("name", "Test key"), role=role, **kw)
     return made.key.id, made.secret
+
+
+def declared_schema(spec: dict, path: str, method: str, status: int, content_type: str) -> dict:
+    """The body schema the OpenAPI document declares for this operation, status and content type
+    (KeyError when it declares none), with the document's components so its $refs resolve."""
+    content = spec["paths"][path][method]["responses"][str(status)]["content"]
+    media_type = content_type.split(";")[0].strip()
+    return {**content[media_type]["schema"], "components": spec["components"]}
+
+
+def schema_errors(schema: dict, body: object) -> list[str]:
+    """Why `body` does not match `schema` (JSON Schema 2020-12, as OpenAPI 3.1); empty when it does."""
+    import jsonschema_rs
+
+    return [f"{e.instance_path}: {e.message}" for e in jsonschema_rs.Draft202012Validator(schema).iter_errors(body)]

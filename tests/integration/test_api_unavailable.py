@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from tests.integration.apikit import ApiServer, new_key
+from tests.integration.apikit import ApiServer, declared_schema, new_key, schema_errors
 from tests.integration.orderkit import make_seller
 
 
@@ -29,5 +29,9 @@ def test_redis_down_answers_503_unavailable_with_retry_after(mysql_url, engine, 
         body = r.json()
         assert body["code"] == "unavailable" and body["status"] == 503
         assert body["error_id"] in body["detail"] and "Retry shortly" in body["detail"]
+        spec = server.client().get("/api/v1/openapi.json").json()  # the answer is the one documented
+        declared = spec["paths"]["/api/v1/orders"]["get"]["responses"]["503"]
+        assert schema_errors(declared_schema(spec, "/api/v1/orders", "get", 503, r.headers["content-type"]), body) == []
+        assert declared["headers"]["Retry-After"]["required"] is True
     finally:
         server.stop()

@@ -16,7 +16,7 @@ from reup_app.models import ApiKey, AuditLog, Order
 from reup_app.services.catalog import price_tiers
 from reup_app.services.identity import principal_cache
 from reup_app.services.public_api import keys
-from tests.integration.apikit import ApiServer, new_key
+from tests.integration.apikit import ApiServer, declared_schema, new_key, schema_errors
 from tests.integration.orderkit import advance, db_state, make_buyer, make_seller, order_row, place_one, stock
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
@@ -222,6 +222,9 @@ def test_rate_limit_per_key(engine, api, world):
     assert codes == [200, 200, 200, 429]
     r = client.get("/api/v1/orders")
     assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
+    spec = api.client().get("/api/v1/openapi.json").json()  # the answer is the one documented
+    assert schema_errors(declared_schema(spec, "/api/v1/orders", "get", 429, r.headers["content-type"]), r.json()) == []
+    assert "Retry-After" in spec["paths"]["/api/v1/orders"]["get"]["responses"]["429"]["headers"]
 
 
 def test_docs_and_openapi_are_served_locally(api):

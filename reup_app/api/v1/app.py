@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse
 
 from reup_app.api.v1 import catalog, orders, pos, trade
+from reup_app.api.v1.openapi_errors import ERROR_RESPONSES, add_problem_schemas
 from reup_app.api.v1.problems import (
     on_http_error,
     on_service_error,
@@ -20,7 +21,6 @@ from reup_app.api.v1.problems import (
     problem,
     problem_response,
 )
-from reup_app.api.v1.schemas import Problem
 from reup_app.errors import ServiceError
 
 PREFIX = "/api/v1"
@@ -29,18 +29,6 @@ DESCRIPTION = """ReUp's public REST API. Authenticate with an API key created at
 member with that role). Lists are cursor-paginated (`next_cursor`), sorted by (updated_at, id) and
 filterable by `updated_since`. Amounts and quantities are Decimal strings; times are RFC 3339 UTC.
 Every POST accepts an `Idempotency-Key`. Errors are RFC 9457 problem+json with a stable `code`."""
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": text, "content": {"application/problem+json": {}}}
-    for status, text in (
-        (401, "Missing, unknown, revoked or expired API key"),
-        (403, "The key's role may not do this"),
-        (404, "Not found (or another business's)"),
-        (409, "Conflict with the current state"),
-        (422, "The request is not valid"),
-        (429, "Rate limit of the key exceeded"),
-    )
-}
 
 
 def _docs_page(spec: dict[str, Any]) -> str:
@@ -78,7 +66,7 @@ def build_public_api() -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
-        responses=_ERRORS,
+        responses=ERROR_RESPONSES,
     )
     api.include_router(orders.router, prefix=PREFIX)
     api.include_router(catalog.router, prefix=PREFIX)
@@ -88,6 +76,12 @@ def build_public_api() -> FastAPI:
     api.add_exception_handler(RequestValidationError, on_validation_error)
     api.add_exception_handler(StarletteHTTPException, on_http_error)
     api.add_exception_handler(Exception, on_unexpected)
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        return api.openapi_schema or add_problem_schemas(generate())
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
     @api.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

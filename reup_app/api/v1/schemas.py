@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 DecimalStr = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.50"])]
 T = TypeVar("T")
@@ -26,14 +27,39 @@ class ListOf(BaseModel, Generic[T]):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
+def _omitted(schema: dict[str, Any]) -> None:
+    """An optional member that is left out rather than sent as null: no `default: null`."""
+    schema.pop("default", None)
+
+
+class ProblemErrorItem(BaseModel):
+    """One invalid input of a `validation_error`."""
+
+    location: str = Field(description="Where, e.g. `body.lines.0.quantity` or `query.limit`.")
+    message: str
+
+
 class Problem(BaseModel):
-    type: str
+    """RFC 9457 problem details, sent as application/problem+json (reup_app/api/v1/problems.py).
+    Members absent from an answer are omitted, never null; clients should ignore unknown members."""
+
+    type: str = Field(description="`urn:reup:problem:<code>`.")
     title: str
-    status: int
+    status: int = Field(ge=400, le=599, description="The HTTP status of the answer.")
     detail: str
     code: str = Field(description="Stable machine-readable error code.")
-    instance: str | None = None
-    field: str | None = None
+    instance: str = Field(description="The request's path.")
+    field: str | SkipJsonSchema[None] = Field(
+        None, description="The input the error is about, when there is one.", json_schema_extra=_omitted
+    )
+    errors: list[ProblemErrorItem] | SkipJsonSchema[None] = Field(
+        None, description="`validation_error` only: each invalid input.", json_schema_extra=_omitted
+    )
+    error_id: str | SkipJsonSchema[None] = Field(
+        None,
+        description="`internal` and `unavailable` only: quote it to support; the server's log carries it.",
+        json_schema_extra=_omitted,
+    )
 
 
 class OrderSummaryOut(BaseModel):
