@@ -175,10 +175,11 @@ def add_image(session: Session, principal: Principal, product_id: int, filename:
     return _row(image, _publicly_visible(session, product))
 
 
-def delete_image(session: Session, principal: Principal, image_id: int) -> None:
-    """Remove one image of one of the principal's products (row and file)."""
+def delete_image(session: Session, principal: Principal, image_id: int, *, product_id: int | None = None) -> None:
+    """Remove one image of one of the principal's products (row, file and its sized variants).
+    With `product_id`, the image must be that product's (NotFound otherwise)."""
     image = session.get(ProductImage, parse_int(image_id, "image_id"))
-    if image is None:
+    if image is None or (product_id is not None and image.product_id != parse_int(product_id, "product_id")):
         raise NotFound("That image was not found.")
     own_product(session, principal, image.product_id, lock=True)  # NotFound for another entity's
     key, widths = image.storage_key, image.variant_widths
@@ -186,6 +187,18 @@ def delete_image(session: Session, principal: Principal, image_id: int) -> None:
     session.flush()
     private_files.remove(key)
     thumbnails.remove_variants(key, widths)
+
+
+def visible_rows(
+    session: Session, principal: Principal, product: Product, stored: list[ProductImage]
+) -> list[ImageRow]:
+    """These stored images of `product` as the principal may see them: its own entity's members all
+    of them (with tickets when the product is not public), anyone else only a publicly visible
+    product's. The caller has already authorized reading the product itself."""
+    public = _publicly_visible(session, product)
+    if product.entity_id != principal.entity_id and not public:
+        return []
+    return [_row(i, public) for i in stored if i.product_id == product.id]
 
 
 @dataclass(frozen=True)
@@ -281,4 +294,5 @@ __all__ = [
     "public_image_urls",
     "sniff_image",
     "ticket_valid",
+    "visible_rows",
 ]
