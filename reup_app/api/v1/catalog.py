@@ -1,5 +1,5 @@
-"""/api/v1/products and /api/v1/inventory-lots: sellers manage their catalog and stock; any member
-reads the marketplace (scope=marketplace)."""
+"""/api/v1/products, /api/v1/inventory-lots and creating price tiers: sellers manage their catalog,
+stock and price lists; any member reads the marketplace (scope=marketplace)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,26 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from reup_app.api.v1.deps import IdempotencyKey, Identity, idempotent_post, read
-from reup_app.api.v1.schemas import ListOf, LotAdjustIn, LotOut, ProductIn, ProductOut, dec
+from reup_app.api.v1.schemas import (
+    ListOf,
+    LotAdjustIn,
+    LotOut,
+    PriceTierOut,
+    ProductIn,
+    ProductOut,
+    Strict,
+    dec,
+)
 from reup_app.errors import ValidationError
 from reup_app.models import InventoryLot, Product
 from reup_app.security.principal import Principal
-from reup_app.services.catalog import images, products
+from reup_app.services.catalog import images, price_tiers, products
 from reup_app.services.inventory import lot_management
 from reup_app.services.public_api import feeds
 
@@ -109,10 +118,18 @@ def update_product(identity: Identity, product_id: int, body: ProductIn) -> Any:
     return read(identity, run)
 
 
-@router.post("/products/{product_id}/archive", response_model=ProductOut, summary="Archive a product (sellers)")
+@router.post(
+    "/products/{product_id}/archive",
+    response_model=ProductOut,
+    summary="Archive a product (sellers): the API's delete",
+)
 def archive_product(
     request: Request, identity: Identity, product_id: int, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
+    """Products are never hard-deleted, here or in the app: orders, invoices, lots and compliance
+    records refer to them and must stay readable. Archiving takes the product off every list and
+    out of the marketplace; it stays readable by its seller (`listing_state` = `archived`)."""
+
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
         row = products.archive_product(session, principal, product_id)
         return 200, product_out(products.own_product(session, principal, row.id), row.brand)
@@ -129,33 +146,36 @@ class ImageOut(BaseModel):
     height: int | None
 
 
+def image_out(r: images.ImageRow) -> dict[str, Any]:
+    return ImageOut(
+        id=r.id, product_id=r.product_id, url=r.url, content_type=r.content_type, width=r.width, height=r.height
+    ).model_dump()
+
+
 @router.get("/products/{product_id}/images", response_model=ListOf[ImageOut], summary="A product's images")
-def list_product_images(identity: Identity, product_id: int) -> Any:
+def list_product_images(
+    identity: Identity,
+    product_id: int,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
     """Own products: every image (URLs carry a short-lived ticket when the product is not public);
-    marketplace products: their public image URLs."""
+    marketplace products: their public images. Upload order (oldest first), cursor-paginated."""
+    page = read(identity, feeds.image_feed, product_id, cursor=cursor, limit=limit)
+    return {"data": [image_out(r) for r in page.items], "next_cursor": page.next_cursor}
 
-    def run(session: Session, principal: Principal) -> list[dict[str, Any]]:
-        item = feeds.read_product(session, principal, product_id)
-        if item.product.entity_id == principal.entity_id:
-            rows = images.list_images(session, principal, product_id)
-            return [
-                ImageOut(
-                    id=r.id,
-                    product_id=r.product_id,
-                    url=r.url,
-                    content_type=r.content_type,
-                    width=r.width,
-                    height=r.height,
-                ).model_dump()
-                for r in rows
-            ]
-        urls = images.public_image_urls(session, principal, [product_id]).get(product_id, [])
-        return [
-            ImageOut(id=None, product_id=product_id, url=u, content_type=None, width=None, height=None).model_dump()
-            for u in urls
-        ]
 
-    return {"data": read(identity, run), "next_cursor": None}
+@router.delete(
+    "/products/{product_id}/images/{image_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an image (sellers)",
+)
+def delete_product_image(identity: Identity, product_id: int, image_id: int) -> Response:
+    """Removes the image and its stored file and sized variants, as the product page's delete does.
+    Another business's image, or an image of another product, is not found (404)."""
+    read(identity, images.delete_image, image_id, product_id=product_id)
+    return Response(status_code=204)
 
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -182,11 +202,7 @@ async def upload_product_image(
     filename = request.headers.get("x-filename", "image")[:128]
 
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
-        r = images.add_image(session, principal, product_id, filename, data)
-        out = ImageOut(
-            id=r.id, product_id=r.product_id, url=r.url, content_type=r.content_type, width=r.width, height=r.height
-        )
-        return 201, out.model_dump()
+        return 201, image_out(images.add_image(session, principal, product_id, filename, data))
 
     return await run_in_threadpool(idempotent_post, request, identity, idempotency_key, data, effect)
 
@@ -205,6 +221,11 @@ def list_lots(
     return {"data": [lot_out(lot) for lot in page.items], "next_cursor": page.next_cursor}
 
 
+@router.get("/inventory-lots/{lot_id}", response_model=LotOut, summary="Read an inventory lot (sellers)")
+def get_lot(identity: Identity, lot_id: int) -> Any:
+    return lot_out(read(identity, feeds.read_lot, lot_id))
+
+
 @router.post("/inventory-lots/{lot_id}/adjust", response_model=LotOut, summary="Adjust a lot's on-hand quantity")
 def adjust_lot(
     request: Request, identity: Identity, lot_id: int, body: LotAdjustIn, idempotency_key: IdempotencyKey = None
@@ -218,5 +239,23 @@ def adjust_lot(
         lot = session.get(InventoryLot, lot_id)
         assert lot is not None  # adjust_lot raised NotFound otherwise
         return 200, lot_out(lot)
+
+    return idempotent_post(request, identity, idempotency_key, body, effect)
+
+
+class PriceTierIn(Strict):
+    name: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/price-tiers", status_code=201, response_model=PriceTierOut, summary="Create a price tier (sellers)")
+def create_price_tier(
+    request: Request, identity: Identity, body: PriceTierIn, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """A new, empty named price list (409 if the business already has a tier of that name). Set its
+    prices with POST /price-tiers/{tier_id}/prices."""
+
+    def effect(session: Session, principal: Principal) -> tuple[int, Any]:
+        row = price_tiers.create_tier(session, principal, body.name)
+        return 201, PriceTierOut(**row.__dict__).model_dump(mode="json")
 
     return idempotent_post(request, identity, idempotency_key, body, effect)

@@ -1,4 +1,4 @@
-"""/api/v1/orders: list (filters, cursor), read, create (buyers), transitions, messages."""
+"""/api/v1/orders: list (filters, cursor), read, lines, create (buyers), transitions, messages."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from reup_app.api.v1.schemas import (
 from reup_app.security.principal import Principal
 from reup_app.services.ordering import messages as order_messages
 from reup_app.services.ordering import order_views, orders
-from reup_app.services.ordering.records import MessageDTO, OrderDetail, OrderSummary
+from reup_app.services.ordering.records import MessageDTO, OrderDetail, OrderLineDTO, OrderSummary
 from reup_app.services.public_api import feeds, order_create
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -63,19 +63,20 @@ def summary_out(o: OrderSummary) -> dict[str, Any]:
 _ORDER_LIST = TypeAdapter(ListOf[OrderSummaryOut])
 
 
+def line_out(ln: OrderLineDTO) -> OrderLineOut:
+    return OrderLineOut(
+        id=ln.id,
+        product_id=ln.product_id,
+        sku=ln.sku,
+        product_name=ln.product_name,
+        quantity=dec(ln.quantity) or "0",
+        unit_price=dec(ln.unit_price) or "0",
+        line_total=dec(ln.line_total) or "0",
+    )
+
+
 def detail_out(d: OrderDetail) -> dict[str, Any]:
-    lines = [
-        OrderLineOut(
-            id=ln.id,
-            product_id=ln.product_id,
-            sku=ln.sku,
-            product_name=ln.product_name,
-            quantity=dec(ln.quantity) or "0",
-            unit_price=dec(ln.unit_price) or "0",
-            line_total=dec(ln.line_total) or "0",
-        )
-        for ln in d.lines
-    ]
+    lines = [line_out(ln) for ln in d.lines]
     return OrderOut(
         number=d.number,
         status=d.status,
@@ -148,6 +149,14 @@ def list_orders(
 @router.get("/{number}", response_model=OrderOut, summary="Read an order")
 def get_order(identity: Identity, number: Number) -> Any:
     return detail_out(read(identity, order_views.get_order, number))
+
+
+@router.get("/{number}/lines", response_model=ListOf[OrderLineOut], summary="An order's lines")
+def list_lines(identity: Identity, number: Number) -> Any:
+    """The order's lines as in its detail (either party; 404 for anyone else). One page: an order's
+    lines come whole."""
+    lines = read(identity, order_views.order_lines, number)
+    return {"data": [line_out(ln).model_dump(mode="json") for ln in lines], "next_cursor": None}
 
 
 @router.post("", status_code=201, response_model=OrdersCreatedOut, summary="Place an order from lines (buyers)")
@@ -255,9 +264,15 @@ def cancel(
 
 
 @router.get("/{number}/messages", response_model=ListOf[MessageOut], summary="An order's messages")
-def list_messages(identity: Identity, number: Number) -> Any:
-    items = read(identity, order_messages.list_messages, number)
-    return {"data": [message_out(m) for m in items], "next_cursor": None}
+def list_messages(
+    identity: Identity,
+    number: Number,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    """Oldest first, cursor-paginated (either party; 404 for anyone else)."""
+    page = read(identity, feeds.message_feed, number, cursor=cursor, limit=limit)
+    return {"data": [message_out(m) for m in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post("/{number}/messages", status_code=201, response_model=MessageOut, summary="Post a message")

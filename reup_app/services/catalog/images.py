@@ -178,16 +178,29 @@ def _remove_files(key: str, widths: str | None) -> None:
     thumbnails.remove_variants(key, widths)
 
 
-def delete_image(session: Session, principal: Principal, image_id: int) -> None:
-    """Remove one image of one of the principal's products (row and file)."""
+def delete_image(session: Session, principal: Principal, image_id: int, *, product_id: int | None = None) -> None:
+    """Remove one image of one of the principal's products (row, file and its sized variants).
+    With `product_id`, the image must be that product's (NotFound otherwise)."""
     image = session.get(ProductImage, parse_int(image_id, "image_id"))
-    if image is None:
+    if image is None or (product_id is not None and image.product_id != parse_int(product_id, "product_id")):
         raise NotFound("That image was not found.")
     own_product(session, principal, image.product_id, lock=True)  # NotFound for another entity's
     key, widths = image.storage_key, image.variant_widths
     session.delete(image)
     session.flush()
     after_commit_do(session, partial(_remove_files, key, widths))  # a rollback keeps row and files
+
+
+def visible_rows(
+    session: Session, principal: Principal, product: Product, stored: list[ProductImage]
+) -> list[ImageRow]:
+    """These stored images of `product` as the principal may see them: its own entity's members all
+    of them (with tickets when the product is not public), anyone else only a publicly visible
+    product's. The caller has already authorized reading the product itself."""
+    public = _publicly_visible(session, product)
+    if product.entity_id != principal.entity_id and not public:
+        return []
+    return [_row(i, public) for i in stored if i.product_id == product.id]
 
 
 @dataclass(frozen=True)
@@ -283,4 +296,5 @@ __all__ = [
     "public_image_urls",
     "sniff_image",
     "ticket_valid",
+    "visible_rows",
 ]

@@ -223,15 +223,20 @@ def _paperwork(session: Session, order: Order) -> tuple[Invoice | None, Delivery
     return invoice, delivery, manifest
 
 
-def messages_of(session: Session, order: Order) -> list[MessageDTO]:
+def messages_query(order: Order) -> Any:
+    """The order's messages with their authors' names, oldest first (a statement to run or page)."""
     author_entity = aliased(Entity)
-    rows = session.execute(
+    return (
         select(OrderMessage, col(User.full_name), col(author_entity.name))
         .join(User, col(User.id) == col(OrderMessage.author_user_id))
         .join(author_entity, col(author_entity.id) == col(OrderMessage.author_entity_id))
         .where(col(OrderMessage.order_id) == order.id)
         .order_by(col(OrderMessage.created_at), col(OrderMessage.id))
-    ).all()
+    )
+
+
+def message_dtos(order: Order, rows: Iterable[Any]) -> list[MessageDTO]:
+    """Rows of `messages_query` as MessageDTOs."""
     return [
         MessageDTO(
             id=m.id,
@@ -247,6 +252,10 @@ def messages_of(session: Session, order: Order) -> list[MessageDTO]:
     ]
 
 
+def messages_of(session: Session, order: Order) -> list[MessageDTO]:
+    return message_dtos(order, session.execute(messages_query(order)).all())
+
+
 def get_order(session: Session, principal: Principal, number: str) -> OrderDetail:
     """The order with lines, package allocations, timeline, messages and totals.
 
@@ -254,3 +263,10 @@ def get_order(session: Session, principal: Principal, number: str) -> OrderDetai
     """
     order, side = load_order(session, principal, number)
     return _detail(session, principal, order, side)
+
+
+def order_lines(session: Session, principal: Principal, number: str) -> list[OrderLineDTO]:
+    """The order's lines with their package allocations, as in `get_order` (either party; NotFound
+    for everyone else)."""
+    order, _side = load_order(session, principal, number)
+    return _line_dtos(session, order)

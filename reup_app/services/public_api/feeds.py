@@ -15,12 +15,20 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
-from reup_app.models import Brand, InventoryLot, Product
+from reup_app.models import Brand, InventoryLot, OrderMessage, Product, ProductImage
 from reup_app.models.enums import PUBLIC_LISTING_STATES, OrderStatus
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
-from reup_app.services.common import require_member
-from reup_app.services.ordering.records import OrderSummary, summary_columns_query, summary_from_columns
+from reup_app.services.catalog import images
+from reup_app.services.common import authorize_party, parse_int, require_member
+from reup_app.services.ordering.order_views import message_dtos, messages_query
+from reup_app.services.ordering.orders import load_order
+from reup_app.services.ordering.records import (
+    MessageDTO,
+    OrderSummary,
+    summary_columns_query,
+    summary_from_columns,
+)
 
 MAX_LIMIT = 200
 T = TypeVar("T")
@@ -196,3 +204,41 @@ def read_product(session: Session, principal: Principal, product_id: int) -> Pro
         raise NotFound("That product was not found.")
     brand = session.get(Brand, p.brand_id) if p.brand_id else None
     return ProductItem(p, brand.name if brand else None)
+
+
+def read_lot(session: Session, principal: Principal, lot_id: int) -> InventoryLot:
+    """One of the business's own inventory lots (catalog.view, as `lot_feed`); NotFound for a
+    missing lot or another business's."""
+    lot = session.get(InventoryLot, parse_int(lot_id, "lot_id"))
+    product = session.get(Product, lot.product_id) if lot is not None else None
+    authorize_party(principal, "catalog.view", [product.entity_id if product else None], "That lot was not found.")
+    assert lot is not None  # authorize_party raised NotFound for a missing lot
+    return lot
+
+
+def image_feed(
+    session: Session, principal: Principal, product_id: int, *, cursor: str | None = None, limit: int = 50
+) -> Page[images.ImageRow]:
+    """A product's images for whoever may read the product (`read_product`): its own business's
+    members every image, others a public listing's (`images.visible_rows`). Images are never
+    edited, so (created_at, id) orders them (the pages' upload order)."""
+    product = read_product(session, principal, product_id).product
+    limit = _limit(limit)
+    stmt = select(ProductImage).where(col(ProductImage.product_id) == product.id)
+    stmt = _keyset(stmt, col(ProductImage.created_at), col(ProductImage.id), cursor, None).limit(limit + 1)
+    rows, nxt = _page(list(session.execute(stmt).scalars().all()), limit, lambda r: (r.created_at, r.id))
+    shown = images.visible_rows(session, principal, product, rows)
+    return Page(shown, nxt if shown else None)
+
+
+def message_feed(
+    session: Session, principal: Principal, number: str, *, cursor: str | None = None, limit: int = 50
+) -> Page[MessageDTO]:
+    """An order's messages, oldest first, for either party (`load_order`: NotFound for others).
+    Messages are never edited: (created_at, id) orders them."""
+    order, _side = load_order(session, principal, number)
+    limit = _limit(limit)
+    stmt = messages_query(order).order_by(None)
+    stmt = _keyset(stmt, col(OrderMessage.created_at), col(OrderMessage.id), cursor, None).limit(limit + 1)
+    rows, nxt = _page(list(session.execute(stmt).all()), limit, lambda r: (r[0].created_at, r[0].id))
+    return Page(message_dtos(order, rows), nxt)
