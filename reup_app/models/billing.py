@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from reup_app.models.types import money_field, str_field, text_field, ts_field
+from reup_app.models.types import money_field, str_field, text_field, ts_field, utcnow
 
 
 class Invoice(SQLModel, table=True):
@@ -32,6 +32,8 @@ class Invoice(SQLModel, table=True):
     issued_at: datetime = ts_field()
     due_at: datetime = ts_field()
     created_at: datetime = ts_field()
+    # any ORM update (a payment, a status change such as paid or void) moves it: the API's updated_since
+    updated_at: datetime = ts_field(sa_column_kwargs={"onupdate": utcnow})
 
 
 class Payment(SQLModel, table=True):

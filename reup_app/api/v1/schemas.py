@@ -248,6 +248,7 @@ class InvoiceOut(BaseModel):
     balance: DecimalStr
     issued_at: datetime
     due_at: datetime
+    updated_at: datetime = Field(description="Last change: issued, a payment, paid or void (`updated_since`).")
     payments: list[PaymentOut] | None = None
 
 
@@ -267,6 +268,9 @@ class CounterpartyOut(BaseModel):
     on_hold: bool
     price_tier_id: int | None
     last_order_at: datetime | None
+    updated_at: datetime = Field(
+        description="Latest of the business's update, the relationship's (hold, tier) and the last order between you."
+    )
 
 
 class LicenseOut(BaseModel):

@@ -26,13 +26,13 @@ from reup_app.api.v1.schemas import (
     TierPriceOut,
     dec,
 )
-from reup_app.models import Invoice
+from reup_app.models import Invoice, Payment
 from reup_app.security.principal import Principal
 from reup_app.services.billing import invoices as billing_invoices
 from reup_app.services.billing import payments as billing_payments
 from reup_app.services.billing.invoices import InvoiceDTO, PaymentDTO
 from reup_app.services.catalog import price_tiers
-from reup_app.services.public_api import trade_feeds
+from reup_app.services.public_api import counterparties, pricing_feeds, trade_feeds
 
 router = APIRouter(tags=["trade"])
 Number = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
@@ -40,7 +40,7 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def payment_out(p: PaymentDTO) -> dict[str, Any]:
+def payment_out(p: PaymentDTO | Payment) -> dict[str, Any]:
     return PaymentOut(
         id=p.id, amount=dec(p.amount) or "0", method=p.method, reference=p.reference, received_at=p.received_at
     ).model_dump(mode="json")
@@ -61,10 +61,12 @@ def invoice_row_out(inv: Invoice, order_number: str) -> dict[str, Any]:
         balance=dec(inv.total - inv.amount_paid) or "0",
         issued_at=inv.issued_at,
         due_at=inv.due_at,
+        updated_at=inv.updated_at,
     ).model_dump(mode="json")
 
 
 def invoice_out(d: InvoiceDTO) -> dict[str, Any]:
+    assert d.updated_at is not None  # invoice_detail always sets it
     return InvoiceOut(
         number=d.number,
         order_number=d.order_number,
@@ -79,6 +81,7 @@ def invoice_out(d: InvoiceDTO) -> dict[str, Any]:
         balance=dec(d.balance) or "0",
         issued_at=d.issued_at,
         due_at=d.due_at,
+        updated_at=d.updated_at,
         payments=[PaymentOut.model_validate(payment_out(p)) for p in d.payments],
     ).model_dump(mode="json")
 
@@ -92,7 +95,8 @@ def list_invoices(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
-    """Invoices the business issued (side=seller) or received (side=buyer), by (issued, id)."""
+    """Invoices the business issued (side=seller) or received (side=buyer), by (updated_at, id).
+    `updated_since`: issued, paid into, paid or voided since then."""
     page = read(
         identity,
         trade_feeds.invoice_feed,
@@ -126,31 +130,80 @@ def record_payment(
 
 
 @router.get("/invoices/{number}/payments", response_model=ListOf[PaymentOut], summary="List an invoice's payments")
-def list_payments(identity: Identity, number: Number) -> Any:
-    return {
-        "data": [payment_out(p) for p in read(identity, billing_payments.list_payments, number)],
-        "next_cursor": None,
-    }
+def list_payments(
+    identity: Identity, number: Number, updated_since: datetime | None = None, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    """By (recorded at, id). Payments are never edited or deleted, so `updated_since` returns those
+    recorded since then."""
+    page = read(identity, trade_feeds.payment_feed, number, updated_since=updated_since, cursor=cursor, limit=limit)
+    return {"data": [payment_out(p) for p in page.items], "next_cursor": page.next_cursor}
 
 
-def _parties(identity: Identity, relationship: str) -> dict[str, Any]:
-    rows = read(identity, trade_feeds.counterparties, relationship)
-    return {"data": [CounterpartyOut(**c.__dict__).model_dump(mode="json") for c in rows], "next_cursor": None}
+def _party_out(c: counterparties.Counterparty) -> dict[str, Any]:
+    return CounterpartyOut(**c.__dict__).model_dump(mode="json")
 
 
-@router.get("/customers", response_model=ListOf[CounterpartyOut], summary="Businesses that buy from this one")
-def list_customers(identity: Identity) -> Any:
-    return _parties(identity, "customer")
+def _parties(
+    identity: Identity, relationship: str, updated_since: datetime | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    page = read(
+        identity,
+        counterparties.counterparty_feed,
+        relationship,
+        updated_since=updated_since,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"data": [_party_out(c) for c in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/vendors", response_model=ListOf[CounterpartyOut], summary="Businesses this one buys from")
-def list_vendors(identity: Identity) -> Any:
-    return _parties(identity, "vendor")
+PARTIES_DOC = """By (updated_at, id). `updated_at` (and so `updated_since`) is the latest of the business's own
+update, your relationship's (hold, price tier) and the last order between you."""
+EntityId = Annotated[int, Path(ge=1)]
+
+
+@router.get(
+    "/customers",
+    response_model=ListOf[CounterpartyOut],
+    summary="Businesses that buy from this one",
+    description=PARTIES_DOC,
+)
+def list_customers(
+    identity: Identity, updated_since: datetime | None = None, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    return _parties(identity, "customer", updated_since, cursor, limit)
+
+
+@router.get("/customers/{entity_id}", response_model=CounterpartyOut, summary="Read a customer")
+def get_customer(identity: Identity, entity_id: EntityId) -> Any:
+    """A business that buys from this one; 404 for any other business."""
+    return _party_out(read(identity, counterparties.read_counterparty, "customer", entity_id))
+
+
+@router.get(
+    "/vendors",
+    response_model=ListOf[CounterpartyOut],
+    summary="Businesses this one buys from",
+    description=PARTIES_DOC,
+)
+def list_vendors(
+    identity: Identity, updated_since: datetime | None = None, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    return _parties(identity, "vendor", updated_since, cursor, limit)
+
+
+@router.get("/vendors/{entity_id}", response_model=CounterpartyOut, summary="Read a vendor")
+def get_vendor(identity: Identity, entity_id: EntityId) -> Any:
+    """A business this one buys from; 404 for any other business."""
+    return _party_out(read(identity, counterparties.read_counterparty, "vendor", entity_id))
 
 
 @router.get("/licenses", response_model=ListOf[LicenseOut], summary="The business's licences")
-def list_licenses(identity: Identity) -> Any:
-    rows = read(identity, trade_feeds.own_licenses)
+def list_licenses(
+    identity: Identity, updated_since: datetime | None = None, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    """By (updated_at, id)."""
+    page = read(identity, trade_feeds.license_feed, updated_since=updated_since, cursor=cursor, limit=limit)
     data = [
         LicenseOut(
             id=lic.id,
@@ -162,20 +215,37 @@ def list_licenses(identity: Identity) -> Any:
             premises_name=lic.premises_name,
             updated_at=lic.updated_at,
         ).model_dump(mode="json")
-        for lic in rows
+        for lic in page.items
     ]
-    return {"data": data, "next_cursor": None}
+    return {"data": data, "next_cursor": page.next_cursor}
 
 
-@router.get("/price-tiers", response_model=ListOf[PriceTierOut], summary="Price tiers (sellers)")
-def list_tiers(identity: Identity) -> Any:
-    rows = read(identity, price_tiers.list_tiers)
-    return {"data": [PriceTierOut(**r.__dict__).model_dump(mode="json") for r in rows], "next_cursor": None}
+NO_SINCE = " Tiers and tier prices record no change time, so there is no `updated_since`: re-read the list to sync."
 
 
-@router.get("/price-tiers/{tier_id}/prices", response_model=ListOf[TierPriceOut], summary="A tier's prices")
-def list_tier_prices(identity: Identity, tier_id: int) -> Any:
-    rows = read(identity, price_tiers.tier_prices, tier_id)
+@router.get(
+    "/price-tiers",
+    response_model=ListOf[PriceTierOut],
+    summary="Price tiers (sellers)",
+    description="By (created, id)." + NO_SINCE,
+)
+def list_tiers(identity: Identity, cursor: Cursor = None, limit: Limit = 50) -> Any:
+    page = read(identity, pricing_feeds.tier_feed, cursor=cursor, limit=limit)
+    return {
+        "data": [PriceTierOut(**r.__dict__).model_dump(mode="json") for r in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get(
+    "/price-tiers/{tier_id}/prices",
+    response_model=ListOf[TierPriceOut],
+    summary="A tier's prices",
+    description="Every product of the seller with its price in the tier (null: list price), by (product created, id)."
+    + NO_SINCE,
+)
+def list_tier_prices(identity: Identity, tier_id: int, cursor: Cursor = None, limit: Limit = 50) -> Any:
+    page = read(identity, pricing_feeds.tier_price_feed, tier_id, cursor=cursor, limit=limit)
     data = [
         TierPriceOut(
             product_id=r.product_id,
@@ -184,9 +254,9 @@ def list_tier_prices(identity: Identity, tier_id: int) -> Any:
             list_price=dec(r.list_price) or "0",
             tier_price=dec(r.tier_price),
         ).model_dump(mode="json")
-        for r in rows
+        for r in page.items
     ]
-    return {"data": data, "next_cursor": None}
+    return {"data": data, "next_cursor": page.next_cursor}
 
 
 class TierPriceIn(Strict):

@@ -143,6 +143,7 @@ class InvoiceDTO(InvoiceSummary):
     buyer_license_number: str = ""
     lines: list[InvoiceLineDTO] = field(default_factory=list)
     payments: list[PaymentDTO] = field(default_factory=list)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDTO:
         subtotal=invoice.subtotal,
         tax=invoice.tax,
         payment_terms=order.payment_terms,
+        updated_at=invoice.updated_at,
         seller_address=_address(seller, seller_lic),
         seller_license_number=f"{seller_lic.state} {seller_lic.number}" if seller_lic else "",
         buyer_address=_address(buyer, buyer_lic),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -65,9 +66,15 @@ def _limit(limit: int) -> int:
     return int(limit)
 
 
+def _since(updated_since: datetime | None) -> datetime | None:
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ValidationError("updated_since needs a time zone (RFC 3339, e.g. 2026-01-31T12:00:00Z).", "updated_since")
+    return updated_since
+
+
 def _keyset(stmt: Any, updated_col: Any, id_col: Any, cursor: str | None, updated_since: datetime | None) -> Any:
     after = decode_cursor(cursor)
-    if updated_since is not None:
+    if _since(updated_since) is not None:
         stmt = stmt.where(updated_col >= updated_since)
     if after is not None:
         stamp, row_id = after
@@ -79,6 +86,22 @@ def _page(rows: list, limit: int, key: Any) -> tuple[list, str | None]:
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(*key(rows[-1])) if more and rows else None)
+
+
+def page_in_memory(
+    items: list[T],
+    key: Callable[[T], tuple[datetime, int]],
+    cursor: str | None,
+    updated_since: datetime | None,
+    limit: int,
+) -> Page[T]:
+    """`_keyset` + `_page` over rows aggregated in Python: same order (key ascending), cursor and filter."""
+    limit, after, since = _limit(limit), decode_cursor(cursor), _since(updated_since)
+    rows = sorted(
+        (i for i in items if (since is None or key(i)[0] >= since) and (after is None or key(i) > after)), key=key
+    )
+    rows, nxt = _page(rows[: limit + 1], limit, key)
+    return Page(rows, nxt)
 
 
 # long: one filter per documented query parameter of GET /api/v1/orders

@@ -1,0 +1,78 @@
+"""Keyset lists of a seller's price tiers and a tier's prices for the public API, with the same
+authorization as the pricing page (`pricing.manage` on the seller owning the tier).
+
+Neither a tier nor a tier price records when it last changed, so these lists have no
+`updated_since`: they are ordered by a time that never changes (the tier's, or the product's,
+creation) and id, so paging is stable; to sync, read the list again."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
+from reup_app.security.principal import Principal
+from reup_app.services.catalog.price_tiers import TierPriceRow, TierRow, _own_tier, _seller
+from reup_app.services.public_api.feeds import Page, _keyset, _limit, _page
+
+
+def tier_feed(session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50) -> Page[TierRow]:
+    """The seller's price tiers by (created_at, id), with their product and customer counts."""
+    seller = _seller(principal)
+    limit = _limit(limit)
+    products = (
+        select(func.count(col(PriceTierPrice.id)))
+        .where(col(PriceTierPrice.price_tier_id) == col(PriceTier.id))
+        .scalar_subquery()
+    )
+    customers = (
+        select(func.count(col(TradeRelationship.id)))
+        .where(
+            col(TradeRelationship.price_tier_id) == col(PriceTier.id), col(TradeRelationship.seller_entity_id) == seller
+        )
+        .scalar_subquery()
+    )
+    stmt = select(col(PriceTier.id), col(PriceTier.name), products, customers, col(PriceTier.created_at))
+    stmt = _keyset(
+        stmt.where(col(PriceTier.seller_entity_id) == seller),
+        col(PriceTier.created_at),
+        col(PriceTier.id),
+        cursor,
+        None,
+    )
+    rows, nxt = _page(list(session.execute(stmt.limit(limit + 1)).all()), limit, lambda r: (r[4], r[0]))
+    return Page([TierRow(id=i, name=n, product_count=int(p), customer_count=int(c)) for i, n, p, c, _ in rows], nxt)
+
+
+def tier_price_feed(
+    session: Session, principal: Principal, tier_id: int, *, cursor: str | None = None, limit: int = 50
+) -> Page[TierPriceRow]:
+    """Every product of the seller (not archived, or priced in the tier) with its price in this tier,
+    if any, by (product created_at, product id)."""
+    tier = _own_tier(session, principal, tier_id)
+    limit = _limit(limit)
+    stmt = (
+        select(
+            col(Product.id),
+            col(Product.sku),
+            col(Product.name),
+            col(Product.unit_price),
+            col(PriceTierPrice.unit_price),
+            col(Product.created_at),
+        )
+        .outerjoin(
+            PriceTierPrice,
+            (col(PriceTierPrice.product_id) == col(Product.id)) & (col(PriceTierPrice.price_tier_id) == tier.id),
+        )
+        .where(
+            col(Product.entity_id) == tier.seller_entity_id,
+            (col(Product.listing_state) != "archived") | col(PriceTierPrice.id).is_not(None),
+        )
+    )
+    stmt = _keyset(stmt, col(Product.created_at), col(Product.id), cursor, None)
+    rows, nxt = _page(list(session.execute(stmt.limit(limit + 1)).all()), limit, lambda r: (r[5], r[0]))
+    items = [TierPriceRow(product_id=i, sku=s, name=n, list_price=lp, tier_price=tp) for i, s, n, lp, tp, _ in rows]
+    return Page(items, nxt)
+
+
+__all__ = ["tier_feed", "tier_price_feed"]
