@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reup_app.db import unit_of_work
-from reup_app.models import ApiKey, AuditLog, Order
+from reup_app.models import ApiKey, AuditLog, Invoice, Order, OrderMessage, Payment
 from reup_app.services.catalog import price_tiers
 from reup_app.services.identity import principal_cache
 from reup_app.services.public_api import keys
@@ -339,3 +339,134 @@ def test_product_create_update_and_images(engine, api, world):
     _, viewer = new_key(engine, world["seller"].owner, role="viewer")
     r = api.client(viewer).post("/api/v1/products", json=body | {"sku": "V-" + uuid.uuid4().hex[:6]})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+# --------------------------------------------------------------------------------------------
+# Idempotency-Key on effects that are not idempotent by themselves (a message, a payment):
+# without the key, the same POST twice makes two rows; with it, one, however the requests race.
+# --------------------------------------------------------------------------------------------
+
+
+def _race(clients: list, send) -> list:
+    """`send(client)` from one thread per client, all released at once by a barrier."""
+    barrier, results, errors = threading.Barrier(len(clients)), [None] * len(clients), []
+
+    def go(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = send(clients[i])
+        except Exception as err:  # reported below, not swallowed
+            errors.append(err)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return results
+
+
+def _one_answer(results: list, status: int) -> None:
+    """Every response the same (status and body); all but the one that ran marked as replays."""
+    assert [r.status_code for r in results] == [status] * len(results), [r.text for r in results]
+    assert all(r.json() == results[0].json() for r in results)
+    flags = sorted(str(r.headers.get("idempotent-replayed")) for r in results)
+    assert flags == ["None"] + ["true"] * (len(results) - 1), flags
+
+
+def _messages_on(engine, number: str) -> list[tuple[int, str]]:
+    with unit_of_work(None, engine=engine) as s:
+        rows = s.execute(
+            select(OrderMessage.id, OrderMessage.body)
+            .join(Order, Order.id == OrderMessage.order_id)
+            .where(Order.number == number)
+            .order_by(OrderMessage.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def _invoice_of(engine, number: str) -> str:
+    with unit_of_work(None, engine=engine) as s:
+        return s.execute(
+            select(Invoice.number).join(Order, Order.id == Invoice.order_id).where(Order.number == number)
+        ).scalar_one()
+
+
+def _payments_on(engine, invoice_number: str) -> list[tuple[int, Decimal]]:
+    with unit_of_work(None, engine=engine) as s:
+        rows = s.execute(
+            select(Payment.id, Payment.amount)
+            .join(Invoice, Invoice.id == Payment.invoice_id)
+            .where(Invoice.number == invoice_number)
+            .order_by(Payment.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_concurrent_messages_with_one_key_post_one_message(engine, api, world):
+    number = place_one(engine, world["buyer"], world["product"], "1")
+    url, body = f"/api/v1/orders/{number}/messages", {"body": "Race " + uuid.uuid4().hex}
+    key = uuid.uuid4().hex
+    clients = [api.client(world["keys"]["buyer"]) for _ in range(5)]
+    results = _race(clients, lambda c: c.post(url, json=body, headers={"Idempotency-Key": key}))
+    _one_answer(results, 201)
+    rows = _messages_on(engine, number)
+    assert [b for _, b in rows] == [body["body"]] and results[0].json()["id"] == rows[0][0]
+
+
+def test_concurrent_payments_with_one_key_record_one_payment(engine, api, world):
+    number = place_one(engine, world["buyer"], world["product"], "2")
+    advance(engine, world["seller"], number, "accept", "fulfill", "ship")
+    invoice = _invoice_of(engine, number)
+    url, body, key = f"/api/v1/invoices/{invoice}/payments", {"amount": "5.00", "method": "cash"}, uuid.uuid4().hex
+    clients = [api.client(world["keys"]["seller"]) for _ in range(5)]
+    results = _race(clients, lambda c: c.post(url, json=body, headers={"Idempotency-Key": key}))
+    _one_answer(results, 201)
+    assert _payments_on(engine, invoice) == [(results[0].json()["payments"][0]["id"], Decimal("5.00"))]
+    assert results[0].json()["balance"] == "20.00"
+    with unit_of_work(None, engine=engine) as s:
+        paid = s.execute(select(Invoice.amount_paid).where(Invoice.number == invoice)).scalar_one()
+    assert paid == Decimal("5.00")
+
+
+def test_message_replay_mismatch_and_no_key(engine, api, world):
+    number = place_one(engine, world["buyer"], world["product"], "1")
+    buyer, url = api.client(world["keys"]["buyer"]), f"/api/v1/orders/{number}/messages"
+    # without a key the effect is not idempotent by itself: two posts, two messages
+    plain = [buyer.post(url, json={"body": "twice"}) for _ in range(2)]
+    assert [r.status_code for r in plain] == [201, 201] and plain[0].json()["id"] != plain[1].json()["id"]
+    assert [b for _, b in _messages_on(engine, number)] == ["twice", "twice"]
+    key = uuid.uuid4().hex
+    first = buyer.post(url, json={"body": "once"}, headers={"Idempotency-Key": key})
+    again = buyer.post(url, json={"body": "once"}, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
+    other = buyer.post(url, json={"body": "different"}, headers={"Idempotency-Key": key})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert [b for _, b in _messages_on(engine, number)] == ["twice", "twice", "once"]
+    # the key belongs to its API key: another key of the same business with it is a new request
+    _, second_key = new_key(engine, world["buyer"].owner)
+    fresh_key = api.client(second_key).post(url, json={"body": "once"}, headers={"Idempotency-Key": key})
+    assert fresh_key.status_code == 201 and "idempotent-replayed" not in fresh_key.headers
+    assert fresh_key.json()["id"] != first.json()["id"]
+    assert [b for _, b in _messages_on(engine, number)] == ["twice", "twice", "once", "once"]
+
+
+def test_payment_replay_and_mismatch(engine, api, world):
+    number = place_one(engine, world["buyer"], world["product"], "4")
+    advance(engine, world["seller"], number, "accept", "fulfill", "ship")
+    invoice = _invoice_of(engine, number)
+    seller, url = api.client(world["keys"]["seller"]), f"/api/v1/invoices/{invoice}/payments"
+    plain = [seller.post(url, json={"amount": "1.00", "method": "cash"}) for _ in range(2)]
+    assert [r.status_code for r in plain] == [201, 201] and len(_payments_on(engine, invoice)) == 2  # no dedup
+    key, body = uuid.uuid4().hex, {"amount": "3.00", "method": "check"}
+    first = seller.post(url, json=body, headers={"Idempotency-Key": key})
+    again = seller.post(url, json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true" and first.json()["balance"] == "45.00"
+    other = seller.post(url, json=body | {"amount": "4.00"}, headers={"Idempotency-Key": key})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert [a for _, a in _payments_on(engine, invoice)] == [Decimal("1.00"), Decimal("1.00"), Decimal("3.00")]
+    assert seller.get(f"/api/v1/invoices/{invoice}").json()["balance"] == "45.00"
