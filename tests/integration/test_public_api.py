@@ -6,18 +6,31 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from reup_app.db import unit_of_work
 from reup_app.models import ApiKey, AuditLog, Invoice, Order, OrderMessage, Payment
+from reup_app.models.types import utcnow
 from reup_app.services.catalog import price_tiers
 from reup_app.services.identity import principal_cache
 from reup_app.services.public_api import keys
 from tests.integration.apikit import ApiServer, new_key
-from tests.integration.orderkit import advance, db_state, make_buyer, make_seller, order_row, place_one, stock
+from tests.integration.orderkit import (
+    advance,
+    assert_stock_consistent,
+    db_state,
+    events_of,
+    make_buyer,
+    make_seller,
+    order_row,
+    place_one,
+    product_row,
+    stock,
+)
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
 # a 1x1 PNG
@@ -470,3 +483,163 @@ def test_payment_replay_and_mismatch(engine, api, world):
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     assert [a for _, a in _payments_on(engine, invoice)] == [Decimal("1.00"), Decimal("1.00"), Decimal("3.00")]
     assert seller.get(f"/api/v1/invoices/{invoice}").json()["balance"] == "45.00"
+
+
+# --------------------------------------------------------------------------------------------
+# Reject, cancel, archive; the orders list's filters; the marketplace's content
+# --------------------------------------------------------------------------------------------
+
+
+def _available(engine, product_id: int) -> Decimal:
+    return product_row(engine, product_id).available_qty
+
+
+def test_reject_and_cancel_where_the_state_machine_allows_and_409_where_it_does_not(engine, api, world):
+    buyer, seller = api.client(world["keys"]["buyer"]), api.client(world["keys"]["seller"])
+    pid = world["product"].id
+    to_cancel = place_one(engine, world["buyer"], world["product"], "3")
+    to_reject = place_one(engine, world["buyer"], world["product"], "4")
+    accepted = place_one(engine, world["buyer"], world["product"], "5")
+    advance(engine, world["seller"], accepted, "accept")
+    assert _available(engine, pid) == Decimal("38")
+    # the wrong party: refused, nothing moves
+    r = seller.post(f"/api/v1/orders/{to_cancel}/cancel", json={"reason": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    r = buyer.post(f"/api/v1/orders/{to_reject}/reject", json={"reason": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert order_row(engine, to_cancel).status == order_row(engine, to_reject).status == "submitted"
+    # the buyer cancels a submitted order; the seller rejects one: stock released
+    r = buyer.post(f"/api/v1/orders/{to_cancel}/cancel", json={"reason": "Ordered twice"})
+    assert r.status_code == 200 and r.json() == {
+        "number": to_cancel,
+        "status": "cancelled",
+        "previous_status": "submitted",
+        "applied": True,
+    }
+    row = order_row(engine, to_cancel)
+    assert row.status == "cancelled" and row.cancelled_at is not None
+    assert _available(engine, pid) == Decimal("41")
+    r = seller.post(f"/api/v1/orders/{to_reject}/reject", json={"reason": "Out of season"})
+    assert r.status_code == 200 and (r.json()["status"], r.json()["previous_status"]) == ("rejected", "submitted")
+    assert order_row(engine, to_reject).status == "rejected" and _available(engine, pid) == Decimal("45")
+    assert [e.kind for e in events_of(engine, to_reject)][-1] == "rejected"
+    assert_stock_consistent(engine, pid)
+    # an accepted order can be neither cancelled nor rejected: 409 conflict, nothing changes
+    before = db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id])
+    for client, action in ((buyer, "cancel"), (seller, "reject")):
+        r = client.post(f"/api/v1/orders/{accepted}/{action}", json={"reason": "late"})
+        assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = seller.post(f"/api/v1/orders/{to_cancel}/accept")  # a cancelled order can't be accepted
+    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    assert db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id]) == before
+    assert order_row(engine, accepted).status == "accepted"
+
+
+def test_archive_takes_a_product_off_the_marketplace(engine, session, api, world):
+    seller, buyer = api.client(world["keys"]["seller"]), api.client(world["keys"]["buyer"])
+    product, _ = stock(session, world["seller"], qty="10", price="7.25")
+    assert buyer.get(f"/api/v1/products/{product.id}").status_code == 200
+    _, viewer = new_key(engine, world["seller"].owner, role="viewer")
+    r = api.client(viewer).post(f"/api/v1/products/{product.id}/archive")
+    assert r.status_code == 403 and product_row(engine, product.id).listing_state == "available"
+    r = seller.post(f"/api/v1/products/{product.id}/archive")
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["listing_state"]) == (product.id, "archived")
+    assert product_row(engine, product.id).listing_state == "archived"
+    assert seller.post(f"/api/v1/products/{product.id}/archive").json()["listing_state"] == "archived"
+    # the seller still has it; buyers no longer see or order it
+    assert seller.get(f"/api/v1/products/{product.id}").json()["listing_state"] == "archived"
+    r = buyer.get(f"/api/v1/products/{product.id}")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    since = {"scope": "marketplace", "updated_since": world["product"].created_at.isoformat(), "limit": 200}
+    assert product.id not in [p["id"] for p in _all_pages(buyer, "/api/v1/products", since)]
+    body = {"buyer_license_id": world["buyer"].license.id, "lines": [{"product_id": product.id, "quantity": "1"}]}
+    r = buyer.post("/api/v1/orders", json=body)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert _orders_of(engine, world["buyer"].id) == 0
+
+
+def _all_pages(client, path: str, params: dict, max_pages: int = 50) -> list[dict]:
+    rows, cursor = [], None
+    for _ in range(max_pages):
+        r = client.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+        assert r.status_code == 200, r.text
+        rows += r.json()["data"]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            return rows
+    raise AssertionError(f"{path}: more than {max_pages} pages")
+
+
+def test_marketplace_read_shows_listed_products_with_their_price_and_hides_the_others(engine, session, api, world):
+    buyer = api.client(world["keys"]["buyer"])
+    listed = world["product"]
+    internal, _ = stock(session, world["seller"], listing_state="internal")
+    archived, _ = stock(session, world["seller"], listing_state="archived")
+    params = {"scope": "marketplace", "updated_since": listed.created_at.isoformat(), "limit": 200}
+    rows = {p["id"]: p for p in _all_pages(buyer, "/api/v1/products", params)}
+    mine = rows[listed.id]
+    assert (mine["seller_id"], mine["sku"], mine["name"]) == (world["seller"].id, listed.sku, listed.name)
+    assert isinstance(mine["unit_price"], str) and mine["unit_price"] == "12.50"
+    assert Decimal(mine["unit_price"]) == Decimal("12.50") and Decimal(mine["available_qty"]) == Decimal("50")
+    assert mine["listing_state"] == "available"
+    assert internal.id not in rows and archived.id not in rows
+    assert all(p["listing_state"] in ("available", "backorder", "sample") for p in rows.values())
+    detail = buyer.get(f"/api/v1/products/{listed.id}").json()
+    assert detail["unit_price"] == "12.50" and detail["id"] == listed.id
+    for hidden in (internal, archived):
+        assert buyer.get(f"/api/v1/products/{hidden.id}").status_code == 404
+    # the buyer's own catalog (scope=own) has none of the seller's products
+    own = buyer.get("/api/v1/products").json()["data"]
+    assert {listed.id, internal.id, archived.id}.isdisjoint(p["id"] for p in own)
+
+
+def _set_times(engine, number: str, days_ago: int) -> None:
+    """Date an order's creation and last change `days_ago` days back (test data for the filters)."""
+    when = utcnow() - timedelta(days=days_ago)
+    with unit_of_work(None, engine=engine) as s:
+        s.execute(update(Order).where(Order.number == number).values(created_at=when, updated_at=when))
+
+
+def test_order_list_filters_include_and_exclude_the_right_orders(engine, session, api, world):
+    second_buyer = make_buyer(session)
+    old = place_one(engine, world["buyer"], world["product"], "1")  # submitted, 10 days ago
+    mid = place_one(engine, second_buyer, world["product"], "1")  # submitted, other buyer, 5 days ago
+    new = place_one(engine, world["buyer"], world["product"], "1")  # accepted, now
+    _set_times(engine, old, 10)
+    _set_times(engine, mid, 5)
+    advance(engine, world["seller"], new, "accept")
+    seller = api.client(world["keys"]["seller"])
+    now = utcnow()
+
+    def listed(**params) -> set[str]:
+        return {o["number"] for o in _all_pages(seller, "/api/v1/orders", {"limit": 200} | params)}
+
+    def ago(days: float) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    assert listed() == {old, mid, new}
+    assert listed(status="submitted") == {old, mid}
+    assert listed(status="accepted") == {new}
+    assert listed(status=["accepted", "submitted"]) == {old, mid, new}
+    assert listed(status="cancelled") == set()
+    assert seller.get("/api/v1/orders", params={"status": "nope"}).json()["code"] == "invalid"
+    assert listed(counterparty_id=second_buyer.id) == {mid}
+    assert listed(counterparty_id=world["buyer"].id) == {old, new}
+    assert listed(counterparty_id=world["buyer"].id, status="submitted") == {old}
+    assert listed(created_from=ago(7), created_to=ago(1)) == {mid}
+    assert listed(created_to=ago(7)) == {old}
+    assert listed(created_from=ago(1)) == {new}
+    assert listed(created_from=ago(11)) == {old, mid, new}
+    assert listed(updated_since=ago(7)) == {mid, new}
+    assert listed(updated_since=ago(1)) == {new}
+    assert listed(updated_since=(now + timedelta(minutes=5)).isoformat()) == set()
+    # the buyer's view: counterparty = the seller; side=seller has none of them
+    buyer = api.client(world["keys"]["buyer"])
+    as_buyer = {
+        o["number"] for o in buyer.get("/api/v1/orders", params={"counterparty_id": world["seller"].id}).json()["data"]
+    }
+    assert as_buyer == {old, new}
+    assert buyer.get("/api/v1/orders", params={"side": "seller"}).json()["data"] == []
+    assert buyer.get("/api/v1/orders", params={"counterparty_id": world["other"].id}).json()["data"] == []
