@@ -4,6 +4,7 @@ rate limits and tenant isolation on every endpoint."""
 
 from __future__ import annotations
 
+import string
 import threading
 import uuid
 from datetime import timedelta
@@ -13,10 +14,28 @@ import pytest
 from sqlalchemy import func, select, update
 
 from reup_app.db import unit_of_work
-from reup_app.models import ApiKey, AuditLog, Invoice, Order, OrderMessage, Payment
+from reup_app.models import (
+    ApiKey,
+    AuditLog,
+    CartItem,
+    ComplianceManifest,
+    Delivery,
+    InventoryLot,
+    Invoice,
+    License,
+    Order,
+    OrderMessage,
+    Payment,
+    PriceTier,
+    PriceTierPrice,
+    Product,
+    ProductImage,
+)
 from reup_app.models.types import utcnow
-from reup_app.services.catalog import price_tiers
+from reup_app.services.billing import payments as billing_payments
+from reup_app.services.catalog import images, price_tiers
 from reup_app.services.identity import principal_cache
+from reup_app.services.ordering import messages as order_messages
 from reup_app.services.public_api import keys
 from tests.integration.apikit import ApiServer, new_key
 from tests.integration.orderkit import (
@@ -243,56 +262,6 @@ def test_docs_and_openapi_are_served_locally(api):
     page = api.client().get("/api/docs")
     assert page.status_code == 200 and "/api/v1/orders" in page.text
     assert "http://" not in page.text.replace("http://127.0.0.1", "") and "https://" not in page.text
-
-
-def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session, api, world):
-    """Every operation in the OpenAPI document, called with a key of another business on this
-    business's order, product and lot: 404 or 403 (or an empty list), and nothing changes."""
-    number = place_one(engine, world["buyer"], world["product"], "1")
-    hidden, _ = stock(session, world["seller"], listing_state="internal")  # public listings are readable by all
-    shipped = place_one(engine, world["buyer"], world["product"], "1")
-    advance(engine, world["seller"], shipped, "accept", "fulfill", "ship")
-    with unit_of_work(world["seller"].owner, engine=engine) as s:
-        tier = price_tiers.create_tier(s, world["seller"].owner, "Gold")
-    ids = {
-        "number": number,
-        "product_id": hidden.id,
-        "lot_id": world["lot"].id,
-        "tier_id": tier.id,
-        "store_id": world["buyer"].license.id,  # the buyer's store: its POS suggestions
-    }
-    spec = api.client().get("/api/v1/openapi.json").json()
-    intruder = api.client(world["keys"]["other"])
-    before = db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id])
-    checked = 0
-    for path, item in spec["paths"].items():
-        if "{" not in path:
-            continue
-        url = path.format(**ids)
-        if path.startswith("/api/v1/invoices/"):
-            url = path.format(number="INV-" + shipped.split("-", 1)[-1])
-        for method in item:
-            body = {"body": "hi"} if path.endswith("/messages") else {"reason": "x"} if method == "post" else None
-            if method == "put":
-                body = {"sku": "X1", "name": "Hijack", "category": "flower", "unit_price": "1.00"}
-            if path.endswith("/ship"):
-                body = {"note": "x"}
-            if path.endswith("/adjust"):
-                body = {"delta": "-1", "reason": "x"}
-            if path.endswith("/payments") and method == "post":
-                body = {"amount": "1.00", "method": "cash"}
-            if path.endswith("/prices") and method == "post":
-                body = {"product_id": world["product"].id, "unit_price": "1.00"}
-            if path.endswith("/images") and method == "post":
-                r = intruder.post(url, content=PNG, headers={"Content-Type": "application/octet-stream"})
-            else:
-                r = intruder.request(method.upper(), url, json=body)
-            assert r.status_code in (403, 404), (method, url, r.status_code, r.text)
-            checked += 1
-    assert checked >= 10
-    listed = intruder.get("/api/v1/orders").json()["data"]
-    assert number not in [o["number"] for o in listed]
-    assert db_state(engine, entity_ids=[world["seller"].id, world["buyer"].id]) == before
 
 
 def test_fulfil_ship_invoice_payment_and_trade_lists(engine, session, api, world):
@@ -643,3 +612,318 @@ def test_order_list_filters_include_and_exclude_the_right_orders(engine, session
     assert as_buyer == {old, new}
     assert buyer.get("/api/v1/orders", params={"side": "seller"}).json()["data"] == []
     assert buyer.get("/api/v1/orders", params={"counterparty_id": world["other"].id}).json()["data"] == []
+
+
+# --------------------------------------------------------------------------------------------
+# Tenant isolation: a business's rows, seen and touched through another business's key
+# --------------------------------------------------------------------------------------------
+
+PUBLIC_STATES = {"available", "backorder", "sample"}
+# JSON fields naming a business (a row that names the victim is the victim's, unless it is a public listing)
+BUSINESS_FIELDS = ("buyer_id", "seller_id", "business_id", "author_business_id", "entity_id", "counterparty_id")
+
+
+def _tenant_state(engine, entity_ids: list[int]) -> dict:
+    """db_state widened: every column of the businesses' products, lots, images, tiers, tier
+    prices and licences (a refused request must change none of them)."""
+    state = db_state(engine, entity_ids=entity_ids)
+    products = select(Product.id).where(Product.entity_id.in_(entity_ids))
+    tiers = select(PriceTier.id).where(PriceTier.seller_entity_id.in_(entity_ids))
+    with unit_of_work(None, engine=engine) as s:
+
+        def every(model, cond) -> list[tuple]:
+            table = model.__table__
+            return [tuple(r) for r in s.execute(select(*table.columns).where(cond).order_by(table.c.id)).all()]
+
+        state |= {
+            "products_all": every(Product, Product.entity_id.in_(entity_ids)),
+            "lots_all": every(InventoryLot, InventoryLot.product_id.in_(products)),
+            "images": every(ProductImage, ProductImage.product_id.in_(products)),
+            "tiers": every(PriceTier, PriceTier.seller_entity_id.in_(entity_ids)),
+            "tier_prices": every(
+                PriceTierPrice, PriceTierPrice.price_tier_id.in_(tiers) | PriceTierPrice.product_id.in_(products)
+            ),
+            "licenses": every(License, License.entity_id.in_(entity_ids)),
+            "payments_all": every(
+                Payment,
+                Payment.invoice_id.in_(
+                    select(Invoice.id).where(
+                        Invoice.seller_entity_id.in_(entity_ids) | Invoice.buyer_entity_id.in_(entity_ids)
+                    )
+                ),
+            ),
+        }
+    return state
+
+
+def _victim(engine, session, world) -> dict:
+    """The world's seller and buyer with a row of every kind the API lists: a submitted order with
+    a message, a shipped one (invoice, payment, manifest), an internal and an archived product (lots,
+    an image, a tier price), a price tier. `markers`: strings only the victim's rows contain."""
+    seller, buyer, tag = world["seller"], world["buyer"], uuid.uuid4().hex[:10]
+    number = place_one(engine, buyer, world["product"], "1")
+    hidden, hidden_lots = stock(session, seller, listing_state="internal")
+    archived, archived_lots = stock(session, seller, listing_state="archived")
+    shipped = place_one(engine, buyer, world["product"], "1")
+    advance(engine, seller, shipped, "accept", "fulfill", "ship")
+    invoice = _invoice_of(engine, shipped)
+    with unit_of_work(seller.owner, engine=engine) as s:
+        tier = price_tiers.create_tier(s, seller.owner, f"Gold {tag}")
+        price_tiers.set_tier_price(s, seller.owner, tier.id, hidden.id, "9.00")
+        image = images.add_image(s, seller.owner, hidden.id, "hidden.png", PNG)
+        billing_payments.record_payment(s, seller.owner, invoice, "1.00", "ach", f"REF-{tag}")
+    with unit_of_work(buyer.p["buyer"], engine=engine) as s:
+        message = order_messages.post_message(s, buyer.p["buyer"], number, f"Private note {tag}")
+    with unit_of_work(None, engine=engine) as s:
+        order_ids = select(Order.id).where(Order.number.in_([number, shipped]))
+        manifest_id = s.execute(
+            select(ComplianceManifest.id).where(ComplianceManifest.order_id.in_(order_ids))
+        ).scalar()
+        delivery = s.execute(select(Delivery).where(Delivery.order_id.in_(order_ids))).scalars().first()
+        if delivery is None:  # no delivery provider here: the row a Fleetbase dispatch would make
+            shipped_id = s.execute(select(Order.id).where(Order.number == shipped)).scalar_one()
+            delivery = Delivery(order_id=shipped_id)
+        delivery.tracking_number = f"TRK-{tag}"
+        s.add(delivery)
+        s.flush()
+        delivery_id = delivery.id
+        payment_id = s.execute(
+            select(Payment.id).join(Invoice, Invoice.id == Payment.invoice_id).where(Invoice.number == invoice)
+        ).scalar_one()
+        labels = s.execute(
+            select(InventoryLot.package_label)
+            .join(Product, Product.id == InventoryLot.product_id)
+            .where(Product.entity_id == seller.id)
+        ).scalars()
+        markers = {
+            number,
+            shipped,
+            invoice,
+            hidden.sku,
+            hidden.name,
+            archived.sku,
+            archived.name,
+            f"Gold {tag}",
+            f"REF-{tag}",
+            f"Private note {tag}",
+            f"TRK-{tag}",
+            buyer.license.number,
+            buyer.entity.name,
+            *labels,
+        }
+    assert len(hidden_lots) == len(archived_lots) == 1 and manifest_id is not None
+    ids = {
+        "number": number,
+        "invoice_number": invoice,
+        "product_id": hidden.id,
+        "lot_id": world["lot"].id,
+        "tier_id": tier.id,
+        "price_tier_id": tier.id,
+        "image_id": image.id,
+        "message_id": message.id,
+        "payment_id": payment_id,
+        "manifest_id": manifest_id,
+        "delivery_id": delivery_id,
+        "store_id": buyer.license.id,  # the buyer's store: its POS suggestions
+        "license_id": buyer.license.id,
+        "buyer_license_id": buyer.license.id,
+        "customer_id": buyer.id,  # the seller's customer, not the outsider's
+        "vendor_id": seller.id,
+        "business_id": buyer.id,
+        "entity_id": buyer.id,
+    }
+    return {
+        "number": number,
+        "shipped": shipped,
+        "invoice": invoice,
+        "hidden": hidden,
+        "archived": archived,
+        "tier": tier,
+        "tracking": f"TRK-{tag}",
+        "ids": ids,
+        "markers": markers,
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+
+def test_another_business_key_gets_404_or_403_on_every_endpoint(engine, session, api, world):
+    """Every operation with a path parameter in the OpenAPI document, called with a key of another
+    business on this business's order, invoice, product, lot, tier...: 404 or 403, and nothing
+    changes. A new path parameter fails here until the victim has a row for it (no silent skip)."""
+    victim = _victim(engine, session, world)
+    spec = api.client().get("/api/v1/openapi.json").json()
+    intruder = api.client(world["keys"]["other"])
+    parties = [world["seller"].id, world["buyer"].id]
+    before = _tenant_state(engine, parties)
+    checked = 0
+    for path, item in spec["paths"].items():
+        names = _path_params(path)
+        if not names:
+            continue
+        values = dict(victim["ids"])
+        if "invoice" in path:
+            values["number"] = victim["invoice"]
+        unknown = [n for n in names if values.get(n) is None]
+        if unknown:
+            pytest.fail(f"{path}: no row of the victim for {unknown}; give _victim one")
+        url = path.format(**values)
+        for method in item:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            body = {"body": "hi"} if path.endswith("/messages") else {"reason": "x"} if method == "post" else None
+            if method in ("put", "patch"):
+                body = {"sku": "X1", "name": "Hijack", "category": "flower", "unit_price": "1.00"}
+            if path.endswith("/ship"):
+                body = {"note": "x"}
+            if path.endswith("/adjust"):
+                body = {"delta": "-1", "reason": "x"}
+            if path.endswith("/payments") and method == "post":
+                body = {"amount": "1.00", "method": "cash"}
+            if path.endswith("/prices") and method == "post":
+                body = {"product_id": world["product"].id, "unit_price": "1.00"}
+            if path.endswith("/images") and method == "post":
+                r = intruder.post(url, content=PNG, headers={"Content-Type": "application/octet-stream"})
+            else:
+                r = intruder.request(method.upper(), url, json=body)
+            assert r.status_code in (403, 404), (method, url, r.status_code, r.text)
+            echoed = [m for m in victim["markers"] if m in r.text and m not in url]  # the URL may be quoted
+            assert not echoed, (method, url, r.text)
+            checked += 1
+    assert checked >= 20
+    assert _tenant_state(engine, parties) == before
+
+
+def _leaks(value, victim: dict, seller_id: int, buyer_id: int) -> list:
+    """Rows (dicts anywhere in a JSON answer) naming the victim's businesses, other than public listings."""
+    found = []
+    if isinstance(value, list):
+        for v in value:
+            found += _leaks(v, victim, seller_id, buyer_id)
+    elif isinstance(value, dict):
+        public = value.get("listing_state") in PUBLIC_STATES
+        for key in BUSINESS_FIELDS:
+            if value.get(key) == buyer_id or (value.get(key) == seller_id and not public):
+                found.append(value)
+                break
+        for v in value.values():
+            found += _leaks(v, victim, seller_id, buyer_id)
+    return found
+
+
+def _variants(operation: dict, since: str) -> list[dict]:
+    """Query strings to try on a list operation: its defaults, then each value of every parameter
+    documented as a choice (`^(a|b)$` pattern or enum), with `limit` at its maximum and
+    `updated_since` (when documented) bounding shared tables such as the marketplace."""
+    base: dict = {}
+    choices: list[tuple[str, str]] = []
+    for p in operation.get("parameters", []):
+        if p.get("in") != "query":
+            continue
+        schema = p.get("schema", {})
+        options = [s for s in schema.get("anyOf", [schema]) if isinstance(s, dict)]
+        if p["name"] == "limit":
+            base["limit"] = min(200, max((o.get("maximum", 50) for o in options), default=50))
+        elif p["name"] == "updated_since":
+            base["updated_since"] = since
+        for o in options:
+            pattern = o.get("pattern", "")
+            if pattern.startswith("^(") and pattern.endswith(")$"):
+                choices += [(p["name"], v) for v in pattern[2:-2].split("|")]
+            choices += [(p["name"], str(v)) for v in o.get("enum", [])]
+    return [base] + [base | {name: v} for name, v in choices]
+
+
+def test_an_outsider_key_lists_none_of_another_business_rows(engine, session, api, world):
+    """Every list operation (GET without a path parameter, from the live OpenAPI document, so lists
+    added later are covered) with each documented choice of its query parameters, called with the
+    keys of two outsiders (a wholesaler and a retailer): none of the victim's rows in any answer."""
+    since = (utcnow() - timedelta(seconds=5)).isoformat()
+    victim = _victim(engine, session, world)
+    outsider_buyer = make_buyer(session)
+    keys_ = {"wholesaler": world["keys"]["other"], "retailer": new_key(engine, outsider_buyer.owner)[1]}
+    spec = api.client().get("/api/v1/openapi.json").json()
+    lists = [path for path, item in spec["paths"].items() if "get" in item and not _path_params(path)]
+    lists = [p for p in lists if p.startswith("/api/v1/") and not p.endswith(".json")]
+    assert {"/api/v1/orders", "/api/v1/products", "/api/v1/invoices", "/api/v1/inventory-lots"} <= set(lists)
+    answered: dict[str, int] = {}
+    for who, secret in keys_.items():
+        client = api.client(secret)
+        for path in lists:
+            for params in _variants(spec["paths"][path]["get"], since):
+                r = client.get(path, params=params)
+                assert r.status_code in (200, 403), (who, path, params, r.status_code, r.text)
+                assert not [m for m in victim["markers"] if m in r.text], (who, path, params, r.text)
+                if r.status_code == 200:
+                    answered[who] = answered.get(who, 0) + 1
+                    leaked = _leaks(r.json(), victim, world["seller"].id, world["buyer"].id)
+                    assert not leaked, (who, path, params, leaked)
+    assert answered["wholesaler"] >= 12 and answered["retailer"] >= 10, answered
+    # the same walk finds the victim's own rows (the markers are real)
+    own = api.client(world["keys"]["seller"])
+    seen = " ".join(own.get(p, params={"limit": 200}).text for p in lists)
+    assert {victim["number"], victim["invoice"], victim["hidden"].sku, victim["tier"].name, victim["tracking"]} <= {
+        m for m in victim["markers"] if m in seen
+    }
+
+
+def test_orders_and_prices_naming_another_business_rows_are_refused(engine, session, api, world):
+    """POST bodies that reference another business's licence, a product the outsider can't see
+    (internal, archived) or another seller's product in a price tier: refused, nothing created."""
+    victim = _victim(engine, session, world)
+    outsider = make_buyer(session)
+    client = api.client(new_key(engine, outsider.owner)[1])
+    public = world["product"].id
+    parties = [world["seller"].id, world["buyer"].id, outsider.id, world["other"].id]
+    before = _tenant_state(engine, parties)
+
+    def order(license_id: int, product_id: int, **extra) -> dict:
+        return {"buyer_license_id": license_id, "lines": [{"product_id": product_id, "quantity": "1"}]} | extra
+
+    refused = [
+        (order(world["buyer"].license.id, public), 422, "buyer_license_id"),  # the victim's licence
+        (order(outsider.license.id, victim["hidden"].id), 404, None),  # internal: not on the marketplace
+        (order(outsider.license.id, victim["archived"].id), 404, None),
+        (  # a licence that is not the seller's to ship under
+            order(
+                outsider.license.id,
+                public,
+                sellers=[{"seller_id": world["seller"].id, "seller_license_id": world["buyer"].license.id}],
+            ),
+            422,
+            None,
+        ),
+    ]
+    for body, status, field in refused:
+        for headers in ({}, {"Idempotency-Key": uuid.uuid4().hex}):
+            r = client.post("/api/v1/orders", json=body, headers=headers)
+            assert r.status_code == status, (body, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            if field:
+                assert field in r.text
+    # a seller's price tier can't price another seller's product (listed or not)
+    with unit_of_work(world["other"].owner, engine=engine) as s:
+        own_tier = price_tiers.create_tier(s, world["other"].owner, "Outsider tier")
+    before = _tenant_state(engine, parties)
+    wholesaler = api.client(world["keys"]["other"])
+    for product_id in (public, victim["hidden"].id, victim["archived"].id):
+        r = wholesaler.post(
+            f"/api/v1/price-tiers/{own_tier.id}/prices", json={"product_id": product_id, "unit_price": "1.00"}
+        )
+        assert r.status_code in (403, 404, 422), (product_id, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert _tenant_state(engine, parties) == before
+    with unit_of_work(None, engine=engine) as s:
+        assert (
+            s.execute(
+                select(func.count()).select_from(CartItem).where(CartItem.buyer_entity_id == outsider.id)
+            ).scalar_one()
+            == 0
+        )
+    assert _orders_of(engine, outsider.id) == 0
+    # the control: the same outsider with its own licence and a listed product may order
+    r = client.post("/api/v1/orders", json=order(outsider.license.id, public))
+    assert r.status_code == 201, r.text
+    assert _orders_of(engine, outsider.id) == 1
