@@ -875,26 +875,30 @@ def _leaks(value, seller_id: int, buyer_id: int) -> list:
     return found
 
 
-def _variants(operation: dict, since: str) -> list[dict]:
+def _variants(operation: dict, since: str, victim_ids: dict) -> list[dict]:
     """Query strings to try on a list operation: its defaults, then each value of every parameter
-    documented as a choice (`^(a|b)$` pattern or enum), with `limit` at its maximum and
-    `updated_since` (when documented) bounding shared tables such as the marketplace."""
+    documented as a choice (`^(a|b)$` pattern or enum), then every `..._id` filter set to the
+    victim's rows (its own id of that name, else each of its businesses), with `limit` at its
+    maximum and `updated_since` (when documented) bounding shared tables such as the marketplace."""
     base: dict = {}
-    choices: list[tuple[str, str]] = []
+    choices: list[tuple[str, object]] = []
     for p in operation.get("parameters", []):
         if p.get("in") != "query":
             continue
-        schema = p.get("schema", {})
+        name, schema = p["name"], p.get("schema", {})
         options = [s for s in schema.get("anyOf", [schema]) if isinstance(s, dict)]
-        if p["name"] == "limit":
+        if name == "limit":
             base["limit"] = min(200, max((o.get("maximum", 50) for o in options), default=50))
-        elif p["name"] == "updated_since":
+        elif name == "updated_since":
             base["updated_since"] = since
+        elif name.endswith("_id"):
+            given = victim_ids.get(name)
+            choices += [(name, v) for v in ([given] if given else [victim_ids["vendor_id"], victim_ids["customer_id"]])]
         for o in options:
             pattern = o.get("pattern", "")
             if pattern.startswith("^(") and pattern.endswith(")$"):
-                choices += [(p["name"], v) for v in pattern[2:-2].split("|")]
-            choices += [(p["name"], str(v)) for v in o.get("enum", [])]
+                choices += [(name, v) for v in pattern[2:-2].split("|")]
+            choices += [(name, str(v)) for v in o.get("enum", [])]
     return [base] + [base | {name: v} for name, v in choices]
 
 
@@ -914,7 +918,7 @@ def test_an_outsider_key_lists_none_of_another_business_rows(engine, session, ap
     for who, secret in keys_.items():
         client = api.client(secret)
         for path in lists:
-            for params in _variants(spec["paths"][path]["get"], since):
+            for params in _variants(spec["paths"][path]["get"], since, victim["ids"]):
                 r = client.get(path, params=params)
                 assert r.status_code in (200, 403), (who, path, params, r.status_code, r.text)
                 assert not [m for m in victim["markers"] if m in r.text], (who, path, params, r.text)
