@@ -496,6 +496,10 @@ def test_message_replay_mismatch_and_no_key(engine, api, world):
     assert fresh_key.status_code == 201 and "idempotent-replayed" not in fresh_key.headers
     assert fresh_key.json()["id"] != first.json()["id"]
     assert [b for _, b in _messages_on(engine, number)] == ["twice", "twice", "once", "once"]
+    # another business's key with the same Idempotency-Key on the same URL gets no stored answer
+    r = api.client(world["keys"]["other"]).post(url, json={"body": "once"}, headers={"Idempotency-Key": key})
+    assert r.status_code == 404 and r.json()["code"] == "not_found" and "idempotent-replayed" not in r.headers
+    assert len(_messages_on(engine, number)) == 4
 
 
 def test_payment_replay_and_mismatch(engine, api, world):
