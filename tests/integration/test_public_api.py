@@ -191,15 +191,6 @@ def test_idempotent_replay_and_mismatch(engine, api, world):
     assert r1.status_code == r2.status_code and r1.status_code >= 400 and r1.json() == r2.json()
 
 
-CHECKOUT_KEY_BUG = (
-    "POST /api/v1/orders passes the client's Idempotency-Key (cut to 64 characters) to checkout as its "
-    "own idempotency key, and checkout (checkout_flow.orders_placed_with) dedups per buyer business on "
-    "it: a request the API's layer rightly treats as new (another API key of the business, or a key "
-    "differing after character 64) gets an earlier order back as its 201 answer, and its own lines are "
-    "not ordered (reup_app/api/v1/orders.py:create_order, checkout_key)"
-)
-
-
 def _order_lines(engine, number: str) -> list[Decimal]:
     with unit_of_work(None, engine=engine) as s:
         return list(
@@ -209,7 +200,6 @@ def _order_lines(engine, number: str) -> list[Decimal]:
         )
 
 
-@pytest.mark.xfail(strict=True, reason=CHECKOUT_KEY_BUG)
 def test_the_same_idempotency_key_from_two_api_keys_of_one_business_places_two_orders(engine, api, world):
     """An Idempotency-Key belongs to its API key (records are unique per API key and route): two
     integrations of one business that happen to use the same key make two orders."""
@@ -225,7 +215,6 @@ def test_the_same_idempotency_key_from_two_api_keys_of_one_business_places_two_o
     assert [_order_lines(engine, n) for n in numbers] == [[Decimal("2")], [Decimal("3")]]
 
 
-@pytest.mark.xfail(strict=True, reason=CHECKOUT_KEY_BUG)
 def test_idempotency_keys_that_differ_after_64_characters_are_two_requests(engine, api, world):
     buyer, stem = api.client(world["keys"]["buyer"]), "erp-acme-west-warehouse-" + "0" * 40
     first = buyer.post("/api/v1/orders", json=_order_body(world, "2"), headers={"Idempotency-Key": stem + "-1"})
@@ -1039,13 +1028,6 @@ def test_every_id_a_request_body_can_name_has_a_cross_tenant_case(api):
     assert not uncovered, f"body ids without a cross-tenant case: {uncovered}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feeds.product_feed (scope=marketplace) and feeds.read_product check only the listing state, "
-    "not that the seller is approved, unlike the marketplace's own rule (catalog/search._visible, "
-    "product_detail._visible_product, cart._sellable_product): a suspended seller's listed products stay "
-    "listed and readable through GET /api/v1/products?scope=marketplace and /api/v1/products/{id}",
-)
 def test_a_suspended_seller_products_leave_the_api_marketplace(engine, session, api, world):
     suspended = make_seller(session)
     product, _ = stock(session, suspended, qty="5", price="3.00")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -96,6 +97,16 @@ def typed_json(adapter: TypeAdapter[Any], payload: Any, status_code: int = 200) 
 
 
 Effect = Callable[[Session, Principal], tuple[int, Any]]
+
+
+def service_key(identity: keys.KeyIdentity, key: str | None) -> str | None:
+    """The key a service's own de-duplication (checkout's, an order transition's) gets for this
+    request: a hash of the API key and the whole Idempotency-Key, 64 characters as the services keep.
+    The client's key as such would be shared by every API key of the business, and two keys that
+    differ only after 64 characters would be one."""
+    if not key:
+        return None
+    return hashlib.sha256(f"{identity.key_id}:{key.strip()}".encode()).hexdigest()
 
 
 def _json(status: int, body: Any, replayed: bool = False) -> JSONResponse:

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from sqlmodel import Session
 from starlette.responses import JSONResponse
 
-from reup_app.api.v1.deps import IdempotencyKey, Identity, idempotent_post, read, typed_json
+from reup_app.api.v1.deps import IdempotencyKey, Identity, idempotent_post, read, service_key, typed_json
 from reup_app.api.v1.schemas import (
     ListOf,
     MessageIn,
@@ -164,7 +164,7 @@ def create_order(
     request: Request, identity: Identity, body: OrderCreateIn, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """One submitted order per seller of the lines' products, with the cart and checkout rules."""
-    checkout_key = idempotency_key or uuid.uuid4().hex
+    checkout_key = service_key(identity, idempotency_key) or uuid.uuid4().hex
 
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
         choices = {c.seller_id: c.model_dump(exclude={"seller_id"}, exclude_none=True) for c in body.sellers}
@@ -174,7 +174,7 @@ def create_order(
             buyer_license_id=body.buyer_license_id,
             lines=[{"product_id": ln.product_id, "quantity": ln.quantity} for ln in body.lines],
             choices=choices,
-            idempotency_key=checkout_key[:64],
+            idempotency_key=checkout_key,
         )
         return 201, {"data": [summary_out(o) for o in result.orders]}
 
@@ -184,8 +184,10 @@ def create_order(
 def _transition(
     request: Request, identity: Identity, number: str, action: str, key: str | None, body: Any, data: dict[str, Any]
 ) -> JSONResponse:
+    transition_key = service_key(identity, key)
+
     def effect(session: Session, principal: Principal) -> tuple[int, Any]:
-        result = orders.transition(session, principal, number, action, idempotency_key=key and key[:64], **data)
+        result = orders.transition(session, principal, number, action, idempotency_key=transition_key, **data)
         out = TransitionOut(
             number=result.number, status=result.status, previous_status=result.from_status, applied=result.applied
         )

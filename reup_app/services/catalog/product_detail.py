@@ -18,10 +18,11 @@ from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
 from reup_app.models import Brand, Entity, InventoryLot, License, Product
-from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus, LabTestState
+from reup_app.models.enums import PUBLIC_LISTING_STATES, LabTestState
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.pricing import buyer_unit_prices, case_price_for
+from reup_app.services.catalog.products import on_marketplace
 from reup_app.services.catalog.search import CatalogItem
 from reup_app.services.common import ZERO, parse_int
 from reup_app.services.compliance.license_calendar import is_current
@@ -60,9 +61,7 @@ def _visible_product(session: Session, product_id: Any) -> tuple[Product, str, s
         select(Product, col(Entity.name), col(Brand.name))
         .join(Entity, col(Entity.id) == col(Product.entity_id))
         .outerjoin(Brand, col(Brand.id) == col(Product.brand_id))
-        .where(
-            col(Product.id) == pid, col(Product.listing_state).in_(_PUBLIC), col(Entity.status) == EntityStatus.APPROVED
-        )
+        .where(col(Product.id) == pid, *on_marketplace())
     ).first()
     if row is None:
         raise NotFound(NOT_AVAILABLE)

@@ -22,9 +22,9 @@ from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
 from reup_app.events import emit
-from reup_app.models import Brand, Product
+from reup_app.models import Brand, Entity, Product
 from reup_app.models.catalog import product_search_text
-from reup_app.models.enums import PUBLIC_LISTING_STATES, ListingState
+from reup_app.models.enums import PUBLIC_LISTING_STATES, EntityStatus, ListingState
 from reup_app.models.types import utcnow
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
@@ -285,6 +285,12 @@ def is_public(product: Product) -> bool:
     return product.listing_state in _PUBLIC
 
 
+def on_marketplace() -> list[Any]:
+    """SQL conditions of a product buyers see on the marketplace: a public listing state and an
+    approved seller (the statement joins the product's Entity)."""
+    return [col(Product.listing_state).in_(_PUBLIC), col(Entity.status) == EntityStatus.APPROVED.value]
+
+
 __all__ = [
     "ProductPage",
     "ProductRow",
@@ -295,6 +301,7 @@ __all__ = [
     "emit_products_changed",
     "get_own_product",
     "is_public",
+    "on_marketplace",
     "list_own_products",
     "own_product",
     "sku_taken",

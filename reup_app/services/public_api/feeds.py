@@ -16,11 +16,12 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from reup_app.errors import NotFound, ValidationError
-from reup_app.models import Brand, InventoryLot, OrderMessage, Product, ProductImage
-from reup_app.models.enums import PUBLIC_LISTING_STATES, OrderStatus
+from reup_app.models import Brand, Entity, InventoryLot, OrderMessage, Product, ProductImage
+from reup_app.models.enums import OrderStatus
 from reup_app.security.permissions import authorize
 from reup_app.security.principal import Principal
 from reup_app.services.catalog import images
+from reup_app.services.catalog.products import on_marketplace
 from reup_app.services.common import authorize_party, parse_int, require_member
 from reup_app.services.ordering.order_views import message_dtos, messages_query
 from reup_app.services.ordering.orders import load_order
@@ -185,7 +186,7 @@ def product_feed(
         stmt = stmt.where(col(Product.entity_id) == entity_id)
     elif scope == "marketplace":
         authorize(principal, "order.view", entity_id)  # any member of an approved business
-        stmt = stmt.where(col(Product.listing_state).in_([str(s) for s in PUBLIC_LISTING_STATES]))
+        stmt = stmt.join(Entity, col(Entity.id) == col(Product.entity_id)).where(*on_marketplace())
     else:
         raise ValidationError("scope must be own or marketplace.", "scope")
     stmt = _keyset(stmt, col(Product.updated_at), col(Product.id), cursor, updated_since).limit(limit + 1)
@@ -221,7 +222,14 @@ def read_product(session: Session, principal: Principal, product_id: int) -> Pro
     p = session.get(Product, product_id)
     if p is not None and p.entity_id == entity_id:
         authorize(principal, "catalog.view", entity_id)
-    elif p is not None and p.listing_state in {str(s) for s in PUBLIC_LISTING_STATES}:
+    elif (
+        p is not None
+        and session.execute(
+            select(col(Product.id))
+            .join(Entity, col(Entity.id) == col(Product.entity_id))
+            .where(col(Product.id) == p.id, *on_marketplace())
+        ).first()
+    ):
         authorize(principal, "order.view", entity_id)
     else:
         raise NotFound("That product was not found.")
