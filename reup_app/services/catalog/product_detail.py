@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from reup_app.errors import NotFound
 from reup_app.models import Brand, Entity, InventoryLot, License, Product
-from reup_app.models.enums import PUBLIC_LISTING_STATES, LabTestState
+from reup_app.models.enums import LabTestState
 from reup_app.security.permissions import is_allowed
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.pricing import buyer_unit_prices, case_price_for
@@ -27,7 +27,6 @@ from reup_app.services.catalog.search import CatalogItem
 from reup_app.services.common import ZERO, parse_int
 from reup_app.services.compliance.license_calendar import is_current
 
-_PUBLIC = tuple(str(s) for s in PUBLIC_LISTING_STATES)
 NOT_AVAILABLE = "That product is not available."
 
 
