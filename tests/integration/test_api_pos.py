@@ -15,17 +15,10 @@ from reup_app.models import Entity
 from reup_app.services.pos import suggestions
 from tests.dutchie_kit import disable_sandbox_connections, make_store, sync_all
 from tests.factories import make_entity, make_license, make_lot, make_member, make_product
-from tests.integration.apikit import ApiServer, new_key
+from tests.integration.apikit import new_key
 from tests.integration.orderkit import call
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
-
-
-@pytest.fixture(scope="module")
-def api(mysql_url, redis_url):
-    server = ApiServer(mysql_url, redis_url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -18,17 +18,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.integration.apikit import ApiServer, declared_schema, new_key, schema_errors
+from tests.integration.apikit import declared_schema, new_key, schema_errors
 from tests.integration.orderkit import make_buyer, make_seller, place_one, stock
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
-
-
-@pytest.fixture(scope="module")
-def api(mysql_url, redis_url):
-    server = ApiServer(mysql_url, redis_url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

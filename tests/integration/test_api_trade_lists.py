@@ -16,17 +16,10 @@ from reup_app.services.billing import payments
 from reup_app.services.catalog import price_tiers
 from reup_app.services.compliance import licenses
 from tests.factories import make_license
-from tests.integration.apikit import ApiServer, new_key
+from tests.integration.apikit import new_key
 from tests.integration.orderkit import advance, call, make_buyer, make_seller, place_one, stock
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis]
-
-
-@pytest.fixture(scope="module")
-def api(mysql_url, redis_url):
-    server = ApiServer(mysql_url, redis_url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from reup_app.services.catalog import images, price_tiers
 from reup_app.services.identity import principal_cache
 from reup_app.services.ordering import messages as order_messages
 from reup_app.services.public_api import keys
-from tests.integration.apikit import ApiServer, declared_schema, new_key, schema_errors
+from tests.integration.apikit import declared_schema, new_key, schema_errors
 from tests.integration.orderkit import (
     advance,
     assert_stock_consistent,
@@ -61,13 +61,6 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
 )
-
-
-@pytest.fixture(scope="module")
-def api(mysql_url, redis_url):
-    server = ApiServer(mysql_url, redis_url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

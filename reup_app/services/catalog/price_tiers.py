@@ -106,16 +106,17 @@ def create_tier(session: Session, principal: Principal, name: str) -> TierRow:
     return TierRow(id=tier.id, name=tier.name, product_count=0, customer_count=0)
 
 
-def tier_prices(session: Session, principal: Principal, tier_id: int) -> list[TierPriceRow]:
-    """Every product of the seller (not archived) with its price in this tier, if it has one."""
-    tier = _own_tier(session, principal, tier_id)
-    rows = session.execute(
+def tier_prices_statement(tier: PriceTier) -> Any:
+    """Every product of the tier's seller (not archived, or priced in the tier) with its price in
+    the tier, if any: (id, sku, name, list price, tier price, created_at), unordered."""
+    return (
         select(
             col(Product.id),
             col(Product.sku),
             col(Product.name),
             col(Product.unit_price),
             col(PriceTierPrice.unit_price),
+            col(Product.created_at),
         )
         .outerjoin(
             PriceTierPrice,
@@ -125,9 +126,19 @@ def tier_prices(session: Session, principal: Principal, tier_id: int) -> list[Ti
             col(Product.entity_id) == tier.seller_entity_id,
             (col(Product.listing_state) != "archived") | col(PriceTierPrice.id).is_not(None),
         )
-        .order_by(col(Product.name), col(Product.id))
-    ).all()
-    return [TierPriceRow(product_id=i, sku=s, name=n, list_price=lp, tier_price=tp) for i, s, n, lp, tp in rows]
+    )
+
+
+def tier_price_row(row: Any) -> TierPriceRow:
+    i, s, n, lp, tp = row[:5]
+    return TierPriceRow(product_id=i, sku=s, name=n, list_price=lp, tier_price=tp)
+
+
+def tier_prices(session: Session, principal: Principal, tier_id: int) -> list[TierPriceRow]:
+    """Every product of the seller (not archived) with its price in this tier, if it has one."""
+    tier = _own_tier(session, principal, tier_id)
+    rows = session.execute(tier_prices_statement(tier).order_by(col(Product.name), col(Product.id))).all()
+    return [tier_price_row(r) for r in rows]
 
 
 def set_tier_price(

@@ -12,7 +12,14 @@ from sqlmodel import Session, col
 
 from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
 from reup_app.security.principal import Principal
-from reup_app.services.catalog.price_tiers import TierPriceRow, TierRow, _own_tier, _seller
+from reup_app.services.catalog.price_tiers import (
+    TierPriceRow,
+    TierRow,
+    _own_tier,
+    _seller,
+    tier_price_row,
+    tier_prices_statement,
+)
 from reup_app.services.public_api.feeds import Page, _keyset, _limit, _page
 
 
@@ -51,28 +58,10 @@ def tier_price_feed(
     if any, by (product created_at, product id)."""
     tier = _own_tier(session, principal, tier_id)
     limit = _limit(limit)
-    stmt = (
-        select(
-            col(Product.id),
-            col(Product.sku),
-            col(Product.name),
-            col(Product.unit_price),
-            col(PriceTierPrice.unit_price),
-            col(Product.created_at),
-        )
-        .outerjoin(
-            PriceTierPrice,
-            (col(PriceTierPrice.product_id) == col(Product.id)) & (col(PriceTierPrice.price_tier_id) == tier.id),
-        )
-        .where(
-            col(Product.entity_id) == tier.seller_entity_id,
-            (col(Product.listing_state) != "archived") | col(PriceTierPrice.id).is_not(None),
-        )
-    )
+    stmt = tier_prices_statement(tier)
     stmt = _keyset(stmt, col(Product.created_at), col(Product.id), cursor, None)
     rows, nxt = _page(list(session.execute(stmt.limit(limit + 1)).all()), limit, lambda r: (r[5], r[0]))
-    items = [TierPriceRow(product_id=i, sku=s, name=n, list_price=lp, tier_price=tp) for i, s, n, lp, tp, _ in rows]
-    return Page(items, nxt)
+    return Page([tier_price_row(r) for r in rows], nxt)
 
 
 __all__ = ["tier_feed", "tier_price_feed"]
