@@ -18,7 +18,8 @@
    action every `--think` seconds, uniformly drawn: a person reading a catalog page between clicks)
    and `--buyers` checkout users (product page -> add to cart -> cart -> place orders, through the
    real event handlers, one order every `--think` seconds; each signs in with its password). Users start at
-   `--spawn-rate` per second.
+   `--spawn-rate` per second. A user whose sign-in failed (counted as an error), or who was told to
+   sign in again, signs in at its next action instead of acting signed out for the rest of the run.
 4. Phase "N instances": nginx reloaded with all instances; the same load again.
 
 Prints per phase: p50/p95/p99 of event round trips, of checkout (place orders -> "Placed ..."),
@@ -93,12 +94,22 @@ class Browser(FastHttpUser):
         i = CFG["next_browser"] = CFG.get("next_browser", 0) + 1
         email = CFG["browsers"][i % len(CFG["browsers"])]
         self.shopper = Shopper(Tab(CFG["ws"], CFG["origin"]), email, PASSWORD, CFG["names"])
-        cookie = CFG["cookies"].setdefault(email, SessionCookie(self.host, CFG["origin"]))
-        _timed(self.environment.events, "WS", "open signed-in tab", lambda: self.shopper.open_signed_in(cookie))
+        self.cookie = CFG["cookies"].setdefault(email, SessionCookie(self.host, CFG["origin"]))
+        self.signed_in = self._open()
         CFG["opened"] += 1
+
+    def _open(self) -> bool:
+        """Open the signed-in tab (an error of its own when it fails); True when signed in."""
+        _, exc = _timed(
+            self.environment.events, "WS", "open signed-in tab", lambda: self.shopper.open_signed_in(self.cookie)
+        )
+        return exc is None
 
     @task(4)
     def catalog_event(self) -> None:
+        if not self.signed_in:  # a person whose sign-in failed signs in again before browsing on
+            self.signed_in = self._open()
+            return
         _, exc = _timed(self.environment.events, "WS", "event round trip", lambda: self.shopper.browse(CFG["browse"]))
         if isinstance(exc, TabClosed | TimeoutError):
             self.shopper.tab.close()
@@ -125,12 +136,19 @@ class Buyer(FastHttpUser):
         i = CFG["next_buyer"] = CFG.get("next_buyer", 0) + 1
         email = CFG["buyers"][i % len(CFG["buyers"])]
         self.shopper = Shopper(Tab(CFG["ws"], CFG["origin"]), email, PASSWORD, CFG["names"])
-        _timed(self.environment.events, "WS", "sign in", self.shopper.sign_in)
+        self.signed_in = self._sign_in()
         CFG["opened"] += 1
+
+    def _sign_in(self) -> bool:
+        """Sign in with the password (an error of its own when it fails); True when signed in."""
+        return _timed(self.environment.events, "WS", "sign in", self.shopper.sign_in)[1] is None
 
     @task
     def order(self) -> None:
         ev = self.environment.events
+        if not self.signed_in:  # a retailer whose sign-in failed signs in again, then orders on
+            self.signed_in = self._sign_in()
+            return
         product = CFG["products"][int(time.time() * 1000) % len(CFG["products"])]
         _, exc = _timed(ev, "WS", "add to cart", lambda: self._add(product))
         if exc is None:
@@ -138,6 +156,7 @@ class Buyer(FastHttpUser):
             placed, exc = _timed(ev, "WS", "checkout", self._place)
         if exc is not None:
             self.shopper.tab.close()
+            self.signed_in = "sign in" not in str(exc).lower()  # signed out: sign in again next time
 
     def _add(self, product: int) -> None:
         if error := self.shopper.add_one(product):
