@@ -93,18 +93,18 @@ def stored(engine: Engine, claim: Claim) -> Replay | None:
         col(ApiIdempotencyRecord.route) == claim.route,
         col(ApiIdempotencyRecord.idem_key) == claim.key,
     )
-    with Session(engine) as s:
-        row = s.exec(
+    with engine.connect() as conn:  # a plain connection: no ORM session for one indexed read
+        row = conn.execute(
             select(
-                ApiIdempotencyRecord.request_hash,
-                ApiIdempotencyRecord.status,
-                ApiIdempotencyRecord.response_code,
-                ApiIdempotencyRecord.response_body,
+                col(ApiIdempotencyRecord.request_hash),
+                col(ApiIdempotencyRecord.status),
+                col(ApiIdempotencyRecord.response_code),
+                col(ApiIdempotencyRecord.response_body),
             ).where(*where)
         ).first()
         if row is not None and row[1] != "done":
-            s.execute(delete(ApiIdempotencyRecord).where(*where, col(ApiIdempotencyRecord.status) != "done"))
-            s.commit()
+            conn.execute(delete(ApiIdempotencyRecord).where(*where, col(ApiIdempotencyRecord.status) != "done"))
+            conn.commit()
             return None
     if row is None:
         return None
