@@ -67,8 +67,8 @@ def _own_tier(session: Session, principal: Principal, tier_id: Any) -> PriceTier
     return tier
 
 
-def list_tiers(session: Session, principal: Principal) -> list[TierRow]:
-    seller = _seller(principal)
+def tiers_statement(seller: int) -> Any:
+    """The seller's tiers: (id, name, product count, customer count, created_at), unordered."""
     products = (
         select(func.count(col(PriceTierPrice.id)))
         .where(col(PriceTierPrice.price_tier_id) == col(PriceTier.id))
@@ -81,12 +81,19 @@ def list_tiers(session: Session, principal: Principal) -> list[TierRow]:
         )
         .scalar_subquery()
     )
-    rows = session.execute(
-        select(col(PriceTier.id), col(PriceTier.name), products, customers)
-        .where(col(PriceTier.seller_entity_id) == seller)
-        .order_by(PriceTier.name)
-    ).all()
-    return [TierRow(id=i, name=n, product_count=int(p), customer_count=int(c)) for i, n, p, c in rows]
+    return select(col(PriceTier.id), col(PriceTier.name), products, customers, col(PriceTier.created_at)).where(
+        col(PriceTier.seller_entity_id) == seller
+    )
+
+
+def tier_row(row: Any) -> TierRow:
+    i, n, p, c = row[:4]
+    return TierRow(id=i, name=n, product_count=int(p), customer_count=int(c))
+
+
+def list_tiers(session: Session, principal: Principal) -> list[TierRow]:
+    rows = session.execute(tiers_statement(_seller(principal)).order_by(PriceTier.name)).all()
+    return [tier_row(r) for r in rows]
 
 
 def create_tier(session: Session, principal: Principal, name: str) -> TierRow:

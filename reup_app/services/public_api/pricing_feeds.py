@@ -7,10 +7,9 @@ creation) and id, so paging is stable; to sync, read the list again."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from reup_app.models import PriceTier, PriceTierPrice, Product, TradeRelationship
+from reup_app.models import PriceTier, Product
 from reup_app.security.principal import Principal
 from reup_app.services.catalog.price_tiers import (
     TierPriceRow,
@@ -19,36 +18,18 @@ from reup_app.services.catalog.price_tiers import (
     _seller,
     tier_price_row,
     tier_prices_statement,
+    tier_row,
+    tiers_statement,
 )
 from reup_app.services.public_api.feeds import Page, _keyset, _limit, _page
 
 
 def tier_feed(session: Session, principal: Principal, *, cursor: str | None = None, limit: int = 50) -> Page[TierRow]:
     """The seller's price tiers by (created_at, id), with their product and customer counts."""
-    seller = _seller(principal)
+    stmt = _keyset(tiers_statement(_seller(principal)), col(PriceTier.created_at), col(PriceTier.id), cursor, None)
     limit = _limit(limit)
-    products = (
-        select(func.count(col(PriceTierPrice.id)))
-        .where(col(PriceTierPrice.price_tier_id) == col(PriceTier.id))
-        .scalar_subquery()
-    )
-    customers = (
-        select(func.count(col(TradeRelationship.id)))
-        .where(
-            col(TradeRelationship.price_tier_id) == col(PriceTier.id), col(TradeRelationship.seller_entity_id) == seller
-        )
-        .scalar_subquery()
-    )
-    stmt = select(col(PriceTier.id), col(PriceTier.name), products, customers, col(PriceTier.created_at))
-    stmt = _keyset(
-        stmt.where(col(PriceTier.seller_entity_id) == seller),
-        col(PriceTier.created_at),
-        col(PriceTier.id),
-        cursor,
-        None,
-    )
     rows, nxt = _page(list(session.execute(stmt.limit(limit + 1)).all()), limit, lambda r: (r[4], r[0]))
-    return Page([TierRow(id=i, name=n, product_count=int(p), customer_count=int(c)) for i, n, p, c, _ in rows], nxt)
+    return Page([tier_row(r) for r in rows], nxt)
 
 
 def tier_price_feed(
