@@ -68,11 +68,20 @@ def _rows(session: Session, entity_id: int, relationship: str, only: int | None 
         )
         for oid, name, ent_at, n, last, created in session.execute(stmt).all()
     }
-    for rel in session.execute(rels).scalars():
+    relationships = list(session.execute(rels).scalars())
+    unordered = {r.buyer_entity_id if customer else r.seller_entity_id for r in relationships} - out.keys()
+    names = (
+        {  # the counterparties with an account but no order yet, read in one query
+            e.id: e for e in session.execute(select(Entity).where(col(Entity.id).in_(unordered))).scalars()
+        }
+        if unordered
+        else {}
+    )
+    for rel in relationships:
         oid = rel.buyer_entity_id if customer else rel.seller_entity_id
         base = out.get(oid)
         if base is None:
-            ent = session.get(Entity, oid)
+            ent = names.get(oid)
             if ent is None:
                 continue
             base = Counterparty(oid, ent.name, relationship, 0, False, None, None, ent.updated_at)
