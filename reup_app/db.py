@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,9 +39,15 @@ def engine_kwargs(url: str, ssl_ca: str | None = None, connect_timeout: int | No
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
     connect_args: dict[str, Any] = {"charset": "utf8mb4"}
     if ssl_ca:
-        # Verifies the server's certificate against the CA (PyMySQL checks the chain when a CA is
-        # given); a server whose certificate the CA did not sign is refused.
-        connect_args["ssl"] = {"ca": ssl_ca}
+        # Required TLS, verifying the server's certificate (chain and host name) against the CA: a
+        # server whose certificate the CA did not sign is refused.
+        connect_args["ssl"] = tls_context(ssl_ca)
+    else:
+        # Without a CA, no TLS. PyMySQL would otherwise try unverified TLS ("preferred") and build
+        # a fresh SSL context, loading the system's CA bundle, for every new connection: 38 ms of
+        # CPU per connection against 0.85 ms without (measured here), paid again for every overflow
+        # connection a busy process opens.
+        connect_args["ssl_disabled"] = True
     if connect_timeout:
         connect_args["connect_timeout"] = connect_timeout
     return {
@@ -50,6 +57,17 @@ def engine_kwargs(url: str, ssl_ca: str | None = None, connect_timeout: int | No
         "pool_size": 10,
         "max_overflow": 20,
     }
+
+
+@lru_cache(maxsize=4)
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """One verifying client context per CA file, shared by every connection of the process (PyMySQL
+    takes an SSLContext as it is; given a dict it builds a new one per connection). The same
+    settings PyMySQL makes for `{"ca": ...}`: certificate required, host name checked, and X.509
+    strict mode off, as MySQL's own self-signed certificates do not pass it."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return ctx
 
 
 def _datediff(a: object, b: object) -> int | None:
