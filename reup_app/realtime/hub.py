@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 MAX_CONCURRENT = 32
+MERGED_KEPT = 256
 # EXISTS of each key, in one command (a pipeline costs a command per key on the client side)
 _EXISTS_EACH = "local out = {} for i, key in ipairs(KEYS) do out[i] = redis.call('EXISTS', key) end return out"
 
@@ -71,7 +72,9 @@ class PushHub:
         # coalescing listeners (LIVE_COALESCE): when each (token, class) was last pushed, and the
         # merged event waiting for its interval to end
         self._last_push: dict[tuple[str, type[Any]], float] = {}
-        self._held: dict[tuple[str, type[Any]], DomainEvent] = {}
+        self._held: dict[tuple[str, type[Any]], list[DomainEvent]] = {}
+        # the held events of a release, merged once for every session that held the same ones
+        self._merged: dict[tuple[type[Any], tuple[str, ...]], DomainEvent] = {}
         self._exists_script: Any = None  # a redis Script, registered on first use
         self._last_sweep = time.time()  # tabs registered since then showed fresh data: no resync
         self._reflex_context: contextvars.Context | None = None
@@ -183,9 +186,9 @@ class PushHub:
             if every is None:
                 at_once.append(cls)
             elif (held := self._held.get(key)) is not None:
-                self._held[key] = merge_events(held, event, LIVE_INTEREST.get(cls))
+                held.append(event)  # merged when released: once per distinct run of events, not per session
             elif (wait := self._last_push.get(key, -math.inf) + every - now) > 0:
-                self._held[key] = held_event(event)
+                self._held[key] = [event]
                 asyncio.get_running_loop().call_later(wait, self._release, key)
             else:
                 self._last_push[key] = now
@@ -194,10 +197,26 @@ class PushHub:
             self._schedule(token, event, at_once)
 
     def _release(self, key: tuple[str, type[Any]]) -> None:
-        event = self._held.pop(key, None)
-        if event is not None:
+        events = self._held.pop(key, None)
+        if events:
             self._last_push[key] = time.monotonic()
-            self._schedule(key[0], event, [key[1]])
+            self._schedule(key[0], self._merge_held(key[1], events), [key[1]])
+
+    def _merge_held(self, cls: type[Any], events: list[DomainEvent]) -> DomainEvent:
+        """The one event standing for `events` (`held_event`, then `merge_events` in arrival order).
+        A stock change reaches every catalog tab, and tabs whose intervals end close together held
+        the same events: merged once for all of them (the last MERGED_KEPT merges are remembered)."""
+        memo_key = (cls, tuple(e.id for e in events))
+        merged = self._merged.get(memo_key)
+        if merged is None:
+            interest = LIVE_INTEREST.get(cls)
+            merged = held_event(events[0])
+            for later in events[1:]:
+                merged = merge_events(merged, later, interest)
+            self._merged[memo_key] = merged
+            while len(self._merged) > MERGED_KEPT:
+                del self._merged[next(iter(self._merged))]
+        return merged
 
     def _prepare(
         self, event: DomainEvent, targets: dict[str, list[type[Any]]], sessions: dict[str, SessionInfo]

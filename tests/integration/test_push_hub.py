@@ -198,6 +198,34 @@ def test_a_coalescing_listener_gets_one_push_per_interval_with_the_events_merged
     assert len({e.id for e in hub.events}) == 3 and hub._held == {}
 
 
+def test_sessions_that_held_the_same_events_share_one_merge(world, monkeypatch):
+    """A stock change reaches every catalog tab; tabs whose intervals run together hold the same
+    events and get one merged event, built once (the same object), not one merge per tab."""
+    monkeypatch.setitem(LIVE_COALESCE, CatalogState, 0.3)
+    info = SessionInfo(1, BUYER, ("buyer",))
+    tabs = [world.session(f"cat{i}", info, loaded=(CatalogState,)) for i in range(3)]
+    hub = RecordingHub(world.app, bus=InProcessBus(), registry=world.registry)
+
+    def stock(n: int, pid: int) -> DomainEvent:
+        payload = {"n": n, "product_ids": [pid], "available": {str(pid): str(50 - n)}, "public": True}
+        return DomainEvent("inventory.changed", (SELLER,), payload)
+
+    async def run():
+        for n, pid in ((1, 7), (2, 8), (3, 9)):
+            await hub.dispatch(stock(n, pid))
+        await asyncio.sleep(0.45)
+        await asyncio.gather(*list(hub._tasks))
+
+    asyncio.run(run())
+    firsts = [e for e in hub.events if e.payload["n"] == 1]
+    merged = [e for e in hub.events if e.payload["n"] == 3]
+    assert len(firsts) == 3 and len(merged) == 3  # each tab: the first at once, then one for the other two
+    assert {t for t, n, _ in hub.got if n == 3} == set(tabs)
+    assert all(e is merged[0] for e in merged)  # one merge for the three tabs
+    assert merged[0].payload["product_ids"] == [8, 9] and merged[0].payload["available"] == {"8": "48", "9": "47"}
+    assert merged[0].id not in {e.id for e in firsts} and hub._held == {}
+
+
 def test_bus_to_hub_runs_end_to_end_in_a_worker_loop(world):
     token = world.session("loop", SessionInfo(1, SELLER, ("owner",)))
     bus = InProcessBus()
