@@ -48,6 +48,7 @@ from bench.stats import percentile
 from reup_app import migrations
 from reup_app.db import build_engine, is_lock_conflict, unit_of_work
 from reup_app.db_admin import fresh_mysql_database
+from reup_app.gc_tuning import tune_collector
 from reup_app.models import User
 from reup_app.security.principal import Principal
 from reup_app.services.audit.trail import install_audit_listener
@@ -254,6 +255,7 @@ def main() -> None:
     # Every write through the app is audited (reup_app.py and tests/api_server.py install this
     # listener); the direct baseline writes its audit rows too, or it would not be the same checkout.
     install_audit_listener()
+    tune_collector()  # the collector as in the API server (and every app process): the same runtime on both sides
     url = fresh_mysql_database(args.database, server_url=SERVER_URL)
     migrations.upgrade(url)
     engine = build_engine(url)

@@ -184,6 +184,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from reup_app.gc_tuning import tune_collector
     from reup_app.jobs.scheduler import run_worker
     from reup_app.logs import configure_logging
 
@@ -195,6 +196,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _require_migrated(settings, engine)
     finally:
         engine.dispose()
+    tune_collector()  # reup_app/gc_tuning.py
     run_worker(settings)
     return 0
 

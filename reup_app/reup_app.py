@@ -9,6 +9,7 @@ from reup_app.api.routes import build_api
 from reup_app.api.security_headers import security_headers
 from reup_app.api.v1.app import build_public_api
 from reup_app.components.reconnecting import reconnecting_overlay
+from reup_app.gc_tuning import tune_collector
 from reup_app.jobs.embedded import embedded_worker_task
 from reup_app.logs import configure_logging
 from reup_app.realtime.hub import push_hub_task
@@ -39,3 +40,5 @@ app.add_middleware(LostStateMiddleware(), index=0)
 app.register_lifespan_task(push_hub_task)
 # The embedded default (no Redis, REUP_EMBEDDED_WORKER=1): the job worker runs in this process.
 app.register_lifespan_task(embedded_worker_task)
+# Last: what the built app holds is frozen out of the garbage collector's walks (reup_app/gc_tuning.py).
+tune_collector()

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     rt_trace: bool = False  # record every push delivery in Redis (multi-worker tests)
     # Log lines: "json" (one object per line with the request id: reup_app/logs.py) or "text".
     log_format: Literal["json", "text"] = "json"
+    # Python's garbage collector in app and worker processes: a full collection at most once per
+    # this many collections of the middle generation (0: CPython's default, 10); reup_app/gc_tuning.py
+    gc_full_every: int = Field(100, ge=0, le=100_000)
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
