@@ -2,7 +2,8 @@
 
 Measured under bench/load_bench.py (1,000 catalog tabs and 50 buyers on 3 instances, 2 cores,
 CPython's default thresholds 700/10/10): an instance held 0.7-1.4 million tracked objects (mostly
-the open sessions' states, alive), and collections took 45-66 % of its CPU, two thirds of it in
+the open sessions' states, alive), and collections took 41-45 % of its CPU (66 % for an instance
+still holding closed tabs' states), two thirds of it in
 full collections: one every ~5 s, each walking every object, a ~0.7-1 s pause of the process.
 
 `tune_collector()`:
@@ -20,11 +21,11 @@ from __future__ import annotations
 import gc
 
 
-def tune_collector(full_every: int | None = None) -> tuple[int, int, int]:
+def tune_collector() -> tuple[int, int, int]:
     """Freeze what is alive now and set the old generation's threshold; returns the thresholds."""
     from reup_app.settings import get_settings
 
-    threshold = full_every if full_every is not None else get_settings().gc_full_every
+    threshold = get_settings().gc_full_every
     gc.collect()  # what start-up left behind as garbage is not frozen with the rest
     gc.freeze()
     if threshold:
